@@ -1,0 +1,32 @@
+//! `ridgeline`: the command-line tool over the Ridgeline engine.
+//!
+//! Every reporting command prints human text by default and one JSON object with `--json`.
+//! Exit codes: 0 success, 1 user error (message on stderr), 2 internal error.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod commands;
+mod exit;
+
+#[derive(Debug, Parser)]
+#[command(name = "ridgeline", version, about = "Fingerprint identification engine")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Extract minutiae from a fingerprint image.
+    Extract(commands::extract::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = std::panic::catch_unwind(move || match cli.command {
+        Command::Extract(args) => commands::extract::run(args),
+    });
+    exit::report(result)
+}

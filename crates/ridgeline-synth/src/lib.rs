@@ -1,0 +1,1 @@
+//! Synthetic fingerprints with ground-truth minutiae (issue #5).

@@ -1,0 +1,132 @@
+//! The one error type of the core crate.
+//!
+//! Variants carry the data a caller needs to act on the failure (which limit, which value, which
+//! offset). The enum is `#[non_exhaustive]` so that new failure modes are not a breaking change.
+
+use std::path::PathBuf;
+
+/// Result alias used throughout the core crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the core crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An operating-system I/O error, with the file it concerned where known.
+    #[error("I/O error on {path}: {source}", path = path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "<stream>".into()))]
+    Io {
+        /// The file concerned, if any.
+        path: Option<PathBuf>,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The input holds no bytes at all.
+    #[error("the input is empty")]
+    EmptyInput,
+
+    /// The bytes are not an image format we decode.
+    #[error("unsupported image format: {0}")]
+    UnsupportedImageFormat(String),
+
+    /// The image data is damaged or cut short.
+    #[error("corrupt or truncated image: {0}")]
+    CorruptImage(String),
+
+    /// The image is smaller or larger than we accept; checked before any pixel is decoded.
+    #[error(
+        "image size {width}x{height} is outside the accepted {min}x{min} to {max}x{max} pixels"
+    )]
+    ImageSize {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// Smallest accepted side.
+        min: u32,
+        /// Largest accepted side.
+        max: u32,
+    },
+
+    /// The resolution is outside what the extractor supports.
+    #[error("resolution {dpi} dpi is outside the supported {min}-{max} dpi")]
+    Resolution {
+        /// The resolution given.
+        dpi: u32,
+        /// Smallest supported resolution.
+        min: u32,
+        /// Largest supported resolution.
+        max: u32,
+    },
+
+    /// A raw pixel buffer whose length does not match its stated dimensions.
+    #[error("pixel buffer holds {actual} bytes, but {width}x{height} needs {expected}")]
+    BufferLength {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// Bytes expected (width × height).
+        expected: usize,
+        /// Bytes given.
+        actual: usize,
+    },
+
+    /// A template file that is not a Ridgeline template (wrong magic number).
+    #[error("not a Ridgeline template: bad magic number {found:02x?}")]
+    TemplateMagic {
+        /// The first bytes found.
+        found: Vec<u8>,
+    },
+
+    /// A template written by a format version this build does not read.
+    #[error("template format version {got} is not supported (this build reads version {expected}); convert it with a matching Ridgeline release")]
+    TemplateVersion {
+        /// Version this build reads.
+        expected: u16,
+        /// Version found in the file.
+        got: u16,
+    },
+
+    /// The template's checksum does not match its contents.
+    #[error("template checksum mismatch: expected {expected:#010x}, computed {got:#010x}")]
+    TemplateChecksum {
+        /// Checksum stored in the file.
+        expected: u32,
+        /// Checksum of the bytes read.
+        got: u32,
+    },
+
+    /// A template that is cut short or whose fields are out of range.
+    #[error("corrupt template: {0}")]
+    CorruptTemplate(String),
+
+    /// An interchange record (ISO, ANSI, WSQ, ANSI/NIST) that cannot be read.
+    #[error("{format}: {message} (at byte offset {offset})")]
+    Format {
+        /// The format being parsed.
+        format: &'static str,
+        /// What is wrong.
+        message: String,
+        /// Where in the input it went wrong.
+        offset: usize,
+    },
+
+    /// A caller-supplied argument is out of range.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+impl Error {
+    /// Wraps an I/O error together with the file it concerned.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: Some(path.into()), source }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(source: std::io::Error) -> Self {
+        Error::Io { path: None, source }
+    }
+}

@@ -1,0 +1,1 @@
+//! Accuracy metrics: EER, FNMR at FMR, DET curves (issue #3).

@@ -1,0 +1,345 @@
+//! Grayscale fingerprint images with their resolution.
+//!
+//! A [`FingerImage`] is 8-bit grayscale, row-major, dark ridges on a light background, together
+//! with its resolution in dots per inch. Images come from files (PNG, BMP, TIFF, JPEG, PGM through
+//! the `image` crate) or from raw buffers handed over by readers and the C API.
+//!
+//! A key design decision: the image size is checked from the file header *before* any pixel is
+//! decoded, so a hostile header cannot make us allocate gigabytes. Colour and 16-bit images are
+//! converted to 8-bit luma rather than refused.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Smallest accepted image side, in pixels.
+pub const MIN_SIDE_PX: u32 = 64;
+/// Largest accepted image side, in pixels.
+pub const MAX_SIDE_PX: u32 = 4096;
+/// Lowest supported resolution.
+pub const MIN_DPI: u32 = 250;
+/// Highest supported resolution.
+pub const MAX_DPI: u32 = 1000;
+/// The resolution the extractor works at internally, and the default for files that carry none.
+pub const STANDARD_DPI: u32 = 500;
+
+/// An 8-bit grayscale fingerprint image with its resolution.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FingerImage {
+    width: u32,
+    height: u32,
+    dpi: u32,
+    pixels: Vec<u8>,
+}
+
+impl std::fmt::Debug for FingerImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FingerImage")
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("dpi", &self.dpi)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FingerImage {
+    /// Wraps a raw row-major 8-bit buffer, checking size, resolution and buffer length.
+    pub fn from_raw(width: u32, height: u32, dpi: u32, pixels: Vec<u8>) -> Result<Self> {
+        check_dimensions(width, height)?;
+        check_dpi(dpi)?;
+        let expected = width as usize * height as usize;
+        if pixels.len() != expected {
+            return Err(Error::BufferLength { width, height, expected, actual: pixels.len() });
+        }
+        Ok(FingerImage { width, height, dpi, pixels })
+    }
+
+    /// Decodes an image file's bytes.
+    ///
+    /// `dpi` overrides the resolution; without it the resolution stored in the file is used
+    /// where the format carries a trustworthy one (PNG `pHYs`, BMP header), else 500 dpi.
+    pub fn decode(bytes: &[u8], dpi: Option<u32>) -> Result<Self> {
+        if bytes.is_empty() {
+            return Err(Error::EmptyInput);
+        }
+        if let Some(dpi) = dpi {
+            check_dpi(dpi)?;
+        }
+        let reader = image::ImageReader::new(Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| Error::CorruptImage(e.to_string()))?;
+        let Some(format) = reader.format() else {
+            return Err(Error::UnsupportedImageFormat(describe_magic(bytes)));
+        };
+        let decoder = reader.into_decoder().map_err(map_image_error)?;
+        let (width, height) = image::ImageDecoder::dimensions(&decoder);
+        check_dimensions(width, height)?;
+        let decoded = image::DynamicImage::from_decoder(decoder).map_err(map_image_error)?;
+        let gray = decoded.into_luma8();
+        let dpi = match dpi {
+            Some(dpi) => dpi,
+            None => stored_dpi(format, bytes)
+                .filter(|d| (MIN_DPI..=MAX_DPI).contains(d))
+                .unwrap_or(STANDARD_DPI),
+        };
+        Ok(FingerImage { width, height, dpi, pixels: gray.into_raw() })
+    }
+
+    /// Reads and decodes an image file. See [`FingerImage::decode`] for `dpi`.
+    pub fn open(path: impl AsRef<Path>, dpi: Option<u32>) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::decode(&bytes, dpi)
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// Resolution in dots per inch.
+    pub fn dpi(&self) -> u32 {
+        self.dpi
+    }
+
+    /// Row-major pixels, `width * height` bytes.
+    pub fn pixels(&self) -> &[u8] {
+        &self.pixels
+    }
+
+    /// Consumes the image, returning its pixels.
+    pub fn into_pixels(self) -> Vec<u8> {
+        self.pixels
+    }
+
+    /// The pixel at (`x`, `y`); callers keep the coordinates in bounds.
+    #[inline]
+    pub fn get(&self, x: u32, y: u32) -> u8 {
+        self.pixels[(y * self.width + x) as usize]
+    }
+
+    /// The same image with another stated resolution and the pixels untouched.
+    pub fn with_dpi(mut self, dpi: u32) -> Result<Self> {
+        check_dpi(dpi)?;
+        self.dpi = dpi;
+        Ok(self)
+    }
+
+    /// Resamples the image (bilinear) so that it has `target_dpi`; returns a clone when it
+    /// already has. Used to bring every input to the extractor's working resolution.
+    pub fn resampled_to(&self, target_dpi: u32) -> FingerImage {
+        if self.dpi == target_dpi {
+            return self.clone();
+        }
+        let scale = target_dpi as f64 / self.dpi as f64;
+        let new_width = ((self.width as f64 * scale).round() as u32).max(1);
+        let new_height = ((self.height as f64 * scale).round() as u32).max(1);
+        let mut pixels = Vec::with_capacity(new_width as usize * new_height as usize);
+        let max_x = self.width as f64 - 1.0;
+        let max_y = self.height as f64 - 1.0;
+        for y in 0..new_height {
+            // Sample at pixel centres so that the image does not drift by half a pixel.
+            let sy = ((y as f64 + 0.5) / scale - 0.5).clamp(0.0, max_y);
+            let y0 = sy.floor() as u32;
+            let y1 = (y0 + 1).min(self.height - 1);
+            let fy = sy - y0 as f64;
+            for x in 0..new_width {
+                let sx = ((x as f64 + 0.5) / scale - 0.5).clamp(0.0, max_x);
+                let x0 = sx.floor() as u32;
+                let x1 = (x0 + 1).min(self.width - 1);
+                let fx = sx - x0 as f64;
+                let top = self.get(x0, y0) as f64 * (1.0 - fx) + self.get(x1, y0) as f64 * fx;
+                let bottom = self.get(x0, y1) as f64 * (1.0 - fx) + self.get(x1, y1) as f64 * fx;
+                pixels.push((top * (1.0 - fy) + bottom * fy).round() as u8);
+            }
+        }
+        FingerImage { width: new_width, height: new_height, dpi: target_dpi, pixels }
+    }
+
+    /// Encodes the image as PNG.
+    pub fn to_png(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        image::ImageEncoder::write_image(
+            image::codecs::png::PngEncoder::new(&mut out),
+            &self.pixels,
+            self.width,
+            self.height,
+            image::ExtendedColorType::L8,
+        )
+        .map_err(|e| Error::CorruptImage(e.to_string()))?;
+        Ok(out)
+    }
+
+    /// Writes the image as a PNG file.
+    pub fn save_png(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let bytes = self.to_png()?;
+        std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
+    }
+}
+
+fn check_dimensions(width: u32, height: u32) -> Result<()> {
+    let ok = |side: u32| (MIN_SIDE_PX..=MAX_SIDE_PX).contains(&side);
+    if ok(width) && ok(height) {
+        Ok(())
+    } else {
+        Err(Error::ImageSize { width, height, min: MIN_SIDE_PX, max: MAX_SIDE_PX })
+    }
+}
+
+/// Checks that a resolution is one the extractor supports.
+pub fn check_dpi(dpi: u32) -> Result<()> {
+    if (MIN_DPI..=MAX_DPI).contains(&dpi) {
+        Ok(())
+    } else {
+        Err(Error::Resolution { dpi, min: MIN_DPI, max: MAX_DPI })
+    }
+}
+
+fn map_image_error(e: image::ImageError) -> Error {
+    match e {
+        image::ImageError::Unsupported(u) => Error::UnsupportedImageFormat(u.to_string()),
+        other => Error::CorruptImage(other.to_string()),
+    }
+}
+
+fn describe_magic(bytes: &[u8]) -> String {
+    let head: Vec<String> = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("unrecognised file signature {}", head.join(" "))
+}
+
+/// The resolution stored in the file, where the format has a field for it.
+fn stored_dpi(format: image::ImageFormat, bytes: &[u8]) -> Option<u32> {
+    const METRES_PER_INCH: f64 = 0.0254;
+    let from_ppm = |ppm: u32| (ppm as f64 * METRES_PER_INCH).round() as u32;
+    match format {
+        image::ImageFormat::Png => png_phys_ppm(bytes).map(from_ppm),
+        image::ImageFormat::Bmp => {
+            // BITMAPINFOHEADER: horizontal pixels per metre at offset 38.
+            let field = bytes.get(38..42)?;
+            let ppm = i32::from_le_bytes(field.try_into().ok()?);
+            (ppm > 0).then(|| from_ppm(ppm as u32))
+        }
+        // TIFF resolution tags are routinely wrong in fingerprint data sets (FVC): don't trust them.
+        _ => None,
+    }
+}
+
+/// Horizontal pixels per metre from a PNG `pHYs` chunk (unit 1 = metre).
+fn png_phys_ppm(bytes: &[u8]) -> Option<u32> {
+    let mut pos = 8; // after the PNG signature
+    while pos + 8 <= bytes.len() {
+        let length = u32::from_be_bytes(bytes[pos..pos + 4].try_into().ok()?) as usize;
+        let kind = &bytes[pos + 4..pos + 8];
+        if kind == b"IDAT" || kind == b"IEND" {
+            return None;
+        }
+        if kind == b"pHYs" && length == 9 {
+            let data = bytes.get(pos + 8..pos + 17)?;
+            let ppm_x = u32::from_be_bytes(data[0..4].try_into().ok()?);
+            return (data[8] == 1).then_some(ppm_x);
+        }
+        pos = pos.checked_add(12)?.checked_add(length)?;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gray_png(width: u32, height: u32) -> Vec<u8> {
+        let img = FingerImage {
+            width,
+            height,
+            dpi: 500,
+            pixels: (0..width * height).map(|i| (i % 251) as u8).collect(),
+        };
+        img.to_png().expect("encode")
+    }
+
+    #[test]
+    fn png_round_trip_keeps_pixels() {
+        let bytes = gray_png(80, 70);
+        let img = FingerImage::decode(&bytes, None).expect("decode");
+        assert_eq!((img.width(), img.height(), img.dpi()), (80, 70, 500));
+        assert_eq!(img.pixels()[100], 100);
+    }
+
+    #[test]
+    fn refuses_empty_input() {
+        assert!(matches!(FingerImage::decode(&[], None), Err(Error::EmptyInput)));
+    }
+
+    #[test]
+    fn refuses_unknown_format() {
+        let err = FingerImage::decode(b"this is not an image at all", None).unwrap_err();
+        assert!(matches!(err, Error::UnsupportedImageFormat(_)), "{err}");
+    }
+
+    #[test]
+    fn refuses_truncated_png() {
+        let bytes = gray_png(80, 70);
+        let err = FingerImage::decode(&bytes[..bytes.len() / 2], None).unwrap_err();
+        assert!(matches!(err, Error::CorruptImage(_)), "{err}");
+    }
+
+    #[test]
+    fn refuses_too_small_and_too_large_before_decoding() {
+        let err = FingerImage::decode(&gray_png(63, 100), None).unwrap_err();
+        assert!(matches!(err, Error::ImageSize { width: 63, .. }), "{err}");
+        // A hand-made PNG header claiming 100000 x 100000 pixels with no pixel data: refused
+        // from the header alone.
+        let mut png = gray_png(64, 64);
+        png[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+        png[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+        let err = FingerImage::decode(&png, None).unwrap_err();
+        assert!(matches!(err, Error::ImageSize { .. } | Error::CorruptImage(_)), "{err}");
+    }
+
+    #[test]
+    fn colour_and_sixteen_bit_are_converted() {
+        let rgb = image::RgbImage::from_pixel(70, 70, image::Rgb([200, 100, 50]));
+        let mut bytes = Vec::new();
+        image::DynamicImage::ImageRgb8(rgb)
+            .write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png)
+            .expect("encode");
+        let img = FingerImage::decode(&bytes, None).expect("colour decodes");
+        assert_eq!(img.pixels().len(), 70 * 70);
+        let deep =
+            image::ImageBuffer::<image::Luma<u16>, _>::from_pixel(70, 70, image::Luma([65535u16]));
+        let mut bytes = Vec::new();
+        image::DynamicImage::ImageLuma16(deep)
+            .write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png)
+            .expect("encode");
+        let img = FingerImage::decode(&bytes, None).expect("16-bit decodes");
+        assert_eq!(img.pixels()[0], 255);
+    }
+
+    #[test]
+    fn raw_buffer_checks() {
+        assert!(FingerImage::from_raw(64, 64, 500, vec![0; 64 * 64]).is_ok());
+        assert!(matches!(
+            FingerImage::from_raw(64, 64, 500, vec![0; 10]),
+            Err(Error::BufferLength { expected: 4096, actual: 10, .. })
+        ));
+        assert!(matches!(
+            FingerImage::from_raw(64, 64, 100, vec![0; 64 * 64]),
+            Err(Error::Resolution { dpi: 100, .. })
+        ));
+    }
+
+    #[test]
+    fn resampling_scales_dimensions() {
+        let img = FingerImage::from_raw(100, 80, 1000, vec![128; 8000]).expect("raw");
+        let half = img.resampled_to(500);
+        assert_eq!((half.width(), half.height(), half.dpi()), (50, 40, 500));
+        assert!(half.pixels().iter().all(|&p| p == 128));
+    }
+}

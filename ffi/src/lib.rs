@@ -1,0 +1,1 @@
+//! C ABI of the Ridgeline engine (issue #9).
