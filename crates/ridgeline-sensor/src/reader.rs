@@ -198,7 +198,7 @@ mod tests {
     #[test]
     fn refuses_bad_specs_with_a_reason() {
         for bad in ["", "usb:", "usb:05ba", "usb:zz:0001", "usb:12345:1", "virtual:", "serial"] {
-            let err = bad.parse::<ReaderSpec>().unwrap_err();
+            let err = bad.parse::<ReaderSpec>().expect_err("must fail");
             assert!(matches!(err, Error::InvalidSpec { .. }), "{bad}: {err}");
         }
     }

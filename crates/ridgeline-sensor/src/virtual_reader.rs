@@ -104,9 +104,9 @@ mod tests {
     #[test]
     fn refuses_missing_and_empty_folders() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = VirtualReader::open(dir.path()).unwrap_err();
+        let err = VirtualReader::open(dir.path()).expect_err("must fail");
         assert!(matches!(err, Error::VirtualFolder { .. }), "{err}");
-        let err = VirtualReader::open(&dir.path().join("absent")).unwrap_err();
+        let err = VirtualReader::open(&dir.path().join("absent")).expect_err("must fail");
         assert!(matches!(err, Error::VirtualFolder { .. }), "{err}");
     }
 
@@ -116,10 +116,10 @@ mod tests {
         std::fs::write(dir.path().join("broken.png"), b"not a png").expect("write");
         let mut reader = VirtualReader::open(dir.path()).expect("opens");
         let cancel = CancelToken::new();
-        let err = reader.capture(Duration::from_secs(1), &cancel).unwrap_err();
+        let err = reader.capture(Duration::from_secs(1), &cancel).expect_err("must fail");
         assert!(matches!(err, Error::Image(_)), "{err}");
         cancel.cancel();
-        let err = reader.capture(Duration::from_secs(1), &cancel).unwrap_err();
+        let err = reader.capture(Duration::from_secs(1), &cancel).expect_err("must fail");
         assert!(matches!(err, Error::Cancelled), "{err}");
     }
 }

@@ -127,6 +127,8 @@ struct Session<'h> {
     cancel: &'h CancelToken,
     interrupt: Transfer<'h>,
     received: VecDeque<u16>,
+    /// The interrupt read came back cancelled and is no longer pending.
+    interrupt_ended: bool,
     scramble_seed: Option<u32>,
     firmware: Option<String>,
 }
@@ -153,6 +155,7 @@ impl<'h> Session<'h> {
             cancel,
             interrupt,
             received: VecDeque::new(),
+            interrupt_ended: false,
             scramble_seed,
             firmware: None,
         })
@@ -315,14 +318,23 @@ impl<'h> Session<'h> {
     }
 
     /// Takes a completed interrupt packet (if any) into the event queue and re-submits the read,
-    /// so that one is pending again before the device has anything more to say.
+    /// so that one is pending again before the device has anything more to say. A read that
+    /// comes back cancelled or short is not re-submitted: the session's event stream has ended.
     fn service_interrupt(&mut self) -> Result<()> {
-        if !self.interrupt.is_complete() {
+        if self.interrupt_ended || !self.interrupt.is_complete() {
             return Ok(());
         }
-        let packet = self.interrupt.outcome()?;
-        if let [high, low, ..] = *packet {
-            self.received.push_back(u16::from_be_bytes([high, low]));
+        match self.interrupt.outcome() {
+            Ok(packet) if packet.len() == INTERRUPT_LEN => {
+                self.received.push_back(u16::from_be_bytes([packet[0], packet[1]]));
+            }
+            // The device always sends full packets; a short or empty completion is how an
+            // aborted read comes back (the recorded session ends with one).
+            Ok(_) | Err(Error::Cancelled) => {
+                self.interrupt_ended = true;
+                return Ok(());
+            }
+            Err(other) => return Err(other),
         }
         self.interrupt.submit()
     }
@@ -355,6 +367,9 @@ impl<'h> Session<'h> {
                 if event == wanted {
                     return Ok(true);
                 }
+            }
+            if self.interrupt_ended {
+                return Err(Error::Protocol("the reader stopped reporting events".into()));
             }
             Ok(false)
         })?;
