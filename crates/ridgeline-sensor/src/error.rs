@@ -16,6 +16,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// `sudo udevadm control --reload && sudo udevadm trigger` and re-plug the reader.
 pub const UDEV_RULE: &str = concat!(
     "SUBSYSTEM==\"usb\", ATTRS{idVendor}==\"05ba\", ATTRS{idProduct}==\"0007|0008|000a\", MODE=\"0660\", TAG+=\"uaccess\"\n",
+    "SUBSYSTEM==\"usb\", ATTRS{idVendor}==\"045e\", ATTRS{idProduct}==\"00ca\", MODE=\"0660\", TAG+=\"uaccess\"\n",
     "SUBSYSTEM==\"usb\", ATTRS{idVendor}==\"08ff\", ATTRS{idProduct}==\"5731\", MODE=\"0660\", TAG+=\"uaccess\""
 );
 

@@ -42,6 +42,54 @@ fn uru4500_transfer_decodes_to_the_recorded_image_pixel_for_pixel() {
     assert_eq!(differing, 0, "{differing} pixels differ from capture.png");
 }
 
+/// The key the device sent in a recorded session (the completion after the read of 0x34).
+fn recorded_device_key(packets: &[common::UsbPacket]) -> u32 {
+    let submit = packets
+        .iter()
+        .position(|p| {
+            p.event == b'S' && p.transfer_type == 2 && p.setup[..4] == [0xc0, 0x04, 0x34, 0x00]
+        })
+        .expect("the recording reads the key");
+    let read = packets[submit..]
+        .iter()
+        .find(|p| p.event == b'C' && p.transfer_type == 2 && p.data.len() == 4)
+        .expect("the key read completes");
+    u32::from_le_bytes(read.data[..4].try_into().expect("4 bytes"))
+}
+
+#[test]
+fn msv2_answers_the_recorded_challenge_and_decodes_to_the_recorded_image() {
+    let Some(dir) = common::recording("uru4000-msv2") else { return };
+    let packets = common::pcapng_packets(&dir.join("capture.pcapng"));
+    // The challenge is read from register 0x2010; the response written to 0x2000.
+    let challenge_submit = packets
+        .iter()
+        .position(|p| p.event == b'S' && p.setup[..4] == [0xc0, 0x04, 0x10, 0x20])
+        .expect("the recording has the challenge");
+    let challenge = packets[challenge_submit..]
+        .iter()
+        .find(|p| p.event == b'C' && p.data.len() == 16)
+        .expect("the challenge is answered");
+    let response = packets
+        .iter()
+        .find(|p| p.event == b'S' && p.setup[..4] == [0x40, 0x04, 0x00, 0x20])
+        .expect("the recording has the response");
+    let ours = uru4000::challenge_response(challenge.data[..16].try_into().expect("16 bytes"));
+    assert_eq!(ours.as_slice(), &response.data[..16]);
+
+    let image = packets
+        .iter()
+        .find(|p| p.event == b'C' && p.transfer_type == 3 && p.endpoint == 0x82)
+        .expect("the recording has the image transfer");
+    let device_key = recorded_device_key(&packets);
+    let sensor = uru4000::decode_image(&image.data, |_| Ok(device_key ^ common::RECORDED_SEED))
+        .expect("decodes");
+    let pixels = uru4000::orient(&sensor, false);
+    let (_, _, expected) = common::grey_png(&dir.join("capture.png"));
+    let differing = pixels.iter().zip(&expected).filter(|(a, b)| a != b).count();
+    assert_eq!(differing, 0, "{differing} pixels differ from capture.png");
+}
+
 #[test]
 fn uru4500_transfer_with_a_wrong_key_does_not_decode_to_the_image() {
     let Some(dir) = common::recording("uru4000-4500") else { return };

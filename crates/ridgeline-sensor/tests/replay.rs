@@ -85,6 +85,28 @@ fn child_uru4500_capture() {
 }
 
 #[test]
+fn msv2_replays_to_the_recorded_image() {
+    let Some(dir) = common::recording("uru4000-msv2") else { return };
+    let Some(umockdev) = common::umockdev_run() else { return };
+    let args = common::uru4500_args(&dir, &dir.join("capture.pcapng"));
+    let replay = replay_child("child_msv2_capture", &dir, &umockdev, &args);
+    assert_replayed_exactly("child_msv2_capture", &replay);
+}
+
+#[test]
+#[ignore = "run by msv2_replays_to_the_recorded_image under umockdev-run"]
+fn child_msv2_capture() {
+    let dir = child_recording();
+    let options = OpenOptions { scramble_seed: Some(common::RECORDED_SEED) };
+    let spec: ReaderSpec = "usb:045e:00ca".parse().expect("spec");
+    let mut reader = open_reader(&spec, &options).expect("opens");
+    let image = reader.capture(Duration::from_secs(10), &CancelToken::new()).expect("captures");
+    let (_, _, expected) = common::grey_png(&dir.join("capture.png"));
+    let differing = image.pixels().iter().zip(&expected).filter(|(a, b)| a != b).count();
+    assert_eq!(differing, 0, "{differing} pixels differ from capture.png");
+}
+
+#[test]
 fn uru4500_with_a_wrong_seed_times_out_instead_of_hanging() {
     let Some(dir) = common::recording("uru4000-4500") else { return };
     let Some(umockdev) = common::umockdev_run() else { return };

@@ -38,7 +38,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if readers.is_empty() {
         println!("no supported fingerprint reader attached");
-        println!("(supported: U.are.U 4000/4000B/4500, AuthenTec AES3500; see docs/READERS.md)");
+        println!("(supported: U.are.U 4000/4000B/4500, Microsoft Fingerprint Reader v2, AuthenTec AES3500; see docs/READERS.md)");
     }
     for reader in &readers {
         println!("{}", describe(reader));

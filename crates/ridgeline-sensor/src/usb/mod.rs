@@ -16,11 +16,8 @@ use crate::reader::{Connection, OpenOptions, Reader, ReaderInfo};
 /// The driver that handles a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Driver {
-    /// DigitalPersona U.are.U 4000/4000B/4500 family ([`uru4000`]).
-    Uru4000 {
-        /// Whether the sensor delivers the image rotated by 180° (4000B/4500).
-        rotated: bool,
-    },
+    /// DigitalPersona U.are.U 4000/4000B/4500 family and its Microsoft relatives ([`uru4000`]).
+    Uru4000(uru4000::Profile),
     /// AuthenTec AES3500 ([`aes3500`]).
     Aes3500,
 }
@@ -44,19 +41,25 @@ pub const MODELS: &[Model] = &[
         vendor_id: 0x05ba,
         product_id: 0x000a,
         name: "DigitalPersona U.are.U 4000B/4500",
-        driver: Driver::Uru4000 { rotated: true },
+        driver: Driver::Uru4000(uru4000::Profile { rotated: true, challenge_response: false }),
     },
     Model {
         vendor_id: 0x05ba,
         product_id: 0x0007,
         name: "DigitalPersona U.are.U 4000",
-        driver: Driver::Uru4000 { rotated: false },
+        driver: Driver::Uru4000(uru4000::Profile { rotated: false, challenge_response: false }),
     },
     Model {
         vendor_id: 0x05ba,
         product_id: 0x0008,
         name: "DigitalPersona U.are.U 4000",
-        driver: Driver::Uru4000 { rotated: false },
+        driver: Driver::Uru4000(uru4000::Profile { rotated: false, challenge_response: false }),
+    },
+    Model {
+        vendor_id: 0x045e,
+        product_id: 0x00ca,
+        name: "Microsoft Fingerprint Reader v2",
+        driver: Driver::Uru4000(uru4000::Profile { rotated: false, challenge_response: true }),
     },
     Model {
         vendor_id: 0x08ff,
@@ -100,7 +103,7 @@ fn attached(context: &Context) -> Result<Vec<(Device<Context>, &'static Model, A
 
 fn info_for(model: &Model, at: Attachment) -> ReaderInfo {
     let (driver, width, height, dpi) = match model.driver {
-        Driver::Uru4000 { .. } => (
+        Driver::Uru4000(_) => (
             uru4000::DRIVER_NAME,
             uru4000::IMAGE_WIDTH_PX as u32,
             uru4000::IMAGE_HEIGHT_PX as u32,
@@ -163,9 +166,38 @@ pub(crate) fn open(wanted: Option<(u16, u16)>, options: &OpenOptions) -> Result<
     })?;
     let info = info_for(model, at);
     Ok(match model.driver {
-        Driver::Uru4000 { rotated } => {
-            Box::new(uru4000::Uru4000::new(handle, info, rotated, options.scramble_seed))
+        Driver::Uru4000(profile) => {
+            Box::new(uru4000::Uru4000::new(handle, info, profile, options.scramble_seed))
         }
         Driver::Aes3500 => Box::new(aes3500::Aes3500::new(handle, info)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_udev_rule_covers_every_supported_model() {
+        for m in MODELS {
+            let covered = crate::UDEV_RULE.lines().any(|line| {
+                line.contains(&format!("ATTRS{{idVendor}}==\"{:04x}\"", m.vendor_id))
+                    && line.contains(&format!("{:04x}", m.product_id))
+            });
+            assert!(
+                covered,
+                "{} ({:04x}:{:04x}) is missing from UDEV_RULE",
+                m.name, m.vendor_id, m.product_id
+            );
+        }
+    }
+
+    #[test]
+    fn usb_ids_are_unique() {
+        for (i, a) in MODELS.iter().enumerate() {
+            for b in &MODELS[i + 1..] {
+                assert!((a.vendor_id, a.product_id) != (b.vendor_id, b.product_id), "{}", a.name);
+            }
+        }
+    }
 }

@@ -74,26 +74,54 @@ const HEADER_KEY_NUMBER_OFFSET: usize = 6;
 const HEADER_BLOCKS_OFFSET: usize = 16;
 const HEADER_BLOCKS: usize = 15;
 
+/// What differs between the models of the family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Profile {
+    /// The image arrives rotated by 180° (U.are.U 4000B and 4500).
+    pub rotated: bool,
+    /// The device challenges the host during power-up (Microsoft Fingerprint Reader v2).
+    pub challenge_response: bool,
+}
+
+/// Registers of the power-up challenge-response (Microsoft Fingerprint Reader v2).
+const REG_CHALLENGE: u16 = 0x2010;
+const REG_RESPONSE: u16 = 0x2000;
+const CHALLENGE_LEN: u16 = 16;
+/// The AES-128 key of the challenge-response: a fixed protocol constant of these devices
+/// (published with libfprint's uru4000 driver). It authenticates the driver to the device and
+/// protects nothing.
+const CHALLENGE_KEY: [u8; 16] = [
+    0x79, 0xac, 0x91, 0x79, 0x5c, 0xa1, 0x47, 0x8e, 0x98, 0xe0, 0x0f, 0x3c, 0x59, 0x8f, 0x5f, 0x4b,
+];
+
+/// The answer to a power-up challenge: the challenge encrypted with AES-128 (one block).
+pub fn challenge_response(challenge: [u8; 16]) -> [u8; 16] {
+    use aes::cipher::{BlockEncrypt, KeyInit};
+    let cipher = aes::Aes128::new(&CHALLENGE_KEY.into());
+    let mut block = challenge.into();
+    cipher.encrypt_block(&mut block);
+    block.into()
+}
+
 /// A U.are.U 4000-family reader, opened and claimed.
 #[derive(Debug)]
 pub struct Uru4000 {
     handle: DeviceHandle<Context>,
     info: ReaderInfo,
-    rotated: bool,
+    profile: Profile,
     scramble_seed: Option<u32>,
 }
 
 impl Uru4000 {
-    /// Wraps an opened handle whose interface 0 is claimed. `rotated` is true for the 4000B and
-    /// 4500, whose image arrives rotated by 180°. `scramble_seed` fixes the key-exchange seed
-    /// (for replaying recordings); `None` draws a random one per exchange.
+    /// Wraps an opened handle whose interface 0 is claimed. `scramble_seed` fixes the
+    /// key-exchange seed (for replaying recordings); `None` draws a random one per exchange.
     pub fn new(
         handle: DeviceHandle<Context>,
         info: ReaderInfo,
-        rotated: bool,
+        profile: Profile,
         scramble_seed: Option<u32>,
     ) -> Self {
-        Uru4000 { handle, info, rotated, scramble_seed }
+        Uru4000 { handle, info, profile, scramble_seed }
     }
 }
 
@@ -104,8 +132,8 @@ impl Reader for Uru4000 {
 
     fn capture(&mut self, timeout: Duration, cancel: &CancelToken) -> Result<FingerImage> {
         cancel.check()?;
-        let mut session = Session::start(&self.handle, cancel, self.scramble_seed)?;
-        let result = session.capture(timeout, self.rotated);
+        let mut session = Session::start(&self.handle, cancel, self.scramble_seed, self.profile)?;
+        let result = session.capture(timeout);
         if let Some(firmware) = session.firmware.take() {
             self.info.firmware = Some(firmware);
         }
@@ -130,6 +158,7 @@ struct Session<'h> {
     /// The interrupt read came back cancelled and is no longer pending.
     interrupt_ended: bool,
     scramble_seed: Option<u32>,
+    profile: Profile,
     firmware: Option<String>,
 }
 
@@ -139,6 +168,7 @@ impl<'h> Session<'h> {
         handle: &'h DeviceHandle<Context>,
         cancel: &'h CancelToken,
         scramble_seed: Option<u32>,
+        profile: Profile,
     ) -> Result<Self> {
         // No timeout: the device answers this read only when it has an event to report.
         let mut interrupt = Transfer::interrupt_read(
@@ -157,11 +187,12 @@ impl<'h> Session<'h> {
             received: VecDeque::new(),
             interrupt_ended: false,
             scramble_seed,
+            profile,
             firmware: None,
         })
     }
 
-    fn capture(&mut self, timeout: Duration, rotated: bool) -> Result<FingerImage> {
+    fn capture(&mut self, timeout: Duration) -> Result<FingerImage> {
         self.power_up_with_retry()?;
         let info = self.read_registers(REG_DEVICE_INFO, DEVICE_INFO_LEN)?;
         self.firmware = Some(describe_device_info(&info));
@@ -185,7 +216,7 @@ impl<'h> Session<'h> {
 
         let seed = self.scramble_seed;
         let sensor = decode_image(&raw, |key_number| self.exchange_key(key_number, seed))?;
-        let pixels = orient(&sensor, rotated);
+        let pixels = orient(&sensor, self.profile.rotated);
 
         self.write_register(REG_MODE, &[MODE_AWAIT_FINGER_OFF])?;
         // A finger left on the reader does not spoil the image already read: switch off anyway.
@@ -226,6 +257,9 @@ impl<'h> Session<'h> {
                 break;
             }
             self.pause(Duration::from_millis(POWER_UP_POLL_INTERVAL_MS))?;
+            if self.profile.challenge_response {
+                self.answer_challenge()?;
+            }
         }
         if last & HWSTAT_LOW_POWER != 0 {
             return Err(Error::BadState {
@@ -258,6 +292,17 @@ impl<'h> Session<'h> {
             self.pause(Duration::from_millis(POWER_UP_POLL_INTERVAL_MS))?;
         }
         Err(Error::BadState { detail: format!("status {status:#04x}: power reboot failed") })
+    }
+
+    /// Reads the device's challenge and writes back the response; the device leaves low power
+    /// only after that.
+    fn answer_challenge(&mut self) -> Result<()> {
+        let challenge = self.read_registers(REG_CHALLENGE, CHALLENGE_LEN)?;
+        let challenge: [u8; 16] = challenge
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::Protocol(format!("challenge of {} bytes", challenge.len())))?;
+        self.write_register(REG_RESPONSE, &challenge_response(challenge))
     }
 
     /// The key exchange: send the key number and our seed, read back the key XOR the seed.
