@@ -123,7 +123,10 @@ fn child_uru4500_wrong_seed() {
     let options = OpenOptions { scramble_seed: Some(common::RECORDED_SEED ^ 1) };
     let mut reader = open_reader(&ReaderSpec::Usb, &options).expect("opens");
     let err = reader.capture(Duration::from_secs(10), &CancelToken::new()).expect_err("must fail");
-    assert!(matches!(err, Error::Timeout { .. }), "{err}");
+    assert!(
+        matches!(err, Error::Timeout { waiting_for: "the reader to answer a register write", .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -150,7 +153,7 @@ fn child_uru4500_dropped_image() {
     let options = OpenOptions { scramble_seed: Some(common::RECORDED_SEED) };
     let mut reader = open_reader(&ReaderSpec::Usb, &options).expect("opens");
     let err = reader.capture(Duration::from_secs(10), &CancelToken::new()).expect_err("must fail");
-    assert!(matches!(err, Error::Timeout { .. }), "{err}");
+    assert!(matches!(err, Error::Timeout { waiting_for: "the image", .. }), "{err}");
 }
 
 #[test]

@@ -210,7 +210,11 @@ impl<'h> Session<'h> {
         )?;
         image.submit()?;
         self.write_register(REG_MODE, &[MODE_CAPTURE])?;
-        self.wait_transfer(&mut image, Duration::from_millis(IMAGE_TRANSFER_TIMEOUT_MS))?;
+        self.wait_transfer(
+            &mut image,
+            Duration::from_millis(IMAGE_TRANSFER_TIMEOUT_MS),
+            "the image",
+        )?;
         let raw = image.outcome()?.to_vec();
         drop(image);
 
@@ -337,7 +341,8 @@ impl<'h> Session<'h> {
             "the reader to answer a register read",
         )?;
         t.submit()?;
-        self.wait_transfer(&mut t, Duration::from_millis(REGISTER_ACCESS_TIMEOUT_MS * 2))?;
+        let limit = Duration::from_millis(REGISTER_ACCESS_TIMEOUT_MS * 2);
+        self.wait_transfer(&mut t, limit, "the reader to answer a register read")?;
         let data = t.outcome()?;
         if data.len() != len as usize {
             return Err(Error::Protocol(format!(
@@ -358,7 +363,8 @@ impl<'h> Session<'h> {
             "the reader to answer a register write",
         )?;
         t.submit()?;
-        self.wait_transfer(&mut t, Duration::from_millis(REGISTER_ACCESS_TIMEOUT_MS * 2))?;
+        let limit = Duration::from_millis(REGISTER_ACCESS_TIMEOUT_MS * 2);
+        self.wait_transfer(&mut t, limit, "the reader to answer a register write")?;
         t.outcome().map(|_| ())
     }
 
@@ -386,7 +392,12 @@ impl<'h> Session<'h> {
 
     /// Runs the event loop until `transfer` completes, servicing the interrupt read meanwhile.
     /// A transfer not complete by `limit` is cancelled and reported as a timeout.
-    fn wait_transfer(&mut self, transfer: &mut Transfer<'h>, limit: Duration) -> Result<()> {
+    fn wait_transfer(
+        &mut self,
+        transfer: &mut Transfer<'h>,
+        limit: Duration,
+        what: &'static str,
+    ) -> Result<()> {
         let deadline = Instant::now() + limit;
         let events = EventLoop::new(self.handle.context());
         let cancel = self.cancel;
@@ -396,7 +407,7 @@ impl<'h> Session<'h> {
         });
         match done {
             Ok(true) => Ok(()),
-            Ok(false) => Err(Error::Timeout { waiting_for: "a USB transfer", after: limit }),
+            Ok(false) => Err(Error::Timeout { waiting_for: what, after: limit }),
             Err(e) => Err(e),
         }
     }
