@@ -241,3 +241,36 @@ fn child_cancelled() {
     thread.join().expect("canceller thread");
     assert!(matches!(err, Error::Cancelled), "expected cancellation, got {err}");
 }
+
+#[test]
+fn uru4500_in_a_bad_state_is_reported_after_one_power_up_retry() {
+    let Some(dir) = common::recording("uru4000-4500") else { return };
+    let Some(umockdev) = common::umockdev_run() else { return };
+    // A made-up session of the same device whose status register keeps the bad-state bit
+    // (0x04) through two power-ups; the driver must try exactly twice and switch off.
+    let mut session = common::SyntheticSession::new(&dir.join("capture.pcapng"), 1, 50);
+    session.interrupt_read(0x81, 64);
+    for first_status in [0x01u8, 0x05] {
+        session.read_register(0x07, &[first_status]);
+        session.write_register(0x07, &[first_status | 0x80]);
+        session.write_register(0x07, &[first_status & 0x0f]);
+        session.read_register(0x07, &[0x05]);
+    }
+    session.write_register(0x4e, &[0x70]);
+    let temp = tempfile::tempdir().expect("tempdir");
+    let pcapng = temp.path().join("bad-state.pcapng");
+    session.save(&pcapng);
+    let args = common::uru4500_args(&dir, &pcapng);
+    let replay = replay_child("child_uru4500_bad_state", &dir, &umockdev, &args);
+    // Every transfer of the made-up session, retry included, and nothing else.
+    assert_replayed_exactly("child_uru4500_bad_state", &replay);
+}
+
+#[test]
+#[ignore = "run by uru4500_in_a_bad_state_is_reported_after_one_power_up_retry under umockdev-run"]
+fn child_uru4500_bad_state() {
+    let options = OpenOptions { scramble_seed: Some(common::RECORDED_SEED) };
+    let mut reader = open_reader(&ReaderSpec::Usb, &options).expect("opens");
+    let err = reader.capture(Duration::from_secs(10), &CancelToken::new()).expect_err("must fail");
+    assert!(matches!(err, Error::BadState { .. }), "expected a bad state, got {err}");
+}

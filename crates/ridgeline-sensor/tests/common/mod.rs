@@ -245,3 +245,108 @@ pub fn aes3500_args(dir: &Path, ioctl: &Path) -> Vec<String> {
         format!("{}={}", ioctl_device_node(ioctl), ioctl.display()),
     ]
 }
+
+/// Builds a usbmon pcapng recording of a made-up session, for device states no real recording
+/// shows (a reader stuck in a bad state). The section and interface headers are taken from a
+/// real recording; each transfer becomes a submit and a complete packet like usbmon writes them.
+#[derive(Debug)]
+pub struct SyntheticSession {
+    bytes: Vec<u8>,
+    next_id: u64,
+    time_us: u64,
+    bus: u16,
+    device: u8,
+}
+
+impl SyntheticSession {
+    /// Starts a recording for the device `bus`/`device`, with the headers of `template`.
+    pub fn new(template: &Path, bus: u16, device: u8) -> Self {
+        let source = std::fs::read(template).expect("template recording reads");
+        // Section header block and interface description block: the first two blocks.
+        let mut end = 0;
+        for _ in 0..2 {
+            let len =
+                u32::from_le_bytes(source[end + 4..end + 8].try_into().expect("4 bytes")) as usize;
+            end += len;
+        }
+        SyntheticSession { bytes: source[..end].to_vec(), next_id: 1, time_us: 0, bus, device }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn packet(
+        &mut self,
+        id: u64,
+        event: u8,
+        kind: u8,
+        endpoint: u8,
+        setup: Option<[u8; 8]>,
+        status: i32,
+        length: u32,
+        data: &[u8],
+    ) {
+        self.time_us += 1_000;
+        let mut p = Vec::with_capacity(64 + data.len());
+        p.extend_from_slice(&id.to_le_bytes());
+        p.extend_from_slice(&[event, kind, endpoint, self.device]);
+        p.extend_from_slice(&self.bus.to_le_bytes());
+        p.push(if setup.is_some() { 0 } else { b'-' });
+        p.push(if data.is_empty() { b'<' } else { 0 });
+        p.extend_from_slice(&((self.time_us / 1_000_000) as i64).to_le_bytes());
+        p.extend_from_slice(&((self.time_us % 1_000_000) as i32).to_le_bytes());
+        p.extend_from_slice(&status.to_le_bytes());
+        p.extend_from_slice(&length.to_le_bytes());
+        p.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        p.extend_from_slice(&setup.unwrap_or([0; 8]));
+        p.extend_from_slice(&[0; 16]); // interval, start frame, transfer flags, descriptors
+        p.extend_from_slice(data);
+        let padded = p.len().div_ceil(4) * 4;
+        let total = 28 + padded + 4;
+        self.bytes.extend_from_slice(&6u32.to_le_bytes());
+        self.bytes.extend_from_slice(&(total as u32).to_le_bytes());
+        self.bytes.extend_from_slice(&0u32.to_le_bytes()); // interface 0
+        self.bytes.extend_from_slice(&((self.time_us >> 32) as u32).to_le_bytes());
+        self.bytes.extend_from_slice(&(self.time_us as u32).to_le_bytes());
+        self.bytes.extend_from_slice(&(p.len() as u32).to_le_bytes());
+        self.bytes.extend_from_slice(&(p.len() as u32).to_le_bytes());
+        self.bytes.extend_from_slice(&p);
+        self.bytes.resize(self.bytes.len() + padded - p.len(), 0);
+        self.bytes.extend_from_slice(&(total as u32).to_le_bytes());
+    }
+
+    /// Submits an interrupt read that stays pending; returns its id.
+    pub fn interrupt_read(&mut self, endpoint: u8, len: u32) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.packet(id, b'S', 1, endpoint, None, -115, len, &[]);
+        id
+    }
+
+    /// A vendor register read (request 0x04) answered with `answer`.
+    pub fn read_register(&mut self, register: u16, answer: &[u8]) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let len = answer.len() as u16;
+        let r = register.to_le_bytes();
+        let l = len.to_le_bytes();
+        let setup = [0xc0, 0x04, r[0], r[1], 0, 0, l[0], l[1]];
+        self.packet(id, b'S', 2, 0x80, Some(setup), -115, len as u32, &[]);
+        self.packet(id, b'C', 2, 0x80, None, 0, len as u32, answer);
+    }
+
+    /// A vendor register write (request 0x04) of `values`.
+    pub fn write_register(&mut self, register: u16, values: &[u8]) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let len = values.len() as u16;
+        let r = register.to_le_bytes();
+        let l = len.to_le_bytes();
+        let setup = [0x40, 0x04, r[0], r[1], 0, 0, l[0], l[1]];
+        self.packet(id, b'S', 2, 0x00, Some(setup), -115, len as u32, values);
+        self.packet(id, b'C', 2, 0x00, None, 0, len as u32, &[]);
+    }
+
+    /// Writes the recording.
+    pub fn save(&self, path: &Path) {
+        std::fs::write(path, &self.bytes).expect("synthetic recording writes");
+    }
+}
