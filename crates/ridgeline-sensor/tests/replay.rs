@@ -274,3 +274,40 @@ fn child_uru4500_bad_state() {
     let err = reader.capture(Duration::from_secs(10), &CancelToken::new()).expect_err("must fail");
     assert!(matches!(err, Error::BadState { .. }), "expected a bad state, got {err}");
 }
+
+#[test]
+fn uru4500_unplugged_while_waiting_for_a_finger_reports_it() {
+    let Some(dir) = common::recording("uru4000-4500") else { return };
+    let Some(umockdev) = common::umockdev_run() else { return };
+    // A made-up session: normal power-up, then the pending interrupt read ends the way usbfs
+    // ends transfers of a device that was pulled out (status -ESHUTDOWN).
+    const ESHUTDOWN: i32 = 108;
+    let mut session = common::SyntheticSession::new(&dir.join("capture.pcapng"), 1, 50);
+    let first = session.interrupt_read(0x81, 64);
+    session.read_register(0x07, &[0x01]);
+    session.write_register(0x07, &[0x81]);
+    session.write_register(0x07, &[0x01]);
+    let mut powered = [0u8; 64];
+    powered[..2].copy_from_slice(&[0x56, 0xaa]);
+    session.complete_interrupt(first, 0x81, 0, &powered);
+    let second = session.interrupt_read(0x81, 64);
+    session.read_register(0x07, &[0x01]);
+    session.read_register(0xf0, &[0; 16]);
+    session.write_register(0x4e, &[0x10]);
+    session.complete_interrupt(second, 0x81, -ESHUTDOWN, &[]);
+    let temp = tempfile::tempdir().expect("tempdir");
+    let pcapng = temp.path().join("unplugged.pcapng");
+    session.save(&pcapng);
+    let args = common::uru4500_args(&dir, &pcapng);
+    let replay = replay_child("child_uru4500_unplugged", &dir, &umockdev, &args);
+    assert_child_passed("child_uru4500_unplugged", &replay);
+}
+
+#[test]
+#[ignore = "run by uru4500_unplugged_while_waiting_for_a_finger_reports_it under umockdev-run"]
+fn child_uru4500_unplugged() {
+    let options = OpenOptions { scramble_seed: Some(common::RECORDED_SEED) };
+    let mut reader = open_reader(&ReaderSpec::Usb, &options).expect("opens");
+    let err = reader.capture(Duration::from_secs(10), &CancelToken::new()).expect_err("must fail");
+    assert!(matches!(err, Error::Disconnected { .. }), "expected an unplugged reader, got {err}");
+}

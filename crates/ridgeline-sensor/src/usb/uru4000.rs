@@ -176,7 +176,7 @@ impl<'h> Session<'h> {
             ENDPOINT_INTERRUPT,
             INTERRUPT_LEN,
             Duration::ZERO,
-            "a reader event",
+            "the wait for a reader event",
         )?;
         interrupt.submit()?;
         Ok(Session {

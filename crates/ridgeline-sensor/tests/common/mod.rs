@@ -321,6 +321,11 @@ impl SyntheticSession {
         id
     }
 
+    /// Completes the pending interrupt read `id` with `status` and `data`.
+    pub fn complete_interrupt(&mut self, id: u64, endpoint: u8, status: i32, data: &[u8]) {
+        self.packet(id, b'C', 1, endpoint, None, status, data.len() as u32, data);
+    }
+
     /// A vendor register read (request 0x04) answered with `answer`.
     pub fn read_register(&mut self, register: u16, answer: &[u8]) {
         let id = self.next_id;
