@@ -21,12 +21,18 @@ struct Cli {
 enum Command {
     /// Extract minutiae from a fingerprint image.
     Extract(commands::extract::Args),
+    /// List the attached fingerprint readers.
+    Readers(commands::readers::Args),
+    /// Capture one fingerprint image from a reader.
+    Capture(commands::capture::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = std::panic::catch_unwind(move || match cli.command {
         Command::Extract(args) => commands::extract::run(args),
+        Command::Readers(args) => commands::readers::run(args),
+        Command::Capture(args) => commands::capture::run(args),
     });
     exit::report(result)
 }

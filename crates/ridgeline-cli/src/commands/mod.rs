@@ -1,1 +1,3 @@
+pub mod capture;
 pub mod extract;
+pub mod readers;
