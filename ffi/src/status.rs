@@ -47,10 +47,11 @@ impl FfiError {
     }
 }
 
-impl From<ridgeline::Error> for FfiError {
-    fn from(error: ridgeline::Error) -> Self {
+impl FfiError {
+    /// The status a core-library error maps to.
+    pub(crate) fn from_core_status(error: &ridgeline::Error) -> rl_status {
         use ridgeline::Error as E;
-        let status = match &error {
+        match error {
             E::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
                 RL_ERR_PERMISSION_DENIED
             }
@@ -68,7 +69,12 @@ impl From<ridgeline::Error> for FfiError {
             | E::CorruptTemplate(_)
             | E::Format { .. } => RL_ERR_FORMAT,
             _ => RL_ERR_INTERNAL,
-        };
-        FfiError::new(status, error.to_string())
+        }
+    }
+}
+
+impl From<ridgeline::Error> for FfiError {
+    fn from(error: ridgeline::Error) -> Self {
+        FfiError::new(FfiError::from_core_status(&error), error.to_string())
     }
 }
