@@ -41,6 +41,7 @@ fn capture_writes_the_recorded_uru4500_image() {
         serde_json::from_str(replay.stdout.trim()).expect("one JSON object");
     assert_eq!(report["dpi"], 512);
     assert_eq!(report["driver"], "uru4000");
+    assert_eq!(report["firmware"], "hardware 0010, firmware 0115");
     let (_, _, written) = common::grey_png(&out);
     let (_, _, expected) = common::grey_png(&dir.join("capture.png"));
     assert!(written == expected, "the written image differs from capture.png");

@@ -1,7 +1,7 @@
 //! `ridgeline capture [--reader auto|usb[:VID:PID]|virtual:DIR] -o IMAGE [--timeout S] [--json]`
 //!
 //! Waits for a finger on the reader, writes the image as PNG and reports what was captured.
-//! JSON: `image, reader, driver, width, height, dpi, capture_ms`.
+//! JSON: `image, reader, driver, firmware, width, height, dpi, capture_ms`.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -69,6 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "image": args.out.display().to_string(),
             "reader": info.model,
             "driver": info.driver,
+            "firmware": info.firmware,
             "width": image.width(),
             "height": image.height(),
             "dpi": image.dpi(),
