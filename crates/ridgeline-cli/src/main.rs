@@ -21,12 +21,18 @@ struct Cli {
 enum Command {
     /// Extract minutiae from a fingerprint image.
     Extract(commands::extract::Args),
+    /// Compare two fingerprints (images or templates) and decide at a false match rate.
+    Compare(commands::compare::Args),
+    /// Measure accuracy (EER, FNMR at FMR, DET curve) on a dataset in FVC layout.
+    Eval(commands::eval::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = std::panic::catch_unwind(move || match cli.command {
         Command::Extract(args) => commands::extract::run(args),
+        Command::Compare(args) => commands::compare::run(args),
+        Command::Eval(args) => commands::eval::run(args),
     });
     exit::report(result)
 }

@@ -1,1 +1,3 @@
+pub mod compare;
+pub mod eval;
 pub mod extract;
