@@ -25,6 +25,10 @@ enum Command {
     Readers(commands::readers::Args),
     /// Capture one fingerprint image from a reader.
     Capture(commands::capture::Args),
+    /// Compare two fingerprints (images or templates) and decide at a false match rate.
+    Compare(commands::compare::Args),
+    /// Measure accuracy (EER, FNMR at FMR, DET curve) on a dataset in FVC layout.
+    Eval(commands::eval::Args),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +37,8 @@ fn main() -> ExitCode {
         Command::Extract(args) => commands::extract::run(args),
         Command::Readers(args) => commands::readers::run(args),
         Command::Capture(args) => commands::capture::run(args),
+        Command::Compare(args) => commands::compare::run(args),
+        Command::Eval(args) => commands::eval::run(args),
     });
     exit::report(result)
 }

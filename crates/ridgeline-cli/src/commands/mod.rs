@@ -1,3 +1,5 @@
 pub mod capture;
+pub mod compare;
+pub mod eval;
 pub mod extract;
 pub mod readers;
