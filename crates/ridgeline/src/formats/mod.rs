@@ -10,13 +10,15 @@
 //! Every parser here reads untrusted bytes: reads are bounds-checked, counts are checked against
 //! the bytes left before anything is allocated, and bad input is a typed [`Error::Format`].
 
+pub mod ansi2009;
 mod bytes;
 pub mod iso2005_ansi2004;
+pub mod iso2011;
 pub mod record;
 
 pub use record::{
-    ExtensionBlock, FingerView, MinutiaeRecord, QualityRecord, RecordHeader, RecordMinutia,
-    RidgeCount, RidgeCounts, StoredSingularPoint,
+    CaptureDetails, Certificate, ExtensionBlock, FingerView, MinutiaeRecord, QualityRecord,
+    RecordHeader, RecordMinutia, RidgeCount, RidgeCounts, StoredSingularPoint,
 };
 
 use crate::error::{Error, Result};
@@ -182,11 +184,8 @@ pub fn decode_record(bytes: &[u8]) -> Result<MinutiaeRecord> {
         }
         TemplateFormat::Iso19794_2_2005 => iso2005_ansi2004::decode_iso(bytes),
         TemplateFormat::Ansi378_2004 => iso2005_ansi2004::decode_ansi(bytes),
-        TemplateFormat::Iso19794_2_2011 | TemplateFormat::Ansi378_2009 => Err(Error::Format {
-            format: format.name(),
-            message: "this format is not decoded yet".into(),
-            offset: 0,
-        }),
+        TemplateFormat::Iso19794_2_2011 => iso2011::decode(bytes),
+        TemplateFormat::Ansi378_2009 => ansi2009::decode(bytes),
     }
 }
 
@@ -252,10 +251,8 @@ impl MinutiaeRecord {
                 })?;
                 view.to_template(TemplateFormat::Iso19794_2_2005, &mut warnings).to_native_bytes()
             }
-            other => Err(Error::InvalidArgument(format!(
-                "writing {} is not implemented yet",
-                other.name()
-            ))),
+            TemplateFormat::Iso19794_2_2011 => iso2011::encode(self),
+            TemplateFormat::Ansi378_2009 => ansi2009::encode(self),
         }
     }
 }
