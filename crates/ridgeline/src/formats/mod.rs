@@ -15,6 +15,7 @@ mod bytes;
 pub mod iso2005_ansi2004;
 pub mod iso2011;
 pub mod record;
+pub mod wsq;
 
 pub use record::{
     CaptureDetails, Certificate, ExtensionBlock, FingerView, MinutiaeRecord, QualityRecord,
