@@ -10,6 +10,7 @@
 //! Every parser here reads untrusted bytes: reads are bounds-checked, counts are checked against
 //! the bytes left before anything is allocated, and bad input is a typed [`Error::Format`].
 
+pub mod an2k;
 pub mod ansi2009;
 mod bytes;
 pub mod iso2005_ansi2004;
