@@ -21,12 +21,15 @@ struct Cli {
 enum Command {
     /// Extract minutiae from a fingerprint image.
     Extract(commands::extract::Args),
+    /// Convert between template formats (ISO, ANSI, native) and image formats (PNG, WSQ).
+    Convert(commands::convert::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = std::panic::catch_unwind(move || match cli.command {
         Command::Extract(args) => commands::extract::run(args),
+        Command::Convert(args) => commands::convert::run(args),
     });
     exit::report(result)
 }
