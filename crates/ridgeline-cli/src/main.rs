@@ -29,6 +29,8 @@ enum Command {
     Compare(commands::compare::Args),
     /// Measure accuracy (EER, FNMR at FMR, DET curve) on a dataset in FVC layout.
     Eval(commands::eval::Args),
+    /// Convert between template formats (ISO, ANSI, native) and image formats (PNG, WSQ).
+    Convert(commands::convert::Args),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         Command::Capture(args) => commands::capture::run(args),
         Command::Compare(args) => commands::compare::run(args),
         Command::Eval(args) => commands::eval::run(args),
+        Command::Convert(args) => commands::convert::run(args),
     });
     exit::report(result)
 }
