@@ -21,12 +21,15 @@ struct Cli {
 enum Command {
     /// Extract minutiae from a fingerprint image.
     Extract(commands::extract::Args),
+    /// Generate synthetic fingerprints (images with ground truth, or templates only).
+    Synth(commands::synth::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = std::panic::catch_unwind(move || match cli.command {
         Command::Extract(args) => commands::extract::run(args),
+        Command::Synth(args) => commands::synth::run(args),
     });
     exit::report(result)
 }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::master::Master;
+use crate::model::Silhouette;
 use crate::params;
 use crate::ridges::box_blur_3;
 use crate::rng::{Purpose, Rng};
@@ -134,17 +135,24 @@ const COARSE_STEP_PX: usize = 4;
 /// The visible part of the fingertip: the outline shrunk by the contact scale and moved by the
 /// contact offset.
 #[derive(Debug, Clone, Copy)]
-struct Contact {
-    scale: f64,
-    offset: (f64, f64),
+pub(crate) struct Contact {
+    pub(crate) scale: f64,
+    pub(crate) offset: (f64, f64),
 }
 
 impl Contact {
+    /// Draws the contact area of one impression.
+    pub(crate) fn sample(scale: (f64, f64), offset_sd_px: f64, rng: &mut Rng) -> Self {
+        Contact {
+            scale: rng.uniform(scale.0, scale.1),
+            offset: (rng.gaussian(0.0, offset_sd_px), rng.gaussian(0.0, offset_sd_px)),
+        }
+    }
+
     /// Visibility 0..1 at a master position: 1 well inside, fading over a few pixels at the edge.
     #[inline]
-    fn visibility(&self, master: &Master, x: f64, y: f64) -> f64 {
+    pub(crate) fn visibility(&self, s: &Silhouette, x: f64, y: f64) -> f64 {
         const EDGE_PX: f64 = 6.0;
-        let s = &master.model.silhouette;
         let own = s.depth(x, y);
         let contact_radius = s.radius(x - self.offset.0, y - self.offset.1) / self.scale;
         let contact = (1.0 - contact_radius) * s.half_width.min(s.half_height_top);
@@ -168,13 +176,7 @@ pub fn render(
     let s = master.model.silhouette;
     let warp =
         Warp::sample(&config.placement, width, height, canvas_center, (s.cx, s.cy), &mut rng);
-    let contact = Contact {
-        scale: rng.uniform(config.contact_scale.0, config.contact_scale.1),
-        offset: (
-            rng.gaussian(0.0, config.contact_offset_sd_px),
-            rng.gaussian(0.0, config.contact_offset_sd_px),
-        ),
-    };
+    let contact = Contact::sample(config.contact_scale, config.contact_offset_sd_px, &mut rng);
     let pressure = rng.uniform(config.pressure.0, config.pressure.1);
     let dryness = rng.uniform(config.dryness.0, config.dryness.1);
     let contrast = rng.uniform(config.contrast.0, config.contrast.1);
@@ -206,7 +208,7 @@ pub fn render(
         for gx in 0..gw {
             let (x, y) = ((gx * step) as f64, (gy * step) as f64);
             let (mx, my) = warp.to_master(x, y);
-            let visible = contact.visibility(master, mx, my);
+            let visible = contact.visibility(&master.model.silhouette, mx, my);
             let mut slow = 0.0;
             for (kx, ky, phase) in &waves {
                 slow += (kx * x + ky * y + phase).sin();
@@ -294,27 +296,14 @@ fn visible_minutiae(
     width: u32,
     height: u32,
 ) -> Vec<Minutia> {
-    let margin = params::VISIBLE_MARGIN_PX;
     let mut kept = Vec::new();
     for m in &master.minutiae {
         let (mx, my) = (m.x as f64, m.y as f64);
-        let (x, y) = warp.to_impression(mx, my);
-        if x < margin
-            || y < margin
-            || x > width as f64 - 1.0 - margin
-            || y > height as f64 - 1.0 - margin
-        {
+        let silhouette = &master.model.silhouette;
+        let Some((x, y)) = carry_if_visible(silhouette, warp, contact, width, height, mx, my)
+        else {
             continue;
-        }
-        // Fully visible at the minutia and a margin around it.
-        let clear = (0..8).all(|k| {
-            let a = k as f64 * std::f64::consts::FRAC_PI_4;
-            let (px, py) = warp.to_master(x + margin * a.cos(), y + margin * a.sin());
-            contact.visibility(master, px, py) >= 1.0
-        });
-        if !clear || contact.visibility(master, mx, my) < 1.0 {
-            continue;
-        }
+        };
         let angle = warp.direction_to_impression(mx, my, m.angle as f64);
         kept.push(Minutia {
             x: x as f32,
@@ -325,6 +314,37 @@ fn visible_minutiae(
         });
     }
     kept
+}
+
+/// Where a master position lands in the impression, if it is inside the image and clearly
+/// visible (inside the contact area by a margin all around).
+pub(crate) fn carry_if_visible(
+    silhouette: &Silhouette,
+    warp: &Warp,
+    contact: &Contact,
+    width: u32,
+    height: u32,
+    mx: f64,
+    my: f64,
+) -> Option<(f64, f64)> {
+    let margin = params::VISIBLE_MARGIN_PX;
+    if contact.visibility(silhouette, mx, my) < 1.0 {
+        return None;
+    }
+    let (x, y) = warp.to_impression(mx, my);
+    if x < margin
+        || y < margin
+        || x > width as f64 - 1.0 - margin
+        || y > height as f64 - 1.0 - margin
+    {
+        return None;
+    }
+    let clear = (0..8).all(|k| {
+        let a = k as f64 * std::f64::consts::FRAC_PI_4;
+        let (px, py) = warp.to_master(x + margin * a.cos(), y + margin * a.sin());
+        contact.visibility(silhouette, px, py) >= 1.0
+    });
+    clear.then_some((x, y))
 }
 
 /// Smooth step from 0 (at 0) to 1 (at 1).

@@ -17,18 +17,23 @@
 //! thread count, and any finger can be produced without the ones before it.
 
 pub mod class;
+pub mod dataset;
 pub mod error;
 pub mod impression;
 pub mod master;
 pub mod minutiae;
 pub mod model;
+pub mod pack;
 pub mod params;
 pub mod ridges;
 pub mod rng;
+pub mod stats;
+pub mod templates;
 pub mod warp;
 
 pub use class::{PatternClass, NATURAL_CLASS_FREQUENCIES};
 pub use error::{Error, Result};
 pub use impression::{Impression, ImpressionConfig};
 pub use master::{Master, MasterConfig};
+pub use templates::{TemplateConfig, TemplateMaster};
 pub use warp::PlacementConfig;

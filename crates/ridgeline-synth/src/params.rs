@@ -79,3 +79,21 @@ pub const CLOSE_PAIR_PX: f64 = 5.0;
 /// Minutiae closer than this to the edge of the visible area of an impression are dropped from
 /// its ground truth (an extractor cannot see them either).
 pub const VISIBLE_MARGIN_PX: f64 = 10.0;
+
+/// Template-level masters: minutiae per 10,000 square pixels of fingertip, calibrated on
+/// rendered masters (`cargo run --release -p ridgeline-synth --example calibrate`).
+pub const TEMPLATE_DENSITY_PER_10K_PX2: f64 = 7.3;
+/// Template-level masters: smallest distance between two minutiae.
+pub const TEMPLATE_MIN_SPACING_PX: f64 = 9.5;
+/// Template-level masters: fraction of bifurcations.
+pub const TEMPLATE_BIFURCATION_FRACTION: f64 = 0.5;
+/// Template-level masters: minutiae density falls as `exp(−k·r)` with the normalised distance
+/// `r` from the fingertip centre (fitted to the radial histogram of rendered masters).
+pub const TEMPLATE_CENTRAL_FALLOFF: f64 = 2.2;
+/// Template-level masters: deviation of a minutia's direction from the model orientation
+/// (rendered minutiae sit where ridges bend, fork and end): most deviate a little, a few a lot.
+pub const TEMPLATE_ANGLE_SD_DEG: f64 = 8.0;
+/// Template-level masters: fraction of minutiae with a wide direction deviation.
+pub const TEMPLATE_ANGLE_WIDE_FRACTION: f64 = 0.15;
+/// Template-level masters: the wide direction deviation.
+pub const TEMPLATE_ANGLE_WIDE_SD_DEG: f64 = 55.0;
