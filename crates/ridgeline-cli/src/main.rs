@@ -31,6 +31,8 @@ enum Command {
     Eval(commands::eval::Args),
     /// Convert between template formats (ISO, ANSI, native) and image formats (PNG, WSQ).
     Convert(commands::convert::Args),
+    /// Generate synthetic fingerprints (images with ground truth, or templates only).
+    Synth(commands::synth::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => commands::compare::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Convert(args) => commands::convert::run(args),
+        Command::Synth(args) => commands::synth::run(args),
     });
     exit::report(result)
 }

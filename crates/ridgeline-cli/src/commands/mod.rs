@@ -4,3 +4,4 @@ pub mod eval;
 pub mod convert;
 pub mod extract;
 pub mod readers;
+pub mod synth;
