@@ -277,6 +277,9 @@ pub struct Segment {
     entries_off: usize,
     ids_off: usize,
     templates_off: usize,
+    /// The LSH index of this segment, built on first indexed search (the segment never
+    /// changes, so neither does its index).
+    index_cache: std::sync::OnceLock<super::index::SegmentIndex>,
 }
 
 /// What a record's entry says, bounds-checked against the file.
@@ -400,7 +403,13 @@ impl Segment {
             entries_off: entries_off as usize,
             ids_off: ids_off as usize,
             templates_off: templates_off as usize,
+            index_cache: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The cache slot of this segment's LSH index.
+    pub fn index_cache(&self) -> &std::sync::OnceLock<super::index::SegmentIndex> {
+        &self.index_cache
     }
 
     /// The file this segment was mapped from.
