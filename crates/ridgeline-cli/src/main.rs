@@ -33,6 +33,16 @@ enum Command {
     Convert(commands::convert::Args),
     /// Generate synthetic fingerprints (images with ground truth, or templates only).
     Synth(commands::synth::Args),
+    /// Create, inspect, verify or compact a gallery.
+    Gallery(commands::gallery::Args),
+    /// Enrol templates or images into a gallery.
+    Enroll(commands::enroll::Args),
+    /// Search a gallery for the subjects most similar to a probe (1:N).
+    Identify(commands::identify::Args),
+    /// De-register a subject from a gallery.
+    Remove(commands::remove::Args),
+    /// Throughput benchmarks.
+    Bench(commands::bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +55,11 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(args),
         Command::Convert(args) => commands::convert::run(args),
         Command::Synth(args) => commands::synth::run(args),
+        Command::Gallery(args) => commands::gallery::run(args),
+        Command::Enroll(args) => commands::enroll::run(args),
+        Command::Identify(args) => commands::identify::run(args),
+        Command::Remove(args) => commands::remove::run(args),
+        Command::Bench(args) => commands::bench::run(args),
     });
     exit::report(result)
 }
