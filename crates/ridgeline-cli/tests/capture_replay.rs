@@ -41,6 +41,7 @@ fn capture_writes_the_recorded_uru4500_image() {
         serde_json::from_str(replay.stdout.trim()).expect("one JSON object");
     assert_eq!(report["dpi"], 512);
     assert_eq!(report["driver"], "uru4000");
+    assert_eq!(report["firmware"], "hardware 0010, firmware 0115");
     let (_, _, written) = common::grey_png(&out);
     let (_, _, expected) = common::grey_png(&dir.join("capture.png"));
     assert!(written == expected, "the written image differs from capture.png");
@@ -131,4 +132,43 @@ fn capture_reports_user_errors_with_exit_code_1() {
         .output()
         .expect("runs");
     assert_eq!(run.status.code(), Some(1));
+}
+
+#[test]
+fn capture_with_extract_writes_the_template_and_reports_its_quality() {
+    let Some(dataset) = common::recording("aes3500").and_then(|d| {
+        let db1 = d.join("../../datasets/fvc2002/DB1_B");
+        if db1.is_dir() {
+            Some(db1)
+        } else {
+            eprintln!("SKIPPED: ../shared/datasets/fvc2002/DB1_B is absent");
+            None
+        }
+    }) else {
+        return;
+    };
+    let temp = tempfile::tempdir().expect("tempdir");
+    let out = temp.path().join("finger.png");
+    let run = Command::new(RIDGELINE)
+        .args([
+            "capture",
+            "--reader",
+            &format!("virtual:{}", dataset.display()),
+            "--extract",
+            "--json",
+            "-o",
+        ])
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).expect("one JSON object");
+    let template_path = temp.path().join("finger.rlt");
+    assert_eq!(report["template"], template_path.display().to_string());
+    let bytes = std::fs::read(&template_path).expect("template written");
+    let template = ridgeline::Template::from_native_bytes(&bytes).expect("template decodes");
+    assert_eq!(report["quality"], template.quality);
+    assert_eq!(report["minutiae"], template.minutiae.len());
+    assert!(template.minutiae.len() >= 10, "a real fingerprint yields minutiae");
+    assert_eq!(report["retake"], template.quality < 40 || template.minutiae.len() < 8);
 }

@@ -1,15 +1,25 @@
-//! `ridgeline capture [--reader auto|usb[:VID:PID]|virtual:DIR] -o IMAGE [--timeout S] [--json]`
+//! `ridgeline capture [--reader auto|usb[:VID:PID]|virtual:DIR] -o IMAGE [--timeout S]
+//! [--extract [--template OUT]] [--json]`
 //!
 //! Waits for a finger on the reader, writes the image as PNG and reports what was captured.
-//! JSON: `image, reader, driver, width, height, dpi, capture_ms`.
+//! With `--extract` it also extracts the minutiae, writes the template (native format) and
+//! prints its quality, so that the clerk can ask for a re-take when it is low.
+//! JSON: `image, reader, driver, firmware, width, height, dpi, capture_ms`, and with `--extract`
+//! also `template, quality, minutiae, extract_ms, retake`.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use ridgeline::extract::{Extractor, ExtractorConfig};
 use ridgeline_sensor::{open_reader, CancelToken, OpenOptions, ReaderSpec};
 
 use crate::exit::InternalError;
+
+/// Below this template quality (0–100) the capture is reported as worth a re-take.
+pub const RETAKE_BELOW_QUALITY: u8 = 40;
+/// With fewer minutiae than this a template matches poorly whatever its quality: re-take.
+pub const RETAKE_BELOW_MINUTIAE: usize = 8;
 
 /// Arguments of `ridgeline capture`.
 #[derive(Debug, clap::Args)]
@@ -23,6 +33,12 @@ pub struct Args {
     /// Seconds to wait for a finger (and, after the capture, for it to be lifted).
     #[arg(long, default_value_t = 30.0)]
     pub timeout: f64,
+    /// Also extract the minutiae: write the template and print its quality.
+    #[arg(long)]
+    pub extract: bool,
+    /// Where `--extract` writes the template (native format); default: IMAGE with `.rlt`.
+    #[arg(long, requires = "extract")]
+    pub template: Option<PathBuf>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -63,17 +79,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let capture_ms = started.elapsed().as_secs_f64() * 1e3;
 
     image.save_png(&args.out).with_context(|| format!("cannot write {}", args.out.display()))?;
+    let extraction = if args.extract { Some(extract(&image, &args)?) } else { None };
+
     let info = reader.info();
     if args.json {
-        let report = serde_json::json!({
+        let mut report = serde_json::json!({
             "image": args.out.display().to_string(),
             "reader": info.model,
             "driver": info.driver,
+            "firmware": info.firmware,
             "width": image.width(),
             "height": image.height(),
             "dpi": image.dpi(),
             "capture_ms": capture_ms,
         });
+        if let (Some(e), Some(fields)) = (&extraction, report.as_object_mut()) {
+            fields.insert("template".into(), e.path.display().to_string().into());
+            fields.insert("quality".into(), e.quality.into());
+            fields.insert("minutiae".into(), e.minutiae.into());
+            fields.insert("extract_ms".into(), e.extract_ms.into());
+            fields.insert("retake".into(), e.needs_retake().into());
+        }
         println!("{report}");
     } else {
         println!(
@@ -84,8 +110,48 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             info.model,
             args.out.display()
         );
+        if let Some(e) = &extraction {
+            println!("quality {}/100, {} minutiae -> {}", e.quality, e.minutiae, e.path.display());
+            if e.needs_retake() {
+                println!(
+                    "ask for a re-take (quality below {RETAKE_BELOW_QUALITY} or fewer than \
+                     {RETAKE_BELOW_MINUTIAE} minutiae): clean the reader, press the finger flat"
+                );
+            }
+        }
     }
     Ok(())
+}
+
+/// What `--extract` produced.
+struct Extraction {
+    path: PathBuf,
+    quality: u8,
+    minutiae: usize,
+    extract_ms: f64,
+}
+
+impl Extraction {
+    fn needs_retake(&self) -> bool {
+        self.quality < RETAKE_BELOW_QUALITY || self.minutiae < RETAKE_BELOW_MINUTIAE
+    }
+}
+
+fn extract(image: &ridgeline::FingerImage, args: &Args) -> anyhow::Result<Extraction> {
+    let started = Instant::now();
+    let template = Extractor::new(ExtractorConfig::default())
+        .extract(image)
+        .context("cannot extract minutiae from the captured image")?;
+    let extract_ms = started.elapsed().as_secs_f64() * 1e3;
+    let path = args.template.clone().unwrap_or_else(|| args.out.with_extension("rlt"));
+    let bytes = template.to_native_bytes().context("cannot encode the template")?;
+    std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(Extraction {
+        path,
+        quality: template.quality,
+        minutiae: template.minutiae.len(),
+        extract_ms,
+    })
 }
 
 /// Reader failures the user can act on (no reader, permissions, no finger) are user errors;

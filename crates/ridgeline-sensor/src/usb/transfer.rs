@@ -6,7 +6,10 @@
 //! [`EventLoop::wait_until`], which completes them while watching a deadline and a
 //! [`CancelToken`].
 //!
-//! Soundness rests on three rules, each enforced by this module rather than by its callers:
+//! # Safety
+//!
+//! The API is safe; the `unsafe` blocks inside (each with a `SAFETY:` note) rely on three
+//! rules, each enforced by this module rather than by its callers:
 //! * a [`Transfer`] owns its libusb transfer, its buffer and its completion flag, all at stable
 //!   heap addresses that libusb may write to while the transfer is in flight;
 //! * a transfer in flight is never freed: dropping one cancels it and runs the event loop until

@@ -130,8 +130,8 @@ pub fn compute_all(points: &[Point]) -> Vec<Option<Cylinder>> {
                         if d_sq > cutoff_sq {
                             continue;
                         }
-                        let spatial =
-                            spatial_norm * (-d_sq / (2.0 * SPATIAL_SIGMA_PX * SPATIAL_SIGMA_PX)).exp();
+                        let spatial = spatial_norm
+                            * (-d_sq / (2.0 * SPATIAL_SIGMA_PX * SPATIAL_SIGMA_PX)).exp();
                         for (s, d) in sums.iter_mut().zip(dir) {
                             *s += spatial * d;
                         }
@@ -188,7 +188,8 @@ fn erf(x: f32) -> f32 {
     let t = 1.0 / (1.0 + 0.327_591_1 * x);
     let poly = t
         * (0.254_829_592
-            + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
     sign * (1.0 - poly * (-x * x).exp()) as f32
 }
 
@@ -208,15 +209,21 @@ fn convex_hull(points: &[Point]) -> Hull {
     let cross = |o: (f32, f32), a: (f32, f32), b: (f32, f32)| {
         (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0)
     };
-    // Andrew's monotone chain.
-    let mut hull: Vec<(f32, f32)> = Vec::with_capacity(2 * p.len());
-    for &pt in p.iter().chain(p.iter().rev().skip(1)) {
-        while hull.len() >= 2 && cross(hull[hull.len() - 2], hull[hull.len() - 1], pt) <= 0.0 {
-            hull.pop();
+    // Andrew's monotone chain: lower hull left to right, upper hull right to left, each
+    // dropping points that would make a clockwise turn.
+    let chain = |iter: &mut dyn Iterator<Item = (f32, f32)>| {
+        let mut part: Vec<(f32, f32)> = Vec::new();
+        for pt in iter {
+            while part.len() >= 2 && cross(part[part.len() - 2], part[part.len() - 1], pt) <= 0.0 {
+                part.pop();
+            }
+            part.push(pt);
         }
-        hull.push(pt);
-    }
-    hull.pop();
+        part.pop(); // the last point starts the other chain
+        part
+    };
+    let mut hull = chain(&mut p.iter().copied());
+    hull.extend(chain(&mut p.iter().rev().copied()));
     Hull { vertices: hull }
 }
 
@@ -275,10 +282,11 @@ mod tests {
 
     #[test]
     fn hull_contains_interior_and_margin_only() {
-        let pts: Vec<Point> = [(0.0, 0.0), (100.0, 0.0), (100.0, 100.0), (0.0, 100.0), (50.0, 50.0)]
-            .iter()
-            .map(|&(x, y)| Point { x, y, angle: 0.0 })
-            .collect();
+        let pts: Vec<Point> =
+            [(0.0, 0.0), (100.0, 0.0), (100.0, 100.0), (0.0, 100.0), (50.0, 50.0)]
+                .iter()
+                .map(|&(x, y)| Point { x, y, angle: 0.0 })
+                .collect();
         let hull = convex_hull(&pts);
         assert_eq!(hull.vertices.len(), 4);
         assert!(hull.contains_with_margin(50.0, 50.0, 0.0));
