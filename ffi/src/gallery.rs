@@ -8,8 +8,8 @@ use ridgeline::gallery::{Gallery, OpenMode, SearchOptions};
 use crate::guard::{self, c_str, out_ptr};
 use crate::registry::{CANDIDATES, GALLERIES};
 use crate::status::*;
-use crate::template::template_ref;
 use crate::template::rl_template;
+use crate::template::template_ref;
 
 /// Open without write access; any number of read-only handles may coexist with one writer.
 pub const RL_OPEN_READ_ONLY: u32 = 1;
@@ -35,6 +35,7 @@ pub struct rl_candidate {
 
 /// A template gallery on disk (opaque). Open with `rl_gallery_open`, release with
 /// `rl_gallery_close`.
+#[derive(Debug)]
 pub struct rl_gallery {
     gallery: Gallery,
     writable: bool,
@@ -72,7 +73,11 @@ fn gallery_error(error: ridgeline::Error) -> FfiError {
 ///
 /// Thread safety: safe from any thread.
 #[no_mangle]
-pub extern "C" fn rl_gallery_open(dir: *const c_char, flags: u32, out: *mut *mut rl_gallery) -> rl_status {
+pub extern "C" fn rl_gallery_open(
+    dir: *const c_char,
+    flags: u32,
+    out: *mut *mut rl_gallery,
+) -> rl_status {
     guard::run(|| {
         let out = out_ptr(out, "out")?;
         let dir = Path::new(c_str(dir, "dir")?);
@@ -84,9 +89,10 @@ pub extern "C" fn rl_gallery_open(dir: *const c_char, flags: u32, out: *mut *mut
                 "flags {flags:#x}: give RL_OPEN_READ_ONLY, or RL_OPEN_WRITE with optional RL_OPEN_CREATE"
             )));
         }
-        let exists = dir.join(ridgeline::gallery::MANIFEST_FILE).exists();
+        let exists = dir.join(ridgeline::gallery::manifest::MANIFEST_FILE).exists();
         let gallery = if !exists && flags & RL_OPEN_CREATE != 0 {
-            std::fs::create_dir_all(dir).map_err(|e| FfiError::from(ridgeline::Error::io(dir, e)))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| FfiError::from(ridgeline::Error::io(dir, e)))?;
             Gallery::create(dir)
         } else if !exists {
             return Err(FfiError::new(
@@ -110,7 +116,12 @@ pub extern "C" fn rl_gallery_open(dir: *const c_char, flags: u32, out: *mut *mut
 /// Thread safety: safe from many threads (enrolments are serialised internally); searches on
 /// other threads see either the gallery before or after the enrolment.
 #[no_mangle]
-pub extern "C" fn rl_gallery_enroll(g: *mut rl_gallery, id: *const c_char, finger: u8, t: *const rl_template) -> rl_status {
+pub extern "C" fn rl_gallery_enroll(
+    g: *mut rl_gallery,
+    id: *const c_char,
+    finger: u8,
+    t: *const rl_template,
+) -> rl_status {
     guard::run(|| {
         let g = gallery_ref(g)?;
         let id = c_str(id, "id")?;
@@ -201,7 +212,9 @@ pub extern "C" fn rl_candidates_free(candidates: *mut rl_candidate, count: usize
             return Ok(());
         }
         if !CANDIDATES.remove(candidates as usize) {
-            return Err(FfiError::invalid("rl_candidates_free: not a live candidate list (freed twice?)"));
+            return Err(FfiError::invalid(
+                "rl_candidates_free: not a live candidate list (freed twice?)",
+            ));
         }
         // SAFETY: produced by Box::into_raw of a boxed slice of exactly `count` elements (the
         // caller passes back the count it was given), live until now.

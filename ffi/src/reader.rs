@@ -4,7 +4,9 @@ use std::ffi::c_char;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use ridgeline_sensor::{open_reader, CancelToken, Error as SensorError, OpenOptions, Reader, ReaderSpec};
+use ridgeline_sensor::{
+    open_reader, CancelToken, Error as SensorError, OpenOptions, Reader, ReaderSpec,
+};
 
 use crate::guard::{self, c_str, out_ptr};
 use crate::registry::READERS;
@@ -12,6 +14,7 @@ use crate::status::*;
 
 /// An open fingerprint reader (opaque). Open with `rl_reader_open`, release with
 /// `rl_reader_close`.
+#[derive(Debug)]
 pub struct rl_reader {
     reader: Mutex<Box<dyn Reader>>,
     /// The token of the capture in progress, so that another thread can cancel it.
@@ -28,7 +31,9 @@ impl From<SensorError> for FfiError {
             SensorError::Busy => RL_ERR_BUSY,
             SensorError::Timeout { .. } => RL_ERR_TIMEOUT,
             SensorError::Cancelled => RL_ERR_CANCELLED,
-            SensorError::Image(inner) => return FfiError::new(FfiError::from_core_status(inner), error.to_string()),
+            SensorError::Image(inner) => {
+                return FfiError::new(FfiError::from_core_status(inner), error.to_string())
+            }
             _ => RL_ERR_IO,
         };
         FfiError::new(status, error.to_string())

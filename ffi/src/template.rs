@@ -28,6 +28,7 @@ pub const RL_MIN_USABLE_MINUTIAE: u32 = 6;
 
 /// An extracted or imported fingerprint template (opaque). Create with `rl_extract_*` or
 /// `rl_template_deserialize`; release with `rl_template_free`.
+#[derive(Debug)]
 pub struct rl_template {
     pub(crate) template: Template,
     pub(crate) prepared: MatchTemplate,
@@ -41,7 +42,10 @@ impl rl_template {
 }
 
 /// Checks a template handle against the registry and borrows it.
-pub(crate) fn template_ref<'a>(t: *const rl_template, name: &str) -> Result<&'a rl_template, FfiError> {
+pub(crate) fn template_ref<'a>(
+    t: *const rl_template,
+    name: &str,
+) -> Result<&'a rl_template, FfiError> {
     if t.is_null() {
         return Err(FfiError::invalid(format!("{name} is NULL")));
     }
@@ -88,6 +92,16 @@ pub extern "C" fn rl_extract_from_gray(
 ) -> rl_status {
     guard::run(|| {
         let out = out_ptr(out, "out")?;
+        // Check the stated size before touching the buffer: a wrong size must not make us read
+        // gigabytes past the caller's allocation.
+        use ridgeline::image::{check_dpi, MAX_SIDE_PX, MIN_SIDE_PX};
+        let side_ok = |side: u32| (MIN_SIDE_PX..=MAX_SIDE_PX).contains(&side);
+        if !side_ok(width) || !side_ok(height) {
+            return Err(FfiError::invalid(format!(
+                "image size {width}x{height} is outside {MIN_SIDE_PX}x{MIN_SIDE_PX} to {MAX_SIDE_PX}x{MAX_SIDE_PX}"
+            )));
+        }
+        check_dpi(dpi)?;
         let len = (width as usize)
             .checked_mul(height as usize)
             .ok_or_else(|| FfiError::invalid("width * height overflows"))?;
@@ -103,7 +117,10 @@ pub extern "C" fn rl_extract_from_gray(
 ///
 /// Thread safety: safe to call from many threads at once.
 #[no_mangle]
-pub extern "C" fn rl_extract_from_file(path: *const c_char, out: *mut *mut rl_template) -> rl_status {
+pub extern "C" fn rl_extract_from_file(
+    path: *const c_char,
+    out: *mut *mut rl_template,
+) -> rl_status {
     guard::run(|| {
         let out = out_ptr(out, "out")?;
         let path = c_str(path, "path")?;
@@ -228,7 +245,11 @@ pub extern "C" fn rl_template_free(t: *mut rl_template) {
 ///
 /// Thread safety: safe to call from many threads at once, with shared templates.
 #[no_mangle]
-pub extern "C" fn rl_compare(a: *const rl_template, b: *const rl_template, score: *mut f64) -> rl_status {
+pub extern "C" fn rl_compare(
+    a: *const rl_template,
+    b: *const rl_template,
+    score: *mut f64,
+) -> rl_status {
     guard::run(|| {
         let a = template_ref(a, "a")?;
         let b = template_ref(b, "b")?;
@@ -249,7 +270,7 @@ pub extern "C" fn rl_threshold_for_fmr(fmr: f64, score: *mut f64) -> rl_status {
         if !(fmr > 0.0 && fmr < 1.0) {
             return Err(FfiError::invalid(format!("fmr {fmr} is not in (0, 1)")));
         }
-        *score = matcher::threshold_for_fmr(fmr);
+        *score = matcher::calibration::threshold_for_fmr(fmr);
         Ok(())
     })
 }

@@ -9,15 +9,31 @@ fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The directory holding libridgeline.so / .a for the profile this test was built with.
+/// The directory holding libridgeline.so / .a for the profile this test was built with,
+/// after making sure they are current.
 fn lib_dir() -> PathBuf {
+    static BUILD: std::sync::Once = std::sync::Once::new();
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/c_api-<hash> -> target/<profile>
-    exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf();
+    // Cargo builds a test's own crate only as far as the test links it, and nothing links the
+    // cdylib/staticlib: build them here so the C programs never run against a stale library.
+    BUILD.call_once(|| {
+        let release = dir.file_name().is_some_and(|name| name == "release");
+        let mut cargo = Command::new(env!("CARGO"));
+        cargo.args(["build", "--quiet", "-p", "ridgeline-ffi", "--lib"]);
+        if release {
+            cargo.arg("--release");
+        }
+        let status = cargo.status().expect("run cargo build");
+        assert!(status.success(), "building libridgeline failed");
+    });
+    dir
 }
 
 fn generate_header() -> String {
-    let config = cbindgen::Config::from_file(crate_dir().join("cbindgen.toml")).expect("cbindgen.toml");
+    let config =
+        cbindgen::Config::from_file(crate_dir().join("cbindgen.toml")).expect("cbindgen.toml");
     let mut out = Vec::new();
     cbindgen::Builder::new()
         .with_crate(crate_dir())
@@ -61,11 +77,19 @@ fn compile(source: &Path, link: Link, out: &Path) {
         .arg(out);
     match link {
         Link::Shared => {
-            cc.arg("-L").arg(lib_dir()).arg("-lridgeline").arg(format!("-Wl,-rpath,{}", lib_dir().display()));
+            cc.arg("-L")
+                .arg(lib_dir())
+                .arg("-lridgeline")
+                .arg(format!("-Wl,-rpath,{}", lib_dir().display()));
         }
         Link::Static => {
             // The static library needs what the Rust standard library and libusb need.
-            cc.arg(lib_dir().join("libridgeline.a")).args(["-lusb-1.0", "-lpthread", "-ldl", "-lm"]);
+            cc.arg(lib_dir().join("libridgeline.a")).args([
+                "-lusb-1.0",
+                "-lpthread",
+                "-ldl",
+                "-lm",
+            ]);
         }
     }
     let output = cc.output().expect("run the C compiler");
@@ -181,10 +205,15 @@ fn pkg_config_file_compiles_and_links_the_example() {
     let lib = prefix.path().join("lib");
     std::fs::create_dir_all(lib.join("pkgconfig")).expect("mkdir");
     std::fs::create_dir_all(prefix.path().join("include")).expect("mkdir");
-    std::os::unix::fs::symlink(lib_dir().join("libridgeline.so"), lib.join("libridgeline.so")).expect("link");
-    std::os::unix::fs::symlink(crate_dir().join("include/ridgeline.h"), prefix.path().join("include/ridgeline.h"))
+    std::os::unix::fs::symlink(lib_dir().join("libridgeline.so"), lib.join("libridgeline.so"))
         .expect("link");
-    let template = std::fs::read_to_string(crate_dir().join("ridgeline.pc.in")).expect("pc template");
+    std::os::unix::fs::symlink(
+        crate_dir().join("include/ridgeline.h"),
+        prefix.path().join("include/ridgeline.h"),
+    )
+    .expect("link");
+    let template =
+        std::fs::read_to_string(crate_dir().join("ridgeline.pc.in")).expect("pc template");
     let pc = template
         .replace("@PREFIX@", &prefix.path().display().to_string())
         .replace("@VERSION@", env!("CARGO_PKG_VERSION"));
