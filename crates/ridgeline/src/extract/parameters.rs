@@ -21,7 +21,7 @@ pub const SEGMENTATION_COHERENCE_MIN: f32 = 0.15;
 /// Connected foreground regions smaller than this fraction of the largest are dropped.
 pub const SEGMENTATION_MIN_REGION_FRACTION: f32 = 0.2;
 /// Blocks peeled off the foreground's edge after clean-up, where ridges are cut and unreliable.
-pub const SEGMENTATION_EROSION_BLOCKS: usize = 1;
+pub const SEGMENTATION_EROSION_BLOCKS: usize = 0;
 
 // --- Orientation --------------------------------------------------------------------------------
 
@@ -68,9 +68,9 @@ pub const DIRECTION_TRACE_PX: usize = 10;
 // --- Filtering ----------------------------------------------------------------------------------
 
 /// Minutiae closer than this to the edge of the foreground are dropped.
-pub const BORDER_DISTANCE_PX: f32 = 12.0;
+pub const BORDER_DISTANCE_PX: f32 = 8.0;
 /// An ending is dropped when the foreground ends within this distance beyond its free end.
-pub const BORDER_LOOKAHEAD_PX: f32 = 20.0;
+pub const BORDER_LOOKAHEAD_PX: f32 = 16.0;
 /// A branch from an ending to a bifurcation shorter than this is a spur.
 pub const SPUR_MAX_PX: usize = 14;
 /// A ridge joining two bifurcations shorter than this is a bridge.
