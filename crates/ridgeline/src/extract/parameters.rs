@@ -50,7 +50,7 @@ pub const FREQUENCY_SMOOTHING_SIGMA_BLOCKS: f32 = 2.0;
 // --- Enhancement (separable oriented Gabor filter) ----------------------------------------------
 
 /// Standard deviation of the Gaussian that smooths along the ridges.
-pub const GABOR_ALONG_SIGMA_PX: f32 = 3.5;
+pub const GABOR_ALONG_SIGMA_PX: f32 = 4.5;
 /// Sampling step of the along-ridge smoothing (the signal varies slowly along a ridge).
 pub const GABOR_ALONG_STEP_PX: usize = 2;
 /// Standard deviation of the Gabor envelope across the ridges, in ridge periods.
