@@ -72,9 +72,9 @@ pub const BORDER_DISTANCE_PX: f32 = 8.0;
 /// An ending is dropped when the foreground ends within this distance beyond its free end.
 pub const BORDER_LOOKAHEAD_PX: f32 = 16.0;
 /// A branch from an ending to a bifurcation shorter than this is a spur.
-pub const SPUR_MAX_PX: usize = 14;
+pub const SPUR_MAX_PX: usize = 10;
 /// A ridge joining two bifurcations shorter than this is a bridge.
-pub const BRIDGE_MAX_PX: usize = 14;
+pub const BRIDGE_MAX_PX: usize = 10;
 /// A ridge joining two endings shorter than this is a fragment (a dot or short island).
 pub const SHORT_RIDGE_MAX_PX: usize = 20;
 /// Two bifurcations joined by two ridges both shorter than this enclose a hole (a pore or lake).
