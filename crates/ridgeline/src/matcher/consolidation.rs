@@ -61,12 +61,8 @@ pub(super) fn score(probe: PreparedRef<'_>, candidate: PreparedRef<'_>, pairs: &
     let selected = &mut selected[..n];
     relax(selected);
 
-    // Efficiency: how much of its similarity a pair kept through relaxation.
-    selected.sort_unstable_by(|a, b| {
-        (b.relaxed / b.initial)
-            .total_cmp(&(a.relaxed / a.initial))
-            .then(b.relaxed.total_cmp(&a.relaxed))
-    });
+    // The best pairs after relaxation: those both similar and supported by consistent pairs.
+    selected.sort_unstable_by(|a, b| b.relaxed.total_cmp(&a.relaxed));
     let total: f32 = selected.iter().take(scored_pairs).map(|s| s.relaxed).sum();
     (total / scored_pairs as f32).clamp(0.0, 1.0)
 }
