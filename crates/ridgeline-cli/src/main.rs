@@ -23,6 +23,10 @@ enum Command {
     Extract(commands::extract::Args),
     /// Convert between template formats (ISO, ANSI, native) and image formats (PNG, WSQ).
     Convert(commands::convert::Args),
+    /// List the attached fingerprint readers.
+    Readers(commands::readers::Args),
+    /// Capture one fingerprint image from a reader.
+    Capture(commands::capture::Args),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +34,8 @@ fn main() -> ExitCode {
     let result = std::panic::catch_unwind(move || match cli.command {
         Command::Extract(args) => commands::extract::run(args),
         Command::Convert(args) => commands::convert::run(args),
+        Command::Readers(args) => commands::readers::run(args),
+        Command::Capture(args) => commands::capture::run(args),
     });
     exit::report(result)
 }

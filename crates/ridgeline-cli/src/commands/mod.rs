@@ -1,2 +1,4 @@
+pub mod capture;
 pub mod convert;
 pub mod extract;
+pub mod readers;
