@@ -541,7 +541,13 @@ mod round_trip {
     use crate::template::{Minutia, MinutiaKind};
 
     fn template() -> impl Strategy<Value = Template> {
-        let minutia = (0.0f32..1000.0, 0.0f32..1000.0, 0.0f32..6.283, any::<bool>(), 0u8..=100)
+        let minutia = (
+            0.0f32..1000.0,
+            0.0f32..1000.0,
+            0.0f32..std::f32::consts::TAU,
+            any::<bool>(),
+            0u8..=100,
+        )
             .prop_map(|(x, y, angle, bif, quality)| Minutia {
                 x,
                 y,
