@@ -608,3 +608,24 @@ fn views_without_minutiae_round_trip_in_every_format() {
         assert!(back.minutiae.is_empty(), "{format}");
     }
 }
+
+/// SourceAFIS's ISO 2005 probe matches its mate better than the other finger, through our
+/// decoder and matcher (their README's expectation). Note: in the shared copy the probe and
+/// its mate are the same bytes, so only the impostor side says much.
+#[test]
+fn sourceafis_iso_probe_matches_its_mate_not_the_other_finger() {
+    let load = |name: &str| -> Option<Template> {
+        let path = shared(&format!("format-vectors/sourceafis/{name}"))?;
+        Some(decode_template(&read(&path)).expect("decode"))
+    };
+    let (Some(probe), Some(mate), Some(other)) =
+        (load("iso-probe.dat"), load("iso-matching.dat"), load("iso-nonmatching.dat"))
+    else {
+        return;
+    };
+    let matcher = crate::matcher::Matcher::new();
+    let genuine = matcher.compare_templates(&probe, &mate);
+    let impostor = matcher.compare_templates(&probe, &other);
+    eprintln!("genuine {genuine:.4}, impostor {impostor:.4}");
+    assert!(genuine > 2.0 * impostor && genuine > impostor + 0.1, "{genuine} vs {impostor}");
+}
