@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// Extract minutiae from a fingerprint image.
     Extract(commands::extract::Args),
+    /// Convert between template formats (ISO, ANSI, native) and image formats (PNG, WSQ).
+    Convert(commands::convert::Args),
     /// List the attached fingerprint readers.
     Readers(commands::readers::Args),
     /// Capture one fingerprint image from a reader.
@@ -60,6 +62,9 @@ fn main() -> ExitCode {
         Command::Identify(args) => commands::identify::run(args),
         Command::Remove(args) => commands::remove::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Convert(args) => commands::convert::run(args),
+        Command::Readers(args) => commands::readers::run(args),
+        Command::Capture(args) => commands::capture::run(args),
     });
     exit::report(result)
 }
