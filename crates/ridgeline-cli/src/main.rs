@@ -23,6 +23,10 @@ enum Command {
     Extract(commands::extract::Args),
     /// Generate synthetic fingerprints (images with ground truth, or templates only).
     Synth(commands::synth::Args),
+    /// List the attached fingerprint readers.
+    Readers(commands::readers::Args),
+    /// Capture one fingerprint image from a reader.
+    Capture(commands::capture::Args),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +34,8 @@ fn main() -> ExitCode {
     let result = std::panic::catch_unwind(move || match cli.command {
         Command::Extract(args) => commands::extract::run(args),
         Command::Synth(args) => commands::synth::run(args),
+        Command::Readers(args) => commands::readers::run(args),
+        Command::Capture(args) => commands::capture::run(args),
     });
     exit::report(result)
 }

@@ -1,2 +1,4 @@
+pub mod capture;
 pub mod extract;
 pub mod synth;
+pub mod readers;
