@@ -23,6 +23,8 @@ enum Command {
     Extract(commands::extract::Args),
     /// Generate synthetic fingerprints (images with ground truth, or templates only).
     Synth(commands::synth::Args),
+    /// Score the extractor's minutiae against the ground truth of a synthetic set.
+    EvalExtract(commands::eval_extract::Args),
     /// List the attached fingerprint readers.
     Readers(commands::readers::Args),
     /// Capture one fingerprint image from a reader.
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
     let result = std::panic::catch_unwind(move || match cli.command {
         Command::Extract(args) => commands::extract::run(args),
         Command::Synth(args) => commands::synth::run(args),
+        Command::EvalExtract(args) => commands::eval_extract::run(args),
         Command::Readers(args) => commands::readers::run(args),
         Command::Capture(args) => commands::capture::run(args),
     });

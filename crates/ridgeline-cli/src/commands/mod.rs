@@ -1,4 +1,5 @@
 pub mod capture;
+pub mod eval_extract;
 pub mod extract;
-pub mod synth;
 pub mod readers;
+pub mod synth;

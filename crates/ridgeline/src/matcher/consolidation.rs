@@ -149,8 +149,8 @@ fn compatibility(t: &Selected, k: &Selected) -> f32 {
 
 /// Number of best pairs averaged into the score, growing with the smaller minutiae count.
 fn scored_pair_count(min_minutiae: usize) -> usize {
-    let z = 1.0
-        / (1.0 + (-SCORED_PAIRS_SLOPE * (min_minutiae as f32 - SCORED_PAIRS_MIDPOINT)).exp());
+    let z =
+        1.0 / (1.0 + (-SCORED_PAIRS_SLOPE * (min_minutiae as f32 - SCORED_PAIRS_MIDPOINT)).exp());
     let span = (MAX_SCORED_PAIRS - MIN_SCORED_PAIRS) as f32;
     MIN_SCORED_PAIRS + (z * span).round() as usize
 }
@@ -175,7 +175,17 @@ mod tests {
         let motion = |x: f32, y: f32| (x * c + y * s + 10.0, -x * s + y * c - 5.0);
         let make = |x: f32, y: f32| {
             let (bx, by) = motion(x, y);
-            Selected { ax: x, ay: y, bx, by, rotation: rot, cos: c, sin: s, initial: 1.0, relaxed: 1.0 }
+            Selected {
+                ax: x,
+                ay: y,
+                bx,
+                by,
+                rotation: rot,
+                cos: c,
+                sin: s,
+                initial: 1.0,
+                relaxed: 1.0,
+            }
         };
         let (t, k) = (make(10.0, 20.0), make(80.0, 60.0));
         assert!((compatibility(&t, &k) - 1.0).abs() < 1e-4);

@@ -130,8 +130,8 @@ pub fn compute_all(points: &[Point]) -> Vec<Option<Cylinder>> {
                         if d_sq > cutoff_sq {
                             continue;
                         }
-                        let spatial =
-                            spatial_norm * (-d_sq / (2.0 * SPATIAL_SIGMA_PX * SPATIAL_SIGMA_PX)).exp();
+                        let spatial = spatial_norm
+                            * (-d_sq / (2.0 * SPATIAL_SIGMA_PX * SPATIAL_SIGMA_PX)).exp();
                         for (s, d) in sums.iter_mut().zip(dir) {
                             *s += spatial * d;
                         }
@@ -188,7 +188,8 @@ fn erf(x: f32) -> f32 {
     let t = 1.0 / (1.0 + 0.327_591_1 * x);
     let poly = t
         * (0.254_829_592
-            + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
     sign * (1.0 - poly * (-x * x).exp()) as f32
 }
 
@@ -275,10 +276,11 @@ mod tests {
 
     #[test]
     fn hull_contains_interior_and_margin_only() {
-        let pts: Vec<Point> = [(0.0, 0.0), (100.0, 0.0), (100.0, 100.0), (0.0, 100.0), (50.0, 50.0)]
-            .iter()
-            .map(|&(x, y)| Point { x, y, angle: 0.0 })
-            .collect();
+        let pts: Vec<Point> =
+            [(0.0, 0.0), (100.0, 0.0), (100.0, 100.0), (0.0, 100.0), (50.0, 50.0)]
+                .iter()
+                .map(|&(x, y)| Point { x, y, angle: 0.0 })
+                .collect();
         let hull = convex_hull(&pts);
         assert_eq!(hull.vertices.len(), 4);
         assert!(hull.contains_with_margin(50.0, 50.0, 0.0));

@@ -19,7 +19,6 @@
 //!    smaller minutiae count. The score lies in `[0, 1]`; [`calibration`] maps it to an
 //!    estimated false match rate.
 
-
 mod consolidation;
 pub mod cylinder;
 pub mod parameters;
@@ -27,7 +26,8 @@ pub mod prepared;
 
 use cylinder::{BIT_WORDS, CYLINDER_BITS, LAYER_WORDS};
 
-const _: () = assert!(BIT_WORDS % 8 == 0 && 8 % LAYER_WORDS == 0, "blocks of 8 words must hold whole layers");
+const _: () =
+    assert!(BIT_WORDS % 8 == 0 && 8 % LAYER_WORDS == 0, "blocks of 8 words must hold whole layers");
 use parameters::*;
 pub use prepared::{
     MatchTemplate, PreparedMinutia, PreparedRef, PREPARED_FORMAT_VERSION, PREPARED_LEN,
@@ -95,8 +95,12 @@ impl Matcher {
         #[cfg(target_arch = "x86_64")]
         match self.popcount {
             // SAFETY: each feature set was detected on this CPU when the matcher was built.
-            Popcount::Avx512 => return unsafe { self.local_similarities_avx512(probe, candidate, out) },
-            Popcount::Avx2 => return unsafe { self.local_similarities_avx2(probe, candidate, out) },
+            Popcount::Avx512 => {
+                return unsafe { self.local_similarities_avx512(probe, candidate, out) }
+            }
+            Popcount::Avx2 => {
+                return unsafe { self.local_similarities_avx2(probe, candidate, out) }
+            }
             Popcount::Scalar => {}
         }
         self.local_similarities_generic(probe, candidate, out)
@@ -144,7 +148,9 @@ impl Matcher {
             let angle_a = probe.angle(i);
             let ca = probe.cylinder(i);
             for j in 0..nb {
-                if cylinder::direction_difference(angles_b[j], angle_a) > MAX_DIRECTION_DIFFERENCE_RAD {
+                if cylinder::direction_difference(angles_b[j], angle_a)
+                    > MAX_DIRECTION_DIFFERENCE_RAD
+                {
                     continue;
                 }
                 let cb = candidate.cylinder(j);
@@ -209,7 +215,13 @@ enum Popcount {
 #[cfg(target_arch = "x86_64")]
 fn detect_popcount() -> Popcount {
     use std::arch::is_x86_feature_detected as has;
-    if has!("avx512f") && has!("avx512bw") && has!("avx512vl") && has!("avx512vpopcntdq") && has!("popcnt") && has!("avx2") {
+    if has!("avx512f")
+        && has!("avx512bw")
+        && has!("avx512vl")
+        && has!("avx512vpopcntdq")
+        && has!("popcnt")
+        && has!("avx2")
+    {
         Popcount::Avx512
     } else if has!("popcnt") && has!("avx2") {
         Popcount::Avx2

@@ -115,8 +115,9 @@ impl MatchTemplate {
         bytes[OFFSET_MAGIC..OFFSET_MAGIC + 4].copy_from_slice(&PREPARED_MAGIC);
         bytes[OFFSET_VERSION..OFFSET_VERSION + 2]
             .copy_from_slice(&PREPARED_FORMAT_VERSION.to_le_bytes());
-        bytes[OFFSET_SOURCE_COUNT..OFFSET_SOURCE_COUNT + 2]
-            .copy_from_slice(&(template.minutiae.len().min(u16::MAX as usize) as u16).to_le_bytes());
+        bytes[OFFSET_SOURCE_COUNT..OFFSET_SOURCE_COUNT + 2].copy_from_slice(
+            &(template.minutiae.len().min(u16::MAX as usize) as u16).to_le_bytes(),
+        );
         bytes[OFFSET_QUALITY] = template.quality.min(100);
         let mut count = 0usize;
         for ((m, p), c) in minutiae.iter().zip(&points).zip(&cylinders) {
@@ -152,7 +153,9 @@ impl MatchTemplate {
     pub fn as_bytes(&self) -> &[u8] {
         // SAFETY: u8 has no alignment or validity requirements; the slice covers exactly the
         // memory of `self.words`, which lives as long as the borrow.
-        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), self.words.len() * 8) }
+        unsafe {
+            std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), self.words.len() * 8)
+        }
     }
 
     /// Borrowed view for comparing.
@@ -199,9 +202,8 @@ impl<'a> PreparedRef<'a> {
         }
         // SAFETY: the pointer is 8-byte aligned (checked above), the length is a multiple of 8
         // (PREPARED_LEN is), every bit pattern is a valid u64, and the words borrow `bytes`.
-        let words = unsafe {
-            std::slice::from_raw_parts(bytes.as_ptr().cast::<u64>(), PREPARED_LEN / 8)
-        };
+        let words =
+            unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<u64>(), PREPARED_LEN / 8) };
         check_header(words)?;
         Ok(PreparedRef { words })
     }
@@ -280,7 +282,9 @@ impl<'a> PreparedRef<'a> {
     /// The raw bytes of the view ([`PREPARED_LEN`] of them).
     pub fn as_bytes(&self) -> &'a [u8] {
         // SAFETY: as in `MatchTemplate::as_bytes`.
-        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), self.words.len() * 8) }
+        unsafe {
+            std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), self.words.len() * 8)
+        }
     }
 }
 
