@@ -95,7 +95,8 @@ pub fn eer(genuine: &[f64], impostor: &[f64]) -> Option<f64> {
 /// FNMR at the smallest threshold whose FMR is `<= target_fmr`, with that threshold; `None` when
 /// fewer than `1 / target_fmr` impostor scores were observed, or either list is empty.
 pub fn fnmr_at_fmr(genuine: &[f64], impostor: &[f64], target_fmr: f64) -> Option<OperatingPoint> {
-    if !(target_fmr > 0.0) || (impostor.len() as f64) * target_fmr < 1.0 - 1e-9 {
+    if target_fmr.is_nan() || target_fmr <= 0.0 || (impostor.len() as f64) * target_fmr < 1.0 - 1e-9
+    {
         return None;
     }
     operating_points(genuine, impostor).into_iter().find(|p| p.fmr <= target_fmr)

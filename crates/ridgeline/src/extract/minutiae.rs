@@ -8,8 +8,10 @@
 //! recognise spurs, bridges, holes and fragments, and what gives each minutia its direction.
 //!
 //! Directions are in image coordinates (y down), directed, radians. An ending points along its
-//! ridge, away from the free end; a bifurcation along its single ridge (the stem), away from the
-//! fork, matching the template's convention.
+//! ridge, away from the free end; a bifurcation points away from its single ridge (the stem),
+//! into the valley between its two arms: the ISO/IEC 19794-2 convention, in which a bifurcation
+//! has the direction of the valley ending it is dual to (checked against commercial ISO
+//! templates of the FVC2002 images: see `examples/iso_proxy.rs`).
 
 use std::f32::consts::PI;
 
@@ -210,16 +212,18 @@ fn direction_of(
         (MinutiaKind::Ending, [first, ..]) => first.direction,
         (MinutiaKind::Bifurcation, [a, b, c, ..]) => {
             // The two arms are the closest pair of directions; the stem is the odd one out.
+            // The direction points away from the stem, between the arms.
             let ab = angle_distance(a.direction, b.direction);
             let bc = angle_distance(b.direction, c.direction);
             let ca = angle_distance(c.direction, a.direction);
-            if ab <= bc && ab <= ca {
+            let stem = if ab <= bc && ab <= ca {
                 c.direction
             } else if bc <= ca {
                 a.direction
             } else {
                 b.direction
-            }
+            };
+            stem + PI
         }
         (MinutiaKind::Bifurcation, [a, ..]) => a.direction,
     };

@@ -209,15 +209,21 @@ fn convex_hull(points: &[Point]) -> Hull {
     let cross = |o: (f32, f32), a: (f32, f32), b: (f32, f32)| {
         (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0)
     };
-    // Andrew's monotone chain.
-    let mut hull: Vec<(f32, f32)> = Vec::with_capacity(2 * p.len());
-    for &pt in p.iter().chain(p.iter().rev().skip(1)) {
-        while hull.len() >= 2 && cross(hull[hull.len() - 2], hull[hull.len() - 1], pt) <= 0.0 {
-            hull.pop();
+    // Andrew's monotone chain: lower hull left to right, upper hull right to left, each
+    // dropping points that would make a clockwise turn.
+    let chain = |iter: &mut dyn Iterator<Item = (f32, f32)>| {
+        let mut part: Vec<(f32, f32)> = Vec::new();
+        for pt in iter {
+            while part.len() >= 2 && cross(part[part.len() - 2], part[part.len() - 1], pt) <= 0.0 {
+                part.pop();
+            }
+            part.push(pt);
         }
-        hull.push(pt);
-    }
-    hull.pop();
+        part.pop(); // the last point starts the other chain
+        part
+    };
+    let mut hull = chain(&mut p.iter().copied());
+    hull.extend(chain(&mut p.iter().rev().copied()));
     Hull { vertices: hull }
 }
 

@@ -19,6 +19,8 @@
 //!    smaller minutiae count. The score lies in `[0, 1]`; [`calibration`] maps it to an
 //!    estimated false match rate.
 
+pub mod calibration;
+mod calibration_table;
 mod consolidation;
 pub mod cylinder;
 pub mod parameters;
@@ -147,10 +149,8 @@ impl Matcher {
         for i in 0..na {
             let angle_a = probe.angle(i);
             let ca = probe.cylinder(i);
-            for j in 0..nb {
-                if cylinder::direction_difference(angles_b[j], angle_a)
-                    > MAX_DIRECTION_DIFFERENCE_RAD
-                {
+            for (j, &angle_b) in angles_b.iter().enumerate().take(nb) {
+                if cylinder::direction_difference(angle_b, angle_a) > MAX_DIRECTION_DIFFERENCE_RAD {
                     continue;
                 }
                 let cb = candidate.cylinder(j);

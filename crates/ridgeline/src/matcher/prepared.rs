@@ -99,7 +99,7 @@ impl MatchTemplate {
             .filter(|m| m.x.is_finite() && m.y.is_finite() && m.angle.is_finite())
             .collect();
         // Stable sort: equal qualities keep the template's order, so preparing is deterministic.
-        minutiae.sort_by(|a, b| b.quality.cmp(&a.quality));
+        minutiae.sort_by_key(|m| std::cmp::Reverse(m.quality));
         minutiae.truncate(MAX_PREPARED_MINUTIAE);
         let points: Vec<Point> = minutiae
             .iter()
