@@ -35,6 +35,8 @@ enum Command {
     Convert(commands::convert::Args),
     /// Generate synthetic fingerprints (images with ground truth, or templates only).
     Synth(commands::synth::Args),
+    /// Score the extractor's minutiae against the ground truth of a synthetic set.
+    EvalExtract(commands::eval_extract::Args),
     /// Create, inspect, verify or compact a gallery.
     Gallery(commands::gallery::Args),
     /// Enrol templates or images into a gallery.
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(args),
         Command::Convert(args) => commands::convert::run(args),
         Command::Synth(args) => commands::synth::run(args),
+        Command::EvalExtract(args) => commands::eval_extract::run(args),
         Command::Gallery(args) => commands::gallery::run(args),
         Command::Enroll(args) => commands::enroll::run(args),
         Command::Identify(args) => commands::identify::run(args),

@@ -5,6 +5,7 @@ pub mod compare;
 pub mod convert;
 pub mod enroll;
 pub mod eval;
+pub mod eval_extract;
 pub mod extract;
 pub mod gallery;
 pub mod identify;
