@@ -116,6 +116,24 @@ pub enum Error {
     /// A caller-supplied argument is out of range.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+
+    /// A de-duplication manifest row that cannot be used.
+    #[error("manifest line {line}: {message}")]
+    Manifest {
+        /// 1-based line number (0 for the file as a whole).
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// A de-duplication checkpoint that cannot be resumed.
+    #[error("checkpoint {path}: {message}")]
+    Checkpoint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// What is wrong, and how to proceed.
+        message: String,
+    },
 }
 
 impl Error {
