@@ -1,0 +1,116 @@
+//! Bounds-checked big-endian reading and writing shared by every interchange codec.
+//!
+//! Every read names the format and the byte offset in its error, so a bad record is reported
+//! as "iso19794-2:2005: … (at byte offset 37)" rather than as a panic.
+
+use crate::error::{Error, Result};
+
+/// A cursor over untrusted bytes; every read is checked against the end of the input.
+#[derive(Debug, Clone)]
+pub(crate) struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    format: &'static str,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(bytes: &'a [u8], format: &'static str) -> Self {
+        Reader { bytes, pos: 0, format }
+    }
+
+    /// Current offset from the start of the input.
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// Bytes left after the cursor.
+    pub(crate) fn remaining(&self) -> usize {
+        self.bytes.len() - self.pos
+    }
+
+    /// A format error at the current offset.
+    pub(crate) fn error(&self, message: impl Into<String>) -> Error {
+        Error::Format { format: self.format, message: message.into(), offset: self.pos }
+    }
+
+    /// A format error at a given offset.
+    pub(crate) fn error_at(&self, offset: usize, message: impl Into<String>) -> Error {
+        Error::Format { format: self.format, message: message.into(), offset }
+    }
+
+    pub(crate) fn take(&mut self, len: usize) -> Result<&'a [u8]> {
+        let end =
+            self.pos.checked_add(len).filter(|&end| end <= self.bytes.len()).ok_or_else(|| {
+                self.error(format!(
+                    "truncated: {len} bytes needed, {} left",
+                    self.bytes.len() - self.pos
+                ))
+            })?;
+        let slice = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(slice)
+    }
+
+    pub(crate) fn skip(&mut self, len: usize) -> Result<()> {
+        self.take(len).map(|_| ())
+    }
+
+    pub(crate) fn u8(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+
+    pub(crate) fn u16(&mut self) -> Result<u16> {
+        let b = self.take(2)?;
+        Ok(u16::from_be_bytes([b[0], b[1]]))
+    }
+
+    pub(crate) fn u32(&mut self) -> Result<u32> {
+        let b = self.take(4)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+}
+
+/// Big-endian output buffer.
+#[derive(Debug, Default)]
+pub(crate) struct Writer {
+    pub(crate) out: Vec<u8>,
+}
+
+impl Writer {
+    pub(crate) fn u8(&mut self, v: u8) {
+        self.out.push(v);
+    }
+    pub(crate) fn u16(&mut self, v: u16) {
+        self.out.extend_from_slice(&v.to_be_bytes());
+    }
+    pub(crate) fn u32(&mut self, v: u32) {
+        self.out.extend_from_slice(&v.to_be_bytes());
+    }
+    pub(crate) fn bytes(&mut self, v: &[u8]) {
+        self.out.extend_from_slice(v);
+    }
+    pub(crate) fn len(&self) -> usize {
+        self.out.len()
+    }
+    /// Overwrites a big-endian u32 written earlier (length fields known only at the end).
+    pub(crate) fn patch_u32(&mut self, at: usize, v: u32) {
+        self.out[at..at + 4].copy_from_slice(&v.to_be_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_are_bounded_and_report_offsets() {
+        let mut r = Reader::new(&[1, 2, 3, 4, 5], "test");
+        assert_eq!(r.u16().expect("2 bytes"), 0x0102);
+        assert_eq!(r.u16().expect("2 bytes"), 0x0304);
+        let err = r.u16().expect_err("past the end");
+        assert!(matches!(err, Error::Format { offset: 4, .. }), "{err}");
+        let mut r = Reader::new(&[0; 4], "test");
+        assert!(r.take(usize::MAX).is_err());
+        assert_eq!(r.pos(), 0);
+    }
+}
