@@ -216,7 +216,7 @@ fn write_pair_view(out: &mut String, view: &PairView) {
     out.push_str("</svg></div>");
     let _ = write!(
         out,
-        "<p class=\"caption\">{} (finger {}) and {} (finger {}): {} matched minutiae of {} and {}; finger score {:.1}</p>",
+        "<p class=\"caption\">{} (finger {}) and {} (finger {}): {} matched minutiae of {} and {}; finger score {:.3}</p>",
         escape(&view.left.label),
         view.left.finger,
         escape(&view.right.label),

@@ -17,6 +17,7 @@ pub mod fusion;
 pub mod html;
 pub mod identity;
 pub mod manifest;
+pub mod population;
 pub mod report;
 pub mod search;
 
@@ -25,6 +26,7 @@ pub use clusters::{build_clusters, Cluster, LinkedPair, UnionFind};
 pub use fusion::{fused_fmr, pair_fmr_threshold, score_for_fmr};
 pub use identity::{validate_id_number, IdProblem};
 pub use manifest::{read_manifest, ManifestRecord, RecordInfo};
+pub use population::{ExhaustivePopulation, FingerMatcher};
 pub use report::{build_report, same_id_pairs, Flag, FlagKind, Report};
 pub use search::{
     job_key, search, Population, Resumable, SearchConfig, SearchOutcome, SearchStats,
