@@ -21,12 +21,45 @@ struct Cli {
 enum Command {
     /// Extract minutiae from a fingerprint image.
     Extract(commands::extract::Args),
+    /// List the attached fingerprint readers.
+    Readers(commands::readers::Args),
+    /// Capture one fingerprint image from a reader.
+    Capture(commands::capture::Args),
+    /// Compare two fingerprints (images or templates) and decide at a false match rate.
+    Compare(commands::compare::Args),
+    /// Measure accuracy (EER, FNMR at FMR, DET curve) on a dataset in FVC layout.
+    Eval(commands::eval::Args),
+    /// Convert between template formats (ISO, ANSI, native) and image formats (PNG, WSQ).
+    Convert(commands::convert::Args),
+    /// Generate synthetic fingerprints (images with ground truth, or templates only).
+    Synth(commands::synth::Args),
+    /// Create, inspect, verify or compact a gallery.
+    Gallery(commands::gallery::Args),
+    /// Enrol templates or images into a gallery.
+    Enroll(commands::enroll::Args),
+    /// Search a gallery for the subjects most similar to a probe (1:N).
+    Identify(commands::identify::Args),
+    /// De-register a subject from a gallery.
+    Remove(commands::remove::Args),
+    /// Throughput benchmarks.
+    Bench(commands::bench::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = std::panic::catch_unwind(move || match cli.command {
         Command::Extract(args) => commands::extract::run(args),
+        Command::Readers(args) => commands::readers::run(args),
+        Command::Capture(args) => commands::capture::run(args),
+        Command::Compare(args) => commands::compare::run(args),
+        Command::Eval(args) => commands::eval::run(args),
+        Command::Convert(args) => commands::convert::run(args),
+        Command::Synth(args) => commands::synth::run(args),
+        Command::Gallery(args) => commands::gallery::run(args),
+        Command::Enroll(args) => commands::enroll::run(args),
+        Command::Identify(args) => commands::identify::run(args),
+        Command::Remove(args) => commands::remove::run(args),
+        Command::Bench(args) => commands::bench::run(args),
     });
     exit::report(result)
 }

@@ -1,1 +1,39 @@
-//! Synthetic fingerprints with ground-truth minutiae (issue #5).
+//! Synthetic fingerprints with ground-truth minutiae (issue #5), the SFinGe way.
+//!
+//! After Cappelli, Maio and Maltoni (SFinGe): a *master* fingerprint per finger — pattern
+//! class, singular points, orientation field (zero-pole model with the Vizcaya–Gerhardt
+//! correction), ridge-period map, ridges grown by iterative contextual Gabor filtering from
+//! random seeds — and any number of *impressions* of it: non-linear skin distortion (Cappelli's
+//! model), rotation, translation, partial contact, pressure, noise, scratches and background.
+//!
+//! ```text
+//! class ─> model (outline, cores/deltas, orientation, period) ─> ridges ─> minutiae = master
+//! master ─> placement + distortion ─> contact, pressure, noise, background ─> impression + truth
+//! model ─> statistical minutiae ─> placement + distortion + dropout ─> template (no image)
+//! ```
+//!
+//! A key design decision: everything is derived from `(seed, finger, impression)` through
+//! independent random streams ([`rng`]), so output is byte-identical for a seed whatever the
+//! thread count, and any finger can be produced without the ones before it.
+
+pub mod class;
+pub mod dataset;
+pub mod error;
+pub mod impression;
+pub mod master;
+pub mod minutiae;
+pub mod model;
+pub mod pack;
+pub mod params;
+pub mod ridges;
+pub mod rng;
+pub mod stats;
+pub mod templates;
+pub mod warp;
+
+pub use class::{PatternClass, NATURAL_CLASS_FREQUENCIES};
+pub use error::{Error, Result};
+pub use impression::{Impression, ImpressionConfig};
+pub use master::{Master, MasterConfig};
+pub use templates::{TemplateConfig, TemplateMaster};
+pub use warp::PlacementConfig;

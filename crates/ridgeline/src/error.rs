@@ -117,6 +117,73 @@ pub enum Error {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
+    /// A gallery file that is damaged or not what it claims to be, with where it went wrong.
+    #[error("gallery file {path}: {message} (at byte offset {offset})")]
+    GalleryCorrupt {
+        /// The file concerned.
+        path: PathBuf,
+        /// Byte offset of the field or record found wrong.
+        offset: u64,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// A gallery file written by a format version this build does not read.
+    #[error("gallery file {path} has format version {got}; this build reads version {expected}: open it with a matching Ridgeline release and compact it, or re-enrol")]
+    GalleryVersion {
+        /// The file concerned.
+        path: PathBuf,
+        /// Version this build reads.
+        expected: u16,
+        /// Version found in the file.
+        got: u16,
+    },
+
+    /// The gallery's prepared match descriptors do not fit this build's matcher.
+    #[error("gallery descriptors are format {got_version} with {got_len} bytes per record; this build's matcher needs format {expected_version} with {expected_len} bytes: rebuild the gallery from its templates")]
+    GalleryDescriptorLayout {
+        /// Descriptor format version this build uses.
+        expected_version: u16,
+        /// Descriptor record length this build uses.
+        expected_len: u32,
+        /// Descriptor format version in the gallery.
+        got_version: u16,
+        /// Descriptor record length in the gallery.
+        got_len: u32,
+    },
+
+    /// Another process (or another handle in this one) holds the gallery's writer lock.
+    #[error("gallery {path} is locked by another writer ({holder}); only one writer at a time")]
+    GalleryLocked {
+        /// The lock file.
+        path: PathBuf,
+        /// What the lock file says about its holder (process id), as far as known.
+        holder: String,
+    },
+
+    /// A write was attempted through a gallery opened read-only.
+    #[error("gallery {path} is open read-only")]
+    GalleryReadOnly {
+        /// The gallery folder.
+        path: PathBuf,
+    },
+
+    /// No record in the gallery has this subject id.
+    #[error("subject {subject_id:?} is not enrolled")]
+    SubjectNotFound {
+        /// The subject id looked for.
+        subject_id: String,
+    },
+
+    /// The subject already has a record for this finger position.
+    #[error("subject {subject_id:?} already has finger {finger} enrolled")]
+    AlreadyEnrolled {
+        /// The subject id.
+        subject_id: String,
+        /// The finger position (ISO/IEC 19794-2, 0–10).
+        finger: u8,
+    },
+
     /// A de-duplication manifest row that cannot be used.
     #[error("manifest line {line}: {message}")]
     Manifest {

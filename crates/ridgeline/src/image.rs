@@ -2,7 +2,7 @@
 //!
 //! A [`FingerImage`] is 8-bit grayscale, row-major, dark ridges on a light background, together
 //! with its resolution in dots per inch. Images come from files (PNG, BMP, TIFF, JPEG, PGM through
-//! the `image` crate) or from raw buffers handed over by readers and the C API.
+//! the `image` crate; WSQ through [`crate::formats::wsq`]) or from raw buffers handed over by readers and the C API.
 //!
 //! A key design decision: the image size is checked from the file header *before* any pixel is
 //! decoded, so a hostile header cannot make us allocate gigabytes. Colour and 16-bit images are
@@ -65,6 +65,10 @@ impl FingerImage {
         }
         if let Some(dpi) = dpi {
             check_dpi(dpi)?;
+        }
+        // WSQ (starts with the SOI marker FF A0): resolution from the stream's NIST_COM PPI.
+        if crate::formats::wsq::is_wsq(bytes) {
+            return crate::formats::wsq::decode_image(bytes, dpi);
         }
         let reader = image::ImageReader::new(Cursor::new(bytes))
             .with_guessed_format()

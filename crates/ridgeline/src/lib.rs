@@ -13,6 +13,7 @@
 //! * [`template`]: the minutiae template and its native file format.
 //! * [`formats`]: interchange formats (ISO/IEC 19794-2, ANSI INCITS 378, WSQ, ANSI/NIST-ITL).
 //! * [`matcher`]: 1:1 comparison on prepared templates, with calibrated scores.
+//! * [`gallery`]: the memory-mapped template store and 1:N identification.
 //! * [`eval`]: accuracy metrics (EER, FNMR at FMR, DET curves).
 //!
 //! Errors are typed ([`Error`]); nothing in this crate panics on user-controlled input.
@@ -22,6 +23,7 @@ pub mod error;
 pub mod eval;
 pub mod extract;
 pub mod formats;
+pub mod gallery;
 pub mod image;
 pub mod matcher;
 pub mod template;

@@ -1,1 +1,14 @@
+pub mod bench;
+pub mod bench_search;
+pub mod capture;
+pub mod compare;
+pub mod convert;
+pub mod enroll;
+pub mod eval;
 pub mod extract;
+pub mod gallery;
+pub mod identify;
+pub mod probe_input;
+pub mod readers;
+pub mod remove;
+pub mod synth;

@@ -55,6 +55,13 @@ impl<'a> Reader<'a> {
         self.take(len).map(|_| ())
     }
 
+    /// A reader over the next `len` bytes only (offsets stay absolute); this one skips them.
+    pub(crate) fn sub(&mut self, len: usize) -> Result<Reader<'a>> {
+        let start = self.pos;
+        self.take(len)?;
+        Ok(Reader { bytes: &self.bytes[..start + len], pos: start, format: self.format })
+    }
+
     pub(crate) fn u8(&mut self) -> Result<u8> {
         Ok(self.take(1)?[0])
     }

@@ -10,13 +10,17 @@
 //! Every parser here reads untrusted bytes: reads are bounds-checked, counts are checked against
 //! the bytes left before anything is allocated, and bad input is a typed [`Error::Format`].
 
+pub mod an2k;
+pub mod ansi2009;
 mod bytes;
 pub mod iso2005_ansi2004;
+pub mod iso2011;
 pub mod record;
+pub mod wsq;
 
 pub use record::{
-    ExtensionBlock, FingerView, MinutiaeRecord, QualityRecord, RecordHeader, RecordMinutia,
-    RidgeCount, RidgeCounts, StoredSingularPoint,
+    CaptureDetails, Certificate, ExtensionBlock, FingerView, MinutiaeRecord, QualityRecord,
+    RecordHeader, RecordMinutia, RidgeCount, RidgeCounts, StoredSingularPoint,
 };
 
 use crate::error::{Error, Result};
@@ -182,11 +186,8 @@ pub fn decode_record(bytes: &[u8]) -> Result<MinutiaeRecord> {
         }
         TemplateFormat::Iso19794_2_2005 => iso2005_ansi2004::decode_iso(bytes),
         TemplateFormat::Ansi378_2004 => iso2005_ansi2004::decode_ansi(bytes),
-        TemplateFormat::Iso19794_2_2011 | TemplateFormat::Ansi378_2009 => Err(Error::Format {
-            format: format.name(),
-            message: "this format is not decoded yet".into(),
-            offset: 0,
-        }),
+        TemplateFormat::Iso19794_2_2011 => iso2011::decode(bytes),
+        TemplateFormat::Ansi378_2009 => ansi2009::decode(bytes),
     }
 }
 
@@ -252,12 +253,61 @@ impl MinutiaeRecord {
                 })?;
                 view.to_template(TemplateFormat::Iso19794_2_2005, &mut warnings).to_native_bytes()
             }
-            other => Err(Error::InvalidArgument(format!(
-                "writing {} is not implemented yet",
-                other.name()
-            ))),
+            TemplateFormat::Iso19794_2_2011 => iso2011::encode(self),
+            TemplateFormat::Ansi378_2009 => ansi2009::encode(self),
         }
     }
+}
+
+/// Converts a decoded record to another format, keeping every finger view (position, view
+/// number, impression type, quality), the minutiae, cores and deltas (angles re-expressed in the
+/// target's unit) and the other extension blocks. A native target keeps the first view only.
+pub fn convert_record(record: &MinutiaeRecord, target: TemplateFormat) -> Result<Vec<u8>> {
+    let mut warnings = Vec::new();
+    let templates = record.templates(&mut warnings)?;
+    if target == TemplateFormat::Native {
+        let first = templates
+            .first()
+            .ok_or_else(|| Error::InvalidArgument("the record holds no finger view".into()))?;
+        return first.to_native_bytes();
+    }
+    let mut out = MinutiaeRecord {
+        format: target,
+        header: RecordHeader {
+            product_owner: record.header.product_owner,
+            product_type: record.header.product_type,
+            capture_device_id: record.header.capture_device_id & 0x0fff,
+            ..RecordHeader::default()
+        },
+        views: Vec::with_capacity(record.views.len()),
+        warnings: Vec::new(),
+    };
+    for (source, template) in record.views.iter().zip(&templates) {
+        let mut view = FingerView::from_template(template, target)?;
+        view.finger_position = source.finger_position;
+        view.view_number = source.view_number;
+        view.impression_type = source.impression_type;
+        view.quality = source.quality;
+        // Resolution and size are kept as stated (not round-tripped through dpi).
+        view.width = source.width;
+        view.height = source.height;
+        view.resolution_x = source.resolution_x;
+        view.resolution_y = source.resolution_y;
+        if let Some(q) = view.quality_records.first_mut() {
+            q.score = source.quality;
+        }
+        view.extensions.extend(
+            source.extensions.iter().filter(|b| b.type_id != record::BLOCK_CORE_DELTA).cloned(),
+        );
+        out.views.push(view);
+    }
+    if let Some(first) = out.views.first() {
+        out.header.width = first.width;
+        out.header.height = first.height;
+        out.header.resolution_x = first.resolution_x;
+        out.header.resolution_y = first.resolution_y;
+    }
+    out.encode()
 }
 
 /// Encodes a template in `format`.

@@ -101,6 +101,8 @@ pub struct FingerView {
     pub quality_records: Vec<QualityRecord>,
     /// ISO 2011 capture details.
     pub capture: Option<CaptureDetails>,
+    /// ISO 2011 certification records (present when the header's certification flag is set).
+    pub certificates: Vec<Certificate>,
     /// ISO 2011: how ridge endings were located (0 valley skeleton bifurcation, 1 ridge
     /// skeleton end point).
     pub ending_type: u8,
@@ -119,6 +121,15 @@ pub struct QualityRecord {
     pub vendor: u16,
     /// Algorithm id.
     pub algorithm: u16,
+}
+
+/// A certification record (ISO 2011): certification authority and scheme.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Certificate {
+    /// Certification authority id.
+    pub authority: u16,
+    /// Certification scheme id.
+    pub scheme: u8,
 }
 
 /// Capture date, time and device (ISO 2011 representation header).
@@ -339,7 +350,8 @@ impl FingerView {
                 } else {
                     MinutiaKind::Ending
                 },
-                quality: m.quality.min(100),
+                // Above 100 are the "not reported" / "failed" codes of the 2009/2011 formats.
+                quality: if m.quality > 100 { 0 } else { m.quality },
             })
             .collect();
         let singular_points = self
@@ -358,7 +370,7 @@ impl FingerView {
             width: self.width as u32,
             height: self.height as u32,
             dpi,
-            quality: self.quality.min(100),
+            quality: if self.quality > 100 { 0 } else { self.quality },
             minutiae,
             singular_points,
         }
@@ -432,8 +444,14 @@ impl FingerView {
             height: side(template.height, "height")?,
             resolution_x: resolution,
             resolution_y: resolution,
-            quality_records: vec![],
+            // The 2009/2011 formats carry finger quality in quality records (vendor 0: unknown).
+            quality_records: vec![QualityRecord {
+                score: template.quality,
+                vendor: 0,
+                algorithm: 0,
+            }],
             capture: None,
+            certificates: vec![],
             ending_type: 0,
             minutiae,
             extensions,

@@ -48,7 +48,7 @@ fn kind_code(name: &str) -> u8 {
     match name {
         "ENDING" => record::TYPE_ENDING,
         "BIFURCATION" => record::TYPE_BIFURCATION,
-        "OTHER" => record::TYPE_OTHER,
+        "OTHER" | "EITHER" => record::TYPE_OTHER,
         other => panic!("minutia type {other}"),
     }
 }
@@ -179,6 +179,120 @@ fn ansi2004_sample_decodes_to_fingerprintio_fields_and_reencodes_exactly() {
 
 /// End of the ANSI 2004 2-byte length field.
 const ANSI_LENGTH_END: usize = 10;
+
+#[test]
+fn ansi2009_and_amd1_samples_decode_to_fingerprintio_fields_and_reencode_exactly() {
+    for (stem, version) in [("ansi378v2009-sample", b"030\0"), ("ansi378v2009am1-sample", b"035\0")]
+    {
+        let Some((bytes, json)) = load_vector(stem) else { return };
+        assert_eq!(detect_format(&bytes).expect("detect"), TemplateFormat::Ansi378_2009, "{stem}");
+        let record = decode_record(&bytes).expect("decode");
+        assert_eq!(&record.header.version, version);
+        assert_eq!(record.header.product_owner as u64, int(&json, "vendorId"));
+        assert_eq!(record.header.product_type as u64, int(&json, "subformat"));
+        assert_eq!(record.header.capture_device_id as u64, int(&json, "sensorId"));
+        assert_eq!(
+            record.header.certification & 0x80 != 0,
+            json["sensorCertified"].as_bool().expect("b")
+        );
+        let fps = json["fingerprints"].as_array().expect("fingerprints");
+        assert_eq!(record.views.len(), fps.len());
+        for (view, fp) in record.views.iter().zip(fps) {
+            check_view_against_json(view, fp, None);
+            assert_eq!(view.quality as u64, int(fp, "quality"));
+            assert_eq!(view.quality_records[0].vendor as u64, int(fp, "qualityVendorId"));
+            assert_eq!(view.quality_records[0].algorithm as u64, int(fp, "qualityAlgorithmId"));
+        }
+        // The 2009 sample's length field is one short of its 364 bytes; we write the true
+        // length, so only that field may differ.
+        let encoded = record.encode().expect("encode");
+        assert_eq!(encoded.len(), bytes.len());
+        assert_eq!(encoded[12..], bytes[12..], "{stem}");
+        assert_eq!(u32::from_be_bytes(encoded[8..12].try_into().expect("4")) as usize, bytes.len());
+        assert_eq!(record.warnings.is_empty(), encoded == bytes, "{:?}", record.warnings);
+    }
+}
+
+#[test]
+fn iso2011_sample_decodes_to_fingerprintio_fields_and_reencodes_exactly() {
+    let Some((bytes, json)) = load_vector("iso19794p2v2011-sample") else { return };
+    assert_eq!(detect_format(&bytes).expect("detect"), TemplateFormat::Iso19794_2_2011);
+    let record = decode_record(&bytes).expect("decode");
+    let fps = json["fingerprints"].as_array().expect("fingerprints");
+    assert_eq!(record.views.len(), fps.len());
+    for (view, fp) in record.views.iter().zip(fps) {
+        check_view_against_json(view, fp, None);
+        let capture = view.capture.expect("capture details");
+        let dt = &fp["datetime"];
+        assert_eq!(
+            (
+                capture.year,
+                capture.month,
+                capture.day,
+                capture.hour,
+                capture.minute,
+                capture.second,
+                capture.millisecond
+            ),
+            (
+                int(dt, "year") as u16,
+                int(dt, "month") as u8,
+                int(dt, "day") as u8,
+                int(dt, "hour") as u8,
+                int(dt, "minute") as u8,
+                int(dt, "second") as u8,
+                int(dt, "millisecond") as u16
+            )
+        );
+        assert_eq!(fp["sensorType"].as_str(), Some("UNKNOWN"));
+        assert_eq!(capture.technology, 0);
+        assert_eq!(capture.vendor as u64, int(fp, "sensorVendor"));
+        assert_eq!(capture.device_type as u64, int(fp, "sensorId"));
+        let qrecords = fp["qrecords"].as_array().expect("qrecords");
+        assert_eq!(view.quality_records.len(), qrecords.len());
+        for (q, j) in view.quality_records.iter().zip(qrecords) {
+            assert_eq!(
+                (q.score as u64, q.vendor as u64, q.algorithm as u64),
+                (int(j, "quality"), int(j, "vendor"), int(j, "algorithm"))
+            );
+        }
+        assert_eq!(view.certificates.len(), fp["certificates"].as_array().expect("c").len());
+        assert_eq!(fp["endingType"].as_str(), Some("VALLEY_SKELETON_BIFURCATION"));
+        assert_eq!(view.ending_type, 0);
+    }
+    assert_eq!(record.encode().expect("encode"), bytes);
+}
+
+#[test]
+fn every_format_round_trips_a_multi_view_record_with_extensions() {
+    let Some((bytes, _)) = load_vector("iso19794p2v2011-sample") else { return };
+    let source = decode_record(&bytes).expect("decode");
+    for format in [
+        TemplateFormat::Iso19794_2_2005,
+        TemplateFormat::Iso19794_2_2011,
+        TemplateFormat::Ansi378_2004,
+        TemplateFormat::Ansi378_2009,
+    ] {
+        let mut record = source.clone();
+        record.format = format;
+        record.header = RecordHeader {
+            width: 512,
+            height: 512,
+            resolution_x: 197,
+            resolution_y: 197,
+            ..RecordHeader::default()
+        };
+        let encoded = record.encode().expect("encode");
+        assert_eq!(detect_format(&encoded).expect("detect"), format);
+        let back = decode_record(&encoded).expect("decode");
+        assert_eq!(back.views.len(), 2, "{format}");
+        for (a, b) in record.views.iter().zip(&back.views) {
+            assert_eq!(a.minutiae, b.minutiae, "{format}");
+            assert_eq!(a.extensions, b.extensions, "{format}");
+            assert_eq!((a.finger_position, a.view_number), (b.finger_position, b.view_number));
+        }
+    }
+}
 
 #[test]
 fn decode_template_returns_first_view_in_ridgeline_units() {
@@ -332,7 +446,7 @@ fn encode_template_round_trips_within_quantisation() {
             .collect(),
         singular_points: vec![],
     };
-    for format in [TemplateFormat::Iso19794_2_2005, TemplateFormat::Ansi378_2004] {
+    for format in TemplateFormat::ALL.into_iter().filter(|&f| f != TemplateFormat::Native) {
         let bytes = encode_template(&template, format).expect("encode");
         assert_eq!(detect_format(&bytes).expect("detect"), format);
         let back = decode_template(&bytes).expect("decode");

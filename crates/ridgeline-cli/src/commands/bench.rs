@@ -1,0 +1,22 @@
+//! `ridgeline bench ...`: throughput figures. Each benchmark is its own subcommand and file.
+
+/// Arguments of `ridgeline bench`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub what: What,
+}
+
+/// Which benchmark.
+#[derive(Debug, clap::Subcommand)]
+pub enum What {
+    /// 1:N identification on a synthetic gallery: latency, rank-1 rate, open time, sizes.
+    Search(super::bench_search::Args),
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.what {
+        What::Search(a) => super::bench_search::run(a),
+    }
+}

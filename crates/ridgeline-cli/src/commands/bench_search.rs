@@ -1,0 +1,207 @@
+//! `ridgeline bench search --gallery-size N [--probes P] [--exhaustive-probes E] [--dir DIR]
+//! [--seed S] [--json]`
+//!
+//! Builds (or reuses, if DIR already holds it) a synthetic gallery of N templates, one per
+//! finger (impression 0), then searches P genuine probes (impression 1 of enrolled fingers),
+//! indexed, and the first E of them exhaustively too. Reports open time, index build time,
+//! latency percentiles, probes per second, rank-1 identification rates, how often the indexed
+//! top candidate equals the exhaustive one, and sizes per template.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use ridgeline::gallery::synthetic::SyntheticPopulation;
+use ridgeline::gallery::{Enrolment, Gallery, OpenMode, SearchMode, SearchOptions};
+use ridgeline::Template;
+
+/// Records per commit while building the gallery.
+const BUILD_BATCH_RECORDS: usize = 4096;
+
+/// Arguments of `ridgeline bench search`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Templates in the gallery.
+    #[arg(long)]
+    pub gallery_size: usize,
+    /// Genuine probes searched with the index.
+    #[arg(long, default_value_t = 100)]
+    pub probes: usize,
+    /// Of those, how many are also searched exhaustively (slow on big galleries).
+    #[arg(long, default_value_t = 20)]
+    pub exhaustive_probes: usize,
+    /// Where the gallery lives (default: a folder per size and seed under the temp folder).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Seed of the synthetic population.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn subject_id(finger: u64) -> String {
+    format!("synth-{finger:08}")
+}
+
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn build(dir: &std::path::Path, n: usize, population: &SyntheticPopulation) -> anyhow::Result<f64> {
+    use rayon::prelude::*;
+    if dir.join("MANIFEST").exists() {
+        if let Ok(g) = Gallery::open(dir, OpenMode::ReadOnly) {
+            if g.len() == n {
+                return Ok(0.0);
+            }
+        }
+        std::fs::remove_dir_all(dir)
+            .with_context(|| format!("cannot clear old bench gallery {}", dir.display()))?;
+    }
+    let start = Instant::now();
+    let gallery = Gallery::create(dir)?;
+    let progress = indicatif::ProgressBar::new(n as u64);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("building gallery {bar:40} {pos}/{len} {eta} left")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    for first in (0..n).step_by(BUILD_BATCH_RECORDS) {
+        let last = (first + BUILD_BATCH_RECORDS).min(n);
+        let templates: Vec<(String, Template)> = (first..last)
+            .into_par_iter()
+            .map(|f| (subject_id(f as u64), population.impression(f as u64, 0)))
+            .collect();
+        let batch: Vec<Enrolment<'_>> = templates
+            .iter()
+            .enumerate()
+            .map(|(k, (id, t))| Enrolment {
+                subject_id: id,
+                finger: 1 + ((first + k) % 10) as u8,
+                template: t,
+            })
+            .collect();
+        gallery.enroll_batch(&batch)?;
+        progress.inc(batch.len() as u64);
+    }
+    gallery.compact()?;
+    progress.finish_and_clear();
+    Ok(start.elapsed().as_secs_f64())
+}
+
+struct Run {
+    latencies_ms: Vec<f64>,
+    top1: Vec<Option<String>>,
+    compared: usize,
+}
+
+fn search(gallery: &Gallery, probes: &[(u64, Template)], mode: SearchMode) -> anyhow::Result<Run> {
+    let options = SearchOptions { top_k: 10, finger: None, mode };
+    let mut run = Run { latencies_ms: Vec::new(), top1: Vec::new(), compared: 0 };
+    for (_, probe) in probes {
+        let start = Instant::now();
+        let result = gallery.identify(probe, &options)?;
+        run.latencies_ms.push(start.elapsed().as_secs_f64() * 1e3);
+        run.top1.push(result.candidates.first().map(|c| c.subject_id.clone()));
+        run.compared += result.compared;
+    }
+    Ok(run)
+}
+
+fn summary(run: &Run, probes: &[(u64, Template)]) -> serde_json::Value {
+    let mut sorted = run.latencies_ms.clone();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len().max(1) as f64;
+    let mean = sorted.iter().sum::<f64>() / n;
+    let hits = run
+        .top1
+        .iter()
+        .zip(probes)
+        .filter(|(top, (f, _))| top.as_deref() == Some(subject_id(*f).as_str()))
+        .count();
+    serde_json::json!({
+        "probes": run.latencies_ms.len(),
+        "ms_mean": mean,
+        "ms_p50": percentile(&sorted, 50.0),
+        "ms_p90": percentile(&sorted, 90.0),
+        "ms_p99": percentile(&sorted, 99.0),
+        "probes_per_s": if mean > 0.0 { 1e3 / mean } else { 0.0 },
+        "rank1": hits as f64 / n,
+        "compared_mean": run.compared as f64 / n,
+    })
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.gallery_size == 0 {
+        anyhow::bail!("--gallery-size must be at least 1");
+    }
+    let n = args.gallery_size;
+    let dir = args.dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("ridgeline-bench/gallery-{n}-seed{}", args.seed))
+    });
+    let population = SyntheticPopulation::new(args.seed);
+    let build_s = build(&dir, n, &population)?;
+
+    let rss_before = resident_bytes();
+    let start = Instant::now();
+    let gallery = Gallery::open(&dir, OpenMode::ReadOnly)?;
+    let open_ms = start.elapsed().as_secs_f64() * 1e3;
+    let start = Instant::now();
+    gallery.build_index();
+    let index_ms = start.elapsed().as_secs_f64() * 1e3;
+
+    // Probes spread over the whole gallery (a stride coprime with most sizes).
+    let probes: Vec<(u64, Template)> = (0..args.probes.max(1))
+        .map(|j| {
+            let f = (j as u64 * 7_919 + 13) % n as u64;
+            (f, population.impression(f, 1))
+        })
+        .collect();
+    let indexed = search(&gallery, &probes, SearchMode::Indexed)?;
+    let rss_after = resident_bytes();
+    let e = args.exhaustive_probes.min(probes.len());
+    let exhaustive = search(&gallery, &probes[..e], SearchMode::Exhaustive)?;
+    let agree = indexed.top1[..e].iter().zip(&exhaustive.top1).filter(|(a, b)| a == b).count();
+
+    let stats = gallery.stats();
+    let per = |bytes: f64| bytes / n as f64;
+    let report = serde_json::json!({
+        "gallery_size": n,
+        "gallery_dir": dir,
+        "threads": rayon::current_num_threads(),
+        "build_s": build_s,
+        "open_ms": open_ms,
+        "index_build_ms": index_ms,
+        "indexed": summary(&indexed, &probes),
+        "exhaustive": summary(&exhaustive, &probes[..e]),
+        "top1_agreement": if e > 0 { agree as f64 / e as f64 } else { f64::NAN },
+        "agreement_probes": e,
+        "disk_bytes": stats.store.segment_bytes,
+        "disk_bytes_per_template": per(stats.store.segment_bytes as f64),
+        "descriptor_bytes_per_template": stats.store.descriptor_len,
+        "index_bytes_per_template": per(stats.index_bytes as f64),
+        "resident_bytes_per_template": match (rss_before, rss_after) {
+            (Some(a), Some(b)) => serde_json::json!(per(b.saturating_sub(a) as f64)),
+            _ => serde_json::Value::Null,
+        },
+    });
+    if args.json {
+        println!("{report}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    Ok(())
+}

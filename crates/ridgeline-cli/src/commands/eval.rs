@@ -1,0 +1,285 @@
+//! `ridgeline eval DATASET [--protocol fvc|all] [--dpi N] [--ext EXT] [--json] [--det OUT.svg]`:
+//! accuracy of extraction plus matching on a dataset in FVC layout
+//! (`<finger>_<impression>.<ext>`).
+//!
+//! Protocol `fvc`: genuine = every pair of impressions of one finger (i < j); impostor = the
+//! first impression of each finger against the first of every other finger. Protocol `all`:
+//! every cross-finger pair is an impostor. A file that fails to load or extract counts in
+//! `failed_to_extract`, and its comparisons score 0 (a rejection), as in the FVC protocol.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use ridgeline::eval;
+use ridgeline::matcher::{MatchTemplate, Matcher};
+
+use super::compare::load_template;
+
+/// Arguments of `ridgeline eval`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Folder in FVC layout: `<finger>_<impression>.<ext>`.
+    pub dataset: PathBuf,
+    /// `fvc` (FVC impostors: first impressions only) or `all` (every cross-finger pair).
+    #[arg(long, default_value = "fvc", value_parser = ["fvc", "all"])]
+    pub protocol: String,
+    /// Resolution of images (and templates) whose files state none or a wrong one.
+    #[arg(long)]
+    pub dpi: Option<u32>,
+    /// Which files to use where the folder holds several kinds, e.g. `iso` (default: images,
+    /// the first of tif, bmp, png, wsq, pgm, jpg found).
+    #[arg(long)]
+    pub ext: Option<String>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Draw the DET curve into this SVG file.
+    #[arg(long)]
+    pub det: Option<PathBuf>,
+}
+
+/// Image extensions tried, in order, when `--ext` is not given.
+const IMAGE_EXTENSIONS: [&str; 7] = ["tif", "tiff", "bmp", "png", "wsq", "pgm", "jpg"];
+
+/// One sample of the dataset.
+#[derive(Debug)]
+struct Sample {
+    finger: String,
+    impression: u32,
+    path: PathBuf,
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let samples = list_samples(&args.dataset, args.ext.as_deref())?;
+    let matcher = Matcher::new();
+
+    let bar = progress(samples.len() as u64, "extract");
+    let loaded: Vec<(Option<MatchTemplate>, Option<f64>)> = samples
+        .par_iter()
+        .map(|s| {
+            let result = match load_template(&s.path, args.dpi) {
+                Ok(l) => (Some(MatchTemplate::prepare(&l.template)), l.extract_ms),
+                Err(_) => (None, None),
+            };
+            bar.inc(1);
+            result
+        })
+        .collect();
+    bar.finish_and_clear();
+    let failed = loaded.iter().filter(|l| l.0.is_none()).count();
+    let extract_ms: Vec<f64> = loaded.iter().filter_map(|l| l.1).collect();
+
+    let pairs = comparison_pairs(&samples, &args.protocol);
+    let bar = progress(pairs.len() as u64, "compare");
+    let scored: Vec<(bool, f64, Option<f64>)> = pairs
+        .par_iter()
+        .map(|&(a, b, genuine)| {
+            let result = match (&loaded[a].0, &loaded[b].0) {
+                (Some(ta), Some(tb)) => {
+                    let start = Instant::now();
+                    let score = matcher.compare(ta.view(), tb.view());
+                    (genuine, score, Some(start.elapsed().as_secs_f64() * 1e6))
+                }
+                _ => (genuine, 0.0, None),
+            };
+            bar.inc(1);
+            result
+        })
+        .collect();
+    bar.finish_and_clear();
+
+    let genuine: Vec<f64> = scored.iter().filter(|s| s.0).map(|s| s.1).collect();
+    let impostor: Vec<f64> = scored.iter().filter(|s| !s.0).map(|s| s.1).collect();
+    let compare_us: Vec<f64> = scored.iter().filter_map(|s| s.2).collect();
+    let eer = eval::eer(&genuine, &impostor);
+    let at = |x: f64| eval::fnmr_at_fmr(&genuine, &impostor, x).map(|p| p.fnmr);
+
+    if let Some(det) = &args.det {
+        draw_det(det, &genuine, &impostor, eer, &args.dataset)
+            .with_context(|| format!("cannot write the DET plot {}", det.display()))?;
+    }
+
+    if args.json {
+        let out = serde_json::json!({
+            "images": samples.len(),
+            "genuine": genuine.len(),
+            "impostor": impostor.len(),
+            "failed_to_extract": failed,
+            "eer": eer,
+            "fnmr_at_fmr_1e-2": at(1e-2),
+            "fnmr_at_fmr_1e-3": at(1e-3),
+            "fnmr_at_fmr_1e-4": at(1e-4),
+            "extract_ms_median": eval::median(&extract_ms),
+            "compare_us_median": eval::median(&compare_us),
+        });
+        println!("{out}");
+    } else {
+        let pct = |v: Option<f64>| match v {
+            Some(v) => format!("{:.2} %", v * 100.0),
+            None => "n/a (too few impostors)".into(),
+        };
+        println!(
+            "{}: {} files, {} failed to extract; protocol {}: {} genuine, {} impostor comparisons",
+            args.dataset.display(),
+            samples.len(),
+            failed,
+            args.protocol,
+            genuine.len(),
+            impostor.len()
+        );
+        println!("EER                {}", pct(eer));
+        println!("FNMR at FMR 1e-2   {}", pct(at(1e-2)));
+        println!("FNMR at FMR 1e-3   {}", pct(at(1e-3)));
+        println!("FNMR at FMR 1e-4   {}", pct(at(1e-4)));
+        match eval::median(&extract_ms) {
+            Some(ms) => println!("extraction         {ms:.1} ms median"),
+            None => println!("extraction         n/a (template files)"),
+        }
+        if let Some(us) = eval::median(&compare_us) {
+            println!("comparison         {us:.1} µs median");
+        }
+    }
+    Ok(())
+}
+
+/// The dataset's samples, sorted by finger then impression.
+fn list_samples(dir: &Path, ext: Option<&str>) -> anyhow::Result<Vec<Sample>> {
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list the dataset folder {}", dir.display()))?;
+    let mut by_ext: BTreeMap<String, Vec<Sample>> = BTreeMap::new();
+    for entry in entries {
+        let path = entry.with_context(|| format!("cannot list {}", dir.display()))?.path();
+        let (Some(stem), Some(e)) =
+            (path.file_stem().and_then(|s| s.to_str()), path.extension().and_then(|s| s.to_str()))
+        else {
+            continue;
+        };
+        let Some((finger, impression)) = stem.rsplit_once('_') else { continue };
+        let Ok(impression) = impression.parse::<u32>() else { continue };
+        by_ext.entry(e.to_ascii_lowercase()).or_default().push(Sample {
+            finger: finger.to_string(),
+            impression,
+            path: path.clone(),
+        });
+    }
+    let chosen = match ext {
+        Some(e) => e.trim_start_matches('.').to_ascii_lowercase(),
+        None => IMAGE_EXTENSIONS
+            .iter()
+            .find(|e| by_ext.contains_key(**e))
+            .map(|e| e.to_string())
+            .with_context(|| {
+            format!(
+                "no images named <finger>_<impression>.<{}> in {}; use --ext for other kinds",
+                IMAGE_EXTENSIONS.join("|"),
+                dir.display()
+            )
+        })?,
+    };
+    let mut samples = by_ext.remove(&chosen).with_context(|| {
+        format!("no files named <finger>_<impression>.{chosen} in {}", dir.display())
+    })?;
+    samples.sort_by(|a, b| a.finger.cmp(&b.finger).then(a.impression.cmp(&b.impression)));
+    Ok(samples)
+}
+
+/// Index pairs `(a, b, genuine)` of the protocol.
+fn comparison_pairs(samples: &[Sample], protocol: &str) -> Vec<(usize, usize, bool)> {
+    let first_impression: BTreeMap<&str, u32> = samples.iter().fold(BTreeMap::new(), |mut m, s| {
+        let e = m.entry(s.finger.as_str()).or_insert(s.impression);
+        *e = (*e).min(s.impression);
+        m
+    });
+    let is_first = |s: &Sample| first_impression.get(s.finger.as_str()) == Some(&s.impression);
+    let mut pairs = Vec::new();
+    for a in 0..samples.len() {
+        for b in a + 1..samples.len() {
+            let (sa, sb) = (&samples[a], &samples[b]);
+            if sa.finger == sb.finger {
+                pairs.push((a, b, true));
+            } else if protocol == "all" || (is_first(sa) && is_first(sb)) {
+                pairs.push((a, b, false));
+            }
+        }
+    }
+    pairs
+}
+
+fn progress(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    // The template is a literal, so it always parses.
+    #[allow(clippy::unwrap_used)]
+    let style = ProgressStyle::with_template("{prefix:>8} [{bar:40}] {pos}/{len} ({eta})").unwrap();
+    bar.set_style(style.progress_chars("=> "));
+    bar.set_prefix(what.to_string());
+    bar
+}
+
+/// Draws the DET curve (FNMR against FMR, both on log scales) with the EER point labelled.
+fn draw_det(
+    path: &Path,
+    genuine: &[f64],
+    impostor: &[f64],
+    eer: Option<f64>,
+    dataset: &Path,
+) -> anyhow::Result<()> {
+    use plotters::prelude::*;
+
+    let floor_fmr = (1.0 / impostor.len().max(1) as f64).min(1e-3) / 2.0;
+    let floor_fnmr = (1.0 / genuine.len().max(1) as f64).min(1e-2) / 2.0;
+    let points: Vec<(f64, f64)> = eval::det_curve(genuine, impostor)
+        .iter()
+        .map(|p| (p.fmr.max(floor_fmr), p.fnmr.max(floor_fnmr)))
+        .collect();
+
+    let root = SVGBackend::new(path, (720, 640)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let title = format!(
+        "DET: {}",
+        dataset.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    );
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(64)
+        .build_cartesian_2d((floor_fmr..1.0).log_scale(), (floor_fnmr..1.0).log_scale())?;
+    chart
+        .configure_mesh()
+        .x_desc("FMR (false match rate)")
+        .y_desc("FNMR (false non-match rate)")
+        .x_label_formatter(&|v| format!("{v:.0e}"))
+        .y_label_formatter(&|v| format!("{v:.0e}"))
+        .draw()?;
+    let low = floor_fmr.max(floor_fnmr);
+    chart.draw_series(LineSeries::new(
+        [(low, low), (1.0, 1.0)],
+        ShapeStyle::from(&RGBColor(170, 170, 170)).stroke_width(1),
+    ))?;
+    chart
+        .draw_series(LineSeries::new(points, ShapeStyle::from(&BLUE).stroke_width(2)))?
+        .label("DET curve")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
+    if let Some(e) = eer {
+        let at = (e.max(floor_fmr), e.max(floor_fnmr));
+        chart.draw_series(std::iter::once(Circle::new(at, 5, RED.filled())))?;
+        chart.draw_series(std::iter::once(Text::new(
+            format!("EER {:.2} %", e * 100.0),
+            at,
+            ("sans-serif", 16).into_font().color(&RED),
+        )))?;
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! `ridgeline gallery create|stats|verify|compact DIR`
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use ridgeline::gallery::{Gallery, OpenMode, Store};
+
+/// Arguments of `ridgeline gallery`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub action: Action,
+}
+
+/// What to do with the gallery.
+#[derive(Debug, clap::Subcommand)]
+pub enum Action {
+    /// Create an empty gallery in DIR.
+    Create(DirArgs),
+    /// Print record counts, sizes and segments.
+    Stats(DirArgs),
+    /// Read every file and check every checksum; exit code 1 if anything is damaged.
+    Verify(DirArgs),
+    /// Rewrite segments without deleted records and merge small segments.
+    Compact(DirArgs),
+}
+
+/// The gallery folder, and output style.
+#[derive(Debug, clap::Args)]
+pub struct DirArgs {
+    /// Gallery folder.
+    pub dir: PathBuf,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.action {
+        Action::Create(a) => {
+            Gallery::create(&a.dir)
+                .with_context(|| format!("cannot create a gallery in {}", a.dir.display()))?;
+            if a.json {
+                println!("{}", serde_json::json!({ "created": a.dir }));
+            } else {
+                println!("created empty gallery {}", a.dir.display());
+            }
+        }
+        Action::Stats(a) => {
+            // The store alone: stats work even where the descriptors need another build.
+            let store = Store::open(&a.dir, OpenMode::ReadOnly, None)
+                .with_context(|| format!("cannot open gallery {}", a.dir.display()))?;
+            let s = store.snapshot().stats();
+            let per_record = if s.live_records > 0 {
+                s.segment_bytes as f64 / s.live_records as f64
+            } else {
+                0.0
+            };
+            if a.json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "records": s.live_records,
+                        "deleted": s.deleted_records,
+                        "segments": s.segments,
+                        "damaged_segments": s.damaged_segments,
+                        "bytes": s.segment_bytes,
+                        "bytes_per_record": per_record,
+                        "generation": s.generation,
+                        "descriptor_len": s.descriptor_len,
+                        "descriptor_version": s.descriptor_version,
+                    })
+                );
+            } else {
+                println!("records            {}", s.live_records);
+                println!("deleted (pending)  {}", s.deleted_records);
+                println!("segments           {} ({} damaged)", s.segments, s.damaged_segments);
+                println!("bytes on disk      {} ({per_record:.0} per record)", s.segment_bytes);
+                println!("commit generation  {}", s.generation);
+                println!(
+                    "descriptors        format {}, {} bytes each",
+                    s.descriptor_version, s.descriptor_len
+                );
+            }
+        }
+        Action::Verify(a) => {
+            let store = Store::open(&a.dir, OpenMode::ReadOnly, None)
+                .with_context(|| format!("cannot open gallery {}", a.dir.display()))?;
+            let report = store.snapshot().verify();
+            if a.json {
+                let problems: Vec<_> = report
+                    .problems
+                    .iter()
+                    .map(|p| {
+                        serde_json::json!({
+                            "file": p.path, "offset": p.offset, "message": p.message
+                        })
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "ok": report.is_ok(),
+                        "segments": report.segments,
+                        "records": report.records,
+                        "problems": problems,
+                    })
+                );
+            } else {
+                for p in &report.problems {
+                    println!("DAMAGED {p}");
+                }
+                println!(
+                    "checked {} segments, {} records: {}",
+                    report.segments,
+                    report.records,
+                    if report.is_ok() {
+                        "ok".to_string()
+                    } else {
+                        format!("{} problems", report.problems.len())
+                    }
+                );
+            }
+            if !report.is_ok() {
+                anyhow::bail!("gallery {} is damaged", a.dir.display());
+            }
+        }
+        Action::Compact(a) => {
+            let store = Store::open(&a.dir, OpenMode::Writable, None)
+                .with_context(|| format!("cannot open gallery {} for writing", a.dir.display()))?;
+            let r = store.compact().context("compaction failed")?;
+            if a.json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "segments_before": r.segments_before,
+                        "segments_after": r.segments_after,
+                        "records_dropped": r.records_dropped,
+                        "records_rewritten": r.records_rewritten,
+                    })
+                );
+            } else {
+                println!(
+                    "compacted: {} -> {} segments, {} deleted records dropped, {} rewritten",
+                    r.segments_before, r.segments_after, r.records_dropped, r.records_rewritten
+                );
+            }
+        }
+    }
+    Ok(())
+}

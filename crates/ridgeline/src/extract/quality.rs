@@ -1,0 +1,43 @@
+//! Quality: of each minutia, from the coherence and contrast of the ridges around it, and of the
+//! whole image, from the same terms over the foreground and the size of the foreground.
+//!
+//! Both are on a 0–100 scale. Coherence says whether the ridge flow is clean (1) or confused
+//! (0); contrast whether ridges stand out from valleys. A minutia where both are high sits in
+//! clear ridges; the image quality adds that a small print carries less to match on.
+
+use super::gradients::BlockGradients;
+use super::orientation::OrientationField;
+use super::parameters::*;
+use super::segmentation::Mask;
+
+/// Local reliability 0–1 of a block: coherence times saturated contrast.
+fn block_reliability(orientation: &OrientationField, gradients: &BlockGradients, b: usize) -> f32 {
+    let contrast = (gradients.std_dev.data[b] / QUALITY_CONTRAST_REFERENCE_GRAY).min(1.0);
+    orientation.coherence.data[b].clamp(0.0, 1.0) * contrast
+}
+
+/// Quality 0–100 of a minutia at working-resolution pixel (`x`, `y`).
+pub fn minutia(orientation: &OrientationField, gradients: &BlockGradients, x: f32, y: f32) -> u8 {
+    let grid = orientation.grid;
+    let (bx, by) = grid.block_of(x.max(0.0) as usize, y.max(0.0) as usize);
+    let r = block_reliability(orientation, gradients, by * grid.cols + bx);
+    (100.0 * r.sqrt()).round().clamp(0.0, 100.0) as u8
+}
+
+/// Quality 0–100 of the whole image.
+pub fn image(orientation: &OrientationField, gradients: &BlockGradients, mask: &Mask) -> u8 {
+    let mut sum = 0.0;
+    let mut count = 0usize;
+    for (b, &fg) in mask.blocks.data.iter().enumerate() {
+        if fg {
+            sum += block_reliability(orientation, gradients, b);
+            count += 1;
+        }
+    }
+    if count == 0 {
+        return 0;
+    }
+    let mean = sum / count as f32;
+    let area = (mask.area_px() as f32 / QUALITY_REFERENCE_AREA_PX).min(1.0);
+    (100.0 * mean.sqrt() * area.sqrt()).round().clamp(0.0, 100.0) as u8
+}

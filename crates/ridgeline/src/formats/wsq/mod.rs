@@ -1,0 +1,63 @@
+//! WSQ (FBI IAFIS-IC-0110 v3.1) grayscale fingerprint image compression.
+//!
+//! A key design decision: the decoder reproduces NIST NBIS's reference decoder bit for bit
+//! (same `f32` arithmetic in the same order, same subband geometry, same table quirks), so that
+//! our pixels equal `dwsq`'s, not merely fall within the standard's ±1 tolerance. NBIS's memory
+//! errors on hostile input are not reproduced: every table index and length is checked, every
+//! buffer access is bounds-checked, and the image size is bounded by the input size before
+//! anything is allocated ([`MAX_PIXELS_PER_INPUT_BYTE`]).
+//!
+//! Stream layout and quirks are in `docs/FORMATS.md` (section WSQ).
+
+mod decode;
+mod huffman;
+mod transform;
+mod tree;
+
+pub use decode::{decode, decode_image, WsqImage};
+
+/// Start of image.
+pub const SOI: u16 = 0xFFA0;
+/// End of image.
+pub const EOI: u16 = 0xFFA1;
+/// Start of frame.
+pub const SOF: u16 = 0xFFA2;
+/// Start of block.
+pub const SOB: u16 = 0xFFA3;
+/// Define transform table.
+pub const DTT: u16 = 0xFFA4;
+/// Define quantization table.
+pub const DQT: u16 = 0xFFA5;
+/// Define Huffman table(s).
+pub const DHT: u16 = 0xFFA6;
+/// Define restart interval.
+pub const DRI: u16 = 0xFFA7;
+/// Comment.
+pub const COM: u16 = 0xFFA8;
+/// First restart marker (RST0); RST0–RST7 are `FFB0`–`FFB7`.
+pub const RST0: u16 = 0xFFB0;
+
+/// Largest image (in pixels) accepted per byte of input. WSQ at 0.75 bpp stores about 11
+/// pixels per byte; blank areas compress to runs of 100 zeros in a few bits. Anything beyond
+/// this ratio is a hostile header, refused before allocation.
+pub const MAX_PIXELS_PER_INPUT_BYTE: usize = 2048;
+/// Number of subbands that carry data.
+pub const NUM_SUBBANDS: usize = 60;
+/// Subband index where the second block starts.
+pub const START_SUBBAND_2: usize = 19;
+/// Subband index where the third block starts.
+pub const START_SUBBAND_3: usize = 52;
+/// Huffman tables a stream may define.
+pub const MAX_HUFFMAN_TABLES: usize = 8;
+/// Values a WSQ Huffman table may hold.
+pub const MAX_HUFFMAN_VALUES: usize = 256;
+/// Longest Huffman code in bits.
+pub const MAX_HUFFMAN_BITS: usize = 16;
+
+/// Whether the bytes start like a WSQ stream (SOI marker).
+pub fn is_wsq(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0xFF, 0xA0])
+}
+
+#[cfg(test)]
+mod tests;

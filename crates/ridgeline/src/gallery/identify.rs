@@ -1,0 +1,245 @@
+//! 1:N identification over a snapshot: exhaustive (every record, the reference) or indexed
+//! (LSH votes pick a short list, the precise matcher re-ranks it). Both run on `rayon`.
+
+use std::cmp::Ordering;
+
+use rayon::prelude::*;
+
+use super::index::{HashFunctions, SegmentIndex, TABLES};
+use super::store::{LiveSegment, RecordId, Snapshot};
+use crate::error::Result;
+use crate::matcher::{Matcher, PreparedRef};
+
+/// Short list = the best-voted this many records at least …
+pub const SHORTLIST_MIN: usize = 256;
+/// … or this share of the searched records, whichever is larger …
+pub const SHORTLIST_SHARE: f64 = 0.002;
+/// … but never more than this many (bounds the re-ranking cost at any gallery size).
+pub const SHORTLIST_MAX: usize = 4096;
+/// Records per rayon task in exhaustive search.
+const EXHAUSTIVE_CHUNK_RECORDS: usize = 256;
+
+/// How to search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SearchMode {
+    /// LSH candidate selection, then precise re-ranking of the short list.
+    #[default]
+    Indexed,
+    /// Compare the probe with every record (the reference).
+    Exhaustive,
+}
+
+/// Options of one identification.
+#[derive(Debug, Clone, Copy)]
+pub struct SearchOptions {
+    /// How many candidates to return.
+    pub top_k: usize,
+    /// Only records of this finger position (0–10), if given.
+    pub finger: Option<u8>,
+    /// Indexed or exhaustive.
+    pub mode: SearchMode,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions { top_k: 10, finger: None, mode: SearchMode::Indexed }
+    }
+}
+
+/// One candidate of an identification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// Subject id.
+    pub subject_id: String,
+    /// Finger position.
+    pub finger: u8,
+    /// Matcher score (higher is more similar).
+    pub score: f64,
+    /// Where the record lives in the snapshot searched.
+    pub record: RecordId,
+}
+
+/// The outcome of an identification.
+#[derive(Debug, Clone)]
+pub struct Identification {
+    /// Best candidates first.
+    pub candidates: Vec<Candidate>,
+    /// Live records eligible for the search (after the finger filter).
+    pub searched: usize,
+    /// Records compared with the precise matcher.
+    pub compared: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Scored {
+    score: f64,
+    record: RecordId,
+}
+
+fn best_first(a: &Scored, b: &Scored) -> Ordering {
+    b.score.partial_cmp(&a.score).unwrap_or(Ordering::Equal).then(a.record.cmp(&b.record))
+}
+
+fn keep_top(mut v: Vec<Scored>, k: usize) -> Vec<Scored> {
+    if v.len() > k {
+        v.select_nth_unstable_by(k, best_first);
+        v.truncate(k);
+    }
+    v.sort_by(best_first);
+    v
+}
+
+fn eligible(seg: &LiveSegment, i: u32, finger: Option<u8>) -> bool {
+    if seg.is_deleted(i) {
+        return false;
+    }
+    match finger {
+        None => true,
+        Some(f) => seg.segment().entry_view(i).is_ok_and(|v| v.finger == f),
+    }
+}
+
+fn prepared(seg: &LiveSegment, i: u32) -> Option<PreparedRef<'_>> {
+    seg.segment().descriptor(i).and_then(|d| PreparedRef::from_bytes(d).ok())
+}
+
+/// Identifies `probe` in `snapshot`.
+pub fn identify(
+    snapshot: &Snapshot,
+    matcher: &Matcher,
+    hashes: &HashFunctions,
+    probe: PreparedRef<'_>,
+    options: &SearchOptions,
+) -> Result<Identification> {
+    let top_k = options.top_k.max(1);
+    let searched: usize = match options.finger {
+        None => snapshot.len(),
+        Some(f) => snapshot
+            .segments()
+            .par_iter()
+            .map(|s| (0..s.segment().len()).filter(|&i| eligible(s, i, Some(f))).count())
+            .sum(),
+    };
+    let (scored, compared) = match options.mode {
+        SearchMode::Exhaustive => exhaustive(snapshot, matcher, probe, options.finger, top_k),
+        SearchMode::Indexed => {
+            indexed(snapshot, matcher, hashes, probe, options.finger, top_k, searched)
+        }
+    };
+    let candidates = scored
+        .into_iter()
+        .map(|s| {
+            let (subject_id, finger) = snapshot.subject(s.record)?;
+            Ok(Candidate {
+                subject_id: subject_id.to_string(),
+                finger,
+                score: s.score,
+                record: s.record,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Identification { candidates, searched, compared })
+}
+
+fn exhaustive(
+    snapshot: &Snapshot,
+    matcher: &Matcher,
+    probe: PreparedRef<'_>,
+    finger: Option<u8>,
+    top_k: usize,
+) -> (Vec<Scored>, usize) {
+    let tasks: Vec<(&LiveSegment, u32, u32)> = snapshot
+        .segments()
+        .iter()
+        .flat_map(|s| {
+            let n = s.segment().len();
+            (0..n)
+                .step_by(EXHAUSTIVE_CHUNK_RECORDS)
+                .map(move |start| (s, start, (start + EXHAUSTIVE_CHUNK_RECORDS as u32).min(n)))
+        })
+        .collect();
+    let (best, compared) = tasks
+        .par_iter()
+        .map(|&(seg, start, end)| {
+            let mut local = Vec::new();
+            let mut compared = 0;
+            for i in start..end {
+                if !eligible(seg, i, finger) {
+                    continue;
+                }
+                let Some(candidate) = prepared(seg, i) else { continue };
+                compared += 1;
+                local.push(Scored {
+                    score: matcher.compare(probe, candidate),
+                    record: RecordId { segment: seg.segment().id(), index: i },
+                });
+            }
+            (keep_top(local, top_k), compared)
+        })
+        .reduce(
+            || (Vec::new(), 0),
+            |(mut a, n), (b, m)| {
+                a.extend(b);
+                (keep_top(a, top_k), n + m)
+            },
+        );
+    (best, compared)
+}
+
+/// The cached index of a segment, built on first use.
+pub fn segment_index<'a>(seg: &'a LiveSegment, hashes: &HashFunctions) -> &'a SegmentIndex {
+    seg.segment()
+        .index_cache()
+        .get_or_init(|| SegmentIndex::build(hashes, seg.segment().len(), |i| prepared(seg, i)))
+}
+
+fn indexed(
+    snapshot: &Snapshot,
+    matcher: &Matcher,
+    hashes: &HashFunctions,
+    probe: PreparedRef<'_>,
+    finger: Option<u8>,
+    top_k: usize,
+    searched: usize,
+) -> (Vec<Scored>, usize) {
+    let probe_keys: Vec<[Option<u32>; TABLES]> = hashes.keys(probe);
+    let shortlist_len = ((searched as f64 * SHORTLIST_SHARE).ceil() as usize)
+        .max(SHORTLIST_MIN)
+        .min(SHORTLIST_MAX)
+        .max(top_k);
+    // Votes per segment, keeping each segment's best-voted records.
+    let mut voted: Vec<(u16, RecordId)> = snapshot
+        .segments()
+        .par_iter()
+        .flat_map_iter(|seg| {
+            let index = segment_index(seg, hashes);
+            let mut votes = vec![0u16; seg.segment().len() as usize];
+            index.vote(&probe_keys, &mut votes);
+            let mut local: Vec<(u16, RecordId)> = votes
+                .iter()
+                .enumerate()
+                .filter(|&(i, &v)| v > 0 && eligible(seg, i as u32, finger))
+                .map(|(i, &v)| (v, RecordId { segment: seg.segment().id(), index: i as u32 }))
+                .collect();
+            if local.len() > shortlist_len {
+                local.select_nth_unstable_by(shortlist_len, |a, b| b.0.cmp(&a.0));
+                local.truncate(shortlist_len);
+            }
+            local
+        })
+        .collect();
+    if voted.len() > shortlist_len {
+        voted.select_nth_unstable_by(shortlist_len, |a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        voted.truncate(shortlist_len);
+    }
+    let scored: Vec<Scored> = voted
+        .par_iter()
+        .filter_map(|&(_, record)| {
+            let candidate =
+                snapshot.descriptor(record).and_then(|d| PreparedRef::from_bytes(d).ok())?;
+            Some(Scored { score: matcher.compare(probe, candidate), record })
+        })
+        .collect();
+    let compared = scored.len();
+    (keep_top(scored, top_k), compared)
+}

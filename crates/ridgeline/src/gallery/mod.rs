@@ -1,0 +1,226 @@
+//! The gallery: a memory-mapped store of enrolled templates and 1:N identification over it.
+//!
+//! A key design decision: **files are written once and never modified**. A gallery is a folder
+//! holding immutable segment files and a small manifest that names the live ones (plus a
+//! deletion list); every change writes new files and then atomically replaces the manifest.
+//! That gives three things at once:
+//! * crash safety: the manifest on disk always names complete, fsync'd files;
+//! * lock-free readers: a reader maps the segments of one manifest and keeps that snapshot for
+//!   as long as it likes, while one writer (holding the `LOCK` file) carries on;
+//! * no SIGBUS from our own writes: a mapped segment is never truncated or rewritten, only
+//!   unlinked after compaction, which leaves existing maps valid.
+//!
+//! Opening maps the segments and checks their headers and bounds, without reading the records,
+//! so it costs the same for ten records or a million. [`store::Snapshot::verify`] reads
+//! everything and checks every checksum. The byte layout is in `docs/FORMATS.md`.
+//!
+//! Layers: [`segment`] (one file), [`manifest`] (the commit point), [`lock`] (one writer),
+//! [`store`] (records as opaque descriptor bytes + templates, snapshots).
+
+pub mod identify;
+pub mod index;
+pub mod lock;
+pub mod manifest;
+pub mod segment;
+pub mod store;
+pub mod synthetic;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::matcher::{MatchTemplate, Matcher, PREPARED_FORMAT_VERSION, PREPARED_LEN};
+use crate::template::Template;
+
+pub use identify::{Candidate, Identification, SearchMode, SearchOptions};
+pub use segment::{DescriptorLayout, NewRecord, Problem, MAX_FINGER, MAX_SUBJECT_ID_LEN};
+pub use store::{
+    CompactReport, OpenMode, RecordId, Snapshot, Store, StoreStats, StoredRecord, VerifyReport,
+};
+
+/// Extensions of the per-segment files (`<segment id in hex>.<ext>`); the writer deletes such
+/// files whose segment the manifest no longer names.
+pub const SEGMENT_FILE_EXTENSIONS: &[&str] = &["seg", "idx"];
+
+/// The descriptor layout this build's matcher produces.
+pub fn matcher_layout() -> DescriptorLayout {
+    DescriptorLayout { len: PREPARED_LEN as u32, version: PREPARED_FORMAT_VERSION }
+}
+
+/// One template to enrol.
+#[derive(Debug, Clone, Copy)]
+pub struct Enrolment<'a> {
+    /// Subject id: 1–64 bytes of printable text.
+    pub subject_id: &'a str,
+    /// Finger position 0–10 (ISO/IEC 19794-2; 0 = unknown).
+    pub finger: u8,
+    /// The template.
+    pub template: &'a Template,
+}
+
+/// An enrolled record read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnrolledRecord {
+    /// Subject id.
+    pub subject_id: String,
+    /// Finger position.
+    pub finger: u8,
+    /// The template as enrolled.
+    pub template: Template,
+}
+
+/// Counts and sizes of a gallery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GalleryStats {
+    /// The store's figures.
+    pub store: StoreStats,
+    /// Bytes of LSH index built so far in memory (0 until a search needs it).
+    pub index_bytes: usize,
+}
+
+/// A gallery: the store plus the matcher and the LSH hash functions.
+///
+/// `Sync`: share it (e.g. in an `Arc`) between threads that search while one enrols; every
+/// search runs on the snapshot current when it started.
+#[derive(Debug)]
+pub struct Gallery {
+    store: Store,
+    matcher: Matcher,
+    hashes: index::HashFunctions,
+}
+
+impl Gallery {
+    /// Creates an empty gallery in `dir` and opens it writable.
+    pub fn create(dir: &Path) -> Result<Gallery> {
+        Ok(Gallery::with_store(Store::create(dir, matcher_layout())?))
+    }
+
+    /// Opens a gallery read-only (no lock) or writable (takes the writer lock).
+    pub fn open(dir: &Path, mode: OpenMode) -> Result<Gallery> {
+        Ok(Gallery::with_store(Store::open(dir, mode, Some(matcher_layout()))?))
+    }
+
+    fn with_store(store: Store) -> Gallery {
+        Gallery { store, matcher: Matcher::new(), hashes: index::HashFunctions::new() }
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The matcher used for identification.
+    pub fn matcher(&self) -> &Matcher {
+        &self.matcher
+    }
+
+    /// The current snapshot (cheap): hold it to see one consistent state.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.store.snapshot()
+    }
+
+    /// Live records.
+    pub fn len(&self) -> usize {
+        self.snapshot().len()
+    }
+
+    /// Whether no record is live.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Enrols one template (one commit).
+    pub fn enroll(&self, subject_id: &str, finger: u8, template: &Template) -> Result<RecordId> {
+        let ids = self.enroll_batch(&[Enrolment { subject_id, finger, template }])?;
+        ids.into_iter().next().ok_or_else(|| Error::InvalidArgument("nothing enrolled".into()))
+    }
+
+    /// Enrols a batch with one commit: all of it or, on error or crash, none of it.
+    pub fn enroll_batch(&self, batch: &[Enrolment<'_>]) -> Result<Vec<RecordId>> {
+        use rayon::prelude::*;
+        let records = batch
+            .par_iter()
+            .map(|e| {
+                segment::validate_subject_id(e.subject_id)?;
+                segment::validate_finger(e.finger)?;
+                Ok(NewRecord {
+                    subject_id: e.subject_id.to_string(),
+                    finger: e.finger,
+                    template: e.template.to_native_bytes()?,
+                    descriptor: MatchTemplate::prepare(e.template).as_bytes().to_vec(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.store.append(records)
+    }
+
+    /// De-registers a subject: deletes all its records (every finger) with one commit.
+    /// `SubjectNotFound` if it has none.
+    pub fn remove(&self, subject_id: &str) -> Result<usize> {
+        self.store.remove(subject_id)
+    }
+
+    /// Every live record of a subject; `SubjectNotFound` if none.
+    pub fn get(&self, subject_id: &str) -> Result<Vec<EnrolledRecord>> {
+        self.snapshot()
+            .get(subject_id)?
+            .into_iter()
+            .map(|r| {
+                Ok(EnrolledRecord {
+                    subject_id: r.subject_id,
+                    finger: r.finger,
+                    template: Template::from_native_bytes(&r.template)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Counts and sizes.
+    pub fn stats(&self) -> GalleryStats {
+        let snap = self.snapshot();
+        let index_bytes = snap
+            .segments()
+            .iter()
+            .filter_map(|s| s.segment().index_cache().get().map(|i| i.memory_bytes()))
+            .sum();
+        GalleryStats { store: snap.stats(), index_bytes }
+    }
+
+    /// Rewrites segments without deleted records.
+    pub fn compact(&self) -> Result<CompactReport> {
+        self.store.compact()
+    }
+
+    /// Checks every checksum of every file.
+    pub fn verify(&self) -> VerifyReport {
+        self.snapshot().verify()
+    }
+
+    /// Builds the LSH index of every segment now instead of at the first search.
+    pub fn build_index(&self) {
+        use rayon::prelude::*;
+        let snap = self.snapshot();
+        snap.segments().par_iter().for_each(|s| {
+            identify::segment_index(s, &self.hashes);
+        });
+    }
+
+    /// Finds the enrolled records most similar to `probe`.
+    pub fn identify(&self, probe: &Template, options: &SearchOptions) -> Result<Identification> {
+        self.identify_in(&self.snapshot(), probe, options)
+    }
+
+    /// Like [`Gallery::identify`], on a snapshot the caller holds.
+    pub fn identify_in(
+        &self,
+        snapshot: &Snapshot,
+        probe: &Template,
+        options: &SearchOptions,
+    ) -> Result<Identification> {
+        if let Some(f) = options.finger {
+            segment::validate_finger(f)?;
+        }
+        let prepared = MatchTemplate::prepare(probe);
+        identify::identify(snapshot, &self.matcher, &self.hashes, prepared.view(), options)
+    }
+}

@@ -1,0 +1,681 @@
+//! Segment files: immutable, memory-mapped batches of enrolled records.
+//!
+//! A segment is written once, in full, fsync'd, and only then named by the manifest. From then
+//! on no process of ours writes to it again: compaction writes *new* segments and unlinks old
+//! ones, which leaves existing mappings intact (the inode lives on until the last map goes).
+//! Because a mapped file is never truncated or rewritten by us, a mapping can't fault with
+//! SIGBUS from our own writes; only someone editing files inside the gallery folder behind our
+//! back could cause that, which is outside the contract (see `docs/FORMATS.md`).
+//!
+//! Opening checks magic, version, header checksum and that every region lies inside the file,
+//! without touching the records; [`Segment::verify`] reads everything and checks every checksum.
+//!
+//! The layout is documented byte by byte in `docs/FORMATS.md`; the offsets are the constants
+//! below and a test checks them against a written file.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+
+use crate::error::{Error, Result};
+
+/// PNG-style magic: a high byte (catches 7-bit transfers), the name, CR LF (catches line-ending
+/// conversion), SUB (stops `type`), LF.
+pub const SEGMENT_MAGIC: [u8; 8] = [0x89, b'R', b'L', b'G', b'\r', b'\n', 0x1a, b'\n'];
+/// Segment format version written by this build.
+pub const SEGMENT_VERSION: u16 = 1;
+/// Size of the header; the descriptor records start right after it.
+pub const HEADER_LEN: usize = 128;
+/// Size of one entry of the entry table.
+pub const ENTRY_LEN: usize = 32;
+/// Payload protection: plaintext. Other values are reserved for AEAD-encrypted payloads.
+pub const PROTECTION_NONE: u16 = 0;
+
+/// Header field offsets.
+pub const OFFSET_MAGIC: usize = 0;
+/// Format version (u16).
+pub const OFFSET_VERSION: usize = 8;
+/// Header length (u16).
+pub const OFFSET_HEADER_LEN: usize = 10;
+/// CRC-32 of the header with this field zeroed (u32).
+pub const OFFSET_HEADER_CRC: usize = 12;
+/// Segment id (u64), the same as in the file name and the manifest.
+pub const OFFSET_SEGMENT_ID: usize = 16;
+/// Total file length (u64).
+pub const OFFSET_FILE_LEN: usize = 24;
+/// Number of records (u32).
+pub const OFFSET_RECORD_COUNT: usize = 32;
+/// Bytes per prepared-descriptor record (u32, multiple of 8).
+pub const OFFSET_DESCRIPTOR_LEN: usize = 36;
+/// Prepared-descriptor format version (u16).
+pub const OFFSET_DESCRIPTOR_VERSION: usize = 40;
+/// Payload protection (u16): 0 = plaintext.
+pub const OFFSET_PROTECTION: usize = 42;
+/// Reserved, zero (u32).
+pub const OFFSET_RESERVED_A: usize = 44;
+/// Key id of the protection key (16 bytes), zero when plaintext.
+pub const OFFSET_KEY_ID: usize = 48;
+/// Offset of the descriptor records (u64), always [`HEADER_LEN`].
+pub const OFFSET_RECORDS_OFFSET: usize = 64;
+/// Offset of the entry table (u64).
+pub const OFFSET_ENTRIES_OFFSET: usize = 72;
+/// Offset of the subject-id region (u64).
+pub const OFFSET_IDS_OFFSET: usize = 80;
+/// Offset of the template region (u64).
+pub const OFFSET_TEMPLATES_OFFSET: usize = 88;
+/// CRC-32 of the entry table (u32).
+pub const OFFSET_ENTRIES_CRC: usize = 96;
+/// Reserved, zero, up to the end of the header.
+pub const OFFSET_RESERVED_B: usize = 100;
+
+/// Entry field offsets (relative to the entry).
+pub const ENTRY_TEMPLATE_OFFSET: usize = 0;
+/// Template length in bytes (u32).
+pub const ENTRY_TEMPLATE_LEN: usize = 8;
+/// Subject-id offset within the id region (u32).
+pub const ENTRY_ID_OFFSET: usize = 12;
+/// Subject-id length in bytes (u8).
+pub const ENTRY_ID_LEN: usize = 16;
+/// Finger position 0–10 (u8).
+pub const ENTRY_FINGER: usize = 17;
+/// Reserved, zero (u16).
+pub const ENTRY_RESERVED: usize = 18;
+/// CRC-32 of the descriptor record (u32).
+pub const ENTRY_DESCRIPTOR_CRC: usize = 20;
+/// CRC-32 of the native template bytes (u32).
+pub const ENTRY_TEMPLATE_CRC: usize = 24;
+/// CRC-32 of the subject id bytes followed by the finger byte (u32).
+pub const ENTRY_ID_CRC: usize = 28;
+
+/// Most subject-id bytes.
+pub const MAX_SUBJECT_ID_LEN: usize = 64;
+/// Highest finger position (ISO/IEC 19794-2: 0 unknown, 1–10 right thumb to left little).
+pub const MAX_FINGER: u8 = 10;
+
+/// Shape of the prepared match descriptors a gallery stores: fixed record length and the
+/// matcher's format version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DescriptorLayout {
+    /// Bytes per record, a multiple of 8 so that every record is 8-byte aligned in the map.
+    pub len: u32,
+    /// The matcher's prepared-descriptor format version.
+    pub version: u16,
+}
+
+/// One record to be written: who, which finger, the native template and its descriptors.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    /// Validated subject id.
+    pub subject_id: String,
+    /// Finger position 0–10.
+    pub finger: u8,
+    /// The template in the native `.rlt` format.
+    pub template: Vec<u8>,
+    /// Prepared match descriptors, exactly `DescriptorLayout::len` bytes.
+    pub descriptor: Vec<u8>,
+}
+
+/// Checks a subject id: 1–64 bytes of printable text (no control characters, so no NUL).
+pub fn validate_subject_id(id: &str) -> Result<()> {
+    if id.is_empty() || id.len() > MAX_SUBJECT_ID_LEN {
+        return Err(Error::InvalidArgument(format!(
+            "subject id must be 1-{MAX_SUBJECT_ID_LEN} bytes, got {}",
+            id.len()
+        )));
+    }
+    if id.chars().any(|c| c.is_control()) {
+        return Err(Error::InvalidArgument(format!("subject id {id:?} holds control characters")));
+    }
+    Ok(())
+}
+
+/// Checks a finger position (0–10).
+pub fn validate_finger(finger: u8) -> Result<()> {
+    if finger > MAX_FINGER {
+        return Err(Error::InvalidArgument(format!(
+            "finger position {finger} is outside 0-{MAX_FINGER}"
+        )));
+    }
+    Ok(())
+}
+
+/// The file name of segment `id` inside the gallery folder.
+pub fn file_name(id: u64) -> String {
+    format!("{id:016x}.seg")
+}
+
+fn put_u16(buf: &mut [u8], at: usize, v: u16) {
+    buf[at..at + 2].copy_from_slice(&v.to_le_bytes());
+}
+fn put_u32(buf: &mut [u8], at: usize, v: u32) {
+    buf[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+fn put_u64(buf: &mut [u8], at: usize, v: u64) {
+    buf[at..at + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+/// Little-endian reads that fail (with `None`) instead of panicking past the end.
+pub(crate) fn get_u16(buf: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(buf.get(at..at.checked_add(2)?)?.try_into().ok()?))
+}
+pub(crate) fn get_u32(buf: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(buf.get(at..at.checked_add(4)?)?.try_into().ok()?))
+}
+pub(crate) fn get_u64(buf: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(buf.get(at..at.checked_add(8)?)?.try_into().ok()?))
+}
+
+/// Serialises a segment into memory (the caller writes and syncs it).
+pub fn encode(segment_id: u64, layout: DescriptorLayout, records: &[NewRecord]) -> Result<Vec<u8>> {
+    let count = u32::try_from(records.len())
+        .map_err(|_| Error::InvalidArgument("too many records for one segment".into()))?;
+    let dlen = layout.len as usize;
+    if dlen == 0 || dlen % 8 != 0 {
+        return Err(Error::InvalidArgument(format!(
+            "descriptor length {dlen} is not a positive multiple of 8"
+        )));
+    }
+    let records_off = HEADER_LEN;
+    let entries_off = records_off + records.len() * dlen;
+    let ids_off = entries_off + records.len() * ENTRY_LEN;
+    let ids_len: usize = records.iter().map(|r| r.subject_id.len()).sum();
+    let templates_off = ids_off + ids_len;
+    let templates_len: usize = records.iter().map(|r| r.template.len()).sum();
+    let file_len = templates_off + templates_len;
+    if u32::try_from(ids_len).is_err() {
+        return Err(Error::InvalidArgument("subject ids exceed 4 GiB in one segment".into()));
+    }
+
+    let mut out = vec![0u8; file_len];
+    let (mut id_pos, mut tpl_pos) = (0usize, 0usize);
+    for (i, r) in records.iter().enumerate() {
+        validate_subject_id(&r.subject_id)?;
+        validate_finger(r.finger)?;
+        if r.descriptor.len() != dlen {
+            return Err(Error::InvalidArgument(format!(
+                "descriptor of {} bytes, the gallery stores {dlen}",
+                r.descriptor.len()
+            )));
+        }
+        let template_len = u32::try_from(r.template.len())
+            .map_err(|_| Error::InvalidArgument("template larger than 4 GiB".into()))?;
+        out[records_off + i * dlen..records_off + (i + 1) * dlen].copy_from_slice(&r.descriptor);
+        let id = r.subject_id.as_bytes();
+        out[ids_off + id_pos..ids_off + id_pos + id.len()].copy_from_slice(id);
+        out[templates_off + tpl_pos..templates_off + tpl_pos + r.template.len()]
+            .copy_from_slice(&r.template);
+
+        let e = entries_off + i * ENTRY_LEN;
+        put_u64(&mut out, e + ENTRY_TEMPLATE_OFFSET, tpl_pos as u64);
+        put_u32(&mut out, e + ENTRY_TEMPLATE_LEN, template_len);
+        put_u32(&mut out, e + ENTRY_ID_OFFSET, id_pos as u32);
+        out[e + ENTRY_ID_LEN] = id.len() as u8; // validated ≤ 64 above
+        out[e + ENTRY_FINGER] = r.finger;
+        put_u32(&mut out, e + ENTRY_DESCRIPTOR_CRC, crc32fast::hash(&r.descriptor));
+        put_u32(&mut out, e + ENTRY_TEMPLATE_CRC, crc32fast::hash(&r.template));
+        put_u32(&mut out, e + ENTRY_ID_CRC, id_crc(id, r.finger));
+        id_pos += id.len();
+        tpl_pos += r.template.len();
+    }
+
+    out[OFFSET_MAGIC..OFFSET_MAGIC + 8].copy_from_slice(&SEGMENT_MAGIC);
+    put_u16(&mut out, OFFSET_VERSION, SEGMENT_VERSION);
+    put_u16(&mut out, OFFSET_HEADER_LEN, HEADER_LEN as u16);
+    put_u64(&mut out, OFFSET_SEGMENT_ID, segment_id);
+    put_u64(&mut out, OFFSET_FILE_LEN, file_len as u64);
+    put_u32(&mut out, OFFSET_RECORD_COUNT, count);
+    put_u32(&mut out, OFFSET_DESCRIPTOR_LEN, layout.len);
+    put_u16(&mut out, OFFSET_DESCRIPTOR_VERSION, layout.version);
+    put_u16(&mut out, OFFSET_PROTECTION, PROTECTION_NONE);
+    put_u64(&mut out, OFFSET_RECORDS_OFFSET, records_off as u64);
+    put_u64(&mut out, OFFSET_ENTRIES_OFFSET, entries_off as u64);
+    put_u64(&mut out, OFFSET_IDS_OFFSET, ids_off as u64);
+    put_u64(&mut out, OFFSET_TEMPLATES_OFFSET, templates_off as u64);
+    let entries_crc = crc32fast::hash(&out[entries_off..ids_off]);
+    put_u32(&mut out, OFFSET_ENTRIES_CRC, entries_crc);
+    let header_crc = header_crc(&out[..HEADER_LEN]);
+    put_u32(&mut out, OFFSET_HEADER_CRC, header_crc);
+    Ok(out)
+}
+
+fn id_crc(id: &[u8], finger: u8) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(id);
+    h.update(&[finger]);
+    h.finalize()
+}
+
+/// CRC-32 of a header with its own checksum field taken as zero.
+fn header_crc(header: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&header[..OFFSET_HEADER_CRC]);
+    h.update(&[0; 4]);
+    h.update(&header[OFFSET_HEADER_CRC + 4..HEADER_LEN]);
+    h.finalize()
+}
+
+/// Writes a segment file durably: create (failing if it exists), write, fsync.
+/// The caller fsyncs the folder before naming the segment in the manifest.
+pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file =
+        File::options().write(true).create_new(true).open(path).map_err(|e| Error::io(path, e))?;
+    file.write_all(bytes).map_err(|e| Error::io(path, e))?;
+    file.sync_all().map_err(|e| Error::io(path, e))?;
+    Ok(())
+}
+
+/// A mapped, header-checked segment.
+#[derive(Debug)]
+pub struct Segment {
+    path: PathBuf,
+    map: Mmap,
+    id: u64,
+    count: u32,
+    layout: DescriptorLayout,
+    entries_off: usize,
+    ids_off: usize,
+    templates_off: usize,
+    /// The LSH index of this segment, built on first indexed search (the segment never
+    /// changes, so neither does its index).
+    index_cache: std::sync::OnceLock<super::index::SegmentIndex>,
+}
+
+/// What a record's entry says, bounds-checked against the file.
+#[derive(Debug, Clone, Copy)]
+pub struct EntryView<'a> {
+    /// Subject id bytes (validated UTF-8 when read through [`Segment::subject_id`]).
+    pub subject_id: &'a [u8],
+    /// Finger position.
+    pub finger: u8,
+    /// Native template bytes.
+    pub template: &'a [u8],
+}
+
+impl Segment {
+    /// Maps a segment and checks its header and region bounds (no per-record work).
+    pub fn open(path: &Path, expected_id: u64, expected_count: u32) -> Result<Segment> {
+        let corrupt = |offset: usize, message: String| Error::GalleryCorrupt {
+            path: path.to_path_buf(),
+            offset: offset as u64,
+            message,
+        };
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let actual_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        if actual_len < HEADER_LEN as u64 {
+            return Err(corrupt(
+                actual_len as usize,
+                format!("truncated: {actual_len} bytes, shorter than the {HEADER_LEN}-byte header"),
+            ));
+        }
+        // SAFETY: segment files are immutable once the manifest names them; no process of
+        // ours writes to or truncates a segment after that (see the module docs), so the
+        // mapping's contents do not change under us.
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        let h = &map[..HEADER_LEN];
+        if h[OFFSET_MAGIC..OFFSET_MAGIC + 8] != SEGMENT_MAGIC {
+            return Err(corrupt(
+                OFFSET_MAGIC,
+                "not a Ridgeline gallery segment (bad magic)".into(),
+            ));
+        }
+        // The reads below are inside the 128-byte header, checked above.
+        let field16 = |at| get_u16(h, at).unwrap_or(0);
+        let field32 = |at| get_u32(h, at).unwrap_or(0);
+        let field64 = |at| get_u64(h, at).unwrap_or(0);
+        let version = field16(OFFSET_VERSION);
+        if version != SEGMENT_VERSION {
+            return Err(Error::GalleryVersion {
+                path: path.to_path_buf(),
+                expected: SEGMENT_VERSION,
+                got: version,
+            });
+        }
+        let stored_crc = field32(OFFSET_HEADER_CRC);
+        let computed = header_crc(h);
+        if stored_crc != computed {
+            return Err(corrupt(
+                OFFSET_HEADER_CRC,
+                format!("header checksum {stored_crc:#010x}, computed {computed:#010x}"),
+            ));
+        }
+        if field16(OFFSET_HEADER_LEN) as usize != HEADER_LEN {
+            return Err(corrupt(OFFSET_HEADER_LEN, "unexpected header length".into()));
+        }
+        let protection = field16(OFFSET_PROTECTION);
+        if protection != PROTECTION_NONE {
+            return Err(corrupt(
+                OFFSET_PROTECTION,
+                format!("payload protection {protection} is not supported by this build"),
+            ));
+        }
+        let id = field64(OFFSET_SEGMENT_ID);
+        if id != expected_id {
+            return Err(corrupt(
+                OFFSET_SEGMENT_ID,
+                format!("segment id {id:#x}, the manifest expects {expected_id:#x}"),
+            ));
+        }
+        let file_len = field64(OFFSET_FILE_LEN);
+        if file_len != actual_len {
+            return Err(corrupt(
+                actual_len.min(file_len) as usize,
+                format!("file is {actual_len} bytes, its header says {file_len}"),
+            ));
+        }
+        let count = field32(OFFSET_RECORD_COUNT);
+        if count != expected_count {
+            return Err(corrupt(
+                OFFSET_RECORD_COUNT,
+                format!("{count} records, the manifest expects {expected_count}"),
+            ));
+        }
+        let layout = DescriptorLayout {
+            len: field32(OFFSET_DESCRIPTOR_LEN),
+            version: field16(OFFSET_DESCRIPTOR_VERSION),
+        };
+        if layout.len == 0 || layout.len % 8 != 0 {
+            return Err(corrupt(
+                OFFSET_DESCRIPTOR_LEN,
+                "descriptor length not a multiple of 8".into(),
+            ));
+        }
+        let n = count as u64;
+        let records_off = field64(OFFSET_RECORDS_OFFSET);
+        let entries_off = field64(OFFSET_ENTRIES_OFFSET);
+        let ids_off = field64(OFFSET_IDS_OFFSET);
+        let templates_off = field64(OFFSET_TEMPLATES_OFFSET);
+        let regions_ok = records_off == HEADER_LEN as u64
+            && Some(entries_off) == n.checked_mul(layout.len as u64).map(|x| x + records_off)
+            && Some(ids_off) == n.checked_mul(ENTRY_LEN as u64).map(|x| x + entries_off)
+            && ids_off <= templates_off
+            && templates_off <= file_len;
+        if !regions_ok {
+            return Err(corrupt(OFFSET_RECORDS_OFFSET, "region offsets are inconsistent".into()));
+        }
+        Ok(Segment {
+            path: path.to_path_buf(),
+            map,
+            id,
+            count,
+            layout,
+            entries_off: entries_off as usize,
+            ids_off: ids_off as usize,
+            templates_off: templates_off as usize,
+            index_cache: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The cache slot of this segment's LSH index.
+    pub fn index_cache(&self) -> &std::sync::OnceLock<super::index::SegmentIndex> {
+        &self.index_cache
+    }
+
+    /// The file this segment was mapped from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Segment id.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Number of records (deleted ones included).
+    pub fn len(&self) -> u32 {
+        self.count
+    }
+
+    /// Whether the segment holds no records.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Descriptor layout of this segment.
+    pub fn layout(&self) -> DescriptorLayout {
+        self.layout
+    }
+
+    /// Total bytes of the file.
+    pub fn file_len(&self) -> u64 {
+        self.map.len() as u64
+    }
+
+    /// All descriptor records, back to back; record `i` is `len * i .. len * (i + 1)`.
+    /// The slice starts 128 bytes into a page-aligned map, so every record is 8-byte aligned.
+    pub fn descriptors(&self) -> &[u8] {
+        &self.map[HEADER_LEN..self.entries_off]
+    }
+
+    /// Descriptor record `index`.
+    pub fn descriptor(&self, index: u32) -> Option<&[u8]> {
+        let len = self.layout.len as usize;
+        let start = HEADER_LEN + index as usize * len;
+        (index < self.count).then(|| &self.map[start..start + len])
+    }
+
+    fn entry(&self, index: u32) -> Option<&[u8]> {
+        let start = self.entries_off + index as usize * ENTRY_LEN;
+        (index < self.count).then(|| &self.map[start..start + ENTRY_LEN])
+    }
+
+    /// Subject id, finger and template of record `index`, bounds-checked; a damaged entry gives
+    /// an error naming the file and offset.
+    pub fn entry_view(&self, index: u32) -> Result<EntryView<'_>> {
+        let entry_at = self.entries_off + index as usize * ENTRY_LEN;
+        let corrupt = |message: &str| Error::GalleryCorrupt {
+            path: self.path.clone(),
+            offset: entry_at as u64,
+            message: format!("record {index}: {message}"),
+        };
+        let e = self.entry(index).ok_or_else(|| corrupt("no such record"))?;
+        let id_off = get_u32(e, ENTRY_ID_OFFSET).unwrap_or(0) as usize;
+        let id_len = e[ENTRY_ID_LEN] as usize;
+        let finger = e[ENTRY_FINGER];
+        let tpl_off = get_u64(e, ENTRY_TEMPLATE_OFFSET).unwrap_or(u64::MAX);
+        let tpl_len = get_u32(e, ENTRY_TEMPLATE_LEN).unwrap_or(0) as u64;
+        let ids = &self.map[self.ids_off..self.templates_off];
+        let templates = &self.map[self.templates_off..];
+        let subject_id =
+            ids.get(id_off..id_off + id_len).ok_or_else(|| corrupt("subject id out of bounds"))?;
+        let template = usize::try_from(tpl_off)
+            .ok()
+            .zip(usize::try_from(tpl_off.saturating_add(tpl_len)).ok())
+            .and_then(|(a, b)| templates.get(a..b))
+            .ok_or_else(|| corrupt("template out of bounds"))?;
+        Ok(EntryView { subject_id, finger, template })
+    }
+
+    /// Subject id and finger of record `index` (cheap: touches the entry and the id only).
+    pub fn subject(&self, index: u32) -> Result<(&str, u8)> {
+        let view = self.entry_view(index)?;
+        let id = std::str::from_utf8(view.subject_id).map_err(|_| Error::GalleryCorrupt {
+            path: self.path.clone(),
+            offset: (self.entries_off + index as usize * ENTRY_LEN) as u64,
+            message: format!("record {index}: subject id is not UTF-8"),
+        })?;
+        Ok((id, view.finger))
+    }
+
+    /// Reads every byte and checks every checksum; returns each problem with its offset.
+    pub fn verify(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let mut report = |offset: usize, message: String| {
+            problems.push(Problem { path: self.path.clone(), offset: offset as u64, message })
+        };
+        let entries = &self.map[self.entries_off..self.ids_off];
+        let stored = get_u32(&self.map, OFFSET_ENTRIES_CRC).unwrap_or(0);
+        let computed = crc32fast::hash(entries);
+        if stored != computed {
+            report(
+                self.entries_off,
+                format!("entry table checksum {stored:#010x}, computed {computed:#010x}"),
+            );
+        }
+        for i in 0..self.count {
+            let entry_at = self.entries_off + i as usize * ENTRY_LEN;
+            // In range: i < count.
+            let e = &self.map[entry_at..entry_at + ENTRY_LEN];
+            let crc_at = |at| get_u32(e, at).unwrap_or(0);
+            let desc_at = HEADER_LEN + i as usize * self.layout.len as usize;
+            if let Some(desc) = self.descriptor(i) {
+                if crc32fast::hash(desc) != crc_at(ENTRY_DESCRIPTOR_CRC) {
+                    report(desc_at, format!("record {i}: descriptor checksum mismatch"));
+                }
+            }
+            match self.entry_view(i) {
+                Err(err) => report(entry_at, err.to_string()),
+                Ok(view) => {
+                    if id_crc(view.subject_id, view.finger) != crc_at(ENTRY_ID_CRC) {
+                        let at = self.ids_off + get_u32(e, ENTRY_ID_OFFSET).unwrap_or(0) as usize;
+                        report(at, format!("record {i}: subject id checksum mismatch"));
+                    }
+                    if crc32fast::hash(view.template) != crc_at(ENTRY_TEMPLATE_CRC) {
+                        let rel = get_u64(e, ENTRY_TEMPLATE_OFFSET).unwrap_or(0) as usize;
+                        report(
+                            self.templates_off + rel,
+                            format!("record {i}: template checksum mismatch"),
+                        );
+                    }
+                }
+            }
+        }
+        problems
+    }
+}
+
+/// One integrity problem found by `verify`: which file, where, what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The damaged file.
+    pub path: PathBuf,
+    /// Byte offset of the damaged field or record.
+    pub offset: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at byte {}: {}", self.path.display(), self.offset, self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(i: usize) -> NewRecord {
+        NewRecord {
+            subject_id: format!("subject-{i}"),
+            finger: (i % 11) as u8,
+            template: vec![i as u8; 10 + i],
+            descriptor: vec![(i * 7) as u8; 16],
+        }
+    }
+
+    const LAYOUT: DescriptorLayout = DescriptorLayout { len: 16, version: 3 };
+
+    #[test]
+    fn header_offsets_hold_documented_fields() {
+        let records: Vec<_> = (0..3).map(record).collect();
+        let b = encode(42, LAYOUT, &records).expect("encode");
+        assert_eq!(&b[OFFSET_MAGIC..8], &[0x89, 0x52, 0x4c, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+        assert_eq!(get_u16(&b, OFFSET_VERSION), Some(1));
+        assert_eq!(get_u16(&b, OFFSET_HEADER_LEN), Some(128));
+        assert_eq!(get_u64(&b, OFFSET_SEGMENT_ID), Some(42));
+        assert_eq!(get_u64(&b, OFFSET_FILE_LEN), Some(b.len() as u64));
+        assert_eq!(get_u32(&b, OFFSET_RECORD_COUNT), Some(3));
+        assert_eq!(get_u32(&b, OFFSET_DESCRIPTOR_LEN), Some(16));
+        assert_eq!(get_u16(&b, OFFSET_DESCRIPTOR_VERSION), Some(3));
+        assert_eq!(get_u16(&b, OFFSET_PROTECTION), Some(0));
+        assert_eq!(&b[OFFSET_KEY_ID..OFFSET_KEY_ID + 16], &[0; 16]);
+        assert_eq!(get_u32(&b, OFFSET_RESERVED_A), Some(0));
+        assert!(b[OFFSET_RESERVED_B..HEADER_LEN].iter().all(|&x| x == 0));
+        assert_eq!(get_u64(&b, OFFSET_RECORDS_OFFSET), Some(128));
+        let entries = 128 + 3 * 16;
+        assert_eq!(get_u64(&b, OFFSET_ENTRIES_OFFSET), Some(entries as u64));
+        let ids = entries + 3 * ENTRY_LEN;
+        assert_eq!(get_u64(&b, OFFSET_IDS_OFFSET), Some(ids as u64));
+        assert_eq!(&b[ids..ids + 9], b"subject-0");
+        let templates = ids + 27;
+        assert_eq!(get_u64(&b, OFFSET_TEMPLATES_OFFSET), Some(templates as u64));
+        assert_eq!(&b[128 + 16..128 + 32], &[7; 16]);
+        // Second entry: template at 10, 11 bytes; id at 9, 9 bytes, finger 1.
+        let e = entries + ENTRY_LEN;
+        assert_eq!(get_u64(&b, e + ENTRY_TEMPLATE_OFFSET), Some(10));
+        assert_eq!(get_u32(&b, e + ENTRY_TEMPLATE_LEN), Some(11));
+        assert_eq!(get_u32(&b, e + ENTRY_ID_OFFSET), Some(9));
+        assert_eq!(b[e + ENTRY_ID_LEN], 9);
+        assert_eq!(b[e + ENTRY_FINGER], 1);
+        assert_eq!(get_u16(&b, e + ENTRY_RESERVED), Some(0));
+        assert_eq!(get_u32(&b, e + ENTRY_DESCRIPTOR_CRC), Some(crc32fast::hash(&[7; 16])));
+        assert_eq!(get_u32(&b, e + ENTRY_TEMPLATE_CRC), Some(crc32fast::hash(&[1; 11])));
+        assert_eq!(get_u32(&b, e + ENTRY_ID_CRC), Some(crc32fast::hash(b"subject-1\x01")));
+        assert_eq!(
+            get_u32(&b, OFFSET_ENTRIES_CRC),
+            Some(crc32fast::hash(&b[entries..entries + 3 * ENTRY_LEN]))
+        );
+        assert_eq!(get_u32(&b, OFFSET_HEADER_CRC), Some(header_crc(&b[..HEADER_LEN])));
+    }
+
+    #[test]
+    fn open_reads_back_and_verify_finds_flips_with_offsets() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(file_name(5));
+        let records: Vec<_> = (0..4).map(record).collect();
+        let bytes = encode(5, LAYOUT, &records).expect("encode");
+        write(&path, &bytes).expect("write");
+        let seg = Segment::open(&path, 5, 4).expect("open");
+        assert_eq!(seg.subject(2).expect("subject"), ("subject-2", 2));
+        assert_eq!(seg.descriptor(3), Some(&[21u8; 16][..]));
+        assert!(seg.verify().is_empty());
+        drop(seg);
+
+        let templates = get_u64(&bytes, OFFSET_TEMPLATES_OFFSET).expect("field") as usize;
+        let flip_at = templates + 10 + 3; // inside record 1's template
+        let mut damaged = bytes.clone();
+        damaged[flip_at] ^= 1;
+        let path2 = dir.path().join(file_name(6));
+        let damaged = {
+            // Re-stamp the id so the file opens as segment 6 (the header checksum covers it).
+            put_u64(&mut damaged, OFFSET_SEGMENT_ID, 6);
+            let crc = header_crc(&damaged[..HEADER_LEN]);
+            put_u32(&mut damaged, OFFSET_HEADER_CRC, crc);
+            damaged
+        };
+        write(&path2, &damaged).expect("write");
+        let seg = Segment::open(&path2, 6, 4).expect("a flipped payload bit still opens");
+        let problems = seg.verify();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].offset, (templates + 10) as u64);
+        assert_eq!(problems[0].path, path2);
+        assert!(problems[0].message.contains("record 1"));
+
+        let path3 = dir.path().join(file_name(7));
+        let mut bad_header = bytes.clone();
+        bad_header[OFFSET_RECORD_COUNT] ^= 0x10;
+        write(&path3, &bad_header).expect("write");
+        assert!(matches!(
+            Segment::open(&path3, 7, 4),
+            Err(Error::GalleryCorrupt { offset, .. }) if offset == OFFSET_HEADER_CRC as u64
+        ));
+
+        let path4 = dir.path().join(file_name(8));
+        write(&path4, &bytes[..bytes.len() - 5]).expect("write");
+        assert!(matches!(Segment::open(&path4, 5, 4), Err(Error::GalleryCorrupt { .. })));
+    }
+
+    #[test]
+    fn subject_ids_are_validated() {
+        assert!(validate_subject_id("A-123 ü").is_ok());
+        assert!(validate_subject_id("").is_err());
+        assert!(validate_subject_id("a\0b").is_err());
+        assert!(validate_subject_id("a\nb").is_err());
+        assert!(validate_subject_id(&"x".repeat(65)).is_err());
+        assert!(validate_subject_id(&"x".repeat(64)).is_ok());
+        assert!(validate_finger(10).is_ok());
+        assert!(validate_finger(11).is_err());
+    }
+}

@@ -1,0 +1,812 @@
+//! The storage layer: segments + manifest + writer lock, and snapshots for readers.
+//!
+//! It stores descriptors as opaque fixed-size byte records (their layout is a parameter), so it
+//! knows nothing of matching; [`super::Gallery`] puts the matcher on top.
+//!
+//! Commit protocol of every change (enrol, remove, compact), one writer at a time:
+//! 1. write any new segment file in full and fsync it, then fsync the folder;
+//! 2. write the new manifest to `MANIFEST.tmp`, fsync, rename over `MANIFEST`, fsync the folder;
+//! 3. only then delete files the new manifest no longer names.
+//!
+//! A crash before step 2's rename leaves the previous manifest, which names only complete
+//! files; files written by the interrupted change are orphans that the next writer deletes.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use rayon::prelude::*;
+
+use super::lock::WriterLock;
+use super::manifest::{self, Manifest, SegmentEntry, MANIFEST_FILE, MANIFEST_TMP_FILE};
+use super::segment::{self, DescriptorLayout, NewRecord, Problem, Segment};
+use crate::error::{Error, Result};
+
+/// Records per segment written by compaction: big enough that per-segment overheads vanish,
+/// small enough that one segment is built in memory without strain.
+pub const COMPACT_SEGMENT_RECORDS: usize = 1 << 16;
+/// How often an opening reader retries when a concurrent compaction removed a segment between
+/// reading the manifest and mapping the segment.
+const OPEN_RETRIES: usize = 20;
+
+/// Where a record lives: segment id and index within it. Stable until compaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RecordId {
+    /// Segment id.
+    pub segment: u64,
+    /// Index within the segment.
+    pub index: u32,
+}
+
+/// A record read back from the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    /// Where it lives.
+    pub id: RecordId,
+    /// Subject id.
+    pub subject_id: String,
+    /// Finger position 0–10.
+    pub finger: u8,
+    /// Native template bytes.
+    pub template: Vec<u8>,
+}
+
+/// A mapped segment with the deletions that apply to it in one snapshot.
+#[derive(Debug, Clone)]
+pub struct LiveSegment {
+    segment: Arc<Segment>,
+    /// One bit per record, set when deleted; empty when nothing is deleted.
+    deleted: Arc<Vec<u64>>,
+    live: usize,
+}
+
+impl LiveSegment {
+    /// The mapped segment.
+    pub fn segment(&self) -> &Segment {
+        &self.segment
+    }
+
+    /// Whether record `index` is deleted in this snapshot.
+    #[inline]
+    pub fn is_deleted(&self, index: u32) -> bool {
+        self.deleted.get(index as usize / 64).is_some_and(|w| w >> (index % 64) & 1 == 1)
+    }
+
+    /// Live records in the segment.
+    pub fn live(&self) -> usize {
+        self.live
+    }
+}
+
+/// An immutable view of the gallery at one commit: searches on it are unaffected by later
+/// enrolments, removals or compactions (the mapped files stay valid while the view lives).
+#[derive(Debug)]
+pub struct Snapshot {
+    generation: u64,
+    layout: DescriptorLayout,
+    segments: Vec<LiveSegment>,
+    damaged: Vec<Problem>,
+    deletions: BTreeSet<(u64, u32)>,
+}
+
+impl Snapshot {
+    /// Commit generation this view shows.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Descriptor layout.
+    pub fn layout(&self) -> DescriptorLayout {
+        self.layout
+    }
+
+    /// Live (not deleted) records in readable segments.
+    pub fn len(&self) -> usize {
+        self.segments.iter().map(|s| s.live).sum()
+    }
+
+    /// Whether no live record is readable.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The readable segments.
+    pub fn segments(&self) -> &[LiveSegment] {
+        &self.segments
+    }
+
+    /// Segments named by the manifest that could not be opened, with why.
+    pub fn damaged(&self) -> &[Problem] {
+        &self.damaged
+    }
+
+    /// Number of deletion entries in the manifest.
+    pub fn deleted(&self) -> usize {
+        self.deletions.len()
+    }
+
+    fn live_segment(&self, id: u64) -> Option<&LiveSegment> {
+        self.segments.iter().find(|s| s.segment.id() == id)
+    }
+
+    /// Subject id and finger of a record.
+    pub fn subject(&self, id: RecordId) -> Result<(&str, u8)> {
+        let seg = self
+            .live_segment(id.segment)
+            .ok_or_else(|| Error::InvalidArgument(format!("no segment {:#x}", id.segment)))?;
+        seg.segment.subject(id.index)
+    }
+
+    /// Descriptor bytes of a record.
+    pub fn descriptor(&self, id: RecordId) -> Option<&[u8]> {
+        self.live_segment(id.segment)?.segment.descriptor(id.index)
+    }
+
+    /// Every live record of a subject (all fingers), found by a parallel scan of the ids.
+    pub fn find(&self, subject_id: &str) -> Vec<RecordId> {
+        let mut found: Vec<RecordId> = self
+            .segments
+            .par_iter()
+            .flat_map_iter(|s| {
+                (0..s.segment.len())
+                    .filter(move |&i| {
+                        !s.is_deleted(i)
+                            && s.segment
+                                .entry_view(i)
+                                .is_ok_and(|v| v.subject_id == subject_id.as_bytes())
+                    })
+                    .map(move |index| RecordId { segment: s.segment.id(), index })
+            })
+            .collect();
+        found.sort();
+        found
+    }
+
+    /// Reads a record in full.
+    pub fn record(&self, id: RecordId) -> Result<StoredRecord> {
+        let seg = self
+            .live_segment(id.segment)
+            .ok_or_else(|| Error::InvalidArgument(format!("no segment {:#x}", id.segment)))?;
+        let view = seg.segment.entry_view(id.index)?;
+        let (subject_id, finger) = seg.segment.subject(id.index)?;
+        Ok(StoredRecord {
+            id,
+            subject_id: subject_id.to_string(),
+            finger,
+            template: view.template.to_vec(),
+        })
+    }
+
+    /// Every live record of a subject; `SubjectNotFound` when there is none.
+    pub fn get(&self, subject_id: &str) -> Result<Vec<StoredRecord>> {
+        let ids = self.find(subject_id);
+        if ids.is_empty() {
+            return Err(Error::SubjectNotFound { subject_id: subject_id.to_string() });
+        }
+        ids.into_iter().map(|id| self.record(id)).collect()
+    }
+
+    /// Checks every checksum of every segment; lists damaged segments too.
+    pub fn verify(&self) -> VerifyReport {
+        let mut problems: Vec<Problem> =
+            self.segments.par_iter().flat_map_iter(|s| s.segment.verify()).collect();
+        problems.extend(self.damaged.iter().cloned());
+        problems.sort_by(|a, b| (&a.path, a.offset).cmp(&(&b.path, b.offset)));
+        VerifyReport {
+            segments: self.segments.len() + self.damaged.len(),
+            records: self.segments.iter().map(|s| s.segment.len() as usize).sum(),
+            problems,
+        }
+    }
+
+    /// Sizes and counts.
+    pub fn stats(&self) -> StoreStats {
+        StoreStats {
+            generation: self.generation,
+            live_records: self.len(),
+            deleted_records: self.deletions.len(),
+            segments: self.segments.len(),
+            damaged_segments: self.damaged.len(),
+            segment_bytes: self.segments.iter().map(|s| s.segment.file_len()).sum(),
+            descriptor_len: self.layout.len,
+            descriptor_version: self.layout.version,
+        }
+    }
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone)]
+pub struct VerifyReport {
+    /// Segments checked (readable and damaged).
+    pub segments: usize,
+    /// Records checked.
+    pub records: usize,
+    /// Every problem, by file and offset; empty when the gallery is intact.
+    pub problems: Vec<Problem>,
+}
+
+impl VerifyReport {
+    /// Whether nothing is wrong.
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Counts and sizes of one snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Commit generation.
+    pub generation: u64,
+    /// Records that searches see.
+    pub live_records: usize,
+    /// Records deleted but not yet compacted away.
+    pub deleted_records: usize,
+    /// Readable segments.
+    pub segments: usize,
+    /// Segments that failed to open.
+    pub damaged_segments: usize,
+    /// Bytes of segment files.
+    pub segment_bytes: u64,
+    /// Bytes per descriptor record.
+    pub descriptor_len: u32,
+    /// Descriptor format version.
+    pub descriptor_version: u16,
+}
+
+/// What compaction did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompactReport {
+    /// Segments before.
+    pub segments_before: usize,
+    /// Segments after.
+    pub segments_after: usize,
+    /// Deleted records dropped.
+    pub records_dropped: usize,
+    /// Live records rewritten into new segments.
+    pub records_rewritten: usize,
+}
+
+/// Open read-only (any number at once) or writable (one at a time, holds the lock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// No lock; sees the commit current at open (and at each [`Store::refresh`]).
+    ReadOnly,
+    /// Takes the writer lock; deletes orphaned files of interrupted writers.
+    Writable,
+}
+
+#[derive(Debug)]
+struct WriterState {
+    _lock: WriterLock,
+    manifest: Manifest,
+}
+
+/// A gallery folder's storage.
+#[derive(Debug)]
+pub struct Store {
+    dir: PathBuf,
+    writer: Option<Mutex<WriterState>>,
+    current: RwLock<Arc<Snapshot>>,
+}
+
+impl Store {
+    /// Creates a new, empty gallery in `dir` (created if needed) and opens it writable.
+    pub fn create(dir: &Path, layout: DescriptorLayout) -> Result<Store> {
+        if layout.len == 0 || layout.len % 8 != 0 {
+            return Err(Error::InvalidArgument(format!(
+                "descriptor length {} is not a positive multiple of 8",
+                layout.len
+            )));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let lock = WriterLock::acquire(dir)?;
+        if dir.join(MANIFEST_FILE).exists() {
+            return Err(Error::InvalidArgument(format!(
+                "{} already holds a gallery",
+                dir.display()
+            )));
+        }
+        let manifest = Manifest::empty(layout);
+        manifest.commit(dir)?;
+        let snapshot = Arc::new(build_snapshot(dir, &manifest, None)?);
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            writer: Some(Mutex::new(WriterState { _lock: lock, manifest })),
+            current: RwLock::new(snapshot),
+        })
+    }
+
+    /// Opens an existing gallery. `layout` is the descriptor layout the caller needs (`None`
+    /// accepts any, for tools that only inspect). Damaged segments don't fail the open: they
+    /// are left out of searches and listed by `verify` and `stats`.
+    pub fn open(dir: &Path, mode: OpenMode, layout: Option<DescriptorLayout>) -> Result<Store> {
+        let lock = match mode {
+            OpenMode::Writable => Some(WriterLock::acquire(dir)?),
+            OpenMode::ReadOnly => None,
+        };
+        let (manifest, snapshot) = open_consistent(dir)?;
+        if let Some(expected) = layout {
+            if manifest.layout != expected {
+                return Err(Error::GalleryDescriptorLayout {
+                    expected_version: expected.version,
+                    expected_len: expected.len,
+                    got_version: manifest.layout.version,
+                    got_len: manifest.layout.len,
+                });
+            }
+        }
+        if lock.is_some() {
+            remove_orphans(dir, &manifest)?;
+        }
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            writer: lock.map(|l| Mutex::new(WriterState { _lock: l, manifest })),
+            current: RwLock::new(Arc::new(snapshot)),
+        })
+    }
+
+    /// The gallery folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether this handle may write.
+    pub fn is_writable(&self) -> bool {
+        self.writer.is_some()
+    }
+
+    /// The current snapshot: cheap (an `Arc` clone); hold it for as long as a search runs.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        // A poisoned lock only means a panic elsewhere while swapping an Arc; the Arc is intact.
+        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn publish(&self, snapshot: Snapshot) {
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(snapshot);
+    }
+
+    /// Re-reads the manifest to see commits made by another process (readers).
+    pub fn refresh(&self) -> Result<()> {
+        if self.writer.is_some() {
+            return Ok(()); // the writer's view is always current
+        }
+        let (_, snapshot) = open_consistent(&self.dir)?;
+        self.publish(snapshot);
+        Ok(())
+    }
+
+    fn writer(&self) -> Result<MutexGuard<'_, WriterState>> {
+        let writer = self
+            .writer
+            .as_ref()
+            .ok_or_else(|| Error::GalleryReadOnly { path: self.dir.clone() })?;
+        // A panic mid-commit leaves the manifest on disk authoritative; the in-memory copy is
+        // only replaced after a successful commit, so it is still consistent.
+        Ok(writer.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Appends a batch as one new segment with one commit; returns where the records landed.
+    /// Refuses the whole batch if any (subject, finger 1–10) is already enrolled or repeated.
+    pub fn append(&self, records: Vec<NewRecord>) -> Result<Vec<RecordId>> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut w = self.writer()?;
+        for r in &records {
+            segment::validate_subject_id(&r.subject_id)?;
+            segment::validate_finger(r.finger)?;
+            if r.descriptor.len() != w.manifest.layout.len as usize {
+                return Err(Error::InvalidArgument(format!(
+                    "descriptor of {} bytes, the gallery stores {}",
+                    r.descriptor.len(),
+                    w.manifest.layout.len
+                )));
+            }
+        }
+        let current = self.snapshot();
+        check_duplicates(&current, &records)?;
+
+        let mut next = w.manifest.clone();
+        let id = next.next_segment_id;
+        next.next_segment_id += 1;
+        next.generation += 1;
+        let bytes = segment::encode(id, next.layout, &records)?;
+        segment::write(&self.dir.join(segment::file_name(id)), &bytes)?;
+        manifest::sync_dir(&self.dir)?;
+        next.segments.push(SegmentEntry { id, count: records.len() as u32 });
+        next.commit(&self.dir)?;
+
+        let snapshot = build_snapshot(&self.dir, &next, Some(&current))?;
+        w.manifest = next;
+        self.publish(snapshot);
+        Ok((0..records.len() as u32).map(|index| RecordId { segment: id, index }).collect())
+    }
+
+    /// Deletes every record of a subject (de-registration) with one commit; returns how many.
+    pub fn remove(&self, subject_id: &str) -> Result<usize> {
+        let mut w = self.writer()?;
+        let current = self.snapshot();
+        let found = current.find(subject_id);
+        if found.is_empty() {
+            return Err(Error::SubjectNotFound { subject_id: subject_id.to_string() });
+        }
+        let mut next = w.manifest.clone();
+        next.generation += 1;
+        next.deletions.extend(found.iter().map(|r| (r.segment, r.index)));
+        next.commit(&self.dir)?;
+        let snapshot = build_snapshot(&self.dir, &next, Some(&current))?;
+        w.manifest = next;
+        self.publish(snapshot);
+        Ok(found.len())
+    }
+
+    /// Rewrites segments that hold deletions, and merges small segments, into new segments of
+    /// up to [`COMPACT_SEGMENT_RECORDS`]; full segments without deletions are kept as they are.
+    pub fn compact(&self) -> Result<CompactReport> {
+        let mut w = self.writer()?;
+        let current = self.snapshot();
+        let before = w.manifest.segments.len();
+        let mut keep = Vec::new();
+        let mut rewrite = Vec::new();
+        for entry in &w.manifest.segments {
+            let seg = current.live_segment(entry.id);
+            let has_deletions = seg.is_some_and(|s| s.live < entry.count as usize);
+            let small = (entry.count as usize) < COMPACT_SEGMENT_RECORDS;
+            match seg {
+                Some(s) if has_deletions || small => rewrite.push(s.clone()),
+                // Damaged segments stay named, so that verify keeps reporting them.
+                _ => keep.push(*entry),
+            }
+        }
+        let dropped: usize = rewrite.iter().map(|s| s.segment.len() as usize - s.live).sum();
+        let small_only = rewrite.len() <= 1 && dropped == 0;
+        if rewrite.is_empty() || small_only {
+            return Ok(CompactReport {
+                segments_before: before,
+                segments_after: before,
+                records_dropped: 0,
+                records_rewritten: 0,
+            });
+        }
+
+        let mut next = w.manifest.clone();
+        next.generation += 1;
+        let mut batch = Vec::new();
+        let mut rewritten = 0usize;
+        let mut new_segments = Vec::new();
+        let mut flush = |batch: &mut Vec<NewRecord>, next: &mut Manifest| -> Result<()> {
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let id = next.next_segment_id;
+            next.next_segment_id += 1;
+            let bytes = segment::encode(id, next.layout, batch)?;
+            segment::write(&self.dir.join(segment::file_name(id)), &bytes)?;
+            new_segments.push(SegmentEntry { id, count: batch.len() as u32 });
+            batch.clear();
+            Ok(())
+        };
+        for s in &rewrite {
+            for i in 0..s.segment.len() {
+                if s.is_deleted(i) {
+                    continue;
+                }
+                let view = s.segment.entry_view(i)?;
+                let (subject_id, finger) = s.segment.subject(i)?;
+                let descriptor = s.segment.descriptor(i).unwrap_or_default().to_vec();
+                batch.push(NewRecord {
+                    subject_id: subject_id.to_string(),
+                    finger,
+                    template: view.template.to_vec(),
+                    descriptor,
+                });
+                rewritten += 1;
+                if batch.len() == COMPACT_SEGMENT_RECORDS {
+                    flush(&mut batch, &mut next)?;
+                }
+            }
+        }
+        flush(&mut batch, &mut next)?;
+        manifest::sync_dir(&self.dir)?;
+        let removed: HashSet<u64> = rewrite.iter().map(|s| s.segment.id()).collect();
+        next.segments = keep;
+        next.segments.extend(new_segments);
+        next.deletions.retain(|(seg, _)| !removed.contains(seg));
+        next.commit(&self.dir)?;
+        let snapshot = build_snapshot(&self.dir, &next, Some(&current))?;
+        let after = next.segments.len();
+        w.manifest = next;
+        self.publish(snapshot);
+        for id in removed {
+            // Readers holding the old mapping keep it: unlink leaves the inode until unmapped.
+            let path = self.dir.join(segment::file_name(id));
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        }
+        manifest::sync_dir(&self.dir)?;
+        Ok(CompactReport {
+            segments_before: before,
+            segments_after: after,
+            records_dropped: dropped,
+            records_rewritten: rewritten,
+        })
+    }
+}
+
+fn check_duplicates(current: &Snapshot, records: &[NewRecord]) -> Result<()> {
+    let mut batch: HashSet<(&[u8], u8)> = HashSet::new();
+    for r in records.iter().filter(|r| r.finger != 0) {
+        if !batch.insert((r.subject_id.as_bytes(), r.finger)) {
+            return Err(Error::AlreadyEnrolled {
+                subject_id: r.subject_id.clone(),
+                finger: r.finger,
+            });
+        }
+    }
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let clash = current.segments.par_iter().find_map_any(|s| {
+        (0..s.segment.len()).find_map(|i| {
+            let v = s.segment.entry_view(i).ok()?;
+            (!s.is_deleted(i) && batch.contains(&(v.subject_id, v.finger)))
+                .then(|| (String::from_utf8_lossy(v.subject_id).into_owned(), v.finger))
+        })
+    });
+    match clash {
+        Some((subject_id, finger)) => Err(Error::AlreadyEnrolled { subject_id, finger }),
+        None => Ok(()),
+    }
+}
+
+/// Reads the manifest and maps its segments, retrying if a concurrent compaction deleted a
+/// segment between the two steps.
+fn open_consistent(dir: &Path) -> Result<(Manifest, Snapshot)> {
+    let mut attempt = 0;
+    loop {
+        let manifest = Manifest::read(dir)?;
+        let snapshot = build_snapshot(dir, &manifest, None)?;
+        let raced = !snapshot.damaged.is_empty()
+            && attempt < OPEN_RETRIES
+            && Manifest::read(dir).is_ok_and(|m| m.generation != manifest.generation);
+        if !raced {
+            return Ok((manifest, snapshot));
+        }
+        attempt += 1;
+    }
+}
+
+/// Maps the manifest's segments, reusing maps of a previous snapshot.
+fn build_snapshot(
+    dir: &Path,
+    manifest: &Manifest,
+    previous: Option<&Snapshot>,
+) -> Result<Snapshot> {
+    let reuse: HashMap<u64, &LiveSegment> = previous
+        .map(|p| p.segments.iter().map(|s| (s.segment.id(), s)).collect())
+        .unwrap_or_default();
+    let mut deleted_by_segment: HashMap<u64, Vec<u32>> = HashMap::new();
+    for &(seg, index) in &manifest.deletions {
+        deleted_by_segment.entry(seg).or_default().push(index);
+    }
+    let mut segments = Vec::with_capacity(manifest.segments.len());
+    let mut damaged = Vec::new();
+    for entry in &manifest.segments {
+        let path = dir.join(segment::file_name(entry.id));
+        let segment = match reuse.get(&entry.id) {
+            Some(s) => s.segment.clone(),
+            None => match Segment::open(&path, entry.id, entry.count) {
+                Ok(s) => Arc::new(s),
+                Err(Error::GalleryCorrupt { path, offset, message }) => {
+                    damaged.push(Problem { path, offset, message });
+                    continue;
+                }
+                Err(Error::GalleryVersion { path, expected, got }) => {
+                    damaged.push(Problem {
+                        path,
+                        offset: segment::OFFSET_VERSION as u64,
+                        message: format!("format version {got}, this build reads {expected}"),
+                    });
+                    continue;
+                }
+                Err(Error::Io { source, .. }) => {
+                    damaged.push(Problem {
+                        path,
+                        offset: 0,
+                        message: format!("cannot open: {source}"),
+                    });
+                    continue;
+                }
+                Err(other) => return Err(other),
+            },
+        };
+        if segment.layout() != manifest.layout {
+            damaged.push(Problem {
+                path,
+                offset: segment::OFFSET_DESCRIPTOR_LEN as u64,
+                message: "descriptor layout differs from the manifest's".into(),
+            });
+            continue;
+        }
+        let deleted_idx = deleted_by_segment.get(&entry.id);
+        let mut bits = Vec::new();
+        let mut deleted = 0usize;
+        if let Some(indices) = deleted_idx {
+            bits = vec![0u64; (entry.count as usize).div_ceil(64)];
+            for &i in indices.iter().filter(|&&i| i < entry.count) {
+                bits[i as usize / 64] |= 1 << (i % 64);
+                deleted += 1;
+            }
+        }
+        segments.push(LiveSegment {
+            segment,
+            deleted: Arc::new(bits),
+            live: entry.count as usize - deleted,
+        });
+    }
+    Ok(Snapshot {
+        generation: manifest.generation,
+        layout: manifest.layout,
+        segments,
+        damaged,
+        deletions: manifest.deletions.clone(),
+    })
+}
+
+/// Deletes files an interrupted writer left behind: segments (and their sidecar files) the
+/// manifest does not name, and a half-written manifest.
+fn remove_orphans(dir: &Path, manifest: &Manifest) -> Result<()> {
+    let named: HashSet<u64> = manifest.segments.iter().map(|s| s.id).collect();
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut removed = false;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let orphan = match name.split_once('.') {
+            Some((stem, ext)) if super::SEGMENT_FILE_EXTENSIONS.contains(&ext) => {
+                u64::from_str_radix(stem, 16).is_ok_and(|id| !named.contains(&id))
+            }
+            _ => name == MANIFEST_TMP_FILE,
+        };
+        if orphan {
+            std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
+            removed = true;
+        }
+    }
+    if removed {
+        manifest::sync_dir(dir)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LAYOUT: DescriptorLayout = DescriptorLayout { len: 24, version: 1 };
+
+    fn rec(id: &str, finger: u8, seed: u8) -> NewRecord {
+        NewRecord {
+            subject_id: id.to_string(),
+            finger,
+            template: vec![seed; 5 + seed as usize],
+            descriptor: vec![seed; 24],
+        }
+    }
+
+    #[test]
+    fn enrol_get_remove_compact_round_trip() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::create(dir.path(), LAYOUT).expect("create");
+        store.append(vec![rec("alice", 1, 1), rec("alice", 2, 2), rec("bob", 1, 3)]).expect("a");
+        store.append(vec![rec("carol", 0, 4)]).expect("b");
+        let snap = store.snapshot();
+        assert_eq!(snap.len(), 4);
+        let alice = snap.get("alice").expect("alice");
+        assert_eq!(alice.len(), 2);
+        assert_eq!(alice[1].template, vec![2; 7]);
+        assert!(matches!(snap.get("dave"), Err(Error::SubjectNotFound { .. })));
+        assert!(matches!(
+            store.append(vec![rec("bob", 1, 9)]),
+            Err(Error::AlreadyEnrolled { finger: 1, .. })
+        ));
+        // Unknown finger (0) may be enrolled more than once.
+        store.append(vec![rec("carol", 0, 5)]).expect("finger 0 twice");
+
+        assert_eq!(store.remove("alice").expect("remove"), 2);
+        assert!(matches!(store.remove("alice"), Err(Error::SubjectNotFound { .. })));
+        assert_eq!(snap.len(), 4, "an old snapshot does not change");
+        assert_eq!(store.snapshot().len(), 3);
+        drop(store);
+
+        let store = Store::open(dir.path(), OpenMode::Writable, Some(LAYOUT)).expect("reopen");
+        assert_eq!(store.snapshot().len(), 3);
+        assert_eq!(store.snapshot().deleted(), 2);
+        let report = store.compact().expect("compact");
+        assert_eq!(report.records_dropped, 2);
+        assert_eq!(report.segments_after, 1);
+        let snap = store.snapshot();
+        assert_eq!(snap.len(), 3);
+        assert_eq!(snap.deleted(), 0);
+        assert_eq!(snap.get("bob").expect("bob")[0].template, vec![3; 8]);
+        assert!(snap.verify().is_ok());
+        // Old segment files are gone, only the compacted one remains.
+        let segs = std::fs::read_dir(dir.path())
+            .expect("ls")
+            .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "seg")))
+            .count();
+        assert_eq!(segs, 1);
+    }
+
+    #[test]
+    fn refuses_wrong_layout_second_writer_and_writes_when_read_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::create(dir.path(), LAYOUT).expect("create");
+        assert!(matches!(
+            Store::open(dir.path(), OpenMode::Writable, None),
+            Err(Error::GalleryLocked { .. })
+        ));
+        assert!(Store::create(dir.path(), LAYOUT).is_err());
+        let reader = Store::open(dir.path(), OpenMode::ReadOnly, Some(LAYOUT)).expect("reader");
+        assert!(matches!(reader.append(vec![rec("x", 1, 1)]), Err(Error::GalleryReadOnly { .. })));
+        store.append(vec![rec("x", 1, 1)]).expect("append");
+        assert_eq!(reader.snapshot().len(), 0);
+        reader.refresh().expect("refresh");
+        assert_eq!(reader.snapshot().len(), 1);
+        let other = DescriptorLayout { len: 32, version: 1 };
+        assert!(matches!(
+            Store::open(dir.path(), OpenMode::ReadOnly, Some(other)),
+            Err(Error::GalleryDescriptorLayout { expected_len: 32, got_len: 24, .. })
+        ));
+        assert!(store.append(vec![rec("bad\0id", 1, 1)]).is_err());
+        assert!(store.append(vec![rec("y", 11, 1)]).is_err());
+    }
+
+    #[test]
+    fn orphans_of_an_interrupted_writer_are_removed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::create(dir.path(), LAYOUT).expect("create");
+        store.append(vec![rec("x", 1, 1)]).expect("append");
+        drop(store);
+        let orphan = dir.path().join(segment::file_name(77));
+        std::fs::write(&orphan, b"half a segment").expect("write");
+        std::fs::write(dir.path().join(MANIFEST_TMP_FILE), b"half a manifest").expect("write");
+        let reader = Store::open(dir.path(), OpenMode::ReadOnly, None).expect("reader");
+        assert!(orphan.exists(), "readers never delete");
+        assert!(reader.snapshot().verify().is_ok());
+        let _writer = Store::open(dir.path(), OpenMode::Writable, None).expect("writer");
+        assert!(!orphan.exists());
+        assert!(!dir.path().join(MANIFEST_TMP_FILE).exists());
+    }
+
+    #[test]
+    fn damaged_segment_is_reported_and_the_rest_stays_readable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::create(dir.path(), LAYOUT).expect("create");
+        store.append(vec![rec("a", 1, 1), rec("b", 1, 2)]).expect("first");
+        store.append(vec![rec("c", 1, 3)]).expect("second");
+        store.append(vec![rec("d", 1, 4)]).expect("third");
+        drop(store);
+        let first = dir.path().join(segment::file_name(1));
+        let second = dir.path().join(segment::file_name(2));
+        // Flip one bit in the first segment's second descriptor record.
+        let mut bytes = std::fs::read(&first).expect("read");
+        let at = segment::HEADER_LEN + 24 + 5;
+        bytes[at] ^= 0x20;
+        std::fs::write(&first, &bytes).expect("write");
+        // Truncate the second segment.
+        let bytes = std::fs::read(&second).expect("read");
+        std::fs::write(&second, &bytes[..bytes.len() - 3]).expect("write");
+
+        let store = Store::open(dir.path(), OpenMode::ReadOnly, Some(LAYOUT)).expect("opens");
+        let snap = store.snapshot();
+        assert_eq!(snap.len(), 3, "segments 1 and 3 stay readable");
+        assert_eq!(snap.get("d").expect("d")[0].template, vec![4; 9]);
+        let report = snap.verify();
+        assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
+        assert_eq!(report.problems[0].path, first);
+        assert_eq!(report.problems[0].offset, (segment::HEADER_LEN + 24) as u64);
+        assert_eq!(report.problems[1].path, second);
+        assert!(report.problems[1].message.contains("header says"));
+    }
+}

@@ -1,0 +1,103 @@
+//! Calibration: score → estimated false match rate (FMR), and back.
+//!
+//! The table in `calibration_table.rs` is generated, not hand-written: it lists, for impostor
+//! comparisons measured on real data, the share of impostor scores at or above each score (see
+//! the header of that file for the set and the count, and regenerate it with
+//! `cargo run --release -p ridgeline --example calibrate -- ../shared/datasets/fvc2002 >
+//! crates/ridgeline/src/matcher/calibration_table.rs`).
+//!
+//! Between table points, `log10(FMR)` is interpolated linearly in the score. Above the highest
+//! impostor score the table cannot resolve the FMR; there the log-linear slope of the table's
+//! upper tail is extrapolated, which is an estimate, stated as such in the docs. Both directions
+//! are strictly monotone: a higher score never has a higher FMR.
+
+use super::calibration_table::{FMR_TABLE, TAIL_LOG10_SLOPE};
+
+/// Lowest FMR the functions report or accept (extrapolation stops here).
+pub const MIN_FMR: f64 = 1e-12;
+
+/// Estimated FMR of a comparison with this score: the share of impostor comparisons expected to
+/// score at least as high.
+pub fn fmr_for_score(score: f64) -> f64 {
+    let table = FMR_TABLE;
+    let (Some(&(first_score, first_fmr)), Some(&(last_score, last_fmr))) =
+        (table.first(), table.last())
+    else {
+        return 1.0;
+    };
+    if score.is_nan() || score <= first_score {
+        return first_fmr.min(1.0);
+    }
+    if score >= last_score {
+        let log = last_fmr.log10() + TAIL_LOG10_SLOPE * (score - last_score);
+        return 10f64.powf(log).max(MIN_FMR);
+    }
+    // First table point with a score above `score`; exists because score < last_score.
+    let hi = table.partition_point(|&(s, _)| s <= score);
+    let (s0, f0) = table[hi - 1];
+    let (s1, f1) = table[hi];
+    let t = (score - s0) / (s1 - s0);
+    10f64.powf(f0.log10() + t * (f1.log10() - f0.log10()))
+}
+
+/// The lowest score whose estimated FMR is at most `fmr` (clamped to `[MIN_FMR, 1]`): the
+/// decision threshold for a target false match rate.
+pub fn threshold_for_fmr(fmr: f64) -> f64 {
+    let table = FMR_TABLE;
+    let (Some(&(first_score, first_fmr)), Some(&(last_score, last_fmr))) =
+        (table.first(), table.last())
+    else {
+        return 0.0;
+    };
+    let fmr = if fmr.is_nan() { 1.0 } else { fmr.clamp(MIN_FMR, 1.0) };
+    if fmr >= first_fmr {
+        return first_score;
+    }
+    if fmr <= last_fmr {
+        return last_score + (fmr.log10() - last_fmr.log10()) / TAIL_LOG10_SLOPE;
+    }
+    // First table point whose FMR is at most `fmr`; exists because fmr > last_fmr.
+    let hi = table.partition_point(|&(_, f)| f > fmr);
+    let (s0, f0) = table[hi - 1];
+    let (s1, f1) = table[hi];
+    let t = (fmr.log10() - f0.log10()) / (f1.log10() - f0.log10());
+    s0 + t * (s1 - s0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_strictly_monotone_and_tail_falls() {
+        assert!(FMR_TABLE.len() >= 10);
+        for w in FMR_TABLE.windows(2) {
+            assert!(w[0].0 < w[1].0, "scores rise: {:?}", w);
+            assert!(w[0].1 > w[1].1, "FMRs fall: {:?}", w);
+        }
+        assert!(FMR_TABLE.iter().all(|&(_, f)| f > 0.0 && f <= 1.0));
+        // The table is generated, so the check runs on whatever file is checked in.
+        assert!(std::hint::black_box(TAIL_LOG10_SLOPE) < 0.0);
+    }
+
+    #[test]
+    fn fmr_for_score_is_monotone_and_inverse_of_threshold() {
+        let mut last = f64::INFINITY;
+        for i in 0..=1000 {
+            let s = i as f64 / 1000.0;
+            let f = fmr_for_score(s);
+            assert!(f <= last + 1e-15, "score {s}: {f} > {last}");
+            assert!((MIN_FMR..=1.0).contains(&f));
+            last = f;
+        }
+        let mut last_t = f64::NEG_INFINITY;
+        for exp in [-1.0, -2.0, -3.0, -4.0, -5.0, -6.0] {
+            let fmr = 10f64.powf(exp);
+            let t = threshold_for_fmr(fmr);
+            assert!(t > last_t, "thresholds rise as the FMR falls");
+            last_t = t;
+            let back = fmr_for_score(t);
+            assert!((back.log10() - exp).abs() < 1e-6, "fmr {fmr}: threshold {t} gives {back}");
+        }
+    }
+}

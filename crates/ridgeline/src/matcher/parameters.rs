@@ -1,0 +1,70 @@
+//! Every tuning constant of the matcher, with its unit. Distances are in pixels at 500 dpi
+//! (templates at other resolutions are scaled to 500 dpi when prepared), angles in radians.
+//!
+//! The values start from the published Minutia Cylinder-Code design (Cappelli, Ferrara, Maltoni,
+//! TPAMI 2010), bit-based variant with local similarity sort and relaxation (LSS-R); where
+//! they differ, the comment says why.
+
+use std::f32::consts::PI;
+
+/// Resolution all geometry is normalised to.
+pub const WORKING_DPI: f32 = 500.0;
+
+/// Cylinder radius.
+pub const CYLINDER_RADIUS_PX: f32 = 70.0;
+/// Spatial cells along one side of the cylinder's base. 16 as in the paper: the 8-cell
+/// variant was measured to lose accuracy on FVC2002 for little speed gain.
+pub const SPATIAL_CELLS: usize = 16;
+/// Angular sections of the cylinder (directional differences of the neighbours).
+pub const ANGULAR_CELLS: usize = 6;
+/// Standard deviation of the spatial Gaussian contribution of a neighbour.
+pub const SPATIAL_SIGMA_PX: f32 = 28.0 / 3.0;
+/// Standard deviation of the directional Gaussian contribution.
+pub const ANGULAR_SIGMA_RAD: f32 = 2.0 * PI / 9.0;
+/// A cell's bit is set when the summed contribution reaches this value (the bit-based form
+/// replaces the paper's sigmoid by this step).
+pub const CELL_ON_THRESHOLD: f32 = 0.01;
+/// Neighbours farther than this many sigmas from a cell centre contribute nothing.
+pub const NEIGHBOUR_CUTOFF_SIGMAS: f32 = 3.0;
+/// The region of interest is the minutiae's convex hull grown by this much; cells outside
+/// are invalid (unknown), not empty.
+pub const HULL_MARGIN_PX: f32 = 50.0;
+/// A cylinder is kept when at least this share of its disk's cells is valid.
+pub const MIN_VALID_CELL_SHARE: f32 = 0.75;
+/// A cylinder is kept when at least this many other minutiae lie within its reach.
+pub const MIN_NEIGHBOURS: usize = 2;
+/// Two cylinders are comparable when at least this share of the disk's cells is valid in both.
+pub const MIN_COMMON_CELL_SHARE: f32 = 0.6;
+/// Two minutiae whose directions differ by more than this are never paired.
+pub const MAX_DIRECTION_DIFFERENCE_RAD: f32 = PI / 2.0;
+
+/// Most minutiae a prepared template holds; above it the best by quality are kept. Real
+/// templates of 500-dpi rolled or plain impressions rarely exceed it, and the cost of a
+/// comparison grows with the product of the two counts.
+pub const MAX_PREPARED_MINUTIAE: usize = 64;
+
+/// Pairs taken into relaxation: at most this many, chosen one-to-one by local similarity.
+pub const MAX_RELAXATION_PAIRS: usize = 24;
+/// Relaxation iterations.
+pub const RELAXATION_ITERATIONS: usize = 5;
+/// Weight of a pair's own similarity against its neighbours' support in each iteration.
+pub const RELAXATION_SELF_WEIGHT: f32 = 0.5;
+/// Geometric consistency of two pairs: the position predicted by one pair's rigid motion may
+/// miss the other pair's by this much (plus the share below of their distance) before the
+/// pairs count as incompatible.
+pub const COMPATIBLE_POSITION_ERROR_PX: f32 = 12.0;
+/// Distance-proportional part of the position tolerance (rotation uncertainty and skin
+/// distortion grow with distance).
+pub const COMPATIBLE_POSITION_ERROR_PER_PX: f32 = 0.1;
+/// Rotations of two compatible pairs may differ by up to this much.
+pub const COMPATIBLE_ROTATION_ERROR_RAD: f32 = PI / 6.0;
+/// The score averages the best `n_p` relaxed similarities, `n_p` growing with the smaller
+/// minutiae count from `MIN_SCORED_PAIRS` to `MAX_SCORED_PAIRS` along a sigmoid centred at
+/// `SCORED_PAIRS_MIDPOINT` with slope `SCORED_PAIRS_SLOPE` (per minutia).
+pub const MIN_SCORED_PAIRS: usize = 4;
+/// See [`MIN_SCORED_PAIRS`].
+pub const MAX_SCORED_PAIRS: usize = 12;
+/// See [`MIN_SCORED_PAIRS`].
+pub const SCORED_PAIRS_MIDPOINT: f32 = 20.0;
+/// See [`MIN_SCORED_PAIRS`].
+pub const SCORED_PAIRS_SLOPE: f32 = 0.4;
