@@ -80,7 +80,7 @@ pub fn render(report: &Report, views: &HashMap<(String, String), PairView>, titl
         out.push_str("</table></section>\n");
     }
     let _ =
-        write!(out, "<h2>Duplicate clusters ({}), strongest first</h2>\n", report.clusters.len());
+        writeln!(out, "<h2>Duplicate clusters ({}), strongest first</h2>", report.clusters.len());
     for (k, cluster) in report.clusters.iter().enumerate() {
         let best = cluster.pairs.first().map_or(0.0, |p| p.score);
         let _ = write!(

@@ -17,6 +17,7 @@ pub mod fusion;
 pub mod html;
 pub mod identity;
 pub mod manifest;
+pub mod matching;
 pub mod population;
 pub mod report;
 pub mod search;
