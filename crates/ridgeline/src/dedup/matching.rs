@@ -1,5 +1,12 @@
-//! The real comparisons behind a population: the matcher with its calibration, and the
-//! gallery's candidate index.
+//! The real comparisons behind a population: the matcher with its calibration, over the
+//! records of a gallery.
+//!
+//! Candidates come from locality-sensitive hashing of the stored MCC bit cylinders, with the
+//! gallery's own hash functions, but voted with inverse-document-frequency weights: the
+//! gallery's per-segment index counts every key collision alike, which serves 1:N (its short
+//! list is hundreds long and re-ranked), while N:N can afford only a short list per record, and
+//! there a collision in a rare bucket is worth far more than one in a bucket half the population
+//! shares.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,18 +15,15 @@ use super::manifest::RecordInfo;
 use super::population::{positions_compatible, FingerMatcher};
 use super::search::Population;
 use crate::error::{Error, Result};
-use crate::gallery::identify::segment_index;
 use crate::gallery::index::HashFunctions;
 use crate::gallery::{Gallery, RecordId, SearchMode, Snapshot};
 use crate::matcher::{MatchTemplate, Matcher, PreparedRef};
 use crate::template::Template;
 
-/// Candidate records kept per record, by index votes summed over its fingers. Duplicates are
-/// rare (a handful per record at most) and each candidate costs a full comparison of every
-/// common finger, so the list is short; mates collect far more votes than impostors.
+/// Candidate records kept per record, by weighted index votes summed over its fingers.
+/// Duplicates are rare (a handful per record at most) and each candidate costs a full
+/// comparison of every common finger, so the list is short.
 pub const DEFAULT_CANDIDATES_PER_RECORD: usize = 16;
-/// Fewest index votes for a record to be a candidate at all.
-pub const MIN_CANDIDATE_VOTES: u32 = 2;
 
 /// The matcher's calibrated false match rate of a score.
 fn finger_fmr(score: f64) -> f64 {
@@ -54,14 +58,12 @@ impl FingerMatcher for Matcher {
 pub struct GalleryPopulation<'g> {
     gallery: &'g Gallery,
     snapshot: Arc<Snapshot>,
-    mode: SearchMode,
     /// Record infos, in order of first enrolment.
     infos: Vec<RecordInfo>,
     /// Stored fingers of each record: (position, where it lives).
     fingers: Vec<Vec<(u8, RecordId)>>,
-    /// Per segment (in snapshot order): record index and finger position of each entry
-    /// (`u32::MAX` where deleted).
-    entries: Vec<Vec<(u32, u8)>>,
+    /// The candidate index (indexed mode only).
+    keys: Option<KeyIndex>,
     hashes: HashFunctions,
     candidates_per_record: usize,
 }
@@ -100,35 +102,23 @@ impl<'g> GalleryPopulation<'g> {
             infos[k as usize].fingers.push(finger);
             fingers[k as usize].push((finger, id));
         }
-        let entries = snapshot
-            .segments()
-            .iter()
-            .map(|live| {
-                (0..live.segment().len())
-                    .map(|index| {
-                        let id = RecordId { segment: live.segment().id(), index };
-                        match live.is_deleted(index) {
-                            true => (u32::MAX, 0),
-                            false => snapshot
-                                .subject(id)
-                                .ok()
-                                .and_then(|(subject, finger)| {
-                                    Some((*index_of.get(subject)?, finger))
-                                })
-                                .unwrap_or((u32::MAX, 0)),
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
+        let hashes = HashFunctions::new();
+        let keys = match mode {
+            SearchMode::Exhaustive => None,
+            SearchMode::Indexed => Some(KeyIndex::build(&fingers, |id| {
+                let bytes = snapshot.descriptor(id).ok_or_else(|| {
+                    Error::InvalidArgument(format!("record {id:?} has no descriptor"))
+                })?;
+                Ok(entry_keys(&hashes, PreparedRef::from_bytes(bytes)?))
+            })?),
+        };
         Ok(GalleryPopulation {
             gallery,
             snapshot,
-            mode,
             infos,
             fingers,
-            entries,
-            hashes: HashFunctions::new(),
+            keys,
+            hashes,
             candidates_per_record: DEFAULT_CANDIDATES_PER_RECORD,
         })
     }
@@ -163,9 +153,63 @@ impl<'g> GalleryPopulation<'g> {
     }
 }
 
-thread_local! {
-    /// Per-thread vote counters, reused across searches.
-    static VOTES: std::cell::RefCell<Vec<u16>> = const { std::cell::RefCell::new(Vec::new()) };
+/// Inverted index of every stored finger's LSH keys: `(table, key)` → (record, position).
+#[derive(Debug)]
+struct KeyIndex {
+    postings: HashMap<u64, Vec<(u32, u8)>>,
+    /// Stored fingers indexed.
+    entries: usize,
+    /// Buckets larger than this are skipped: a key shared by that many fingers says nothing.
+    max_bucket: usize,
+}
+
+impl KeyIndex {
+    fn build(
+        fingers: &[Vec<(u8, RecordId)>],
+        prepared: impl Fn(RecordId) -> Result<Vec<u64>> + Sync,
+    ) -> Result<Self> {
+        use rayon::prelude::*;
+        let keyed: Vec<Vec<(u8, Vec<u64>)>> = fingers
+            .par_iter()
+            .map(|record| {
+                record.iter().map(|&(p, id)| Ok((p, prepared(id)?))).collect::<Result<_>>()
+            })
+            .collect::<Result<_>>()?;
+        let mut postings: HashMap<u64, Vec<(u32, u8)>> = HashMap::new();
+        let mut entries = 0;
+        for (record, record_fingers) in keyed.into_iter().enumerate() {
+            for (position, keys) in record_fingers {
+                entries += 1;
+                for key in keys {
+                    postings.entry(key).or_default().push((record as u32, position));
+                }
+            }
+        }
+        let max_bucket = ((entries as f64 * MAX_BUCKET_SHARE).ceil() as usize).max(MIN_MAX_BUCKET);
+        Ok(KeyIndex { postings, entries, max_bucket })
+    }
+}
+
+/// Buckets holding more than this share of all fingers are skipped …
+const MAX_BUCKET_SHARE: f64 = 0.02;
+/// … unless they hold at most this many.
+const MIN_MAX_BUCKET: usize = 64;
+
+/// The distinct `(table, key)` pairs of a prepared template, as `table << 32 | key`.
+fn entry_keys(hashes: &HashFunctions, prepared: PreparedRef<'_>) -> Vec<u64> {
+    let mut keys: Vec<u64> = hashes
+        .keys(prepared)
+        .iter()
+        .flat_map(|per_table| {
+            per_table
+                .iter()
+                .enumerate()
+                .filter_map(|(t, key)| key.map(|k| ((t as u64) << 32) | u64::from(k)))
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }
 
 impl Population for GalleryPopulation<'_> {
@@ -173,37 +217,30 @@ impl Population for GalleryPopulation<'_> {
         self.infos.len()
     }
 
-    /// Indexed: the records with the most LSH votes summed over the fingers (each finger
-    /// voting for entries of a compatible position). Exhaustive: every later record.
+    /// Indexed: the records with the highest IDF-weighted LSH votes summed over the fingers
+    /// (each finger voting for fingers of a compatible position). Exhaustive: every later record.
     fn candidates(&self, record: u32) -> Result<Vec<u32>> {
-        if self.mode == SearchMode::Exhaustive {
+        let Some(index) = &self.keys else {
             return Ok((record.saturating_add(1)..self.infos.len() as u32).collect());
-        }
-        let mut totals: HashMap<u32, u32> = HashMap::new();
-        VOTES.with(|cell| -> Result<()> {
-            let mut votes = cell.borrow_mut();
-            for &(position, id) in self.fingers(record) {
-                let keys = self.hashes.keys(self.prepared(id)?);
-                for (live, entries) in self.snapshot.segments().iter().zip(&self.entries) {
-                    votes.clear();
-                    votes.resize(entries.len(), 0);
-                    segment_index(live, &self.hashes).vote(&keys, &mut votes);
-                    for (&count, &(other, p)) in votes.iter().zip(entries) {
-                        if count > 0
-                            && other != record
-                            && other != u32::MAX
-                            && positions_compatible(position, p)
-                        {
-                            *totals.entry(other).or_default() += u32::from(count);
-                        }
+        };
+        let mut scores: HashMap<u32, f32> = HashMap::new();
+        for &(position, id) in self.fingers(record) {
+            for key in entry_keys(&self.hashes, self.prepared(id)?) {
+                let Some(entries) = index.postings.get(&key) else { continue };
+                if entries.len() > index.max_bucket {
+                    continue;
+                }
+                // Rare keys are strong evidence, common ones weak (inverse document frequency).
+                let weight = (index.entries as f32 / entries.len() as f32).ln();
+                for &(other, p) in entries {
+                    if other != record && positions_compatible(position, p) {
+                        *scores.entry(other).or_default() += weight;
                     }
                 }
             }
-            Ok(())
-        })?;
-        let mut ranked: Vec<(u32, u32)> =
-            totals.into_iter().filter(|&(_, v)| v >= MIN_CANDIDATE_VOTES).collect();
-        ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        }
+        let mut ranked: Vec<(u32, f32)> = scores.into_iter().collect();
+        ranked.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         Ok(ranked.into_iter().take(self.candidates_per_record).map(|(r, _)| r).collect())
     }
 
