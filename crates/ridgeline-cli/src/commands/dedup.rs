@@ -187,8 +187,14 @@ fn enroll_manifest(
     resume: bool,
 ) -> anyhow::Result<()> {
     use rayon::prelude::*;
-    if resume && dir.join("MANIFEST").exists() {
-        return Ok(());
+    let fingers: usize = records.iter().map(|r| r.paths.len()).sum();
+    if resume {
+        // Keep the gallery a previous run finished enrolling (an interrupted enrolment is redone).
+        if let Ok(gallery) = Gallery::open(dir, OpenMode::ReadOnly) {
+            if gallery.len() == fingers {
+                return Ok(());
+            }
+        }
     }
     if dir.exists() {
         std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
