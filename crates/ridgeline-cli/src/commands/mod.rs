@@ -8,6 +8,7 @@ pub mod dedup;
 pub mod demo;
 pub mod enroll;
 pub mod eval;
+pub mod eval_extract;
 pub mod extract;
 pub mod gallery;
 pub mod identify;

@@ -15,7 +15,7 @@ use super::manifest::RecordInfo;
 use super::population::{positions_compatible, FingerMatcher};
 use super::search::Population;
 use crate::error::{Error, Result};
-use crate::gallery::index::HashFunctions;
+use crate::gallery::index::{HashFunctions, NO_KEY};
 use crate::gallery::{Gallery, RecordId, SearchMode, Snapshot};
 use crate::matcher::{MatchTemplate, Matcher, PreparedRef};
 use crate::template::Template;
@@ -102,7 +102,7 @@ impl<'g> GalleryPopulation<'g> {
             infos[k as usize].fingers.push(finger);
             fingers[k as usize].push((finger, id));
         }
-        let hashes = HashFunctions::new();
+        let hashes = HashFunctions::default();
         let keys = match mode {
             SearchMode::Exhaustive => None,
             SearchMode::Indexed => Some(KeyIndex::build(&fingers, |id| {
@@ -197,15 +197,14 @@ const MIN_MAX_BUCKET: usize = 64;
 
 /// The distinct `(table, key)` pairs of a prepared template, as `table << 32 | key`.
 fn entry_keys(hashes: &HashFunctions, prepared: PreparedRef<'_>) -> Vec<u64> {
+    // `keys` lists every cylinder's key of every table, table by table within a cylinder.
+    let tables = hashes.params().tables.max(1);
     let mut keys: Vec<u64> = hashes
         .keys(prepared)
         .iter()
-        .flat_map(|per_table| {
-            per_table
-                .iter()
-                .enumerate()
-                .filter_map(|(t, key)| key.map(|k| ((t as u64) << 32) | u64::from(k)))
-        })
+        .enumerate()
+        .filter(|&(_, &key)| key != NO_KEY)
+        .map(|(k, &key)| (((k % tables) as u64) << 32) | u64::from(key))
         .collect();
     keys.sort_unstable();
     keys.dedup();

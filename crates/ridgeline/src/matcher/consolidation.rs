@@ -74,12 +74,8 @@ pub(super) fn score_with_matches(
     let selected = &mut selected[..n];
     relax(selected);
 
-    // Efficiency: how much of its similarity a pair kept through relaxation.
-    selected.sort_unstable_by(|a, b| {
-        (b.relaxed / b.initial)
-            .total_cmp(&(a.relaxed / a.initial))
-            .then(b.relaxed.total_cmp(&a.relaxed))
-    });
+    // The best pairs after relaxation: those both similar and supported by consistent pairs.
+    selected.sort_unstable_by(|a, b| b.relaxed.total_cmp(&a.relaxed));
     if let Some(matches) = matches {
         matches.extend(
             selected
