@@ -205,7 +205,7 @@ fn indexed(
     let probe_keys = hashes.keys(probe);
     let params = hashes.params();
     let default_len =
-        ((searched as f64 * SHORTLIST_SHARE).ceil() as usize).max(SHORTLIST_MIN).min(SHORTLIST_MAX);
+        ((searched as f64 * SHORTLIST_SHARE).ceil() as usize).clamp(SHORTLIST_MIN, SHORTLIST_MAX);
     let shortlist_len = options.shortlist.unwrap_or(default_len).max(top_k);
     // Votes per segment, keeping each segment's best-voted records.
     let mut voted: Vec<(f32, RecordId)> = snapshot
