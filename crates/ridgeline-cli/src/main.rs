@@ -47,6 +47,10 @@ enum Command {
     Remove(commands::remove::Args),
     /// Throughput benchmarks.
     Bench(commands::bench::Args),
+    /// Find duplicate records in a population database (N:N).
+    Dedup(commands::dedup::Args),
+    /// The main job on built-in defaults: synthetic population, enrol, identify, de-duplicate.
+    Demo(commands::demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +72,8 @@ fn main() -> ExitCode {
         Command::Convert(args) => commands::convert::run(args),
         Command::Readers(args) => commands::readers::run(args),
         Command::Capture(args) => commands::capture::run(args),
+        Command::Dedup(args) => commands::dedup::run(args),
+        Command::Demo(args) => commands::demo::run(args),
     });
     exit::report(result)
 }
