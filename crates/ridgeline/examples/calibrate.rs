@@ -132,7 +132,8 @@ fn load(
     }
 }
 
-/// Our extractor's template of an image, `None` where the extractor is unavailable or fails.
-fn extract(_path: &str, _dpi: u32) -> Option<ridgeline::Template> {
-    None
+/// Our extractor's template of an image, `None` where the extractor fails on it.
+fn extract(path: &str, dpi: u32) -> Option<ridgeline::Template> {
+    let image = ridgeline::FingerImage::open(path, Some(dpi)).ok()?;
+    ridgeline::extract::Extractor::new(Default::default()).extract(&image).ok()
 }

@@ -1,7 +1,10 @@
 //! Proxy for extraction accuracy until matching accuracy can be measured: agreement of our
 //! minutiae with the commercial (SecuGen) ISO 19794-2 templates stored beside the FVC2002 images.
 //!
-//! `cargo run --release -p ridgeline --example iso_proxy [MAX_PX] [MAX_DEG]`
+//! `cargo run --release -p ridgeline --example iso_proxy [MAX_PX] [MAX_DEG] [stretch|centre]`
+//!
+//! The SecuGen templates state 300 × 400 px for every image: their coordinates are those of the
+//! image stretched to that size (a centred crop fits far worse), so they are mapped back.
 //!
 //! Per set: recall (share of the commercial minutiae we also find, within MAX_PX pixels and
 //! MAX_DEG degrees), precision (share of ours the commercial extractor also has), the share of
@@ -17,7 +20,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let max_px: f32 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10.0);
     let max_deg: f32 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(30.0);
-    let mode = args.get(3).cloned().unwrap_or_else(|| "centre".into());
+    let mode = args.get(3).cloned().unwrap_or_else(|| "stretch".into());
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/fvc2002");
     if !root.is_dir() {
         eprintln!("SKIPPED: {} is absent", root.display());

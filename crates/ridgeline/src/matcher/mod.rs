@@ -57,6 +57,15 @@ impl Default for Matcher {
     }
 }
 
+/// A comparison with the minutia matches that made its score ([`Matcher::compare_detailed`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetailedComparison {
+    /// The score, as [`Matcher::compare`] gives it.
+    pub score: f64,
+    /// Consolidated matches: (probe minutia, candidate minutia), indices in prepared order.
+    pub matches: Vec<(usize, usize)>,
+}
+
 /// A scored pair of minutiae (index in the probe, index in the candidate).
 #[derive(Debug, Clone, Copy, Default)]
 struct Pair {
@@ -80,6 +89,26 @@ impl Matcher {
         let mut pairs = [Pair::default(); MAX_PAIRS];
         let count = self.local_similarities(probe, candidate, &mut pairs);
         consolidation::score(probe, candidate, &mut pairs[..count]) as f64
+    }
+
+    /// [`Matcher::compare`], also returning the consolidated minutia matches behind the score,
+    /// as indices into the prepared minutiae ([`PreparedRef::minutia`]). For drawing a
+    /// comparison (the de-duplication report), not for the hot loop.
+    pub fn compare_detailed(
+        &self,
+        probe: PreparedRef<'_>,
+        candidate: PreparedRef<'_>,
+    ) -> DetailedComparison {
+        let mut pairs = [Pair::default(); MAX_PAIRS];
+        let count = self.local_similarities(probe, candidate, &mut pairs);
+        let mut matches = Vec::new();
+        let score = consolidation::score_with_matches(
+            probe,
+            candidate,
+            &mut pairs[..count],
+            Some(&mut matches),
+        ) as f64;
+        DetailedComparison { score, matches }
     }
 
     /// Prepares both templates and compares them.
@@ -238,4 +267,278 @@ fn detect_popcount() -> Popcount {
 /// Compares two templates with a default matcher (prepares both; for one comparison only).
 pub fn compare_templates(a: &Template, b: &Template) -> f64 {
     Matcher::new().compare_templates(a, b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::{Minutia, MinutiaKind};
+
+    /// A small deterministic generator (xorshift64*), so tests need no extra dependency.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next_f32(&mut self) -> f32 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 40) as f32 / (1u64 << 24) as f32
+        }
+    }
+
+    /// A random template of `n` minutiae spread over a 300 × 380 px fingerprint, at least 12 px
+    /// apart (as real minutiae are).
+    fn random_template(rng: &mut Rng, n: usize) -> Template {
+        let mut minutiae: Vec<Minutia> = Vec::new();
+        while minutiae.len() < n {
+            let (x, y) = (40.0 + 300.0 * rng.next_f32(), 30.0 + 380.0 * rng.next_f32());
+            if minutiae.iter().any(|m| (m.x - x).powi(2) + (m.y - y).powi(2) < 144.0) {
+                continue;
+            }
+            minutiae.push(Minutia {
+                x,
+                y,
+                angle: std::f32::consts::TAU * rng.next_f32(),
+                kind: if rng.next_f32() < 0.5 {
+                    MinutiaKind::Ending
+                } else {
+                    MinutiaKind::Bifurcation
+                },
+                quality: 40 + (60.0 * rng.next_f32()) as u8,
+            });
+        }
+        Template {
+            width: 380,
+            height: 440,
+            dpi: 500,
+            quality: 60,
+            minutiae,
+            singular_points: vec![],
+        }
+    }
+
+    /// Another impression of the same finger: rotated and shifted, positions and directions
+    /// jittered, some minutiae lost and some spurious ones added.
+    fn perturb(rng: &mut Rng, t: &Template) -> Template {
+        let rotation = 0.5 * (rng.next_f32() - 0.5); // ±14°
+        let (dx, dy) = (40.0 * (rng.next_f32() - 0.5), 40.0 * (rng.next_f32() - 0.5));
+        let (sin, cos) = rotation.sin_cos();
+        let (cx, cy) = (190.0, 220.0);
+        let mut minutiae: Vec<Minutia> = Vec::new();
+        for m in &t.minutiae {
+            if rng.next_f32() < 0.15 {
+                continue;
+            }
+            let (x, y) = (m.x - cx, m.y - cy);
+            minutiae.push(Minutia {
+                x: cx + x * cos + y * sin + dx + 4.0 * (rng.next_f32() - 0.5),
+                y: cy - x * sin + y * cos + dy + 4.0 * (rng.next_f32() - 0.5),
+                angle: crate::template::normalize_angle(
+                    m.angle + rotation + 0.2 * (rng.next_f32() - 0.5),
+                ),
+                ..*m
+            });
+        }
+        let spurious = random_template(rng, 5);
+        minutiae.extend(spurious.minutiae);
+        Template { minutiae, ..t.clone() }
+    }
+
+    #[test]
+    fn self_match_scores_above_any_threshold() {
+        let matcher = Matcher::new();
+        let mut rng = Rng(7);
+        let strictest = calibration::threshold_for_fmr(calibration::MIN_FMR);
+        for _ in 0..10 {
+            let t = random_template(&mut rng, 40);
+            let p = MatchTemplate::prepare(&t);
+            let s = matcher.compare(p.view(), p.view());
+            assert!(s > strictest, "self-match {s} <= strictest threshold {strictest}");
+        }
+    }
+
+    #[test]
+    fn perturbed_impressions_beat_other_fingers_by_a_wide_margin() {
+        let matcher = Matcher::new();
+        let mut rng = Rng(42);
+        let fingers: Vec<Template> = (0..12).map(|_| random_template(&mut rng, 40)).collect();
+        let (mut genuine, mut impostor) = (Vec::new(), Vec::new());
+        for (i, f) in fingers.iter().enumerate() {
+            let a = MatchTemplate::prepare(&perturb(&mut rng, f));
+            let b = MatchTemplate::prepare(&perturb(&mut rng, f));
+            genuine.push(matcher.compare(a.view(), b.view()));
+            let other = MatchTemplate::prepare(&perturb(&mut rng, &fingers[(i + 1) % 12]));
+            impostor.push(matcher.compare(a.view(), other.view()));
+        }
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        assert!(mean(&genuine) > 3.0 * mean(&impostor), "{genuine:?} vs {impostor:?}");
+        let worst_genuine = genuine.iter().copied().fold(f64::INFINITY, f64::min);
+        let best_impostor = impostor.iter().copied().fold(0.0, f64::max);
+        assert!(worst_genuine > best_impostor, "{genuine:?} vs {impostor:?}");
+    }
+
+    #[test]
+    fn scores_are_symmetric_and_in_range() {
+        let matcher = Matcher::new();
+        let mut rng = Rng(3);
+        for _ in 0..20 {
+            let a = random_template(&mut rng, 30);
+            let b = perturb(&mut rng, &a);
+            let c = random_template(&mut rng, 50);
+            for (x, y) in [(&a, &b), (&a, &c), (&b, &c)] {
+                let (px, py) = (MatchTemplate::prepare(x), MatchTemplate::prepare(y));
+                let (s1, s2) =
+                    (matcher.compare(px.view(), py.view()), matcher.compare(py.view(), px.view()));
+                assert!((0.0..=1.0).contains(&s1));
+                assert!((s1 - s2).abs() < 0.02, "{s1} vs {s2}");
+            }
+        }
+    }
+
+    #[test]
+    fn empty_and_degenerate_templates_score_zero_without_panicking() {
+        let matcher = Matcher::new();
+        let empty = Template {
+            width: 10,
+            height: 10,
+            dpi: 0,
+            quality: 0,
+            minutiae: vec![],
+            singular_points: vec![],
+        };
+        let mut rng = Rng(5);
+        let full = random_template(&mut rng, 30);
+        let mut nan = full.clone();
+        nan.minutiae[0].x = f32::NAN;
+        let (e, f, n) = (
+            MatchTemplate::prepare(&empty),
+            MatchTemplate::prepare(&full),
+            MatchTemplate::prepare(&nan),
+        );
+        assert_eq!(matcher.compare(e.view(), f.view()), 0.0);
+        assert_eq!(matcher.compare(e.view(), e.view()), 0.0);
+        assert!(matcher.compare(n.view(), f.view()) > 0.0);
+    }
+
+    #[test]
+    fn genuine_pairs_of_the_dev_sets_score_far_above_impostors() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/datasets/fvc2002");
+        if !root.is_dir() {
+            eprintln!("SKIPPED: ../shared/datasets/fvc2002 is absent");
+            return;
+        }
+        let matcher = Matcher::new();
+        for (set, dpi) in [("DB1_B", 500), ("DB2_B", 569), ("DB3_B", 500), ("DB4_B", 500)] {
+            let mut prepared = Vec::new();
+            for finger in 101..=104 {
+                for impression in 1..=4 {
+                    let path = root.join(set).join(format!("{finger}_{impression}.iso"));
+                    let bytes = std::fs::read(&path).expect("dev set file readable");
+                    let mut t = crate::formats::decode_template(&bytes).expect("ISO decodes");
+                    t.dpi = dpi;
+                    prepared.push((finger, MatchTemplate::prepare(&t)));
+                }
+            }
+            let (mut genuine, mut impostor) = (Vec::new(), Vec::new());
+            for (i, (fa, a)) in prepared.iter().enumerate() {
+                for (fb, b) in &prepared[i + 1..] {
+                    let s = matcher.compare(a.view(), b.view());
+                    if fa == fb {
+                        genuine.push(s)
+                    } else {
+                        impostor.push(s)
+                    }
+                }
+            }
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+            assert!(
+                mean(&genuine) > 4.0 * mean(&impostor),
+                "{set}: {} vs {}",
+                mean(&genuine),
+                mean(&impostor)
+            );
+        }
+    }
+
+    #[test]
+    fn prepared_layout_matches_documented_offsets() {
+        use prepared::*;
+        let mut rng = Rng(11);
+        let t = random_template(&mut rng, 70); // above the cap: the best 64 by quality stay
+        let p = MatchTemplate::prepare(&t);
+        let bytes = p.as_bytes();
+        assert_eq!(bytes.len(), PREPARED_LEN);
+        assert_eq!(PREPARED_LEN % 8, 0);
+        assert_eq!(&bytes[OFFSET_MAGIC..OFFSET_MAGIC + 4], b"RLMC");
+        assert_eq!(
+            u16::from_le_bytes([bytes[OFFSET_VERSION], bytes[OFFSET_VERSION + 1]]),
+            PREPARED_FORMAT_VERSION
+        );
+        let count = u16::from_le_bytes([bytes[OFFSET_COUNT], bytes[OFFSET_COUNT + 1]]) as usize;
+        let view = p.view();
+        assert_eq!(count, view.len());
+        assert!(count > 0 && count <= MAX_PREPARED_MINUTIAE);
+        assert_eq!(
+            u16::from_le_bytes([bytes[OFFSET_SOURCE_COUNT], bytes[OFFSET_SOURCE_COUNT + 1]]),
+            70
+        );
+        assert_eq!(bytes[OFFSET_QUALITY], 60);
+        assert_eq!(bytes[11..HEADER_LEN], [0; 5]);
+        // Minutia 0's record and cylinder at their documented places.
+        let m = view.minutia(0);
+        let rec = OFFSET_MINUTIAE;
+        assert_eq!(f32::from_le_bytes(bytes[rec..rec + 4].try_into().expect("4")), m.x);
+        assert_eq!(f32::from_le_bytes(bytes[rec + 4..rec + 8].try_into().expect("4")), m.y);
+        assert_eq!(f32::from_le_bytes(bytes[rec + 8..rec + 12].try_into().expect("4")), m.angle);
+        assert_eq!(bytes[rec + 12], m.quality);
+        let cyl = OFFSET_CYLINDERS + (count - 1) * CYLINDER_RECORD_LEN;
+        let word = u64::from_le_bytes(bytes[cyl..cyl + 8].try_into().expect("8"));
+        assert_eq!(word, view.cylinder_validity(count - 1)[0]);
+        assert_eq!(view.cylinder_bits(0).len(), cylinder::BIT_WORDS);
+        // Unused records are zero.
+        assert!(bytes[OFFSET_CYLINDERS + count * CYLINDER_RECORD_LEN..].iter().all(|&b| b == 0));
+        // Bits lie within validity.
+        for i in 0..count {
+            let v = view.cylinder_validity(i);
+            for (k, w) in view.cylinder_bits(i).iter().enumerate() {
+                assert_eq!(w & !v[k % LAYER_WORDS], 0);
+            }
+        }
+    }
+
+    #[test]
+    fn prepared_bytes_round_trip_and_bad_bytes_are_refused() {
+        let mut rng = Rng(13);
+        let p = MatchTemplate::prepare(&random_template(&mut rng, 30));
+        let copy = MatchTemplate::from_bytes(p.as_bytes()).expect("own bytes");
+        assert_eq!(copy.as_bytes(), p.as_bytes());
+        let view = PreparedRef::from_bytes(p.as_bytes()).expect("aligned own bytes");
+        assert_eq!(
+            Matcher::new().compare(view, p.view()),
+            Matcher::new().compare(p.view(), p.view())
+        );
+
+        assert!(PreparedRef::from_bytes(&p.as_bytes()[..PREPARED_LEN - 8]).is_err());
+        // Misaligned: the same bytes one byte into a buffer.
+        let mut shifted = vec![0u8; PREPARED_LEN + 1];
+        shifted[1..].copy_from_slice(p.as_bytes());
+        let start = if shifted.as_ptr() as usize % 8 == 0 { 1 } else { 0 };
+        let bad_align = &shifted[start..start + PREPARED_LEN];
+        if bad_align.as_ptr() as usize % 8 != 0 {
+            assert!(PreparedRef::from_bytes(bad_align).is_err());
+        }
+        let mut bad = p.as_bytes().to_vec();
+        bad[0] = b'X';
+        assert!(matches!(MatchTemplate::from_bytes(&bad), Err(crate::Error::TemplateMagic { .. })));
+        let mut bad = p.as_bytes().to_vec();
+        bad[prepared::OFFSET_VERSION] = 99;
+        assert!(matches!(
+            MatchTemplate::from_bytes(&bad),
+            Err(crate::Error::TemplateVersion { .. })
+        ));
+        let mut bad = p.as_bytes().to_vec();
+        bad[prepared::OFFSET_COUNT] = 200;
+        assert!(MatchTemplate::from_bytes(&bad).is_err());
+    }
 }
