@@ -31,8 +31,6 @@ enum Command {
     Compare(commands::compare::Args),
     /// Measure accuracy (EER, FNMR at FMR, DET curve) on a dataset in FVC layout.
     Eval(commands::eval::Args),
-    /// Convert between template formats (ISO, ANSI, native) and image formats (PNG, WSQ).
-    Convert(commands::convert::Args),
     /// Generate synthetic fingerprints (images with ground truth, or templates only).
     Synth(commands::synth::Args),
     /// Score the extractor's minutiae against the ground truth of a synthetic set.
@@ -47,10 +45,6 @@ enum Command {
     Remove(commands::remove::Args),
     /// Throughput benchmarks.
     Bench(commands::bench::Args),
-    /// Find duplicate records in a population database (N:N).
-    Dedup(commands::dedup::Args),
-    /// The main job on built-in defaults: synthetic population, enrol, identify, de-duplicate.
-    Demo(commands::demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -69,11 +63,6 @@ fn main() -> ExitCode {
         Command::Identify(args) => commands::identify::run(args),
         Command::Remove(args) => commands::remove::run(args),
         Command::Bench(args) => commands::bench::run(args),
-        Command::Convert(args) => commands::convert::run(args),
-        Command::Readers(args) => commands::readers::run(args),
-        Command::Capture(args) => commands::capture::run(args),
-        Command::Dedup(args) => commands::dedup::run(args),
-        Command::Demo(args) => commands::demo::run(args),
     });
     exit::report(result)
 }
