@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use ridgeline::gallery::index::IndexParams;
 use ridgeline::gallery::synthetic::SyntheticPopulation;
 use ridgeline::gallery::{Enrolment, Gallery, OpenMode, SearchMode, SearchOptions};
 use ridgeline::{Error, Template};
@@ -30,7 +31,7 @@ fn build(dir: &std::path::Path, n: u64, pop: &SyntheticPopulation) -> Gallery {
 }
 
 fn options(mode: SearchMode) -> SearchOptions {
-    SearchOptions { top_k: 5, finger: None, mode, shortlist: None }
+    SearchOptions { top_k: 5, finger: None, mode }
 }
 
 #[test]
@@ -64,13 +65,12 @@ fn exhaustive_finds_the_mate_and_indexed_agrees_with_it() {
 fn a_shortlist_covering_the_gallery_reproduces_exhaustive_search_exactly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let pop = SyntheticPopulation::new(12);
-    let gallery = build(dir.path(), 120, &pop);
+    let gallery = build(dir.path(), 120, &pop)
+        .with_index_params(IndexParams { shortlist: Some(10_000), ..IndexParams::default() });
     for f in [3u64, 50, 119] {
         let probe = pop.impression(f, 2);
         let ex = gallery.identify(&probe, &options(SearchMode::Exhaustive)).expect("exhaustive");
-        let mut all = options(SearchMode::Indexed);
-        all.shortlist = Some(10_000);
-        let ix = gallery.identify(&probe, &all).expect("indexed");
+        let ix = gallery.identify(&probe, &options(SearchMode::Indexed)).expect("indexed");
         // Records without any index collision are not re-ranked, so compare the leaders.
         assert_eq!(ix.candidates[0], ex.candidates[0]);
     }

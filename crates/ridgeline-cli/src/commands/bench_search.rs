@@ -132,13 +132,8 @@ struct Run {
     compared: usize,
 }
 
-fn search(
-    gallery: &Gallery,
-    probes: &[(u64, Template)],
-    mode: SearchMode,
-    shortlist: Option<usize>,
-) -> anyhow::Result<Run> {
-    let options = SearchOptions { top_k: 10, finger: None, mode, shortlist };
+fn search(gallery: &Gallery, probes: &[(u64, Template)], mode: SearchMode) -> anyhow::Result<Run> {
+    let options = SearchOptions { top_k: 10, finger: None, mode };
     let mut run = Run { latencies_ms: Vec::new(), top1: Vec::new(), compared: 0 };
     for (_, probe) in probes {
         let start = Instant::now();
@@ -198,6 +193,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         squared_votes: defaults.squared_votes && !args.lsh_plain_votes,
         max_bucket_share: args.lsh_max_bucket_share.unwrap_or(defaults.max_bucket_share),
         normalize: defaults.normalize && !args.lsh_raw_votes,
+        shortlist: args.shortlist,
     };
     let gallery = gallery.with_index_params(params);
     let start = Instant::now();
@@ -211,10 +207,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             (f, population.impression(f, 1))
         })
         .collect();
-    let indexed = search(&gallery, &probes, SearchMode::Indexed, args.shortlist)?;
+    let indexed = search(&gallery, &probes, SearchMode::Indexed)?;
     let rss_after = resident_bytes();
     let e = args.exhaustive_probes.min(probes.len());
-    let exhaustive = search(&gallery, &probes[..e], SearchMode::Exhaustive, None)?;
+    let exhaustive = search(&gallery, &probes[..e], SearchMode::Exhaustive)?;
     let agree = indexed.top1[..e].iter().zip(&exhaustive.top1).filter(|(a, b)| a == b).count();
 
     let stats = gallery.stats();

@@ -38,13 +38,11 @@ pub struct SearchOptions {
     pub finger: Option<u8>,
     /// Indexed or exhaustive.
     pub mode: SearchMode,
-    /// Short-list length for indexed search; `None` = the default rule (see [`SHORTLIST_MIN`]).
-    pub shortlist: Option<usize>,
 }
 
 impl Default for SearchOptions {
     fn default() -> Self {
-        SearchOptions { top_k: 10, finger: None, mode: SearchMode::Indexed, shortlist: None }
+        SearchOptions { top_k: 10, finger: None, mode: SearchMode::Indexed }
     }
 }
 
@@ -202,11 +200,11 @@ fn indexed(
     searched: usize,
 ) -> (Vec<Scored>, usize) {
     let (finger, top_k) = (options.finger, options.top_k.max(1));
-    let probe_keys = hashes.keys(probe);
+    let probe_keys = hashes.flat_keys(probe);
     let params = hashes.params();
     let default_len =
-        ((searched as f64 * SHORTLIST_SHARE).ceil() as usize).max(SHORTLIST_MIN).min(SHORTLIST_MAX);
-    let shortlist_len = options.shortlist.unwrap_or(default_len).max(top_k);
+        ((searched as f64 * SHORTLIST_SHARE).ceil() as usize).clamp(SHORTLIST_MIN, SHORTLIST_MAX);
+    let shortlist_len = params.shortlist.unwrap_or(default_len).max(top_k);
     // Votes per segment, keeping each segment's best-voted records.
     let mut voted: Vec<(f32, RecordId)> = snapshot
         .segments()

@@ -47,6 +47,9 @@ pub struct IndexParams {
     /// Divide a candidate's votes by the square root of its number of index entries, so
     /// that templates with many minutiae do not win by sheer size.
     pub normalize: bool,
+    /// Short-list length re-ranked by the matcher; `None` = the default rule
+    /// (`identify::SHORTLIST_MIN`, `SHORTLIST_SHARE`, `SHORTLIST_MAX`).
+    pub shortlist: Option<usize>,
 }
 
 impl Default for IndexParams {
@@ -59,6 +62,7 @@ impl Default for IndexParams {
             squared_votes: true,
             max_bucket_share: 1.0,
             normalize: true,
+            shortlist: None,
         }
     }
 }
@@ -87,13 +91,18 @@ pub struct HashFunctions {
 
 impl Default for HashFunctions {
     fn default() -> Self {
-        HashFunctions::new(IndexParams::default())
+        HashFunctions::with_params(IndexParams::default())
     }
 }
 
 impl HashFunctions {
+    /// The hash functions with the default parameters.
+    pub fn new() -> HashFunctions {
+        HashFunctions::default()
+    }
+
     /// The hash functions for `params` (fixed for given parameters: the seed is a constant).
-    pub fn new(params: IndexParams) -> HashFunctions {
+    pub fn with_params(params: IndexParams) -> HashFunctions {
         let params = IndexParams {
             tables: params.tables.max(1),
             key_bits: params.key_bits.clamp(1, 31),
@@ -157,8 +166,16 @@ impl HashFunctions {
         }
     }
 
+    /// Keys of a prepared template per cylinder and table (`None` where too sparse).
+    pub fn keys(&self, prepared: PreparedRef<'_>) -> Vec<Vec<Option<u32>>> {
+        self.flat_keys(prepared)
+            .chunks(self.params.tables)
+            .map(|c| c.iter().map(|&k| (k != NO_KEY).then_some(k)).collect())
+            .collect()
+    }
+
     /// Keys of a prepared template: `tables` per cylinder, cylinder after cylinder.
-    pub fn keys(&self, prepared: PreparedRef<'_>) -> Vec<u32> {
+    pub fn flat_keys(&self, prepared: PreparedRef<'_>) -> Vec<u32> {
         let mut keys = Vec::with_capacity(prepared.len() * self.params.tables);
         for i in 0..prepared.len() {
             let bits = prepared.cylinder_bits(i);

@@ -107,7 +107,7 @@ impl Gallery {
     /// Replaces the index parameters (for experiments; drops indexes built so far only in the
     /// sense that they must not be mixed: call before the first indexed search).
     pub fn with_index_params(mut self, params: index::IndexParams) -> Gallery {
-        self.hashes = index::HashFunctions::new(params);
+        self.hashes = index::HashFunctions::with_params(params);
         self
     }
 
