@@ -45,6 +45,10 @@ enum Command {
     Remove(commands::remove::Args),
     /// Throughput benchmarks.
     Bench(commands::bench::Args),
+    /// Find duplicate records in a population database (N:N).
+    Dedup(commands::dedup::Args),
+    /// The main job on built-in defaults: synthetic population, enrol, identify, de-duplicate.
+    Demo(commands::demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +67,8 @@ fn main() -> ExitCode {
         Command::Identify(args) => commands::identify::run(args),
         Command::Remove(args) => commands::remove::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Dedup(args) => commands::dedup::run(args),
+        Command::Demo(args) => commands::demo::run(args),
     });
     exit::report(result)
 }

@@ -197,10 +197,10 @@ const MIN_MAX_BUCKET: usize = 64;
 
 /// The distinct `(table, key)` pairs of a prepared template, as `table << 32 | key`.
 fn entry_keys(hashes: &HashFunctions, prepared: PreparedRef<'_>) -> Vec<u64> {
-    // `keys` lists every cylinder's key of every table, table by table within a cylinder.
+    // `flat_keys` lists every cylinder's key of every table, table by table within a cylinder.
     let tables = hashes.params().tables.max(1);
     let mut keys: Vec<u64> = hashes
-        .keys(prepared)
+        .flat_keys(prepared)
         .iter()
         .enumerate()
         .filter(|&(_, &key)| key != NO_KEY)
