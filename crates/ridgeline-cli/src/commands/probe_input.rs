@@ -16,10 +16,7 @@ pub fn load_template(path: &Path) -> anyhow::Result<Template> {
     let image = ridgeline::FingerImage::decode(&bytes, None).with_context(|| {
         format!("{} is neither a template nor a readable image", path.display())
     })?;
-    anyhow::bail!(
-        "{}: {}x{} image read, but extraction from images is not available in this build yet",
-        path.display(),
-        image.width(),
-        image.height()
-    )
+    ridgeline::extract::Extractor::default()
+        .extract(&image)
+        .with_context(|| format!("cannot extract minutiae from {}", path.display()))
 }
