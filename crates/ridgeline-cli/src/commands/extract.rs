@@ -75,8 +75,7 @@ fn check_format(format: &str) -> anyhow::Result<()> {
     }
 }
 
-/// Encodes the template in the requested format. The hook for the interchange writers: each
-/// format name maps to its encoder here.
+/// Encodes the template in the requested format through the format registry.
 fn encode(template: &Template, format: &str) -> anyhow::Result<Vec<u8>> {
     let format = ridgeline::formats::TemplateFormat::parse(format)?;
     Ok(ridgeline::formats::encode_template(template, format)?)

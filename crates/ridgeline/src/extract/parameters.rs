@@ -20,8 +20,6 @@ pub const SEGMENTATION_CONTRAST_MIN_GRAY: f32 = 5.0;
 pub const SEGMENTATION_COHERENCE_MIN: f32 = 0.15;
 /// Connected foreground regions smaller than this fraction of the largest are dropped.
 pub const SEGMENTATION_MIN_REGION_FRACTION: f32 = 0.2;
-/// Blocks peeled off the foreground's edge after clean-up, where ridges are cut and unreliable.
-pub const SEGMENTATION_EROSION_BLOCKS: usize = 0;
 
 // --- Orientation --------------------------------------------------------------------------------
 

@@ -4,8 +4,8 @@
 //! the print's own typical contrast so that faint dry prints are not lost) and oriented
 //! structure (coherence of the gradient structure tensor over the 3×3 blocks around it). The
 //! block mask is then cleaned up morphologically: a majority vote removes speckle, small
-//! regions are dropped, holes are filled, and one block is peeled off the edge where ridges
-//! are cut and unreliable.
+//! regions are dropped and holes are filled. The mask is not eroded: minutiae near its edge are
+//! judged by the filtering stage, which keeps those whose ridges are well inside.
 
 use super::gradients::BlockGradients;
 use super::grid::{BlockGrid, Plane};
@@ -63,9 +63,6 @@ pub fn compute(gradients: &BlockGradients) -> Mask {
     majority_filter(&mut blocks);
     drop_small_regions(&mut blocks);
     fill_holes(&mut blocks);
-    for _ in 0..SEGMENTATION_EROSION_BLOCKS {
-        erode(&mut blocks);
-    }
     let mut pixels = Plane::filled(grid.width, grid.height, false);
     for y in 0..grid.height {
         let by = y / grid.block_px;
@@ -171,21 +168,6 @@ fn fill_holes(blocks: &mut Plane<bool>) {
     for (flag, &label) in blocks.data.iter_mut().zip(&labels) {
         if label > 0 && !touches[label as usize - 1] {
             *flag = true;
-        }
-    }
-}
-
-/// Removes foreground blocks that have a 4-neighbour in the background (the grid's outside
-/// counts as background).
-fn erode(blocks: &mut Plane<bool>) {
-    let src = blocks.clone();
-    let (w, h) = (blocks.width as isize, blocks.height as isize);
-    for y in 0..h {
-        for x in 0..w {
-            let keep = [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)]
-                .iter()
-                .all(|(dx, dy)| src.get(x + dx, y + dy).unwrap_or(false));
-            blocks.data[(y * w + x) as usize] = keep;
         }
     }
 }
