@@ -13,6 +13,10 @@
 //! * leaves a description of the last failure for [`rl_last_error_message`] (thread-local).
 
 #![allow(non_camel_case_types)]
+// The entry points take raw pointers from C by design; each one is checked for null and against
+// the registry of live handles before it is dereferenced, which is what `unsafe fn` would ask
+// the caller to guarantee.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 mod guard;
 mod registry;

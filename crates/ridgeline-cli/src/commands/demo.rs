@@ -402,12 +402,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let probe = finger_template(args.seed, person, 0, 2)?;
         let found = gallery.identify(
             &probe,
-            &SearchOptions {
-                top_k: 3,
-                finger: Some(DEMO_FINGERS[0]),
-                mode: SearchMode::Indexed,
-                ..SearchOptions::default()
-            },
+            &SearchOptions { top_k: 3, finger: Some(DEMO_FINGERS[0]), mode: SearchMode::Indexed },
         )?;
         let expected = &population.infos[person as usize].record_id;
         let top = found.candidates.first();
