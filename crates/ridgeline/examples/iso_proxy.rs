@@ -84,24 +84,25 @@ impl Totals {
             ((a.x - b.x).powi(2) + (a.y - b.y).powi(2)).sqrt() <= max_px
         };
         for o in &ours.minutiae {
-            if theirs.minutiae.iter().any(|t| close(o, t) && angle_diff(o.angle, t.angle) <= max_rad) {
+            if theirs
+                .minutiae
+                .iter()
+                .any(|t| close(o, t) && angle_diff(o.angle, t.angle) <= max_rad)
+            {
                 self.matched_ours += 1;
             }
         }
         for t in &theirs.minutiae {
-            if ours.minutiae.iter().any(|o| close(o, t) && angle_diff(o.angle, t.angle) <= max_rad) {
+            if ours.minutiae.iter().any(|o| close(o, t) && angle_diff(o.angle, t.angle) <= max_rad)
+            {
                 self.matched_theirs += 1;
             }
             // Direction and kind agreement on position-only matches (nearest of ours).
-            let nearest = ours
-                .minutiae
-                .iter()
-                .filter(|o| close(o, t))
-                .min_by(|a, b| {
-                    let da = (a.x - t.x).powi(2) + (a.y - t.y).powi(2);
-                    let db = (b.x - t.x).powi(2) + (b.y - t.y).powi(2);
-                    da.total_cmp(&db)
-                });
+            let nearest = ours.minutiae.iter().filter(|o| close(o, t)).min_by(|a, b| {
+                let da = (a.x - t.x).powi(2) + (a.y - t.y).powi(2);
+                let db = (b.x - t.x).powi(2) + (b.y - t.y).powi(2);
+                da.total_cmp(&db)
+            });
             if let Some(o) = nearest {
                 let k = usize::from(t.kind == MinutiaKind::Bifurcation);
                 self.dir_pairs[k] += 1;
