@@ -56,17 +56,17 @@ impl Default for ImpressionConfig {
     fn default() -> Self {
         ImpressionConfig {
             placement: PlacementConfig::default(),
-            contact_scale: (0.80, 1.0),
+            contact_scale: (0.75, 1.0),
             contact_offset_sd_px: 25.0,
             pressure: (-0.6, 0.7),
-            dryness: (0.15, 0.45),
+            dryness: (0.2, 0.5),
             speckle: 0.06,
             contrast: (0.7, 0.95),
             background_level: (185.0, 215.0),
             vignette: 35.0,
             scratches_mean: 1.0,
             dirt_mean: 4.0,
-            noise_sd: 5.0,
+            noise_sd: 7.0,
         }
     }
 }

@@ -97,3 +97,10 @@ pub const TEMPLATE_ANGLE_SD_DEG: f64 = 8.0;
 pub const TEMPLATE_ANGLE_WIDE_FRACTION: f64 = 0.15;
 /// Template-level masters: the wide direction deviation.
 pub const TEMPLATE_ANGLE_WIDE_SD_DEG: f64 = 55.0;
+/// Template-level impressions: minutiae whose directions differ by more than this face each
+/// other and are dropped in pairs over a longer range than other close pairs.
+pub const TEMPLATE_FACING_ANGLE_RAD: f64 = 1.6;
+/// Template-level impressions: the facing-pair range as a multiple of the squared close-pair
+/// range. 1 = off: longer ranges (2.5, 9) dropped too many minutiae without bringing the
+/// neighbour-angle distribution close to the current extractor's (see docs/SYNTH.md).
+pub const TEMPLATE_FACING_RANGE_FACTOR: f32 = 1.0;

@@ -23,6 +23,7 @@ use crate::class::PatternClass;
 use crate::error::{Error, Result};
 use crate::impression::{carry_if_visible, Contact};
 use crate::master::MasterConfig;
+use crate::minutiae::angular_distance;
 use crate::model::FingerModel;
 use crate::params;
 use crate::rng::{Purpose, Rng};
@@ -250,10 +251,19 @@ impl TemplateMaster {
                 .iter()
                 .enumerate()
                 .map(|(i, a)| {
-                    minutiae
-                        .iter()
-                        .enumerate()
-                        .any(|(j, b)| i != j && (a.x - b.x).powi(2) + (a.y - b.y).powi(2) < limit)
+                    minutiae.iter().enumerate().any(|(j, b)| {
+                        let d2 = (a.x - b.x).powi(2) + (a.y - b.y).powi(2);
+                        // Minutiae facing each other across a gap look like a broken ridge
+                        // to an extractor, which removes both over a longer range.
+                        let facing = angular_distance(a.angle as f64, b.angle as f64)
+                            > params::TEMPLATE_FACING_ANGLE_RAD;
+                        let range = if facing {
+                            limit * params::TEMPLATE_FACING_RANGE_FACTOR
+                        } else {
+                            limit
+                        };
+                        i != j && d2 < range
+                    })
                 })
                 .collect();
             let mut keep = crowded.iter().map(|c| !c);

@@ -34,10 +34,10 @@ pub struct PlacementConfig {
 impl Default for PlacementConfig {
     fn default() -> Self {
         PlacementConfig {
-            rotation_max_deg: 18.0,
-            translation_sd_px: 22.0,
-            distortion_rotation_max_deg: 6.0,
-            distortion_translation_max_px: 12.0,
+            rotation_max_deg: 25.0,
+            translation_sd_px: 28.0,
+            distortion_rotation_max_deg: 9.0,
+            distortion_translation_max_px: 16.0,
             contact_radius_px: (35.0, 70.0),
             brake_length_px: 60.0,
         }
