@@ -223,7 +223,9 @@ pub fn detect(
                     } else {
                         0
                     };
-                    (d[stem], false)
+                    // The core convention (template.rs): a bifurcation points away from its
+                    // stem, into the valley between the two arms.
+                    ((d[stem] + std::f64::consts::PI).rem_euclid(std::f64::consts::TAU), false)
                 }
                 _ => continue, // a crossing-number pixel on a blob corner: not a clean minutia
             };
@@ -302,8 +304,8 @@ mod tests {
         assert!(angular_distance(ending.angle as f64, 0.0) < 0.3, "{}", ending.angle);
         let fork = found.iter().find(|m| m.kind == MinutiaKind::Bifurcation).expect("fork");
         assert!((fork.x - 25.0).abs() < 4.0 && (fork.y - 20.0).abs() < 4.0, "{fork:?}");
-        // The stem is the left part of the horizontal ridge: direction π.
-        assert!(angular_distance(fork.angle as f64, std::f64::consts::PI) < 0.4, "{}", fork.angle);
+        // The stem is the left part of the horizontal ridge; the fork points away from it: 0.
+        assert!(angular_distance(fork.angle as f64, 0.0) < 0.4, "{}", fork.angle);
     }
 
     #[test]
