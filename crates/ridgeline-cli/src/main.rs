@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// Extract minutiae from a fingerprint image.
     Extract(commands::extract::Args),
+    /// Convert between template formats (ISO, ANSI, native) and image formats (PNG, WSQ).
+    Convert(commands::convert::Args),
     /// List the attached fingerprint readers.
     Readers(commands::readers::Args),
     /// Capture one fingerprint image from a reader.
@@ -29,10 +31,10 @@ enum Command {
     Compare(commands::compare::Args),
     /// Measure accuracy (EER, FNMR at FMR, DET curve) on a dataset in FVC layout.
     Eval(commands::eval::Args),
-    /// Convert between template formats (ISO, ANSI, native) and image formats (PNG, WSQ).
-    Convert(commands::convert::Args),
     /// Generate synthetic fingerprints (images with ground truth, or templates only).
     Synth(commands::synth::Args),
+    /// Score the extractor's minutiae against the ground truth of a synthetic set.
+    EvalExtract(commands::eval_extract::Args),
     /// Create, inspect, verify or compact a gallery.
     Gallery(commands::gallery::Args),
     /// Enrol templates or images into a gallery.
@@ -43,6 +45,10 @@ enum Command {
     Remove(commands::remove::Args),
     /// Throughput benchmarks.
     Bench(commands::bench::Args),
+    /// Find duplicate records in a population database (N:N).
+    Dedup(commands::dedup::Args),
+    /// The main job on built-in defaults: synthetic population, enrol, identify, de-duplicate.
+    Demo(commands::demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -55,11 +61,14 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(args),
         Command::Convert(args) => commands::convert::run(args),
         Command::Synth(args) => commands::synth::run(args),
+        Command::EvalExtract(args) => commands::eval_extract::run(args),
         Command::Gallery(args) => commands::gallery::run(args),
         Command::Enroll(args) => commands::enroll::run(args),
         Command::Identify(args) => commands::identify::run(args),
         Command::Remove(args) => commands::remove::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Dedup(args) => commands::dedup::run(args),
+        Command::Demo(args) => commands::demo::run(args),
     });
     exit::report(result)
 }

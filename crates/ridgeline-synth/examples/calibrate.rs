@@ -10,7 +10,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seed = 4242;
     let master_config = MasterConfig::default();
     let impression_config = ImpressionConfig::default();
-    let template_config = TemplateConfig::truth_like();
+    let against_extractor = std::env::args().nth(2).is_some_and(|a| a == "extract");
+    let template_config =
+        if against_extractor { TemplateConfig::default() } else { TemplateConfig::truth_like() };
+    let extractor =
+        ridgeline::extract::Extractor::new(ridgeline::extract::ExtractorConfig::default());
     let mut rendered_masters = Vec::new();
     let mut rendered_impressions = Vec::new();
     let mut density = Vec::new();
@@ -31,7 +35,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 master_config.height,
                 &impression_config,
             )?;
-            rendered_impressions.push(imp.minutiae);
+            if against_extractor {
+                rendered_impressions.push(extractor.extract(&imp.image)?.minutiae);
+            } else {
+                rendered_impressions.push(imp.minutiae);
+            }
         }
         rendered_masters.push(master.minutiae);
         rendered_shapes.push(master.model.silhouette);

@@ -29,6 +29,7 @@ pub mod ridges;
 pub mod rng;
 pub mod stats;
 pub mod templates;
+pub mod truth;
 pub mod warp;
 
 pub use class::{PatternClass, NATURAL_CLASS_FREQUENCIES};

@@ -53,7 +53,11 @@ pub struct TemplateConfig {
     pub position_jitter_px: f64,
     /// Standard deviation of direction errors, degrees.
     pub angle_jitter_deg: f64,
-    /// Probability that an extractor reports the wrong kind.
+    /// Minutiae closer than this to another are dropped in pairs, as extractors drop close pairs
+    /// (broken ridges, bridges), pixels.
+    pub close_pair_px: f64,
+    /// Probability that an extractor reports the other kind (with the direction turned by π,
+    /// as when a ridge breaks at a fork or touches its neighbour).
     pub kind_flip: f64,
 }
 
@@ -68,11 +72,12 @@ impl Default for TemplateConfig {
             density_per_10k_px2: params::TEMPLATE_DENSITY_PER_10K_PX2,
             min_spacing_px: params::TEMPLATE_MIN_SPACING_PX,
             bifurcation_fraction: params::TEMPLATE_BIFURCATION_FRACTION,
-            missed_fraction: 0.12,
-            spurious_fraction: 0.15,
+            missed_fraction: 0.15,
+            spurious_fraction: 0.04,
             position_jitter_px: 2.0,
             angle_jitter_deg: 7.0,
-            kind_flip: 0.1,
+            kind_flip: 0.15,
+            close_pair_px: 12.0,
         }
     }
 }
@@ -87,6 +92,7 @@ impl TemplateConfig {
             position_jitter_px: 0.0,
             angle_jitter_deg: 0.0,
             kind_flip: 0.0,
+            close_pair_px: 0.0,
             ..TemplateConfig::default()
         }
     }
@@ -117,6 +123,7 @@ impl TemplateConfig {
         positive("position_jitter_px", self.position_jitter_px, 50.0)?;
         positive("angle_jitter_deg", self.angle_jitter_deg, 180.0)?;
         positive("contact_offset_sd_px", self.contact_offset_sd_px, 200.0)?;
+        positive("close_pair_px", self.close_pair_px, 50.0)?;
         if !(0.2..=1.5).contains(&self.contact_scale.0)
             || self.contact_scale.0 > self.contact_scale.1
             || self.contact_scale.1 > 1.5
@@ -219,8 +226,14 @@ impl TemplateMaster {
             if rng.chance(config.missed_fraction) {
                 continue;
             }
-            let angle = warp.direction_to_impression(mx, my, m.angle as f64);
-            let kind = if rng.chance(config.kind_flip) { other_kind(m.kind) } else { m.kind };
+            let mut angle = warp.direction_to_impression(mx, my, m.angle as f64);
+            let mut kind = m.kind;
+            if rng.chance(config.kind_flip) {
+                // A fork whose arm breaks off (or an ending that touches its neighbour) changes
+                // kind, and with the core crate's convention its direction turns about by π.
+                kind = other_kind(kind);
+                angle += PI;
+            }
             minutiae.push(Minutia {
                 x: (x + rng.gaussian(0.0, config.position_jitter_px)) as f32,
                 y: (y + rng.gaussian(0.0, config.position_jitter_px)) as f32,
@@ -230,6 +243,21 @@ impl TemplateMaster {
                 kind,
                 quality: (60.0 + rng.uniform(0.0, 40.0)) as u8,
             });
+        }
+        if config.close_pair_px > 0.0 {
+            let limit = (config.close_pair_px * config.close_pair_px) as f32;
+            let crowded: Vec<bool> = minutiae
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    minutiae
+                        .iter()
+                        .enumerate()
+                        .any(|(j, b)| i != j && (a.x - b.x).powi(2) + (a.y - b.y).powi(2) < limit)
+                })
+                .collect();
+            let mut keep = crowded.iter().map(|c| !c);
+            minutiae.retain(|_| keep.next().unwrap_or(true));
         }
         // Spurious minutiae: anywhere in the visible area, along the ridges.
         let spurious = rng.poisson(config.spurious_fraction * minutiae.len() as f64);

@@ -1,7 +1,10 @@
 //! Proxy for extraction accuracy until matching accuracy can be measured: agreement of our
 //! minutiae with the commercial (SecuGen) ISO 19794-2 templates stored beside the FVC2002 images.
 //!
-//! `cargo run --release -p ridgeline --example iso_proxy [MAX_PX] [MAX_DEG]`
+//! `cargo run --release -p ridgeline --example iso_proxy [MAX_PX] [MAX_DEG] [stretch|centre]`
+//!
+//! The SecuGen templates state 300 × 400 px for every image: their coordinates are those of the
+//! image stretched to that size (a centred crop fits far worse), so they are mapped back.
 //!
 //! Per set: recall (share of the commercial minutiae we also find, within MAX_PX pixels and
 //! MAX_DEG degrees), precision (share of ours the commercial extractor also has), the share of
@@ -17,7 +20,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let max_px: f32 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10.0);
     let max_deg: f32 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(30.0);
-    let mode = args.get(3).cloned().unwrap_or_else(|| "centre".into());
+    let mode = args.get(3).cloned().unwrap_or_else(|| "stretch".into());
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/fvc2002");
     if !root.is_dir() {
         eprintln!("SKIPPED: {} is absent", root.display());
@@ -84,24 +87,25 @@ impl Totals {
             ((a.x - b.x).powi(2) + (a.y - b.y).powi(2)).sqrt() <= max_px
         };
         for o in &ours.minutiae {
-            if theirs.minutiae.iter().any(|t| close(o, t) && angle_diff(o.angle, t.angle) <= max_rad) {
+            if theirs
+                .minutiae
+                .iter()
+                .any(|t| close(o, t) && angle_diff(o.angle, t.angle) <= max_rad)
+            {
                 self.matched_ours += 1;
             }
         }
         for t in &theirs.minutiae {
-            if ours.minutiae.iter().any(|o| close(o, t) && angle_diff(o.angle, t.angle) <= max_rad) {
+            if ours.minutiae.iter().any(|o| close(o, t) && angle_diff(o.angle, t.angle) <= max_rad)
+            {
                 self.matched_theirs += 1;
             }
             // Direction and kind agreement on position-only matches (nearest of ours).
-            let nearest = ours
-                .minutiae
-                .iter()
-                .filter(|o| close(o, t))
-                .min_by(|a, b| {
-                    let da = (a.x - t.x).powi(2) + (a.y - t.y).powi(2);
-                    let db = (b.x - t.x).powi(2) + (b.y - t.y).powi(2);
-                    da.total_cmp(&db)
-                });
+            let nearest = ours.minutiae.iter().filter(|o| close(o, t)).min_by(|a, b| {
+                let da = (a.x - t.x).powi(2) + (a.y - t.y).powi(2);
+                let db = (b.x - t.x).powi(2) + (b.y - t.y).powi(2);
+                da.total_cmp(&db)
+            });
             if let Some(o) = nearest {
                 let k = usize::from(t.kind == MinutiaKind::Bifurcation);
                 self.dir_pairs[k] += 1;

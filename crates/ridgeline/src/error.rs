@@ -183,6 +183,24 @@ pub enum Error {
         /// The finger position (ISO/IEC 19794-2, 0–10).
         finger: u8,
     },
+
+    /// A de-duplication manifest row that cannot be used.
+    #[error("manifest line {line}: {message}")]
+    Manifest {
+        /// 1-based line number (0 for the file as a whole).
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// A de-duplication checkpoint that cannot be resumed.
+    #[error("checkpoint {path}: {message}")]
+    Checkpoint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// What is wrong, and how to proceed.
+        message: String,
+    },
 }
 
 impl Error {

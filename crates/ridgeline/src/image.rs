@@ -283,27 +283,29 @@ mod tests {
 
     #[test]
     fn refuses_unknown_format() {
-        let err = FingerImage::decode(b"this is not an image at all", None).unwrap_err();
+        let err =
+            FingerImage::decode(b"this is not an image at all", None).expect_err("must be refused");
         assert!(matches!(err, Error::UnsupportedImageFormat(_)), "{err}");
     }
 
     #[test]
     fn refuses_truncated_png() {
         let bytes = gray_png(80, 70);
-        let err = FingerImage::decode(&bytes[..bytes.len() / 2], None).unwrap_err();
+        let err =
+            FingerImage::decode(&bytes[..bytes.len() / 2], None).expect_err("must be refused");
         assert!(matches!(err, Error::CorruptImage(_)), "{err}");
     }
 
     #[test]
     fn refuses_too_small_and_too_large_before_decoding() {
-        let err = FingerImage::decode(&gray_png(63, 100), None).unwrap_err();
+        let err = FingerImage::decode(&gray_png(63, 100), None).expect_err("must be refused");
         assert!(matches!(err, Error::ImageSize { width: 63, .. }), "{err}");
         // A hand-made PNG header claiming 100000 x 100000 pixels with no pixel data: refused
         // from the header alone.
         let mut png = gray_png(64, 64);
         png[16..20].copy_from_slice(&100_000u32.to_be_bytes());
         png[20..24].copy_from_slice(&100_000u32.to_be_bytes());
-        let err = FingerImage::decode(&png, None).unwrap_err();
+        let err = FingerImage::decode(&png, None).expect_err("must be refused");
         assert!(matches!(err, Error::ImageSize { .. } | Error::CorruptImage(_)), "{err}");
     }
 

@@ -18,6 +18,7 @@
 //!
 //! Errors are typed ([`Error`]); nothing in this crate panics on user-controlled input.
 
+pub mod dedup;
 pub mod error;
 pub mod eval;
 pub mod extract;

@@ -12,11 +12,14 @@ pub struct Args {
 pub enum What {
     /// 1:N identification on a synthetic gallery: latency, rank-1 rate, open time, sizes.
     Search(super::bench_search::Args),
+    /// N:N de-duplication of a synthetic population with planted duplicates.
+    Dedup(super::bench_dedup::Args),
 }
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.what {
         What::Search(a) => super::bench_search::run(a),
+        What::Dedup(a) => super::bench_dedup::run(a),
     }
 }

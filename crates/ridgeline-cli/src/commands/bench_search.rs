@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
+use ridgeline::gallery::index::IndexParams;
 use ridgeline::gallery::synthetic::SyntheticPopulation;
 use ridgeline::gallery::{Enrolment, Gallery, OpenMode, SearchMode, SearchOptions};
 use ridgeline::Template;
@@ -39,6 +40,30 @@ pub struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Index tuning, to explore: hash tables.
+    #[arg(long)]
+    pub lsh_tables: Option<usize>,
+    /// Index tuning: bits per key.
+    #[arg(long)]
+    pub lsh_key_bits: Option<usize>,
+    /// Index tuning: cylinder bits OR-ed per key bit.
+    #[arg(long)]
+    pub lsh_group_bits: Option<u32>,
+    /// Index tuning: fewest set bits of an indexed key.
+    #[arg(long)]
+    pub lsh_min_ones: Option<u32>,
+    /// Index tuning: plain (not squared) per-cylinder votes.
+    #[arg(long)]
+    pub lsh_plain_votes: bool,
+    /// Index tuning: skip buckets above this share of a segment.
+    #[arg(long)]
+    pub lsh_max_bucket_share: Option<f32>,
+    /// Index tuning: do not normalise votes by the candidate's index entries.
+    #[arg(long)]
+    pub lsh_raw_votes: bool,
+    /// Short-list length re-ranked by the matcher (default: the library's rule).
+    #[arg(long)]
+    pub shortlist: Option<usize>,
 }
 
 fn subject_id(finger: u64) -> String {
@@ -107,8 +132,13 @@ struct Run {
     compared: usize,
 }
 
-fn search(gallery: &Gallery, probes: &[(u64, Template)], mode: SearchMode) -> anyhow::Result<Run> {
-    let options = SearchOptions { top_k: 10, finger: None, mode };
+fn search(
+    gallery: &Gallery,
+    probes: &[(u64, Template)],
+    mode: SearchMode,
+    shortlist: Option<usize>,
+) -> anyhow::Result<Run> {
+    let options = SearchOptions { top_k: 10, finger: None, mode, shortlist };
     let mut run = Run { latencies_ms: Vec::new(), top1: Vec::new(), compared: 0 };
     for (_, probe) in probes {
         let start = Instant::now();
@@ -159,6 +189,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let start = Instant::now();
     let gallery = Gallery::open(&dir, OpenMode::ReadOnly)?;
     let open_ms = start.elapsed().as_secs_f64() * 1e3;
+    let defaults = IndexParams::default();
+    let params = IndexParams {
+        tables: args.lsh_tables.unwrap_or(defaults.tables),
+        key_bits: args.lsh_key_bits.unwrap_or(defaults.key_bits),
+        group_bits: args.lsh_group_bits.unwrap_or(defaults.group_bits),
+        min_key_ones: args.lsh_min_ones.unwrap_or(defaults.min_key_ones),
+        squared_votes: defaults.squared_votes && !args.lsh_plain_votes,
+        max_bucket_share: args.lsh_max_bucket_share.unwrap_or(defaults.max_bucket_share),
+        normalize: defaults.normalize && !args.lsh_raw_votes,
+    };
+    let gallery = gallery.with_index_params(params);
     let start = Instant::now();
     gallery.build_index();
     let index_ms = start.elapsed().as_secs_f64() * 1e3;
@@ -170,10 +211,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             (f, population.impression(f, 1))
         })
         .collect();
-    let indexed = search(&gallery, &probes, SearchMode::Indexed)?;
+    let indexed = search(&gallery, &probes, SearchMode::Indexed, args.shortlist)?;
     let rss_after = resident_bytes();
     let e = args.exhaustive_probes.min(probes.len());
-    let exhaustive = search(&gallery, &probes[..e], SearchMode::Exhaustive)?;
+    let exhaustive = search(&gallery, &probes[..e], SearchMode::Exhaustive, None)?;
     let agree = indexed.top1[..e].iter().zip(&exhaustive.top1).filter(|(a, b)| a == b).count();
 
     let stats = gallery.stats();
@@ -182,6 +223,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "gallery_size": n,
         "gallery_dir": dir,
         "threads": rayon::current_num_threads(),
+        "index_params": format!("{params:?}"),
         "build_s": build_s,
         "open_ms": open_ms,
         "index_build_ms": index_ms,

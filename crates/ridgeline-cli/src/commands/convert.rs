@@ -122,7 +122,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             };
             let out = match target {
                 Target::Png => image.to_png()?,
-                _ => bail!("writing WSQ is not available in this build"),
+                _ => formats::wsq::encode(&image, formats::wsq::TARGET_BITRATE_BPP)?,
             };
             let summary = serde_json::json!({
                 "width": image.width(), "height": image.height(), "dpi": image.dpi()

@@ -78,13 +78,8 @@ fn check_format(format: &str) -> anyhow::Result<()> {
 /// Encodes the template in the requested format. The hook for the interchange writers: each
 /// format name maps to its encoder here.
 fn encode(template: &Template, format: &str) -> anyhow::Result<Vec<u8>> {
-    match format {
-        "native" => Ok(template.to_native_bytes()?),
-        other if INTERCHANGE_FORMATS.contains(&other) => anyhow::bail!(
-            "writing {other} templates is not available in this build yet; use --format native"
-        ),
-        other => anyhow::bail!("unknown template format {other:?}"),
-    }
+    let format = ridgeline::formats::TemplateFormat::parse(format)?;
+    Ok(ridgeline::formats::encode_template(template, format)?)
 }
 
 fn write_trace(dir: &std::path::Path, trace: &CollectTrace) -> anyhow::Result<()> {

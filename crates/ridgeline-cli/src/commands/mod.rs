@@ -1,10 +1,14 @@
 pub mod bench;
+pub mod bench_dedup;
 pub mod bench_search;
 pub mod capture;
 pub mod compare;
 pub mod convert;
+pub mod dedup;
+pub mod demo;
 pub mod enroll;
 pub mod eval;
+pub mod eval_extract;
 pub mod extract;
 pub mod gallery;
 pub mod identify;

@@ -1,16 +1,16 @@
-//! Reading a fingerprint input for `enroll` and `identify`: a template file, or an image to
-//! extract one from.
+//! Reading a fingerprint input for `enroll` and `identify`: a template file (native, ISO,
+//! ANSI; see `ridgeline::formats`), or an image to extract one from.
 
 use std::path::Path;
 
 use anyhow::Context;
 use ridgeline::Template;
 
-/// Reads a template from `path`: a native `.rlt` template, or an image to extract from.
+/// Reads a template from `path`: a template file of any supported format, or an image.
 pub fn load_template(path: &Path) -> anyhow::Result<Template> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    if bytes.starts_with(&ridgeline::template::NATIVE_MAGIC) {
-        return Template::from_native_bytes(&bytes)
+    if ridgeline::formats::detect_format(&bytes).is_ok() {
+        return ridgeline::formats::decode_template(&bytes)
             .with_context(|| format!("{} is not a valid template", path.display()));
     }
     let image = ridgeline::FingerImage::decode(&bytes, None).with_context(|| {

@@ -11,24 +11,35 @@ use super::segmentation::Mask;
 /// Binarizes the enhanced image.
 pub fn compute(enhanced: &Plane<f32>, mask: &Mask) -> Plane<bool> {
     let (w, h) = (enhanced.width, enhanced.height);
-    let raw = Plane {
-        width: w,
-        height: h,
-        data: enhanced.data.iter().zip(&mask.pixels.data).map(|(&v, &m)| m && v > 0.0).collect(),
-    };
-    let mut out = raw.clone();
-    for y in 0..h as isize {
-        for x in 0..w as isize {
-            let mut neighbours = 0;
-            for (dx, dy) in NEIGHBOURS_8 {
-                neighbours += raw.get(x + dx, y + dy).unwrap_or(false) as u32;
-            }
-            let i = y as usize * w + x as usize;
-            if raw.data[i] && neighbours <= 1 {
-                out.data[i] = false;
-            } else if !raw.data[i] && neighbours >= 7 && mask.pixels.data[i] {
-                out.data[i] = true;
-            }
+    // Ridge flags with a one-pixel frame of background, then 3×3 box sums, row and column
+    // separately, to count each pixel's ridge neighbours.
+    let stride = w + 2;
+    let mut framed = vec![0u8; stride * (h + 2)];
+    for y in 0..h {
+        let src = &enhanced.data[y * w..(y + 1) * w];
+        let inside = &mask.pixels.data[y * w..(y + 1) * w];
+        let dst = &mut framed[(y + 1) * stride + 1..(y + 1) * stride + 1 + w];
+        for ((d, &v), &m) in dst.iter_mut().zip(src).zip(inside) {
+            *d = (m && v > 0.0) as u8;
+        }
+    }
+    let mut rows = vec![0u8; framed.len()];
+    for (r, f) in rows.chunks_exact_mut(stride).zip(framed.chunks_exact(stride)) {
+        for x in 1..stride - 1 {
+            r[x] = f[x - 1] + f[x] + f[x + 1];
+        }
+    }
+    let mut out = Plane::filled(w, h, false);
+    for y in 0..h {
+        let (above, here, below) =
+            (&rows[y * stride..], &rows[(y + 1) * stride..], &rows[(y + 2) * stride..]);
+        let centre = &framed[(y + 1) * stride..];
+        let inside = &mask.pixels.data[y * w..(y + 1) * w];
+        for x in 0..w {
+            let c = centre[x + 1];
+            let neighbours = above[x + 1] + here[x + 1] + below[x + 1] - c;
+            out.data[y * w + x] =
+                if c == 1 { neighbours > 1 } else { neighbours >= 7 && inside[x] };
         }
     }
     out

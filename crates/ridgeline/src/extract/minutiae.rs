@@ -18,7 +18,7 @@ use std::f32::consts::PI;
 use super::grid::{angle_distance, Plane};
 use super::orientation::OrientationField;
 use super::parameters::*;
-use super::skeleton::{neighbour_code, transitions, RING};
+use super::skeleton::{neighbour_code, CROSSING_NUMBER, RING};
 use crate::template::MinutiaKind;
 
 /// A ridge leaving a minutia.
@@ -69,7 +69,7 @@ pub fn detect(skeleton: &Plane<bool>, orientation: &OrientationField) -> Vec<Can
         if buf[i] == 0 {
             continue;
         }
-        match transitions(neighbour_code(&buf, i, stride)) {
+        match CROSSING_NUMBER[neighbour_code(&buf, i, stride) as usize] {
             1 => {
                 owner[i] = members.len() as u32;
                 members.push(vec![i]);

@@ -132,7 +132,7 @@ impl Extractor {
             })
             .collect();
         // Keep the best when there are too many; stable order otherwise (top to bottom).
-        kept.sort_by(|a, b| b.1.cmp(&a.1));
+        kept.sort_by_key(|k| std::cmp::Reverse(k.1));
         kept.truncate(self.config.max_minutiae);
         kept.sort_by(|a, b| a.0.y.total_cmp(&b.0.y).then(a.0.x.total_cmp(&b.0.x)));
         if tracing {

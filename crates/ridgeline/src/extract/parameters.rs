@@ -21,7 +21,7 @@ pub const SEGMENTATION_COHERENCE_MIN: f32 = 0.15;
 /// Connected foreground regions smaller than this fraction of the largest are dropped.
 pub const SEGMENTATION_MIN_REGION_FRACTION: f32 = 0.2;
 /// Blocks peeled off the foreground's edge after clean-up, where ridges are cut and unreliable.
-pub const SEGMENTATION_EROSION_BLOCKS: usize = 1;
+pub const SEGMENTATION_EROSION_BLOCKS: usize = 0;
 
 // --- Orientation --------------------------------------------------------------------------------
 
@@ -50,7 +50,9 @@ pub const FREQUENCY_SMOOTHING_SIGMA_BLOCKS: f32 = 2.0;
 // --- Enhancement (separable oriented Gabor filter) ----------------------------------------------
 
 /// Standard deviation of the Gaussian that smooths along the ridges.
-pub const GABOR_ALONG_SIGMA_PX: f32 = 3.5;
+pub const GABOR_ALONG_SIGMA_PX: f32 = 4.5;
+/// Sampling step of the along-ridge smoothing (the signal varies slowly along a ridge).
+pub const GABOR_ALONG_STEP_PX: usize = 2;
 /// Standard deviation of the Gabor envelope across the ridges, in ridge periods.
 pub const GABOR_ACROSS_SIGMA_PERIODS: f32 = 0.45;
 /// Step between the quantised ridge periods for which across-ridge kernels are precomputed.
@@ -66,13 +68,13 @@ pub const DIRECTION_TRACE_PX: usize = 10;
 // --- Filtering ----------------------------------------------------------------------------------
 
 /// Minutiae closer than this to the edge of the foreground are dropped.
-pub const BORDER_DISTANCE_PX: f32 = 12.0;
+pub const BORDER_DISTANCE_PX: f32 = 8.0;
 /// An ending is dropped when the foreground ends within this distance beyond its free end.
-pub const BORDER_LOOKAHEAD_PX: f32 = 20.0;
+pub const BORDER_LOOKAHEAD_PX: f32 = 16.0;
 /// A branch from an ending to a bifurcation shorter than this is a spur.
-pub const SPUR_MAX_PX: usize = 14;
+pub const SPUR_MAX_PX: usize = 10;
 /// A ridge joining two bifurcations shorter than this is a bridge.
-pub const BRIDGE_MAX_PX: usize = 14;
+pub const BRIDGE_MAX_PX: usize = 10;
 /// A ridge joining two endings shorter than this is a fragment (a dot or short island).
 pub const SHORT_RIDGE_MAX_PX: usize = 20;
 /// Two bifurcations joined by two ridges both shorter than this enclose a hole (a pore or lake).

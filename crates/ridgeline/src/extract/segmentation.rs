@@ -69,8 +69,10 @@ pub fn compute(gradients: &BlockGradients) -> Mask {
     let mut pixels = Plane::filled(grid.width, grid.height, false);
     for y in 0..grid.height {
         let by = y / grid.block_px;
-        for x in 0..grid.width {
-            pixels.data[y * grid.width + x] = blocks.data[by * cols + x / grid.block_px];
+        for bx in 0..cols {
+            let (xs, _) = grid.pixels_of(bx, by);
+            let row = y * grid.width;
+            pixels.data[row + xs.start..row + xs.end].fill(blocks.data[by * cols + bx]);
         }
     }
     Mask { grid, blocks, pixels }

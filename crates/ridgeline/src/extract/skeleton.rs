@@ -45,11 +45,26 @@ pub const fn transitions(code: u8) -> u32 {
     count
 }
 
+/// [`transitions`] of every neighbour code.
+pub static CROSSING_NUMBER: [u8; 256] = crossing_number_table();
+
+const fn crossing_number_table() -> [u8; 256] {
+    let mut table = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        table[c] = transitions(c as u8) as u8;
+        c += 1;
+    }
+    table
+}
+
 const fn bit(code: u8, k: u32) -> bool {
     (code >> k) & 1 == 1
 }
 
 /// Zhang–Suen deletion tables for the two sub-iterations.
+// The conditions are written as in the paper, which is clearer than their minimal form.
+#[allow(clippy::nonminimal_bool)]
 const fn zhang_suen_table(second: bool) -> [bool; 256] {
     let mut table = [false; 256];
     let mut c = 0;
@@ -121,6 +136,7 @@ const fn union(parent: &mut [usize; 8], a: usize, b: usize) {
 
 /// Staircase pixels: two 4-neighbours that are diagonal to each other are both set (the centre
 /// is a redundant corner), at least two neighbours, and removal keeps the topology.
+#[allow(clippy::nonminimal_bool)] // one term per corner reads best
 const fn staircase_table() -> [bool; 256] {
     let mut table = [false; 256];
     let mut c = 0;

@@ -222,13 +222,16 @@ pub fn minutiae(
     candidates: &[Candidate],
     removals: Option<&[Option<Removal>]>,
 ) -> TraceImage {
-    let mut img =
-        TraceImage::from_gray(gray.width, gray.height, gray.data.iter().map(|&g| 90 + g * 2 / 3));
+    let mut img = TraceImage::from_gray(
+        gray.width,
+        gray.height,
+        gray.data.iter().map(|&g| (90 + g as u16 * 2 / 3) as u8),
+    );
     for (i, c) in candidates.iter().enumerate() {
         let colour = match removals {
             Some(r) => match r.get(i).copied().flatten() {
                 None => GREEN,
-                Some(Removal::Border) => [150, 150, 150],
+                Some(Removal::Border) => [255, 255, 255],
                 Some(Removal::Spur) => [240, 140, 0],
                 Some(Removal::Bridge) => [200, 0, 200],
                 Some(Removal::Hole) => [0, 200, 200],

@@ -30,8 +30,8 @@ pub const OFFSET_DEVICE_ID: usize = 17;
 pub const OFFSET_VIEW_COUNT: usize = 19;
 /// Header length; the first finger view starts here.
 pub const HEADER_LEN: usize = 21;
-/// Finger view header length up to the minutia count.
-pub const VIEW_FIELDS_LEN: usize = 19;
+/// Finger view fields up to and including the minutia count.
+pub const VIEW_FIELDS_LEN: usize = 17;
 
 /// Decodes an ANSI INCITS 378-2009 or 2009/Amd 1 record.
 pub fn decode(bytes: &[u8]) -> Result<MinutiaeRecord> {

@@ -320,3 +320,6 @@ pub fn encode_template(template: &Template, format: TemplateFormat) -> Result<Ve
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod smoke;

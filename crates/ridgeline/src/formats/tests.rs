@@ -479,3 +479,153 @@ fn format_names_parse_back() {
     }
     assert!(TemplateFormat::parse("iso").is_err());
 }
+
+/// The header offsets documented in docs/FORMATS.md hold the fields the writers put there.
+#[test]
+fn documented_header_offsets_hold_their_fields() {
+    use super::{ansi2009, iso2005_ansi2004 as legacy, iso2011};
+    let template = Template {
+        width: 388,
+        height: 374,
+        dpi: 500,
+        quality: 77,
+        minutiae: vec![Minutia {
+            x: 10.0,
+            y: 20.0,
+            angle: 1.0,
+            kind: MinutiaKind::Ending,
+            quality: 60,
+        }],
+        singular_points: vec![],
+    };
+    let be16 = |b: &[u8], at: usize| u16::from_be_bytes([b[at], b[at + 1]]) as usize;
+    let be32 =
+        |b: &[u8], at: usize| u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) as usize;
+
+    let iso = encode_template(&template, TemplateFormat::Iso19794_2_2005).expect("iso");
+    assert_eq!(be32(&iso, legacy::ISO_OFFSET_LENGTH), iso.len());
+    assert_eq!(be16(&iso, legacy::ISO_OFFSET_WIDTH), 388);
+    assert_eq!(be16(&iso, legacy::ISO_OFFSET_HEIGHT), 374);
+    assert_eq!(be16(&iso, legacy::ISO_OFFSET_RESOLUTION_X), 197);
+    assert_eq!(be16(&iso, legacy::ISO_OFFSET_RESOLUTION_Y), 197);
+    assert_eq!(iso[legacy::ISO_OFFSET_VIEW_COUNT], 1);
+    assert_eq!(iso[legacy::ISO_HEADER_LEN + 2], 77);
+    assert_eq!(
+        iso.len(),
+        legacy::ISO_HEADER_LEN + legacy::VIEW_HEADER_LEN + legacy::MINUTIA_LEN + 2
+    );
+
+    let ansi = encode_template(&template, TemplateFormat::Ansi378_2004).expect("ansi");
+    assert_eq!(be16(&ansi, legacy::ANSI_OFFSET_LENGTH), ansi.len());
+    assert_eq!(
+        ansi.len(),
+        legacy::ANSI_HEADER_LEN + legacy::VIEW_HEADER_LEN + legacy::MINUTIA_LEN + 2
+    );
+
+    let v2011 = encode_template(&template, TemplateFormat::Iso19794_2_2011).expect("2011");
+    assert_eq!(be32(&v2011, iso2011::OFFSET_LENGTH), v2011.len());
+    assert_eq!(be16(&v2011, iso2011::OFFSET_VIEW_COUNT), 1);
+    assert_eq!(v2011[iso2011::OFFSET_CERTIFICATION], 0);
+    assert_eq!(be32(&v2011, iso2011::HEADER_LEN), v2011.len() - iso2011::HEADER_LEN);
+
+    let v2009 = encode_template(&template, TemplateFormat::Ansi378_2009).expect("2009");
+    assert_eq!(be32(&v2009, ansi2009::OFFSET_LENGTH), v2009.len());
+    assert_eq!(v2009[ansi2009::OFFSET_VIEW_COUNT], 1);
+    assert_eq!(v2009[ansi2009::HEADER_LEN + 3], 77);
+}
+
+mod round_trip {
+    use proptest::prelude::*;
+
+    use super::super::*;
+    use crate::template::{Minutia, MinutiaKind};
+
+    fn template() -> impl Strategy<Value = Template> {
+        let minutia = (
+            0.0f32..1000.0,
+            0.0f32..1000.0,
+            0.0f32..std::f32::consts::TAU,
+            any::<bool>(),
+            0u8..=100,
+        )
+            .prop_map(|(x, y, angle, bif, quality)| Minutia {
+                x,
+                y,
+                angle: crate::template::normalize_angle(angle),
+                kind: if bif { MinutiaKind::Bifurcation } else { MinutiaKind::Ending },
+                quality,
+            });
+        (prop::collection::vec(minutia, 0..60), 250u32..=1000, 0u8..=100).prop_map(
+            |(minutiae, dpi, quality)| Template {
+                width: 1000,
+                height: 1000,
+                dpi,
+                quality,
+                minutiae,
+                singular_points: vec![],
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, rng_algorithm: proptest::test_runner::RngAlgorithm::ChaCha, ..ProptestConfig::default() })]
+        /// native → each interchange format → native keeps every minutia within the format's
+        /// quantisation: half a pixel, half an angle unit, the resolution within one px/cm.
+        #[test]
+        fn native_to_interchange_and_back(t in template()) {
+            for format in TemplateFormat::ALL.into_iter().filter(|&f| f != TemplateFormat::Native) {
+                let bytes = encode_template(&t, format).expect("encode");
+                let back = decode_template(&bytes).expect("decode");
+                prop_assert_eq!(back.minutiae.len(), t.minutiae.len());
+                prop_assert!((back.dpi as f32 - t.dpi as f32).abs() <= 1.5);
+                let step = std::f32::consts::TAU / record::angle_codes_per_turn(format) as f32;
+                for (a, b) in t.minutiae.iter().zip(&back.minutiae) {
+                    prop_assert!((a.x - b.x).abs() <= 0.5 && (a.y - b.y).abs() <= 0.5);
+                    let d = (a.angle - b.angle).rem_euclid(std::f32::consts::TAU);
+                    prop_assert!(d.min(std::f32::consts::TAU - d) <= step / 2.0 + 1e-4);
+                    prop_assert_eq!((a.kind, a.quality), (b.kind, b.quality));
+                }
+            }
+        }
+    }
+}
+
+/// Regression (found by the round-trip property test): an ANSI 2009 view without minutiae was
+/// refused because the view-size bound counted 19 header bytes instead of 17.
+#[test]
+fn views_without_minutiae_round_trip_in_every_format() {
+    let empty = Template {
+        width: 300,
+        height: 400,
+        dpi: 500,
+        quality: 0,
+        minutiae: vec![],
+        singular_points: vec![],
+    };
+    for format in TemplateFormat::ALL {
+        let bytes = encode_template(&empty, format).expect("encode");
+        let back = decode_template(&bytes).expect("decode");
+        assert!(back.minutiae.is_empty(), "{format}");
+    }
+}
+
+/// SourceAFIS's ISO 2005 probe matches its mate better than the other finger, through our
+/// decoder and matcher (their README's expectation). Note: in the shared copy the probe and
+/// its mate are the same bytes, so only the impostor side says much.
+#[test]
+fn sourceafis_iso_probe_matches_its_mate_not_the_other_finger() {
+    let load = |name: &str| -> Option<Template> {
+        let path = shared(&format!("format-vectors/sourceafis/{name}"))?;
+        Some(decode_template(&read(&path)).expect("decode"))
+    };
+    let (Some(probe), Some(mate), Some(other)) =
+        (load("iso-probe.dat"), load("iso-matching.dat"), load("iso-nonmatching.dat"))
+    else {
+        return;
+    };
+    let matcher = crate::matcher::Matcher::new();
+    let genuine = matcher.compare_templates(&probe, &mate);
+    let impostor = matcher.compare_templates(&probe, &other);
+    eprintln!("genuine {genuine:.4}, impostor {impostor:.4}");
+    assert!(genuine > 2.0 * impostor && genuine > impostor + 0.1, "{genuine} vs {impostor}");
+}

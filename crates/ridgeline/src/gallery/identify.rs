@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 
 use rayon::prelude::*;
 
-use super::index::{HashFunctions, SegmentIndex, TABLES};
+use super::index::{HashFunctions, SegmentIndex};
 use super::store::{LiveSegment, RecordId, Snapshot};
 use crate::error::Result;
 use crate::matcher::{Matcher, PreparedRef};
@@ -13,7 +13,7 @@ use crate::matcher::{Matcher, PreparedRef};
 /// Short list = the best-voted this many records at least …
 pub const SHORTLIST_MIN: usize = 256;
 /// … or this share of the searched records, whichever is larger …
-pub const SHORTLIST_SHARE: f64 = 0.002;
+pub const SHORTLIST_SHARE: f64 = 0.01;
 /// … but never more than this many (bounds the re-ranking cost at any gallery size).
 pub const SHORTLIST_MAX: usize = 4096;
 /// Records per rayon task in exhaustive search.
@@ -38,11 +38,13 @@ pub struct SearchOptions {
     pub finger: Option<u8>,
     /// Indexed or exhaustive.
     pub mode: SearchMode,
+    /// Short-list length for indexed search; `None` = the default rule (see [`SHORTLIST_MIN`]).
+    pub shortlist: Option<usize>,
 }
 
 impl Default for SearchOptions {
     fn default() -> Self {
-        SearchOptions { top_k: 10, finger: None, mode: SearchMode::Indexed }
+        SearchOptions { top_k: 10, finger: None, mode: SearchMode::Indexed, shortlist: None }
     }
 }
 
@@ -122,9 +124,7 @@ pub fn identify(
     };
     let (scored, compared) = match options.mode {
         SearchMode::Exhaustive => exhaustive(snapshot, matcher, probe, options.finger, top_k),
-        SearchMode::Indexed => {
-            indexed(snapshot, matcher, hashes, probe, options.finger, top_k, searched)
-        }
+        SearchMode::Indexed => indexed(snapshot, matcher, hashes, probe, options, searched),
     };
     let candidates = scored
         .into_iter()
@@ -198,38 +198,39 @@ fn indexed(
     matcher: &Matcher,
     hashes: &HashFunctions,
     probe: PreparedRef<'_>,
-    finger: Option<u8>,
-    top_k: usize,
+    options: &SearchOptions,
     searched: usize,
 ) -> (Vec<Scored>, usize) {
-    let probe_keys: Vec<[Option<u32>; TABLES]> = hashes.keys(probe);
-    let shortlist_len = ((searched as f64 * SHORTLIST_SHARE).ceil() as usize)
-        .max(SHORTLIST_MIN)
-        .min(SHORTLIST_MAX)
-        .max(top_k);
+    let (finger, top_k) = (options.finger, options.top_k.max(1));
+    let probe_keys = hashes.keys(probe);
+    let params = hashes.params();
+    let default_len =
+        ((searched as f64 * SHORTLIST_SHARE).ceil() as usize).max(SHORTLIST_MIN).min(SHORTLIST_MAX);
+    let shortlist_len = options.shortlist.unwrap_or(default_len).max(top_k);
     // Votes per segment, keeping each segment's best-voted records.
-    let mut voted: Vec<(u16, RecordId)> = snapshot
+    let mut voted: Vec<(f32, RecordId)> = snapshot
         .segments()
         .par_iter()
         .flat_map_iter(|seg| {
             let index = segment_index(seg, hashes);
-            let mut votes = vec![0u16; seg.segment().len() as usize];
-            index.vote(&probe_keys, &mut votes);
-            let mut local: Vec<(u16, RecordId)> = votes
+            let mut votes = vec![0f32; seg.segment().len() as usize];
+            index.vote(&params, &probe_keys, &mut votes);
+            index.normalize(&params, &mut votes);
+            let mut local: Vec<(f32, RecordId)> = votes
                 .iter()
                 .enumerate()
-                .filter(|&(i, &v)| v > 0 && eligible(seg, i as u32, finger))
+                .filter(|&(i, &v)| v > 0.0 && eligible(seg, i as u32, finger))
                 .map(|(i, &v)| (v, RecordId { segment: seg.segment().id(), index: i as u32 }))
                 .collect();
             if local.len() > shortlist_len {
-                local.select_nth_unstable_by(shortlist_len, |a, b| b.0.cmp(&a.0));
+                local.select_nth_unstable_by(shortlist_len, |a, b| b.0.total_cmp(&a.0));
                 local.truncate(shortlist_len);
             }
             local
         })
         .collect();
     if voted.len() > shortlist_len {
-        voted.select_nth_unstable_by(shortlist_len, |a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        voted.select_nth_unstable_by(shortlist_len, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         voted.truncate(shortlist_len);
     }
     let scored: Vec<Scored> = voted

@@ -101,7 +101,14 @@ impl Gallery {
     }
 
     fn with_store(store: Store) -> Gallery {
-        Gallery { store, matcher: Matcher::new(), hashes: index::HashFunctions::new() }
+        Gallery { store, matcher: Matcher::new(), hashes: index::HashFunctions::default() }
+    }
+
+    /// Replaces the index parameters (for experiments; drops indexes built so far only in the
+    /// sense that they must not be mixed: call before the first indexed search).
+    pub fn with_index_params(mut self, params: index::IndexParams) -> Gallery {
+        self.hashes = index::HashFunctions::new(params);
+        self
     }
 
     /// The underlying store.

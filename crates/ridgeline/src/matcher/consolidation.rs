@@ -11,6 +11,17 @@ const SELECTION_POOL: usize = 4 * MAX_RELAXATION_PAIRS;
 
 /// The score of a comparison from its local similarities (`pairs` is reordered).
 pub(super) fn score(probe: PreparedRef<'_>, candidate: PreparedRef<'_>, pairs: &mut [Pair]) -> f32 {
+    score_with_matches(probe, candidate, pairs, None)
+}
+
+/// [`score`], also listing the consolidated matches (probe index, candidate index) that made
+/// the score when `matches` is given (for drawing them; the hot loop passes `None`).
+pub(super) fn score_with_matches(
+    probe: PreparedRef<'_>,
+    candidate: PreparedRef<'_>,
+    pairs: &mut [Pair],
+    matches: Option<&mut Vec<(usize, usize)>>,
+) -> f32 {
     let scored_pairs = scored_pair_count(probe.len().min(candidate.len()));
     if pairs.is_empty() || scored_pairs == 0 {
         return 0.0;
@@ -43,6 +54,8 @@ pub(super) fn score(probe: PreparedRef<'_>, candidate: PreparedRef<'_>, pairs: &
         let rotation = wrap_angle(b.angle - a.angle);
         let (sin, cos) = rotation.sin_cos();
         selected[n] = Selected {
+            probe_index: p.probe,
+            candidate_index: p.candidate,
             cos,
             sin,
             ax: a.x,
@@ -63,12 +76,24 @@ pub(super) fn score(probe: PreparedRef<'_>, candidate: PreparedRef<'_>, pairs: &
 
     // The best pairs after relaxation: those both similar and supported by consistent pairs.
     selected.sort_unstable_by(|a, b| b.relaxed.total_cmp(&a.relaxed));
+    if let Some(matches) = matches {
+        matches.extend(
+            selected
+                .iter()
+                .take(scored_pairs)
+                .map(|s| (s.probe_index as usize, s.candidate_index as usize)),
+        );
+    }
     let total: f32 = selected.iter().take(scored_pairs).map(|s| s.relaxed).sum();
     (total / scored_pairs as f32).clamp(0.0, 1.0)
 }
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Selected {
+    /// Index of the probe minutia (prepared order).
+    probe_index: u8,
+    /// Index of the candidate minutia (prepared order).
+    candidate_index: u8,
     ax: f32,
     ay: f32,
     bx: f32,
@@ -181,6 +206,7 @@ mod tests {
                 sin: s,
                 initial: 1.0,
                 relaxed: 1.0,
+                ..Selected::default()
             }
         };
         let (t, k) = (make(10.0, 20.0), make(80.0, 60.0));

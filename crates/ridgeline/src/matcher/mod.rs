@@ -57,6 +57,15 @@ impl Default for Matcher {
     }
 }
 
+/// A comparison with the minutia matches that made its score ([`Matcher::compare_detailed`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetailedComparison {
+    /// The score, as [`Matcher::compare`] gives it.
+    pub score: f64,
+    /// Consolidated matches: (probe minutia, candidate minutia), indices in prepared order.
+    pub matches: Vec<(usize, usize)>,
+}
+
 /// A scored pair of minutiae (index in the probe, index in the candidate).
 #[derive(Debug, Clone, Copy, Default)]
 struct Pair {
@@ -80,6 +89,26 @@ impl Matcher {
         let mut pairs = [Pair::default(); MAX_PAIRS];
         let count = self.local_similarities(probe, candidate, &mut pairs);
         consolidation::score(probe, candidate, &mut pairs[..count]) as f64
+    }
+
+    /// [`Matcher::compare`], also returning the consolidated minutia matches behind the score,
+    /// as indices into the prepared minutiae ([`PreparedRef::minutia`]). For drawing a
+    /// comparison (the de-duplication report), not for the hot loop.
+    pub fn compare_detailed(
+        &self,
+        probe: PreparedRef<'_>,
+        candidate: PreparedRef<'_>,
+    ) -> DetailedComparison {
+        let mut pairs = [Pair::default(); MAX_PAIRS];
+        let count = self.local_similarities(probe, candidate, &mut pairs);
+        let mut matches = Vec::new();
+        let score = consolidation::score_with_matches(
+            probe,
+            candidate,
+            &mut pairs[..count],
+            Some(&mut matches),
+        ) as f64;
+        DetailedComparison { score, matches }
     }
 
     /// Prepares both templates and compares them.

@@ -10,11 +10,13 @@
 //! Stream layout and quirks are in `docs/FORMATS.md` (section WSQ).
 
 mod decode;
+mod encode;
 mod huffman;
 mod transform;
 mod tree;
 
 pub use decode::{decode, decode_image, WsqImage};
+pub use encode::{encode, TARGET_BITRATE_BPP};
 
 /// Start of image.
 pub const SOI: u16 = 0xFFA0;

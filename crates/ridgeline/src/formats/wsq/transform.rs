@@ -297,3 +297,129 @@ pub(crate) fn join(
     }
     Ok(())
 }
+
+/// Decomposes one dimension: low and high halves of `old[old_base..]` into `new[new_base..]`
+/// (NBIS `get_lets`). `hi` and `lo` are the analysis filters.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn split(
+    new: &mut [f32],
+    new_base: isize,
+    old: &[f32],
+    old_base: isize,
+    p: Pass,
+    hi_in: &[f32],
+    lo: &[f32],
+) -> Result<()> {
+    let (lsz, hsz) = (lo.len() as i32, hi_in.len() as i32);
+    if lsz == 0 || hsz == 0 {
+        return Err(out_of_bounds());
+    }
+    let da_ev = p.len2 % 2 == 1;
+    let fi_ev = lsz % 2 == 1;
+    let (mut loc, mut hoc);
+    let (mut olle, mut ohle, olre, ohre);
+    let hi: Vec<f32>;
+    if fi_ev {
+        loc = (lsz - 1) / 2;
+        hoc = (hsz - 1) / 2 - 1;
+        (olle, ohle, olre, ohre) = (false, false, false, false);
+        hi = hi_in.to_vec();
+    } else {
+        loc = lsz / 2 - 2;
+        hoc = hsz / 2 - 2;
+        (olle, ohle, olre, ohre) = (true, true, true, true);
+        if loc == -1 {
+            loc = 0;
+            olle = false;
+        }
+        if hoc == -1 {
+            hoc = 0;
+            ohle = false;
+        }
+        hi = hi_in.iter().map(|&h| -h).collect();
+    }
+    let pstr = p.stride;
+    let nstr = -pstr;
+    let (llen, hlen) =
+        if da_ev { ((p.len2 + 1) / 2, (p.len2 + 1) / 2 - 1) } else { (p.len2 / 2, p.len2 / 2) };
+    // One filter output: taps 0.. walking from `start` with symmetric reflection at p0/p1.
+    let tap = |start: isize,
+               step: isize,
+               le: bool,
+               re: bool,
+               f: &[f32],
+               p0: isize,
+               p1: isize|
+     -> Result<f32> {
+        let (mut px, mut pxstr, mut le, mut re) = (start, step, le, re);
+        let mut acc = rd(old, px)? * f[0];
+        for &c in &f[1..] {
+            if px == p0 {
+                if le {
+                    pxstr = 0;
+                    le = false;
+                } else {
+                    pxstr = pstr;
+                }
+            }
+            if px == p1 {
+                if re {
+                    pxstr = 0;
+                    re = false;
+                } else {
+                    pxstr = nstr;
+                }
+            }
+            px += pxstr;
+            acc += rd(old, px)? * c;
+        }
+        Ok(acc)
+    };
+    for rw_cl in 0..p.len1 as isize {
+        let (mut lopass, mut hipass) = if p.inv {
+            let hipass = new_base + rw_cl * p.pitch;
+            (hipass + hlen as isize * p.stride, hipass)
+        } else {
+            let lopass = new_base + rw_cl * p.pitch;
+            (lopass, lopass + llen as isize * p.stride)
+        };
+        let p0 = old_base + rw_cl * p.pitch;
+        let p1 = p0 + (p.len2 as isize - 1) * p.stride;
+        let mut lspx = p0 + loc as isize * p.stride;
+        let mut lspxstr = nstr;
+        let (mut lle2, lre2) = (olle, olre);
+        let mut hspx = p0 + hoc as isize * p.stride;
+        let mut hspxstr = nstr;
+        let (mut hle2, hre2) = (ohle, ohre);
+        for _pix in 0..hlen {
+            *wr(new, lopass)? = tap(lspx, lspxstr, lle2, lre2, lo, p0, p1)?;
+            lopass += p.stride;
+            *wr(new, hipass)? = tap(hspx, hspxstr, hle2, hre2, &hi, p0, p1)?;
+            hipass += p.stride;
+            for _ in 0..2 {
+                if lspx == p0 {
+                    if lle2 {
+                        lspxstr = 0;
+                        lle2 = false;
+                    } else {
+                        lspxstr = pstr;
+                    }
+                }
+                lspx += lspxstr;
+                if hspx == p0 {
+                    if hle2 {
+                        hspxstr = 0;
+                        hle2 = false;
+                    } else {
+                        hspxstr = pstr;
+                    }
+                }
+                hspx += hspxstr;
+            }
+        }
+        if da_ev {
+            *wr(new, lopass)? = tap(lspx, lspxstr, lle2, lre2, lo, p0, p1)?;
+        }
+    }
+    Ok(())
+}

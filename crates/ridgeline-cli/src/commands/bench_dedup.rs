@@ -1,0 +1,93 @@
+//! `ridgeline bench dedup --records N [--fingers 1|2] [--duplicates 0.01] [--json]`: N:N
+//! de-duplication of a synthetic population with planted duplicates; time per record, record
+//! pairs compared per second, precision and recall.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use anyhow::Context;
+use ridgeline::dedup::matching::GalleryPopulation;
+use ridgeline::dedup::RecordInfo;
+use ridgeline::gallery::SearchMode;
+
+use super::dedup::{finish_report, run_search};
+use super::demo::{accuracy, enroll_population, synth_population};
+
+/// Arguments of `ridgeline bench dedup`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// People in the population (records = people + planted duplicates).
+    #[arg(long, default_value_t = 10_000)]
+    pub records: usize,
+    /// Fingers per record (1 or 2).
+    #[arg(long, default_value_t = 1)]
+    pub fingers: usize,
+    /// Share of people registered twice.
+    #[arg(long, default_value_t = 0.01)]
+    pub duplicates: f64,
+    /// Seed of the population.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// `--fmr` of the de-duplication.
+    #[arg(long, default_value_t = 1e-4)]
+    pub fmr: f64,
+    /// Compare exhaustively instead of through the index.
+    #[arg(long)]
+    pub exhaustive: bool,
+    /// Candidate records the index proposes per record (more: higher recall, slower).
+    #[arg(long, default_value_t = ridgeline::dedup::matching::DEFAULT_CANDIDATES_PER_RECORD)]
+    pub candidates: usize,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs the benchmark.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    super::dedup::install_interrupt_handler();
+    let t = Instant::now();
+    let population = synth_population(args.seed, args.records, args.fingers, args.duplicates)?;
+    let synth_s = t.elapsed().as_secs_f64();
+    let dir = tempfile::tempdir().context("cannot create a temporary folder")?;
+    let t = Instant::now();
+    let gallery = enroll_population(&population, &dir.path().join("gallery"))?;
+    gallery.build_index();
+    let enrol_s = t.elapsed().as_secs_f64();
+    let mode = if args.exhaustive { SearchMode::Exhaustive } else { SearchMode::Indexed };
+    let metadata: HashMap<String, RecordInfo> =
+        population.infos.iter().map(|r| (r.record_id.clone(), r.clone())).collect();
+    let t = Instant::now();
+    let pop = GalleryPopulation::new(&gallery, mode, &metadata)?
+        .with_candidates_per_record(args.candidates);
+    let outcome = run_search(&pop, pop.infos(), args.fmr, mode, None)?;
+    if !outcome.complete {
+        anyhow::bail!("interrupted");
+    }
+    let report = finish_report(&pop, pop.infos(), &outcome, args.fmr, mode, t)?;
+    let dedup_s = t.elapsed().as_secs_f64();
+    let acc = accuracy(&population, &report);
+    let records = population.infos.len();
+    let summary = serde_json::json!({
+        "records": records,
+        "fingers_per_record": args.fingers,
+        "mode": if args.exhaustive { "exhaustive" } else { "indexed" },
+        "threads": rayon::current_num_threads(),
+        "planted_pairs": acc.planted,
+        "found_pairs": acc.found,
+        "false_pairs": acc.false_pairs,
+        "precision": acc.precision,
+        "recall": acc.recall,
+        "synthesise_seconds": synth_s,
+        "enrol_seconds": enrol_s,
+        "dedup_seconds": dedup_s,
+        "ms_per_record": 1000.0 * dedup_s / records.max(1) as f64,
+        "pairs_compared": outcome.stats.pairs_compared,
+        "pairs_compared_per_second": outcome.stats.pairs_compared as f64 / outcome.stats.search_seconds.max(1e-9),
+    });
+    if args.json {
+        println!("{summary}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
+    }
+    Ok(())
+}

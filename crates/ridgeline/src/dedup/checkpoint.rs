@@ -1,0 +1,278 @@
+//! The de-duplication checkpoint: how far the N:N search got and the pairs it found so far.
+//!
+//! Records are searched in index order, in blocks; after a block the state is a prefix
+//! (`next_record`) plus the pairs found, which is all a resumed run needs. The file is replaced
+//! atomically (write a temporary file, fsync, rename over the old one, fsync the folder), so a
+//! kill at any instant leaves either the previous or the new checkpoint, never a torn one.
+//!
+//! # Format (version 1), all integers little-endian
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 4 | magic `RLC\x1a` |
+//! | 4 | 2 | format version (u16) |
+//! | 6 | 2 | reserved, zero |
+//! | 8 | 8 | job key (u64): hash of the population and the threshold; a resume must match it |
+//! | 16 | 8 | records in the population (u64) |
+//! | 24 | 8 | next record to search (u64); records before it are done |
+//! | 32 | 8 | number of pairs that follow (u64) |
+//! | 40 | 8 | record pairs compared so far (u64) |
+//! | 48 | 8 | search time so far in milliseconds (u64) |
+//! | 56 | 4 | CRC-32 (IEEE) of bytes 0–55 and of every pair record |
+//! | 60 | 4 | reserved, zero |
+//! | 64 | 24·n | pairs: `a` u32, `b` u32 (record indices, a < b), `score` f64, `fmr` f64 |
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::clusters::LinkedPair;
+use crate::error::{Error, Result};
+
+/// Magic number at the start of a checkpoint.
+pub const CHECKPOINT_MAGIC: [u8; 4] = *b"RLC\x1a";
+/// Checkpoint format version written by this build.
+pub const CHECKPOINT_VERSION: u16 = 1;
+/// Offset of the format version.
+pub const OFFSET_VERSION: usize = 4;
+/// Offset of the job key.
+pub const OFFSET_JOB_KEY: usize = 8;
+/// Offset of the population size.
+pub const OFFSET_RECORDS: usize = 16;
+/// Offset of the next record to search.
+pub const OFFSET_NEXT_RECORD: usize = 24;
+/// Offset of the pair count.
+pub const OFFSET_PAIR_COUNT: usize = 32;
+/// Offset of the number of record pairs compared.
+pub const OFFSET_PAIRS_COMPARED: usize = 40;
+/// Offset of the elapsed search time.
+pub const OFFSET_ELAPSED_MS: usize = 48;
+/// Offset of the checksum.
+pub const OFFSET_CHECKSUM: usize = 56;
+/// Size of the header; pair records start here.
+pub const HEADER_LEN: usize = 64;
+/// Size of one pair record.
+pub const PAIR_RECORD_LEN: usize = 24;
+
+/// The resumable state of a de-duplication run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checkpoint {
+    /// Identifies the population and settings the state belongs to.
+    pub job_key: u64,
+    /// Records in the population.
+    pub records: u64,
+    /// Records `0..next_record` have been searched.
+    pub next_record: u64,
+    /// Record pairs compared so far (for statistics).
+    pub pairs_compared: u64,
+    /// Search time so far, milliseconds.
+    pub elapsed_ms: u64,
+    /// Pairs above threshold found so far.
+    pub pairs: Vec<LinkedPair>,
+}
+
+impl Checkpoint {
+    /// Encodes the checkpoint.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER_LEN + PAIR_RECORD_LEN * self.pairs.len());
+        out.extend_from_slice(&CHECKPOINT_MAGIC);
+        out.extend_from_slice(&CHECKPOINT_VERSION.to_le_bytes());
+        out.extend_from_slice(&[0, 0]);
+        for field in [
+            self.job_key,
+            self.records,
+            self.next_record,
+            self.pairs.len() as u64,
+            self.pairs_compared,
+            self.elapsed_ms,
+        ] {
+            out.extend_from_slice(&field.to_le_bytes());
+        }
+        out.extend_from_slice(&[0; 8]);
+        for p in &self.pairs {
+            out.extend_from_slice(&p.a.to_le_bytes());
+            out.extend_from_slice(&p.b.to_le_bytes());
+            out.extend_from_slice(&p.score.to_le_bytes());
+            out.extend_from_slice(&p.fmr.to_le_bytes());
+        }
+        let crc = checksum(&out);
+        out[OFFSET_CHECKSUM..OFFSET_CHECKSUM + 4].copy_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    /// Decodes a checkpoint, checking magic, version, length and checksum.
+    pub fn from_bytes(bytes: &[u8]) -> std::result::Result<Self, String> {
+        let header = bytes.get(..HEADER_LEN).ok_or("shorter than its header")?;
+        if header[..4] != CHECKPOINT_MAGIC {
+            return Err("not a Ridgeline dedup checkpoint (bad magic number)".into());
+        }
+        let version = u16::from_le_bytes([header[OFFSET_VERSION], header[OFFSET_VERSION + 1]]);
+        if version != CHECKPOINT_VERSION {
+            return Err(format!(
+                "format version {version}, this build reads {CHECKPOINT_VERSION}; start afresh without --resume"
+            ));
+        }
+        let u64_at = |o: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&header[o..o + 8]);
+            u64::from_le_bytes(b)
+        };
+        let pair_count = u64_at(OFFSET_PAIR_COUNT);
+        let expected_len = (pair_count as u128) * PAIR_RECORD_LEN as u128 + HEADER_LEN as u128;
+        if expected_len != bytes.len() as u128 {
+            return Err(format!(
+                "holds {} bytes, its header announces {expected_len}",
+                bytes.len()
+            ));
+        }
+        let mut stored = [0u8; 4];
+        stored.copy_from_slice(&header[OFFSET_CHECKSUM..OFFSET_CHECKSUM + 4]);
+        if u32::from_le_bytes(stored) != checksum(bytes) {
+            return Err("checksum mismatch (damaged file)".into());
+        }
+        let pairs = bytes[HEADER_LEN..]
+            .chunks_exact(PAIR_RECORD_LEN)
+            .map(|r| {
+                let mut a = [0u8; 4];
+                let mut b = [0u8; 4];
+                let mut score = [0u8; 8];
+                let mut fmr = [0u8; 8];
+                a.copy_from_slice(&r[0..4]);
+                b.copy_from_slice(&r[4..8]);
+                score.copy_from_slice(&r[8..16]);
+                fmr.copy_from_slice(&r[16..24]);
+                LinkedPair {
+                    a: u32::from_le_bytes(a),
+                    b: u32::from_le_bytes(b),
+                    score: f64::from_le_bytes(score),
+                    fmr: f64::from_le_bytes(fmr),
+                }
+            })
+            .collect();
+        Ok(Checkpoint {
+            job_key: u64_at(OFFSET_JOB_KEY),
+            records: u64_at(OFFSET_RECORDS),
+            next_record: u64_at(OFFSET_NEXT_RECORD),
+            pairs_compared: u64_at(OFFSET_PAIRS_COMPARED),
+            elapsed_ms: u64_at(OFFSET_ELAPSED_MS),
+            pairs,
+        })
+    }
+
+    /// Reads a checkpoint file.
+    pub fn read(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::from_bytes(&bytes).map_err(|message| Error::Checkpoint { path: path.into(), message })
+    }
+
+    /// Replaces the checkpoint file atomically and durably.
+    pub fn write_atomic(&self, path: &Path) -> Result<()> {
+        write_file_atomic(path, &self.to_bytes())
+    }
+}
+
+/// Writes `bytes` to `path` so that a crash leaves either the old or the new file: temporary
+/// file, fsync, rename, fsync of the folder.
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut temporary = PathBuf::from(path);
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".tmp");
+    temporary.set_file_name(name);
+    {
+        let mut file = std::fs::File::create(&temporary).map_err(|e| Error::io(&temporary, e))?;
+        file.write_all(bytes).map_err(|e| Error::io(&temporary, e))?;
+        file.sync_all().map_err(|e| Error::io(&temporary, e))?;
+    }
+    std::fs::rename(&temporary, path).map_err(|e| Error::io(path, e))?;
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    // Directories can be opened for fsync on Unix; elsewhere the rename is as durable as it gets.
+    #[cfg(unix)]
+    std::fs::File::open(folder).and_then(|d| d.sync_all()).map_err(|e| Error::io(folder, e))?;
+    Ok(())
+}
+
+fn checksum(bytes: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&bytes[..OFFSET_CHECKSUM.min(bytes.len())]);
+    hasher.update(bytes.get(HEADER_LEN..).unwrap_or(&[]));
+    hasher.finalize()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Checkpoint {
+        Checkpoint {
+            job_key: 0x0123_4567_89ab_cdef,
+            records: 1000,
+            next_record: 512,
+            pairs_compared: 4242,
+            elapsed_ms: 1234,
+            pairs: vec![
+                LinkedPair { a: 3, b: 700, score: 9.5, fmr: 3.1e-10 },
+                LinkedPair { a: 10, b: 11, score: 12.0, fmr: 1e-12 },
+            ],
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let c = sample();
+        assert_eq!(Checkpoint::from_bytes(&c.to_bytes()), Ok(c));
+    }
+
+    #[test]
+    fn offsets_hold_documented_fields() {
+        let c = sample();
+        let bytes = c.to_bytes();
+        let u64_at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().expect("8 bytes"));
+        assert_eq!(&bytes[..4], b"RLC\x1a");
+        assert_eq!(u16::from_le_bytes([bytes[OFFSET_VERSION], bytes[OFFSET_VERSION + 1]]), 1);
+        assert_eq!(&bytes[6..8], &[0, 0]);
+        assert_eq!(u64_at(OFFSET_JOB_KEY), c.job_key);
+        assert_eq!(u64_at(OFFSET_RECORDS), 1000);
+        assert_eq!(u64_at(OFFSET_NEXT_RECORD), 512);
+        assert_eq!(u64_at(OFFSET_PAIR_COUNT), 2);
+        assert_eq!(u64_at(OFFSET_PAIRS_COMPARED), 4242);
+        assert_eq!(u64_at(OFFSET_ELAPSED_MS), 1234);
+        assert_eq!(&bytes[60..64], &[0; 4]);
+        assert_eq!(bytes.len(), HEADER_LEN + 2 * PAIR_RECORD_LEN);
+        let first = &bytes[HEADER_LEN..HEADER_LEN + PAIR_RECORD_LEN];
+        assert_eq!(u32::from_le_bytes(first[0..4].try_into().expect("4")), 3);
+        assert_eq!(u32::from_le_bytes(first[4..8].try_into().expect("4")), 700);
+        assert_eq!(f64::from_le_bytes(first[8..16].try_into().expect("8")), 9.5);
+        assert_eq!(f64::from_le_bytes(first[16..24].try_into().expect("8")), 3.1e-10);
+    }
+
+    #[test]
+    fn refuses_damage() {
+        let bytes = sample().to_bytes();
+        for cut in [0, 10, HEADER_LEN, bytes.len() - 1] {
+            assert!(Checkpoint::from_bytes(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        for flip in [0, OFFSET_VERSION, OFFSET_NEXT_RECORD, HEADER_LEN + 5, bytes.len() - 1] {
+            let mut bad = bytes.clone();
+            bad[flip] ^= 0x10;
+            assert!(Checkpoint::from_bytes(&bad).is_err(), "flip at {flip}");
+        }
+    }
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("run.ckpt");
+        let mut c = sample();
+        c.write_atomic(&path).expect("first write");
+        c.next_record = 1000;
+        c.write_atomic(&path).expect("second write");
+        assert_eq!(Checkpoint::read(&path).expect("reads"), c);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("lists")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("run.ckpt")]);
+    }
+}

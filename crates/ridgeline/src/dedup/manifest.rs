@@ -1,0 +1,216 @@
+//! The population manifest: a CSV file `record_id,person_id,name,finger,path`.
+//!
+//! One row per finger; several rows with the same `record_id` are several fingers of one record
+//! (one registration of one person). `person_id` is the resident identity number where known and
+//! may be empty; `finger` is the ISO/IEC 19794-2 finger position (0 unknown, 1–10); `path` names
+//! an image or a template file, relative to the manifest's folder unless absolute. A first row
+//! that starts with `record_id` is a header. Fields may be quoted with `"` (doubled inside).
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Largest finger position (ISO/IEC 19794-2: 1–10, 0 unknown).
+pub const MAX_FINGER_POSITION: u8 = 10;
+
+/// One record of the population: a registration with one or more fingers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordInfo {
+    /// The record's identifier, unique in the population.
+    pub record_id: String,
+    /// Resident identity number, empty where unknown.
+    pub person_id: String,
+    /// Name as registered.
+    pub name: String,
+    /// Finger positions held, in manifest order.
+    pub fingers: Vec<u8>,
+}
+
+/// A record with the files of its fingers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestRecord {
+    /// Identity of the record.
+    pub info: RecordInfo,
+    /// File of each finger, parallel to `info.fingers`.
+    pub paths: Vec<PathBuf>,
+}
+
+/// Reads a manifest file; relative paths are resolved against its folder.
+pub fn read_manifest(path: &Path) -> Result<Vec<ManifestRecord>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    parse_manifest(&text, base)
+}
+
+/// Parses manifest text; relative paths are resolved against `base`.
+pub fn parse_manifest(text: &str, base: &Path) -> Result<Vec<ManifestRecord>> {
+    let mut records: Vec<ManifestRecord> = Vec::new();
+    let mut index_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (number, line) in text.lines().enumerate() {
+        let line_no = number + 1;
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields =
+            split_csv_line(line).map_err(|message| Error::Manifest { line: line_no, message })?;
+        if number == 0 && fields.first().is_some_and(|f| f.trim() == "record_id") {
+            continue;
+        }
+        let [record_id, person_id, name, finger, file] =
+            <[String; 5]>::try_from(fields).map_err(|f| Error::Manifest {
+                line: line_no,
+                message: format!(
+                    "expected 5 fields (record_id,person_id,name,finger,path), found {}",
+                    f.len()
+                ),
+            })?;
+        let record_id = record_id.trim().to_string();
+        if record_id.is_empty() {
+            return Err(Error::Manifest { line: line_no, message: "empty record_id".into() });
+        }
+        let finger: u8 =
+            finger.trim().parse().ok().filter(|f| *f <= MAX_FINGER_POSITION).ok_or_else(|| {
+                Error::Manifest {
+                    line: line_no,
+                    message: format!("finger {finger:?} is not a position 0-{MAX_FINGER_POSITION}"),
+                }
+            })?;
+        if file.trim().is_empty() {
+            return Err(Error::Manifest { line: line_no, message: "empty path".into() });
+        }
+        let file = PathBuf::from(file.trim());
+        let file = if file.is_absolute() { file } else { base.join(file) };
+        let person_id = person_id.trim().to_string();
+        match index_of.get(&record_id) {
+            Some(&k) => {
+                let record = &mut records[k];
+                if record.info.person_id != person_id || record.info.name != name {
+                    return Err(Error::Manifest {
+                        line: line_no,
+                        message: format!(
+                            "record {record_id} appears with another person_id or name"
+                        ),
+                    });
+                }
+                if finger != 0 && record.info.fingers.contains(&finger) {
+                    return Err(Error::Manifest {
+                        line: line_no,
+                        message: format!("record {record_id} lists finger {finger} twice"),
+                    });
+                }
+                record.info.fingers.push(finger);
+                record.paths.push(file);
+            }
+            None => {
+                index_of.insert(record_id.clone(), records.len());
+                records.push(ManifestRecord {
+                    info: RecordInfo { record_id, person_id, name, fingers: vec![finger] },
+                    paths: vec![file],
+                });
+            }
+        }
+    }
+    if records.is_empty() {
+        return Err(Error::Manifest { line: 0, message: "the manifest lists no records".into() });
+    }
+    Ok(records)
+}
+
+/// Splits one CSV line (RFC 4180 quoting, no embedded line breaks).
+fn split_csv_line(line: &str) -> std::result::Result<Vec<String>, String> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    let mut at_field_start = true;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (false, '"') if at_field_start => quoted = true,
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => {
+                quoted = false;
+                if !matches!(chars.peek(), None | Some(',')) {
+                    return Err("text after a closing quote".into());
+                }
+            }
+            (false, ',') => {
+                fields.push(std::mem::take(&mut field));
+                at_field_start = true;
+                continue;
+            }
+            (_, c) => field.push(c),
+        }
+        at_field_start = false;
+    }
+    if quoted {
+        return Err("unterminated quote".into());
+    }
+    fields.push(field);
+    Ok(fields)
+}
+
+/// Quotes a field for CSV output where it needs it.
+pub fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_fingers_of_a_record() {
+        let text = "record_id,person_id,name,finger,path\r\n\
+                    r1,11010519491231002X,\"Li, Wei\",1,a/1.png\n\
+                    r2,,Wang Fang,1,/abs/2.rlt\n\
+                    r1,11010519491231002X,\"Li, Wei\",6,a/6.png\n";
+        let records = parse_manifest(text, Path::new("/base")).expect("parses");
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].info.record_id, "r1");
+        assert_eq!(records[0].info.name, "Li, Wei");
+        assert_eq!(records[0].info.fingers, vec![1, 6]);
+        assert_eq!(
+            records[0].paths,
+            vec![PathBuf::from("/base/a/1.png"), PathBuf::from("/base/a/6.png")]
+        );
+        assert_eq!(records[1].info.person_id, "");
+        assert_eq!(records[1].paths, vec![PathBuf::from("/abs/2.rlt")]);
+    }
+
+    #[test]
+    fn quoted_quotes_round_trip() {
+        let fields = split_csv_line(r#"a,"say ""hi""",,"x,y""#).expect("splits");
+        assert_eq!(fields, vec!["a", "say \"hi\"", "", "x,y"]);
+        assert_eq!(csv_field("say \"hi\", ok"), r#""say ""hi"", ok""#);
+        assert_eq!(csv_field("plain"), "plain");
+    }
+
+    #[test]
+    fn refuses_malformed_rows_with_their_line() {
+        let bad = [
+            ("r1,,n,1\n", 1),
+            ("record_id,person_id,name,finger,path\nr1,,n,11,p\n", 2),
+            ("r1,,n,x,p\n", 1),
+            ("r1,,\"n,1,p\n", 1),
+            ("r1,,n,1,\n", 1),
+            (",,n,1,p\n", 1),
+            ("r1,,n,1,p\nr1,,other,2,q\n", 2),
+            ("r1,,n,1,p\nr1,,n,1,q\n", 2),
+        ];
+        for (text, line) in bad {
+            match parse_manifest(text, Path::new(".")) {
+                Err(Error::Manifest { line: l, .. }) => assert_eq!(l, line, "{text:?}"),
+                other => panic!("{text:?} gave {other:?}"),
+            }
+        }
+        assert!(matches!(parse_manifest("", Path::new(".")), Err(Error::Manifest { .. })));
+    }
+}

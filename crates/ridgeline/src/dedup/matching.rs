@@ -1,0 +1,264 @@
+//! The real comparisons behind a population: the matcher with its calibration, over the
+//! records of a gallery.
+//!
+//! Candidates come from locality-sensitive hashing of the stored MCC bit cylinders, with the
+//! gallery's own hash functions, but voted with inverse-document-frequency weights: the
+//! gallery's per-segment index counts every key collision alike, which serves 1:N (its short
+//! list is hundreds long and re-ranked), while N:N can afford only a short list per record, and
+//! there a collision in a rare bucket is worth far more than one in a bucket half the population
+//! shares.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::manifest::RecordInfo;
+use super::population::{positions_compatible, FingerMatcher};
+use super::search::Population;
+use crate::error::{Error, Result};
+use crate::gallery::index::{HashFunctions, NO_KEY};
+use crate::gallery::{Gallery, RecordId, SearchMode, Snapshot};
+use crate::matcher::{MatchTemplate, Matcher, PreparedRef};
+use crate::template::Template;
+
+/// Candidate records kept per record, by weighted index votes summed over its fingers.
+/// Duplicates are rare (a handful per record at most) and each candidate costs a full
+/// comparison of every common finger, so the list is short.
+pub const DEFAULT_CANDIDATES_PER_RECORD: usize = 16;
+
+/// The matcher's calibrated false match rate of a score.
+fn finger_fmr(score: f64) -> f64 {
+    crate::matcher::calibration::fmr_for_score(score)
+}
+
+/// Every live record of a snapshot, in segment order.
+fn live_records(snapshot: &Snapshot) -> impl Iterator<Item = RecordId> + '_ {
+    snapshot.segments().iter().flat_map(|live| {
+        let segment = live.segment().id();
+        (0..live.segment().len())
+            .filter(move |&index| !live.is_deleted(index))
+            .map(move |index| RecordId { segment, index })
+    })
+}
+
+impl FingerMatcher for Matcher {
+    type Prepared = MatchTemplate;
+
+    fn prepare(&self, template: &Template) -> MatchTemplate {
+        MatchTemplate::prepare(template)
+    }
+
+    fn fmr(&self, a: &MatchTemplate, b: &MatchTemplate) -> f64 {
+        finger_fmr(self.compare(a.view(), b.view()))
+    }
+}
+
+/// The records of a gallery (its subjects, each with its fingers), searched through the
+/// gallery's index.
+#[derive(Debug)]
+pub struct GalleryPopulation<'g> {
+    gallery: &'g Gallery,
+    snapshot: Arc<Snapshot>,
+    /// Record infos, in order of first enrolment.
+    infos: Vec<RecordInfo>,
+    /// Stored fingers of each record: (position, where it lives).
+    fingers: Vec<Vec<(u8, RecordId)>>,
+    /// The candidate index (indexed mode only).
+    keys: Option<KeyIndex>,
+    hashes: HashFunctions,
+    candidates_per_record: usize,
+}
+
+impl<'g> GalleryPopulation<'g> {
+    /// Reads the subjects of the gallery's current snapshot. `metadata` supplies identity
+    /// numbers and names by record id, where known.
+    pub fn new(
+        gallery: &'g Gallery,
+        mode: SearchMode,
+        metadata: &HashMap<String, RecordInfo>,
+    ) -> Result<Self> {
+        let snapshot = gallery.snapshot();
+        let mut infos: Vec<RecordInfo> = Vec::new();
+        let mut fingers: Vec<Vec<(u8, RecordId)>> = Vec::new();
+        let mut index_of: HashMap<String, u32> = HashMap::new();
+        for id in live_records(&snapshot) {
+            let (subject, finger) = snapshot.subject(id)?;
+            let k = match index_of.get(subject) {
+                Some(&k) => k,
+                None => {
+                    let k = infos.len() as u32;
+                    index_of.insert(subject.to_string(), k);
+                    let mut info = metadata.get(subject).cloned().unwrap_or_else(|| RecordInfo {
+                        record_id: subject.to_string(),
+                        person_id: String::new(),
+                        name: String::new(),
+                        fingers: Vec::new(),
+                    });
+                    info.fingers.clear();
+                    infos.push(info);
+                    fingers.push(Vec::new());
+                    k
+                }
+            };
+            infos[k as usize].fingers.push(finger);
+            fingers[k as usize].push((finger, id));
+        }
+        let hashes = HashFunctions::default();
+        let keys = match mode {
+            SearchMode::Exhaustive => None,
+            SearchMode::Indexed => Some(KeyIndex::build(&fingers, |id| {
+                let bytes = snapshot.descriptor(id).ok_or_else(|| {
+                    Error::InvalidArgument(format!("record {id:?} has no descriptor"))
+                })?;
+                Ok(entry_keys(&hashes, PreparedRef::from_bytes(bytes)?))
+            })?),
+        };
+        Ok(GalleryPopulation {
+            gallery,
+            snapshot,
+            infos,
+            fingers,
+            keys,
+            hashes,
+            candidates_per_record: DEFAULT_CANDIDATES_PER_RECORD,
+        })
+    }
+
+    /// Sets how many candidate records the index proposes per record (at least 1).
+    pub fn with_candidates_per_record(mut self, candidates: usize) -> Self {
+        self.candidates_per_record = candidates.max(1);
+        self
+    }
+
+    /// Identity of every record, by index.
+    pub fn infos(&self) -> &[RecordInfo] {
+        &self.infos
+    }
+
+    /// The stored template of a record's finger.
+    pub fn template(&self, id: RecordId) -> Result<Template> {
+        Template::from_native_bytes(&self.snapshot.record(id)?.template)
+    }
+
+    /// The stored fingers of a record.
+    pub fn fingers(&self, record: u32) -> &[(u8, RecordId)] {
+        self.fingers.get(record as usize).map_or(&[], Vec::as_slice)
+    }
+
+    fn prepared(&self, id: RecordId) -> Result<PreparedRef<'_>> {
+        let bytes = self
+            .snapshot
+            .descriptor(id)
+            .ok_or_else(|| Error::InvalidArgument(format!("record {id:?} has no descriptor")))?;
+        PreparedRef::from_bytes(bytes)
+    }
+}
+
+/// Inverted index of every stored finger's LSH keys: `(table, key)` → (record, position).
+#[derive(Debug)]
+struct KeyIndex {
+    postings: HashMap<u64, Vec<(u32, u8)>>,
+    /// Stored fingers indexed.
+    entries: usize,
+    /// Buckets larger than this are skipped: a key shared by that many fingers says nothing.
+    max_bucket: usize,
+}
+
+impl KeyIndex {
+    fn build(
+        fingers: &[Vec<(u8, RecordId)>],
+        prepared: impl Fn(RecordId) -> Result<Vec<u64>> + Sync,
+    ) -> Result<Self> {
+        use rayon::prelude::*;
+        let keyed: Vec<Vec<(u8, Vec<u64>)>> = fingers
+            .par_iter()
+            .map(|record| {
+                record.iter().map(|&(p, id)| Ok((p, prepared(id)?))).collect::<Result<_>>()
+            })
+            .collect::<Result<_>>()?;
+        let mut postings: HashMap<u64, Vec<(u32, u8)>> = HashMap::new();
+        let mut entries = 0;
+        for (record, record_fingers) in keyed.into_iter().enumerate() {
+            for (position, keys) in record_fingers {
+                entries += 1;
+                for key in keys {
+                    postings.entry(key).or_default().push((record as u32, position));
+                }
+            }
+        }
+        let max_bucket = ((entries as f64 * MAX_BUCKET_SHARE).ceil() as usize).max(MIN_MAX_BUCKET);
+        Ok(KeyIndex { postings, entries, max_bucket })
+    }
+}
+
+/// Buckets holding more than this share of all fingers are skipped …
+const MAX_BUCKET_SHARE: f64 = 0.02;
+/// … unless they hold at most this many.
+const MIN_MAX_BUCKET: usize = 64;
+
+/// The distinct `(table, key)` pairs of a prepared template, as `table << 32 | key`.
+fn entry_keys(hashes: &HashFunctions, prepared: PreparedRef<'_>) -> Vec<u64> {
+    // `keys` lists every cylinder's key of every table, table by table within a cylinder.
+    let tables = hashes.params().tables.max(1);
+    let mut keys: Vec<u64> = hashes
+        .keys(prepared)
+        .iter()
+        .enumerate()
+        .filter(|&(_, &key)| key != NO_KEY)
+        .map(|(k, &key)| (((k % tables) as u64) << 32) | u64::from(key))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+impl Population for GalleryPopulation<'_> {
+    fn len(&self) -> usize {
+        self.infos.len()
+    }
+
+    /// Indexed: the records with the highest IDF-weighted LSH votes summed over the fingers
+    /// (each finger voting for fingers of a compatible position). Exhaustive: every later record.
+    fn candidates(&self, record: u32) -> Result<Vec<u32>> {
+        let Some(index) = &self.keys else {
+            return Ok((record.saturating_add(1)..self.infos.len() as u32).collect());
+        };
+        let mut scores: HashMap<u32, f32> = HashMap::new();
+        for &(position, id) in self.fingers(record) {
+            for key in entry_keys(&self.hashes, self.prepared(id)?) {
+                let Some(entries) = index.postings.get(&key) else { continue };
+                if entries.len() > index.max_bucket {
+                    continue;
+                }
+                // Rare keys are strong evidence, common ones weak (inverse document frequency).
+                let weight = (index.entries as f32 / entries.len() as f32).ln();
+                for &(other, p) in entries {
+                    if other != record && positions_compatible(position, p) {
+                        *scores.entry(other).or_default() += weight;
+                    }
+                }
+            }
+        }
+        let mut ranked: Vec<(u32, f32)> = scores.into_iter().collect();
+        ranked.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(ranked.into_iter().take(self.candidates_per_record).map(|(r, _)| r).collect())
+    }
+
+    fn finger_fmrs(&self, a: u32, b: u32) -> Result<Vec<f64>> {
+        let matcher = self.gallery.matcher();
+        let (fa, fb) = (self.fingers(a), self.fingers(b));
+        let (lead, other) = if fb.len() < fa.len() { (fb, fa) } else { (fa, fb) };
+        let mut out = Vec::with_capacity(lead.len());
+        for &(position, id) in lead {
+            let probe = self.prepared(id)?;
+            let mut best: Option<f64> = None;
+            for &(p, other_id) in other {
+                if positions_compatible(position, p) {
+                    let fmr = finger_fmr(matcher.compare(probe, self.prepared(other_id)?));
+                    best = Some(best.map_or(fmr, |b| b.min(fmr)));
+                }
+            }
+            out.extend(best);
+        }
+        Ok(out)
+    }
+}

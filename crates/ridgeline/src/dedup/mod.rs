@@ -1,0 +1,34 @@
+//! Batch de-duplication of a population database (issue #7): every record against every other,
+//! duplicate clusters, identity-number checks, and the reports a clerk adjudicates from.
+//!
+//! ```text
+//! manifest / gallery ─> Population ─> search (N:N, resumable) ─> pairs ─> clusters ─> Report ─> JSON / CSV / HTML
+//!                                          └─ fusion of fingers per record pair
+//! ```
+//!
+//! A key design decision: the search only needs a [`Population`] — candidates for a record and
+//! per-finger false match rates for a pair — so the same resumable, parallel search runs over a
+//! gallery's candidate index, or exhaustively over templates in memory. Pair scores are the
+//! fused false match rates of [`fusion`]; `--fmr` is a per-search rate ([`fusion::pair_fmr_threshold`]).
+
+pub mod checkpoint;
+pub mod clusters;
+pub mod fusion;
+pub mod html;
+pub mod identity;
+pub mod manifest;
+pub mod matching;
+pub mod population;
+pub mod report;
+pub mod search;
+
+pub use checkpoint::Checkpoint;
+pub use clusters::{build_clusters, Cluster, LinkedPair, UnionFind};
+pub use fusion::{fused_fmr, pair_fmr_threshold, score_for_fmr};
+pub use identity::{validate_id_number, IdProblem};
+pub use manifest::{read_manifest, ManifestRecord, RecordInfo};
+pub use population::{ExhaustivePopulation, FingerMatcher};
+pub use report::{build_report, same_id_pairs, Flag, FlagKind, Report};
+pub use search::{
+    job_key, search, Population, Resumable, SearchConfig, SearchOutcome, SearchStats,
+};

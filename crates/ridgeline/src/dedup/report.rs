@@ -1,0 +1,306 @@
+//! The de-duplication report: clusters, identity flags and statistics, as JSON or CSV.
+//!
+//! JSON: one object `{"clusters": [...], "flags": [...], "stats": {...}}`. A cluster is
+//! `{"records": [{"record_id", "person_id", "name", "finger"}], "pairs": [{"a", "b", "score",
+//! "fmr"}], "weakest_link_fmr"}`, where `finger` lists the record's finger positions, `a` and
+//! `b` are record ids, `score` is `−log10(fmr)` and `fmr` the fused false match rate of the pair.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use super::clusters::{build_clusters, Cluster, LinkedPair};
+use super::identity::validate_id_number;
+use super::manifest::{csv_field, RecordInfo};
+
+/// One record as listed in a cluster.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordEntry {
+    /// Record identifier.
+    pub record_id: String,
+    /// Resident identity number, empty where unknown.
+    pub person_id: String,
+    /// Registered name.
+    pub name: String,
+    /// Finger positions the record holds.
+    pub finger: Vec<u8>,
+}
+
+/// One linked pair as listed in a cluster.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PairEntry {
+    /// First record id.
+    pub a: String,
+    /// Second record id.
+    pub b: String,
+    /// `−log10(fmr)`.
+    pub score: f64,
+    /// Fused false match rate.
+    pub fmr: f64,
+}
+
+/// A cluster of records that appear to be one person.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClusterEntry {
+    /// The records, in population order.
+    pub records: Vec<RecordEntry>,
+    /// Linked pairs, strongest first.
+    pub pairs: Vec<PairEntry>,
+    /// False match rate of the weakest link holding the cluster together.
+    pub weakest_link_fmr: f64,
+}
+
+/// What an identity flag is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagKind {
+    /// Matching fingerprints under different identity numbers: likely duplicate registration.
+    SameFingerprintsDifferentId,
+    /// One identity number with fingerprints that do not match: data-entry error or impostor.
+    SameIdDifferentFingerprints,
+    /// An identity number that fails the GB 11643-1999 checks.
+    InvalidIdNumber,
+}
+
+/// An identity-consistency finding for a clerk to look at.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Flag {
+    /// What kind of finding.
+    pub kind: FlagKind,
+    /// Record ids concerned.
+    pub records: Vec<String>,
+    /// Identity numbers concerned.
+    pub person_ids: Vec<String>,
+    /// Plain-language explanation.
+    pub message: String,
+    /// Fused false match rate between the records, where they were compared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fmr: Option<f64>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Duplicate clusters, strongest first.
+    pub clusters: Vec<ClusterEntry>,
+    /// Identity flags.
+    pub flags: Vec<Flag>,
+    /// Counters and timings (a free-form object so that runs can add what they measured).
+    pub stats: BTreeMap<String, serde_json::Value>,
+}
+
+/// Same-identity-number pairs that were not linked, with their fused rates, as compared by the
+/// caller (`None` where a record could not be compared).
+pub type UnlinkedSameId = Vec<(u32, u32, Option<f64>)>;
+
+/// Record pairs sharing a valid-looking, non-empty identity number, ordered `(a, b)`, `a < b`.
+pub fn same_id_pairs(records: &[RecordInfo]) -> Vec<(u32, u32)> {
+    let mut by_id: HashMap<&str, Vec<u32>> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if !r.person_id.is_empty() {
+            by_id.entry(r.person_id.as_str()).or_default().push(i as u32);
+        }
+    }
+    let mut pairs: Vec<(u32, u32)> = by_id
+        .values()
+        .flat_map(|group| {
+            group
+                .iter()
+                .enumerate()
+                .flat_map(move |(k, &a)| group[k + 1..].iter().map(move |&b| (a, b)))
+        })
+        .collect();
+    pairs.sort_unstable();
+    pairs
+}
+
+/// Builds the report from the linked pairs.
+///
+/// `unlinked_same_id` are the same-identity-number pairs (from [`same_id_pairs`]) that are not
+/// among `pairs`, with the rate the caller measured when comparing them.
+pub fn build_report(
+    records: &[RecordInfo],
+    pairs: &[LinkedPair],
+    unlinked_same_id: &UnlinkedSameId,
+    stats: BTreeMap<String, serde_json::Value>,
+) -> (Report, Vec<Cluster>) {
+    let clusters = build_clusters(records.len(), pairs);
+    let id_of = |i: u32| records.get(i as usize).map(|r| r.record_id.clone()).unwrap_or_default();
+    let mut flags = Vec::new();
+    let mut entries = Vec::with_capacity(clusters.len());
+    for cluster in &clusters {
+        let members: Vec<&RecordInfo> =
+            cluster.records.iter().filter_map(|&i| records.get(i as usize)).collect();
+        let mut person_ids: Vec<String> = members
+            .iter()
+            .filter(|r| !r.person_id.is_empty())
+            .map(|r| r.person_id.clone())
+            .collect();
+        person_ids.sort();
+        person_ids.dedup();
+        if person_ids.len() > 1 {
+            flags.push(Flag {
+                kind: FlagKind::SameFingerprintsDifferentId,
+                records: members.iter().map(|r| r.record_id.clone()).collect(),
+                message: format!(
+                    "matching fingerprints registered under {} different identity numbers: likely duplicate registration",
+                    person_ids.len()
+                ),
+                person_ids,
+                fmr: Some(cluster.weakest_link_fmr),
+            });
+        }
+        entries.push(ClusterEntry {
+            records: members
+                .iter()
+                .map(|r| RecordEntry {
+                    record_id: r.record_id.clone(),
+                    person_id: r.person_id.clone(),
+                    name: r.name.clone(),
+                    finger: r.fingers.clone(),
+                })
+                .collect(),
+            pairs: cluster
+                .pairs
+                .iter()
+                .map(|p| PairEntry { a: id_of(p.a), b: id_of(p.b), score: p.score, fmr: p.fmr })
+                .collect(),
+            weakest_link_fmr: cluster.weakest_link_fmr,
+        });
+    }
+    for &(a, b, fmr) in unlinked_same_id {
+        let person_id = records.get(a as usize).map(|r| r.person_id.clone()).unwrap_or_default();
+        flags.push(Flag {
+            kind: FlagKind::SameIdDifferentFingerprints,
+            records: vec![id_of(a), id_of(b)],
+            person_ids: vec![person_id],
+            message: match fmr {
+                Some(_) => "one identity number, fingerprints that do not match: likely data-entry error or impostor".into(),
+                None => "one identity number, but the fingerprints could not be compared".into(),
+            },
+            fmr,
+        });
+    }
+    for r in records {
+        if r.person_id.is_empty() {
+            continue;
+        }
+        if let Err(problem) = validate_id_number(&r.person_id) {
+            flags.push(Flag {
+                kind: FlagKind::InvalidIdNumber,
+                records: vec![r.record_id.clone()],
+                person_ids: vec![r.person_id.clone()],
+                message: format!("invalid identity number: {}", problem.as_str()),
+                fmr: None,
+            });
+        }
+    }
+    (Report { clusters: entries, flags, stats }, clusters)
+}
+
+impl Report {
+    /// The report as one JSON object.
+    pub fn to_json(&self) -> String {
+        // Serialising plain structs, string keys and finite-or-null numbers cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+
+    /// The report as CSV: one row per linked pair, then one row per flag.
+    ///
+    /// Columns: `row,cluster,a,b,score,fmr,weakest_link_fmr,a_person_id,b_person_id,a_name,
+    /// b_name,flag`; pair rows have `row = pair`, flag rows `row = flag` with the record ids in
+    /// `a`/`b`, the flag kind in `flag` and its message in `a_name`.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from(
+            "row,cluster,a,b,score,fmr,weakest_link_fmr,a_person_id,b_person_id,a_name,b_name,flag\n",
+        );
+        for (k, c) in self.clusters.iter().enumerate() {
+            let info: HashMap<&str, &RecordEntry> =
+                c.records.iter().map(|r| (r.record_id.as_str(), r)).collect();
+            for p in &c.pairs {
+                let (ra, rb) = (info.get(p.a.as_str()), info.get(p.b.as_str()));
+                let field = |r: Option<&&RecordEntry>, f: fn(&RecordEntry) -> &str| {
+                    csv_field(r.map_or("", |r| f(r)))
+                };
+                out.push_str(&format!(
+                    "pair,{k},{},{},{:.3},{:e},{:e},{},{},{},{},\n",
+                    csv_field(&p.a),
+                    csv_field(&p.b),
+                    p.score,
+                    p.fmr,
+                    c.weakest_link_fmr,
+                    field(ra, |r| &r.person_id),
+                    field(rb, |r| &r.person_id),
+                    field(ra, |r| &r.name),
+                    field(rb, |r| &r.name),
+                ));
+            }
+        }
+        for f in &self.flags {
+            let kind = serde_json::to_value(f.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "flag,,{},{},,{},,{},{},{},,{}\n",
+                csv_field(f.records.first().map_or("", String::as_str)),
+                csv_field(f.records.get(1..).map(|r| r.join(" ")).as_deref().unwrap_or("")),
+                f.fmr.map(|x| format!("{x:e}")).unwrap_or_default(),
+                csv_field(f.person_ids.first().map_or("", String::as_str)),
+                csv_field(f.person_ids.get(1..).map(|r| r.join(" ")).as_deref().unwrap_or("")),
+                csv_field(&f.message),
+                kind,
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, person: &str) -> RecordInfo {
+        RecordInfo {
+            record_id: id.into(),
+            person_id: person.into(),
+            name: format!("N {id}"),
+            fingers: vec![1, 6],
+        }
+    }
+
+    #[test]
+    fn flags_duplicates_mismatches_and_invalid_numbers() {
+        let records = vec![
+            record("r0", "11010519491231002X"),
+            record("r1", "440524188001010014"),
+            record("r2", "440524188001010014"),
+            record("r3", "110105199902300021"),
+            record("r4", ""),
+        ];
+        let pairs = [LinkedPair { a: 0, b: 1, score: 9.0, fmr: 1e-9 }];
+        assert_eq!(same_id_pairs(&records), vec![(1, 2)]);
+        let (report, clusters) =
+            build_report(&records, &pairs, &vec![(1, 2, Some(0.3))], BTreeMap::new());
+        assert_eq!(clusters.len(), 1);
+        assert_eq!(report.clusters[0].records.len(), 2);
+        assert_eq!(report.clusters[0].pairs[0].a, "r0");
+        let kinds: Vec<FlagKind> = report.flags.iter().map(|f| f.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                FlagKind::SameFingerprintsDifferentId,
+                FlagKind::SameIdDifferentFingerprints,
+                FlagKind::InvalidIdNumber
+            ]
+        );
+        assert_eq!(report.flags[2].records, vec!["r3"]);
+        let json: serde_json::Value = serde_json::from_str(&report.to_json()).expect("valid JSON");
+        assert_eq!(json["clusters"][0]["records"][0]["finger"], serde_json::json!([1, 6]));
+        assert_eq!(json["clusters"][0]["pairs"][0]["fmr"], serde_json::json!(1e-9));
+        assert_eq!(json["flags"][0]["kind"], "same_fingerprints_different_id");
+        let csv = report.to_csv();
+        assert_eq!(csv.lines().count(), 1 + 1 + 3);
+        assert!(csv.lines().nth(1).is_some_and(|l| l.starts_with("pair,0,r0,r1,9.000,1e-9,")));
+    }
+}

@@ -1,0 +1,147 @@
+//! 1:N identification over a real gallery on disk with the real matcher (issue #6), on
+//! synthetic templates (fixed seeds).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use ridgeline::gallery::synthetic::SyntheticPopulation;
+use ridgeline::gallery::{Enrolment, Gallery, OpenMode, SearchMode, SearchOptions};
+use ridgeline::{Error, Template};
+
+fn subject(f: u64) -> String {
+    format!("s{f:05}")
+}
+
+fn finger_of(f: u64) -> u8 {
+    1 + (f % 10) as u8
+}
+
+fn build(dir: &std::path::Path, n: u64, pop: &SyntheticPopulation) -> Gallery {
+    let gallery = Gallery::create(dir).expect("create");
+    let templates: Vec<(String, Template)> =
+        (0..n).map(|f| (subject(f), pop.impression(f, 0))).collect();
+    let batch: Vec<Enrolment<'_>> = templates
+        .iter()
+        .zip(0..)
+        .map(|((id, t), f)| Enrolment { subject_id: id, finger: finger_of(f), template: t })
+        .collect();
+    gallery.enroll_batch(&batch).expect("enrol");
+    gallery
+}
+
+fn options(mode: SearchMode) -> SearchOptions {
+    SearchOptions { top_k: 5, finger: None, mode, shortlist: None }
+}
+
+#[test]
+fn exhaustive_finds_the_mate_and_indexed_agrees_with_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pop = SyntheticPopulation::new(11);
+    let n = 300;
+    let gallery = build(dir.path(), n, &pop);
+    let probes = 30;
+    let (mut mate_first, mut agree) = (0, 0);
+    for j in 0..probes {
+        let f = (j * 37 + 5) % n;
+        let probe = pop.impression(f, 1);
+        let ex = gallery.identify(&probe, &options(SearchMode::Exhaustive)).expect("exhaustive");
+        assert_eq!(ex.compared, n as usize);
+        assert_eq!(ex.searched, n as usize);
+        let ix = gallery.identify(&probe, &options(SearchMode::Indexed)).expect("indexed");
+        assert!(ex.candidates.windows(2).all(|w| w[0].score >= w[1].score));
+        mate_first += usize::from(ex.candidates[0].subject_id == subject(f));
+        agree += usize::from(
+            ix.candidates.first().map(|c| &c.subject_id) == Some(&ex.candidates[0].subject_id),
+        );
+    }
+    assert!(mate_first >= probes as usize - 1, "exhaustive rank-1 {mate_first}/{probes}");
+    // The index's recall is the weak spot (see docs/PERFORMANCE.md); this guards against
+    // regressions, the issue's 99.5 % target is not met yet.
+    assert!(agree * 100 >= probes as usize * 80, "indexed agrees on {agree}/{probes}");
+}
+
+#[test]
+fn a_shortlist_covering_the_gallery_reproduces_exhaustive_search_exactly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pop = SyntheticPopulation::new(12);
+    let gallery = build(dir.path(), 120, &pop);
+    for f in [3u64, 50, 119] {
+        let probe = pop.impression(f, 2);
+        let ex = gallery.identify(&probe, &options(SearchMode::Exhaustive)).expect("exhaustive");
+        let mut all = options(SearchMode::Indexed);
+        all.shortlist = Some(10_000);
+        let ix = gallery.identify(&probe, &all).expect("indexed");
+        // Records without any index collision are not re-ranked, so compare the leaders.
+        assert_eq!(ix.candidates[0], ex.candidates[0]);
+    }
+}
+
+#[test]
+fn finger_filter_removal_and_get() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pop = SyntheticPopulation::new(13);
+    let gallery = build(dir.path(), 60, &pop);
+    let probe = pop.impression(7, 1);
+    let only = SearchOptions { finger: Some(finger_of(7)), ..options(SearchMode::Exhaustive) };
+    let r = gallery.identify(&probe, &only).expect("identify");
+    assert_eq!(r.searched, 6);
+    assert!(r.candidates.iter().all(|c| c.finger == finger_of(7)));
+    assert_eq!(r.candidates[0].subject_id, subject(7));
+    assert!(gallery.identify(&probe, &SearchOptions { finger: Some(11), ..only }).is_err());
+
+    let got = gallery.get(&subject(7)).expect("get");
+    assert_eq!(got[0].template, pop.impression(7, 0));
+    assert_eq!(gallery.remove(&subject(7)).expect("remove"), 1);
+    assert!(matches!(gallery.remove(&subject(7)), Err(Error::SubjectNotFound { .. })));
+    let r = gallery.identify(&probe, &only).expect("identify");
+    assert!(r.candidates.iter().all(|c| c.subject_id != subject(7)));
+    gallery.compact().expect("compact");
+    assert_eq!(gallery.len(), 59);
+    assert!(gallery.verify().is_ok());
+}
+
+#[test]
+fn searches_run_on_consistent_snapshots_while_enrolment_and_compaction_go_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pop = SyntheticPopulation::new(14);
+    let gallery = Arc::new(build(dir.path(), 40, &pop));
+    let done = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|k| {
+            let (gallery, done) = (gallery.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut searches = 0;
+                while !done.load(Ordering::Relaxed) || searches == 0 {
+                    let snap = gallery.snapshot();
+                    let f = (searches * 7 + k) % 40;
+                    let probe = pop.impression(f, 1);
+                    let r = gallery
+                        .identify_in(&snap, &probe, &options(SearchMode::Indexed))
+                        .expect("identify");
+                    assert_eq!(r.searched, snap.len());
+                    for c in &r.candidates {
+                        // Every candidate is a live record of the snapshot searched.
+                        assert_eq!(snap.subject(c.record).expect("record").0, c.subject_id);
+                    }
+                    searches += 1;
+                }
+                searches
+            })
+        })
+        .collect();
+    for f in 40..70u64 {
+        gallery.enroll(&subject(f), finger_of(f), &pop.impression(f, 0)).expect("enrol");
+        if f % 10 == 0 {
+            gallery.remove(&subject(f - 35)).expect("remove");
+            gallery.compact().expect("compact");
+        }
+    }
+    done.store(true, Ordering::Relaxed);
+    for r in readers {
+        assert!(r.join().expect("reader") > 0);
+    }
+    let probe = pop.impression(66, 1);
+    let r = gallery.identify(&probe, &options(SearchMode::Exhaustive)).expect("identify");
+    assert_eq!(r.candidates[0].subject_id, subject(66));
+    assert!(Gallery::open(dir.path(), OpenMode::ReadOnly).expect("reader").verify().is_ok());
+}

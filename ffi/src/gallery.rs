@@ -1,0 +1,255 @@
+//! Galleries: open, enrol, remove, identify (1:N), count.
+
+use std::ffi::c_char;
+use std::path::Path;
+
+use ridgeline::gallery::{Gallery, OpenMode, SearchOptions};
+
+use crate::guard::{self, c_str, out_ptr};
+use crate::registry::{CANDIDATES, GALLERIES};
+use crate::status::*;
+use crate::template::rl_template;
+use crate::template::template_ref;
+
+/// Open without write access; any number of read-only handles may coexist with one writer.
+pub const RL_OPEN_READ_ONLY: u32 = 1;
+/// Open for enrolment and removal (takes the gallery's writer lock).
+pub const RL_OPEN_WRITE: u32 = 2;
+/// Create the gallery if the directory holds none (implies write).
+pub const RL_OPEN_CREATE: u32 = 4;
+
+/// Longest subject id in bytes (the `id` field of `rl_candidate` holds it plus a NUL).
+pub const RL_MAX_ID_LEN: usize = 64;
+
+/// One identification candidate: subject id (NUL-terminated), finger position (0–10), score.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct rl_candidate {
+    /// Subject id, NUL-terminated.
+    pub id: [c_char; 65],
+    /// Finger position as in ISO/IEC 19794-2 (0 = unknown, 1–10).
+    pub finger: u8,
+    /// Matcher score; compare with `rl_threshold_for_fmr`.
+    pub score: f64,
+}
+
+/// A template gallery on disk (opaque). Open with `rl_gallery_open`, release with
+/// `rl_gallery_close`.
+#[derive(Debug)]
+pub struct rl_gallery {
+    gallery: Gallery,
+    writable: bool,
+}
+
+fn gallery_ref<'a>(g: *const rl_gallery) -> Result<&'a rl_gallery, FfiError> {
+    if g.is_null() {
+        return Err(FfiError::invalid("g is NULL"));
+    }
+    if !GALLERIES.contains(g as usize) {
+        return Err(FfiError::invalid("g is not a live rl_gallery handle"));
+    }
+    // SAFETY: created by Box::into_raw in rl_gallery_open and not yet closed.
+    Ok(unsafe { &*g })
+}
+
+fn gallery_error(error: ridgeline::Error) -> FfiError {
+    use ridgeline::Error as E;
+    let status = match &error {
+        E::SubjectNotFound { .. } => RL_ERR_NOT_FOUND,
+        E::GalleryLocked { .. } => RL_ERR_BUSY,
+        E::GalleryReadOnly { .. } => RL_ERR_READ_ONLY,
+        E::GalleryCorrupt { .. } | E::GalleryVersion { .. } | E::GalleryDescriptorLayout { .. } => {
+            RL_ERR_FORMAT
+        }
+        E::AlreadyEnrolled { .. } => RL_ERR_INVALID_ARGUMENT,
+        other => FfiError::from_core_status(other),
+    };
+    FfiError::new(status, error.to_string())
+}
+
+/// Opens the gallery in directory `dir`. `flags`: `RL_OPEN_READ_ONLY`, or `RL_OPEN_WRITE`
+/// optionally with `RL_OPEN_CREATE`. `RL_ERR_NOT_FOUND` when there is no gallery and
+/// `RL_OPEN_CREATE` is not given; `RL_ERR_BUSY` when another writer holds it.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub extern "C" fn rl_gallery_open(
+    dir: *const c_char,
+    flags: u32,
+    out: *mut *mut rl_gallery,
+) -> rl_status {
+    guard::run(|| {
+        let out = out_ptr(out, "out")?;
+        let dir = Path::new(c_str(dir, "dir")?);
+        let known = RL_OPEN_READ_ONLY | RL_OPEN_WRITE | RL_OPEN_CREATE;
+        let read_only = flags & RL_OPEN_READ_ONLY != 0;
+        let write = flags & (RL_OPEN_WRITE | RL_OPEN_CREATE) != 0;
+        if flags & !known != 0 || read_only == write {
+            return Err(FfiError::invalid(format!(
+                "flags {flags:#x}: give RL_OPEN_READ_ONLY, or RL_OPEN_WRITE with optional RL_OPEN_CREATE"
+            )));
+        }
+        let exists = dir.join(ridgeline::gallery::manifest::MANIFEST_FILE).exists();
+        let gallery = if !exists && flags & RL_OPEN_CREATE != 0 {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| FfiError::from(ridgeline::Error::io(dir, e)))?;
+            Gallery::create(dir)
+        } else if !exists {
+            return Err(FfiError::new(
+                RL_ERR_NOT_FOUND,
+                format!("no gallery in {} (pass RL_OPEN_CREATE to create one)", dir.display()),
+            ));
+        } else {
+            Gallery::open(dir, if write { OpenMode::Writable } else { OpenMode::ReadOnly })
+        }
+        .map_err(gallery_error)?;
+        let handle = Box::into_raw(Box::new(rl_gallery { gallery, writable: write }));
+        GALLERIES.insert(handle as usize);
+        *out = handle;
+        Ok(())
+    })
+}
+
+/// Enrols template `t` for subject `id` (1–64 bytes of printable UTF-8) and finger position
+/// `finger` (0–10). Durable when the call returns.
+///
+/// Thread safety: safe from many threads (enrolments are serialised internally); searches on
+/// other threads see either the gallery before or after the enrolment.
+#[no_mangle]
+pub extern "C" fn rl_gallery_enroll(
+    g: *mut rl_gallery,
+    id: *const c_char,
+    finger: u8,
+    t: *const rl_template,
+) -> rl_status {
+    guard::run(|| {
+        let g = gallery_ref(g)?;
+        let id = c_str(id, "id")?;
+        let t = template_ref(t, "t")?;
+        if finger > 10 {
+            return Err(FfiError::invalid(format!("finger {finger} is not a position 0-10")));
+        }
+        if !g.writable {
+            return Err(FfiError::new(RL_ERR_READ_ONLY, "the gallery was opened read-only"));
+        }
+        g.gallery.enroll(id, finger, &t.template).map_err(gallery_error)?;
+        Ok(())
+    })
+}
+
+/// Removes every record of subject `id` (de-registration). `RL_ERR_NOT_FOUND` if none.
+///
+/// Thread safety: as `rl_gallery_enroll`.
+#[no_mangle]
+pub extern "C" fn rl_gallery_remove(g: *mut rl_gallery, id: *const c_char) -> rl_status {
+    guard::run(|| {
+        let g = gallery_ref(g)?;
+        let id = c_str(id, "id")?;
+        if !g.writable {
+            return Err(FfiError::new(RL_ERR_READ_ONLY, "the gallery was opened read-only"));
+        }
+        g.gallery.remove(id).map_err(gallery_error)?;
+        Ok(())
+    })
+}
+
+/// Searches the gallery for `probe`; `*candidates` receives up to `top_k` candidates, best
+/// first, and `*count` how many (release with `rl_candidates_free(*candidates, *count)`; with
+/// `*count == 0` the pointer is NULL). A `top_k` above the gallery size is clamped.
+///
+/// Thread safety: safe from many threads at once on one handle, also while another thread
+/// enrols.
+#[no_mangle]
+pub extern "C" fn rl_gallery_identify(
+    g: *const rl_gallery,
+    probe: *const rl_template,
+    top_k: u32,
+    candidates: *mut *mut rl_candidate,
+    count: *mut usize,
+) -> rl_status {
+    guard::run(|| {
+        let g = gallery_ref(g)?;
+        let probe = template_ref(probe, "probe")?;
+        let candidates = out_ptr(candidates, "candidates")?;
+        let count = out_ptr(count, "count")?;
+        if top_k == 0 {
+            return Err(FfiError::invalid("top_k is 0"));
+        }
+        let top_k = (top_k as usize).min(g.gallery.len().max(1));
+        let options = SearchOptions { top_k, ..SearchOptions::default() };
+        let found = g.gallery.identify(&probe.template, &options).map_err(gallery_error)?;
+        let list: Vec<rl_candidate> = found
+            .candidates
+            .iter()
+            .map(|c| {
+                let mut id = [0 as c_char; 65];
+                for (slot, byte) in id.iter_mut().zip(c.subject_id.bytes().take(RL_MAX_ID_LEN)) {
+                    *slot = byte as c_char;
+                }
+                rl_candidate { id, finger: c.finger, score: c.score }
+            })
+            .collect();
+        *count = list.len();
+        *candidates = if list.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            let ptr = Box::into_raw(list.into_boxed_slice()).cast::<rl_candidate>();
+            CANDIDATES.insert(ptr as usize);
+            ptr
+        };
+        Ok(())
+    })
+}
+
+/// Releases candidates returned by `rl_gallery_identify`. NULL and pointers that are not live
+/// are ignored.
+///
+/// Thread safety: safe; free each list once.
+#[no_mangle]
+pub extern "C" fn rl_candidates_free(candidates: *mut rl_candidate, count: usize) {
+    guard::run_void(|| {
+        if candidates.is_null() {
+            return Ok(());
+        }
+        if !CANDIDATES.remove(candidates as usize) {
+            return Err(FfiError::invalid(
+                "rl_candidates_free: not a live candidate list (freed twice?)",
+            ));
+        }
+        // SAFETY: produced by Box::into_raw of a boxed slice of exactly `count` elements (the
+        // caller passes back the count it was given), live until now.
+        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(candidates, count)) });
+        Ok(())
+    })
+}
+
+/// The number of live templates in the gallery.
+///
+/// Thread safety: safe from many threads at once.
+#[no_mangle]
+pub extern "C" fn rl_gallery_count(g: *const rl_gallery, count: *mut u64) -> rl_status {
+    guard::run(|| {
+        let g = gallery_ref(g)?;
+        *out_ptr(count, "count")? = g.gallery.len() as u64;
+        Ok(())
+    })
+}
+
+/// Closes the gallery and releases its writer lock. NULL and handles that are not live are
+/// ignored.
+///
+/// Thread safety: do not close while another thread uses the handle.
+#[no_mangle]
+pub extern "C" fn rl_gallery_close(g: *mut rl_gallery) {
+    guard::run_void(|| {
+        if g.is_null() {
+            return Ok(());
+        }
+        if !GALLERIES.remove(g as usize) {
+            return Err(FfiError::invalid("rl_gallery_close: not a live gallery (closed twice?)"));
+        }
+        // SAFETY: created by Box::into_raw in rl_gallery_open, live until this call.
+        drop(unsafe { Box::from_raw(g) });
+        Ok(())
+    })
+}
