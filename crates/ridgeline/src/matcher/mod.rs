@@ -469,7 +469,8 @@ mod tests {
         let p = MatchTemplate::prepare(&t);
         let bytes = p.as_bytes();
         assert_eq!(bytes.len(), PREPARED_LEN);
-        assert_eq!(PREPARED_LEN % 8, 0);
+        // The sizes docs/FORMATS.md states.
+        assert_eq!((PREPARED_LEN, OFFSET_CYLINDERS, CYLINDER_RECORD_LEN), (15_376, 1040, 224));
         assert_eq!(&bytes[OFFSET_MAGIC..OFFSET_MAGIC + 4], b"RLMC");
         assert_eq!(
             u16::from_le_bytes([bytes[OFFSET_VERSION], bytes[OFFSET_VERSION + 1]]),

@@ -101,6 +101,15 @@ impl MatchTemplate {
         // Stable sort: equal qualities keep the template's order, so preparing is deterministic.
         minutiae.sort_by_key(|m| std::cmp::Reverse(m.quality));
         minutiae.truncate(MAX_PREPARED_MINUTIAE);
+        // Records in order of direction: the comparison's direction pre-filter then passes and
+        // fails in long runs, which the branch predictor follows.
+        minutiae.sort_by(|a, b| {
+            let (a, b) = (
+                crate::template::normalize_angle(a.angle),
+                crate::template::normalize_angle(b.angle),
+            );
+            a.total_cmp(&b)
+        });
         let points: Vec<Point> = minutiae
             .iter()
             .map(|m| Point {
