@@ -84,7 +84,7 @@ pub const VISIBLE_MARGIN_PX: f64 = 10.0;
 /// rendered masters (`cargo run --release -p ridgeline-synth --example calibrate`), then scaled
 /// so that the mean count matches what the final-tuned extractor finds on rendered impressions
 /// (the test `template_statistics_match_extracted_rendered_prints`).
-pub const TEMPLATE_DENSITY_PER_10K_PX2: f64 = 9.3;
+pub const TEMPLATE_DENSITY_PER_10K_PX2: f64 = 8.0;
 /// Template-level masters: smallest distance between two minutiae.
 pub const TEMPLATE_MIN_SPACING_PX: f64 = 9.5;
 /// Template-level masters: fraction of bifurcations.

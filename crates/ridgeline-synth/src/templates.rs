@@ -57,8 +57,8 @@ pub struct TemplateConfig {
     /// Minutiae closer than this to another are dropped in pairs, as extractors drop close pairs
     /// (broken ridges, bridges), pixels.
     pub close_pair_px: f64,
-    /// Probability that an extractor reports the other kind (with the direction turned by π,
-    /// as when a ridge breaks at a fork or touches its neighbour).
+    /// Probability that an extractor reports the other kind (as when a ridge breaks at a fork
+    /// or touches its neighbour); the direction is kept, as the core convention implies.
     pub kind_flip: f64,
 }
 
@@ -75,10 +75,10 @@ impl Default for TemplateConfig {
             bifurcation_fraction: params::TEMPLATE_BIFURCATION_FRACTION,
             missed_fraction: 0.15,
             spurious_fraction: 0.04,
-            position_jitter_px: 2.0,
-            angle_jitter_deg: 7.0,
+            position_jitter_px: 1.5,
+            angle_jitter_deg: 5.0,
             kind_flip: 0.15,
-            close_pair_px: 12.0,
+            close_pair_px: 8.0,
         }
     }
 }
@@ -227,13 +227,13 @@ impl TemplateMaster {
             if rng.chance(config.missed_fraction) {
                 continue;
             }
-            let mut angle = warp.direction_to_impression(mx, my, m.angle as f64);
+            let angle = warp.direction_to_impression(mx, my, m.angle as f64);
             let mut kind = m.kind;
             if rng.chance(config.kind_flip) {
                 // A fork whose arm breaks off (or an ending that touches its neighbour) changes
-                // kind, and with the core crate's convention its direction turns about by π.
+                // kind; with the core crate's convention (a bifurcation points away from its
+                // stem) its direction stays.
                 kind = other_kind(kind);
-                angle += PI;
             }
             minutiae.push(Minutia {
                 x: (x + rng.gaussian(0.0, config.position_jitter_px)) as f32,
