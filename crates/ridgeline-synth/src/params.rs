@@ -81,7 +81,7 @@ pub const CLOSE_PAIR_PX: f64 = 5.0;
 pub const VISIBLE_MARGIN_PX: f64 = 10.0;
 
 /// Template-level masters: minutiae per 10,000 square pixels of fingertip, calibrated on
-/// rendered masters (`cargo run --release -p ridgeline-synth --example calibrate`), then scaled
+/// rendered masters (`cargo run --release -p ridgeline-synth --example calibrate_templates`), then scaled
 /// so that the mean count matches what the final-tuned extractor finds on rendered impressions
 /// (the test `template_statistics_match_extracted_rendered_prints`).
 pub const TEMPLATE_DENSITY_PER_10K_PX2: f64 = 8.0;

@@ -1,5 +1,5 @@
 //! Compares template-level minutiae with the ground truth of rendered prints, to calibrate
-//! `params::TEMPLATE_*`: `cargo run --release -p ridgeline-synth --example calibrate [FINGERS]`.
+//! `params::TEMPLATE_*`: `cargo run --release -p ridgeline-synth --example calibrate_templates [FINGERS]`.
 use ridgeline_synth::stats::MinutiaeStats;
 use ridgeline_synth::{
     impression, ImpressionConfig, Master, MasterConfig, TemplateConfig, TemplateMaster,
