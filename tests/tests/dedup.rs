@@ -128,8 +128,8 @@ fn planted_duplicates_are_found_with_few_false_pairs() {
         planted.len(),
         found.len()
     );
-    // Copies must all be found; re-captures depend on the matcher and the synthetic
-    // impressions (their recall is printed above and tracked in docs/PERFORMANCE.md).
+    // Copies must all be found, and exhaustive search finds the re-captures too (15 of 15 with
+    // this seed); at most one may be missed before this fails.
     let copies: HashSet<(u32, u32)> = planted
         .iter()
         .copied()
@@ -137,8 +137,8 @@ fn planted_duplicates_are_found_with_few_false_pairs() {
         .collect();
     assert_eq!(copies.len(), 8);
     assert!(copies.is_subset(&found), "every copied record is linked");
-    assert!(recall >= 0.5, "recall {recall}");
-    assert!(precision >= 0.9, "precision {precision}");
+    assert!(recall >= 0.9, "recall {recall}");
+    assert!(precision >= 0.95, "precision {precision}");
     // Every record pair was compared exactly once.
     assert_eq!(outcome.stats.pairs_compared, 165 * 164 / 2);
 }
