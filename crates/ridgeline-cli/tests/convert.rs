@@ -1,17 +1,8 @@
 //! `ridgeline convert` end to end on the shared vectors.
 
-use std::path::PathBuf;
 use std::process::Command;
 
-fn shared(relative: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared").join(relative);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!("SKIPPED: ../shared/{relative} is absent");
-        None
-    }
-}
+use ridgeline_tests::shared_path as shared;
 
 fn ridgeline(args: &[&std::ffi::OsStr]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_ridgeline")).args(args).output().expect("runs")

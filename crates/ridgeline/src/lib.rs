@@ -27,6 +27,8 @@ pub mod gallery;
 pub mod image;
 pub mod matcher;
 pub mod template;
+#[cfg(test)]
+mod test_support;
 
 pub use error::{Error, Result};
 pub use image::FingerImage;

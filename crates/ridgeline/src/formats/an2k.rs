@@ -317,19 +317,12 @@ impl FingerprintRecord {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
 
     use super::*;
 
     fn shared(relative: &str) -> Option<Vec<u8>> {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared").join(relative);
-        match std::fs::read(&path) {
-            Ok(b) => Some(b),
-            Err(_) => {
-                eprintln!("SKIPPED: ../shared/{relative} is absent");
-                None
-            }
-        }
+        let path = crate::test_support::shared_path(relative)?;
+        Some(std::fs::read(&path).expect("shared file exists but cannot be read"))
     }
 
     #[test]

@@ -7,16 +7,7 @@ use serde_json::Value;
 use super::*;
 use crate::template::{Minutia, MinutiaKind};
 
-/// A file below `../shared/` beside the repository, or `None` with a SKIPPED message.
-fn shared(relative: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared").join(relative);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!("SKIPPED: ../shared/{relative} is absent");
-        None
-    }
-}
+use crate::test_support::shared_path as shared;
 
 fn read(path: &PathBuf) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))

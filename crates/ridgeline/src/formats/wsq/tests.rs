@@ -1,18 +1,8 @@
 //! WSQ against NIST's reference decoder output.
 
-use std::path::PathBuf;
-
 use super::*;
 
-fn shared(relative: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared").join(relative);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!("SKIPPED: ../shared/{relative} is absent");
-        None
-    }
-}
+use crate::test_support::shared_path as shared;
 
 /// Pixels of a binary PGM (P5, maxval 255).
 fn read_pgm(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
