@@ -52,11 +52,17 @@ pub struct Args {
     /// Print a one-object JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Least seconds between two checkpoint writes while the search runs (a checkpoint is also
+    /// written on Ctrl-C and at the end); small values let tests interrupt short runs.
+    #[arg(long, hide = true, default_value_t = ridgeline::dedup::search::DEFAULT_CHECKPOINT_INTERVAL_S as f64)]
+    pub checkpoint_seconds: f64,
 }
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let format = ReportFormat::from_path(&args.out)?;
+    let checkpoint_interval = Duration::try_from_secs_f64(args.checkpoint_seconds)
+        .with_context(|| format!("--checkpoint-seconds {}", args.checkpoint_seconds))?;
     install_interrupt_handler();
     let started = Instant::now();
     let mut metadata = HashMap::new();
@@ -91,7 +97,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         population.infos(),
         args.fmr,
         mode,
-        Some((&checkpoint, args.resume)),
+        Some((&checkpoint, args.resume, checkpoint_interval)),
     )?;
     if !outcome.complete {
         bail!(
@@ -241,23 +247,27 @@ pub fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
     bar
 }
 
-/// Runs the search with a progress bar, stopping on Ctrl-C.
+/// Runs the search with a progress bar, stopping on Ctrl-C. `checkpoint`: file, whether to
+/// resume from it, least time between writes.
 pub fn run_search<P: Population>(
     population: &P,
     infos: &[RecordInfo],
     fmr: f64,
     mode: SearchMode,
-    checkpoint: Option<(&Path, bool)>,
+    checkpoint: Option<(&Path, bool, Duration)>,
 ) -> anyhow::Result<SearchOutcome> {
     let key = population_key(infos, fmr, mode);
     let bar = progress_bar(population.len() as u64, "dedup");
     let mut progress = |done: u64, _total: u64| bar.set_position(done);
-    let config = SearchConfig { fmr_per_search: fmr, ..SearchConfig::default() };
+    let mut config = SearchConfig { fmr_per_search: fmr, ..SearchConfig::default() };
+    if let Some((_, _, interval)) = checkpoint {
+        config.checkpoint_interval = interval;
+    }
     let outcome = search(
         population,
         &config,
         key,
-        checkpoint.map(|(path, resume)| Resumable { path, resume }),
+        checkpoint.map(|(path, resume, _)| Resumable { path, resume }),
         &INTERRUPTED,
         &mut progress,
     )?;

@@ -1,11 +1,13 @@
 //! The de-duplication checkpoint: how far the N:N search got and the pairs it found so far.
 //!
 //! Records are searched in index order, in blocks; after a block the state is a prefix
-//! (`next_record`) plus the pairs found, which is all a resumed run needs. The file is replaced
+//! (`next_record`), the pairs found, and the pairs already compared towards records not searched
+//! yet (so that a resumed run does not compare them again), which is all a resumed run needs.
+//! The file is replaced
 //! atomically (write a temporary file, fsync, rename over the old one, fsync the folder), so a
 //! kill at any instant leaves either the previous or the new checkpoint, never a torn one.
 //!
-//! # Format (version 1), all integers little-endian
+//! # Format (version 2), all integers little-endian
 //!
 //! | offset | size | field |
 //! |---|---|---|
@@ -21,6 +23,10 @@
 //! | 56 | 4 | CRC-32 (IEEE) of bytes 0–55 and of every pair record |
 //! | 60 | 4 | reserved, zero |
 //! | 64 | 24·n | pairs: `a` u32, `b` u32 (record indices, a < b), `score` f64, `fmr` f64 |
+//! | 64 + 24·n | 8 | number of compared pairs that follow (u64), `m` |
+//! | 72 + 24·n | 8·m | compared pairs `a` u32, `b` u32 (a < next record ≤ b) |
+//!
+//! Version 1 (no compared-pairs section) is still read: such a resume compares those pairs again.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -31,7 +37,9 @@ use crate::error::{Error, Result};
 /// Magic number at the start of a checkpoint.
 pub const CHECKPOINT_MAGIC: [u8; 4] = *b"RLC\x1a";
 /// Checkpoint format version written by this build.
-pub const CHECKPOINT_VERSION: u16 = 1;
+pub const CHECKPOINT_VERSION: u16 = 2;
+/// The first version, without the compared-pairs section; still read.
+pub const CHECKPOINT_VERSION_WITHOUT_COMPARED: u16 = 1;
 /// Offset of the format version.
 pub const OFFSET_VERSION: usize = 4;
 /// Offset of the job key.
@@ -52,6 +60,10 @@ pub const OFFSET_CHECKSUM: usize = 56;
 pub const HEADER_LEN: usize = 64;
 /// Size of one pair record.
 pub const PAIR_RECORD_LEN: usize = 24;
+/// Size of the count before the compared pairs.
+pub const COMPARED_COUNT_LEN: usize = 8;
+/// Size of one compared-pair record.
+pub const COMPARED_RECORD_LEN: usize = 8;
 
 /// The resumable state of a de-duplication run.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,12 +80,20 @@ pub struct Checkpoint {
     pub elapsed_ms: u64,
     /// Pairs above threshold found so far.
     pub pairs: Vec<LinkedPair>,
+    /// Pairs `(a, b)` already compared with `a < next_record <= b`: proposed towards a record not
+    /// searched yet, they must not be compared again when `b` is searched.
+    pub compared_ahead: Vec<(u32, u32)>,
 }
 
 impl Checkpoint {
     /// Encodes the checkpoint.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER_LEN + PAIR_RECORD_LEN * self.pairs.len());
+        let mut out = Vec::with_capacity(
+            HEADER_LEN
+                + PAIR_RECORD_LEN * self.pairs.len()
+                + COMPARED_COUNT_LEN
+                + COMPARED_RECORD_LEN * self.compared_ahead.len(),
+        );
         out.extend_from_slice(&CHECKPOINT_MAGIC);
         out.extend_from_slice(&CHECKPOINT_VERSION.to_le_bytes());
         out.extend_from_slice(&[0, 0]);
@@ -94,6 +114,11 @@ impl Checkpoint {
             out.extend_from_slice(&p.score.to_le_bytes());
             out.extend_from_slice(&p.fmr.to_le_bytes());
         }
+        out.extend_from_slice(&(self.compared_ahead.len() as u64).to_le_bytes());
+        for &(a, b) in &self.compared_ahead {
+            out.extend_from_slice(&a.to_le_bytes());
+            out.extend_from_slice(&b.to_le_bytes());
+        }
         let crc = checksum(&out);
         out[OFFSET_CHECKSUM..OFFSET_CHECKSUM + 4].copy_from_slice(&crc.to_le_bytes());
         out
@@ -106,7 +131,7 @@ impl Checkpoint {
             return Err("not a Ridgeline dedup checkpoint (bad magic number)".into());
         }
         let version = u16::from_le_bytes([header[OFFSET_VERSION], header[OFFSET_VERSION + 1]]);
-        if version != CHECKPOINT_VERSION {
+        if version != CHECKPOINT_VERSION && version != CHECKPOINT_VERSION_WITHOUT_COMPARED {
             return Err(format!(
                 "format version {version}, this build reads {CHECKPOINT_VERSION}; start afresh without --resume"
             ));
@@ -117,7 +142,25 @@ impl Checkpoint {
             u64::from_le_bytes(b)
         };
         let pair_count = u64_at(OFFSET_PAIR_COUNT);
-        let expected_len = (pair_count as u128) * PAIR_RECORD_LEN as u128 + HEADER_LEN as u128;
+        let pairs_end = (pair_count as u128) * PAIR_RECORD_LEN as u128 + HEADER_LEN as u128;
+        let compared_count = if version == CHECKPOINT_VERSION_WITHOUT_COMPARED {
+            0
+        } else {
+            let at = usize::try_from(pairs_end).map_err(|_| "pair count too large")?;
+            let count = at
+                .checked_add(COMPARED_COUNT_LEN)
+                .and_then(|end| bytes.get(at..end))
+                .ok_or("shorter than its pairs and compared-pair count")?;
+            let mut b = [0u8; 8];
+            b.copy_from_slice(count);
+            u64::from_le_bytes(b) as u128
+        };
+        let compared_start = if version == CHECKPOINT_VERSION_WITHOUT_COMPARED {
+            pairs_end
+        } else {
+            pairs_end + COMPARED_COUNT_LEN as u128
+        };
+        let expected_len = compared_start + compared_count * COMPARED_RECORD_LEN as u128;
         if expected_len != bytes.len() as u128 {
             return Err(format!(
                 "holds {} bytes, its header announces {expected_len}",
@@ -129,7 +172,10 @@ impl Checkpoint {
         if u32::from_le_bytes(stored) != checksum(bytes) {
             return Err("checksum mismatch (damaged file)".into());
         }
-        let pairs = bytes[HEADER_LEN..]
+        // Both ends were checked against the length above.
+        let pairs_end = pairs_end as usize;
+        let compared_start = compared_start as usize;
+        let pairs = bytes[HEADER_LEN..pairs_end]
             .chunks_exact(PAIR_RECORD_LEN)
             .map(|r| {
                 let mut a = [0u8; 4];
@@ -148,6 +194,16 @@ impl Checkpoint {
                 }
             })
             .collect();
+        let compared_ahead = bytes[compared_start..]
+            .chunks_exact(COMPARED_RECORD_LEN)
+            .map(|r| {
+                let mut a = [0u8; 4];
+                let mut b = [0u8; 4];
+                a.copy_from_slice(&r[0..4]);
+                b.copy_from_slice(&r[4..8]);
+                (u32::from_le_bytes(a), u32::from_le_bytes(b))
+            })
+            .collect();
         Ok(Checkpoint {
             job_key: u64_at(OFFSET_JOB_KEY),
             records: u64_at(OFFSET_RECORDS),
@@ -155,6 +211,7 @@ impl Checkpoint {
             pairs_compared: u64_at(OFFSET_PAIRS_COMPARED),
             elapsed_ms: u64_at(OFFSET_ELAPSED_MS),
             pairs,
+            compared_ahead,
         })
     }
 
@@ -215,6 +272,7 @@ mod tests {
                 LinkedPair { a: 3, b: 700, score: 9.5, fmr: 3.1e-10 },
                 LinkedPair { a: 10, b: 11, score: 12.0, fmr: 1e-12 },
             ],
+            compared_ahead: vec![(7, 512), (500, 900)],
         }
     }
 
@@ -230,7 +288,7 @@ mod tests {
         let bytes = c.to_bytes();
         let u64_at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().expect("8 bytes"));
         assert_eq!(&bytes[..4], b"RLC\x1a");
-        assert_eq!(u16::from_le_bytes([bytes[OFFSET_VERSION], bytes[OFFSET_VERSION + 1]]), 1);
+        assert_eq!(u16::from_le_bytes([bytes[OFFSET_VERSION], bytes[OFFSET_VERSION + 1]]), 2);
         assert_eq!(&bytes[6..8], &[0, 0]);
         assert_eq!(u64_at(OFFSET_JOB_KEY), c.job_key);
         assert_eq!(u64_at(OFFSET_RECORDS), 1000);
@@ -239,18 +297,35 @@ mod tests {
         assert_eq!(u64_at(OFFSET_PAIRS_COMPARED), 4242);
         assert_eq!(u64_at(OFFSET_ELAPSED_MS), 1234);
         assert_eq!(&bytes[60..64], &[0; 4]);
-        assert_eq!(bytes.len(), HEADER_LEN + 2 * PAIR_RECORD_LEN);
+        let compared_at = HEADER_LEN + 2 * PAIR_RECORD_LEN;
+        assert_eq!(bytes.len(), compared_at + COMPARED_COUNT_LEN + 2 * COMPARED_RECORD_LEN);
         let first = &bytes[HEADER_LEN..HEADER_LEN + PAIR_RECORD_LEN];
         assert_eq!(u32::from_le_bytes(first[0..4].try_into().expect("4")), 3);
         assert_eq!(u32::from_le_bytes(first[4..8].try_into().expect("4")), 700);
         assert_eq!(f64::from_le_bytes(first[8..16].try_into().expect("8")), 9.5);
         assert_eq!(f64::from_le_bytes(first[16..24].try_into().expect("8")), 3.1e-10);
+        assert_eq!(u64_at(compared_at), 2);
+        let second = compared_at + COMPARED_COUNT_LEN + COMPARED_RECORD_LEN;
+        assert_eq!(u32::from_le_bytes(bytes[second..second + 4].try_into().expect("4")), 500);
+        assert_eq!(u32::from_le_bytes(bytes[second + 4..second + 8].try_into().expect("4")), 900);
+    }
+
+    #[test]
+    fn reads_version_1_without_compared_pairs() {
+        let mut c = sample();
+        let mut bytes = c.to_bytes();
+        bytes.truncate(HEADER_LEN + 2 * PAIR_RECORD_LEN);
+        bytes[OFFSET_VERSION] = 1;
+        let crc = checksum(&bytes);
+        bytes[OFFSET_CHECKSUM..OFFSET_CHECKSUM + 4].copy_from_slice(&crc.to_le_bytes());
+        c.compared_ahead.clear();
+        assert_eq!(Checkpoint::from_bytes(&bytes), Ok(c));
     }
 
     #[test]
     fn refuses_damage() {
         let bytes = sample().to_bytes();
-        for cut in [0, 10, HEADER_LEN, bytes.len() - 1] {
+        for cut in [0, 10, HEADER_LEN, HEADER_LEN + 2 * PAIR_RECORD_LEN, bytes.len() - 1] {
             assert!(Checkpoint::from_bytes(&bytes[..cut]).is_err(), "cut at {cut}");
         }
         for flip in [0, OFFSET_VERSION, OFFSET_NEXT_RECORD, HEADER_LEN + 5, bytes.len() - 1] {

@@ -18,9 +18,9 @@
 //! After a block the state is a prefix of searched records plus the pairs found: the
 //! [`Checkpoint`]. It is written atomically at most every [`SearchConfig::checkpoint_interval`],
 //! when the run is stopped (the `stop` flag, set by the CLI's SIGINT handler) and when it ends.
-//! A resumed run starts at the first unsearched record with the pairs found; the only work that
-//! can be repeated is a comparison proposed towards a record that had not been searched yet,
-//! and since comparisons are deterministic the final report equals an uninterrupted run's.
+//! A resumed run starts at the first unsearched record with the pairs found and the pairs
+//! already compared towards records not searched yet, so no comparison is made twice; since
+//! comparisons are deterministic the final report equals an uninterrupted run's.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -147,6 +147,7 @@ pub fn search<P: Population + ?Sized>(
         pairs_compared: 0,
         elapsed_ms: 0,
         pairs: Vec::new(),
+        compared_ahead: Vec::new(),
     };
     let mut resumed_from = None;
     if let Some(Resumable { path, resume: true }) = checkpoint {
@@ -168,6 +169,9 @@ pub fn search<P: Population + ?Sized>(
     let mut found: HashSet<(u32, u32)> = state.pairs.iter().map(|p| (p.a, p.b)).collect();
     // Pairs proposed towards records not searched yet, keyed by their later record.
     let mut pending: HashMap<u32, Vec<u32>> = HashMap::new();
+    for (a, b) in std::mem::take(&mut state.compared_ahead) {
+        pending.entry(b).or_default().push(a);
+    }
     let block = config.block_records.max(1);
     progress(state.next_record, n as u64);
     while (state.next_record as usize) < n && !stop.load(Ordering::Relaxed) {
@@ -212,6 +216,7 @@ pub fn search<P: Population + ?Sized>(
         progress(state.next_record, n as u64);
         if let Some(c) = checkpoint {
             if last_write.elapsed() >= config.checkpoint_interval {
+                state.compared_ahead = compared_ahead(&pending);
                 state.write_atomic(c.path)?;
                 last_write = Instant::now();
             }
@@ -219,6 +224,7 @@ pub fn search<P: Population + ?Sized>(
     }
     state.elapsed_ms = elapsed_before + started.elapsed().as_millis() as u64;
     if let Some(c) = checkpoint {
+        state.compared_ahead = compared_ahead(&pending);
         state.write_atomic(c.path)?;
     }
     let complete = state.next_record as usize >= n;
@@ -235,6 +241,14 @@ pub fn search<P: Population + ?Sized>(
         },
         pairs: state.pairs,
     })
+}
+
+/// The pending comparisons as checkpoint pairs `(a, b)`, in a fixed order.
+fn compared_ahead(pending: &HashMap<u32, Vec<u32>>) -> Vec<(u32, u32)> {
+    let mut pairs: Vec<(u32, u32)> =
+        pending.iter().flat_map(|(&b, earlier)| earlier.iter().map(move |&a| (a, b))).collect();
+    pairs.sort_unstable();
+    pairs
 }
 
 /// A stable 64-bit key (FNV-1a) over the parts that define a job: record ids and fingers, the
