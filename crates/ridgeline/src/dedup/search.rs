@@ -12,7 +12,8 @@
 //! # Memory
 //! Bounded by the block, the pairs found, and the pairs proposed towards records not searched
 //! yet (at most the candidates per record times the records), which are forgotten as soon as
-//! their later record has been searched.
+//! their later record has been searched. The checkpoint stores those pending pairs too (8 bytes
+//! each), so it is largest half-way through a run.
 //!
 //! # Resume
 //! After a block the state is a prefix of searched records plus the pairs found: the
@@ -243,12 +244,10 @@ pub fn search<P: Population + ?Sized>(
     })
 }
 
-/// The pending comparisons as checkpoint pairs `(a, b)`, in a fixed order.
+/// The pending comparisons as checkpoint pairs `(a, b)`. Unsorted: at a million records there
+/// can be millions of them, and their order does not matter to a resumed run.
 fn compared_ahead(pending: &HashMap<u32, Vec<u32>>) -> Vec<(u32, u32)> {
-    let mut pairs: Vec<(u32, u32)> =
-        pending.iter().flat_map(|(&b, earlier)| earlier.iter().map(move |&a| (a, b))).collect();
-    pairs.sort_unstable();
-    pairs
+    pending.iter().flat_map(|(&b, earlier)| earlier.iter().map(move |&a| (a, b))).collect()
 }
 
 /// A stable 64-bit key (FNV-1a) over the parts that define a job: record ids and fingers, the
