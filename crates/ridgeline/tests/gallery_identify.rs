@@ -4,7 +4,6 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use ridgeline::gallery::index::IndexParams;
 use ridgeline::gallery::synthetic::SyntheticPopulation;
 use ridgeline::gallery::{Enrolment, Gallery, OpenMode, SearchMode, SearchOptions};
 use ridgeline::{Error, Template};
@@ -56,23 +55,22 @@ fn exhaustive_finds_the_mate_and_indexed_agrees_with_it() {
         );
     }
     assert!(mate_first >= probes as usize - 1, "exhaustive rank-1 {mate_first}/{probes}");
-    // The index's recall is the weak spot (see docs/PERFORMANCE.md); this guards against
-    // regressions, the 99.5 % target is not met yet.
-    assert!(agree * 100 >= probes as usize * 80, "indexed agrees on {agree}/{probes}");
+    // The default short list (256) covers most of this small gallery; the recall of the coarse
+    // stage at scale is measured by `ridgeline bench search` and a test in `tests/`.
+    assert_eq!(agree, probes as usize, "indexed agrees on {agree}/{probes}");
 }
 
 #[test]
 fn a_shortlist_covering_the_gallery_reproduces_exhaustive_search_exactly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let pop = SyntheticPopulation::new(12);
-    let gallery = build(dir.path(), 120, &pop)
-        .with_index_params(IndexParams { shortlist: Some(10_000), ..IndexParams::default() });
+    let gallery = build(dir.path(), 120, &pop).with_shortlist(Some(10_000));
     for f in [3u64, 50, 119] {
         let probe = pop.impression(f, 2);
         let ex = gallery.identify(&probe, &options(SearchMode::Exhaustive)).expect("exhaustive");
         let ix = gallery.identify(&probe, &options(SearchMode::Indexed)).expect("indexed");
-        // Records without any index collision are not re-ranked, so compare the leaders.
-        assert_eq!(ix.candidates[0], ex.candidates[0]);
+        // Every record is in the short list, so the precise stage sees what exhaustive sees.
+        assert_eq!(ix.candidates, ex.candidates);
     }
 }
 

@@ -1,8 +1,9 @@
 //! `ridgeline bench search --gallery-size N [--probes P] [--exhaustive-probes E] [--dir DIR]
 //! [--seed S] [--json]`
 //!
-//! Builds (or reuses, if DIR already holds it) a synthetic gallery of N templates, one per
-//! finger (impression 0), then searches P genuine probes (impression 1 of enrolled fingers),
+//! Builds (or reuses, if DIR already holds it) a synthetic gallery of N templates from the synth
+//! crate's template-level generator, one per finger (impression 1), then searches P genuine
+//! probes (impression 2 of enrolled fingers),
 //! indexed, and the first E of them exhaustively too. Reports open time, index build time,
 //! latency percentiles, probes per second, rank-1 identification rates, how often the indexed
 //! top candidate equals the exhaustive one, and sizes per template.
@@ -11,10 +12,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use ridgeline::gallery::index::IndexParams;
-use ridgeline::gallery::synthetic::SyntheticPopulation;
 use ridgeline::gallery::{Enrolment, Gallery, OpenMode, SearchMode, SearchOptions};
 use ridgeline::Template;
+use ridgeline_synth::templates::{TemplateConfig, TemplateMaster};
 
 /// Records per commit while building the gallery.
 const BUILD_BATCH_RECORDS: usize = 4096;
@@ -40,27 +40,6 @@ pub struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Index tuning, to explore: hash tables.
-    #[arg(long)]
-    pub lsh_tables: Option<usize>,
-    /// Index tuning: bits per key.
-    #[arg(long)]
-    pub lsh_key_bits: Option<usize>,
-    /// Index tuning: cylinder bits OR-ed per key bit.
-    #[arg(long)]
-    pub lsh_group_bits: Option<u32>,
-    /// Index tuning: fewest set bits of an indexed key.
-    #[arg(long)]
-    pub lsh_min_ones: Option<u32>,
-    /// Index tuning: plain (not squared) per-cylinder votes.
-    #[arg(long)]
-    pub lsh_plain_votes: bool,
-    /// Index tuning: skip buckets above this share of a segment.
-    #[arg(long)]
-    pub lsh_max_bucket_share: Option<f32>,
-    /// Index tuning: do not normalise votes by the candidate's index entries.
-    #[arg(long)]
-    pub lsh_raw_votes: bool,
     /// Short-list length re-ranked by the matcher (default: the library's rule).
     #[arg(long)]
     pub shortlist: Option<usize>,
@@ -85,7 +64,24 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.min(sorted.len() - 1)]
 }
 
-fn build(dir: &std::path::Path, n: usize, population: &SyntheticPopulation) -> anyhow::Result<f64> {
+/// The synthetic population: finger `f` (from 0) is the synth crate's finger `f + 1`.
+struct Population {
+    seed: u64,
+    config: TemplateConfig,
+}
+
+impl Population {
+    fn impression(&self, finger: u64, impression: u32) -> Template {
+        TemplateMaster::generate(self.seed, finger + 1, &self.config).impression(
+            self.seed,
+            finger + 1,
+            impression,
+            &self.config,
+        )
+    }
+}
+
+fn build(dir: &std::path::Path, n: usize, population: &Population) -> anyhow::Result<f64> {
     use rayon::prelude::*;
     if dir.join("MANIFEST").exists() {
         if let Ok(g) = Gallery::open(dir, OpenMode::ReadOnly) {
@@ -107,7 +103,7 @@ fn build(dir: &std::path::Path, n: usize, population: &SyntheticPopulation) -> a
         let last = (first + BUILD_BATCH_RECORDS).min(n);
         let templates: Vec<(String, Template)> = (first..last)
             .into_par_iter()
-            .map(|f| (subject_id(f as u64), population.impression(f as u64, 0)))
+            .map(|f| (subject_id(f as u64), population.impression(f as u64, 1)))
             .collect();
         let batch: Vec<Enrolment<'_>> = templates
             .iter()
@@ -175,27 +171,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let n = args.gallery_size;
     let dir = args.dir.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("ridgeline-bench/gallery-{n}-seed{}", args.seed))
+        std::env::temp_dir().join(format!("ridgeline-bench/synth-gallery-{n}-seed{}", args.seed))
     });
-    let population = SyntheticPopulation::new(args.seed);
+    let population = Population { seed: args.seed, config: TemplateConfig::default() };
     let build_s = build(&dir, n, &population)?;
 
     let rss_before = resident_bytes();
     let start = Instant::now();
     let gallery = Gallery::open(&dir, OpenMode::ReadOnly)?;
     let open_ms = start.elapsed().as_secs_f64() * 1e3;
-    let defaults = IndexParams::default();
-    let params = IndexParams {
-        tables: args.lsh_tables.unwrap_or(defaults.tables),
-        key_bits: args.lsh_key_bits.unwrap_or(defaults.key_bits),
-        group_bits: args.lsh_group_bits.unwrap_or(defaults.group_bits),
-        min_key_ones: args.lsh_min_ones.unwrap_or(defaults.min_key_ones),
-        squared_votes: defaults.squared_votes && !args.lsh_plain_votes,
-        max_bucket_share: args.lsh_max_bucket_share.unwrap_or(defaults.max_bucket_share),
-        normalize: defaults.normalize && !args.lsh_raw_votes,
-        shortlist: args.shortlist,
-    };
-    let gallery = gallery.with_index_params(params);
+    let gallery = gallery.with_shortlist(args.shortlist);
     let start = Instant::now();
     gallery.build_index();
     let index_ms = start.elapsed().as_secs_f64() * 1e3;
@@ -204,7 +189,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let probes: Vec<(u64, Template)> = (0..args.probes.max(1))
         .map(|j| {
             let f = (j as u64 * 7_919 + 13) % n as u64;
-            (f, population.impression(f, 1))
+            (f, population.impression(f, 2))
         })
         .collect();
     let indexed = search(&gallery, &probes, SearchMode::Indexed)?;
@@ -219,10 +204,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "gallery_size": n,
         "gallery_dir": dir,
         "threads": rayon::current_num_threads(),
-        "index_params": format!("{params:?}"),
+        "shortlist": args.shortlist,
         "build_s": build_s,
         "open_ms": open_ms,
-        "index_build_ms": index_ms,
+        "coarse_load_ms": index_ms,
         "indexed": summary(&indexed, &probes),
         "exhaustive": summary(&exhaustive, &probes[..e]),
         "top1_agreement": if e > 0 { agree as f64 / e as f64 } else { f64::NAN },
@@ -230,7 +215,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "disk_bytes": stats.store.segment_bytes,
         "disk_bytes_per_template": per(stats.store.segment_bytes as f64),
         "descriptor_bytes_per_template": stats.store.descriptor_len,
-        "index_bytes_per_template": per(stats.index_bytes as f64),
+        "coarse_bytes_per_template": per(stats.index_bytes as f64),
         "resident_bytes_per_template": match (rss_before, rss_after) {
             (Some(a), Some(b)) => serde_json::json!(per(b.saturating_sub(a) as f64)),
             _ => serde_json::Value::Null,

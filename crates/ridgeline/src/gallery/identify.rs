@@ -1,28 +1,28 @@
 //! 1:N identification over a snapshot: exhaustive (every record, the reference) or indexed
-//! (LSH votes pick a short list, the precise matcher re-ranks it). Both run on `rayon`.
+//! (a coarse comparison with every record, see [`super::filter`], picks a short list, the precise matcher re-ranks it). Both run on `rayon`.
 
 use std::cmp::Ordering;
 
 use rayon::prelude::*;
 
-use super::index::{HashFunctions, SegmentIndex};
+use super::filter::{coarse_score, Coarse, SegmentFilter};
 use super::store::{LiveSegment, RecordId, Snapshot};
 use crate::error::Result;
 use crate::matcher::{Matcher, PreparedRef};
 
-/// Short list = the best-voted this many records at least …
+/// Short list = the this many records with the best coarse scores at least …
 pub const SHORTLIST_MIN: usize = 256;
 /// … or this share of the searched records, whichever is larger …
-pub const SHORTLIST_SHARE: f64 = 0.01;
+pub const SHORTLIST_SHARE: f64 = 0.001;
 /// … but never more than this many (bounds the re-ranking cost at any gallery size).
-pub const SHORTLIST_MAX: usize = 4096;
+pub const SHORTLIST_MAX: usize = 2048;
 /// Records per rayon task in exhaustive search.
 const EXHAUSTIVE_CHUNK_RECORDS: usize = 256;
 
 /// How to search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SearchMode {
-    /// LSH candidate selection, then precise re-ranking of the short list.
+    /// Coarse first stage over every record, then precise re-ranking of the short list.
     #[default]
     Indexed,
     /// Compare the probe with every record (the reference).
@@ -107,7 +107,7 @@ fn prepared(seg: &LiveSegment, i: u32) -> Option<PreparedRef<'_>> {
 pub fn identify(
     snapshot: &Snapshot,
     matcher: &Matcher,
-    hashes: &HashFunctions,
+    shortlist: Option<usize>,
     probe: PreparedRef<'_>,
     options: &SearchOptions,
 ) -> Result<Identification> {
@@ -122,7 +122,7 @@ pub fn identify(
     };
     let (scored, compared) = match options.mode {
         SearchMode::Exhaustive => exhaustive(snapshot, matcher, probe, options.finger, top_k),
-        SearchMode::Indexed => indexed(snapshot, matcher, hashes, probe, options, searched),
+        SearchMode::Indexed => indexed(snapshot, matcher, shortlist, probe, options, searched),
     };
     let candidates = scored
         .into_iter()
@@ -184,41 +184,54 @@ fn exhaustive(
     (best, compared)
 }
 
-/// The cached index of a segment, built on first use.
-pub fn segment_index<'a>(seg: &'a LiveSegment, hashes: &HashFunctions) -> &'a SegmentIndex {
-    seg.segment()
-        .index_cache()
-        .get_or_init(|| SegmentIndex::build(hashes, seg.segment().len(), |i| prepared(seg, i)))
+/// The coarse descriptors of a segment: its `.idx` sidecar mapped, or (missing or damaged)
+/// built in memory from the segment's descriptors; either way once per segment.
+pub fn segment_filter(seg: &LiveSegment) -> &SegmentFilter {
+    let segment = seg.segment();
+    segment.index_cache().get_or_init(|| {
+        let sidecar = segment.path().with_file_name(super::filter::file_name(segment.id()));
+        SegmentFilter::open(&sidecar, segment.len())
+            .unwrap_or_else(|_| SegmentFilter::build(segment.len(), |i| prepared(seg, i)))
+    })
 }
+
+/// Records per rayon task in the coarse stage.
+const COARSE_CHUNK_RECORDS: u32 = 4096;
 
 fn indexed(
     snapshot: &Snapshot,
     matcher: &Matcher,
-    hashes: &HashFunctions,
+    shortlist: Option<usize>,
     probe: PreparedRef<'_>,
     options: &SearchOptions,
     searched: usize,
 ) -> (Vec<Scored>, usize) {
     let (finger, top_k) = (options.finger, options.top_k.max(1));
-    let probe_keys = hashes.flat_keys(probe);
-    let params = hashes.params();
+    let coarse_probe = Coarse::of(probe);
     let default_len =
         ((searched as f64 * SHORTLIST_SHARE).ceil() as usize).clamp(SHORTLIST_MIN, SHORTLIST_MAX);
-    let shortlist_len = params.shortlist.unwrap_or(default_len).max(top_k);
-    // Votes per segment, keeping each segment's best-voted records.
-    let mut voted: Vec<(f32, RecordId)> = snapshot
+    let shortlist_len = shortlist.unwrap_or(default_len).max(top_k);
+    let tasks: Vec<(&LiveSegment, u32, u32)> = snapshot
         .segments()
+        .iter()
+        .flat_map(|s| {
+            let n = s.segment().len();
+            (0..n)
+                .step_by(COARSE_CHUNK_RECORDS as usize)
+                .map(move |start| (s, start, (start + COARSE_CHUNK_RECORDS).min(n)))
+        })
+        .collect();
+    // Coarse scores per chunk, keeping each chunk's best.
+    let mut voted: Vec<(f32, RecordId)> = tasks
         .par_iter()
-        .flat_map_iter(|seg| {
-            let index = segment_index(seg, hashes);
-            let mut votes = vec![0f32; seg.segment().len() as usize];
-            index.vote(&params, &probe_keys, &mut votes);
-            index.normalize(&params, &mut votes);
-            let mut local: Vec<(f32, RecordId)> = votes
-                .iter()
-                .enumerate()
-                .filter(|&(i, &v)| v > 0.0 && eligible(seg, i as u32, finger))
-                .map(|(i, &v)| (v, RecordId { segment: seg.segment().id(), index: i as u32 }))
+        .flat_map_iter(|&(seg, start, end)| {
+            let filter = segment_filter(seg);
+            let mut local: Vec<(f32, RecordId)> = (start..end)
+                .filter(|&i| eligible(seg, i, finger))
+                .filter_map(|i| {
+                    let score = coarse_score(&coarse_probe, filter.record(i)?);
+                    Some((score, RecordId { segment: seg.segment().id(), index: i }))
+                })
                 .collect();
             if local.len() > shortlist_len {
                 local.select_nth_unstable_by(shortlist_len, |a, b| b.0.total_cmp(&a.0));

@@ -17,6 +17,7 @@
 //! Layers: [`segment`] (one file), [`manifest`] (the commit point), [`lock`] (one writer),
 //! [`store`] (records as opaque descriptor bytes + templates, snapshots).
 
+pub mod filter;
 pub mod identify;
 pub mod index;
 pub mod lock;
@@ -74,11 +75,11 @@ pub struct EnrolledRecord {
 pub struct GalleryStats {
     /// The store's figures.
     pub store: StoreStats,
-    /// Bytes of LSH index built so far in memory (0 until a search needs it).
+    /// Bytes of coarse descriptors mapped or built so far (0 until a search needs them).
     pub index_bytes: usize,
 }
 
-/// A gallery: the store plus the matcher and the LSH hash functions.
+/// A gallery: the store plus the matcher.
 ///
 /// `Sync`: share it (e.g. in an `Arc`) between threads that search while one enrols; every
 /// search runs on the snapshot current when it started.
@@ -86,7 +87,8 @@ pub struct GalleryStats {
 pub struct Gallery {
     store: Store,
     matcher: Matcher,
-    hashes: index::HashFunctions,
+    /// Short-list length of indexed searches (`None`: the default rule).
+    shortlist: Option<usize>,
 }
 
 impl Gallery {
@@ -100,14 +102,15 @@ impl Gallery {
         Ok(Gallery::with_store(Store::open(dir, mode, Some(matcher_layout()))?))
     }
 
-    fn with_store(store: Store) -> Gallery {
-        Gallery { store, matcher: Matcher::new(), hashes: index::HashFunctions::default() }
+    fn with_store(mut store: Store) -> Gallery {
+        store.set_filter_sidecar(true);
+        Gallery { store, matcher: Matcher::new(), shortlist: None }
     }
 
-    /// Replaces the index parameters (for experiments; drops indexes built so far only in the
-    /// sense that they must not be mixed: call before the first indexed search).
-    pub fn with_index_params(mut self, params: index::IndexParams) -> Gallery {
-        self.hashes = index::HashFunctions::with_params(params);
+    /// Sets how many records the first search stage hands to the precise matcher (`None`:
+    /// the default rule, see [`identify::SHORTLIST_MIN`]); for experiments.
+    pub fn with_shortlist(mut self, shortlist: Option<usize>) -> Gallery {
+        self.shortlist = shortlist;
         self
     }
 
@@ -203,12 +206,13 @@ impl Gallery {
         self.snapshot().verify()
     }
 
-    /// Builds the LSH index of every segment now instead of at the first search.
+    /// Maps (or, where a segment has no usable `.idx` sidecar, builds) the coarse descriptors of
+    /// every segment now instead of at the first search.
     pub fn build_index(&self) {
         use rayon::prelude::*;
         let snap = self.snapshot();
         snap.segments().par_iter().for_each(|s| {
-            identify::segment_index(s, &self.hashes);
+            identify::segment_filter(s);
         });
     }
 
@@ -228,6 +232,6 @@ impl Gallery {
             segment::validate_finger(f)?;
         }
         let prepared = MatchTemplate::prepare(probe);
-        identify::identify(snapshot, &self.matcher, &self.hashes, prepared.view(), options)
+        identify::identify(snapshot, &self.matcher, self.shortlist, prepared.view(), options)
     }
 }

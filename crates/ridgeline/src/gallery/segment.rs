@@ -277,9 +277,9 @@ pub struct Segment {
     entries_off: usize,
     ids_off: usize,
     templates_off: usize,
-    /// The LSH index of this segment, built on first indexed search (the segment never
+    /// The coarse descriptors of this segment, mapped or built on first indexed search (the segment never
     /// changes, so neither does its index).
-    index_cache: std::sync::OnceLock<super::index::SegmentIndex>,
+    index_cache: std::sync::OnceLock<super::filter::SegmentFilter>,
 }
 
 /// What a record's entry says, bounds-checked against the file.
@@ -407,8 +407,8 @@ impl Segment {
         })
     }
 
-    /// The cache slot of this segment's LSH index.
-    pub fn index_cache(&self) -> &std::sync::OnceLock<super::index::SegmentIndex> {
+    /// The cache slot of this segment's coarse descriptors (first search stage).
+    pub fn index_cache(&self) -> &std::sync::OnceLock<super::filter::SegmentFilter> {
         &self.index_cache
     }
 

@@ -188,8 +188,17 @@ impl Snapshot {
 
     /// Checks every checksum of every segment; lists damaged segments too.
     pub fn verify(&self) -> VerifyReport {
-        let mut problems: Vec<Problem> =
-            self.segments.par_iter().flat_map_iter(|s| s.segment.verify()).collect();
+        let mut problems: Vec<Problem> = self
+            .segments
+            .par_iter()
+            .flat_map_iter(|s| {
+                let sidecar =
+                    s.segment.path().with_file_name(super::filter::file_name(s.segment.id()));
+                let index_problem =
+                    super::filter::SegmentFilter::verify_file(&sidecar, s.segment.len());
+                s.segment.verify().into_iter().chain(index_problem)
+            })
+            .collect();
         problems.extend(self.damaged.iter().cloned());
         problems.sort_by(|a, b| (&a.path, a.offset).cmp(&(&b.path, b.offset)));
         VerifyReport {
@@ -287,6 +296,9 @@ pub struct Store {
     dir: PathBuf,
     writer: Option<Mutex<WriterState>>,
     current: RwLock<Arc<Snapshot>>,
+    /// Whether to write the coarse descriptors (first search stage) beside each new segment
+    /// (not for stores whose descriptors are not the matcher's).
+    sidecar: bool,
 }
 
 impl Store {
@@ -313,6 +325,7 @@ impl Store {
             dir: dir.to_path_buf(),
             writer: Some(Mutex::new(WriterState { _lock: lock, manifest })),
             current: RwLock::new(snapshot),
+            sidecar: false,
         })
     }
 
@@ -342,7 +355,37 @@ impl Store {
             dir: dir.to_path_buf(),
             writer: lock.map(|l| Mutex::new(WriterState { _lock: l, manifest })),
             current: RwLock::new(Arc::new(snapshot)),
+            sidecar: false,
         })
+    }
+
+    /// Writes the coarse descriptors (`<id>.idx`) beside every segment this store writes from
+    /// now on.
+    pub fn set_filter_sidecar(&mut self, enabled: bool) {
+        self.sidecar = enabled;
+    }
+
+    /// Writes segment `id` and, if configured, its index sidecar; both fsync'd (the caller
+    /// syncs the folder and commits the manifest afterwards).
+    fn write_segment(
+        &self,
+        id: u64,
+        layout: DescriptorLayout,
+        records: &[NewRecord],
+    ) -> Result<()> {
+        let bytes = segment::encode(id, layout, records)?;
+        let path = self.dir.join(segment::file_name(id));
+        segment::write(&path, &bytes)?;
+        drop(bytes);
+        if self.sidecar {
+            // Built from the mapping just written: descriptors there are 8-byte aligned.
+            let written = Segment::open(&path, id, records.len() as u32)?;
+            let filter = super::filter::SegmentFilter::build(written.len(), |i| {
+                written.descriptor(i).and_then(|d| crate::matcher::PreparedRef::from_bytes(d).ok())
+            });
+            filter.write(&self.dir.join(super::filter::file_name(id)))?;
+        }
+        Ok(())
     }
 
     /// The gallery folder.
@@ -410,8 +453,7 @@ impl Store {
         let id = next.next_segment_id;
         next.next_segment_id += 1;
         next.generation += 1;
-        let bytes = segment::encode(id, next.layout, &records)?;
-        segment::write(&self.dir.join(segment::file_name(id)), &bytes)?;
+        self.write_segment(id, next.layout, &records)?;
         manifest::sync_dir(&self.dir)?;
         next.segments.push(SegmentEntry { id, count: records.len() as u32 });
         next.commit(&self.dir)?;
@@ -480,8 +522,7 @@ impl Store {
             }
             let id = next.next_segment_id;
             next.next_segment_id += 1;
-            let bytes = segment::encode(id, next.layout, batch)?;
-            segment::write(&self.dir.join(segment::file_name(id)), &bytes)?;
+            self.write_segment(id, next.layout, batch)?;
             new_segments.push(SegmentEntry { id, count: batch.len() as u32 });
             batch.clear();
             Ok(())
@@ -521,6 +562,13 @@ impl Store {
             // Readers holding the old mapping keep it: unlink leaves the inode until unmapped.
             let path = self.dir.join(segment::file_name(id));
             std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            let sidecar = self.dir.join(super::filter::file_name(id));
+            match std::fs::remove_file(&sidecar) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::io(&sidecar, e))
+                }
+                _ => {}
+            }
         }
         manifest::sync_dir(&self.dir)?;
         Ok(CompactReport {

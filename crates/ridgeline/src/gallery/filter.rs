@@ -1,0 +1,518 @@
+//! First stage of 1:N identification: a coarse comparison of the probe with every record,
+//! cheap enough to run over the whole gallery, that picks the short list the precise matcher
+//! re-ranks.
+//!
+//! Each record keeps, beside its full descriptor, a *coarse* one: for its
+//! [`COARSE_MINUTIAE`] best-quality minutiae, the MCC cylinder pooled from 16×16 spatial × 6
+//! angular cells down to 8×8 × 2 (a cell is set when any of the 2×2×3 cells it covers is), so
+//! 192 bits per minutia instead of 1,792 (validity included). The coarse score of a record:
+//! every probe minutia finds its most similar record minutia (bit-MCC similarity on the pooled
+//! cylinders, directions within 90°); the pairs found vote, weighted by their similarity
+//! squared, for the rotation between the prints; the score is the heaviest rotation window.
+//! Mates agree on one rotation, impostors' best pairs scatter.
+//!
+//! Why this and not locality-sensitive hashing of the cylinders (Cappelli, Ferrara, Maltoni,
+//! TPAMI 2011), which came first, nor geometric hashing of minutia triplets, which was tried:
+//! on the synth crate's templates (10,000 fingers, 200 genuine probes) the mate was among the
+//! 256 best-voted records for 53 % (cylinder LSH) and 37 % (triplets) of probes, and among the
+//! first 256 coarse scores for 97 % (see `docs/PERFORMANCE.md`). Hashes need the quantised
+//! features of mates to agree exactly, which skin distortion, missing minutiae and partial
+//! contact rarely allow; the coarse comparison degrades gracefully instead. Its cost is linear
+//! in the gallery (about a microsecond per record and core) but small enough for a million.
+//!
+//! Coarse descriptors are written with each segment as a sidecar `<segment id>.idx` (layout in
+//! `docs/FORMATS.md`, offsets below), fsync'd before the manifest names the segment, and mapped
+//! at the first search. A missing or damaged sidecar (galleries written before it existed, bit
+//! rot) is rebuilt in memory from the segment's descriptors.
+
+use std::f32::consts::TAU;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::matcher::PreparedRef;
+
+/// Minutiae per record in the coarse descriptor (the best by quality).
+pub const COARSE_MINUTIAE: usize = 32;
+/// Rotation bins per turn for the coarse score's vote, and the window (bins) it sums.
+const ROTATION_BINS: usize = 24;
+/// Least number of pooled cells valid in both cylinders for a comparison to count (of 64).
+const MIN_COMMON_POOLED_CELLS: u32 = 20;
+/// Largest direction difference of a coarse pair, in 1/65,536 of a turn (90°).
+const MAX_DIRECTION_DIFFERENCE: u16 = 16_384;
+
+/// Magic of a coarse-descriptor file.
+pub const FILTER_MAGIC: [u8; 4] = *b"RLCF";
+/// Format version of the coarse-descriptor file.
+pub const FILTER_VERSION: u16 = 1;
+/// Header size; the records follow.
+pub const FILTER_HEADER_LEN: usize = 32;
+/// Magic (4 bytes).
+pub const OFFSET_MAGIC: usize = 0;
+/// Format version (u16).
+pub const OFFSET_VERSION: usize = 4;
+/// Reserved, zero (u16).
+pub const OFFSET_RESERVED_A: usize = 6;
+/// Records (u32); equals the segment's.
+pub const OFFSET_RECORD_COUNT: usize = 8;
+/// Bytes per record (u32), [`RECORD_LEN`].
+pub const OFFSET_RECORD_LEN: usize = 12;
+/// CRC-32 of the records (u32).
+pub const OFFSET_BODY_CRC: usize = 16;
+/// Reserved, zero, up to the end of the header.
+pub const OFFSET_RESERVED_B: usize = 20;
+
+/// Record field offsets: pooled validity, one u64 per minutia slot.
+pub const RECORD_VALIDITY: usize = 0;
+/// Pooled bits of angular half 0 (sections 0–2), one u64 per slot.
+pub const RECORD_BITS_0: usize = 8 * COARSE_MINUTIAE;
+/// Pooled bits of angular half 1 (sections 3–5), one u64 per slot.
+pub const RECORD_BITS_1: usize = 16 * COARSE_MINUTIAE;
+/// Minutia directions, u16 in 1/65,536 of a turn, one per slot.
+pub const RECORD_DIRECTIONS: usize = 24 * COARSE_MINUTIAE;
+/// Bytes per record; unused slots are zero (no valid cell, so they never pair).
+pub const RECORD_LEN: usize = 26 * COARSE_MINUTIAE;
+const RECORD_WORDS: usize = RECORD_LEN / 8;
+
+/// The coarse descriptor of one template, in the record layout (as u64 words).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coarse {
+    words: [u64; RECORD_WORDS],
+}
+
+fn pooled(prepared: PreparedRef<'_>, i: usize) -> (u64, u64, u64) {
+    let validity = prepared.cylinder_validity(i);
+    let bits = prepared.cylinder_bits(i);
+    let layer_words = validity.len();
+    let bit = |words: &[u64], cell: usize| {
+        words.get(cell / 64).is_some_and(|w| w >> (cell % 64) & 1 == 1)
+    };
+    let sections = bits.len() / layer_words.max(1);
+    let (mut valid, mut half0, mut half1) = (0u64, 0u64, 0u64);
+    for pi in 0..8 {
+        for pj in 0..8 {
+            let pooled_cell = pi * 8 + pj;
+            for (di, dj) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                let cell = (2 * pi + di) * 16 + 2 * pj + dj;
+                if bit(validity, cell) {
+                    valid |= 1 << pooled_cell;
+                }
+                for k in 0..sections {
+                    let layer = &bits[k * layer_words..(k + 1) * layer_words];
+                    if bit(layer, cell) {
+                        if k < sections.div_ceil(2) {
+                            half0 |= 1 << pooled_cell;
+                        } else {
+                            half1 |= 1 << pooled_cell;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (valid, half0, half1)
+}
+
+impl Coarse {
+    /// The coarse descriptor of a prepared template.
+    pub fn of(prepared: PreparedRef<'_>) -> Coarse {
+        let mut order: Vec<usize> = (0..prepared.len()).collect();
+        // Stable: equal qualities keep the prepared order, so the choice is deterministic.
+        order.sort_by_key(|&i| std::cmp::Reverse(prepared.minutia(i).quality));
+        order.truncate(COARSE_MINUTIAE);
+        let mut words = [0u64; RECORD_WORDS];
+        let mut directions = [0u16; COARSE_MINUTIAE];
+        for (slot, &i) in order.iter().enumerate() {
+            let (valid, half0, half1) = pooled(prepared, i);
+            words[RECORD_VALIDITY / 8 + slot] = valid;
+            words[RECORD_BITS_0 / 8 + slot] = half0;
+            words[RECORD_BITS_1 / 8 + slot] = half1;
+            let turns = prepared.angle(i).rem_euclid(TAU) / TAU;
+            directions[slot] = ((turns * 65_536.0) as u32 & 0xffff) as u16;
+        }
+        for (w, chunk) in directions.chunks_exact(4).enumerate() {
+            words[RECORD_DIRECTIONS / 8 + w] =
+                chunk.iter().enumerate().fold(0u64, |acc, (k, &d)| acc | u64::from(d) << (16 * k));
+        }
+        Coarse { words }
+    }
+
+    /// The record bytes (little-endian words).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.words.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+}
+
+fn direction(record: &[u64], slot: usize) -> u16 {
+    (record[RECORD_DIRECTIONS / 8 + slot / 4] >> (16 * (slot % 4))) as u16
+}
+
+/// The coarse score of a record (its words) for a probe: see the module docs.
+#[inline]
+pub fn coarse_score(probe: &Coarse, record: &[u64]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if has_vector_popcount() {
+        // SAFETY: the CPU features were detected at run time.
+        return unsafe { coarse_score_avx512(probe, record) };
+    }
+    coarse_score_generic(probe, record)
+}
+
+#[cfg(target_arch = "x86_64")]
+fn has_vector_popcount() -> bool {
+    use std::sync::OnceLock;
+    static HAS: OnceLock<bool> = OnceLock::new();
+    *HAS.get_or_init(|| {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vpopcntdq")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("popcnt")
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt,avx2,avx512f,avx512bw,avx512vl,avx512vpopcntdq")]
+unsafe fn coarse_score_avx512(probe: &Coarse, record: &[u64]) -> f32 {
+    coarse_score_generic(probe, record)
+}
+
+/// Written as fixed-length lane loops so the compiler vectorises the popcounts and square
+/// roots for whichever instruction set the caller enabled.
+#[inline(always)]
+fn coarse_score_generic(probe: &Coarse, record: &[u64]) -> f32 {
+    if record.len() < RECORD_WORDS {
+        return 0.0;
+    }
+    const N: usize = COARSE_MINUTIAE;
+    let p = &probe.words;
+    let (valid, half0, half1) = (
+        &record[RECORD_VALIDITY / 8..RECORD_VALIDITY / 8 + N],
+        &record[RECORD_BITS_0 / 8..RECORD_BITS_0 / 8 + N],
+        &record[RECORD_BITS_1 / 8..RECORD_BITS_1 / 8 + N],
+    );
+    let mut record_directions = [0u16; N];
+    for (slot, d) in record_directions.iter_mut().enumerate() {
+        *d = direction(record, slot);
+    }
+    let mut votes = [0f32; ROTATION_BINS];
+    for i in 0..N {
+        let pv = p[RECORD_VALIDITY / 8 + i];
+        if pv == 0 {
+            continue;
+        }
+        let (p0, p1) = (p[RECORD_BITS_0 / 8 + i], p[RECORD_BITS_1 / 8 + i]);
+        let pd = direction(p, i);
+        // Integer lanes first (popcounts), then float lanes (similarities): two simple loops
+        // vectorise where one mixed loop does not.
+        let (mut pa, mut pb, mut px, mut ok) = ([0u32; N], [0u32; N], [0u32; N], [0u32; N]);
+        for j in 0..N {
+            let m = pv & valid[j];
+            let (a0, a1) = (p0 & m, p1 & m);
+            let (b0, b1) = (half0[j] & m, half1[j] & m);
+            pa[j] = a0.count_ones() + a1.count_ones();
+            pb[j] = b0.count_ones() + b1.count_ones();
+            px[j] = (a0 ^ b0).count_ones() + (a1 ^ b1).count_ones();
+            let turn = record_directions[j].wrapping_sub(pd);
+            let aligned = turn.min(turn.wrapping_neg()) <= MAX_DIRECTION_DIFFERENCE;
+            ok[j] = u32::from(aligned && m.count_ones() >= MIN_COMMON_POOLED_CELLS);
+        }
+        let mut sims = [0f32; N];
+        for j in 0..N {
+            let norm = (pa[j] as f32).sqrt() + (pb[j] as f32).sqrt();
+            let sim = 1.0 - (px[j] as f32).sqrt() / norm.max(f32::MIN_POSITIVE);
+            sims[j] = if ok[j] == 1 && norm > 0.0 { sim.max(0.0) } else { 0.0 };
+        }
+        let (mut best, mut best_j) = (0f32, 0usize);
+        for (j, &s) in sims.iter().enumerate() {
+            if s > best {
+                best = s;
+                best_j = j;
+            }
+        }
+        if best > 0.0 {
+            let turn = record_directions[best_j].wrapping_sub(pd);
+            let bin = (turn as usize * ROTATION_BINS) >> 16;
+            votes[bin.min(ROTATION_BINS - 1)] += best * best;
+        }
+    }
+    (0..ROTATION_BINS)
+        .map(|b| {
+            votes[(b + ROTATION_BINS - 1) % ROTATION_BINS]
+                + votes[b]
+                + votes[(b + 1) % ROTATION_BINS]
+        })
+        .fold(0f32, f32::max)
+}
+
+/// Where a segment filter's words live.
+#[derive(Debug)]
+enum Words {
+    Owned(Vec<u64>),
+    Mapped(memmap2::Mmap),
+}
+
+/// The coarse descriptors of one segment's records.
+#[derive(Debug)]
+pub struct SegmentFilter {
+    words: Words,
+    records: u32,
+}
+
+impl SegmentFilter {
+    /// Builds the filter of a segment's records (`descriptor(i)` for `i < count`); records whose
+    /// descriptor does not parse get an empty coarse descriptor (they never make a short list;
+    /// verify reports them).
+    pub fn build<'a>(
+        count: u32,
+        descriptor: impl Fn(u32) -> Option<PreparedRef<'a>> + Sync,
+    ) -> SegmentFilter {
+        use rayon::prelude::*;
+        let coarse: Vec<Coarse> = (0..count)
+            .into_par_iter()
+            .map(|r| descriptor(r).map_or(Coarse { words: [0; RECORD_WORDS] }, Coarse::of))
+            .collect();
+        let mut words = vec![0u64; FILTER_HEADER_LEN / 8 + coarse.len() * RECORD_WORDS];
+        for (r, c) in coarse.iter().enumerate() {
+            let at = FILTER_HEADER_LEN / 8 + r * RECORD_WORDS;
+            words[at..at + RECORD_WORDS].copy_from_slice(&c.words);
+        }
+        let body_crc = {
+            let mut h = crc32fast::Hasher::new();
+            for w in &words[FILTER_HEADER_LEN / 8..] {
+                h.update(&w.to_le_bytes());
+            }
+            h.finalize()
+        };
+        let mut header = [0u8; FILTER_HEADER_LEN];
+        header[OFFSET_MAGIC..OFFSET_MAGIC + 4].copy_from_slice(&FILTER_MAGIC);
+        header[OFFSET_VERSION..OFFSET_VERSION + 2].copy_from_slice(&FILTER_VERSION.to_le_bytes());
+        header[OFFSET_RECORD_COUNT..OFFSET_RECORD_COUNT + 4].copy_from_slice(&count.to_le_bytes());
+        header[OFFSET_RECORD_LEN..OFFSET_RECORD_LEN + 4]
+            .copy_from_slice(&(RECORD_LEN as u32).to_le_bytes());
+        header[OFFSET_BODY_CRC..OFFSET_BODY_CRC + 4].copy_from_slice(&body_crc.to_le_bytes());
+        for (w, chunk) in header.chunks_exact(8).enumerate() {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(chunk);
+            words[w] = u64::from_le_bytes(b);
+        }
+        SegmentFilter { words: Words::Owned(words), records: count }
+    }
+
+    fn all_words(&self) -> &[u64] {
+        match &self.words {
+            Words::Owned(v) => v,
+            Words::Mapped(m) => {
+                // SAFETY: `open` checked that the mapping starts 8-byte aligned and that its
+                // length is a multiple of 8; every bit pattern is a valid u64.
+                unsafe { std::slice::from_raw_parts(m.as_ptr().cast::<u64>(), m.len() / 8) }
+            }
+        }
+    }
+
+    /// The words of record `r`, if it exists.
+    #[inline]
+    pub fn record(&self, r: u32) -> Option<&[u64]> {
+        let start = FILTER_HEADER_LEN / 8 + r as usize * RECORD_WORDS;
+        (r < self.records).then(|| self.all_words().get(start..start + RECORD_WORDS)).flatten()
+    }
+
+    /// The file bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.all_words().iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    /// Writes the filter to `path` (a new file) and fsyncs it.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        super::segment::write(path, &self.to_bytes())
+    }
+
+    /// Maps a filter file and checks its header and length against the segment's record count
+    /// (no per-record work; [`SegmentFilter::verify_file`] checks the body).
+    pub fn open(path: &Path, records: u32) -> Result<SegmentFilter> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        // SAFETY: like segments, filter files are written once before the manifest names their
+        // segment and never modified afterwards (see `segment`'s module docs).
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        let corrupt = |offset: usize, message: String| Error::GalleryCorrupt {
+            path: path.to_path_buf(),
+            offset: offset as u64,
+            message,
+        };
+        check_header(&map, records).map_err(|(at, message)| corrupt(at, message))?;
+        if map.as_ptr() as usize % 8 != 0 {
+            return Err(corrupt(0, "mapping is not 8-byte aligned".into()));
+        }
+        Ok(SegmentFilter { words: Words::Mapped(map), records })
+    }
+
+    /// Checks the sidecar of a segment with `records` records, if there is one: header, length
+    /// and checksum. A missing sidecar is no damage (it is rebuilt in memory).
+    pub fn verify_file(path: &Path, records: u32) -> Option<super::segment::Problem> {
+        let problem = |offset: usize, message: String| {
+            Some(super::segment::Problem {
+                path: path.to_path_buf(),
+                offset: offset as u64,
+                message,
+            })
+        };
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => return problem(0, format!("cannot read: {e}")),
+        };
+        if let Err((at, message)) = check_header(&bytes, records) {
+            return problem(at, message);
+        }
+        let stored = super::segment::get_u32(&bytes, OFFSET_BODY_CRC).unwrap_or(0);
+        let computed = crc32fast::hash(&bytes[FILTER_HEADER_LEN..]);
+        if stored != computed {
+            // Point at the first damaged record when the header is fine.
+            return problem(
+                OFFSET_BODY_CRC,
+                format!("coarse-descriptor checksum {stored:#010x}, computed {computed:#010x}"),
+            );
+        }
+        None
+    }
+
+    /// Records covered.
+    pub fn records(&self) -> u32 {
+        self.records
+    }
+
+    /// Bytes the filter takes (in memory or mapped).
+    pub fn memory_bytes(&self) -> usize {
+        self.all_words().len() * 8
+    }
+
+    /// Whether the filter is mapped from its sidecar file (rather than built in memory).
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.words, Words::Mapped(_))
+    }
+}
+
+fn check_header(bytes: &[u8], records: u32) -> std::result::Result<(), (usize, String)> {
+    if bytes.len() < FILTER_HEADER_LEN || bytes[..4] != FILTER_MAGIC {
+        return Err((OFFSET_MAGIC, "not a Ridgeline coarse-descriptor file".into()));
+    }
+    let field16 = |at| super::segment::get_u16(bytes, at).unwrap_or(0);
+    let field32 = |at| super::segment::get_u32(bytes, at).unwrap_or(0);
+    if field16(OFFSET_VERSION) != FILTER_VERSION {
+        return Err((OFFSET_VERSION, format!("format version {}", field16(OFFSET_VERSION))));
+    }
+    if field32(OFFSET_RECORD_COUNT) != records {
+        return Err((
+            OFFSET_RECORD_COUNT,
+            format!("{} records, the segment has {records}", field32(OFFSET_RECORD_COUNT)),
+        ));
+    }
+    if field32(OFFSET_RECORD_LEN) as usize != RECORD_LEN {
+        return Err((OFFSET_RECORD_LEN, format!("record length {}", field32(OFFSET_RECORD_LEN))));
+    }
+    let expected = FILTER_HEADER_LEN + records as usize * RECORD_LEN;
+    if bytes.len() != expected {
+        return Err((
+            bytes.len().min(expected),
+            format!("{} bytes, expected {expected}", bytes.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// File name of a segment's coarse-descriptor sidecar.
+pub fn file_name(segment_id: u64) -> String {
+    format!("{segment_id:016x}.idx")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matcher::MatchTemplate;
+    use crate::template::{Minutia, MinutiaKind, Template};
+
+    fn template(seed: u32, turn: f32, shift: f32) -> Template {
+        let (s, c) = turn.sin_cos();
+        let minutiae = (0..40u32)
+            .map(|i| {
+                let h = (i.wrapping_mul(2_654_435_761) ^ seed.wrapping_mul(40_503)) % 100_000;
+                let (x, y) = (100.0 + (h % 300) as f32, 100.0 + (h / 300 % 300) as f32);
+                let (u, v) = (x - 250.0, y - 250.0);
+                Minutia {
+                    x: 250.0 + c * u - s * v + shift,
+                    y: 250.0 + s * u + c * v - shift,
+                    angle: (h % 628) as f32 / 100.0 + turn,
+                    kind: if h % 2 == 0 { MinutiaKind::Ending } else { MinutiaKind::Bifurcation },
+                    quality: 60 + (h % 40) as u8,
+                }
+            })
+            .collect();
+        Template {
+            width: 500,
+            height: 500,
+            dpi: 500,
+            quality: 80,
+            minutiae,
+            singular_points: vec![],
+        }
+    }
+
+    #[test]
+    fn the_mate_scores_highest_and_the_file_round_trips() {
+        let gallery: Vec<MatchTemplate> =
+            (0..6).map(|k| MatchTemplate::prepare(&template(k, 0.0, 0.0))).collect();
+        let filter = SegmentFilter::build(6, |r| gallery.get(r as usize).map(|m| m.view()));
+        let probe = Coarse::of(MatchTemplate::prepare(&template(4, 0.1, 4.0)).view());
+        let scores: Vec<f32> =
+            (0..6).map(|r| filter.record(r).map_or(0.0, |w| coarse_score(&probe, w))).collect();
+        let best = (0..6).max_by(|&a, &b| scores[a].total_cmp(&scores[b])).unwrap_or(0);
+        assert_eq!(best, 4, "scores {scores:?}");
+        assert_eq!(coarse_score_generic(&probe, filter.record(4).expect("test fixture")), scores[4]);
+
+        let dir = tempfile::tempdir().expect("test fixture");
+        let path = dir.path().join(file_name(3));
+        filter.write(&path).expect("test fixture");
+        let mapped = SegmentFilter::open(&path, 6).expect("test fixture");
+        assert!(mapped.is_mapped());
+        assert_eq!(mapped.to_bytes(), filter.to_bytes());
+        assert_eq!(mapped.record(4), filter.record(4));
+        assert!(mapped.record(6).is_none());
+        assert!(SegmentFilter::verify_file(&path, 6).is_none());
+        // Header offsets and sizes as documented.
+        let bytes = std::fs::read(&path).expect("test fixture");
+        assert_eq!(&bytes[OFFSET_MAGIC..OFFSET_MAGIC + 4], b"RLCF");
+        assert_eq!(bytes[OFFSET_RECORD_COUNT], 6);
+        assert_eq!(
+            bytes[OFFSET_RECORD_LEN..OFFSET_RECORD_LEN + 2],
+            (RECORD_LEN as u16).to_le_bytes()
+        );
+        assert_eq!(bytes.len(), FILTER_HEADER_LEN + 6 * RECORD_LEN);
+        assert_eq!(RECORD_LEN, 832);
+        // Record 4's first slot validity sits at its documented offset.
+        let at = FILTER_HEADER_LEN + 4 * RECORD_LEN + RECORD_VALIDITY;
+        assert_eq!(
+            u64::from_le_bytes(bytes[at..at + 8].try_into().expect("test fixture")),
+            filter.record(4).expect("test fixture")[0]
+        );
+    }
+
+    #[test]
+    fn damaged_or_foreign_files_are_refused_or_reported() {
+        let one = MatchTemplate::prepare(&template(1, 0.0, 0.0));
+        let filter = SegmentFilter::build(1, |_| Some(one.view()));
+        let dir = tempfile::tempdir().expect("test fixture");
+        let path = dir.path().join(file_name(1));
+        let mut bytes = filter.to_bytes();
+        let last = bytes.len() - 1;
+        bytes[last - 40] ^= 0x10;
+        std::fs::write(&path, &bytes).expect("test fixture");
+        let problem = SegmentFilter::verify_file(&path, 1).expect("damage reported");
+        assert_eq!(problem.offset, OFFSET_BODY_CRC as u64);
+        assert!(SegmentFilter::open(&path, 2).is_err(), "record count differs");
+        std::fs::write(&path, &bytes[..100]).expect("test fixture");
+        assert!(SegmentFilter::open(&path, 1).is_err(), "truncated");
+        assert!(SegmentFilter::verify_file(&dir.path().join("missing.idx"), 1).is_none());
+        // A record shorter than the layout scores zero instead of panicking.
+        let probe = Coarse::of(one.view());
+        assert_eq!(coarse_score(&probe, &[0u64; 3]), 0.0);
+    }
+}
