@@ -39,8 +39,9 @@ fn indexed_search_agrees_with_exhaustive_on_synthetic_fingers() {
     let (fingers, probes, seed) = (1500u64, 150u64, 3);
     let config = TemplateConfig::default();
     let master = |f: u64| TemplateMaster::generate(seed, f, &config);
-    let enrolled: Vec<(String, Template)> =
-        (1..=fingers).map(|f| (format!("f{f}"), master(f).impression(seed, f, 1, &config))).collect();
+    let enrolled: Vec<(String, Template)> = (1..=fingers)
+        .map(|f| (format!("f{f}"), master(f).impression(seed, f, 1, &config)))
+        .collect();
     let dir = tempfile::tempdir().expect("tempdir");
     // A short list of 30 is 2 % of the gallery: the coarse stage must do the selecting.
     let gallery = Gallery::create(dir.path()).expect("create").with_shortlist(Some(30));

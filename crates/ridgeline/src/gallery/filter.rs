@@ -466,7 +466,10 @@ mod tests {
             (0..6).map(|r| filter.record(r).map_or(0.0, |w| coarse_score(&probe, w))).collect();
         let best = (0..6).max_by(|&a, &b| scores[a].total_cmp(&scores[b])).unwrap_or(0);
         assert_eq!(best, 4, "scores {scores:?}");
-        assert_eq!(coarse_score_generic(&probe, filter.record(4).expect("test fixture")), scores[4]);
+        assert_eq!(
+            coarse_score_generic(&probe, filter.record(4).expect("test fixture")),
+            scores[4]
+        );
 
         let dir = tempfile::tempdir().expect("test fixture");
         let path = dir.path().join(file_name(3));
