@@ -13,9 +13,9 @@ use crate::matcher::{Matcher, PreparedRef};
 /// Short list = the this many records with the best coarse scores at least …
 pub const SHORTLIST_MIN: usize = 256;
 /// … or this share of the searched records, whichever is larger …
-pub const SHORTLIST_SHARE: f64 = 0.001;
+pub const SHORTLIST_SHARE: f64 = 0.01;
 /// … but never more than this many (bounds the re-ranking cost at any gallery size).
-pub const SHORTLIST_MAX: usize = 2048;
+pub const SHORTLIST_MAX: usize = 4096;
 /// Records per rayon task in exhaustive search.
 const EXHAUSTIVE_CHUNK_RECORDS: usize = 256;
 
