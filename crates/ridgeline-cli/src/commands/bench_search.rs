@@ -16,6 +16,9 @@ use ridgeline::gallery::{Enrolment, Gallery, OpenMode, SearchMode, SearchOptions
 use ridgeline::Template;
 use ridgeline_synth::templates::{TemplateConfig, TemplateMaster};
 
+/// File in the bench gallery's folder naming the population it holds.
+const POPULATION_MARKER: &str = "bench-population.txt";
+
 /// Records per commit while building the gallery.
 const BUILD_BATCH_RECORDS: usize = 4096;
 
@@ -83,8 +86,12 @@ impl Population {
 
 fn build(dir: &std::path::Path, n: usize, population: &Population) -> anyhow::Result<f64> {
     use rayon::prelude::*;
+    // Reuse a gallery only if it holds this very population (size, generator and seed).
+    let marker = dir.join(POPULATION_MARKER);
+    let population_id = format!("synth-templates seed {} size {n}\n", population.seed);
     if dir.join("MANIFEST").exists() {
-        if let Ok(g) = Gallery::open(dir, OpenMode::ReadOnly) {
+        let same = std::fs::read_to_string(&marker).is_ok_and(|m| m == population_id);
+        if let (true, Ok(g)) = (same, Gallery::open(dir, OpenMode::ReadOnly)) {
             if g.len() == n {
                 return Ok(0.0);
             }
@@ -118,6 +125,8 @@ fn build(dir: &std::path::Path, n: usize, population: &Population) -> anyhow::Re
         progress.inc(batch.len() as u64);
     }
     gallery.compact()?;
+    std::fs::write(&marker, population_id)
+        .with_context(|| format!("cannot write {}", marker.display()))?;
     progress.finish_and_clear();
     Ok(start.elapsed().as_secs_f64())
 }

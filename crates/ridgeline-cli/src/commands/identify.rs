@@ -1,8 +1,9 @@
 //! `ridgeline identify --gallery DIR INPUT [--top K] [--finger N] [--exhaustive] [--json]`
 //!
 //! JSON: `candidates[{id, finger, score}], searched, search_ms`, plus `compared` (precise
-//! comparisons made), `mode`, `open_ms` and `index_ms` (building the LSH index, which a
-//! one-shot process pays before its first search; `search_ms` excludes it).
+//! comparisons made), `mode`, `open_ms` and `index_ms` (mapping, or rebuilding where a
+//! sidecar is missing, the coarse descriptors of the first search stage, which a one-shot
+//! process pays before its first search; `search_ms` excludes it).
 
 use std::path::PathBuf;
 use std::time::Instant;
