@@ -9,13 +9,10 @@ use super::{Pair, PreparedRef};
 /// are enough, and selecting them is linear while sorting all pairs is not.
 const SELECTION_POOL: usize = 4 * MAX_RELAXATION_PAIRS;
 
-/// The score of a comparison from its local similarities (`pairs` is reordered).
-pub(super) fn score(probe: PreparedRef<'_>, candidate: PreparedRef<'_>, pairs: &mut [Pair]) -> f32 {
-    score_with_matches(probe, candidate, pairs, None)
-}
-
-/// [`score`], also listing the consolidated matches (probe index, candidate index) that made
-/// the score when `matches` is given (for drawing them; the hot loop passes `None`).
+/// The score of a comparison from its local similarities (`pairs` is reordered), also listing the consolidated matches (probe index, candidate index) that made
+/// the score when `matches` is given (for drawing them; the hot loop passes `None`). Inlined
+/// into each instruction-set variant of the comparison, so that its loops vectorise for it.
+#[inline(always)]
 pub(super) fn score_with_matches(
     probe: PreparedRef<'_>,
     candidate: PreparedRef<'_>,
@@ -103,6 +100,7 @@ struct Selected {
     relaxed: f32,
 }
 
+#[inline(always)]
 fn relax(pairs: &mut [Selected]) {
     let n = pairs.len();
     if n < 2 {
@@ -161,6 +159,7 @@ struct Motions {
 }
 
 impl Motions {
+    #[inline(always)]
     fn of(pairs: &[Selected]) -> Motions {
         let column = |f: fn(&Selected) -> f32| {
             let mut c = [0f32; MAX_RELAXATION_PAIRS];
@@ -186,7 +185,7 @@ impl Motions {
     /// displacement, predicts the candidate-side one; the mean of the two squared misses keeps
     /// the measure symmetric. With y down, a counter-clockwise (as viewed) turn maps (x, y) to
     /// (x cos + y sin, −x sin + y cos). Written without branches so that it vectorises.
-    #[inline]
+    #[inline(always)]
     fn compatibilities(&self, t: usize, row: &mut [f32; MAX_RELAXATION_PAIRS]) {
         let (tax, tay, tbx, tby) = (self.ax[t], self.ay[t], self.bx[t], self.by[t]);
         let (trot, tcos, tsin) = (self.rotation[t], self.cos[t], self.sin[t]);

@@ -118,6 +118,35 @@ impl Pair {
     }
 }
 
+/// Room for the pairs of one comparison, left uninitialised (zeroing 32 KiB per comparison
+/// would cost more than a few percent of it); only the pushed prefix is ever read.
+struct PairBuffer {
+    items: [std::mem::MaybeUninit<Pair>; MAX_PAIRS],
+    len: usize,
+}
+
+impl PairBuffer {
+    #[inline(always)]
+    fn new() -> PairBuffer {
+        PairBuffer { items: [const { std::mem::MaybeUninit::uninit() }; MAX_PAIRS], len: 0 }
+    }
+
+    /// Appends a pair (at most `MAX_PAIRS`: one per probe–candidate minutia pair).
+    #[inline(always)]
+    fn push(&mut self, pair: Pair) {
+        self.items[self.len].write(pair);
+        self.len += 1;
+    }
+
+    /// The pairs pushed so far.
+    #[inline(always)]
+    fn as_mut_slice(&mut self) -> &mut [Pair] {
+        // SAFETY: `push` initialised every item below `len`; `MaybeUninit<Pair>` has the layout
+        // of `Pair`, and the slice borrows `self` mutably.
+        unsafe { std::slice::from_raw_parts_mut(self.items.as_mut_ptr().cast::<Pair>(), self.len) }
+    }
+}
+
 impl Matcher {
     /// A matcher with the published parameters (see [`parameters`]).
     pub fn new() -> Matcher {
@@ -129,9 +158,7 @@ impl Matcher {
     /// Similarity of two prepared templates in `[0, 1]`: higher is more similar, symmetric up
     /// to rounding. Allocation-free.
     pub fn compare(&self, probe: PreparedRef<'_>, candidate: PreparedRef<'_>) -> f64 {
-        let mut pairs = [Pair::default(); MAX_PAIRS];
-        let count = self.local_similarities(probe, candidate, &mut pairs);
-        consolidation::score(probe, candidate, &mut pairs[..count]) as f64
+        self.compare_with_matches(probe, candidate, None)
     }
 
     /// [`Matcher::compare`], also returning the consolidated minutia matches behind the score,
@@ -142,15 +169,8 @@ impl Matcher {
         probe: PreparedRef<'_>,
         candidate: PreparedRef<'_>,
     ) -> DetailedComparison {
-        let mut pairs = [Pair::default(); MAX_PAIRS];
-        let count = self.local_similarities(probe, candidate, &mut pairs);
         let mut matches = Vec::new();
-        let score = consolidation::score_with_matches(
-            probe,
-            candidate,
-            &mut pairs[..count],
-            Some(&mut matches),
-        ) as f64;
+        let score = self.compare_with_matches(probe, candidate, Some(&mut matches));
         DetailedComparison { score, matches }
     }
 
@@ -160,20 +180,72 @@ impl Matcher {
         self.compare(a.view(), b.view())
     }
 
-    fn local_similarities(
+    /// A whole comparison, compiled for the instruction set this CPU supports (the
+    /// consolidation's fixed-size loops vectorise too).
+    fn compare_with_matches(
         &self,
         probe: PreparedRef<'_>,
         candidate: PreparedRef<'_>,
-        out: &mut [Pair; MAX_PAIRS],
-    ) -> usize {
+        matches: Option<&mut Vec<(usize, usize)>>,
+    ) -> f64 {
         #[cfg(target_arch = "x86_64")]
         match self.popcount {
             // SAFETY: each feature set was detected on this CPU when the matcher was built.
             Popcount::Avx512 => {
-                return unsafe { self.local_similarities_avx512(probe, candidate, out) }
+                return unsafe { self.compare_avx512(probe, candidate, matches) };
+            }
+            Popcount::Avx2 => return unsafe { self.compare_avx2(probe, candidate, matches) },
+            Popcount::Scalar => {}
+        }
+        let mut pairs = PairBuffer::new();
+        self.local_similarities_generic(probe, candidate, &mut pairs);
+        consolidation::score_with_matches(probe, candidate, pairs.as_mut_slice(), matches) as f64
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt,avx2,avx512f,avx512bw,avx512vl,avx512vpopcntdq")]
+    unsafe fn compare_avx512(
+        &self,
+        probe: PreparedRef<'_>,
+        candidate: PreparedRef<'_>,
+        matches: Option<&mut Vec<(usize, usize)>>,
+    ) -> f64 {
+        let mut pairs = PairBuffer::new();
+        // SAFETY: this function runs only where these features were detected (as it does).
+        unsafe { self.local_similarities_avx512(probe, candidate, &mut pairs) };
+        consolidation::score_with_matches(probe, candidate, pairs.as_mut_slice(), matches) as f64
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt,avx2")]
+    unsafe fn compare_avx2(
+        &self,
+        probe: PreparedRef<'_>,
+        candidate: PreparedRef<'_>,
+        matches: Option<&mut Vec<(usize, usize)>>,
+    ) -> f64 {
+        let mut pairs = PairBuffer::new();
+        // SAFETY: this function runs only where these features were detected (as it does).
+        unsafe { self.local_similarities_avx2(probe, candidate, &mut pairs) };
+        consolidation::score_with_matches(probe, candidate, pairs.as_mut_slice(), matches) as f64
+    }
+
+    /// The local similarities by the kernel [`Matcher::compare`] uses on this CPU.
+    #[cfg(test)]
+    fn local_similarities(
+        &self,
+        probe: PreparedRef<'_>,
+        candidate: PreparedRef<'_>,
+        out: &mut PairBuffer,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        match self.popcount {
+            // SAFETY: each feature set was detected on this CPU when the matcher was built.
+            Popcount::Avx512 => {
+                return unsafe { self.local_similarities_avx512(probe, candidate, out) };
             }
             Popcount::Avx2 => {
-                return unsafe { self.local_similarities_avx2(probe, candidate, out) }
+                return unsafe { self.local_similarities_avx2(probe, candidate, out) };
             }
             Popcount::Scalar => {}
         }
@@ -188,8 +260,8 @@ impl Matcher {
         &self,
         probe: PreparedRef<'_>,
         candidate: PreparedRef<'_>,
-        out: &mut [Pair; MAX_PAIRS],
-    ) -> usize {
+        out: &mut PairBuffer,
+    ) {
         self.local_similarities_generic(probe, candidate, out)
     }
 
@@ -205,15 +277,14 @@ impl Matcher {
         &self,
         probe: PreparedRef<'_>,
         candidate: PreparedRef<'_>,
-        out: &mut [Pair; MAX_PAIRS],
-    ) -> usize {
+        out: &mut PairBuffer,
+    ) {
         use std::arch::x86_64::*;
         let (na, nb) = (probe.len(), candidate.len());
         let mut angles_b = [0f32; MAX_PREPARED_MINUTIAE];
         for (j, a) in angles_b.iter_mut().enumerate().take(nb) {
             *a = candidate.angle(j);
         }
-        let mut count = 0;
         for i in 0..na {
             // The candidate minutiae whose direction is close enough, listed first so that the
             // popcount loop runs without unpredictable branches.
@@ -265,13 +336,11 @@ impl Matcher {
                     && counts & 0xffff != 0
                     && counts & 0xffff_0000 != 0
                 {
-                    out[count] = Pair::from_counts(counts, i, j as usize);
-                    count += 1;
+                    out.push(Pair::from_counts(counts, i, j as usize));
                 }
             }
         }
-        finish_similarities(&mut out[..count]);
-        count
+        finish_similarities(out.as_mut_slice());
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -280,8 +349,8 @@ impl Matcher {
         &self,
         probe: PreparedRef<'_>,
         candidate: PreparedRef<'_>,
-        out: &mut [Pair; MAX_PAIRS],
-    ) -> usize {
+        out: &mut PairBuffer,
+    ) {
         self.local_similarities_generic(probe, candidate, out)
     }
 
@@ -293,14 +362,13 @@ impl Matcher {
         &self,
         probe: PreparedRef<'_>,
         candidate: PreparedRef<'_>,
-        out: &mut [Pair; MAX_PAIRS],
-    ) -> usize {
+        out: &mut PairBuffer,
+    ) {
         let (na, nb) = (probe.len(), candidate.len());
         let mut angles_b = [0f32; MAX_PREPARED_MINUTIAE];
         for (j, a) in angles_b.iter_mut().enumerate().take(nb) {
             *a = candidate.angle(j);
         }
-        let mut count = 0;
         for i in 0..na {
             let angle_a = probe.angle(i);
             let ca = probe.cylinder(i);
@@ -344,13 +412,11 @@ impl Matcher {
                     && counts & 0xffff != 0
                     && counts & 0xffff_0000 != 0
                 {
-                    out[count] = Pair::from_counts(counts, i, j);
-                    count += 1;
+                    out.push(Pair::from_counts(counts, i, j));
                 }
             }
         }
-        finish_similarities(&mut out[..count]);
-        count
+        finish_similarities(out.as_mut_slice());
     }
 }
 
@@ -572,12 +638,13 @@ mod tests {
             let a = random_template(&mut rng, 64);
             let b = perturb(&mut rng, &a);
             let (pa, pb) = (MatchTemplate::prepare(&a), MatchTemplate::prepare(&b));
-            let mut expected = [Pair::default(); MAX_PAIRS];
-            let n = matcher.local_similarities_generic(pa.view(), pb.view(), &mut expected);
+            let mut expected = PairBuffer::new();
+            matcher.local_similarities_generic(pa.view(), pb.view(), &mut expected);
+            let n = expected.len;
             assert!(n > 100, "too few pairs to check: {n}");
-            let mut got = [Pair::default(); MAX_PAIRS];
-            let m = matcher.local_similarities(pa.view(), pb.view(), &mut got);
-            assert_eq!(&got[..m], &expected[..n], "{:?}", matcher.popcount);
+            let mut got = PairBuffer::new();
+            matcher.local_similarities(pa.view(), pb.view(), &mut got);
+            assert_eq!(got.as_mut_slice(), expected.as_mut_slice(), "{:?}", matcher.popcount);
         }
     }
 
