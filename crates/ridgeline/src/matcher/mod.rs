@@ -30,6 +30,7 @@ use cylinder::{BIT_WORDS, CYLINDER_BITS, LAYER_WORDS};
 
 const _: () =
     assert!(BIT_WORDS % 8 == 0 && 8 % LAYER_WORDS == 0, "blocks of 8 words must hold whole layers");
+const _: () = assert!(CYLINDER_BITS < 1 << 16, "popcounts are packed in 16-bit fields");
 use parameters::*;
 pub use prepared::{
     MatchTemplate, PreparedMinutia, PreparedRef, PREPARED_FORMAT_VERSION, PREPARED_LEN,
@@ -43,8 +44,6 @@ const MAX_PAIRS: usize = MAX_PREPARED_MINUTIAE * MAX_PREPARED_MINUTIAE;
 /// Compares prepared templates. Cheap to create, `Sync`: share one across threads.
 #[derive(Debug, Clone)]
 pub struct Matcher {
-    /// `sqrt_table[n] = √n` for every popcount a cylinder can have.
-    sqrt_table: Box<[f32]>,
     /// Fewest cells valid in both cylinders for them to be compared.
     min_common_cells: u32,
     /// The popcount code path this CPU supports (chosen once, at construction).
@@ -66,29 +65,100 @@ pub struct DetailedComparison {
     pub matches: Vec<(usize, usize)>,
 }
 
-/// A scored pair of minutiae (index in the probe, index in the candidate).
-#[derive(Debug, Clone, Copy, Default)]
-struct Pair {
-    similarity: f32,
-    probe: u8,
-    candidate: u8,
+/// A scored pair of minutiae (index in the probe, index in the candidate), packed into one
+/// word whose order is the order of preference: higher local similarity first, then (on equal
+/// similarity) the pair whose smaller index is lower, then the lower probe index, then the lower
+/// candidate index. A total order, so any selection algorithm picks the same pairs, and
+/// comparing words is cheap.
+///
+/// Bits 32–63: the similarity's IEEE bits (positive floats order like their bits); bits 16–23:
+/// `255 − min(probe, candidate)`; bits 8–15: `255 − probe`; bits 0–7: `255 − candidate`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+struct Pair(u64);
+
+const _: () = assert!(MAX_PREPARED_MINUTIAE <= 256, "minutia indices are packed in bytes");
+
+impl Pair {
+    /// A pair of positive similarity (`similarity > 0`, finite) and indices below 256.
+    #[inline(always)]
+    fn new(similarity: f32, probe: usize, candidate: usize) -> Pair {
+        let (p, c) = (255 - (probe as u64 & 0xff), 255 - (candidate as u64 & 0xff));
+        // 255 − min(probe, candidate) is the larger complement.
+        Pair((similarity.to_bits() as u64) << 32 | p.max(c) << 16 | p << 8 | c)
+    }
+
+    /// A pair before its similarity is known: `counts` packs |a| (bits 0–15), |b| (16–31) and
+    /// |a⊕b| (32–47) over the cells valid in both; the indices go to bits 48–55 and 56–63.
+    /// Both |a| and |b| must be positive, which is exactly when the similarity is positive (then
+    /// √|a⊕b| ≤ √(|a| + |b|) < √|a| + √|b|).
+    #[inline(always)]
+    fn from_counts(counts: u64, probe: usize, candidate: usize) -> Pair {
+        Pair(counts & 0xffff_ffff_ffff | (probe as u64 & 0xff) << 48 | (candidate as u64) << 56)
+    }
+
+    /// The fields of a pair made by [`Pair::from_counts`].
+    #[inline(always)]
+    fn counts(self) -> (u64, usize, usize) {
+        (self.0 & 0xffff_ffff_ffff, ((self.0 >> 48) & 0xff) as usize, (self.0 >> 56) as usize)
+    }
+
+    #[inline]
+    fn similarity(self) -> f32 {
+        f32::from_bits((self.0 >> 32) as u32)
+    }
+
+    #[inline]
+    fn probe(self) -> usize {
+        255 - ((self.0 >> 8) & 0xff) as usize
+    }
+
+    #[inline]
+    fn candidate(self) -> usize {
+        255 - (self.0 & 0xff) as usize
+    }
+}
+
+/// Room for the pairs of one comparison, left uninitialised (zeroing 32 KiB per comparison
+/// would cost more than a few percent of it); only the pushed prefix is ever read.
+struct PairBuffer {
+    items: [std::mem::MaybeUninit<Pair>; MAX_PAIRS],
+    len: usize,
+}
+
+impl PairBuffer {
+    #[inline(always)]
+    fn new() -> PairBuffer {
+        PairBuffer { items: [const { std::mem::MaybeUninit::uninit() }; MAX_PAIRS], len: 0 }
+    }
+
+    /// Appends a pair (at most `MAX_PAIRS`: one per probe–candidate minutia pair).
+    #[inline(always)]
+    fn push(&mut self, pair: Pair) {
+        self.items[self.len].write(pair);
+        self.len += 1;
+    }
+
+    /// The pairs pushed so far.
+    #[inline(always)]
+    fn as_mut_slice(&mut self) -> &mut [Pair] {
+        // SAFETY: `push` initialised every item below `len`; `MaybeUninit<Pair>` has the layout
+        // of `Pair`, and the slice borrows `self` mutably.
+        unsafe { std::slice::from_raw_parts_mut(self.items.as_mut_ptr().cast::<Pair>(), self.len) }
+    }
 }
 
 impl Matcher {
     /// A matcher with the published parameters (see [`parameters`]).
     pub fn new() -> Matcher {
-        let sqrt_table = (0..=CYLINDER_BITS).map(|n| (n as f32).sqrt()).collect();
         let min_common_cells =
             (MIN_COMMON_CELL_SHARE * cylinder::disk_cells() as f32).ceil() as u32;
-        Matcher { sqrt_table, min_common_cells, popcount: detect_popcount() }
+        Matcher { min_common_cells, popcount: detect_popcount() }
     }
 
     /// Similarity of two prepared templates in `[0, 1]`: higher is more similar, symmetric up
     /// to rounding. Allocation-free.
     pub fn compare(&self, probe: PreparedRef<'_>, candidate: PreparedRef<'_>) -> f64 {
-        let mut pairs = [Pair::default(); MAX_PAIRS];
-        let count = self.local_similarities(probe, candidate, &mut pairs);
-        consolidation::score(probe, candidate, &mut pairs[..count]) as f64
+        self.compare_with_matches(probe, candidate, None)
     }
 
     /// [`Matcher::compare`], also returning the consolidated minutia matches behind the score,
@@ -99,15 +169,8 @@ impl Matcher {
         probe: PreparedRef<'_>,
         candidate: PreparedRef<'_>,
     ) -> DetailedComparison {
-        let mut pairs = [Pair::default(); MAX_PAIRS];
-        let count = self.local_similarities(probe, candidate, &mut pairs);
         let mut matches = Vec::new();
-        let score = consolidation::score_with_matches(
-            probe,
-            candidate,
-            &mut pairs[..count],
-            Some(&mut matches),
-        ) as f64;
+        let score = self.compare_with_matches(probe, candidate, Some(&mut matches));
         DetailedComparison { score, matches }
     }
 
@@ -117,35 +180,167 @@ impl Matcher {
         self.compare(a.view(), b.view())
     }
 
-    fn local_similarities(
+    /// A whole comparison, compiled for the instruction set this CPU supports (the
+    /// consolidation's fixed-size loops vectorise too).
+    fn compare_with_matches(
         &self,
         probe: PreparedRef<'_>,
         candidate: PreparedRef<'_>,
-        out: &mut [Pair; MAX_PAIRS],
-    ) -> usize {
+        matches: Option<&mut Vec<(usize, usize)>>,
+    ) -> f64 {
         #[cfg(target_arch = "x86_64")]
         match self.popcount {
             // SAFETY: each feature set was detected on this CPU when the matcher was built.
             Popcount::Avx512 => {
-                return unsafe { self.local_similarities_avx512(probe, candidate, out) }
+                return unsafe { self.compare_avx512(probe, candidate, matches) };
+            }
+            Popcount::Avx2 => return unsafe { self.compare_avx2(probe, candidate, matches) },
+            Popcount::Scalar => {}
+        }
+        let mut pairs = PairBuffer::new();
+        self.local_similarities_generic(probe, candidate, &mut pairs);
+        consolidation::score_with_matches(probe, candidate, pairs.as_mut_slice(), matches) as f64
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt,avx2,avx512f,avx512bw,avx512vl,avx512vpopcntdq")]
+    unsafe fn compare_avx512(
+        &self,
+        probe: PreparedRef<'_>,
+        candidate: PreparedRef<'_>,
+        matches: Option<&mut Vec<(usize, usize)>>,
+    ) -> f64 {
+        let mut pairs = PairBuffer::new();
+        // SAFETY: this function runs only where these features were detected (as it does).
+        unsafe { self.local_similarities_avx512(probe, candidate, &mut pairs) };
+        consolidation::score_with_matches(probe, candidate, pairs.as_mut_slice(), matches) as f64
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt,avx2")]
+    unsafe fn compare_avx2(
+        &self,
+        probe: PreparedRef<'_>,
+        candidate: PreparedRef<'_>,
+        matches: Option<&mut Vec<(usize, usize)>>,
+    ) -> f64 {
+        let mut pairs = PairBuffer::new();
+        // SAFETY: this function runs only where these features were detected (as it does).
+        unsafe { self.local_similarities_avx2(probe, candidate, &mut pairs) };
+        consolidation::score_with_matches(probe, candidate, pairs.as_mut_slice(), matches) as f64
+    }
+
+    /// The local similarities by the kernel [`Matcher::compare`] uses on this CPU.
+    #[cfg(test)]
+    fn local_similarities(
+        &self,
+        probe: PreparedRef<'_>,
+        candidate: PreparedRef<'_>,
+        out: &mut PairBuffer,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        match self.popcount {
+            // SAFETY: each feature set was detected on this CPU when the matcher was built.
+            Popcount::Avx512 => {
+                return unsafe { self.local_similarities_avx512(probe, candidate, out) };
             }
             Popcount::Avx2 => {
-                return unsafe { self.local_similarities_avx2(probe, candidate, out) }
+                return unsafe { self.local_similarities_avx2(probe, candidate, out) };
             }
             Popcount::Scalar => {}
         }
         self.local_similarities_generic(probe, candidate, out)
     }
 
-    #[cfg(target_arch = "x86_64")]
+    /// Without the AVX-512 intrinsics (a compiler older than Rust 1.89), the portable code
+    /// compiled for AVX-512.
+    #[cfg(all(target_arch = "x86_64", not(ridgeline_avx512_intrinsics)))]
     #[target_feature(enable = "popcnt,avx2,avx512f,avx512bw,avx512vl,avx512vpopcntdq")]
     unsafe fn local_similarities_avx512(
         &self,
         probe: PreparedRef<'_>,
         candidate: PreparedRef<'_>,
-        out: &mut [Pair; MAX_PAIRS],
-    ) -> usize {
+        out: &mut PairBuffer,
+    ) {
         self.local_similarities_generic(probe, candidate, out)
+    }
+
+    /// The AVX-512 kernel: a probe cylinder stays in registers (validity in one 256-bit
+    /// register, bits in three 512-bit ones, two layers each) while the compatible candidate
+    /// cylinders stream past; the three popcounts of a pair and its common cells are summed
+    /// lane-wise, packed into 16-bit fields of one vector and reduced once. Gives exactly the
+    /// pairs of the portable code.
+    #[cfg(all(target_arch = "x86_64", ridgeline_avx512_intrinsics))]
+    #[allow(clippy::incompatible_msrv)] // compiled only by Rust >= 1.89 (see build.rs)
+    #[target_feature(enable = "popcnt,avx2,avx512f,avx512bw,avx512vl,avx512vpopcntdq")]
+    unsafe fn local_similarities_avx512(
+        &self,
+        probe: PreparedRef<'_>,
+        candidate: PreparedRef<'_>,
+        out: &mut PairBuffer,
+    ) {
+        use std::arch::x86_64::*;
+        let (na, nb) = (probe.len(), candidate.len());
+        let mut angles_b = [0f32; MAX_PREPARED_MINUTIAE];
+        for (j, a) in angles_b.iter_mut().enumerate().take(nb) {
+            *a = candidate.angle(j);
+        }
+        for i in 0..na {
+            // The candidate minutiae whose direction is close enough, listed first so that the
+            // popcount loop runs without unpredictable branches.
+            let angle_a = probe.angle(i);
+            let mut compatible = [0u8; MAX_PREPARED_MINUTIAE];
+            let mut n = 0;
+            for (j, &angle_b) in angles_b.iter().enumerate().take(nb) {
+                compatible[n] = j as u8;
+                n += usize::from(
+                    cylinder::direction_difference(angle_b, angle_a)
+                        <= MAX_DIRECTION_DIFFERENCE_RAD,
+                );
+            }
+            let (va, a0, a1, a2) = load_cylinder(probe.cylinder(i));
+            for &j in &compatible[..n] {
+                let (vb, b0, b1, b2) = load_cylinder(candidate.cylinder(j as usize));
+                let wide = _mm512_broadcast_i64x4(_mm256_and_si256(va, vb));
+                let sum_a = _mm512_add_epi64(
+                    _mm512_add_epi64(
+                        _mm512_popcnt_epi64(_mm512_and_si512(a0, wide)),
+                        _mm512_popcnt_epi64(_mm512_and_si512(a1, wide)),
+                    ),
+                    _mm512_popcnt_epi64(_mm512_and_si512(a2, wide)),
+                );
+                let sum_b = _mm512_add_epi64(
+                    _mm512_add_epi64(
+                        _mm512_popcnt_epi64(_mm512_and_si512(b0, wide)),
+                        _mm512_popcnt_epi64(_mm512_and_si512(b1, wide)),
+                    ),
+                    _mm512_popcnt_epi64(_mm512_and_si512(b2, wide)),
+                );
+                // (a ^ b) & mask in one ternary-logic instruction (truth table 0x28).
+                let sum_x = _mm512_add_epi64(
+                    _mm512_add_epi64(
+                        _mm512_popcnt_epi64(_mm512_ternarylogic_epi64::<0x28>(a0, b0, wide)),
+                        _mm512_popcnt_epi64(_mm512_ternarylogic_epi64::<0x28>(a1, b1, wide)),
+                    ),
+                    _mm512_popcnt_epi64(_mm512_ternarylogic_epi64::<0x28>(a2, b2, wide)),
+                );
+                let packed = _mm512_add_epi64(
+                    _mm512_add_epi64(sum_a, _mm512_slli_epi64::<16>(sum_b)),
+                    _mm512_add_epi64(
+                        _mm512_slli_epi64::<32>(sum_x),
+                        _mm512_slli_epi64::<48>(_mm512_popcnt_epi64(wide)),
+                    ),
+                );
+                let counts = _mm512_reduce_add_epi64(packed) as u64;
+                if (counts >> 48) as u32 / 2 >= self.min_common_cells
+                    && counts & 0xffff != 0
+                    && counts & 0xffff_0000 != 0
+                {
+                    out.push(Pair::from_counts(counts, i, j as usize));
+                }
+            }
+        }
+        finish_similarities(out.as_mut_slice());
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -154,8 +349,8 @@ impl Matcher {
         &self,
         probe: PreparedRef<'_>,
         candidate: PreparedRef<'_>,
-        out: &mut [Pair; MAX_PAIRS],
-    ) -> usize {
+        out: &mut PairBuffer,
+    ) {
         self.local_similarities_generic(probe, candidate, out)
     }
 
@@ -167,14 +362,13 @@ impl Matcher {
         &self,
         probe: PreparedRef<'_>,
         candidate: PreparedRef<'_>,
-        out: &mut [Pair; MAX_PAIRS],
-    ) -> usize {
+        out: &mut PairBuffer,
+    ) {
         let (na, nb) = (probe.len(), candidate.len());
         let mut angles_b = [0f32; MAX_PREPARED_MINUTIAE];
         for (j, a) in angles_b.iter_mut().enumerate().take(nb) {
             *a = candidate.angle(j);
         }
-        let mut count = 0;
         for i in 0..na {
             let angle_a = probe.angle(i);
             let ca = probe.cylinder(i);
@@ -183,21 +377,13 @@ impl Matcher {
                     continue;
                 }
                 let cb = candidate.cylinder(j);
-                let mut mask = [0u64; LAYER_WORDS];
-                let mut common = 0;
-                for w in 0..LAYER_WORDS {
-                    mask[w] = ca[w] & cb[w];
-                    common += mask[w].count_ones();
-                }
-                if common < self.min_common_cells {
-                    continue;
-                }
                 // Each cylinder's bits are already masked by its own validity, so one AND with
-                // the common mask restricts both to the cells valid in both. Lane-wise sums over
-                // blocks of 8 words vectorise cleanly (one 512-bit register per block).
+                // the common validity restricts both to the cells valid in both. Lane-wise sums
+                // over blocks of 8 words vectorise cleanly (one 512-bit register per block, two
+                // layers).
                 let mut wide = [0u64; 8];
                 for (w, m) in wide.iter_mut().enumerate() {
-                    *m = mask[w % LAYER_WORDS];
+                    *m = ca[w % LAYER_WORDS] & cb[w % LAYER_WORDS];
                 }
                 let (mut sa, mut sb, mut sx) = ([0u64; 8], [0u64; 8], [0u64; 8]);
                 for block in 0..BIT_WORDS / 8 {
@@ -210,21 +396,70 @@ impl Matcher {
                         sx[w] += (a ^ b).count_ones() as u64;
                     }
                 }
-                let pa: u64 = sa.iter().sum();
-                let pb: u64 = sb.iter().sum();
-                let px: u64 = sx.iter().sum();
-                let norm = self.sqrt_table[pa as usize] + self.sqrt_table[pb as usize];
-                if norm == 0.0 {
-                    continue;
+                // The three popcounts and the common cells (counted twice, once per layer of a
+                // block) packed into 16-bit fields of each lane (every count is below 2^16), so
+                // that one horizontal sum gives them all.
+                let mut lanes = [0u64; 8];
+                for w in 0..8 {
+                    lanes[w] = sa[w]
+                        + (sb[w] << 16)
+                        + (sx[w] << 32)
+                        + ((wide[w].count_ones() as u64) << 48);
                 }
-                let similarity = 1.0 - self.sqrt_table[px as usize] / norm;
-                if similarity > 0.0 {
-                    out[count] = Pair { similarity, probe: i as u8, candidate: j as u8 };
-                    count += 1;
+                let counts: u64 = lanes.iter().sum();
+                let common = (counts >> 48) as u32 / 2;
+                if common >= self.min_common_cells
+                    && counts & 0xffff != 0
+                    && counts & 0xffff_0000 != 0
+                {
+                    out.push(Pair::from_counts(counts, i, j));
                 }
             }
         }
-        count
+        finish_similarities(out.as_mut_slice());
+    }
+}
+
+/// Turns every pair's popcounts into its local similarity, `1 − √|a⊕b| / (√|a| + √|b|)`, in
+/// place. A separate pass so that the square roots and divisions vectorise and stay off the
+/// popcount loop's critical path.
+#[inline(always)]
+fn finish_similarities(pairs: &mut [Pair]) {
+    for p in pairs {
+        let (counts, probe, candidate) = p.counts();
+        let pa = (counts & 0xffff) as f32;
+        let pb = ((counts >> 16) & 0xffff) as f32;
+        let px = ((counts >> 32) & 0xffff) as f32;
+        let similarity = 1.0 - px.sqrt() / (pa.sqrt() + pb.sqrt());
+        *p = Pair::new(similarity, probe, candidate);
+    }
+}
+
+/// A cylinder in registers: the validity layer, then the bits two layers per register.
+#[cfg(all(target_arch = "x86_64", ridgeline_avx512_intrinsics))]
+#[allow(clippy::incompatible_msrv)] // compiled only by Rust >= 1.89 (see build.rs)
+#[target_feature(enable = "avx2,avx512f")]
+#[inline]
+fn load_cylinder(
+    c: &cylinder::Cylinder,
+) -> (
+    std::arch::x86_64::__m256i,
+    std::arch::x86_64::__m512i,
+    std::arch::x86_64::__m512i,
+    std::arch::x86_64::__m512i,
+) {
+    use std::arch::x86_64::*;
+    const _: () = assert!(cylinder::CYLINDER_WORDS == 28 && LAYER_WORDS == 4);
+    let p = c.as_ptr();
+    // SAFETY: a cylinder is 28 words; the loads read words 0..4, 4..12, 12..20 and 20..28 of it
+    // (unaligned loads, so the 8-byte alignment of the prepared layout suffices).
+    unsafe {
+        (
+            _mm256_loadu_si256(p.cast()),
+            _mm512_loadu_si512(p.add(4).cast()),
+            _mm512_loadu_si512(p.add(12).cast()),
+            _mm512_loadu_si512(p.add(20).cast()),
+        )
     }
 }
 
@@ -393,6 +628,35 @@ mod tests {
                 assert!((s1 - s2).abs() < 0.02, "{s1} vs {s2}");
             }
         }
+    }
+
+    #[test]
+    fn every_kernel_gives_the_portable_kernels_pairs() {
+        let matcher = Matcher::new();
+        let mut rng = Rng(17);
+        for _ in 0..10 {
+            let a = random_template(&mut rng, 64);
+            let b = perturb(&mut rng, &a);
+            let (pa, pb) = (MatchTemplate::prepare(&a), MatchTemplate::prepare(&b));
+            let mut expected = PairBuffer::new();
+            matcher.local_similarities_generic(pa.view(), pb.view(), &mut expected);
+            let n = expected.len;
+            assert!(n > 100, "too few pairs to check: {n}");
+            let mut got = PairBuffer::new();
+            matcher.local_similarities(pa.view(), pb.view(), &mut got);
+            assert_eq!(got.as_mut_slice(), expected.as_mut_slice(), "{:?}", matcher.popcount);
+        }
+    }
+
+    #[test]
+    fn pairs_order_by_similarity_then_indices() {
+        let p = Pair::new(0.5, 3, 7);
+        assert_eq!((p.similarity(), p.probe(), p.candidate()), (0.5, 3, 7));
+        assert!(Pair::new(0.6, 60, 60) > p);
+        assert!(Pair::new(0.5, 7, 2) > p, "smaller index 2 < 3");
+        assert!(Pair::new(0.5, 7, 3) < p, "same smaller index, probe 7 > 3");
+        assert!(Pair::new(0.5, 3, 8) < p);
+        assert!(Pair::new(0.25, 0, 0) < p);
     }
 
     #[test]
