@@ -146,6 +146,10 @@ fn relax(pairs: &mut [Selected]) {
     }
 }
 
+/// Compatibility rows are computed in blocks of this many pairs (one vector).
+const COMPAT_BLOCK: usize = 8;
+const _: () = assert!(MAX_RELAXATION_PAIRS % COMPAT_BLOCK == 0);
+
 /// The selected pairs' geometry as columns, for computing compatibilities many at a time.
 /// Unused entries are zero.
 struct Motions {
@@ -189,25 +193,30 @@ impl Motions {
     fn compatibilities(&self, t: usize, row: &mut [f32; MAX_RELAXATION_PAIRS]) {
         let (tax, tay, tbx, tby) = (self.ax[t], self.ay[t], self.bx[t], self.by[t]);
         let (trot, tcos, tsin) = (self.rotation[t], self.cos[t], self.sin[t]);
-        for (k, out) in row.iter_mut().enumerate() {
-            let rotation_error = wrap_direction_difference(self.rotation[k] - trot).abs();
-            let rotation_term = 1.0 - rotation_error / COMPATIBLE_ROTATION_ERROR_RAD;
-            let (ux, uy) = (self.ax[k] - tax, self.ay[k] - tay);
-            let (vx, vy) = (self.bx[k] - tbx, self.by[k] - tby);
-            let miss_sq = |cos: f32, sin: f32| {
-                let (px, py) = (ux * cos + uy * sin, -ux * sin + uy * cos);
-                (px - vx) * (px - vx) + (py - vy) * (py - vy)
-            };
-            let error_sq = 0.5 * (miss_sq(tcos, tsin) + miss_sq(self.cos[k], self.sin[k]));
-            let length = (0.5 * (ux * ux + uy * uy + vx * vx + vy * vy)).sqrt();
-            let tolerance =
-                COMPATIBLE_POSITION_ERROR_PX + COMPATIBLE_POSITION_ERROR_PER_PX * length;
-            let position_term = 1.0 - error_sq / (tolerance * tolerance);
-            *out = if rotation_term <= 0.0 || position_term <= 0.0 {
-                0.0
-            } else {
-                position_term * rotation_term
-            };
+        // Whole blocks of 8 from the one holding t + 1: fixed-length inner loops vectorise,
+        // and the blocks left of the diagonal (about a third of the matrix) are skipped.
+        for block in (t + 1) / COMPAT_BLOCK..MAX_RELAXATION_PAIRS / COMPAT_BLOCK {
+            #[allow(clippy::needless_range_loop)] // k indexes seven columns and the row
+            for k in block * COMPAT_BLOCK..(block + 1) * COMPAT_BLOCK {
+                let rotation_error = wrap_direction_difference(self.rotation[k] - trot).abs();
+                let rotation_term = 1.0 - rotation_error / COMPATIBLE_ROTATION_ERROR_RAD;
+                let (ux, uy) = (self.ax[k] - tax, self.ay[k] - tay);
+                let (vx, vy) = (self.bx[k] - tbx, self.by[k] - tby);
+                let miss_sq = |cos: f32, sin: f32| {
+                    let (px, py) = (ux * cos + uy * sin, -ux * sin + uy * cos);
+                    (px - vx) * (px - vx) + (py - vy) * (py - vy)
+                };
+                let error_sq = 0.5 * (miss_sq(tcos, tsin) + miss_sq(self.cos[k], self.sin[k]));
+                let length = (0.5 * (ux * ux + uy * uy + vx * vx + vy * vy)).sqrt();
+                let tolerance =
+                    COMPATIBLE_POSITION_ERROR_PX + COMPATIBLE_POSITION_ERROR_PER_PX * length;
+                let position_term = 1.0 - error_sq / (tolerance * tolerance);
+                row[k] = if rotation_term <= 0.0 || position_term <= 0.0 {
+                    0.0
+                } else {
+                    position_term * rotation_term
+                };
+            }
         }
     }
 }
