@@ -100,3 +100,60 @@ fn encoder_round_trip_on_dev_images() {
     // The 40 dB is met only on the smooth image; this guards against regressions.
     assert!(worst > 29.0, "{}", lines.join("\n"));
 }
+
+/// A deterministic textured test image (ridges plus noise) of any size.
+fn synthetic(width: u32, height: u32, seed: u64) -> crate::FingerImage {
+    let mut state = seed;
+    let pixels = (0..width * height)
+        .map(|i| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let (x, y) = ((i % width) as f64, (i / width) as f64);
+            let ridge = 60.0 * ((x * 0.7 + y * 0.4) * 0.9).sin();
+            (128.0 + ridge + (state % 21) as f64 - 10.0).clamp(0.0, 255.0) as u8
+        })
+        .collect();
+    crate::FingerImage::from_raw(width, height, 500, pixels).expect("image")
+}
+
+/// Offset of the SOF segment's marker in a stream (walking the segments from SOI).
+fn sof_offset(stream: &[u8]) -> usize {
+    let mut at = 2;
+    while u16::from_be_bytes([stream[at], stream[at + 1]]) != SOF {
+        at += 2 + u16::from_be_bytes([stream[at + 2], stream[at + 3]]) as usize;
+    }
+    at
+}
+
+#[test]
+fn forged_image_size_is_refused_before_allocation() {
+    let stream = encode(&synthetic(64, 64, 7), TARGET_BITRATE_BPP).expect("encode");
+    assert!(decode(&stream).is_ok());
+    // Height and width follow the SOF marker, length, black and white (offsets 6 and 8).
+    let sof = sof_offset(&stream);
+    let mut forged = stream.clone();
+    let side = ((stream.len() * MAX_PIXELS_PER_INPUT_BYTE) as f64).sqrt() as u16 + 1;
+    forged[sof + 6..sof + 8].copy_from_slice(&side.to_be_bytes());
+    forged[sof + 8..sof + 10].copy_from_slice(&side.to_be_bytes());
+    let err = decode(&forged).expect_err("a forged size is refused").to_string();
+    assert!(err.contains("hostile header"), "{err}");
+    // One pixel less per row and it is accepted by the size check (and fails later or decodes).
+    let mut fits = stream.clone();
+    let side = side - 2;
+    fits[sof + 6..sof + 8].copy_from_slice(&side.to_be_bytes());
+    fits[sof + 8..sof + 10].copy_from_slice(&side.to_be_bytes());
+    if let Err(e) = decode(&fits) {
+        assert!(!e.to_string().contains("hostile header"), "{e}");
+    }
+}
+
+#[test]
+fn blank_images_are_padded_to_what_decoders_accept() {
+    let blank = crate::FingerImage::from_raw(700, 600, 500, vec![200; 700 * 600]).expect("image");
+    let stream = encode(&blank, TARGET_BITRATE_BPP).expect("encode");
+    assert!(stream.len() * MAX_PIXELS_PER_INPUT_BYTE >= 700 * 600, "{} bytes", stream.len());
+    let back = decode(&stream).expect("decodes");
+    assert!(back.pixels.iter().all(|&p| p.abs_diff(200) <= 1));
+    assert!(encode(&blank, MIN_BITRATE_BPP / 2.0).is_err());
+}
