@@ -160,7 +160,9 @@ struct Search {
 }
 
 impl Search {
-    fn new(a: &Analysis) -> Result<Self> {
+    /// Candidates from the coarsest step down to the finest, stopping once a subband's own
+    /// bits exceed the whole budget (such a candidate can never be chosen).
+    fn new(a: &Analysis, budget_bits: f64) -> Result<Self> {
         let r = a.r_scale as f64;
         let mut candidates = Vec::with_capacity(NUM_SUBBANDS);
         let mut weight = Vec::with_capacity(NUM_SUBBANDS);
@@ -170,7 +172,7 @@ impl Search {
             let largest = coefficients.iter().fold(0.0f32, |m, &c| m.max(c.abs()));
             let mut list = vec![Candidate::not_sent(coefficients)];
             let (lo, hi) = STEP_LADDER_LOG2_PIXELS;
-            for i in lo * STEPS_PER_OCTAVE..=hi * STEPS_PER_OCTAVE {
+            for i in (lo * STEPS_PER_OCTAVE..=hi * STEPS_PER_OCTAVE).rev() {
                 let step_pixels = 2f64.powf(i as f64 / STEPS_PER_OCTAVE as f64);
                 let q = to_scaled(step_pixels / (r * gain.sqrt()), 65535.0)?;
                 let step = from_scaled(q);
@@ -178,12 +180,18 @@ impl Search {
                 if step <= 0.0 || (largest / step) as f64 + 2.0 > i16::MAX as f64 {
                     continue;
                 }
+                let mut fewest_bits = f64::INFINITY;
                 for ratio in ZERO_BIN_RATIOS {
                     let z = to_scaled((ratio * step) as f64, 65535.0)?;
                     if largest <= from_scaled(z) / 2.0 {
                         continue; // all zero: "not sent" does it for free
                     }
-                    list.push(Candidate::apply(coefficients, q, z));
+                    let c = Candidate::apply(coefficients, q, z);
+                    fewest_bits = fewest_bits.min(c.own_bits);
+                    list.push(c);
+                }
+                if fewest_bits.is_finite() && fewest_bits > budget_bits {
+                    break;
                 }
             }
             candidates.push(list);
@@ -279,7 +287,7 @@ impl Search {
 /// The stream of least squared error found within `budget_bytes` (or, if none fits, the
 /// smallest found).
 pub(super) fn best_stream(a: &Analysis, budget_bytes: usize) -> Result<Vec<u8>> {
-    let search = Search::new(a)?;
+    let search = Search::new(a, budget_bytes as f64 * 8.0)?;
     let (mut lo, mut hi) = (LAMBDA_RANGE.0.ln(), LAMBDA_RANGE.1.ln());
     let mut best_fit: Option<(f64, Vec<u8>)> = None;
     let mut smallest: Option<Vec<u8>> = None;
