@@ -48,4 +48,8 @@ for name, w, h in [("crop0_64x64", 64, 64), ("crop1_96x80", 96, 80)]:
     open(f"{corpus}/ansi_nist/small_{name}.an2", "wb").write(head + bytes(hdr) + wsq)
 EOF
 rm -r "$tmp"
+# Corpora of the small seeds alone, for the fast runs (README).
+mkdir -p corpus/wsq_small corpus/ansi_nist_small
+cp corpus/wsq/crop*.wsq corpus/wsq_small/
+cp corpus/ansi_nist/small_*.an2 corpus/ansi_nist_small/
 echo "seeds: $(ls corpus/wsq | wc -l) wsq, $(ls corpus/ansi_nist | wc -l) ansi_nist"
