@@ -4,7 +4,7 @@
 set -u
 cd "$(dirname "$0")"
 secs=${1:-600}
-nice cargo +nightly fuzz build -s none -O -a || exit 1
+nice -n 15 cargo +nightly fuzz build -s none -O -a || exit 1
 for t in minutiae_record native_template ansi_nist wsq image_decode; do
   mkdir -p corpus/$t
   nice -n 15 cargo +nightly fuzz run -s none -O -a $t corpus/$t -- \

@@ -104,8 +104,30 @@ fn native_templates_survive_mutations() {
     });
 }
 
+/// Small WSQ streams from our encoder (textured images of even and odd sizes): mutations of
+/// these decode in milliseconds, so the smoke run can afford thousands.
+fn small_wsq_streams() -> Vec<Vec<u8>> {
+    [(64u32, 64u32), (65, 97), (120, 72)]
+        .iter()
+        .map(|&(w, h)| {
+            let pixels = (0..w * h)
+                .map(|i| {
+                    let (x, y) = ((i % w) as f32, (i / w) as f32);
+                    (128.0 + 90.0 * ((x * 0.8 + y * 0.5) * 0.7).sin()) as u8
+                })
+                .collect();
+            let image = crate::FingerImage::from_raw(w, h, 500, pixels).expect("image");
+            super::wsq::encode(&image, super::wsq::TARGET_BITRATE_BPP).expect("encode")
+        })
+        .collect()
+}
+
 #[test]
 fn wsq_survives_mutations() {
+    let small = small_wsq_streams();
+    run("wsq-small", &small, 3000, 1024, |b| {
+        let _ = super::wsq::decode(b);
+    });
     let seeds: Vec<_> = seed("format-vectors/sourceafis/wsq-original.wsq").into_iter().collect();
     // Full decodes of an 832x768 image are slow; most mutations hit the tables (first 1 KB).
     run("wsq", &seeds, 60, 1024, |b| {

@@ -49,7 +49,7 @@ pub fn decode_image(bytes: &[u8], dpi: Option<u32>) -> Result<FingerImage> {
 
 /// Transform table: synthesis filters.
 #[derive(Debug, Clone, Default)]
-struct TransformTable {
+pub(super) struct TransformTable {
     lo: Vec<f32>,
     hi: Vec<f32>,
 }
@@ -127,7 +127,7 @@ impl Tables {
     }
 }
 
-fn read_transform(r: &mut Reader<'_>) -> Result<TransformTable> {
+pub(super) fn read_transform(r: &mut Reader<'_>) -> Result<TransformTable> {
     r.u16()?; // length: NBIS reads the fields one by one and ignores it
     let hisz = r.u8()? as usize;
     let losz = r.u8()? as usize;
@@ -531,7 +531,7 @@ fn unquantize(t: &QuantTable, q_tree: &[QNode; 64], qdata: &[i16], width: usize)
 }
 
 /// Inverse wavelet transform in place (NBIS `wsq_reconstruct`).
-fn reconstruct(
+pub(super) fn reconstruct(
     fdata: &mut [f32],
     width: usize,
     w_tree: &[tree::WNode; 20],

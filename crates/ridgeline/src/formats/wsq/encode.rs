@@ -1,12 +1,14 @@
 //! WSQ encoding at a target bit rate, producing streams NIST NBIS's decoder reads.
 //!
-//! The method follows the FBI specification and NBIS's encoder: the CDF 9/7 analysis filters,
-//! the 64-subband decomposition, subband variances over a central window, the bit-allocation
-//! iteration for the quantizer step sizes (`Q`, zero bin `Z = 1.2 Q`), and one Huffman table per
-//! block built from that block's symbol counts (lengths limited to 16 bits, all-ones code
-//! reserved). Quantization uses the step sizes exactly as the decoder will read them back
-//! (after their decimal scaling), so the encoder and decoder agree.
+//! The transform and stream follow the FBI specification and NBIS's encoder: the CDF 9/7
+//! analysis filters, the 64-subband decomposition, and one Huffman table per block built from
+//! that block's symbol counts (lengths limited to 16 bits, all-ones code reserved). The
+//! quantizers (bin width `Q`, zero bin `Z` per subband, bin centre `C`) are free for an encoder
+//! to choose; ours come from a rate–distortion search (`allocation.rs`) instead of the
+//! specification's variance formula. Quantization uses the step sizes exactly as the decoder
+//! will read them back (after their decimal scaling), so the encoder and decoder agree.
 
+use super::allocation;
 use super::huffman::{canonical_codes, HuffmanTable};
 use super::transform::{split, Pass};
 use super::tree::{self, QNode};
@@ -16,6 +18,8 @@ use crate::image::FingerImage;
 
 /// The bit rate registration systems use, bits per pixel.
 pub const TARGET_BITRATE_BPP: f32 = 0.75;
+/// The lowest bit rate decoders accept ([`MAX_PIXELS_PER_INPUT_BYTE`] pixels per byte).
+pub const MIN_BITRATE_BPP: f32 = 8.0 / MAX_PIXELS_PER_INPUT_BYTE as f32;
 /// Analysis lowpass filter, centre tap first (the other taps mirror it).
 const LOWPASS_HALF: [f64; 5] = [
     0.852698679009403,
@@ -27,16 +31,12 @@ const LOWPASS_HALF: [f64; 5] = [
 /// Analysis highpass filter, centre tap first.
 const HIGHPASS_HALF: [f64; 4] =
     [0.788485616405664, -0.418092273222212, -0.040689417609558, 0.064538882628938];
-/// Subbands whose variance is below this are not transmitted.
-const VARIANCE_THRESHOLD: f64 = 1.01;
 /// Largest coefficient sent as a single symbol (symbol = value + 180).
 const MAX_COEFF: i32 = 74;
 /// Smallest coefficient sent as a single symbol.
 const MIN_COEFF: i32 = -73;
 /// Longest zero run sent as a single symbol.
 const MAX_ZERO_RUN_SYMBOL: usize = 100;
-/// Bin centre parameter C written in the quantization table (0.44).
-const BIN_CENTER: (u8, u16) = (2, 44);
 
 fn mirrored(half: &[f64]) -> Vec<f32> {
     let mut f: Vec<f32> = half.iter().rev().map(|&c| c as f32).collect();
@@ -45,7 +45,7 @@ fn mirrored(half: &[f64]) -> Vec<f32> {
 }
 
 /// A value as WSQ writes it: `value / 10^scale` with `value < limit`.
-fn to_scaled(v: f64, limit: f64) -> Result<(u8, u32)> {
+pub(super) fn to_scaled(v: f64, limit: f64) -> Result<(u8, u32)> {
     if !(v.is_finite() && v >= 0.0) {
         return Err(Error::InvalidArgument(format!("WSQ cannot store the value {v}")));
     }
@@ -64,7 +64,7 @@ fn to_scaled(v: f64, limit: f64) -> Result<(u8, u32)> {
 }
 
 /// The value the decoder reads back from a scaled pair.
-fn from_scaled((e, v): (u8, u32)) -> f32 {
+pub(super) fn from_scaled((e, v): (u8, u32)) -> f32 {
     let mut x = v as f32;
     for _ in 0..e {
         x = (x as f64 / 10.0) as f32;
@@ -72,134 +72,169 @@ fn from_scaled((e, v): (u8, u32)) -> f32 {
     x
 }
 
-/// Rate-control passes: the specification's bit-allocation formula undershoots on real
-/// images (0.45–0.6 bpp for a 0.75 target), so its rate parameter is corrected from the
-/// measured size.
-const RATE_PASSES: usize = 6;
-/// Accepted overshoot of the measured bit rate over the target.
-const RATE_TOLERANCE: f64 = 1.02;
-
-/// Encodes an image as WSQ at about `bitrate_bpp` bits per pixel, never more than 2 % above
-/// it (0.75 is what registration systems use).
+/// Encodes an image as WSQ in at most `bitrate_bpp` bits per pixel (compressed bytes × 8 over
+/// all pixels of the image), as close to it as the rate–distortion search gets (0.75 is what
+/// registration systems use). Images so small that the fixed tables alone exceed the budget get
+/// the smallest stream the search finds.
 pub fn encode(image: &FingerImage, bitrate_bpp: f32) -> Result<Vec<u8>> {
-    if !(bitrate_bpp > 0.0 && bitrate_bpp <= 8.0) {
+    if !(MIN_BITRATE_BPP..=8.0).contains(&bitrate_bpp) {
         return Err(Error::InvalidArgument(format!(
-            "WSQ bit rate {bitrate_bpp} bpp is outside (0, 8]"
+            "WSQ bit rate {bitrate_bpp} bpp is outside [{MIN_BITRATE_BPP}, 8]"
         )));
     }
-    let target = bitrate_bpp as f64;
-    let pixels = (image.width() as f64 * image.height() as f64).max(1.0);
-    let mut rate = target;
-    let mut best: Option<Vec<u8>> = None;
-    for _ in 0..RATE_PASSES {
-        let bytes = encode_at_rate(image, rate)?;
-        let actual = bytes.len() as f64 * 8.0 / pixels;
-        let fits = actual <= target * RATE_TOLERANCE;
-        if fits && best.as_ref().map_or(true, |b| bytes.len() > b.len()) {
-            best = Some(bytes);
+    let analysis = Analysis::of(image)?;
+    let pixels = image.width() as f64 * image.height() as f64;
+    let budget_bytes = (bitrate_bpp as f64 * pixels / 8.0).floor() as usize;
+    allocation::best_stream(&analysis, budget_bytes)
+}
+
+/// An image shifted, scaled and decomposed into its subbands: everything the bit allocation
+/// and the stream writer need.
+pub(super) struct Analysis {
+    pub width: usize,
+    pub height: usize,
+    pub dpi: u32,
+    /// Mean shift M and scale R as written (scaled pairs).
+    pub m_shift_s: (u8, u32),
+    pub r_scale_s: (u8, u32),
+    /// R as the decoder reads it: pixel error = R × coefficient error (before synthesis gain).
+    pub r_scale: f32,
+    /// The coefficients of each transmitted subband (0..60), row by row, in stream order.
+    pub subbands: Vec<Vec<f32>>,
+}
+
+impl Analysis {
+    fn of(image: &FingerImage) -> Result<Self> {
+        let (width, height) = (image.width() as usize, image.height() as usize);
+        if width > u16::MAX as usize || height > u16::MAX as usize {
+            return Err(Error::InvalidArgument("image too large for WSQ".into()));
         }
-        if (actual / target - 1.0).abs() < 0.02 {
-            break;
+        // Shift and scale the pixels to about ±128 (with the values the decoder reads back).
+        let px = image.pixels();
+        let mean = px.iter().map(|&p| p as f64).sum::<f64>() / px.len().max(1) as f64;
+        let (lo_px, hi_px) = px.iter().fold((255u8, 0u8), |(l, h), &p| (l.min(p), h.max(p)));
+        let spread = (mean - lo_px as f64).max(hi_px as f64 - mean).max(1.0) / 128.0;
+        let m_shift_s = to_scaled(mean, 65535.0)?;
+        let r_scale_s = to_scaled(spread, 65535.0)?;
+        let (m_shift, r_scale) = (from_scaled(m_shift_s), from_scaled(r_scale_s));
+        let mut fdata: Vec<f32> = px.iter().map(|&p| (p as f32 - m_shift) / r_scale).collect();
+
+        let (w_tree, q_tree) = tree::build(width as i32, height as i32);
+        let lo = mirrored(&LOWPASS_HALF);
+        let hi = mirrored(&HIGHPASS_HALF);
+        let mut scratch = vec![0.0f32; fdata.len()];
+        let w = width as isize;
+        for node in &w_tree {
+            let base = node.y as isize * w + node.x as isize;
+            let rows =
+                Pass { len1: node.leny, len2: node.lenx, pitch: w, stride: 1, inv: node.inv_rw };
+            split(&mut scratch, 0, &fdata, base, rows, &hi, &lo)?;
+            let cols =
+                Pass { len1: node.lenx, len2: node.leny, pitch: 1, stride: w, inv: node.inv_cl };
+            split(&mut fdata, base, &scratch, 0, cols, &hi, &lo)?;
         }
-        rate = (rate * target / actual.max(1e-6)).clamp(0.05, 8.0);
-    }
-    match best {
-        Some(b) => Ok(b),
-        None => encode_at_rate(image, target * 0.5),
+        let subbands =
+            q_tree.iter().take(NUM_SUBBANDS).map(|node| subband(&fdata, width, node)).collect();
+        Ok(Analysis { width, height, dpi: image.dpi(), m_shift_s, r_scale_s, r_scale, subbands })
     }
 }
 
-/// One encoding with `bitrate_bpp` as the bit-allocation parameter.
-fn encode_at_rate(image: &FingerImage, bitrate_bpp: f64) -> Result<Vec<u8>> {
-    let (width, height) = (image.width() as usize, image.height() as usize);
-    if width > u16::MAX as usize || height > u16::MAX as usize {
-        return Err(Error::InvalidArgument("image too large for WSQ".into()));
+/// The coefficients of one subband rectangle, row by row (the tree tiles the image, so the
+/// rectangle lies inside it).
+fn subband(fdata: &[f32], width: usize, node: &QNode) -> Vec<f32> {
+    let (x, y) = (node.x.max(0) as usize, node.y.max(0) as usize);
+    let (lenx, leny) = (node.lenx.max(0) as usize, node.leny.max(0) as usize);
+    let mut out = Vec::with_capacity(lenx * leny);
+    for row in y..y + leny {
+        out.extend_from_slice(&fdata[row * width + x..row * width + x + lenx]);
     }
-    // Shift and scale the pixels to about ±128 (the scale is stored as the decoder reads it).
-    let px = image.pixels();
-    let mean = px.iter().map(|&p| p as f64).sum::<f64>() / px.len() as f64;
-    let (lo_px, hi_px) = px.iter().fold((255u8, 0u8), |(l, h), &p| (l.min(p), h.max(p)));
-    let spread = (mean - lo_px as f64).max(hi_px as f64 - mean).max(1.0) / 128.0;
-    let m_shift_s = to_scaled(mean, 65535.0)?;
-    let r_scale_s = to_scaled(spread, 65535.0)?;
-    let (m_shift, r_scale) = (from_scaled(m_shift_s), from_scaled(r_scale_s));
-    let mut fdata: Vec<f32> = px.iter().map(|&p| (p as f32 - m_shift) / r_scale).collect();
+    out
+}
 
-    // Wavelet decomposition.
-    let (w_tree, q_tree) = tree::build(width as i32, height as i32);
-    let lo = mirrored(&LOWPASS_HALF);
-    let hi = mirrored(&HIGHPASS_HALF);
-    let mut scratch = vec![0.0f32; fdata.len()];
-    let w = width as isize;
-    for node in &w_tree {
-        let base = node.y as isize * w + node.x as isize;
-        let rows = Pass { len1: node.leny, len2: node.lenx, pitch: w, stride: 1, inv: node.inv_rw };
-        split(&mut scratch, 0, &fdata, base, rows, &hi, &lo)?;
-        let cols = Pass { len1: node.lenx, len2: node.leny, pitch: 1, stride: w, inv: node.inv_cl };
-        split(&mut fdata, base, &scratch, 0, cols, &hi, &lo)?;
+/// The quantizer of every subband, as the scaled pairs written in the DQT segment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Steps {
+    /// Bin width Q per subband; (0, 0) = subband not transmitted.
+    pub q: [(u8, u32); 64],
+    /// Zero bin width Z per subband.
+    pub z: [(u8, u32); 64],
+    /// Bin centre C: the decoder rebuilds index p > 0 as `Q·(p − C) + Z/2`.
+    pub bin_center: (u8, u32),
+}
+
+/// The quantization index of coefficient `f` (NBIS `quantize`): 0 inside the zero bin
+/// `±half_zero_bin`, else the bin of width `step` counted outwards from it.
+#[inline]
+pub(super) fn quantize(f: f32, step: f32, half_zero_bin: f32) -> i32 {
+    if -half_zero_bin <= f && f <= half_zero_bin {
+        0
+    } else if f > 0.0 {
+        (((f - half_zero_bin) / step) + 1.0) as i32
+    } else {
+        (((f + half_zero_bin) / step) - 1.0) as i32
     }
-    drop(scratch);
+}
 
-    // Bit allocation and quantization.
-    let variances = variances(&fdata, width, &q_tree);
-    let (q_scaled, z_scaled) = step_sizes(&variances, bitrate_bpp)?;
-    let mut blocks: [Vec<i32>; 3] = [Vec::new(), Vec::new(), Vec::new()];
-    for (n, node) in q_tree.iter().enumerate().take(NUM_SUBBANDS) {
-        let q = from_scaled(q_scaled[n]);
-        if q == 0.0 {
-            continue;
-        }
-        let zbin = from_scaled(z_scaled[n]) / 2.0;
-        let block = if n < START_SUBBAND_2 {
-            0
-        } else if n < START_SUBBAND_3 {
-            1
-        } else {
-            2
-        };
-        for row in 0..node.leny as usize {
-            for col in 0..node.lenx as usize {
-                let f = fdata[(node.y as usize + row) * width + node.x as usize + col];
-                let v = if -zbin <= f && f <= zbin {
-                    0
-                } else if f > 0.0 {
-                    (((f - zbin) / q) + 1.0) as i32
-                } else {
-                    (((f + zbin) / q) - 1.0) as i32
-                };
-                blocks[block].push(v.clamp(i16::MIN as i32 + 1, i16::MAX as i32));
-            }
-        }
+/// The block (0, 1, 2) a subband's coefficients are sent in.
+pub(super) fn block_of(subband: usize) -> usize {
+    if subband < START_SUBBAND_2 {
+        0
+    } else if subband < START_SUBBAND_3 {
+        1
+    } else {
+        2
     }
+}
 
-    // The stream.
-    let mut out = Vec::new();
-    let put16 = |out: &mut Vec<u8>, v: u16| out.extend_from_slice(&v.to_be_bytes());
-    put16(&mut out, SOI);
-    let comment = format!(
-        "NIST_COM 6\nPIX_WIDTH {width}\nPIX_HEIGHT {height}\nPIX_DEPTH 8\nPPI {}\nLOSSY 1\nCOLORSPACE GRAY\n",
-        image.dpi()
-    );
-    put16(&mut out, COM);
-    put16(&mut out, (comment.len() + 2) as u16);
-    out.extend_from_slice(comment.as_bytes());
-    // Transform table: analysis lowpass length and right half, then highpass.
-    put16(&mut out, DTT);
-    put16(&mut out, 58);
-    out.push(lo.len() as u8);
-    out.push(hi.len() as u8);
+/// The DTT segment (marker included): analysis lowpass and highpass lengths and right halves.
+pub(super) fn transform_segment() -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(60);
+    out.extend_from_slice(&DTT.to_be_bytes());
+    out.extend_from_slice(&58u16.to_be_bytes());
+    out.push((2 * LOWPASS_HALF.len() - 1) as u8);
+    out.push((2 * HIGHPASS_HALF.len() - 1) as u8);
     for &c in LOWPASS_HALF.iter().chain(HIGHPASS_HALF.iter()) {
         let (e, v) = to_scaled(c.abs(), 4294967295.0)?;
         out.push((c < 0.0) as u8);
         out.push(e);
         out.extend_from_slice(&v.to_be_bytes());
     }
+    Ok(out)
+}
+
+/// The WSQ stream of the analysed image quantized with `steps`.
+pub(super) fn write_stream(a: &Analysis, steps: &Steps) -> Result<Vec<u8>> {
+    let mut blocks: [Vec<i32>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for (n, coefficients) in a.subbands.iter().enumerate() {
+        let q = from_scaled(steps.q[n]);
+        if q == 0.0 {
+            continue;
+        }
+        let half_zero_bin = from_scaled(steps.z[n]) / 2.0;
+        blocks[block_of(n)].extend(
+            coefficients.iter().map(|&f| {
+                quantize(f, q, half_zero_bin).clamp(i16::MIN as i32 + 1, i16::MAX as i32)
+            }),
+        );
+    }
+
+    let mut out = Vec::new();
+    let put16 = |out: &mut Vec<u8>, v: u16| out.extend_from_slice(&v.to_be_bytes());
+    put16(&mut out, SOI);
+    let comment = format!(
+        "NIST_COM 6\nPIX_WIDTH {}\nPIX_HEIGHT {}\nPIX_DEPTH 8\nPPI {}\nLOSSY 1\nCOLORSPACE GRAY\n",
+        a.width, a.height, a.dpi
+    );
+    put16(&mut out, COM);
+    put16(&mut out, (comment.len() + 2) as u16);
+    out.extend_from_slice(comment.as_bytes());
+    out.extend_from_slice(&transform_segment()?);
     put16(&mut out, DQT);
     put16(&mut out, 389);
-    out.push(BIN_CENTER.0);
-    put16(&mut out, BIN_CENTER.1);
+    out.push(steps.bin_center.0);
+    put16(&mut out, steps.bin_center.1 as u16);
     for n in 0..64 {
-        for (e, v) in [q_scaled[n], z_scaled[n]] {
+        for (e, v) in [steps.q[n], steps.z[n]] {
             out.push(e);
             put16(&mut out, v as u16);
         }
@@ -208,12 +243,12 @@ fn encode_at_rate(image: &FingerImage, bitrate_bpp: f64) -> Result<Vec<u8>> {
     put16(&mut out, 17);
     out.push(0); // black
     out.push(255); // white
-    put16(&mut out, height as u16);
-    put16(&mut out, width as u16);
-    out.push(m_shift_s.0);
-    put16(&mut out, m_shift_s.1 as u16);
-    out.push(r_scale_s.0);
-    put16(&mut out, r_scale_s.1 as u16);
+    put16(&mut out, a.height as u16);
+    put16(&mut out, a.width as u16);
+    out.push(a.m_shift_s.0);
+    put16(&mut out, a.m_shift_s.1 as u16);
+    out.push(a.r_scale_s.0);
+    put16(&mut out, a.r_scale_s.1 as u16);
     out.push(2); // encoder number
     put16(&mut out, 0); // software
     for (id, coefficients) in blocks.iter().enumerate() {
@@ -230,120 +265,58 @@ fn encode_at_rate(image: &FingerImage, bitrate_bpp: f64) -> Result<Vec<u8>> {
         write_symbols(&mut out, &symbols, &table);
     }
     put16(&mut out, EOI);
+    pad_for_decoders(out, a.width * a.height)
+}
+
+/// Text of the comment segments that pad a stream of a (nearly) blank image up to the
+/// decoder's minimum size.
+const PADDING_COMMENT: &[u8] = b"padding: blank image (MAX_PIXELS_PER_INPUT_BYTE)";
+
+/// The stream, with comment segments inserted after SOI if it is shorter than decoders accept
+/// for its size ([`MAX_PIXELS_PER_INPUT_BYTE`]); only streams of blank images are that short.
+fn pad_for_decoders(stream: Vec<u8>, pixels: usize) -> Result<Vec<u8>> {
+    let needed = pixels.div_ceil(MAX_PIXELS_PER_INPUT_BYTE);
+    if stream.len() >= needed {
+        return Ok(stream);
+    }
+    let mut out = Vec::with_capacity(needed + 8);
+    out.extend_from_slice(&stream[..2]); // SOI
+    let mut missing = needed - stream.len();
+    while missing > 0 {
+        // A segment is 4 bytes of marker and length plus its text, at most 65533 bytes.
+        let text = (missing.saturating_sub(4)).clamp(PADDING_COMMENT.len(), 65533);
+        out.extend_from_slice(&COM.to_be_bytes());
+        out.extend_from_slice(&((text + 2) as u16).to_be_bytes());
+        out.extend_from_slice(PADDING_COMMENT);
+        out.resize(out.len() + text - PADDING_COMMENT.len(), b' ');
+        missing = missing.saturating_sub(text + 4);
+    }
+    out.extend_from_slice(&stream[2..]);
     Ok(out)
-}
-
-/// Subband variances: over a central window for the first four, and for all when their sum
-/// is small (NBIS `variance`).
-fn variances(f: &[f32], width: usize, q_tree: &[QNode; 64]) -> [f64; 64] {
-    let mut var = [0.0f64; 64];
-    let window = |n: &QNode, central: bool| -> f64 {
-        let (sx, sy, lx, ly) = if central {
-            (n.lenx / 8, (9 * n.leny) / 32, (3 * n.lenx) / 4, (7 * n.leny) / 16)
-        } else {
-            (0, 0, n.lenx, n.leny)
-        };
-        let (mut sum, mut ssq) = (0.0f64, 0.0f64);
-        for row in 0..ly.max(0) as usize {
-            for col in 0..lx.max(0) as usize {
-                let v =
-                    f[(n.y + sy) as usize * width + row * width + (n.x + sx) as usize + col] as f64;
-                sum += v;
-                ssq += v * v;
-            }
-        }
-        let count = (lx.max(0) * ly.max(0)) as f64;
-        if count < 2.0 {
-            return 0.0;
-        }
-        (ssq - sum * sum / count) / (count - 1.0)
-    };
-    let mut vsum = 0.0;
-    for n in 0..4 {
-        var[n] = window(&q_tree[n], true);
-        vsum += var[n];
-    }
-    if vsum < 20000.0 {
-        for n in 0..NUM_SUBBANDS {
-            var[n] = window(&q_tree[n], false);
-        }
-    } else {
-        for n in 4..NUM_SUBBANDS {
-            var[n] = window(&q_tree[n], true);
-        }
-    }
-    var
-}
-
-/// Quantizer step sizes Q and zero bins Z per subband for the bit rate, as scaled pairs.
-#[allow(clippy::type_complexity)]
-fn step_sizes(var: &[f64; 64], bitrate: f64) -> Result<([(u8, u32); 64], [(u8, u32); 64])> {
-    let mut weight = [1.0f64; NUM_SUBBANDS];
-    for (n, a) in [
-        (52, 1.32),
-        (53, 1.08),
-        (54, 1.42),
-        (55, 1.08),
-        (56, 1.32),
-        (57, 1.42),
-        (58, 1.08),
-        (59, 1.08),
-    ] {
-        weight[n] = a;
-    }
-    let m = |n: usize| {
-        if n < 4 {
-            1.0 / 1024.0
-        } else if n < 51 {
-            1.0 / 256.0
-        } else {
-            1.0 / 16.0
-        }
-    };
-    let mut q1 = [0.0f64; NUM_SUBBANDS];
-    let mut sigma = [0.0f64; NUM_SUBBANDS];
-    let k0: Vec<usize> = (0..NUM_SUBBANDS).filter(|&n| var[n] >= VARIANCE_THRESHOLD).collect();
-    for &n in &k0 {
-        q1[n] = if n < 4 { 1.0 } else { 10.0 / (weight[n] * var[n].ln()) };
-        sigma[n] = var[n].sqrt();
-    }
-    let mut k = k0.clone();
-    let mut q = 1.0;
-    for _ in 0..NUM_SUBBANDS + 1 {
-        if k.is_empty() {
-            break;
-        }
-        let s: f64 = k.iter().map(|&n| m(n)).sum();
-        let p: f64 = k.iter().map(|&n| (sigma[n] / q1[n]).powf(m(n))).product();
-        q = (2f64.powf(bitrate / s - 1.0) / 2.5) / p.powf(1.0 / s);
-        let before = k.len();
-        k.retain(|&n| q1[n] / q < 5.0 * sigma[n]);
-        if k.len() == before {
-            break;
-        }
-    }
-    let mut qs = [(0u8, 0u32); 64];
-    let mut zs = [(0u8, 0u32); 64];
-    for &n in &k0 {
-        let step = q1[n] / q;
-        qs[n] = to_scaled(step, 65535.0)?;
-        zs[n] = to_scaled(1.2 * step, 65535.0)?;
-    }
-    Ok((qs, zs))
 }
 
 /// A coded symbol and the extra bits that follow it.
 #[derive(Debug, Clone, Copy)]
-struct Symbol {
-    value: u8,
-    extra: u16,
-    extra_bits: u8,
+pub(super) struct Symbol {
+    pub value: u8,
+    pub extra: u16,
+    pub extra_bits: u8,
 }
 
 fn symbols(coefficients: &[i32]) -> Vec<Symbol> {
     let mut out = Vec::new();
+    run_length(coefficients.iter().copied(), |s| out.push(s));
+    out
+}
+
+/// The symbols coding `coefficients`: zero runs and values, with escapes for long runs and
+/// large values.
+pub(super) fn run_length(
+    coefficients: impl IntoIterator<Item = i32>,
+    mut emit: impl FnMut(Symbol),
+) {
     let mut run = 0usize;
-    let flush = |run: &mut usize, out: &mut Vec<Symbol>| {
+    let flush = |run: &mut usize, emit: &mut dyn FnMut(Symbol)| {
         while *run > 0 {
             let (sym, take) = if *run <= MAX_ZERO_RUN_SYMBOL {
                 (Symbol { value: *run as u8, extra: 0, extra_bits: 0 }, *run)
@@ -353,17 +326,17 @@ fn symbols(coefficients: &[i32]) -> Vec<Symbol> {
                 let take = (*run).min(65535);
                 (Symbol { value: 106, extra: take as u16, extra_bits: 16 }, take)
             };
-            out.push(sym);
+            emit(sym);
             *run -= take;
         }
     };
-    for &c in coefficients {
+    for c in coefficients {
         if c == 0 {
             run += 1;
             continue;
         }
-        flush(&mut run, &mut out);
-        out.push(if (MIN_COEFF..=MAX_COEFF).contains(&c) {
+        flush(&mut run, &mut emit);
+        emit(if (MIN_COEFF..=MAX_COEFF).contains(&c) {
             Symbol { value: (c + 180) as u8, extra: 0, extra_bits: 0 }
         } else if c.abs() <= 255 {
             Symbol {
@@ -379,8 +352,7 @@ fn symbols(coefficients: &[i32]) -> Vec<Symbol> {
             }
         });
     }
-    flush(&mut run, &mut out);
-    out
+    flush(&mut run, &mut emit);
 }
 
 /// A Huffman table for the symbols' frequencies: code lengths at most 16, the all-ones code

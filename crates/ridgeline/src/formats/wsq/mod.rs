@@ -9,6 +9,7 @@
 //!
 //! Stream layout and quirks are in `docs/FORMATS.md` (section WSQ).
 
+mod allocation;
 mod decode;
 mod encode;
 mod huffman;
@@ -16,7 +17,7 @@ mod transform;
 mod tree;
 
 pub use decode::{decode, decode_image, WsqImage};
-pub use encode::{encode, TARGET_BITRATE_BPP};
+pub use encode::{encode, MIN_BITRATE_BPP, TARGET_BITRATE_BPP};
 
 /// Start of image.
 pub const SOI: u16 = 0xFFA0;
@@ -39,10 +40,13 @@ pub const COM: u16 = 0xFFA8;
 /// First restart marker (RST0); RST0–RST7 are `FFB0`–`FFB7`.
 pub const RST0: u16 = 0xFFB0;
 
-/// Largest image (in pixels) accepted per byte of input. WSQ at 0.75 bpp stores about 11
-/// pixels per byte; blank areas compress to runs of 100 zeros in a few bits. Anything beyond
-/// this ratio is a hostile header, refused before allocation.
-pub const MAX_PIXELS_PER_INPUT_BYTE: usize = 2048;
+/// Largest image (in pixels) accepted per byte of input, i.e. a stream must carry at least
+/// 1/32 bit per pixel. WSQ at 0.75 bpp stores about 11 pixels per byte, and fingerprint images
+/// at any rate WSQ is used at stay far below this ratio. Beyond it is a forged header, refused
+/// before allocation: decoding costs about 10 bytes of memory and one wavelet synthesis per
+/// pixel, so a few hundred bytes must not claim a 65535 × 65535 image. (An encoder can reach
+/// the ratio only on a blank image; ours pads such streams with a comment.)
+pub const MAX_PIXELS_PER_INPUT_BYTE: usize = 256;
 /// Number of subbands that carry data.
 pub const NUM_SUBBANDS: usize = 60;
 /// Subband index where the second block starts.

@@ -66,37 +66,116 @@ fn psnr(a: &[u8], b: &[u8]) -> f64 {
     10.0 * (255.0f64 * 255.0 / mse.max(1e-12)).log10()
 }
 
-/// Encodes dev images at 0.75 bpp and decodes them with the NBIS-exact decoder; reports the
-/// bit rate and PSNR per image.
+/// PSNR at 0.75 bpp the encoder must keep reaching, per FVC 2002 set, as the mean over the
+/// first impression of fingers 101, 104, 107 and 110 (measured 2026-11-22 with the
+/// rate–distortion allocation: DB1 36.14, DB2 35.86, DB3 30.83, DB4 35.59 dB; over all 80
+/// images a set the specification's allocation gave 0.5–0.6 dB less). The bounds sit 0.3 dB
+/// below the measurement.
+///
+/// The issue asked for 40 dB. That is out of reach of any WSQ encoder on these images: a JPEG
+/// 2000 coder (stronger entropy coding) gets 36.2/36.9/32.6/35.7 dB at 0.75 bpp on the same
+/// sets and needs 1.0–2.3 bpp for 40 dB (docs/FORMATS.md, WSQ encoder).
+const MIN_MEAN_PSNR_DB: [(&str, f64); 4] =
+    [("DB1_B", 35.8), ("DB2_B", 35.55), ("DB3_B", 30.5), ("DB4_B", 35.25)];
+/// The smooth SourceAFIS sample is the one image that passes 40 dB at 0.75 bpp (57 dB).
+const MIN_PSNR_SOURCEAFIS_DB: f64 = 50.0;
+
+/// Encodes at 0.75 bpp (compressed bytes × 8 / all pixels) and decodes with the NBIS-exact
+/// decoder: the budget is met (never exceeded, used to within 2 %), and the PSNR per set holds
+/// its bound.
 #[test]
 fn encoder_round_trip_on_dev_images() {
-    let mut images = Vec::new();
-    if let Some(dir) = shared("datasets/fvc2002") {
-        for db in ["DB1_B", "DB2_B", "DB3_B", "DB4_B"] {
-            images.push(dir.join(db).join("101_1.tif"));
+    let Some(root) = shared("datasets/fvc2002") else { return };
+    let encode_decode = |img: &crate::FingerImage| -> (f64, f64) {
+        let bytes = encode(img, TARGET_BITRATE_BPP).expect("encode");
+        let back = decode(&bytes).expect("our (NBIS-exact) decoder reads the stream");
+        assert_eq!((back.width, back.height, back.ppi), (img.width(), img.height(), Some(500)));
+        let budget = (TARGET_BITRATE_BPP as f64 * img.pixels().len() as f64 / 8.0).floor();
+        assert!(bytes.len() as f64 <= budget && bytes.len() as f64 >= 0.98 * budget);
+        (bytes.len() as f64 * 8.0 / img.pixels().len() as f64, psnr(img.pixels(), &back.pixels))
+    };
+    let mut lines = Vec::new();
+    let mut failures = Vec::new();
+    for (set, bound) in MIN_MEAN_PSNR_DB {
+        let mut sum = 0.0;
+        for finger in [101, 104, 107, 110] {
+            let path = root.join(set).join(format!("{finger}_1.tif"));
+            let img = crate::FingerImage::open(&path, Some(500)).expect("image");
+            let (bpp, p) = encode_decode(&img);
+            lines.push(format!("{set}/{finger}_1: {bpp:.4} bpp, PSNR {p:.2} dB"));
+            sum += p;
+        }
+        let mean = sum / 4.0;
+        lines.push(format!("{set}: mean PSNR {mean:.2} dB (bound {bound})"));
+        if mean < bound {
+            failures.push(set);
         }
     }
     if let Some(p) = shared("format-vectors/sourceafis/wsq-converted.png") {
-        images.push(p);
-    }
-    if images.is_empty() {
-        return;
-    }
-    let mut lines = Vec::new();
-    let mut worst = f64::INFINITY;
-    for path in &images {
-        let img = crate::FingerImage::open(path, Some(500)).expect("image");
-        let bytes = encode(&img, TARGET_BITRATE_BPP).expect("encode");
-        let back = decode(&bytes).expect("our (NBIS-exact) decoder reads the stream");
-        assert_eq!((back.width, back.height, back.ppi), (img.width(), img.height(), Some(500)));
-        let bpp = bytes.len() as f64 * 8.0 / img.pixels().len() as f64;
-        let p = psnr(img.pixels(), &back.pixels);
-        worst = worst.min(p);
-        lines.push(format!("{}: {:.3} bpp, PSNR {:.2} dB", path.display(), bpp, p));
-        assert!(bpp <= 0.75 * 1.02 + 1e-9 && bpp > 0.5, "{}", lines.join("\n"));
+        let img = crate::FingerImage::open(p, Some(500)).expect("image");
+        let (bpp, p) = encode_decode(&img);
+        lines.push(format!("SourceAFIS 832x768: {bpp:.4} bpp, PSNR {p:.2} dB"));
+        if p < MIN_PSNR_SOURCEAFIS_DB {
+            failures.push("SourceAFIS");
+        }
     }
     eprintln!("{}", lines.join("\n"));
-    // Measured at 0.75 bpp: FVC 2002 DB1-DB4 101_1 29.9-35.3 dB, the SourceAFIS image 56 dB.
-    // The issue's 40 dB is met only on the smooth image; this guards against regressions.
-    assert!(worst > 29.0, "{}", lines.join("\n"));
+    assert!(failures.is_empty(), "below bound: {failures:?}\n{}", lines.join("\n"));
+}
+
+/// A deterministic textured test image (ridges plus noise) of any size.
+fn synthetic(width: u32, height: u32, seed: u64) -> crate::FingerImage {
+    let mut state = seed;
+    let pixels = (0..width * height)
+        .map(|i| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let (x, y) = ((i % width) as f64, (i / width) as f64);
+            let ridge = 60.0 * ((x * 0.7 + y * 0.4) * 0.9).sin();
+            (128.0 + ridge + (state % 21) as f64 - 10.0).clamp(0.0, 255.0) as u8
+        })
+        .collect();
+    crate::FingerImage::from_raw(width, height, 500, pixels).expect("image")
+}
+
+/// Offset of the SOF segment's marker in a stream (walking the segments from SOI).
+fn sof_offset(stream: &[u8]) -> usize {
+    let mut at = 2;
+    while u16::from_be_bytes([stream[at], stream[at + 1]]) != SOF {
+        at += 2 + u16::from_be_bytes([stream[at + 2], stream[at + 3]]) as usize;
+    }
+    at
+}
+
+#[test]
+fn forged_image_size_is_refused_before_allocation() {
+    let stream = encode(&synthetic(64, 64, 7), TARGET_BITRATE_BPP).expect("encode");
+    assert!(decode(&stream).is_ok());
+    // Height and width follow the SOF marker, length, black and white (offsets 6 and 8).
+    let sof = sof_offset(&stream);
+    let mut forged = stream.clone();
+    let side = ((stream.len() * MAX_PIXELS_PER_INPUT_BYTE) as f64).sqrt() as u16 + 1;
+    forged[sof + 6..sof + 8].copy_from_slice(&side.to_be_bytes());
+    forged[sof + 8..sof + 10].copy_from_slice(&side.to_be_bytes());
+    let err = decode(&forged).expect_err("a forged size is refused").to_string();
+    assert!(err.contains("hostile header"), "{err}");
+    // One pixel less per row and it is accepted by the size check (and fails later or decodes).
+    let mut fits = stream.clone();
+    let side = side - 2;
+    fits[sof + 6..sof + 8].copy_from_slice(&side.to_be_bytes());
+    fits[sof + 8..sof + 10].copy_from_slice(&side.to_be_bytes());
+    if let Err(e) = decode(&fits) {
+        assert!(!e.to_string().contains("hostile header"), "{e}");
+    }
+}
+
+#[test]
+fn blank_images_are_padded_to_what_decoders_accept() {
+    let blank = crate::FingerImage::from_raw(700, 600, 500, vec![200; 700 * 600]).expect("image");
+    let stream = encode(&blank, TARGET_BITRATE_BPP).expect("encode");
+    assert!(stream.len() * MAX_PIXELS_PER_INPUT_BYTE >= 700 * 600, "{} bytes", stream.len());
+    let back = decode(&stream).expect("decodes");
+    assert!(back.pixels.iter().all(|&p| p.abs_diff(200) <= 1));
+    assert!(encode(&blank, MIN_BITRATE_BPP / 2.0).is_err());
 }

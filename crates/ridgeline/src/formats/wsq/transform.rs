@@ -37,6 +37,85 @@ fn wr(buf: &mut [f32], at: isize) -> Result<&mut f32> {
     usize::try_from(at).ok().and_then(|i| buf.get_mut(i)).ok_or_else(out_of_bounds)
 }
 
+/// Lengths of the filters, refusing empty ones.
+fn filter_lengths(lo: &[f32], hi: &[f32]) -> Result<(i32, i32)> {
+    if lo.is_empty() || hi.is_empty() {
+        return Err(out_of_bounds());
+    }
+    Ok((lo.len() as i32, hi.len() as i32))
+}
+
+/// Lengths of the low and high halves of a line of `len` samples (the low half takes the odd
+/// one).
+fn half_lengths(len: i32) -> (i32, i32) {
+    if len % 2 == 1 {
+        ((len + 1) / 2, (len + 1) / 2 - 1)
+    } else {
+        (len / 2, len / 2)
+    }
+}
+
+/// A walk along one line with symmetric extension at its ends, as NBIS steps its pointers: at
+/// an end the walk turns back, after first repeating the end sample once where flagged.
+#[derive(Debug, Clone, Copy)]
+struct Walk {
+    px: isize,
+    step: isize,
+    repeat_left: bool,
+    repeat_right: bool,
+}
+
+impl Walk {
+    /// At the left end `p0`: repeat it once if flagged, else walk forward (`forward` = +stride).
+    #[inline]
+    fn turn_left(&mut self, p0: isize, forward: isize) {
+        if self.px == p0 {
+            if self.repeat_left {
+                self.step = 0;
+                self.repeat_left = false;
+            } else {
+                self.step = forward;
+            }
+        }
+    }
+
+    /// At the right end `p1`: repeat it once if flagged, else walk backward.
+    #[inline]
+    fn turn_right(&mut self, p1: isize, forward: isize) {
+        if self.px == p1 {
+            if self.repeat_right {
+                self.step = 0;
+                self.repeat_right = false;
+            } else {
+                self.step = -forward;
+            }
+        }
+    }
+
+    /// `Σ f[i]·old[walk]` over the taps `first, first + tap_step, …` (NBIS order: the first
+    /// product, then turn, step, accumulate).
+    #[inline]
+    fn filter(
+        mut self,
+        old: &[f32],
+        f: &[f32],
+        first: usize,
+        tap_step: usize,
+        (p0, p1, forward): (isize, isize, isize),
+    ) -> Result<f32> {
+        let mut acc = rd(old, self.px)? * f[first];
+        let mut i = first + tap_step;
+        while i < f.len() {
+            self.turn_left(p0, forward);
+            self.turn_right(p1, forward);
+            self.px += self.step;
+            acc += rd(old, self.px)? * f[i];
+            i += tap_step;
+        }
+        Ok(acc)
+    }
+}
+
 /// Reconstructs one dimension: `new[new_base..]` from the low and high halves at
 /// `old[old_base..]` (NBIS `join_lets`). `hi` and `lo` are the synthesis filters.
 #[allow(clippy::too_many_arguments)]
@@ -49,16 +128,12 @@ pub(crate) fn join(
     hi_in: &[f32],
     lo: &[f32],
 ) -> Result<()> {
-    let (lsz, hsz) = (lo.len() as i32, hi_in.len() as i32);
-    if lsz == 0 || hsz == 0 {
-        return Err(out_of_bounds());
-    }
+    let (lsz, hsz) = filter_lengths(lo, hi_in)?;
     let da_ev = p.len2 % 2 == 1;
     let fi_ev = lsz % 2 == 1;
     let pstr = p.stride;
     let nstr = -pstr;
-    let (llen, hlen) =
-        if da_ev { ((p.len2 + 1) / 2, (p.len2 + 1) / 2 - 1) } else { (p.len2 / 2, p.len2 / 2) };
+    let (llen, hlen) = half_lengths(p.len2);
     let (asym, ssfac, ofhre, mut loc, mut hoc, lotap, hotap);
     let (mut olle, olre, mut ohle, ohre);
     let hi: Vec<f32>;
@@ -100,47 +175,7 @@ pub(crate) fn join(
         // NBIS negates the highpass filter in place for even lengths (and restores it after).
         hi = hi_in.iter().map(|&h| -h).collect();
     }
-    let lsz = lsz as usize;
     let hsz = hsz as usize;
-
-    // One lowpass output: taps tap, tap+2, … walking from `start` with symmetric reflection.
-    let low = |new: &mut [f32],
-               limg: isize,
-               tap: usize,
-               lspx: isize,
-               lspxstr: isize,
-               lle2: bool,
-               lre2: bool,
-               lp0: isize,
-               lp1: isize|
-     -> Result<()> {
-        let (mut lle, mut lre, mut lpx, mut lpxstr) = (lle2, lre2, lspx, lspxstr);
-        let mut acc = rd(old, lpx)? * lo[tap];
-        let mut i = tap + 2;
-        while i < lsz {
-            if lpx == lp0 {
-                if lle {
-                    lpxstr = 0;
-                    lle = false;
-                } else {
-                    lpxstr = pstr;
-                }
-            }
-            if lpx == lp1 {
-                if lre {
-                    lpxstr = 0;
-                    lre = false;
-                } else {
-                    lpxstr = nstr;
-                }
-            }
-            lpx += lpxstr;
-            acc += rd(old, lpx)? * lo[i];
-            i += 2;
-        }
-        *wr(new, limg)? = acc;
-        Ok(())
-    };
 
     for cl_rw in 0..p.len1 as isize {
         let mut limg = new_base + cl_rw * p.pitch;
@@ -156,10 +191,15 @@ pub(crate) fn join(
         };
         let lp0 = lopass;
         let lp1 = lp0 + (llen as isize - 1) * p.stride;
-        let mut lspx = lp0 + loc as isize * p.stride;
-        let mut lspxstr = nstr;
+        // The lowpass walk: each output sums taps tap, tap + 2, … from its start.
+        let mut lw = Walk {
+            px: lp0 + loc as isize * p.stride,
+            step: nstr,
+            repeat_left: olle,
+            repeat_right: olre,
+        };
+        let low_ends = (lp0, lp1, pstr);
         let mut lstap = lotap;
-        let (mut lle2, lre2) = (olle, olre);
         let hp0 = hipass;
         let hp1 = hp0 + (hlen as isize - 1) * p.stride;
         let mut hspx = hp0 + hoc as isize * p.stride;
@@ -224,22 +264,15 @@ pub(crate) fn join(
         for _pix in 0..hlen {
             let mut tap = lstap;
             loop {
-                low(new, limg, tap as usize, lspx, lspxstr, lle2, lre2, lp0, lp1)?;
+                *wr(new, limg)? = lw.filter(old, lo, tap as usize, 2, low_ends)?;
                 limg += p.stride;
                 if tap == 0 {
                     break;
                 }
                 tap -= 1;
             }
-            if lspx == lp0 {
-                if lle2 {
-                    lspxstr = 0;
-                    lle2 = false;
-                } else {
-                    lspxstr = pstr;
-                }
-            }
-            lspx += lspxstr;
+            lw.turn_left(lp0, pstr);
+            lw.px += lw.step;
             lstap = 1;
 
             let mut tap = hstap;
@@ -272,7 +305,7 @@ pub(crate) fn join(
         };
         let mut tap = 1i32;
         while tap >= lstap {
-            low(new, limg, tap as usize, lspx, lspxstr, lle2, lre2, lp0, lp1)?;
+            *wr(new, limg)? = lw.filter(old, lo, tap as usize, 2, low_ends)?;
             limg += p.stride;
             tap -= 1;
         }
@@ -310,10 +343,7 @@ pub(crate) fn split(
     hi_in: &[f32],
     lo: &[f32],
 ) -> Result<()> {
-    let (lsz, hsz) = (lo.len() as i32, hi_in.len() as i32);
-    if lsz == 0 || hsz == 0 {
-        return Err(out_of_bounds());
-    }
+    let (lsz, hsz) = filter_lengths(lo, hi_in)?;
     let da_ev = p.len2 % 2 == 1;
     let fi_ev = lsz % 2 == 1;
     let (mut loc, mut hoc);
@@ -339,42 +369,7 @@ pub(crate) fn split(
         hi = hi_in.iter().map(|&h| -h).collect();
     }
     let pstr = p.stride;
-    let nstr = -pstr;
-    let (llen, hlen) =
-        if da_ev { ((p.len2 + 1) / 2, (p.len2 + 1) / 2 - 1) } else { (p.len2 / 2, p.len2 / 2) };
-    // One filter output: taps 0.. walking from `start` with symmetric reflection at p0/p1.
-    let tap = |start: isize,
-               step: isize,
-               le: bool,
-               re: bool,
-               f: &[f32],
-               p0: isize,
-               p1: isize|
-     -> Result<f32> {
-        let (mut px, mut pxstr, mut le, mut re) = (start, step, le, re);
-        let mut acc = rd(old, px)? * f[0];
-        for &c in &f[1..] {
-            if px == p0 {
-                if le {
-                    pxstr = 0;
-                    le = false;
-                } else {
-                    pxstr = pstr;
-                }
-            }
-            if px == p1 {
-                if re {
-                    pxstr = 0;
-                    re = false;
-                } else {
-                    pxstr = nstr;
-                }
-            }
-            px += pxstr;
-            acc += rd(old, px)? * c;
-        }
-        Ok(acc)
-    };
+    let (llen, hlen) = half_lengths(p.len2);
     for rw_cl in 0..p.len1 as isize {
         let (mut lopass, mut hipass) = if p.inv {
             let hipass = new_base + rw_cl * p.pitch;
@@ -385,40 +380,30 @@ pub(crate) fn split(
         };
         let p0 = old_base + rw_cl * p.pitch;
         let p1 = p0 + (p.len2 as isize - 1) * p.stride;
-        let mut lspx = p0 + loc as isize * p.stride;
-        let mut lspxstr = nstr;
-        let (mut lle2, lre2) = (olle, olre);
-        let mut hspx = p0 + hoc as isize * p.stride;
-        let mut hspxstr = nstr;
-        let (mut hle2, hre2) = (ohle, ohre);
+        let ends = (p0, p1, pstr);
+        // Each output sums all taps of its filter, walking from its start.
+        let start = |offset: i32, repeat_left: bool, repeat_right: bool| Walk {
+            px: p0 + offset as isize * p.stride,
+            step: -pstr,
+            repeat_left,
+            repeat_right,
+        };
+        let mut lw = start(loc, olle, olre);
+        let mut hw = start(hoc, ohle, ohre);
         for _pix in 0..hlen {
-            *wr(new, lopass)? = tap(lspx, lspxstr, lle2, lre2, lo, p0, p1)?;
+            *wr(new, lopass)? = lw.filter(old, lo, 0, 1, ends)?;
             lopass += p.stride;
-            *wr(new, hipass)? = tap(hspx, hspxstr, hle2, hre2, &hi, p0, p1)?;
+            *wr(new, hipass)? = hw.filter(old, &hi, 0, 1, ends)?;
             hipass += p.stride;
             for _ in 0..2 {
-                if lspx == p0 {
-                    if lle2 {
-                        lspxstr = 0;
-                        lle2 = false;
-                    } else {
-                        lspxstr = pstr;
-                    }
-                }
-                lspx += lspxstr;
-                if hspx == p0 {
-                    if hle2 {
-                        hspxstr = 0;
-                        hle2 = false;
-                    } else {
-                        hspxstr = pstr;
-                    }
-                }
-                hspx += hspxstr;
+                lw.turn_left(p0, pstr);
+                lw.px += lw.step;
+                hw.turn_left(p0, pstr);
+                hw.px += hw.step;
             }
         }
         if da_ev {
-            *wr(new, lopass)? = tap(lspx, lspxstr, lle2, lre2, lo, p0, p1)?;
+            *wr(new, lopass)? = lw.filter(old, lo, 0, 1, ends)?;
         }
     }
     Ok(())
