@@ -19,14 +19,13 @@
 //! * keys with fewer than [`IndexParams::min_key_ones`] set bits are not indexed: near-empty keys are
 //!   shared by most cylinders and would only add noise and huge buckets.
 //!
-//! The index of a segment is built from its mapped descriptors the first time a search needs
-//! it and then cached with the segment (segments never change, so neither does their index).
-//! Its cost is linear in the gallery but paid once; the per-search cost is the buckets touched.
+//! Used by de-duplication (`dedup::matching`) to propose candidate records; 1:N identification
+//! uses the coarse first stage of [`super::filter`] instead, which keeps mates in its short
+//! list far more often (see `docs/PERFORMANCE.md`).
 
 use crate::matcher::PreparedRef;
 
-/// Tuning of the index: the defaults are the measured choice (see `docs/PERFORMANCE.md`);
-/// `ridgeline bench search` can override them to explore.
+/// Tuning of the hashes; the defaults are the measured choice (see `docs/PERFORMANCE.md`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct IndexParams {
     /// Hash tables (independent hash functions).
@@ -37,33 +36,11 @@ pub struct IndexParams {
     pub group_bits: u32,
     /// Keys with fewer set bits are neither indexed nor looked up.
     pub min_key_ones: u32,
-    /// Score a candidate by the sum over probe cylinders of the squared number of tables in
-    /// which that cylinder collided with it (rewards strong, repeated agreement), instead of
-    /// the plain sum.
-    pub squared_votes: bool,
-    /// Buckets holding more than this share of a segment's records are skipped at search:
-    /// keys that common say nothing about identity (like stop words in text search).
-    pub max_bucket_share: f32,
-    /// Divide a candidate's votes by the square root of its number of index entries, so
-    /// that templates with many minutiae do not win by sheer size.
-    pub normalize: bool,
-    /// Short-list length re-ranked by the matcher; `None` = the default rule
-    /// (`identify::SHORTLIST_MIN`, `SHORTLIST_SHARE`, `SHORTLIST_MAX`).
-    pub shortlist: Option<usize>,
 }
 
 impl Default for IndexParams {
     fn default() -> Self {
-        IndexParams {
-            tables: 12,
-            key_bits: 18,
-            group_bits: 8,
-            min_key_ones: 3,
-            squared_votes: true,
-            max_bucket_share: 1.0,
-            normalize: true,
-            shortlist: None,
-        }
+        IndexParams { tables: 12, key_bits: 18, group_bits: 8, min_key_ones: 3 }
     }
 }
 
@@ -182,100 +159,5 @@ impl HashFunctions {
             keys.extend((0..self.params.tables).map(|t| self.key(t, bits)));
         }
         keys
-    }
-}
-
-/// One segment's hash tables: for each table, (key, record index) pairs sorted by key.
-#[derive(Debug, Clone, Default)]
-pub struct SegmentIndex {
-    tables: Vec<(Vec<u32>, Vec<u32>)>,
-    /// Index entries per record, over all tables.
-    entries: Vec<u16>,
-}
-
-impl SegmentIndex {
-    /// Builds the tables from a segment's descriptors (`descriptor(i)` for `i < count`);
-    /// records whose descriptor does not parse are left out (verify reports them).
-    pub fn build<'a>(
-        hashes: &HashFunctions,
-        count: u32,
-        descriptor: impl Fn(u32) -> Option<PreparedRef<'a>>,
-    ) -> SegmentIndex {
-        let tables = hashes.params.tables;
-        let mut pairs: Vec<Vec<(u32, u32)>> = vec![Vec::new(); tables];
-        for r in 0..count {
-            let Some(prepared) = descriptor(r) else { continue };
-            for i in 0..prepared.len() {
-                let bits = prepared.cylinder_bits(i);
-                for (t, table) in pairs.iter_mut().enumerate() {
-                    let key = hashes.key(t, bits);
-                    if key != NO_KEY {
-                        table.push((key, r));
-                    }
-                }
-            }
-        }
-        let mut entries = vec![0u16; count as usize];
-        let tables = pairs
-            .into_iter()
-            .map(|mut p| {
-                p.sort_unstable();
-                p.dedup(); // one entry per (key, record), however many of its cylinders share it
-                for &(_, r) in &p {
-                    entries[r as usize] = entries[r as usize].saturating_add(1);
-                }
-                p.into_iter().unzip()
-            })
-            .collect();
-        SegmentIndex { tables, entries }
-    }
-
-    /// Adds each record's votes into `votes` (indexed by record): per probe cylinder, the
-    /// number of tables where it collided with the record (squared if so configured).
-    pub fn vote(&self, params: &IndexParams, probe_keys: &[u32], votes: &mut [f32]) {
-        let cap = ((params.max_bucket_share * votes.len() as f32).ceil() as usize).max(8);
-        let mut per_cylinder = vec![0u8; votes.len()];
-        let mut touched: Vec<u32> = Vec::new();
-        for keys in probe_keys.chunks(params.tables) {
-            for (t, &key) in keys.iter().enumerate() {
-                let Some((ks, rs)) = self.tables.get(t) else { continue };
-                if key == NO_KEY {
-                    continue;
-                }
-                let start = ks.partition_point(|&k| k < key);
-                let end = start + ks[start..].partition_point(|&k| k <= key);
-                if end - start > cap {
-                    continue;
-                }
-                for &r in &rs[start..end] {
-                    if let Some(c) = per_cylinder.get_mut(r as usize) {
-                        if *c == 0 {
-                            touched.push(r);
-                        }
-                        *c = c.saturating_add(1);
-                    }
-                }
-            }
-            for &r in &touched {
-                let c = std::mem::take(&mut per_cylinder[r as usize]) as f32;
-                votes[r as usize] += if params.squared_votes { c * c } else { c };
-            }
-            touched.clear();
-        }
-    }
-
-    /// Applies [`IndexParams::normalize`] to accumulated votes.
-    pub fn normalize(&self, params: &IndexParams, votes: &mut [f32]) {
-        if params.normalize {
-            for (v, &n) in votes.iter_mut().zip(&self.entries) {
-                *v /= (n.max(1) as f32).sqrt();
-            }
-        }
-    }
-
-    /// Bytes of memory the tables take.
-    pub fn memory_bytes(&self) -> usize {
-        self.tables.iter().map(|(k, r)| (k.len() + r.len()) * 4).sum::<usize>()
-            + self.entries.len() * 2
     }
 }
