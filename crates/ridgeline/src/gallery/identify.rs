@@ -17,7 +17,7 @@ pub const SHORTLIST_SHARE: f64 = 0.01;
 /// … but never more than this many (bounds the re-ranking cost at any gallery size).
 pub const SHORTLIST_MAX: usize = 4096;
 /// Records per rayon task in exhaustive search.
-const EXHAUSTIVE_CHUNK_RECORDS: usize = 256;
+const EXHAUSTIVE_CHUNK_RECORDS: u32 = 256;
 
 /// How to search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -139,6 +139,21 @@ pub fn identify(
     Ok(Identification { candidates, searched, compared })
 }
 
+/// The records of a snapshot as rayon tasks: (segment, first record, end) of at most `size`.
+fn chunks(snapshot: &Snapshot, size: u32) -> Vec<(&LiveSegment, u32, u32)> {
+    let size = size.max(1);
+    snapshot
+        .segments()
+        .iter()
+        .flat_map(|s| {
+            let n = s.segment().len();
+            (0..n)
+                .step_by(size as usize)
+                .map(move |start| (s, start, start.saturating_add(size).min(n)))
+        })
+        .collect()
+}
+
 fn exhaustive(
     snapshot: &Snapshot,
     matcher: &Matcher,
@@ -146,16 +161,7 @@ fn exhaustive(
     finger: Option<u8>,
     top_k: usize,
 ) -> (Vec<Scored>, usize) {
-    let tasks: Vec<(&LiveSegment, u32, u32)> = snapshot
-        .segments()
-        .iter()
-        .flat_map(|s| {
-            let n = s.segment().len();
-            (0..n)
-                .step_by(EXHAUSTIVE_CHUNK_RECORDS)
-                .map(move |start| (s, start, (start + EXHAUSTIVE_CHUNK_RECORDS as u32).min(n)))
-        })
-        .collect();
+    let tasks = chunks(snapshot, EXHAUSTIVE_CHUNK_RECORDS);
     let (best, compared) = tasks
         .par_iter()
         .map(|&(seg, start, end)| {
@@ -211,16 +217,7 @@ fn indexed(
     let default_len =
         ((searched as f64 * SHORTLIST_SHARE).ceil() as usize).clamp(SHORTLIST_MIN, SHORTLIST_MAX);
     let shortlist_len = shortlist.unwrap_or(default_len).max(top_k);
-    let tasks: Vec<(&LiveSegment, u32, u32)> = snapshot
-        .segments()
-        .iter()
-        .flat_map(|s| {
-            let n = s.segment().len();
-            (0..n)
-                .step_by(COARSE_CHUNK_RECORDS as usize)
-                .map(move |start| (s, start, (start + COARSE_CHUNK_RECORDS).min(n)))
-        })
-        .collect();
+    let tasks = chunks(snapshot, COARSE_CHUNK_RECORDS);
     // Coarse scores per chunk, keeping each chunk's best.
     let mut voted: Vec<(f32, RecordId)> = tasks
         .par_iter()
