@@ -6,28 +6,20 @@ use std::process::Command;
 
 use ridgeline::dedup::identity::make_id_number;
 
+mod common;
+use common::PopulationRecord;
+
 const SEED: u64 = 77;
 
 /// Writes `people` people (fingers 2 and 7) as `.rlt` files plus duplicates of people 0
 /// (re-captured), 1 (copied, under a new identity number) and 2 (copied), a typo'd number for
 /// person 3, and returns the manifest path.
 fn write_population(dir: &Path, people: u64) -> std::path::PathBuf {
-    let config = ridgeline_synth::templates::TemplateConfig::default();
     let mut manifest = String::from("record_id,person_id,name,finger,path\n");
     let mut add = |record: &str, person: u64, id: &str, impression: u32| {
-        for (k, position) in [2u8, 7].into_iter().enumerate() {
-            let template = ridgeline_synth::templates::generate(
-                SEED,
-                person * 2 + k as u64 + 1,
-                impression,
-                &config,
-            )
-            .expect("synthetic template");
-            let file = format!("{record}_{position}.rlt");
-            std::fs::write(dir.join(&file), template.to_native_bytes().expect("encodes"))
-                .expect("write");
-            manifest.push_str(&format!("{record},{id},\"Person, {person}\",{position},{file}\n"));
-        }
+        let name = format!("\"Person, {person}\"");
+        let r = PopulationRecord { record, person, person_id: id, name: &name, impression };
+        common::add_record(dir, &mut manifest, SEED, &r);
     };
     let id_of = |person: u64| {
         make_id_number(

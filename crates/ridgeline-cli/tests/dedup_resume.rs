@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 use ridgeline::dedup::Checkpoint;
 
+mod common;
+use common::PopulationRecord;
+
 const SEED: u64 = 4242;
 /// People, two fingers each; with the planted duplicates a little over three blocks of 512.
 const PEOPLE: u64 = 1500;
@@ -33,22 +36,11 @@ const POLL: Duration = Duration::from_millis(5);
 
 /// Writes the people's templates as `.rlt` files and the manifest, and returns its path.
 fn write_population(dir: &Path) -> PathBuf {
-    let config = ridgeline_synth::templates::TemplateConfig::default();
     let mut manifest = String::from("record_id,person_id,name,finger,path\n");
     let mut add = |record: &str, person: u64, impression: u32| {
-        for (k, position) in [2u8, 7].into_iter().enumerate() {
-            let template = ridgeline_synth::templates::generate(
-                SEED,
-                person * 2 + k as u64 + 1,
-                impression,
-                &config,
-            )
-            .expect("synthetic template");
-            let file = format!("{record}_{position}.rlt");
-            std::fs::write(dir.join(&file), template.to_native_bytes().expect("encodes"))
-                .expect("write template");
-            manifest.push_str(&format!("{record},,Person {person},{position},{file}\n"));
-        }
+        let name = format!("Person {person}");
+        let r = PopulationRecord { record, person, person_id: "", name: &name, impression };
+        common::add_record(dir, &mut manifest, SEED, &r);
     };
     for person in 0..PEOPLE {
         add(&format!("R{person:05}"), person, 1);
