@@ -10,6 +10,9 @@
 //!
 //! A crash before step 2's rename leaves the previous manifest, which names only complete
 //! files; files written by the interrupted change are orphans that the next writer deletes.
+//! A change is acknowledged (its call returns `Ok`) only after step 2's folder fsync; a crash
+//! between the rename and that return leaves the one change in flight committed but
+//! unacknowledged (`docs/FORMATS.md`, "Commit protocol").
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
