@@ -145,17 +145,20 @@ fn build(
 struct Run {
     latencies_ms: Vec<f64>,
     top1: Vec<Option<String>>,
+    top1_score: Vec<f64>,
     compared: usize,
 }
 
 fn search(gallery: &Gallery, probes: &[(u64, Template)], mode: SearchMode) -> anyhow::Result<Run> {
     let options = SearchOptions { top_k: 10, finger: None, mode };
-    let mut run = Run { latencies_ms: Vec::new(), top1: Vec::new(), compared: 0 };
+    let mut run =
+        Run { latencies_ms: Vec::new(), top1: Vec::new(), top1_score: Vec::new(), compared: 0 };
     for (_, probe) in probes {
         let start = Instant::now();
         let result = gallery.identify(probe, &options)?;
         run.latencies_ms.push(start.elapsed().as_secs_f64() * 1e3);
         run.top1.push(result.candidates.first().map(|c| c.subject_id.clone()));
+        run.top1_score.push(result.candidates.first().map_or(f64::NEG_INFINITY, |c| c.score));
         run.compared += result.compared;
     }
     Ok(run)
@@ -217,6 +220,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let e = args.exhaustive_probes.min(probes.len());
     let exhaustive = search(&gallery, &probes[..e], SearchMode::Exhaustive)?;
     let agree = indexed.top1[..e].iter().zip(&exhaustive.top1).filter(|(a, b)| a == b).count();
+    // The probes an office would identify: the exhaustive top candidate is a match at the
+    // default operating point. Below it both searches answer "not enrolled" whatever they rank.
+    let threshold = ridgeline::matcher::calibration::threshold_for_fmr(1e-4);
+    let identified: Vec<usize> =
+        (0..e).filter(|&k| exhaustive.top1_score[k] >= threshold).collect();
+    let agree_identified =
+        identified.iter().filter(|&&k| indexed.top1[k] == exhaustive.top1[k]).count();
 
     let stats = gallery.stats();
     let per = |bytes: f64| bytes / n as f64;
@@ -232,6 +242,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "exhaustive": summary(&exhaustive, &probes[..e]),
         "top1_agreement": if e > 0 { agree as f64 / e as f64 } else { f64::NAN },
         "agreement_probes": e,
+        "identified_probes": identified.len(),
+        "top1_agreement_identified": if identified.is_empty() {
+            f64::NAN
+        } else {
+            agree_identified as f64 / identified.len() as f64
+        },
         "disk_bytes": stats.store.segment_bytes,
         "disk_bytes_per_template": per(stats.store.segment_bytes as f64),
         "descriptor_bytes_per_template": stats.store.descriptor_len,

@@ -6,10 +6,11 @@
 //! [`COARSE_MINUTIAE`] best-quality minutiae, the MCC cylinder pooled from 16×16 spatial × 6
 //! angular cells down to 8×8 × 2 (a cell is set when any of the 2×2×3 cells it covers is), so
 //! 192 bits per minutia instead of 1,792 (validity included). The coarse score of a record:
-//! every probe minutia finds its most similar record minutia (bit-MCC similarity on the pooled
-//! cylinders, directions within 90°); the pairs found vote, weighted by their similarity
-//! squared, for the rotation between the prints; the score is the heaviest rotation window.
-//! Mates agree on one rotation, impostors' best pairs scatter.
+//! every probe minutia finds its most similar record minutia and every record minutia its most
+//! similar probe minutia (bit-MCC similarity on the pooled cylinders, directions within 90°);
+//! the mutual best pairs vote, weighted by their similarity squared, for the rotation between
+//! the prints; the score is the heaviest rotation window. Mates agree on one rotation,
+//! impostors' best pairs are rarely mutual and scatter.
 //!
 //! Why this and not locality-sensitive hashing of the cylinders (Cappelli, Ferrara, Maltoni,
 //! TPAMI 2011), which came first, nor geometric hashing of minutia triplets, which was tried:
@@ -39,6 +40,9 @@ const ROTATION_BINS: usize = 24;
 const MIN_COMMON_POOLED_CELLS: u32 = 20;
 /// Largest direction difference of a coarse pair, in 1/65,536 of a turn (90°).
 const MAX_DIRECTION_DIFFERENCE: u16 = 16_384;
+
+/// Vote weight of a mutual best pair, against 1 for a one-sided best pair.
+const MUTUAL_WEIGHT: f32 = 2.0;
 
 /// Magic of a coarse-descriptor file.
 pub const FILTER_MAGIC: [u8; 4] = *b"RLCF";
@@ -72,6 +76,8 @@ pub const RECORD_DIRECTIONS: usize = 24 * COARSE_MINUTIAE;
 /// Bytes per record; unused slots are zero (no valid cell, so they never pair).
 pub const RECORD_LEN: usize = 26 * COARSE_MINUTIAE;
 const RECORD_WORDS: usize = RECORD_LEN / 8;
+// The score packs a slot index into the low bits of a similarity (see `coarse_score_generic`).
+const _: () = assert!(COARSE_MINUTIAE.is_power_of_two() && COARSE_MINUTIAE <= 32);
 
 /// The coarse descriptor of one template, in the record layout (as u64 words).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,14 +182,21 @@ unsafe fn coarse_score_avx512(probe: &Coarse, record: &[u64]) -> f32 {
     coarse_score_generic(probe, record)
 }
 
-/// Written as fixed-length lane loops so the compiler vectorises the popcounts and square
-/// roots for whichever instruction set the caller enabled.
+/// Written as fixed-length lane loops so the compiler vectorises the popcounts, square roots
+/// and maxima for whichever instruction set the caller enabled.
+///
+/// Pair similarities are non-negative floats, which order like their bit patterns; their five
+/// lowest mantissa bits (a relative change below 2⁻¹⁸) are replaced by the index of the other
+/// minutia of the pair, so one integer maximum finds both the best similarity and its partner,
+/// for every probe minutia (across a row) and every record minutia (down a column) at once.
 #[inline(always)]
 fn coarse_score_generic(probe: &Coarse, record: &[u64]) -> f32 {
+    const N: usize = COARSE_MINUTIAE;
+    const PARTNER_BITS: u32 = N.trailing_zeros();
+    const PARTNER: u32 = (1 << PARTNER_BITS) - 1;
     if record.len() < RECORD_WORDS {
         return 0.0;
     }
-    const N: usize = COARSE_MINUTIAE;
     let p = &probe.words;
     let (valid, half0, half1) = (
         &record[RECORD_VALIDITY / 8..RECORD_VALIDITY / 8 + N],
@@ -194,8 +207,10 @@ fn coarse_score_generic(probe: &Coarse, record: &[u64]) -> f32 {
     for (slot, d) in record_directions.iter_mut().enumerate() {
         *d = direction(record, slot);
     }
-    let mut votes = [0f32; ROTATION_BINS];
-    for i in 0..N {
+    // Best pair of each probe minutia (row) and of each record minutia (column), as keys.
+    let mut best_of_probe = [0u32; N];
+    let mut best_of_record = [0u32; N];
+    for (i, best_of_row) in best_of_probe.iter_mut().enumerate() {
         let pv = p[RECORD_VALIDITY / 8 + i];
         if pv == 0 {
             continue;
@@ -216,24 +231,33 @@ fn coarse_score_generic(probe: &Coarse, record: &[u64]) -> f32 {
             let aligned = turn.min(turn.wrapping_neg()) <= MAX_DIRECTION_DIFFERENCE;
             ok[j] = u32::from(aligned && m.count_ones() >= MIN_COMMON_POOLED_CELLS);
         }
-        let mut sims = [0f32; N];
+        let mut keys = [0u32; N];
         for j in 0..N {
             let norm = (pa[j] as f32).sqrt() + (pb[j] as f32).sqrt();
             let sim = 1.0 - (px[j] as f32).sqrt() / norm.max(f32::MIN_POSITIVE);
-            sims[j] = if ok[j] == 1 && norm > 0.0 { sim.max(0.0) } else { 0.0 };
+            let key = sim.max(0.0).to_bits() & !PARTNER;
+            keys[j] = if ok[j] == 1 && norm > 0.0 { key } else { 0 };
         }
-        let (mut best, mut best_j) = (0f32, 0usize);
-        for (j, &s) in sims.iter().enumerate() {
-            if s > best {
-                best = s;
-                best_j = j;
-            }
+        let mut row = 0u32;
+        for j in 0..N {
+            row = row.max(keys[j] | j as u32);
+            best_of_record[j] = best_of_record[j].max(keys[j] | i as u32);
         }
-        if best > 0.0 {
-            let turn = record_directions[best_j].wrapping_sub(pd);
-            let bin = (turn as usize * ROTATION_BINS) >> 16;
-            votes[bin.min(ROTATION_BINS - 1)] += best * best;
+        *best_of_row = row;
+    }
+    // Only mutual best pairs vote: a probe minutia and a record minutia that each find the
+    // other most similar. Impostors' best pairs are rarely mutual; mates' often are.
+    let mut votes = [0f32; ROTATION_BINS];
+    for (i, &key) in best_of_probe.iter().enumerate() {
+        let j = (key & PARTNER) as usize;
+        let similarity = f32::from_bits(key & !PARTNER);
+        if similarity <= 0.0 {
+            continue;
         }
+        let weight = if best_of_record[j] & PARTNER == i as u32 { MUTUAL_WEIGHT } else { 1.0 };
+        let turn = record_directions[j].wrapping_sub(direction(p, i));
+        let bin = (turn as usize * ROTATION_BINS) >> 16;
+        votes[bin.min(ROTATION_BINS - 1)] += weight * similarity * similarity;
     }
     (0..ROTATION_BINS)
         .map(|b| {

@@ -15,7 +15,7 @@ pub const SHORTLIST_MIN: usize = 256;
 /// … or this share of the searched records, whichever is larger …
 pub const SHORTLIST_SHARE: f64 = 0.01;
 /// … but never more than this many (bounds the re-ranking cost at any gallery size).
-pub const SHORTLIST_MAX: usize = 4096;
+pub const SHORTLIST_MAX: usize = 8192;
 /// Records per rayon task in exhaustive search.
 const EXHAUSTIVE_CHUNK_RECORDS: u32 = 256;
 
