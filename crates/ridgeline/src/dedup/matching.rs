@@ -191,6 +191,53 @@ impl KeyIndex {
     }
 }
 
+/// Weighted votes per record for one record's candidates: a dense array (one slot per record,
+/// reused by each thread) and the records touched, so a vote costs an array update rather than
+/// a hash-map insertion and clearing costs only what was touched.
+#[derive(Debug, Default)]
+struct Votes {
+    score: Vec<f32>,
+    touched: Vec<u32>,
+}
+
+impl Votes {
+    fn reset(&mut self, records: usize) {
+        for &r in &self.touched {
+            self.score[r as usize] = 0.0;
+        }
+        self.touched.clear();
+        if self.score.len() != records {
+            self.score = vec![0.0; records];
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, record: u32, weight: f32) {
+        let Some(score) = self.score.get_mut(record as usize) else { return };
+        if *score == 0.0 {
+            self.touched.push(record);
+        }
+        *score += weight;
+    }
+
+    /// The `k` records with the most votes, most first (ties: lower record first).
+    fn best(&self, k: usize) -> Vec<u32> {
+        let mut ranked: Vec<(u32, f32)> =
+            self.touched.iter().map(|&r| (r, self.score[r as usize])).collect();
+        let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if ranked.len() > k {
+            ranked.select_nth_unstable_by(k, order);
+            ranked.truncate(k);
+        }
+        ranked.sort_unstable_by(order);
+        ranked.into_iter().map(|(r, _)| r).collect()
+    }
+}
+
+thread_local! {
+    static VOTES: std::cell::RefCell<Votes> = std::cell::RefCell::new(Votes::default());
+}
+
 /// Buckets holding more than this share of all fingers are skipped …
 const MAX_BUCKET_SHARE: f64 = 0.02;
 /// … unless they hold at most this many.
@@ -223,25 +270,27 @@ impl Population for GalleryPopulation<'_> {
         let Some(index) = &self.keys else {
             return Ok((record.saturating_add(1)..self.infos.len() as u32).collect());
         };
-        let mut scores: HashMap<u32, f32> = HashMap::new();
-        for &(position, id) in self.fingers(record) {
-            for key in entry_keys(&self.hashes, self.prepared(id)?) {
-                let Some(entries) = index.postings.get(&key) else { continue };
-                if entries.len() > index.max_bucket {
-                    continue;
-                }
-                // Rare keys are strong evidence, common ones weak (inverse document frequency).
-                let weight = (index.entries as f32 / entries.len() as f32).ln();
-                for &(other, p) in entries {
-                    if other != record && positions_compatible(position, p) {
-                        *scores.entry(other).or_default() += weight;
+        VOTES.with(|votes| {
+            let mut votes = votes.borrow_mut();
+            votes.reset(self.infos.len());
+            for &(position, id) in self.fingers(record) {
+                for key in entry_keys(&self.hashes, self.prepared(id)?) {
+                    let Some(entries) = index.postings.get(&key) else { continue };
+                    if entries.len() > index.max_bucket {
+                        continue;
+                    }
+                    // Rare keys are strong evidence, common ones weak (inverse document
+                    // frequency); always positive, since big buckets were skipped above.
+                    let weight = (index.entries as f32 / entries.len() as f32).ln();
+                    for &(other, p) in entries {
+                        if other != record && positions_compatible(position, p) {
+                            votes.add(other, weight);
+                        }
                     }
                 }
             }
-        }
-        let mut ranked: Vec<(u32, f32)> = scores.into_iter().collect();
-        ranked.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        Ok(ranked.into_iter().take(self.candidates_per_record).map(|(r, _)| r).collect())
+            Ok(votes.best(self.candidates_per_record))
+        })
     }
 
     fn finger_fmrs(&self, a: u32, b: u32) -> Result<Vec<f64>> {
