@@ -15,6 +15,7 @@ use super::manifest::RecordInfo;
 use super::population::{positions_compatible, FingerMatcher};
 use super::search::Population;
 use crate::error::{Error, Result};
+use crate::gallery::filter::{coarse_score, Coarse};
 use crate::gallery::index::{HashFunctions, NO_KEY};
 use crate::gallery::{Gallery, RecordId, SearchMode, Snapshot};
 use crate::matcher::{MatchTemplate, Matcher, PreparedRef};
@@ -191,6 +192,11 @@ impl KeyIndex {
     }
 }
 
+/// The index proposes this many times the candidates kept; the coarse score of the gallery's
+/// 1:N first stage picks among them. Votes alone rank a mate behind impostors more often as the
+/// population grows (their buckets fill up); the coarse comparison does not depend on it.
+const COARSE_WIDENING: usize = 8;
+
 /// Weighted votes per record for one record's candidates: a dense array (one slot per record,
 /// reused by each thread) and the records touched, so a vote costs an array update rather than
 /// a hash-map insertion and clearing costs only what was touched.
@@ -259,6 +265,44 @@ fn entry_keys(hashes: &HashFunctions, prepared: PreparedRef<'_>) -> Vec<u64> {
     keys
 }
 
+impl GalleryPopulation<'_> {
+    /// The `candidates_per_record` of `proposed` with the best coarse scores (the gallery's
+    /// 1:N first stage, see [`crate::gallery::filter`]), summed over the record's fingers, each
+    /// taking its best compatible finger of the candidate.
+    fn coarse_best(&self, record: u32, proposed: Vec<u32>) -> Result<Vec<u32>> {
+        if proposed.len() <= self.candidates_per_record {
+            return Ok(proposed);
+        }
+        let probes: Vec<(u8, Coarse)> = self
+            .fingers(record)
+            .iter()
+            .map(|&(position, id)| Ok((position, Coarse::of(self.prepared(id)?))))
+            .collect::<Result<_>>()?;
+        let mut scored: Vec<(u32, f32)> = proposed
+            .into_iter()
+            .map(|other| {
+                let score = probes
+                    .iter()
+                    .map(|(position, probe)| {
+                        self.fingers(other)
+                            .iter()
+                            .filter(|&&(p, _)| positions_compatible(*position, p))
+                            .filter_map(|&(_, id)| self.snapshot.coarse(id))
+                            .map(|words| coarse_score(probe, words))
+                            .fold(0f32, f32::max)
+                    })
+                    .sum::<f32>();
+                (other, score)
+            })
+            .collect();
+        let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        scored.select_nth_unstable_by(self.candidates_per_record, order);
+        scored.truncate(self.candidates_per_record);
+        scored.sort_unstable_by(order);
+        Ok(scored.into_iter().map(|(r, _)| r).collect())
+    }
+}
+
 impl Population for GalleryPopulation<'_> {
     fn len(&self) -> usize {
         self.infos.len()
@@ -289,7 +333,8 @@ impl Population for GalleryPopulation<'_> {
                     }
                 }
             }
-            Ok(votes.best(self.candidates_per_record))
+            let proposed = votes.best(self.candidates_per_record * COARSE_WIDENING);
+            self.coarse_best(record, proposed)
         })
     }
 

@@ -145,6 +145,12 @@ impl Snapshot {
         self.live_segment(id.segment)?.segment.descriptor(id.index)
     }
 
+    /// Coarse descriptor words of a record (see [`super::filter`]): the segment's sidecar
+    /// mapped, or built in memory, once per segment.
+    pub fn coarse(&self, id: RecordId) -> Option<&[u64]> {
+        super::identify::segment_filter(self.live_segment(id.segment)?).record(id.index)
+    }
+
     /// Every live record of a subject (all fingers), found by a parallel scan of the ids.
     pub fn find(&self, subject_id: &str) -> Vec<RecordId> {
         let mut found: Vec<RecordId> = self
