@@ -187,7 +187,8 @@ impl KeyIndex {
                 }
             }
         }
-        let max_bucket = ((entries as f64 * MAX_BUCKET_SHARE).ceil() as usize).max(MIN_MAX_BUCKET);
+        let max_bucket = ((entries as f64 * MAX_BUCKET_SHARE).ceil() as usize)
+            .clamp(MIN_MAX_BUCKET, MAX_MAX_BUCKET);
         Ok(KeyIndex { postings, entries, max_bucket })
     }
 }
@@ -246,8 +247,13 @@ thread_local! {
 
 /// Buckets holding more than this share of all fingers are skipped …
 const MAX_BUCKET_SHARE: f64 = 0.02;
-/// … unless they hold at most this many.
+/// … unless they hold at most this many …
 const MIN_MAX_BUCKET: usize = 64;
+/// … and so are buckets holding more than this many, whatever the population: a record's
+/// votes then cost at most its keys times this, so the N:N search grows linearly with the
+/// population instead of quadratically. (It first binds at 204,800 fingers, above every
+/// population measured in docs/PERFORMANCE.md.)
+const MAX_MAX_BUCKET: usize = 4096;
 
 /// The distinct `(table, key)` pairs of a prepared template, as `table << 32 | key`.
 fn entry_keys(hashes: &HashFunctions, prepared: PreparedRef<'_>) -> Vec<u64> {
