@@ -65,7 +65,11 @@ pub const COMPATIBLE_ROTATION_ERROR_RAD: f32 = PI / 6.0;
 pub const MIN_SCORED_PAIRS: usize = 4;
 /// See [`MIN_SCORED_PAIRS`].
 pub const MAX_SCORED_PAIRS: usize = 12;
-/// See [`MIN_SCORED_PAIRS`].
-pub const SCORED_PAIRS_MIDPOINT: f32 = 20.0;
+/// See [`MIN_SCORED_PAIRS`]. The paper centres the sigmoid at 20 minutiae; 26 here because a
+/// template of 20–25 minutiae (typical of our extractor on small or dry prints) rarely has 8 or
+/// more true mates in the common area, so the paper's `n_p` averaged wrong pairs into genuine
+/// scores. Measured on the four FVC2002 B sets with our extractor: every centre from 24 to 30
+/// gives about the same result (mean EER 2.62 → 2.3 %); on the ISO templates it is neutral.
+pub const SCORED_PAIRS_MIDPOINT: f32 = 26.0;
 /// See [`MIN_SCORED_PAIRS`].
 pub const SCORED_PAIRS_SLOPE: f32 = 0.4;
