@@ -1,5 +1,8 @@
 //! Global consolidation of local similarities: one-to-one pair selection, relaxation by
-//! geometric consistency (LSS-R after Cappelli et al.), and the final score.
+//! geometric consistency (LSS-R after Cappelli et al.), the global agreement of the best local
+//! pairs' rigid motions, and the final score.
+
+use std::f32::consts::TAU;
 
 use super::cylinder::{wrap_angle, wrap_direction_difference};
 use super::parameters::*;
@@ -31,6 +34,7 @@ pub(super) fn score_with_matches(
     }
     let pool = &mut pairs[..pool];
     pool.sort_unstable_by(by_preference);
+    let agreement = global_agreement(probe, candidate, &pool[..pool.len().min(AGREEMENT_SEEDS)]);
 
     // One-to-one: a minutia takes part in at most one selected pair.
     let mut used_probe = [false; MAX_PREPARED_MINUTIAE];
@@ -79,7 +83,90 @@ pub(super) fn score_with_matches(
         );
     }
     let total: f32 = selected.iter().take(scored_pairs).map(|s| s.relaxed).sum();
-    (total / scored_pairs as f32).clamp(0.0, 1.0)
+    let local = (total / scored_pairs as f32).clamp(0.0, 1.0);
+    ((local + AGREEMENT_WEIGHT * agreement) / (1.0 + AGREEMENT_WEIGHT)).clamp(0.0, 1.0)
+}
+
+/// Minutia columns are processed in blocks of this many (one vector of 32-bit lanes).
+const AGREEMENT_BLOCK: usize = 16;
+const _: () = assert!(MAX_PREPARED_MINUTIAE % AGREEMENT_BLOCK == 0);
+/// Low bits of a distance key that hold a minutia index (the distance keeps the rest).
+const INDEX_BITS: u32 = 6;
+const _: () = assert!(MAX_PREPARED_MINUTIAE <= 1 << INDEX_BITS);
+const INDEX_MASK: u32 = (1 << INDEX_BITS) - 1;
+
+/// How much of both templates one rigid motion explains, in `[0, 1]`. Under the motion of each
+/// seed pair (probe minutia onto candidate minutia), minutiae of the two templates that are each
+/// other's nearest within [`AGREEMENT_POSITION_ERROR_PX`] and [`COMPATIBLE_ROTATION_ERROR_RAD`]
+/// are paired; the most pairs `k` over the seeds give `k² / (n_probe · n_candidate)`. Unlike
+/// relaxation, which only sees the few pairs chosen by local similarity, this counts every
+/// minutia, so a print whose cylinders are spoiled by missing or spurious neighbours still
+/// scores for the minutiae that do line up. Mutual nearest neighbours make the count symmetric
+/// and independent of the order of the minutiae.
+///
+/// Written to vectorise: a squared distance and a minutia index share one `u32` key (a
+/// non-negative float orders like its bits; the lowest [`INDEX_BITS`] bits, far below the
+/// tolerance's precision, hold the index), so nearest neighbours of rows and columns are plain
+/// minima, ties going to the lower index.
+#[inline(always)]
+fn global_agreement(probe: PreparedRef<'_>, candidate: PreparedRef<'_>, seeds: &[Pair]) -> f32 {
+    let (na, nb) = (probe.len(), candidate.len());
+    if na == 0 || nb == 0 {
+        return 0.0;
+    }
+    // Candidate minutiae as columns; the padding lies far outside any tolerance.
+    const FAR_PX: f32 = 1.0e9;
+    let mut bx = [FAR_PX; MAX_PREPARED_MINUTIAE];
+    let mut by = [FAR_PX; MAX_PREPARED_MINUTIAE];
+    let mut ba = [0f32; MAX_PREPARED_MINUTIAE];
+    for l in 0..nb {
+        let m = candidate.minutia(l);
+        (bx[l], by[l], ba[l]) = (m.x, m.y, m.angle);
+    }
+    let blocks = nb.div_ceil(AGREEMENT_BLOCK);
+    let tolerance_sq = AGREEMENT_POSITION_ERROR_PX * AGREEMENT_POSITION_ERROR_PX;
+    let mut best = 0usize;
+    for seed in seeds {
+        let (a, b) = (probe.minutia(seed.probe()), candidate.minutia(seed.candidate()));
+        let rotation = b.angle - a.angle;
+        let (sin, cos) = rotation.sin_cos();
+        let mut column_key = [u32::MAX; MAX_PREPARED_MINUTIAE];
+        let mut row_arg = [u32::MAX; MAX_PREPARED_MINUTIAE];
+        for (k, row) in row_arg.iter_mut().enumerate().take(na) {
+            // Where the motion puts probe minutia k and its direction, as in
+            // `Motions::compatibilities` (y down).
+            let m = probe.minutia(k);
+            let (ux, uy) = (m.x - a.x, m.y - a.y);
+            let (px, py) = (ux * cos + uy * sin + b.x, -ux * sin + uy * cos + b.y);
+            let direction = m.angle + rotation;
+            let mut row_key = u32::MAX;
+            for block in 0..blocks {
+                for l in block * AGREEMENT_BLOCK..(block + 1) * AGREEMENT_BLOCK {
+                    let d_sq = (bx[l] - px) * (bx[l] - px) + (by[l] - py) * (by[l] - py);
+                    // The direction difference brought into [-π, π) without branches.
+                    let turn = ba[l] - direction;
+                    let turn = turn - TAU * (turn * (1.0 / TAU) + 0.5).floor();
+                    let close = d_sq <= tolerance_sq && turn.abs() <= COMPATIBLE_ROTATION_ERROR_RAD;
+                    let bits = d_sq.to_bits() & !INDEX_MASK;
+                    let key = if close { bits | l as u32 } else { u32::MAX };
+                    row_key = row_key.min(key);
+                    let column = if close { bits | k as u32 } else { u32::MAX };
+                    column_key[l] = column_key[l].min(column);
+                }
+            }
+            *row = row_key;
+        }
+        let mutual = row_arg
+            .iter()
+            .take(na)
+            .enumerate()
+            .filter(|&(k, &key)| {
+                key != u32::MAX && column_key[(key & INDEX_MASK) as usize] & INDEX_MASK == k as u32
+            })
+            .count();
+        best = best.max(mutual);
+    }
+    (best * best) as f32 / (na * nb) as f32
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -261,6 +348,108 @@ fn scored_pair_count(min_minutiae: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::matcher::MatchTemplate;
+    use crate::template::{Minutia, MinutiaKind, Template};
+
+    /// A template of `n` minutiae spread over a 300 × 300 px print (deterministic).
+    fn spread_template(n: usize, moved: impl Fn(f32, f32, f32) -> (f32, f32, f32)) -> Template {
+        let minutiae = (0..n)
+            .map(|i| {
+                let f = i as f32;
+                let (x, y) = (60.0 + (f * 97.0) % 280.0, 60.0 + (f * 61.0 + 17.0) % 280.0);
+                let angle = (f * 2.39) % std::f32::consts::TAU;
+                let (x, y, angle) = moved(x, y, angle);
+                Minutia {
+                    x,
+                    y,
+                    angle: crate::template::normalize_angle(angle),
+                    kind: MinutiaKind::Ending,
+                    quality: 80,
+                }
+            })
+            .collect();
+        Template {
+            width: 400,
+            height: 400,
+            dpi: 500,
+            quality: 80,
+            minutiae,
+            singular_points: Vec::new(),
+        }
+    }
+
+    /// The seed pairing minutia `i` of the probe with minutia `j` of the candidate.
+    fn seed(i: usize, j: usize) -> [Pair; 1] {
+        [Pair::new(0.5, i, j)]
+    }
+
+    /// Index in `b` of the minutia nearest to where `moved` puts minutia `i` of `a` (prepared
+    /// templates order their minutiae by direction, not as given).
+    fn mate(
+        a: &MatchTemplate,
+        b: &MatchTemplate,
+        i: usize,
+        moved: impl Fn(f32, f32, f32) -> (f32, f32, f32),
+    ) -> usize {
+        let m = a.view().minutia(i);
+        let (x, y, _) = moved(m.x, m.y, m.angle);
+        (0..b.view().len())
+            .min_by(|&p, &q| {
+                let d = |k: usize| {
+                    let n = b.view().minutia(k);
+                    (n.x - x).powi(2) + (n.y - y).powi(2)
+                };
+                d(p).total_cmp(&d(q))
+            })
+            .unwrap_or(0) // b is not empty in these tests
+    }
+
+    #[test]
+    fn global_agreement_of_a_rigidly_moved_copy_is_one() {
+        let a = MatchTemplate::prepare(&spread_template(30, |x, y, a| (x, y, a)));
+        let n = a.view().len();
+        assert!(n >= 20, "too few prepared minutiae: {n}");
+        assert_eq!(global_agreement(a.view(), a.view(), &seed(3, 3)), 1.0);
+        // Turned by 0.3 rad counter-clockwise (as viewed, y down) about the origin and shifted.
+        let (sin, cos) = 0.3f32.sin_cos();
+        let moved = |x: f32, y: f32, angle: f32| {
+            (x * cos + y * sin + 40.0, -x * sin + y * cos + 90.0, angle + 0.3)
+        };
+        let b = MatchTemplate::prepare(&spread_template(30, moved));
+        assert_eq!(b.view().len(), n);
+        let j = mate(&a, &b, 5, moved);
+        assert_eq!(global_agreement(a.view(), b.view(), &seed(5, j)), 1.0);
+        // A seed pairing two different minutiae implies a motion that lines up almost nothing.
+        let wrong = mate(&a, &b, 9, moved);
+        assert!(global_agreement(a.view(), b.view(), &seed(5, wrong)) < 0.1);
+    }
+
+    #[test]
+    fn global_agreement_is_symmetric_and_counts_partial_overlap() {
+        let a = MatchTemplate::prepare(&spread_template(40, |x, y, a| (x, y, a)));
+        // The same finger shifted by 30 px, with a quarter of its minutiae moved far off (lost
+        // in one impression and spurious in the other): about 30 of 40 pair up.
+        let moved = |x: f32, y: f32, a: f32| {
+            if x as i32 % 4 == 1 {
+                (y, x + 25.0, a + 1.0)
+            } else {
+                (x + 30.0, y, a)
+            }
+        };
+        let b = MatchTemplate::prepare(&spread_template(40, moved));
+        let (na, nb) = (a.view().len(), b.view().len());
+        let mut best = 0.0f32;
+        for i in [0, 7, 12, 20] {
+            let j = mate(&a, &b, i, moved);
+            let ab = global_agreement(a.view(), b.view(), &seed(i, j));
+            let ba = global_agreement(b.view(), a.view(), &seed(j, i));
+            assert_eq!(ab, ba, "seed ({i}, {j})");
+            best = best.max(ab);
+        }
+        // k² / (na · nb) with k the shifted minutiae that survived preparation in both.
+        assert!(best > 0.3 && best < 0.9, "{best} ({na}, {nb})");
+        assert_eq!(global_agreement(a.view(), b.view(), &[]), 0.0);
+    }
 
     #[test]
     fn scored_pairs_grow_with_minutiae() {

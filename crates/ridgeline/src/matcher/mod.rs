@@ -15,9 +15,14 @@
 //!    consistent with it (the rigid motion of one predicts the position and rotation of the
 //!    other) and weakened otherwise, over a few iterations; pairs that keep their similarity
 //!    (efficiency) are the consolidated matches.
-//! 4. **Score.** The mean relaxed similarity of the best `n_p` pairs, `n_p` growing with the
-//!    smaller minutiae count. The score lies in `[0, 1]`; [`calibration`] maps it to an
-//!    estimated false match rate.
+//! 4. **Global agreement.** Under the rigid motion of the best local pair, the minutiae of the
+//!    two templates that are each other's nearest within a ridge period or so are counted
+//!    (`k`), giving `k² / (n_probe · n_candidate)`: how much of both prints one alignment
+//!    explains, including minutiae whose cylinders were too spoiled to be selected.
+//! 5. **Score.** The mean relaxed similarity of the best `n_p` pairs, `n_p` growing with the
+//!    smaller minutiae count, fused with the global agreement at a small weight
+//!    ([`parameters::AGREEMENT_WEIGHT`]). The score lies in `[0, 1]`; [`calibration`] maps it to
+//!    an estimated false match rate.
 
 pub mod calibration;
 mod calibration_table;

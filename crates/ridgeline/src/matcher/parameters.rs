@@ -65,7 +65,27 @@ pub const COMPATIBLE_ROTATION_ERROR_RAD: f32 = PI / 6.0;
 pub const MIN_SCORED_PAIRS: usize = 4;
 /// See [`MIN_SCORED_PAIRS`].
 pub const MAX_SCORED_PAIRS: usize = 12;
-/// See [`MIN_SCORED_PAIRS`].
-pub const SCORED_PAIRS_MIDPOINT: f32 = 20.0;
+/// See [`MIN_SCORED_PAIRS`]. The paper centres the sigmoid at 20 minutiae; 26 here because a
+/// template of 20–25 minutiae (typical of our extractor on small or dry prints) rarely has 8 or
+/// more true mates in the common area, so the paper's `n_p` averaged wrong pairs into genuine
+/// scores. Measured on the four FVC2002 B sets with our extractor: every centre from 24 to 30
+/// gives about the same result (mean EER 2.62 → 2.3 %); on the ISO templates it is neutral.
+pub const SCORED_PAIRS_MIDPOINT: f32 = 26.0;
 /// See [`MIN_SCORED_PAIRS`].
 pub const SCORED_PAIRS_SLOPE: f32 = 0.4;
+
+/// Seeds of the global agreement: the rigid motions of this many best local pairs are tried,
+/// and the one that pairs up the most minutiae of the two templates counts. The best pair alone
+/// measured the same as the best 2, 3, 4 or 8 on the FVC2002 B sets, and costs least.
+pub const AGREEMENT_SEEDS: usize = 1;
+/// Under a seed's motion, a minutia pairs with the other template's nearest minutia of
+/// compatible direction (within [`COMPATIBLE_ROTATION_ERROR_RAD`]) within this distance: about
+/// one and a half ridge periods, for placement error plus a little distortion. 12 to 20 px
+/// measured the same; unlike relaxation no share of the distance is added, which let chance
+/// pairs far from the seed count and measured worse.
+pub const AGREEMENT_POSITION_ERROR_PX: f32 = 15.0;
+/// Weight of the global agreement (`k² / (n_probe · n_candidate)`) beside the relaxed local
+/// similarity in the score `(local + w · agreement) / (1 + w)`. Small because impostors'
+/// agreement is far from zero (one alignment always explains a few minutiae) while their
+/// relaxed similarity stays near it; 0.03 to 0.08 measured about the same, 0.2 worse.
+pub const AGREEMENT_WEIGHT: f32 = 0.05;
