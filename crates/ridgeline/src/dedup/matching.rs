@@ -196,7 +196,7 @@ impl KeyIndex {
 /// The index proposes this many times the candidates kept; the coarse score of the gallery's
 /// 1:N first stage picks among them. Votes alone rank a mate behind impostors more often as the
 /// population grows (their buckets fill up); the coarse comparison does not depend on it.
-const COARSE_WIDENING: usize = 8;
+const COARSE_WIDENING: usize = 16;
 
 /// Weighted votes per record for one record's candidates: a dense array (one slot per record,
 /// reused by each thread) and the records touched, so a vote costs an array update rather than
