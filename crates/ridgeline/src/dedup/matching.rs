@@ -6,7 +6,7 @@
 //! gallery's per-segment index counts every key collision alike, which serves 1:N (its short
 //! list is hundreds long and re-ranked), while N:N can afford only a short list per record, and
 //! there a collision in a rare bucket is worth far more than one in a bucket half the population
-//! shares. The votes propose [`COARSE_WIDENING`] times the candidates kept, and the gallery's
+//! shares. The votes propose `COARSE_WIDENING` times the candidates kept, and the gallery's
 //! coarse 1:N score ([`crate::gallery::filter`]) picks among them: votes rank a mate behind more
 //! impostors as the population grows, the coarse comparison does not depend on the population.
 

@@ -285,7 +285,7 @@ pub struct Segment {
 /// What a record's entry says, bounds-checked against the file.
 #[derive(Debug, Clone, Copy)]
 pub struct EntryView<'a> {
-    /// Subject id bytes (validated UTF-8 when read through [`Segment::subject_id`]).
+    /// Subject id bytes (validated UTF-8 when read through [`Segment::subject`]).
     pub subject_id: &'a [u8],
     /// Finger position.
     pub finger: u8,
