@@ -212,7 +212,9 @@ fn coarse_score_generic(probe: &Coarse, record: &[u64]) -> f32 {
     let mut best_of_record = [0u32; N];
     for (i, best_of_row) in best_of_probe.iter_mut().enumerate() {
         let pv = p[RECORD_VALIDITY / 8 + i];
-        if pv == 0 {
+        // A probe minutia with fewer valid cells than a pair needs in common pairs with none
+        // (near the print's border, or an unused slot): skip its whole row.
+        if pv.count_ones() < MIN_COMMON_POOLED_CELLS {
             continue;
         }
         let (p0, p1) = (p[RECORD_BITS_0 / 8 + i], p[RECORD_BITS_1 / 8 + i]);
