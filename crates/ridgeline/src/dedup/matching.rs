@@ -229,18 +229,21 @@ impl Votes {
         *score += weight;
     }
 
-    /// The `k` records with the most votes, most first (ties: lower record first).
+    /// The `k` records with the most votes, most first.
     fn best(&self, k: usize) -> Vec<u32> {
-        let mut ranked: Vec<(u32, f32)> =
-            self.touched.iter().map(|&r| (r, self.score[r as usize])).collect();
-        let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-        if ranked.len() > k {
-            ranked.select_nth_unstable_by(k, order);
-            ranked.truncate(k);
-        }
-        ranked.sort_unstable_by(order);
-        ranked.into_iter().map(|(r, _)| r).collect()
+        best_scored(self.touched.iter().map(|&r| (r, self.score[r as usize])).collect(), k)
     }
+}
+
+/// The `k` records with the highest scores, highest first (ties: lower record first).
+fn best_scored(mut scored: Vec<(u32, f32)>, k: usize) -> Vec<u32> {
+    let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    if scored.len() > k {
+        scored.select_nth_unstable_by(k, order);
+        scored.truncate(k);
+    }
+    scored.sort_unstable_by(order);
+    scored.into_iter().map(|(r, _)| r).collect()
 }
 
 thread_local! {
@@ -286,7 +289,7 @@ impl GalleryPopulation<'_> {
             .iter()
             .map(|&(position, id)| Ok((position, Coarse::of(self.prepared(id)?))))
             .collect::<Result<_>>()?;
-        let mut scored: Vec<(u32, f32)> = proposed
+        let scored: Vec<(u32, f32)> = proposed
             .into_iter()
             .map(|other| {
                 let score = probes
@@ -303,11 +306,7 @@ impl GalleryPopulation<'_> {
                 (other, score)
             })
             .collect();
-        let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-        scored.select_nth_unstable_by(self.candidates_per_record, order);
-        scored.truncate(self.candidates_per_record);
-        scored.sort_unstable_by(order);
-        Ok(scored.into_iter().map(|(r, _)| r).collect())
+        Ok(best_scored(scored, self.candidates_per_record))
     }
 }
 
