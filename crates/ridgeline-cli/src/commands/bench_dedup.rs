@@ -116,12 +116,14 @@ fn missed_reachable(
 pub fn run(args: Args) -> anyhow::Result<()> {
     super::dedup::install_interrupt_handler();
     let t = Instant::now();
-    let population = synth_population(args.seed, args.records, args.fingers, args.duplicates)?;
+    let mut population = synth_population(args.seed, args.records, args.fingers, args.duplicates)?;
     let synth_s = t.elapsed().as_secs_f64();
     let dir = tempfile::tempdir().context("cannot create a temporary folder")?;
     let t = Instant::now();
     let gallery = enroll_population(&population, &dir.path().join("gallery"))?;
     gallery.build_index();
+    // The gallery holds the templates now; at a million records they are a gigabyte.
+    population.templates = Vec::new();
     let enrol_s = t.elapsed().as_secs_f64();
     let mode = if args.exhaustive { SearchMode::Exhaustive } else { SearchMode::Indexed };
     let metadata: HashMap<String, RecordInfo> =

@@ -109,7 +109,7 @@ impl<'g> GalleryPopulation<'g> {
         let hashes = HashFunctions::default();
         let keys = match mode {
             SearchMode::Exhaustive => None,
-            SearchMode::Indexed => Some(KeyIndex::build(&fingers, |id| {
+            SearchMode::Indexed => Some(KeyIndex::build(&fingers, key_space(&hashes), |id| {
                 let bytes = snapshot.descriptor(id).ok_or_else(|| {
                     Error::InvalidArgument(format!("record {id:?} has no descriptor"))
                 })?;
@@ -157,41 +157,95 @@ impl<'g> GalleryPopulation<'g> {
     }
 }
 
-/// Inverted index of every stored finger's LSH keys: `(table, key)` → (record, position).
+/// Inverted index of every stored finger's LSH keys: key → (record, position), as one array of
+/// postings grouped by key (compressed sparse rows). Keys are dense (`table · 2^key_bits + key`,
+/// 3.1 million at the default 12 tables of 18 bits), so a key's postings are found by two
+/// offsets, and a posting packs record and finger position into 32 bits. At a million fingers
+/// of about 400 distinct keys each that is 1.6 GB; a hash map of growable vectors of
+/// `(u32, u8)` needed more than three times as much, enough to push the gallery out of the page
+/// cache of a 24 GB machine.
 #[derive(Debug)]
 struct KeyIndex {
-    postings: HashMap<u64, Vec<(u32, u8)>>,
+    /// `offsets[k]..offsets[k + 1]` are key `k`'s postings.
+    offsets: Vec<u64>,
+    /// `record << POSITION_BITS | position`, by key, records ascending within a key.
+    postings: Vec<u32>,
     /// Stored fingers indexed.
     entries: usize,
     /// Buckets larger than this are skipped: a key shared by that many fingers says nothing.
     max_bucket: usize,
 }
 
+/// Bits of a posting that hold the finger position (0–10).
+const POSITION_BITS: u32 = 4;
+
 impl KeyIndex {
+    /// Indexes `fingers` (per record: position, where it lives) with `keys` giving a stored
+    /// finger's distinct dense keys, each below `key_space`.
     fn build(
         fingers: &[Vec<(u8, RecordId)>],
-        prepared: impl Fn(RecordId) -> Result<Vec<u64>> + Sync,
+        key_space: usize,
+        keys: impl Fn(RecordId) -> Result<Vec<u32>> + Sync,
     ) -> Result<Self> {
         use rayon::prelude::*;
-        let keyed: Vec<Vec<(u8, Vec<u64>)>> = fingers
+        // Offsets are 8 bytes per key: the default hash functions have 3.1 million keys.
+        if key_space > 1 << 26 {
+            return Err(Error::InvalidArgument(format!(
+                "{key_space} hash keys is more than the candidate index holds"
+            )));
+        }
+        if fingers.len() > (u32::MAX >> POSITION_BITS) as usize {
+            return Err(Error::InvalidArgument(format!(
+                "{} records is more than the candidate index holds ({})",
+                fingers.len(),
+                u32::MAX >> POSITION_BITS
+            )));
+        }
+        let keyed: Vec<Vec<(u8, Vec<u32>)>> = fingers
             .par_iter()
-            .map(|record| {
-                record.iter().map(|&(p, id)| Ok((p, prepared(id)?))).collect::<Result<_>>()
-            })
+            .map(|record| record.iter().map(|&(p, id)| Ok((p, keys(id)?))).collect::<Result<_>>())
             .collect::<Result<_>>()?;
-        let mut postings: HashMap<u64, Vec<(u32, u8)>> = HashMap::new();
+        // Count, then place: every key's postings in one pass over the records, in order.
+        let mut offsets = vec![0u64; key_space + 1];
         let mut entries = 0;
+        for (_, record_keys) in keyed.iter().flatten() {
+            entries += 1;
+            for &key in record_keys {
+                if let Some(count) = offsets.get_mut(key as usize + 1) {
+                    *count += 1;
+                }
+            }
+        }
+        for k in 1..offsets.len() {
+            offsets[k] += offsets[k - 1];
+        }
+        let mut next: Vec<u64> = offsets[..key_space].to_vec();
+        let mut postings = vec![0u32; offsets[key_space] as usize];
         for (record, record_fingers) in keyed.into_iter().enumerate() {
-            for (position, keys) in record_fingers {
-                entries += 1;
-                for key in keys {
-                    postings.entry(key).or_default().push((record as u32, position));
+            for (position, record_keys) in record_fingers {
+                let posting = (record as u32) << POSITION_BITS | u32::from(position & 0xf);
+                for key in record_keys {
+                    if let Some(at) = next.get_mut(key as usize) {
+                        postings[*at as usize] = posting;
+                        *at += 1;
+                    }
                 }
             }
         }
         let max_bucket = ((entries as f64 * MAX_BUCKET_SHARE).ceil() as usize)
             .clamp(MIN_MAX_BUCKET, MAX_MAX_BUCKET);
-        Ok(KeyIndex { postings, entries, max_bucket })
+        Ok(KeyIndex { offsets, postings, entries, max_bucket })
+    }
+
+    /// The postings of a key: (record, finger position).
+    fn bucket(&self, key: u32) -> impl ExactSizeIterator<Item = (u32, u8)> + '_ {
+        let range = match (self.offsets.get(key as usize), self.offsets.get(key as usize + 1)) {
+            (Some(&start), Some(&end)) => start as usize..end as usize,
+            _ => 0..0,
+        };
+        self.postings[range].iter().map(|&posting| {
+            (posting >> POSITION_BITS, (posting & ((1 << POSITION_BITS) - 1)) as u8)
+        })
     }
 }
 
@@ -260,16 +314,23 @@ const MIN_MAX_BUCKET: usize = 64;
 /// 300,000 in docs/PERFORMANCE.md.)
 const MAX_MAX_BUCKET: usize = 4096;
 
-/// The distinct `(table, key)` pairs of a prepared template, as `table << 32 | key`.
-fn entry_keys(hashes: &HashFunctions, prepared: PreparedRef<'_>) -> Vec<u64> {
+/// Size of the dense key space: every table's keys.
+fn key_space(hashes: &HashFunctions) -> usize {
+    let params = hashes.params();
+    params.tables.max(1) << params.key_bits
+}
+
+/// The distinct keys of a prepared template, dense: `table · 2^key_bits + key`.
+fn entry_keys(hashes: &HashFunctions, prepared: PreparedRef<'_>) -> Vec<u32> {
     // `flat_keys` lists every cylinder's key of every table, table by table within a cylinder.
-    let tables = hashes.params().tables.max(1);
-    let mut keys: Vec<u64> = hashes
+    let params = hashes.params();
+    let tables = params.tables.max(1);
+    let mut keys: Vec<u32> = hashes
         .flat_keys(prepared)
         .iter()
         .enumerate()
         .filter(|&(_, &key)| key != NO_KEY)
-        .map(|(k, &key)| (((k % tables) as u64) << 32) | u64::from(key))
+        .map(|(k, &key)| ((k % tables) << params.key_bits) as u32 | key)
         .collect();
     keys.sort_unstable();
     keys.dedup();
@@ -300,14 +361,14 @@ impl GalleryPopulation<'_> {
             votes.reset(self.infos.len());
             for &(position, id) in self.fingers(record) {
                 for key in entry_keys(&self.hashes, self.prepared(id)?) {
-                    let Some(entries) = index.postings.get(&key) else { continue };
-                    if entries.len() > index.max_bucket {
+                    let entries = index.bucket(key);
+                    if entries.len() == 0 || entries.len() > index.max_bucket {
                         continue;
                     }
                     // Rare keys are strong evidence, common ones weak (inverse document
                     // frequency); always positive, since big buckets were skipped above.
                     let weight = (index.entries as f32 / entries.len() as f32).ln();
-                    for &(other, p) in entries {
+                    for (other, p) in entries {
                         if other != record && positions_compatible(position, p) {
                             votes.add(other, weight);
                         }
@@ -398,5 +459,44 @@ impl Population for GalleryPopulation<'_> {
             out.extend(best);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_index_lists_each_key_s_fingers_in_record_order() {
+        let id = |index: u32| RecordId { segment: 1, index };
+        // Record 0: fingers 2 and 7; record 1: finger 2; record 2: finger 10.
+        let fingers = vec![vec![(2, id(0)), (7, id(1))], vec![(2, id(2))], vec![(10, id(3))]];
+        let keys = |r: RecordId| -> Result<Vec<u32>> {
+            Ok(match r.index {
+                0 => vec![0, 5, 9],
+                1 => vec![5],
+                2 => vec![5, 9],
+                _ => vec![9, 15],
+            })
+        };
+        let index = KeyIndex::build(&fingers, 16, keys).expect("small index");
+        assert_eq!(index.entries, 4);
+        let bucket = |k: u32| index.bucket(k).collect::<Vec<_>>();
+        assert_eq!(bucket(0), vec![(0, 2)]);
+        assert_eq!(bucket(5), vec![(0, 2), (0, 7), (1, 2)]);
+        assert_eq!(bucket(9), vec![(0, 2), (1, 2), (2, 10)]);
+        assert_eq!(bucket(15), vec![(2, 10)]);
+        assert!(bucket(1).is_empty());
+        // Keys outside the space have no postings rather than panicking.
+        assert!(bucket(16).is_empty() && bucket(u32::MAX).is_empty());
+        assert_eq!(index.postings.len(), 8);
+    }
+
+    #[test]
+    fn dense_keys_keep_tables_apart() {
+        let hashes = HashFunctions::default();
+        let params = hashes.params();
+        assert_eq!(key_space(&hashes), params.tables << params.key_bits);
+        assert!(KeyIndex::build(&[], 1 << 27, |_| Ok(Vec::new())).is_err());
     }
 }
