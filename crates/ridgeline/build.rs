@@ -1,6 +1,6 @@
-//! Build script: enables the matcher's AVX-512 comparison kernel where the compiler provides
-//! the AVX-512 intrinsics (stable since Rust 1.89; the crate's minimum Rust is older, and there
-//! the matcher falls back to auto-vectorised code).
+//! Build script: enables the matcher's and the coarse filter's AVX-512 kernels where the
+//! compiler provides the AVX-512 intrinsics (stable since Rust 1.89; the crate's minimum Rust is
+//! older, and there both fall back to auto-vectorised code).
 
 use std::process::Command;
 

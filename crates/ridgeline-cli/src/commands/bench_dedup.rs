@@ -42,34 +42,74 @@ pub struct Args {
     pub json: bool,
 }
 
-/// Planted pairs that a direct comparison links at the run's threshold: what any search, indexed
-/// or exhaustive, can find at most. Planted pairs it misses are the matcher's (prints too poor
-/// to link), the others the index's.
+/// Planted pairs that a direct comparison links at the run's threshold, as population record
+/// indices: what any search, indexed or exhaustive, can find at most. Planted pairs it misses
+/// are the matcher's (prints too poor to link), the others the index's.
 fn reachable_pairs(
     pop: &GalleryPopulation<'_>,
     population: &super::demo::SynthPopulation,
+    index: &GalleryIndex<'_>,
     fmr: f64,
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<Vec<(u32, u32)>> {
     use rayon::prelude::*;
-    let position: HashMap<&str, u32> =
-        pop.infos().iter().enumerate().map(|(k, r)| (r.record_id.as_str(), k as u32)).collect();
     let threshold = pair_fmr_threshold(fmr, pop.infos().len());
     let linked = population
         .planted
         .par_iter()
-        .map(|(a, b, _)| {
-            let record = |r: u32| {
-                population
-                    .infos
-                    .get(r as usize)
-                    .and_then(|info| position.get(info.record_id.as_str()).copied())
-                    .context("a planted record is not in the gallery")
-            };
-            let fmrs = pop.finger_fmrs(record(*a)?, record(*b)?)?;
-            Ok(!fmrs.is_empty() && fused_fmr(&fmrs) <= threshold)
+        .map(|&(a, b, _)| {
+            let fmrs = pop.finger_fmrs(index.of(a)?, index.of(b)?)?;
+            Ok((!fmrs.is_empty() && fused_fmr(&fmrs) <= threshold).then_some((a, b)))
         })
-        .collect::<anyhow::Result<Vec<bool>>>()?;
-    Ok(linked.into_iter().filter(|&l| l).count())
+        .collect::<anyhow::Result<Vec<Option<(u32, u32)>>>>()?;
+    Ok(linked.into_iter().flatten().collect())
+}
+
+/// Maps a synthetic population's record index to the gallery population's.
+struct GalleryIndex<'a> {
+    population: &'a super::demo::SynthPopulation,
+    position: HashMap<&'a str, u32>,
+}
+
+impl<'a> GalleryIndex<'a> {
+    fn new(pop: &'a GalleryPopulation<'_>, population: &'a super::demo::SynthPopulation) -> Self {
+        let position =
+            pop.infos().iter().enumerate().map(|(k, r)| (r.record_id.as_str(), k as u32)).collect();
+        GalleryIndex { population, position }
+    }
+
+    fn of(&self, record: u32) -> anyhow::Result<u32> {
+        self.population
+            .infos
+            .get(record as usize)
+            .and_then(|info| self.position.get(info.record_id.as_str()).copied())
+            .context("a planted record is not in the gallery")
+    }
+}
+
+/// Why the search missed reachable planted pairs: for each, the best rank either record gave
+/// the other by index votes and, where proposed, by coarse score.
+fn missed_reachable(
+    pop: &GalleryPopulation<'_>,
+    index: &GalleryIndex<'_>,
+    missed: &[(u32, u32)],
+) -> anyhow::Result<serde_json::Value> {
+    use rayon::prelude::*;
+    let ranks = missed
+        .par_iter()
+        .map(|&(a, b)| {
+            let (a, b) = (index.of(a)?, index.of(b)?);
+            let (ab, ba) = (pop.candidate_ranks(a, b)?, pop.candidate_ranks(b, a)?);
+            let best = |x: Option<usize>, y: Option<usize>| x.into_iter().chain(y).min();
+            Ok((best(ab.vote, ba.vote), best(ab.coarse, ba.coarse)))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let not_proposed = ranks.iter().filter(|(_, coarse)| coarse.is_none()).count();
+    Ok(serde_json::json!({
+        "count": missed.len(),
+        "not_proposed": not_proposed,
+        "proposed_not_kept": missed.len() - not_proposed,
+        "ranks": ranks.iter().map(|(vote, coarse)| serde_json::json!({"vote": vote, "coarse": coarse})).collect::<Vec<_>>(),
+    }))
 }
 
 /// Runs the benchmark.
@@ -97,14 +137,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let dedup_s = t.elapsed().as_secs_f64();
     let acc = accuracy(&population, &report);
     let records = population.infos.len();
-    let reachable = reachable_pairs(&pop, &population, args.fmr)?;
+    let index = GalleryIndex::new(&pop, &population);
+    let reachable = reachable_pairs(&pop, &population, &index, args.fmr)?;
+    let found = super::demo::found_pairs(&population, &report);
+    let missed: Vec<(u32, u32)> = reachable
+        .iter()
+        .copied()
+        .filter(|&(a, b)| !found.contains(&(a.min(b), a.max(b))))
+        .collect();
+    let missed = match mode {
+        SearchMode::Indexed => missed_reachable(&pop, &index, &missed)?,
+        SearchMode::Exhaustive => serde_json::json!({ "count": missed.len() }),
+    };
     let summary = serde_json::json!({
         "records": records,
         "fingers_per_record": args.fingers,
         "mode": if args.exhaustive { "exhaustive" } else { "indexed" },
         "threads": rayon::current_num_threads(),
         "planted_pairs": acc.planted,
-        "planted_reachable": reachable,
+        "planted_reachable": reachable.len(),
+        "missed_reachable": missed,
         "found_pairs": acc.found,
         "false_pairs": acc.false_pairs,
         "precision": acc.precision,

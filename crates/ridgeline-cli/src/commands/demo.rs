@@ -323,19 +323,7 @@ pub fn missed_pairs(
 
 /// Scores the report's linked pairs against the ground truth.
 pub fn accuracy(population: &SynthPopulation, report: &ridgeline::dedup::Report) -> Accuracy {
-    let index: HashMap<&str, u32> = population
-        .infos
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.record_id.as_str(), i as u32))
-        .collect();
-    let found: HashSet<(u32, u32)> = report
-        .clusters
-        .iter()
-        .flat_map(|c| c.pairs.iter())
-        .filter_map(|p| Some((*index.get(p.a.as_str())?, *index.get(p.b.as_str())?)))
-        .map(|(a, b)| (a.min(b), a.max(b)))
-        .collect();
+    let found = found_pairs(population, report);
     let same_person = |&(a, b): &(u32, u32)| {
         population.person_of.get(a as usize) == population.person_of.get(b as usize)
     };
@@ -354,6 +342,26 @@ pub fn accuracy(population: &SynthPopulation, report: &ridgeline::dedup::Report)
         precision: if found.is_empty() { 1.0 } else { true_pairs as f64 / found.len() as f64 },
         recall: if planted == 0 { 1.0 } else { planted_found as f64 / planted as f64 },
     }
+}
+
+/// The pairs a report links, as population record indices `(a, b)`, `a < b`.
+pub fn found_pairs(
+    population: &SynthPopulation,
+    report: &ridgeline::dedup::Report,
+) -> HashSet<(u32, u32)> {
+    let index: HashMap<&str, u32> = population
+        .infos
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.record_id.as_str(), i as u32))
+        .collect();
+    report
+        .clusters
+        .iter()
+        .flat_map(|c| c.pairs.iter())
+        .filter_map(|p| Some((*index.get(p.a.as_str())?, *index.get(p.b.as_str())?)))
+        .map(|(a, b)| (a.min(b), a.max(b)))
+        .collect()
 }
 
 /// Runs the command.

@@ -198,7 +198,7 @@ impl KeyIndex {
 /// The index proposes this many times the candidates kept; the coarse score of the gallery's
 /// 1:N first stage picks among them. Votes alone rank a mate behind impostors more often as the
 /// population grows (their buckets fill up); the coarse comparison does not depend on it.
-const COARSE_WIDENING: usize = 16;
+pub const COARSE_WIDENING: usize = 16;
 
 /// Weighted votes per record for one record's candidates: a dense array (one slot per record,
 /// reused by each thread) and the records touched, so a vote costs an array update rather than
@@ -276,48 +276,22 @@ fn entry_keys(hashes: &HashFunctions, prepared: PreparedRef<'_>) -> Vec<u64> {
     keys
 }
 
-impl GalleryPopulation<'_> {
-    /// The `candidates_per_record` of `proposed` with the best coarse scores (the gallery's
-    /// 1:N first stage, see [`crate::gallery::filter`]), summed over the record's fingers, each
-    /// taking its best compatible finger of the candidate.
-    fn coarse_best(&self, record: u32, proposed: Vec<u32>) -> Result<Vec<u32>> {
-        if proposed.len() <= self.candidates_per_record {
-            return Ok(proposed);
-        }
-        let probes: Vec<(u8, Coarse)> = self
-            .fingers(record)
-            .iter()
-            .map(|&(position, id)| Ok((position, Coarse::of(self.prepared(id)?))))
-            .collect::<Result<_>>()?;
-        let scored: Vec<(u32, f32)> = proposed
-            .into_iter()
-            .map(|other| {
-                let score = probes
-                    .iter()
-                    .map(|(position, probe)| {
-                        self.fingers(other)
-                            .iter()
-                            .filter(|&&(p, _)| positions_compatible(*position, p))
-                            .filter_map(|&(_, id)| self.snapshot.coarse(id))
-                            .map(|words| coarse_score(probe, words))
-                            .fold(0f32, f32::max)
-                    })
-                    .sum::<f32>();
-                (other, score)
-            })
-            .collect();
-        Ok(best_scored(scored, self.candidates_per_record))
-    }
+/// Where the candidate stages put one record among another's candidates (0 = first), to tell
+/// which stage loses a duplicate the search misses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CandidateRanks {
+    /// Rank by index votes; `None` without a single vote. Proposed when below
+    /// [`COARSE_WIDENING`] × the candidates per record.
+    pub vote: Option<usize>,
+    /// Rank by coarse score among the proposed; `None` when not proposed. Kept when below the
+    /// candidates per record.
+    pub coarse: Option<usize>,
 }
 
-impl Population for GalleryPopulation<'_> {
-    fn len(&self) -> usize {
-        self.infos.len()
-    }
-
-    /// Indexed: the records with the highest IDF-weighted LSH votes summed over the fingers
-    /// (each finger voting for fingers of a compatible position). Exhaustive: every later record.
-    fn candidates(&self, record: u32) -> Result<Vec<u32>> {
+impl GalleryPopulation<'_> {
+    /// Indexed: records by index votes for `record`, best first, at most `limit`. Exhaustive:
+    /// every later record.
+    fn voted(&self, record: u32, limit: usize) -> Result<Vec<u32>> {
         let Some(index) = &self.keys else {
             return Ok((record.saturating_add(1)..self.infos.len() as u32).collect());
         };
@@ -340,9 +314,71 @@ impl Population for GalleryPopulation<'_> {
                     }
                 }
             }
-            let proposed = votes.best(self.candidates_per_record * COARSE_WIDENING);
-            self.coarse_best(record, proposed)
+            Ok(votes.best(limit))
         })
+    }
+
+    /// Where `other` ranks among the candidates of `record`, stage by stage (indexed mode).
+    pub fn candidate_ranks(&self, record: u32, other: u32) -> Result<CandidateRanks> {
+        let mut voted = self.voted(record, usize::MAX)?;
+        let vote = voted.iter().position(|&r| r == other);
+        voted.truncate(self.candidates_per_record * COARSE_WIDENING);
+        let coarse = match vote {
+            Some(_) => {
+                self.coarse_ranked(record, voted, usize::MAX)?.iter().position(|&r| r == other)
+            }
+            None => None,
+        };
+        Ok(CandidateRanks { vote, coarse })
+    }
+
+    /// The `keep` records of `proposed` with the best coarse scores (the gallery's 1:N first
+    /// stage, see [`crate::gallery::filter`]), best first, summed over the record's fingers,
+    /// each taking its best compatible finger of the candidate.
+    fn coarse_ranked(&self, record: u32, proposed: Vec<u32>, keep: usize) -> Result<Vec<u32>> {
+        let probes: Vec<(u8, Coarse)> = self
+            .fingers(record)
+            .iter()
+            .map(|&(position, id)| Ok((position, Coarse::of(self.prepared(id)?))))
+            .collect::<Result<_>>()?;
+        let scored: Vec<(u32, f32)> = proposed
+            .into_iter()
+            .map(|other| {
+                let score = probes
+                    .iter()
+                    .map(|(position, probe)| {
+                        self.fingers(other)
+                            .iter()
+                            .filter(|&&(p, _)| positions_compatible(*position, p))
+                            .filter_map(|&(_, id)| self.snapshot.coarse(id))
+                            .map(|words| coarse_score(probe, words))
+                            .fold(0f32, f32::max)
+                    })
+                    .sum::<f32>();
+                (other, score)
+            })
+            .collect();
+        Ok(best_scored(scored, keep))
+    }
+}
+
+impl Population for GalleryPopulation<'_> {
+    fn len(&self) -> usize {
+        self.infos.len()
+    }
+
+    /// Indexed: among the records with the highest IDF-weighted LSH votes summed over the
+    /// fingers (each finger voting for fingers of a compatible position), those with the best
+    /// coarse scores. Exhaustive: every later record.
+    fn candidates(&self, record: u32) -> Result<Vec<u32>> {
+        if self.keys.is_none() {
+            return self.voted(record, usize::MAX);
+        }
+        let proposed = self.voted(record, self.candidates_per_record * COARSE_WIDENING)?;
+        if proposed.len() <= self.candidates_per_record {
+            return Ok(proposed);
+        }
+        self.coarse_ranked(record, proposed, self.candidates_per_record)
     }
 
     fn finger_fmrs(&self, a: u32, b: u32) -> Result<Vec<f64>> {
