@@ -5,9 +5,10 @@
 //! "x-signature", a 1-D profile across the ridges whose minima are the ridge centres. The mean
 //! distance between consecutive minima is the period; minima closer than the shortest plausible
 //! period are one ridge split by a pore (dry prints are full of them, and counting both halves
-//! made the median period of FVC2002 DB3 7.7 px where the spectrum of the same signatures says 8.6). Blocks whose signature is flat or whose
-//! period is implausible get no estimate; a normalised Gaussian convolution over the valid
-//! estimates then both fills them in and smooths the field.
+//! made the median period of FVC2002 DB3 7.7 px where the spectrum of the same signatures says
+//! 8.6). Blocks whose signature is flat or whose period is implausible get no estimate; a
+//! normalised Gaussian convolution over the valid estimates then both fills them in and smooths
+//! the field.
 
 use super::grid::{orientation_bin, smooth_weighted, BlockGrid, PaddedImage, Plane};
 use super::orientation::OrientationField;
