@@ -146,3 +146,33 @@ fn bad_input_is_a_user_error() {
         ridgeline().args(["dedup", "--input", "x.csv", "--out", "r.txt"]).output().expect("runs");
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// `ridgeline bench dedup` on a small population: the documented keys, a consistent account of
+/// the planted pairs (found ≤ reachable ≤ planted, the missed reachable ones classified by the
+/// stage that lost them).
+#[test]
+fn bench_dedup_accounts_for_every_planted_pair() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ridgeline"))
+        .args(["bench", "dedup", "--records", "400", "--fingers", "2", "--duplicates", "0.05"])
+        .arg("--json")
+        .output()
+        .expect("run ridgeline");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let count = |key: &str| v[key].as_u64().unwrap_or_else(|| panic!("{key} in {v}"));
+    let (planted, reachable) = (count("planted_pairs"), count("planted_reachable"));
+    assert!(planted >= 8, "{v}");
+    assert!(reachable <= planted, "{v}");
+    let missed = &v["missed_reachable"];
+    let missed_count = missed["count"].as_u64().expect("count");
+    let lost = missed["not_proposed"].as_u64().expect("not_proposed")
+        + missed["proposed_not_kept"].as_u64().expect("proposed_not_kept");
+    assert_eq!(lost, missed_count, "{v}");
+    assert_eq!(missed["ranks"].as_array().map(Vec::len), Some(missed_count as usize), "{v}");
+    let found_true = count("found_pairs") - count("false_pairs");
+    // Every reachable pair the search did not miss was found.
+    assert!(found_true >= reachable - missed_count, "{v}");
+    for key in ["precision", "recall", "ms_per_record", "pairs_compared_per_second"] {
+        assert!(v[key].is_number(), "{key} in {v}");
+    }
+}
