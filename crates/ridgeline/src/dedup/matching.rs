@@ -492,11 +492,50 @@ mod tests {
         assert_eq!(index.postings.len(), 8);
     }
 
+    /// Dense keys are inside the key space and map back to exactly the template's distinct
+    /// `(table, key)` pairs: equal keys of different tables stay apart.
     #[test]
     fn dense_keys_keep_tables_apart() {
+        use crate::template::{Minutia, MinutiaKind};
+        let minutiae = (0..36u32)
+            .map(|i| {
+                let h = i.wrapping_mul(2_654_435_761) % 100_000;
+                Minutia {
+                    x: 120.0 + (h % 260) as f32,
+                    y: 120.0 + (h / 260 % 260) as f32,
+                    angle: (h % 628) as f32 / 100.0,
+                    kind: if h % 2 == 0 { MinutiaKind::Ending } else { MinutiaKind::Bifurcation },
+                    quality: 60 + (h % 40) as u8,
+                }
+            })
+            .collect();
+        let template = Template {
+            width: 500,
+            height: 500,
+            dpi: 500,
+            quality: 80,
+            minutiae,
+            singular_points: vec![],
+        };
+        let prepared = MatchTemplate::prepare(&template);
         let hashes = HashFunctions::default();
         let params = hashes.params();
-        assert_eq!(key_space(&hashes), params.tables << params.key_bits);
+        let dense = entry_keys(&hashes, prepared.view());
+        assert!(dense.len() > params.tables, "{} keys", dense.len());
+        assert!(dense.iter().all(|&k| (k as usize) < key_space(&hashes)));
+        let mut expected: Vec<(usize, u32)> = hashes
+            .flat_keys(prepared.view())
+            .iter()
+            .enumerate()
+            .filter(|&(_, &key)| key != NO_KEY)
+            .map(|(k, &key)| (k % params.tables, key))
+            .collect();
+        expected.sort_unstable();
+        expected.dedup();
+        let mask = (1u32 << params.key_bits) - 1;
+        let back: Vec<(usize, u32)> =
+            dense.iter().map(|&k| ((k >> params.key_bits) as usize, k & mask)).collect();
+        assert_eq!(back, expected);
         assert!(KeyIndex::build(&[], 1 << 27, |_| Ok(Vec::new())).is_err());
     }
 }

@@ -392,8 +392,9 @@ fn rotation_vote(
 ) -> f32 {
     const PARTNER: u32 = PARTNER_MASK;
     let p = &probe.words;
-    // Mutual best pairs vote: a probe minutia and a record minutia that each find the
-    // other most similar. Impostors' best pairs are rarely mutual; mates' often are.
+    // Every probe minutia's best pair votes; a mutual best pair (the record minutia finds the
+    // probe minutia most similar too) votes double. Impostors' best pairs are rarely mutual;
+    // mates' often are.
     let mut votes = [0f32; ROTATION_BINS];
     for (i, &key) in best_of_probe.iter().enumerate() {
         let j = (key & PARTNER) as usize;
@@ -632,6 +633,11 @@ mod tests {
     /// on both sides of the 90° limit, counts at the common-cell minimum).
     #[test]
     fn the_vector_kernel_scores_exactly_as_the_generic_one() {
+        #[cfg(target_arch = "x86_64")]
+        if !has_vector_popcount() {
+            eprintln!("SKIPPED: this CPU has no AVX-512, so both paths are the portable code");
+            return;
+        }
         let records: Vec<Coarse> = (0..24)
             .map(|k| Coarse::of(MatchTemplate::prepare(&template(k, 0.0, 0.0)).view()))
             .collect();
