@@ -55,8 +55,9 @@ fn indexed_search_agrees_with_exhaustive_on_synthetic_fingers() {
     let (agree, rank1) = agreement(&gallery, &probe_set);
     eprintln!("synthetic: agreement {agree:.3}, exhaustive rank-1 {rank1:.3}");
     assert!(rank1 >= 0.97, "exhaustive rank-1 {rank1}");
-    // Measured 0.947 with this 2 % short list (0.933 before mutual best pairs counted double;
-    // docs/PERFORMANCE.md); a regression guard, the 0.995 is not reached yet.
+    // Measured 0.953 with this 2 % short list (0.960 before the coarse score was divided by the
+    // record's minutiae, one probe; on the bench population that division helped, see
+    // docs/PERFORMANCE.md); a regression guard, the 0.995 is not reached on this test.
     assert!(agree >= 0.94, "indexed agrees with exhaustive on {agree}");
 }
 
@@ -93,7 +94,8 @@ fn indexed_search_agrees_with_exhaustive_on_the_dev_sets() {
     enrol(&gallery, &enrolled);
     let (agree, rank1) = agreement(&gallery, &probes);
     eprintln!("dev sets: agreement {agree:.3}, exhaustive rank-1 {rank1:.3}");
-    // Measured 0.950 (0.954 before mutual best pairs counted double: one probe; the coarse stage is weaker on real prints than on synthetic ones); a
-    // regression guard, the 0.995 is not reached yet.
-    assert!(agree >= 0.94, "indexed agrees with exhaustive on {agree}");
+    // Measured 0.979 (0.954 before the coarse score was divided by the record's minutiae: real
+    // prints differ widely in how many minutiae the descriptor holds); a regression guard, the
+    // issue's 0.995 is not reached on this test.
+    assert!(agree >= 0.97, "indexed agrees with exhaustive on {agree}");
 }
