@@ -208,12 +208,13 @@ unsafe fn coarse_score_avx512(probe: &Coarse, record: &[u64]) -> f32 {
 #[target_feature(enable = "popcnt,avx2,avx512f,avx512bw,avx512vl,avx512vpopcntdq")]
 unsafe fn coarse_score_avx512(probe: &Coarse, record: &[u64]) -> f32 {
     match record.get(..RECORD_WORDS) {
-        Some(record) => rotation_vote(probe, record, &best_pairs_avx512(probe, record)),
+        Some(record) => heaviest_rotation(&rotation_votes_avx512(probe, record)),
         None => 0.0,
     }
 }
 
-/// [`best_pairs_generic`] written out in AVX-512, for the same keys bit for bit: the division
+/// [`best_pairs_generic`] and [`rotation_votes`] written out in AVX-512, for the same votes bit
+/// for bit: the division
 /// is IEEE-exact in both, so the scores are identical (tested). What the compiler's
 /// vectorisation of the generic loops left on the table: narrowing the 64-bit popcounts to
 /// 32-bit lanes took two `vpmovqd` (two micro-operations each) and an insert per 16 lanes, one
@@ -222,7 +223,7 @@ unsafe fn coarse_score_avx512(probe: &Coarse, record: &[u64]) -> f32 {
 #[cfg(all(target_arch = "x86_64", ridgeline_avx512_intrinsics))]
 #[allow(clippy::incompatible_msrv)] // compiled only by Rust >= 1.89 (see build.rs)
 #[target_feature(enable = "popcnt,avx2,avx512f,avx512bw,avx512vl,avx512vpopcntdq")]
-fn best_pairs_avx512(probe: &Coarse, record: &[u64]) -> BestPairs {
+fn rotation_votes_avx512(probe: &Coarse, record: &[u64]) -> RotationVotes {
     use std::arch::x86_64::*;
     const N: usize = COARSE_MINUTIAE;
     const BLOCKS: usize = N / 8;
@@ -304,16 +305,45 @@ fn best_pairs_avx512(probe: &Coarse, record: &[u64]) -> BestPairs {
         }
         *row_keys = row;
     }
-    let mut best = BestPairs { of_probe: [0; N], of_record: [0; N], pairable };
-    for (h, group) in rows.chunks_exact(16).enumerate() {
-        let lanes = &mut best.of_probe[16 * h..16 * h + 16];
-        unsafe { _mm512_storeu_si512(lanes.as_mut_ptr().cast(), row_maxima(group)) };
+    let best_of_probe = [row_maxima(&rows[..16]), row_maxima(&rows[16..])];
+
+    // The votes of the best pairs, as in `rotation_votes`: partners' keys and directions are
+    // looked up by one two-register permute each.
+    let partner = _mm512_set1_epi32(PARTNER_MASK as i32);
+    let widen = |directions: __m512i| {
+        [
+            _mm512_cvtepu16_epi32(_mm512_castsi512_si256(directions)),
+            _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64::<1>(directions)),
+        ]
+    };
+    let record_turns = widen(record_directions);
+    let probe_directions = &p[RECORD_DIRECTIONS / 8..RECORD_DIRECTIONS / 8 + 8];
+    let probe_turns = widen(unsafe { _mm512_loadu_si512(probe_directions.as_ptr().cast()) });
+    let mut votes = RotationVotes { bins: [0; N], weights: [0.0; N], pairable };
+    for h in 0..2 {
+        let key = best_of_probe[h];
+        let j = _mm512_and_si512(key, partner);
+        let similarity = _mm512_castsi512_ps(_mm512_andnot_si512(partner, key));
+        let back = _mm512_permutex2var_epi32(column_best[0], j, column_best[1]);
+        let mutual = _mm512_cmpeq_epi32_mask(_mm512_and_si512(back, partner), lane_index[h]);
+        let weight =
+            _mm512_mask_blend_ps(mutual, _mm512_set1_ps(1.0), _mm512_set1_ps(MUTUAL_WEIGHT));
+        let weight = _mm512_mul_ps(_mm512_mul_ps(weight, similarity), similarity);
+        let partner_turn = _mm512_permutex2var_epi32(record_turns[0], j, record_turns[1]);
+        let turn = _mm512_and_si512(
+            _mm512_sub_epi32(partner_turn, probe_turns[h]),
+            _mm512_set1_epi32(0xffff),
+        );
+        let bin = _mm512_srli_epi32::<16>(_mm512_mullo_epi32(
+            turn,
+            _mm512_set1_epi32(ROTATION_BINS as i32),
+        ));
+        let bins = &mut votes.bins[16 * h..16 * h + 16];
+        unsafe { _mm512_storeu_si512(bins.as_mut_ptr().cast(), bin) };
+        let weights = &mut votes.weights[16 * h..16 * h + 16];
+        unsafe { _mm512_storeu_ps(weights.as_mut_ptr(), weight) };
     }
-    for (h, column) in column_best.iter().enumerate() {
-        let lanes = &mut best.of_record[16 * h..16 * h + 16];
-        unsafe { _mm512_storeu_si512(lanes.as_mut_ptr().cast(), *column) };
-    }
-    best
+    votes
 }
 
 /// The maximum of each of 16 registers, lane `k` holding register `k`'s: a tree of 15 steps,
@@ -350,7 +380,9 @@ fn row_maxima(rows: &[std::arch::x86_64::__m512i]) -> std::arch::x86_64::__m512i
 /// The coarse score without instruction-set specific code.
 fn coarse_score_generic(probe: &Coarse, record: &[u64]) -> f32 {
     match record.get(..RECORD_WORDS) {
-        Some(record) => rotation_vote(probe, record, &best_pairs_generic(probe, record)),
+        Some(record) => {
+            heaviest_rotation(&rotation_votes(probe, record, &best_pairs_generic(probe, record)))
+        }
         None => 0.0,
     }
 }
@@ -436,9 +468,30 @@ fn pairable_slots(words: &[u64]) -> u32 {
         })
 }
 
-/// The coarse score from the best pairs: each probe minutia's best pair votes for the rotation
-/// between the prints, mutual best pairs with more weight; the heaviest window, per record
-/// minutia that could pair at all, is the score.
+/// The votes of the best pairs: each probe minutia's best pair votes for the rotation between
+/// the prints, by its similarity squared; a mutual best pair (the record minutia finds the
+/// probe minutia most similar too) votes double. Impostors' best pairs are rarely mutual;
+/// mates' often are.
+fn rotation_votes(probe: &Coarse, record: &[u64], best: &BestPairs) -> RotationVotes {
+    const PARTNER: u32 = PARTNER_MASK;
+    let mut votes = RotationVotes {
+        bins: [0; COARSE_MINUTIAE],
+        weights: [0.0; COARSE_MINUTIAE],
+        pairable: best.pairable,
+    };
+    for (i, &key) in best.of_probe.iter().enumerate() {
+        let j = (key & PARTNER) as usize;
+        let similarity = f32::from_bits(key & !PARTNER);
+        let weight = if best.of_record[j] & PARTNER == i as u32 { MUTUAL_WEIGHT } else { 1.0 };
+        let turn = direction(record, j).wrapping_sub(direction(&probe.words, i));
+        votes.bins[i] = (u32::from(turn) * ROTATION_BINS as u32) >> 16;
+        votes.weights[i] = weight * similarity * similarity;
+    }
+    votes
+}
+
+/// The coarse score from the votes: the heaviest window of three rotation bins, per record
+/// minutia that could pair at all.
 ///
 /// Why per record minutia: every probe minutia finds *some* best pair in any record, and the
 /// more minutiae a record has, the better the best of them is by chance, so unnormalised
@@ -448,32 +501,32 @@ fn pairable_slots(words: &[u64]) -> u32 {
 /// 200 genuine probes) mates outside the 256 best coarse scores went from 6 to 2; dividing by
 /// the square root, or by the smaller of the two counts, gained less (`docs/PERFORMANCE.md`).
 #[inline(always)]
-fn rotation_vote(probe: &Coarse, record: &[u64], best: &BestPairs) -> f32 {
-    const PARTNER: u32 = PARTNER_MASK;
-    let p = &probe.words;
-    // Every probe minutia's best pair votes; a mutual best pair (the record minutia finds the
-    // probe minutia most similar too) votes double. Impostors' best pairs are rarely mutual;
-    // mates' often are.
-    let mut votes = [0f32; ROTATION_BINS];
-    for (i, &key) in best.of_probe.iter().enumerate() {
-        let j = (key & PARTNER) as usize;
-        let similarity = f32::from_bits(key & !PARTNER);
-        if similarity <= 0.0 {
-            continue;
-        }
-        let weight = if best.of_record[j] & PARTNER == i as u32 { MUTUAL_WEIGHT } else { 1.0 };
-        let turn = direction(record, j).wrapping_sub(direction(p, i));
-        let bin = (turn as usize * ROTATION_BINS) >> 16;
-        votes[bin.min(ROTATION_BINS - 1)] += weight * similarity * similarity;
+fn heaviest_rotation(votes: &RotationVotes) -> f32 {
+    // Four partial histograms, so consecutive votes for one bin do not wait on each other's
+    // stores; summed in a fixed order, the same in every kernel.
+    let mut partial = [[0f32; ROTATION_BINS]; 4];
+    for (i, (&bin, &weight)) in votes.bins.iter().zip(&votes.weights).enumerate() {
+        partial[i % 4][(bin as usize).min(ROTATION_BINS - 1)] += weight;
+    }
+    let mut bins = [0f32; ROTATION_BINS];
+    for (b, total) in bins.iter_mut().enumerate() {
+        *total = (partial[0][b] + partial[1][b]) + (partial[2][b] + partial[3][b]);
     }
     let heaviest = (0..ROTATION_BINS)
         .map(|b| {
-            votes[(b + ROTATION_BINS - 1) % ROTATION_BINS]
-                + votes[b]
-                + votes[(b + 1) % ROTATION_BINS]
+            bins[(b + ROTATION_BINS - 1) % ROTATION_BINS] + bins[b] + bins[(b + 1) % ROTATION_BINS]
         })
         .fold(0f32, f32::max);
-    heaviest / best.pairable.count_ones().max(1) as f32
+    heaviest / votes.pairable.count_ones().max(1) as f32
+}
+
+/// The vote of every probe minutia's best pair: its rotation bin and its weight (similarity
+/// squared, doubled for a mutual pair; zero without a pair), and which record slots could pair.
+struct RotationVotes {
+    bins: [u32; COARSE_MINUTIAE],
+    weights: [f32; COARSE_MINUTIAE],
+    /// Bit `j` set: record slot `j` has enough valid cells to pair.
+    pairable: u32,
 }
 
 /// Where a segment filter's words live.
