@@ -615,9 +615,13 @@ impl SegmentFilter {
     /// (no per-record work; [`SegmentFilter::verify_file`] checks the body).
     pub fn open(path: &Path, records: u32) -> Result<SegmentFilter> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        // Every search reads every coarse record, so the pages are faulted in here, in one
+        // batch, rather than one fault per 4 KiB during the first search (a cold first search
+        // of a million records took 1.7 s, the following ones 0.5 s).
         // SAFETY: like segments, filter files are written once before the manifest names their
         // segment and never modified afterwards (see `segment`'s module docs).
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }
+            .map_err(|e| Error::io(path, e))?;
         let corrupt = |offset: usize, message: String| Error::GalleryCorrupt {
             path: path.to_path_buf(),
             offset: offset as u64,

@@ -218,29 +218,42 @@ fn indexed(
         ((searched as f64 * SHORTLIST_SHARE).ceil() as usize).clamp(SHORTLIST_MIN, SHORTLIST_MAX);
     let shortlist_len = shortlist.unwrap_or(default_len).max(top_k);
     let tasks = chunks(snapshot, COARSE_CHUNK_RECORDS);
-    // Coarse scores per chunk, keeping each chunk's best.
-    let mut voted: Vec<(f32, RecordId)> = tasks
+    // The best coarse scores under one total order (score, then record), so which records
+    // make the short list does not depend on how rayon split the work.
+    let best_first =
+        |a: &(f32, RecordId), b: &(f32, RecordId)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+    let keep_best = |mut v: Vec<(f32, RecordId)>| {
+        if v.len() > shortlist_len {
+            v.select_nth_unstable_by(shortlist_len, best_first);
+            v.truncate(shortlist_len);
+        }
+        v
+    };
+    // Each rayon job keeps its best records as it goes, pruned back to the short list's length
+    // whenever it has twice that many, so the merge sees a few short lists, not every record.
+    let voted = tasks
         .par_iter()
-        .flat_map_iter(|&(seg, start, end)| {
+        .fold(Vec::new, |mut best, &(seg, start, end)| {
             let filter = segment_filter(seg);
-            let mut local: Vec<(f32, RecordId)> = (start..end)
-                .filter(|&i| eligible(seg, i, finger))
-                .filter_map(|i| {
-                    let score = coarse_score(&coarse_probe, filter.record(i)?);
-                    Some((score, RecordId { segment: seg.segment().id(), index: i }))
-                })
-                .collect();
-            if local.len() > shortlist_len {
-                local.select_nth_unstable_by(shortlist_len, |a, b| b.0.total_cmp(&a.0));
-                local.truncate(shortlist_len);
+            for i in start..end {
+                if !eligible(seg, i, finger) {
+                    continue;
+                }
+                if let Some(words) = filter.record(i) {
+                    let record = RecordId { segment: seg.segment().id(), index: i };
+                    best.push((coarse_score(&coarse_probe, words), record));
+                }
             }
-            local
+            if best.len() >= 2 * shortlist_len {
+                best = keep_best(best);
+            }
+            best
         })
-        .collect();
-    if voted.len() > shortlist_len {
-        voted.select_nth_unstable_by(shortlist_len, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        voted.truncate(shortlist_len);
-    }
+        .reduce(Vec::new, |mut a, b| {
+            a.extend(b);
+            keep_best(a)
+        });
+    let voted = keep_best(voted);
     let scored: Vec<Scored> = voted
         .par_iter()
         .filter_map(|&(_, record)| {

@@ -1,0 +1,32 @@
+//! `ridgeline bench search` on a small synthetic gallery: the documented keys, and indexed
+//! search that finds what exhaustive search finds.
+
+use std::process::Command;
+
+#[test]
+fn bench_search_reports_latency_and_agreement() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_ridgeline"))
+        .args(["bench", "search", "--gallery-size", "600", "--probes", "20"])
+        .args(["--exhaustive-probes", "20", "--json", "--dir"])
+        .arg(dir.path().join("gallery"))
+        .output()
+        .expect("run ridgeline");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    for run in ["indexed", "exhaustive"] {
+        for key in ["ms_first", "ms_mean", "ms_p50", "ms_p90", "ms_p99", "rank1", "compared_mean"] {
+            assert!(v[run][key].is_number(), "{run}.{key} in {v}");
+        }
+        assert_eq!(v[run]["probes"], 20, "{v}");
+    }
+    assert_eq!(v["exhaustive"]["compared_mean"], 600.0, "{v}");
+    // 600 records: the short list (at least 256) re-ranks under half of them.
+    assert!(v["indexed"]["compared_mean"].as_f64().is_some_and(|c| c < 300.0), "{v}");
+    let share = |key: &str| v[key].as_f64().unwrap_or_else(|| panic!("{key} in {v}"));
+    assert!(share("top1_agreement") >= 0.95, "{v}");
+    assert!(v["exhaustive"]["rank1"].as_f64().is_some_and(|r| r >= 0.95), "{v}");
+    for key in ["open_ms", "disk_bytes_per_template", "coarse_bytes_per_template"] {
+        assert!(v[key].is_number(), "{key} in {v}");
+    }
+}
