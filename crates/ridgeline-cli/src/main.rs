@@ -52,6 +52,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Like every Unix filter, stop quietly when the reader of our output goes away
+    // (`ridgeline extract --json … | head`); Rust ignores SIGPIPE by default, so printing to the
+    // closed pipe would fail, and `println!` panics on that failure.
+    #[cfg(unix)]
+    // SAFETY: called first thing, before any other thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = std::panic::catch_unwind(move || match cli.command {
         Command::Extract(args) => commands::extract::run(args),

@@ -30,3 +30,30 @@ fn bench_search_reports_latency_and_agreement() {
         assert!(v[key].is_number(), "{key} in {v}");
     }
 }
+
+/// A reader that goes away (`ridgeline … | head`) stops the command quietly, as SIGPIPE stops
+/// any Unix filter, instead of a panic on the failed print.
+#[cfg(unix)]
+#[test]
+fn a_closed_output_pipe_is_no_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ridgeline"))
+        .args(["bench", "search", "--gallery-size", "50", "--probes", "2", "--json", "--dir"])
+        .arg(dir.path().join("gallery"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run ridgeline");
+    // Close the reading end before the command (which first builds a gallery) prints.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        out.status.success() || out.status.signal() == Some(libc::SIGPIPE),
+        "{:?}: {stderr}",
+        out.status
+    );
+}
