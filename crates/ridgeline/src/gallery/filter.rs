@@ -22,12 +22,12 @@
 //! coarse stage ran 2× faster and, on the agreement test (`tests/tests/gallery_agreement.rs`),
 //! agreed more often with exhaustive search (synthetic 0.947 → 0.960, FVC dev 0.950 → 0.954).
 //!
-//! Which pairs may form: a minutia pairs only if its pooled cylinder has
-//! 20 valid cells (of 64), a property of each side alone. An earlier rule asked
-//! for that many cells valid in *both* cylinders of a pair; it cost a popcount per pair and
-//! gave the same rankings on the bench population and the same agreement on both tests, so
-//! the kernel dropped it (9 % faster). The kernel then spends its time on issuing instructions,
-//! not on the division (replacing it by a reciprocal estimate changed nothing measurable).
+//! Which pairs may form: a minutia pairs only if its pooled cylinder has at least 20 valid
+//! cells (of 64), a property of each side alone. An earlier rule asked for that many cells
+//! valid in *both* cylinders of a pair; it cost a popcount per pair and gave the same rankings
+//! on the bench population and the same agreement on both tests, so the kernel dropped it (9 %
+//! faster). The kernel's time goes to issuing its vector instructions, not to the division
+//! (replacing it by a reciprocal estimate changed nothing measurable).
 //!
 //! Why this and not locality-sensitive hashing of the cylinders (Cappelli, Ferrara, Maltoni,
 //! TPAMI 2011), which came first, nor geometric hashing of minutia triplets, which was tried:
@@ -214,12 +214,12 @@ unsafe fn coarse_score_avx512(probe: &Coarse, record: &[u64]) -> f32 {
 }
 
 /// [`best_pairs_generic`] and [`rotation_votes`] written out in AVX-512, for the same votes bit
-/// for bit: the division
-/// is IEEE-exact in both, so the scores are identical (tested). What the compiler's
-/// vectorisation of the generic loops left on the table: narrowing the 64-bit popcounts to
-/// 32-bit lanes took two `vpmovqd` (two micro-operations each) and an insert per 16 lanes, one
-/// two-input permute does it here; the masked cell sets are one ternary-logic instruction each;
-/// the pair masks stay in mask registers instead of being widened to lanes and compared back.
+/// for bit: the division is IEEE-exact in both, so the scores are identical (tested). What
+/// the compiler's vectorisation of the generic loops left on the table: narrowing the 64-bit
+/// popcounts to 32-bit lanes took two `vpmovqd` (two micro-operations each) and an insert per
+/// 16 lanes, one two-input permute does it here; the masked cell sets are one ternary-logic
+/// instruction each; the pair masks stay in mask registers instead of being widened to lanes
+/// and compared back; the row maxima are reduced 16 rows at a time ([`row_maxima`]).
 #[cfg(all(target_arch = "x86_64", ridgeline_avx512_intrinsics))]
 #[allow(clippy::incompatible_msrv)] // compiled only by Rust >= 1.89 (see build.rs)
 #[target_feature(enable = "popcnt,avx2,avx512f,avx512bw,avx512vl,avx512vpopcntdq")]
@@ -616,8 +616,7 @@ impl SegmentFilter {
     pub fn open(path: &Path, records: u32) -> Result<SegmentFilter> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         // Every search reads every coarse record, so the pages are faulted in here, in one
-        // batch, rather than one fault per 4 KiB during the first search (a cold first search
-        // of a million records took 1.7 s, the following ones 0.5 s).
+        // batch (`build_index`, or the first search), rather than one fault per 4 KiB.
         // SAFETY: like segments, filter files are written once before the manifest names their
         // segment and never modified afterwards (see `segment`'s module docs).
         let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }
