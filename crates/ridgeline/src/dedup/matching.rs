@@ -496,27 +496,7 @@ mod tests {
     /// `(table, key)` pairs: equal keys of different tables stay apart.
     #[test]
     fn dense_keys_keep_tables_apart() {
-        use crate::template::{Minutia, MinutiaKind};
-        let minutiae = (0..36u32)
-            .map(|i| {
-                let h = i.wrapping_mul(2_654_435_761) % 100_000;
-                Minutia {
-                    x: 120.0 + (h % 260) as f32,
-                    y: 120.0 + (h / 260 % 260) as f32,
-                    angle: (h % 628) as f32 / 100.0,
-                    kind: if h % 2 == 0 { MinutiaKind::Ending } else { MinutiaKind::Bifurcation },
-                    quality: 60 + (h % 40) as u8,
-                }
-            })
-            .collect();
-        let template = Template {
-            width: 500,
-            height: 500,
-            dpi: 500,
-            quality: 80,
-            minutiae,
-            singular_points: vec![],
-        };
+        let template = crate::test_support::scattered_template(36, 0, 0.0, 0.0);
         let prepared = MatchTemplate::prepare(&template);
         let hashes = HashFunctions::default();
         let params = hashes.params();

@@ -716,32 +716,11 @@ pub fn file_name(segment_id: u64) -> String {
 mod tests {
     use super::*;
     use crate::matcher::MatchTemplate;
-    use crate::template::{Minutia, MinutiaKind, Template};
+    use crate::template::Template;
+    use crate::test_support::scattered_template;
 
     fn template(seed: u32, turn: f32, shift: f32) -> Template {
-        let (s, c) = turn.sin_cos();
-        let minutiae = (0..40u32)
-            .map(|i| {
-                let h = (i.wrapping_mul(2_654_435_761) ^ seed.wrapping_mul(40_503)) % 100_000;
-                let (x, y) = (100.0 + (h % 300) as f32, 100.0 + (h / 300 % 300) as f32);
-                let (u, v) = (x - 250.0, y - 250.0);
-                Minutia {
-                    x: 250.0 + c * u - s * v + shift,
-                    y: 250.0 + s * u + c * v - shift,
-                    angle: (h % 628) as f32 / 100.0 + turn,
-                    kind: if h % 2 == 0 { MinutiaKind::Ending } else { MinutiaKind::Bifurcation },
-                    quality: 60 + (h % 40) as u8,
-                }
-            })
-            .collect();
-        Template {
-            width: 500,
-            height: 500,
-            dpi: 500,
-            quality: 80,
-            minutiae,
-            singular_points: vec![],
-        }
+        scattered_template(40, seed, turn, shift)
     }
 
     /// The instruction-set specific kernel must give the generic scores bit for bit, on real
