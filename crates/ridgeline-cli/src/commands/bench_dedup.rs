@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use ridgeline::dedup::matching::GalleryPopulation;
-use ridgeline::dedup::{fused_fmr, pair_fmr_threshold, Population, RecordInfo};
+use ridgeline::dedup::{fused_fmr, LinkThresholds, Population, RecordInfo};
 use ridgeline::gallery::SearchMode;
 
 use super::dedup::{finish_report, run_search};
@@ -42,9 +42,10 @@ pub struct Args {
     pub json: bool,
 }
 
-/// Planted pairs that a direct comparison links at the run's threshold, as population record
-/// indices: what any search, indexed or exhaustive, can find at most. Planted pairs it misses
-/// are the matcher's (prints too poor to link), the others the index's.
+/// Planted pairs that a direct comparison links at the run's thresholds (the blind one, or the
+/// verification one where the two records share an identity number), as synthetic population
+/// record indices: what any search, indexed or exhaustive, can find at most. Planted pairs it
+/// misses are the matcher's (prints too poor to link), the others the index's.
 fn reachable_pairs(
     pop: &GalleryPopulation<'_>,
     population: &super::demo::SynthPopulation,
@@ -52,13 +53,14 @@ fn reachable_pairs(
     fmr: f64,
 ) -> anyhow::Result<Vec<(u32, u32)>> {
     use rayon::prelude::*;
-    let threshold = pair_fmr_threshold(fmr, pop.infos().len());
+    let thresholds = LinkThresholds::new(pop.infos(), fmr);
     let linked = population
         .planted
         .par_iter()
         .map(|&(a, b, _)| {
-            let fmrs = pop.finger_fmrs(index.of(a)?, index.of(b)?)?;
-            Ok((!fmrs.is_empty() && fused_fmr(&fmrs) <= threshold).then_some((a, b)))
+            let (ia, ib) = (index.of(a)?, index.of(b)?);
+            let fmrs = pop.finger_fmrs(ia, ib)?;
+            Ok((!fmrs.is_empty() && fused_fmr(&fmrs) <= thresholds.of(ia, ib)).then_some((a, b)))
         })
         .collect::<anyhow::Result<Vec<Option<(u32, u32)>>>>()?;
     Ok(linked.into_iter().flatten().collect())

@@ -15,7 +15,7 @@ use anyhow::{bail, Context};
 use ridgeline::dedup::html::{self, PairView, PrintView};
 use ridgeline::dedup::matching::GalleryPopulation;
 use ridgeline::dedup::{
-    build_report, job_key, read_manifest, same_id_pairs, search, LinkedPair, Population,
+    build_report, job_key, read_manifest, search, verify_same_id_pairs, LinkedPair, Population,
     RecordInfo, Report, Resumable, SearchConfig, SearchOutcome,
 };
 use ridgeline::gallery::{Enrolment, Gallery, OpenMode, SearchMode};
@@ -296,29 +296,11 @@ pub fn finish_report<P: Population>(
     mode: SearchMode,
     started: Instant,
 ) -> anyhow::Result<Report> {
-    let threshold = outcome.stats.pair_fmr_threshold;
     let mut pairs: Vec<LinkedPair> = outcome.pairs.clone();
-    let linked: std::collections::HashSet<(u32, u32)> = pairs.iter().map(|p| (p.a, p.b)).collect();
-    let mut unlinked = Vec::new();
-    let mut recovered = 0u64;
-    for (a, b) in same_id_pairs(infos) {
-        if linked.contains(&(a, b)) {
-            continue;
-        }
-        let fused = ridgeline::dedup::fused_fmr(&population.finger_fmrs(a, b)?);
-        if fused <= threshold {
-            // The index missed a pair that the identity number pointed at: it is a duplicate.
-            pairs.push(LinkedPair {
-                a,
-                b,
-                score: ridgeline::dedup::score_for_fmr(fused),
-                fmr: fused,
-            });
-            recovered += 1;
-        } else {
-            unlinked.push((a, b, Some(fused)));
-        }
-    }
+    let same_id = verify_same_id_pairs(population, infos, &pairs, fmr)?;
+    let recovered = same_id.linked.len() as u64;
+    pairs.extend(same_id.linked);
+    let unlinked = same_id.unlinked;
     let s = &outcome.stats;
     let fingers: usize = infos.iter().map(|r| r.fingers.len()).sum();
     let mut stats: BTreeMap<String, serde_json::Value> = BTreeMap::new();

@@ -458,6 +458,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     std::fs::write(&html_path, page)
         .with_context(|| format!("cannot write {}", html_path.display()))?;
     let acc = accuracy(&population, &report);
+    let thresholds = ridgeline::dedup::LinkThresholds::new(dedup_population.infos(), fmr);
     for (a, b, kind) in missed_pairs(&population, &report).into_iter().take(MISSED_SHOWN) {
         use ridgeline::dedup::Population;
         let fused = ridgeline::dedup::fused_fmr(&dedup_population.finger_fmrs(a, b)?);
@@ -467,7 +468,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "   missed planted pair {} / {} ({kind:?}): fused FMR {fused:.1e} (threshold {:.1e}), {}",
             population.infos[a as usize].record_id,
             population.infos[b as usize].record_id,
-            outcome.stats.pair_fmr_threshold,
+            thresholds.of(a, b),
             if proposed { "proposed by the index" } else { "not proposed by the index" }
         ));
     }

@@ -54,6 +54,19 @@ pub fn pair_fmr_threshold(fmr_per_search: f64, records: usize) -> f64 {
     fmr_per_search / records.saturating_sub(1).max(1) as f64
 }
 
+/// The per-pair threshold for two records that hold the same identity number, `holders`
+/// records in all.
+///
+/// Such a pair is a verification, not a blind search: the number names the candidates, so each
+/// record's "search" is among the other holders of its number, a handful, not the population,
+/// and the per-search rate is divided by their count. It is the threshold a 1:1 check of a
+/// claimed identity applies. A bad re-capture that the blind threshold cannot link is then
+/// linked on the strength a verification needs, instead of being flagged as "fingerprints that
+/// do not match" while they match at, say, a false match rate of 10⁻⁷.
+pub fn same_id_pair_fmr_threshold(fmr_per_search: f64, holders: usize) -> f64 {
+    pair_fmr_threshold(fmr_per_search, holders)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +122,8 @@ mod tests {
     fn threshold_scales_with_database_size() {
         assert_eq!(pair_fmr_threshold(1e-4, 1), 1e-4);
         assert!((pair_fmr_threshold(1e-4, 10_001) - 1e-8).abs() < 1e-20);
+        // Two holders of one number: one verification; three: two.
+        assert_eq!(same_id_pair_fmr_threshold(1e-4, 2), 1e-4);
+        assert_eq!(same_id_pair_fmr_threshold(1e-4, 3), 5e-5);
     }
 }

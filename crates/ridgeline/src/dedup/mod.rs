@@ -9,7 +9,9 @@
 //! A key design decision: the search only needs a [`Population`] — candidates for a record and
 //! per-finger false match rates for a pair — so the same resumable, parallel search runs over a
 //! gallery's candidate index, or exhaustively over templates in memory. Pair scores are the
-//! fused false match rates of [`fusion`]; `--fmr` is a per-search rate ([`fusion::pair_fmr_threshold`]).
+//! fused false match rates of [`fusion`]; `--fmr` is a per-search rate ([`fusion::pair_fmr_threshold`]);
+//! records sharing an identity number are verified against each other at the rate of a search
+//! among the number's holders ([`fusion::same_id_pair_fmr_threshold`]).
 
 pub mod checkpoint;
 pub mod clusters;
@@ -24,11 +26,14 @@ pub mod search;
 
 pub use checkpoint::Checkpoint;
 pub use clusters::{build_clusters, Cluster, LinkedPair, UnionFind};
-pub use fusion::{fused_fmr, pair_fmr_threshold, score_for_fmr};
+pub use fusion::{fused_fmr, pair_fmr_threshold, same_id_pair_fmr_threshold, score_for_fmr};
 pub use identity::{validate_id_number, IdProblem};
 pub use manifest::{read_manifest, ManifestRecord, RecordInfo};
 pub use population::{ExhaustivePopulation, FingerMatcher};
-pub use report::{build_report, same_id_pairs, Flag, FlagKind, Report};
+pub use report::{
+    build_report, same_id_pairs, verify_same_id_pairs, Flag, FlagKind, LinkThresholds, Report,
+    SameIdPair, SameIdVerification,
+};
 pub use search::{
     job_key, search, Population, Resumable, SearchConfig, SearchOutcome, SearchStats,
 };

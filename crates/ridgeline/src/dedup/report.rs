@@ -5,13 +5,16 @@
 //! "fmr"}], "weakest_link_fmr"}`, where `finger` lists the record's finger positions, `a` and
 //! `b` are record ids, `score` is `−log10(fmr)` and `fmr` the fused false match rate of the pair.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
 use super::clusters::{build_clusters, Cluster, LinkedPair};
+use super::fusion::{fused_fmr, same_id_pair_fmr_threshold, score_for_fmr};
 use super::identity::validate_id_number;
 use super::manifest::{csv_field, RecordInfo};
+use super::search::Population;
+use crate::error::Result;
 
 /// One record as listed in a cluster.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -93,31 +96,107 @@ pub struct Report {
 /// caller (`None` where a record could not be compared).
 pub type UnlinkedSameId = Vec<(u32, u32, Option<f64>)>;
 
-/// Record pairs sharing a valid-looking, non-empty identity number, ordered `(a, b)`, `a < b`.
-pub fn same_id_pairs(records: &[RecordInfo]) -> Vec<(u32, u32)> {
+/// Two records that hold the same identity number, and how many records hold it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SameIdPair {
+    /// First record (`a < b`).
+    pub a: u32,
+    /// Second record.
+    pub b: u32,
+    /// Records holding the number (at least 2).
+    pub holders: usize,
+}
+
+/// Record pairs sharing a valid identity number (GB 11643-1999 checksum and birth date), sorted
+/// by `(a, b)`. Invalid numbers are left out: they are typing errors (flagged on their own), and
+/// a placeholder number shared by many records would otherwise make every pair of them a
+/// comparison.
+pub fn same_id_pairs(records: &[RecordInfo]) -> Vec<SameIdPair> {
     let mut by_id: HashMap<&str, Vec<u32>> = HashMap::new();
     for (i, r) in records.iter().enumerate() {
-        if !r.person_id.is_empty() {
+        if !r.person_id.is_empty() && validate_id_number(&r.person_id).is_ok() {
             by_id.entry(r.person_id.as_str()).or_default().push(i as u32);
         }
     }
-    let mut pairs: Vec<(u32, u32)> = by_id
+    let mut pairs: Vec<SameIdPair> = by_id
         .values()
         .flat_map(|group| {
-            group
-                .iter()
-                .enumerate()
-                .flat_map(move |(k, &a)| group[k + 1..].iter().map(move |&b| (a, b)))
+            group.iter().enumerate().flat_map(move |(k, &a)| {
+                group[k + 1..].iter().map(move |&b| SameIdPair { a, b, holders: group.len() })
+            })
         })
         .collect();
-    pairs.sort_unstable();
+    pairs.sort_unstable_by_key(|p| (p.a, p.b));
     pairs
+}
+
+/// The fused-FMR threshold each record pair of a population is linked at: the blind search's
+/// ([`super::fusion::pair_fmr_threshold`]), or the verification's where the two records share
+/// an identity number ([`same_id_pair_fmr_threshold`]).
+#[derive(Debug, Clone)]
+pub struct LinkThresholds {
+    blind: f64,
+    same_id: HashMap<(u32, u32), f64>,
+}
+
+impl LinkThresholds {
+    /// The thresholds of a population of `records` at `fmr_per_search`.
+    pub fn new(records: &[RecordInfo], fmr_per_search: f64) -> Self {
+        LinkThresholds {
+            blind: super::fusion::pair_fmr_threshold(fmr_per_search, records.len()),
+            same_id: same_id_pairs(records)
+                .into_iter()
+                .map(|p| ((p.a, p.b), same_id_pair_fmr_threshold(fmr_per_search, p.holders)))
+                .collect(),
+        }
+    }
+
+    /// The threshold of the pair of records `a` and `b` (either order).
+    pub fn of(&self, a: u32, b: u32) -> f64 {
+        self.same_id.get(&(a.min(b), a.max(b))).copied().unwrap_or(self.blind)
+    }
+}
+
+/// What checking the same-identity-number pairs found.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SameIdVerification {
+    /// Pairs the search had not linked that pass the verification threshold.
+    pub linked: Vec<LinkedPair>,
+    /// Pairs that do not: for the "same number, different fingerprints" flag.
+    pub unlinked: UnlinkedSameId,
+}
+
+/// Compares every pair of records sharing an identity number that is not among `linked`, and
+/// links it at [`same_id_pair_fmr_threshold`] (a verification of the claimed identity, see
+/// there). The number points at these pairs, so the index missing one cannot hide it.
+pub fn verify_same_id_pairs<P: Population + ?Sized>(
+    population: &P,
+    records: &[RecordInfo],
+    linked: &[LinkedPair],
+    fmr_per_search: f64,
+) -> Result<SameIdVerification> {
+    use rayon::prelude::*;
+    let already: HashSet<(u32, u32)> = linked.iter().map(|p| (p.a, p.b)).collect();
+    let checked: Vec<(SameIdPair, f64)> = same_id_pairs(records)
+        .into_par_iter()
+        .filter(|p| !already.contains(&(p.a, p.b)))
+        .map(|p| Ok((p, fused_fmr(&population.finger_fmrs(p.a, p.b)?))))
+        .collect::<Result<_>>()?;
+    let mut out = SameIdVerification::default();
+    for (p, fmr) in checked {
+        if fmr <= same_id_pair_fmr_threshold(fmr_per_search, p.holders) {
+            out.linked.push(LinkedPair { a: p.a, b: p.b, score: score_for_fmr(fmr), fmr });
+        } else {
+            out.unlinked.push((p.a, p.b, Some(fmr)));
+        }
+    }
+    Ok(out)
 }
 
 /// Builds the report from the linked pairs.
 ///
-/// `unlinked_same_id` are the same-identity-number pairs (from [`same_id_pairs`]) that are not
-/// among `pairs`, with the rate the caller measured when comparing them.
+/// `unlinked_same_id` are the same-identity-number pairs that are not among `pairs`, with the
+/// rate the caller measured when comparing them ([`verify_same_id_pairs`]).
 pub fn build_report(
     records: &[RecordInfo],
     pairs: &[LinkedPair],
@@ -279,7 +358,7 @@ mod tests {
             record("r4", ""),
         ];
         let pairs = [LinkedPair { a: 0, b: 1, score: 9.0, fmr: 1e-9 }];
-        assert_eq!(same_id_pairs(&records), vec![(1, 2)]);
+        assert_eq!(same_id_pairs(&records), vec![SameIdPair { a: 1, b: 2, holders: 2 }]);
         let (report, clusters) =
             build_report(&records, &pairs, &vec![(1, 2, Some(0.3))], BTreeMap::new());
         assert_eq!(clusters.len(), 1);
@@ -302,5 +381,63 @@ mod tests {
         let csv = report.to_csv();
         assert_eq!(csv.lines().count(), 1 + 1 + 3);
         assert!(csv.lines().nth(1).is_some_and(|l| l.starts_with("pair,0,r0,r1,9.000,1e-9,")));
+    }
+
+    /// Per-pair finger rates from a table; pairs not in it do not match at all.
+    struct Table(Vec<((u32, u32), Vec<f64>)>, usize);
+
+    impl Population for Table {
+        fn len(&self) -> usize {
+            self.1
+        }
+        fn candidates(&self, _record: u32) -> Result<Vec<u32>> {
+            Ok(Vec::new())
+        }
+        fn finger_fmrs(&self, a: u32, b: u32) -> Result<Vec<f64>> {
+            let key = (a.min(b), a.max(b));
+            Ok(self.0.iter().find(|(k, _)| *k == key).map_or(vec![0.5], |(_, f)| f.clone()))
+        }
+    }
+
+    /// Holders of one number are verified against each other at the per-search rate divided by
+    /// the other holders, not by the population; invalid numbers are not grouped.
+    #[test]
+    fn same_number_pairs_are_verified_at_the_rate_of_a_search_among_its_holders() {
+        let records = vec![
+            record("r0", "11010519491231002X"),
+            record("r1", "11010519491231002X"),
+            record("r2", "440524188001010014"),
+            record("r3", "440524188001010014"),
+            record("r4", "440524188001010014"),
+            record("r5", "110105199902300021"), // 30 February: invalid, not grouped
+            record("r6", "110105199902300021"),
+            record("r7", ""),
+            record("r8", ""),
+        ];
+        let thresholds = LinkThresholds::new(&records, 1e-4);
+        assert_eq!(thresholds.of(1, 0), 1e-4);
+        assert_eq!(thresholds.of(2, 4), 5e-5);
+        assert_eq!(thresholds.of(5, 6), 1.25e-5);
+        let pairs = same_id_pairs(&records);
+        let keys: Vec<(u32, u32, usize)> = pairs.iter().map(|p| (p.a, p.b, p.holders)).collect();
+        assert_eq!(keys, vec![(0, 1, 2), (2, 3, 3), (2, 4, 3), (3, 4, 3)]);
+        // At 1e-4 per search over 9 records the blind threshold is 1.25e-5: none passes it.
+        let population = Table(
+            vec![
+                ((0, 1), vec![9e-5]), // two holders: 1e-4 → linked
+                ((2, 3), vec![4e-5]), // three holders: 5e-5 → linked
+                ((2, 4), vec![6e-5]), // above 5e-5 → flagged
+                ((5, 6), vec![1e-9]), // invalid number: not checked here
+            ],
+            records.len(),
+        );
+        let already = [LinkedPair { a: 3, b: 4, score: 9.0, fmr: 1e-9 }];
+        let checked =
+            verify_same_id_pairs(&population, &records, &already, 1e-4).expect("verification");
+        let linked: Vec<(u32, u32)> = checked.linked.iter().map(|p| (p.a, p.b)).collect();
+        assert_eq!(linked, vec![(0, 1), (2, 3)]);
+        assert!((checked.linked[0].fmr - 9e-5).abs() < 1e-15);
+        let unlinked: Vec<(u32, u32)> = checked.unlinked.iter().map(|u| (u.0, u.1)).collect();
+        assert_eq!(unlinked, vec![(2, 4)]);
     }
 }
