@@ -1,14 +1,16 @@
 //! The real comparisons behind a population: the matcher with its calibration, over the
 //! records of a gallery.
 //!
-//! Candidates come from locality-sensitive hashing of the stored MCC bit cylinders, with the
-//! gallery's own hash functions, but voted with inverse-document-frequency weights: the
-//! gallery's per-segment index counts every key collision alike, which serves 1:N (its short
-//! list is hundreds long and re-ranked), while N:N can afford only a short list per record, and
-//! there a collision in a rare bucket is worth far more than one in a bucket half the population
-//! shares. The votes propose `COARSE_WIDENING` times the candidates kept, and the gallery's
-//! coarse 1:N score ([`crate::gallery::filter`]) picks among them: votes rank a mate behind more
-//! impostors as the population grows, the coarse comparison does not depend on the population.
+//! Candidates come from locality-sensitive hashing of the stored MCC bit cylinders
+//! ([`crate::gallery::index`], 32 tables of 18-bit keys), ranked as in text retrieval: each
+//! record is a vector of its keys weighted by inverse document frequency, and a candidate's
+//! rank is the cosine of the two vectors. A collision in a rare bucket is worth far more than
+//! one in a bucket a large share of the population shares, and dividing by the candidate's
+//! length keeps records with many keys from collecting chance collisions from every probe.
+//! N:N can afford only a short list per record, so this ranking has to be sharp. The votes
+//! propose `COARSE_WIDENING` times the candidates kept, and the gallery's coarse 1:N score
+//! ([`crate::gallery::filter`]) picks among them: votes rank a mate behind more impostors as the
+//! population grows, the coarse comparison does not depend on the population.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -159,11 +161,11 @@ impl<'g> GalleryPopulation<'g> {
 
 /// Inverted index of every stored finger's LSH keys: key → (record, position), as one array of
 /// postings grouped by key (compressed sparse rows). Keys are dense (`table · 2^key_bits + key`,
-/// 3.1 million at the default 12 tables of 18 bits), so a key's postings are found by two
-/// offsets, and a posting packs record and finger position into 32 bits. At a million fingers
-/// of about 400 distinct keys each that is 1.6 GB; a hash map of growable vectors of
-/// `(u32, u8)` needed more than three times as much, enough to push the gallery out of the page
-/// cache of a 24 GB machine.
+/// 8.4 million at the default 32 tables of 18 bits), so a key's postings are found by two
+/// offsets, and a posting packs record and finger position into 32 bits. Buckets too large to
+/// vote are not stored. A hash map of growable vectors of `(u32, u8)` needed more than three
+/// times as much, enough to push the gallery out of the page cache of a 24 GB machine at a
+/// million records (sizes in docs/PERFORMANCE.md).
 #[derive(Debug)]
 struct KeyIndex {
     /// `offsets[k]..offsets[k + 1]` are key `k`'s postings.
@@ -172,8 +174,16 @@ struct KeyIndex {
     postings: Vec<u32>,
     /// Stored fingers indexed.
     entries: usize,
-    /// Buckets larger than this are skipped: a key shared by that many fingers says nothing.
-    max_bucket: usize,
+    /// Per record, the length of its key vector in IDF weights, `√Σ idf(k)²` over its stored
+    /// keys (all fingers): the cosine normalisation of the votes.
+    norms: Vec<f32>,
+}
+
+/// Inverse document frequency of a key held by `bucket` of `entries` fingers: rare keys are
+/// strong evidence, common ones weak. Positive for every stored bucket (oversized ones are not
+/// stored).
+fn idf(entries: usize, bucket: usize) -> f32 {
+    (entries as f32 / bucket.max(1) as f32).ln()
 }
 
 /// Bits of a posting that hold the finger position (0–10).
@@ -188,7 +198,7 @@ impl KeyIndex {
         keys: impl Fn(RecordId) -> Result<Vec<u32>> + Sync,
     ) -> Result<Self> {
         use rayon::prelude::*;
-        // Offsets are 8 bytes per key: the default hash functions have 3.1 million keys.
+        // Offsets are 8 bytes per key: the default hash functions have 8.4 million keys.
         if key_space > 1 << 26 {
             return Err(Error::InvalidArgument(format!(
                 "{key_space} hash keys is more than the candidate index holds"
@@ -216,6 +226,15 @@ impl KeyIndex {
                 }
             }
         }
+        // Buckets the votes skip are not stored: with many tables they hold a good share of
+        // all postings, memory the gallery's page cache needs at a million records.
+        let max_bucket = ((entries as f64 * MAX_BUCKET_SHARE).ceil() as usize)
+            .clamp(MIN_MAX_BUCKET, MAX_MAX_BUCKET);
+        for count in offsets.iter_mut() {
+            if *count > max_bucket as u64 {
+                *count = 0;
+            }
+        }
         for k in 1..offsets.len() {
             offsets[k] += offsets[k - 1];
         }
@@ -225,16 +244,28 @@ impl KeyIndex {
             for (position, record_keys) in record_fingers {
                 let posting = (record as u32) << POSITION_BITS | u32::from(position & 0xf);
                 for key in record_keys {
-                    if let Some(at) = next.get_mut(key as usize) {
+                    let end = offsets.get(key as usize + 1).copied().unwrap_or(0);
+                    if let Some(at) = next.get_mut(key as usize).filter(|at| **at < end) {
                         postings[*at as usize] = posting;
                         *at += 1;
                     }
                 }
             }
         }
-        let max_bucket = ((entries as f64 * MAX_BUCKET_SHARE).ceil() as usize)
-            .clamp(MIN_MAX_BUCKET, MAX_MAX_BUCKET);
-        Ok(KeyIndex { offsets, postings, entries, max_bucket })
+        let mut norms = vec![0f32; fingers.len()];
+        for key in 0..key_space {
+            let bucket = &postings[offsets[key] as usize..offsets[key + 1] as usize];
+            let weight = idf(entries, bucket.len());
+            for &posting in bucket {
+                if let Some(norm) = norms.get_mut((posting >> POSITION_BITS) as usize) {
+                    *norm += weight * weight;
+                }
+            }
+        }
+        for norm in &mut norms {
+            *norm = norm.sqrt();
+        }
+        Ok(KeyIndex { offsets, postings, entries, norms })
     }
 
     /// The postings of a key: (record, finger position).
@@ -281,6 +312,15 @@ impl Votes {
             self.touched.push(record);
         }
         *score += weight;
+    }
+
+    /// Divides each record's votes by its length (`norms`, by record), making them cosines:
+    /// without it a record with many keys collects chance votes from every probe.
+    fn normalise(&mut self, norms: &[f32]) {
+        for &r in &self.touched {
+            let norm = norms.get(r as usize).copied().unwrap_or(1.0);
+            self.score[r as usize] /= norm.max(f32::MIN_POSITIVE);
+        }
     }
 
     /// The `k` records with the most votes, most first.
@@ -362,12 +402,12 @@ impl GalleryPopulation<'_> {
             for &(position, id) in self.fingers(record) {
                 for key in entry_keys(&self.hashes, self.prepared(id)?) {
                     let entries = index.bucket(key);
-                    if entries.len() == 0 || entries.len() > index.max_bucket {
+                    if entries.len() == 0 {
                         continue;
                     }
-                    // Rare keys are strong evidence, common ones weak (inverse document
-                    // frequency); always positive, since big buckets were skipped above.
-                    let weight = (index.entries as f32 / entries.len() as f32).ln();
+                    // Cosine similarity of IDF-weighted key vectors: a shared key adds its
+                    // weight in both, idf², and the sum is divided by the candidate's length.
+                    let weight = idf(index.entries, entries.len()).powi(2);
                     for (other, p) in entries {
                         if other != record && positions_compatible(position, p) {
                             votes.add(other, weight);
@@ -375,6 +415,7 @@ impl GalleryPopulation<'_> {
                     }
                 }
             }
+            votes.normalise(&index.norms);
             Ok(votes.best(limit))
         })
     }
@@ -428,7 +469,7 @@ impl Population for GalleryPopulation<'_> {
         self.infos.len()
     }
 
-    /// Indexed: among the records with the highest IDF-weighted LSH votes summed over the
+    /// Indexed: among the records with the highest cosine of IDF-weighted LSH keys, over the
     /// fingers (each finger voting for fingers of a compatible position), those with the best
     /// coarse scores. Exhaustive: every later record.
     fn candidates(&self, record: u32) -> Result<Vec<u32>> {
@@ -517,5 +558,22 @@ mod tests {
             dense.iter().map(|&k| ((k >> params.key_bits) as usize, k & mask)).collect();
         assert_eq!(back, expected);
         assert!(KeyIndex::build(&[], 1 << 27, |_| Ok(Vec::new())).is_err());
+    }
+
+    /// A key shared by more fingers than the votes would read is not stored at all; the others
+    /// keep every posting.
+    #[test]
+    fn oversized_buckets_are_not_stored() {
+        let id = |index: u32| RecordId { segment: 1, index };
+        let records = MIN_MAX_BUCKET as u32 + 1;
+        let fingers: Vec<Vec<(u8, RecordId)>> = (0..records).map(|r| vec![(1, id(r))]).collect();
+        // Every finger has key 3; finger r also has key 4 + r % 2.
+        let keys = |r: RecordId| -> Result<Vec<u32>> { Ok(vec![3, 4 + r.index % 2]) };
+        let index = KeyIndex::build(&fingers, 8, keys).expect("small index");
+        assert_eq!(index.bucket(3).len(), 0);
+        assert_eq!(index.bucket(4).len(), (records as usize).div_ceil(2));
+        assert_eq!(index.bucket(5).len(), records as usize / 2);
+        assert!(index.bucket(5).all(|(record, position)| record % 2 == 1 && position == 1));
+        assert_eq!(index.postings.len(), records as usize);
     }
 }
