@@ -186,6 +186,29 @@ fn idf(entries: usize, bucket: usize) -> f32 {
     (entries as f32 / bucket.max(1) as f32).ln()
 }
 
+/// Records whose keys are computed at once (in parallel) while the index is built.
+const KEYED_BLOCK_RECORDS: usize = 16_384;
+
+/// Calls `each` with every record's index and its fingers' keys (position, keys), in record
+/// order, computing the keys a block of records at a time in parallel.
+fn for_each_keyed_block(
+    fingers: &[Vec<(u8, RecordId)>],
+    keys: &(impl Fn(RecordId) -> Result<Vec<u32>> + Sync),
+    mut each: impl FnMut(usize, &[(u8, Vec<u32>)]),
+) -> Result<()> {
+    use rayon::prelude::*;
+    for (block, records) in fingers.chunks(KEYED_BLOCK_RECORDS).enumerate() {
+        let keyed: Vec<Vec<(u8, Vec<u32>)>> = records
+            .par_iter()
+            .map(|record| record.iter().map(|&(p, id)| Ok((p, keys(id)?))).collect::<Result<_>>())
+            .collect::<Result<_>>()?;
+        for (k, record_fingers) in keyed.iter().enumerate() {
+            each(block * KEYED_BLOCK_RECORDS + k, record_fingers);
+        }
+    }
+    Ok(())
+}
+
 /// Bits of a posting that hold the finger position (0–10).
 const POSITION_BITS: u32 = 4;
 
@@ -197,7 +220,6 @@ impl KeyIndex {
         key_space: usize,
         keys: impl Fn(RecordId) -> Result<Vec<u32>> + Sync,
     ) -> Result<Self> {
-        use rayon::prelude::*;
         // Offsets are 8 bytes per key: the default hash functions have 8.4 million keys.
         if key_space > 1 << 26 {
             return Err(Error::InvalidArgument(format!(
@@ -211,21 +233,22 @@ impl KeyIndex {
                 u32::MAX >> POSITION_BITS
             )));
         }
-        let keyed: Vec<Vec<(u8, Vec<u32>)>> = fingers
-            .par_iter()
-            .map(|record| record.iter().map(|&(p, id)| Ok((p, keys(id)?))).collect::<Result<_>>())
-            .collect::<Result<_>>()?;
-        // Count, then place: every key's postings in one pass over the records, in order.
+        // Count, then place: two passes over the records, each computing their keys again a
+        // block at a time. Holding every record's keys between the passes would double the
+        // index's peak memory (4 GB at a million fingers and 32 tables), and the gallery needs
+        // that memory as page cache.
         let mut offsets = vec![0u64; key_space + 1];
         let mut entries = 0;
-        for (_, record_keys) in keyed.iter().flatten() {
-            entries += 1;
-            for &key in record_keys {
-                if let Some(count) = offsets.get_mut(key as usize + 1) {
-                    *count += 1;
+        for_each_keyed_block(fingers, &keys, |_, record_fingers| {
+            for (_, record_keys) in record_fingers {
+                entries += 1;
+                for &key in record_keys {
+                    if let Some(count) = offsets.get_mut(key as usize + 1) {
+                        *count += 1;
+                    }
                 }
             }
-        }
+        })?;
         // Buckets the votes skip are not stored: with many tables they hold a good share of
         // all postings, memory the gallery's page cache needs at a million records.
         let max_bucket = ((entries as f64 * MAX_BUCKET_SHARE).ceil() as usize)
@@ -240,10 +263,10 @@ impl KeyIndex {
         }
         let mut next: Vec<u64> = offsets[..key_space].to_vec();
         let mut postings = vec![0u32; offsets[key_space] as usize];
-        for (record, record_fingers) in keyed.into_iter().enumerate() {
+        for_each_keyed_block(fingers, &keys, |record, record_fingers| {
             for (position, record_keys) in record_fingers {
                 let posting = (record as u32) << POSITION_BITS | u32::from(position & 0xf);
-                for key in record_keys {
+                for &key in record_keys {
                     let end = offsets.get(key as usize + 1).copied().unwrap_or(0);
                     if let Some(at) = next.get_mut(key as usize).filter(|at| **at < end) {
                         postings[*at as usize] = posting;
@@ -251,7 +274,7 @@ impl KeyIndex {
                     }
                 }
             }
-        }
+        })?;
         let mut norms = vec![0f32; fingers.len()];
         for key in 0..key_space {
             let bucket = &postings[offsets[key] as usize..offsets[key + 1] as usize];
@@ -575,5 +598,27 @@ mod tests {
         assert_eq!(index.bucket(5).len(), records as usize / 2);
         assert!(index.bucket(5).all(|(record, position)| record % 2 == 1 && position == 1));
         assert_eq!(index.postings.len(), records as usize);
+    }
+
+    /// Keys are computed a block of records at a time; postings still come out complete and in
+    /// record order across block boundaries.
+    #[test]
+    fn the_key_index_spans_blocks_in_record_order() {
+        let id = |index: u32| RecordId { segment: 1, index };
+        let records = 2 * KEYED_BLOCK_RECORDS as u32 + 5;
+        let fingers: Vec<Vec<(u8, RecordId)>> = (0..records).map(|r| vec![(2, id(r))]).collect();
+        // Key 0 for every 1000th record, key 1 for every 4099th: both under the bucket cap.
+        let keys = |r: RecordId| -> Result<Vec<u32>> {
+            Ok([(0, 1000), (1, 4099)]
+                .iter()
+                .filter(|&&(_, every)| r.index % every == 0)
+                .map(|&(key, _)| key)
+                .collect())
+        };
+        let index = KeyIndex::build(&fingers, 2, keys).expect("index");
+        let bucket = |k: u32| index.bucket(k).map(|(r, _)| r).collect::<Vec<_>>();
+        assert_eq!(bucket(0), (0..records).step_by(1000).collect::<Vec<_>>());
+        assert_eq!(bucket(1), (0..records).step_by(4099).collect::<Vec<_>>());
+        assert_eq!(index.entries, records as usize);
     }
 }
