@@ -554,6 +554,16 @@ mod tests {
         // Keys outside the space have no postings rather than panicking.
         assert!(bucket(16).is_empty() && bucket(u32::MAX).is_empty());
         assert_eq!(index.postings.len(), 8);
+        // Cosine lengths, per record over every posting of its fingers: idf = ln(4 / bucket).
+        let (rare, shared) = (4f32.ln(), (4f32 / 3.0).ln());
+        let expected = [
+            (rare * rare + 3.0 * shared * shared).sqrt(), // keys 0, 5 (two fingers), 9
+            (2.0 * shared * shared).sqrt(),               // keys 5, 9
+            (shared * shared + rare * rare).sqrt(),       // keys 9, 15
+        ];
+        for (norm, want) in index.norms.iter().zip(expected) {
+            assert!((norm - want).abs() < 1e-5, "norm {norm}, expected {want}");
+        }
     }
 
     /// Dense keys are inside the key space and map back to exactly the template's distinct
