@@ -72,7 +72,7 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.sample_size(10);
     for (mode, name) in [(SearchMode::Indexed, "indexed"), (SearchMode::Exhaustive, "exhaustive")] {
-        let options = SearchOptions { top_k: 10, finger: None, mode };
+        let options = SearchOptions::new(10, None, mode);
         let mut next = 0;
         group.bench_function(format!("identify, {size} records, {name}"), |b| {
             b.iter(|| {

@@ -6,7 +6,7 @@ use ridgeline::Template;
 use ridgeline_synth::templates::{TemplateConfig, TemplateMaster};
 
 fn options(mode: SearchMode) -> SearchOptions {
-    SearchOptions { top_k: 1, finger: None, mode }
+    SearchOptions::new(1, None, mode)
 }
 
 fn enrol(gallery: &Gallery, records: &[(String, Template)]) {
@@ -17,21 +17,35 @@ fn enrol(gallery: &Gallery, records: &[(String, Template)]) {
     gallery.enroll_batch(&batch).expect("enrol");
 }
 
-/// Share of probes whose indexed top candidate is the exhaustive one, and the exhaustive
-/// rank-1 identification rate.
-fn agreement(gallery: &Gallery, probes: &[(String, Template)]) -> (f64, f64) {
-    let (mut agree, mut mate_first) = (0, 0);
+/// How often indexed search's top candidate is the exhaustive one.
+struct Agreement {
+    /// The short list alone (no escalation): the coarse stage's own recall.
+    coarse_only: f64,
+    /// With the default escalation.
+    escalated: f64,
+    /// Exhaustive search's rank-1 identification rate.
+    rank1: f64,
+}
+
+fn agreement(gallery: &Gallery, probes: &[(String, Template)]) -> Agreement {
+    let (mut coarse_only, mut escalated, mut mate_first) = (0, 0, 0);
+    let top =
+        |r: &ridgeline::gallery::Identification| r.candidates.first().map(|c| c.subject_id.clone());
+    let plain = SearchOptions { escalate_below: None, ..options(SearchMode::Indexed) };
     for (id, probe) in probes {
         let ex = gallery.identify(probe, &options(SearchMode::Exhaustive)).expect("exhaustive");
-        let ix = gallery.identify(probe, &options(SearchMode::Indexed)).expect("indexed");
-        let top = |r: &ridgeline::gallery::Identification| {
-            r.candidates.first().map(|c| c.subject_id.clone())
-        };
-        agree += usize::from(top(&ix) == top(&ex));
+        let ix = gallery.identify(probe, &plain).expect("indexed");
+        let ix_escalated = gallery.identify(probe, &options(SearchMode::Indexed)).expect("indexed");
+        coarse_only += usize::from(top(&ix) == top(&ex));
+        escalated += usize::from(top(&ix_escalated) == top(&ex));
         mate_first += usize::from(top(&ex).as_deref() == Some(id.as_str()));
     }
     let n = probes.len().max(1) as f64;
-    (agree as f64 / n, mate_first as f64 / n)
+    Agreement {
+        coarse_only: coarse_only as f64 / n,
+        escalated: escalated as f64 / n,
+        rank1: mate_first as f64 / n,
+    }
 }
 
 #[test]
@@ -52,13 +66,18 @@ fn indexed_search_agrees_with_exhaustive_on_synthetic_fingers() {
             (format!("f{f}"), master(f).impression(seed, f, 2, &config))
         })
         .collect();
-    let (agree, rank1) = agreement(&gallery, &probe_set);
-    eprintln!("synthetic: agreement {agree:.3}, exhaustive rank-1 {rank1:.3}");
-    assert!(rank1 >= 0.97, "exhaustive rank-1 {rank1}");
-    // Measured 0.953 with this 2 % short list (0.960 before the coarse score was divided by the
-    // record's minutiae, one probe; on the bench population that division helped, see
-    // docs/PERFORMANCE.md); a regression guard, the 0.995 is not reached on this test.
-    assert!(agree >= 0.94, "indexed agrees with exhaustive on {agree}");
+    let a = agreement(&gallery, &probe_set);
+    eprintln!(
+        "synthetic: agreement {:.3} (short list alone {:.3}), exhaustive rank-1 {:.3}",
+        a.escalated, a.coarse_only, a.rank1
+    );
+    assert!(a.rank1 >= 0.97, "exhaustive rank-1 {}", a.rank1);
+    // The short list alone: measured 0.953 with this 2 % short list (0.960 before the coarse
+    // score was divided by the record's minutiae, one probe; on the bench population that
+    // division helped, see docs/PERFORMANCE.md); a regression guard of the coarse stage.
+    assert!(a.coarse_only >= 0.94, "the short list alone agrees on {}", a.coarse_only);
+    // With escalation (8 % re-ranked when the 2 % find nothing): measured 0.980.
+    assert!(a.escalated >= 0.97, "indexed agrees on {}", a.escalated);
 }
 
 #[test]
@@ -92,10 +111,15 @@ fn indexed_search_agrees_with_exhaustive_on_the_dev_sets() {
     // 4 of 40 fingers (10 %) re-ranked.
     let gallery = Gallery::create(dir.path()).expect("create").with_shortlist(Some(4));
     enrol(&gallery, &enrolled);
-    let (agree, rank1) = agreement(&gallery, &probes);
-    eprintln!("dev sets: agreement {agree:.3}, exhaustive rank-1 {rank1:.3}");
-    // Measured 0.979 (0.954 before the coarse score was divided by the record's minutiae: real
-    // prints differ widely in how many minutiae the descriptor holds); a regression guard, the
-    // issue's 0.995 is not reached on this test.
-    assert!(agree >= 0.97, "indexed agrees with exhaustive on {agree}");
+    let a = agreement(&gallery, &probes);
+    eprintln!(
+        "dev sets: agreement {:.3} (short list alone {:.3}), exhaustive rank-1 {:.3}",
+        a.escalated, a.coarse_only, a.rank1
+    );
+    // The short list alone: measured 0.979 (0.954 before the coarse score was divided by the
+    // record's minutiae: real prints differ widely in how many minutiae the descriptor holds);
+    // a regression guard of the coarse stage.
+    assert!(a.coarse_only >= 0.97, "the short list alone agrees on {}", a.coarse_only);
+    // With escalation (16 of 40 fingers re-ranked when 4 find nothing): measured 0.993.
+    assert!(a.escalated >= 0.99, "indexed agrees on {}", a.escalated);
 }

@@ -30,7 +30,7 @@ fn build(dir: &std::path::Path, n: u64, pop: &SyntheticPopulation) -> Gallery {
 }
 
 fn options(mode: SearchMode) -> SearchOptions {
-    SearchOptions { top_k: 5, finger: None, mode }
+    SearchOptions::new(5, None, mode)
 }
 
 #[test]
@@ -72,6 +72,46 @@ fn a_shortlist_covering_the_gallery_reproduces_exhaustive_search_exactly() {
         // Every record is in the short list, so the precise stage sees what exhaustive sees.
         assert_eq!(ix.candidates, ex.candidates);
     }
+}
+
+#[test]
+fn escalation_re_ranks_further_only_when_nothing_in_the_short_list_matches() {
+    use ridgeline::gallery::identify::{default_escalation_score, ESCALATION_FACTOR};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pop = SyntheticPopulation::new(14);
+    let n = 200u64;
+    let short = 8;
+    let wide = short * ESCALATION_FACTOR;
+    let gallery = build(dir.path(), n, &pop).with_shortlist(Some(short));
+    let widened =
+        Gallery::open(dir.path(), OpenMode::ReadOnly).expect("open").with_shortlist(Some(wide));
+    let with = |escalate_below| SearchOptions { escalate_below, ..options(SearchMode::Indexed) };
+    let mut escalations = 0;
+    for f in [0u64, 17, 44, 101, 163, 199] {
+        // A genuine probe and a walk-in (a finger not enrolled).
+        for probe in [pop.impression(f, 1), pop.impression(n + f, 0)] {
+            let plain = gallery.identify(&probe, &with(None)).expect("plain");
+            assert!(!plain.escalated);
+            assert_eq!(plain.compared, short);
+            // Escalating always re-ranks the widened list: the same answer as a search whose
+            // short list is that wide, compared for compared.
+            let always = gallery.identify(&probe, &with(Some(f64::INFINITY))).expect("always");
+            let wide_plain = widened.identify(&probe, &with(None)).expect("wide");
+            assert!(always.escalated);
+            assert_eq!(always.compared, wide);
+            assert_eq!(always.candidates, wide_plain.candidates);
+            // The default escalates exactly when the short list's best is below the threshold.
+            let default = gallery.identify(&probe, &options(SearchMode::Indexed)).expect("default");
+            let below = plain.candidates[0].score < default_escalation_score();
+            assert_eq!(default.escalated, below, "probe of finger {f}");
+            let expected = if below { &always } else { &plain };
+            assert_eq!(default.candidates, expected.candidates);
+            assert_eq!(default.compared, expected.compared);
+            escalations += usize::from(below);
+        }
+    }
+    // Walk-ins escalate; genuine probes whose mate is short-listed do not.
+    assert!((6..12).contains(&escalations), "{escalations} escalations");
 }
 
 #[test]

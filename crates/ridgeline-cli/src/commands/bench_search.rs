@@ -4,9 +4,11 @@
 //! Builds (or reuses, if DIR already holds it) a synthetic gallery of N templates from the synth
 //! crate's template-level generator, one per finger (impression 1), then searches P genuine
 //! probes (impression 2 of enrolled fingers),
-//! indexed, and the first E of them exhaustively too. Reports open time, index build time,
-//! latency percentiles, probes per second, rank-1 identification rates, how often the indexed
-//! top candidate equals the exhaustive one, and sizes per template.
+//! indexed, and the first E of them exhaustively too; then W walk-ins (fingers not enrolled),
+//! indexed. Reports open time, index build time, latency percentiles (genuine probes and
+//! walk-ins apart: a walk-in's search escalates, see `ridgeline::gallery::identify`), probes
+//! per second, rank-1 identification rates, how often the indexed top candidate equals the
+//! exhaustive one, and sizes per template.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -34,6 +36,9 @@ pub struct Args {
     /// Of those, how many are also searched exhaustively (slow on big galleries).
     #[arg(long, default_value_t = 20)]
     pub exhaustive_probes: usize,
+    /// Walk-ins searched with the index: fingers of the population that are not enrolled.
+    #[arg(long, default_value_t = 20)]
+    pub walk_ins: usize,
     /// Where the gallery lives (default: a folder per size and seed under the temp folder).
     #[arg(long)]
     pub dir: Option<PathBuf>,
@@ -147,12 +152,18 @@ struct Run {
     top1: Vec<Option<String>>,
     top1_score: Vec<f64>,
     compared: usize,
+    escalated: usize,
 }
 
 fn search(gallery: &Gallery, probes: &[(u64, Template)], mode: SearchMode) -> anyhow::Result<Run> {
-    let options = SearchOptions { top_k: 10, finger: None, mode };
-    let mut run =
-        Run { latencies_ms: Vec::new(), top1: Vec::new(), top1_score: Vec::new(), compared: 0 };
+    let options = SearchOptions::new(10, None, mode);
+    let mut run = Run {
+        latencies_ms: Vec::new(),
+        top1: Vec::new(),
+        top1_score: Vec::new(),
+        compared: 0,
+        escalated: 0,
+    };
     for (_, probe) in probes {
         let start = Instant::now();
         let result = gallery.identify(probe, &options)?;
@@ -160,21 +171,17 @@ fn search(gallery: &Gallery, probes: &[(u64, Template)], mode: SearchMode) -> an
         run.top1.push(result.candidates.first().map(|c| c.subject_id.clone()));
         run.top1_score.push(result.candidates.first().map_or(f64::NEG_INFINITY, |c| c.score));
         run.compared += result.compared;
+        run.escalated += usize::from(result.escalated);
     }
     Ok(run)
 }
 
-fn summary(run: &Run, probes: &[(u64, Template)]) -> serde_json::Value {
+/// Latency figures of a run.
+fn latency_summary(run: &Run) -> serde_json::Value {
     let mut sorted = run.latencies_ms.clone();
     sorted.sort_by(f64::total_cmp);
     let n = sorted.len().max(1) as f64;
     let mean = sorted.iter().sum::<f64>() / n;
-    let hits = run
-        .top1
-        .iter()
-        .zip(probes)
-        .filter(|(top, (f, _))| top.as_deref() == Some(subject_id(*f).as_str()))
-        .count();
     serde_json::json!({
         "probes": run.latencies_ms.len(),
         // The first search after opening, included in the percentiles too: it pays for
@@ -185,9 +192,22 @@ fn summary(run: &Run, probes: &[(u64, Template)]) -> serde_json::Value {
         "ms_p90": percentile(&sorted, 90.0),
         "ms_p99": percentile(&sorted, 99.0),
         "probes_per_s": if mean > 0.0 { 1e3 / mean } else { 0.0 },
-        "rank1": hits as f64 / n,
         "compared_mean": run.compared as f64 / n,
+        "escalated": run.escalated,
     })
+}
+
+fn summary(run: &Run, probes: &[(u64, Template)]) -> serde_json::Value {
+    let n = run.latencies_ms.len().max(1) as f64;
+    let hits = run
+        .top1
+        .iter()
+        .zip(probes)
+        .filter(|(top, (f, _))| top.as_deref() == Some(subject_id(*f).as_str()))
+        .count();
+    let mut report = latency_summary(run);
+    report["rank1"] = serde_json::json!(hits as f64 / n);
+    report
 }
 
 /// Runs the command.
@@ -219,6 +239,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         })
         .collect();
     let indexed = search(&gallery, &probes, SearchMode::Indexed)?;
+    // Walk-ins: fingers after the enrolled ones, so none has a mate in the gallery.
+    let walk_in_probes: Vec<(u64, Template)> = (0..args.walk_ins as u64)
+        .map(|j| (n as u64 + j, population.impression(n as u64 + j, 2)))
+        .collect();
+    let walk_ins = search(&gallery, &walk_in_probes, SearchMode::Indexed)?;
     let rss_after = resident_bytes();
     let e = args.exhaustive_probes.min(probes.len());
     let exhaustive = search(&gallery, &probes[..e], SearchMode::Exhaustive)?;
@@ -228,6 +253,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let threshold = ridgeline::matcher::calibration::threshold_for_fmr(1e-4);
     let identified: Vec<usize> =
         (0..e).filter(|&k| exhaustive.top1_score[k] >= threshold).collect();
+    let mut walk_in_report = latency_summary(&walk_ins);
+    // Falsely identified: a walk-in whose top candidate scores at the threshold.
+    walk_in_report["false_matches"] =
+        serde_json::json!(walk_ins.top1_score.iter().filter(|&&s| s >= threshold).count());
     let agree_identified =
         identified.iter().filter(|&&k| indexed.top1[k] == exhaustive.top1[k]).count();
 
@@ -243,6 +272,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "coarse_load_ms": index_ms,
         "indexed": summary(&indexed, &probes),
         "exhaustive": summary(&exhaustive, &probes[..e]),
+        "walk_ins": walk_in_report,
         "top1_agreement": if e > 0 { agree as f64 / e as f64 } else { f64::NAN },
         "agreement_probes": e,
         "identified_probes": identified.len(),

@@ -408,10 +408,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for k in 0..WALK_IN_PROBES.min(args.people) {
         let person = (k * args.people / WALK_IN_PROBES.max(1)) as u32;
         let probe = finger_template(args.seed, person, 0, 2)?;
-        let found = gallery.identify(
-            &probe,
-            &SearchOptions { top_k: 3, finger: Some(DEMO_FINGERS[0]), mode: SearchMode::Indexed },
-        )?;
+        let found = gallery
+            .identify(&probe, &SearchOptions::new(3, Some(DEMO_FINGERS[0]), SearchMode::Indexed))?;
         let expected = &population.infos[person as usize].record_id;
         let top = found.candidates.first();
         let hit = top.is_some_and(|c| &c.subject_id == expected);

@@ -48,7 +48,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         gallery.build_index();
     }
     let index_ms = start.elapsed().as_secs_f64() * 1e3;
-    let options = SearchOptions { top_k: args.top.max(1), finger: args.finger, mode };
+    let options = SearchOptions::new(args.top.max(1), args.finger, mode);
     let start = Instant::now();
     let result = gallery.identify(&probe, &options)?;
     let search_ms = start.elapsed().as_secs_f64() * 1e3;

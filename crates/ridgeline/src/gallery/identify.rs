@@ -1,5 +1,15 @@
 //! 1:N identification over a snapshot: exhaustive (every record, the reference) or indexed
-//! (a coarse comparison with every record, see [`super::filter`], picks a short list, the precise matcher re-ranks it). Both run on `rayon`.
+//! (a coarse comparison with every record, see [`super::filter`], picks a short list, the
+//! precise matcher re-ranks it). Both run on `rayon`.
+//!
+//! Indexed search searches harder before it answers "not enrolled". When no short-listed record
+//! reaches the escalation score (by default the matcher's threshold at a false match rate of
+//! 10⁻⁴), the precise matcher also re-ranks the next records of the coarse ranking, up to
+//! [`ESCALATION_FACTOR`] times the short list. At a registration window that answer creates a
+//! new record, and a mate the coarse stage ranked just beyond the short list would become a
+//! duplicate registration; a probe whose mate is in the short list (most genuine probes) pays
+//! nothing. The cost falls on walk-ins, and is bounded: at a million records, 8,192 more
+//! comparisons (see `docs/PERFORMANCE.md`).
 
 use std::cmp::Ordering;
 
@@ -16,6 +26,14 @@ pub const SHORTLIST_MIN: usize = 256;
 pub const SHORTLIST_SHARE: f64 = 0.01;
 /// … but never more than this many (bounds the re-ranking cost at any gallery size).
 pub const SHORTLIST_MAX: usize = 8192;
+/// When nothing in the short list reaches the escalation score, this many times the short list
+/// is re-ranked …
+pub const ESCALATION_FACTOR: usize = 4;
+/// … but never more than this many records in all.
+pub const ESCALATED_MAX: usize = 2 * SHORTLIST_MAX;
+/// The default escalation score is the matcher's threshold at this false match rate per
+/// comparison (the operating point of `ridgeline bench search`'s "identified").
+pub const ESCALATION_FMR: f64 = 1e-4;
 /// Records per rayon task in exhaustive search.
 const EXHAUSTIVE_CHUNK_RECORDS: u32 = 256;
 
@@ -38,12 +56,27 @@ pub struct SearchOptions {
     pub finger: Option<u8>,
     /// Indexed or exhaustive.
     pub mode: SearchMode,
+    /// Indexed search: when no short-listed record scores at least this, re-rank further down
+    /// the coarse ranking (see the module docs); `None` never escalates.
+    pub escalate_below: Option<f64>,
+}
+
+impl SearchOptions {
+    /// Options with the default escalation.
+    pub fn new(top_k: usize, finger: Option<u8>, mode: SearchMode) -> Self {
+        SearchOptions { top_k, finger, mode, escalate_below: Some(default_escalation_score()) }
+    }
 }
 
 impl Default for SearchOptions {
     fn default() -> Self {
-        SearchOptions { top_k: 10, finger: None, mode: SearchMode::Indexed }
+        SearchOptions::new(10, None, SearchMode::Indexed)
     }
+}
+
+/// The matcher's score at [`ESCALATION_FMR`].
+pub fn default_escalation_score() -> f64 {
+    crate::matcher::calibration::threshold_for_fmr(ESCALATION_FMR)
 }
 
 /// One candidate of an identification.
@@ -68,6 +101,9 @@ pub struct Identification {
     pub searched: usize,
     /// Records compared with the precise matcher.
     pub compared: usize,
+    /// Whether indexed search re-ranked beyond its short list (nothing in it reached the
+    /// escalation score).
+    pub escalated: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -120,8 +156,11 @@ pub fn identify(
             .map(|s| (0..s.segment().len()).filter(|&i| eligible(s, i, Some(f))).count())
             .sum(),
     };
-    let (scored, compared) = match options.mode {
-        SearchMode::Exhaustive => exhaustive(snapshot, matcher, probe, options.finger, top_k),
+    let (scored, compared, escalated) = match options.mode {
+        SearchMode::Exhaustive => {
+            let (scored, compared) = exhaustive(snapshot, matcher, probe, options.finger, top_k);
+            (scored, compared, false)
+        }
         SearchMode::Indexed => indexed(snapshot, matcher, shortlist, probe, options, searched),
     };
     let candidates = scored
@@ -136,7 +175,7 @@ pub fn identify(
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(Identification { candidates, searched, compared })
+    Ok(Identification { candidates, searched, compared, escalated })
 }
 
 /// The records of a snapshot as rayon tasks: (segment, first record, end) of at most `size`.
@@ -211,25 +250,32 @@ fn indexed(
     probe: PreparedRef<'_>,
     options: &SearchOptions,
     searched: usize,
-) -> (Vec<Scored>, usize) {
+) -> (Vec<Scored>, usize, bool) {
     let (finger, top_k) = (options.finger, options.top_k.max(1));
     let coarse_probe = Coarse::of(probe);
     let default_len =
         ((searched as f64 * SHORTLIST_SHARE).ceil() as usize).clamp(SHORTLIST_MIN, SHORTLIST_MAX);
     let shortlist_len = shortlist.unwrap_or(default_len).max(top_k);
+    // The coarse stage keeps enough records for an escalation too: keeping them costs a
+    // larger selection, not another pass over the gallery.
+    let kept_len = match options.escalate_below {
+        Some(_) => shortlist_len.saturating_mul(ESCALATION_FACTOR).min(ESCALATED_MAX),
+        None => shortlist_len,
+    }
+    .max(shortlist_len);
     let tasks = chunks(snapshot, COARSE_CHUNK_RECORDS);
     // The best coarse scores under one total order (score, then record), so which records
     // make the short list does not depend on how rayon split the work.
     let best_first =
         |a: &(f32, RecordId), b: &(f32, RecordId)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
     let keep_best = |mut v: Vec<(f32, RecordId)>| {
-        if v.len() > shortlist_len {
-            v.select_nth_unstable_by(shortlist_len, best_first);
-            v.truncate(shortlist_len);
+        if v.len() > kept_len {
+            v.select_nth_unstable_by(kept_len, best_first);
+            v.truncate(kept_len);
         }
         v
     };
-    // Each rayon job keeps its best records as it goes, pruned back to the short list's length
+    // Each rayon job keeps its best records as it goes, pruned back to the kept length
     // whenever it has twice that many, so the merge sees a few short lists, not every record.
     let voted = tasks
         .par_iter()
@@ -244,7 +290,7 @@ fn indexed(
                     best.push((coarse_score(&coarse_probe, words), record));
                 }
             }
-            if best.len() >= 2 * shortlist_len {
+            if best.len() >= 2 * kept_len {
                 best = keep_best(best);
             }
             best
@@ -253,15 +299,28 @@ fn indexed(
             a.extend(b);
             keep_best(a)
         });
-    let voted = keep_best(voted);
-    let scored: Vec<Scored> = voted
-        .par_iter()
-        .filter_map(|&(_, record)| {
-            let candidate =
-                snapshot.descriptor(record).and_then(|d| PreparedRef::from_bytes(d).ok())?;
-            Some(Scored { score: matcher.compare(probe, candidate), record })
-        })
-        .collect();
+    let mut voted = keep_best(voted);
+    voted.sort_unstable_by(best_first);
+    let rerank = |records: &[(f32, RecordId)]| -> Vec<Scored> {
+        records
+            .par_iter()
+            .filter_map(|&(_, record)| {
+                let candidate =
+                    snapshot.descriptor(record).and_then(|d| PreparedRef::from_bytes(d).ok())?;
+                Some(Scored { score: matcher.compare(probe, candidate), record })
+            })
+            .collect()
+    };
+    let (first, further) = voted.split_at(shortlist_len.min(voted.len()));
+    let mut scored = rerank(first);
+    let best = scored.iter().map(|s| s.score).fold(f64::NEG_INFINITY, f64::max);
+    let escalated = match options.escalate_below {
+        Some(threshold) => best < threshold && !further.is_empty(),
+        None => false,
+    };
+    if escalated {
+        scored.extend(rerank(further));
+    }
     let compared = scored.len();
-    (keep_top(scored, top_k), compared)
+    (keep_top(scored, top_k), compared, escalated)
 }
