@@ -67,6 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "searched": result.searched,
                 "search_ms": search_ms,
                 "compared": result.compared,
+                "escalated": result.escalated,
                 "mode": if args.exhaustive { "exhaustive" } else { "indexed" },
                 "open_ms": open_ms,
                 "index_ms": index_ms,
@@ -78,9 +79,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             println!("{:>4}  {:<8.4}  {:>6}  {}", rank + 1, c.score, c.finger, c.subject_id);
         }
         println!(
-            "searched {} records ({} compared precisely) in {search_ms:.1} ms{}",
+            "searched {} records ({} compared precisely{}) in {search_ms:.1} ms{}",
             result.searched,
             result.compared,
+            if result.escalated { ", escalated: nothing matched in the short list" } else { "" },
             if mode == SearchMode::Indexed {
                 format!(" (index ready in {index_ms:.0} ms)")
             } else {
