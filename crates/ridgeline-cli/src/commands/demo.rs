@@ -270,8 +270,13 @@ pub fn enroll_population(
             })
         })
         .collect();
+    let mut log = super::dedup::ProgressLog::new("enrol", "templates");
+    let mut enrolled = 0;
+    log.update(0, batch.len() as u64);
     for chunk in batch.chunks(16_384) {
         gallery.enroll_batch(chunk)?;
+        enrolled += chunk.len() as u64;
+        log.update(enrolled, batch.len() as u64);
     }
     Ok(gallery)
 }

@@ -291,13 +291,18 @@ impl KeyIndex {
         Ok(KeyIndex { offsets, postings, entries, norms })
     }
 
-    /// The postings of a key: (record, finger position).
-    fn bucket(&self, key: u32) -> impl ExactSizeIterator<Item = (u32, u8)> + '_ {
-        let range = match (self.offsets.get(key as usize), self.offsets.get(key as usize + 1)) {
+    /// Where a key's postings are in `postings` (empty for a key outside the space).
+    fn range(&self, key: u32) -> std::ops::Range<usize> {
+        match (self.offsets.get(key as usize), self.offsets.get(key as usize + 1)) {
             (Some(&start), Some(&end)) => start as usize..end as usize,
             _ => 0..0,
-        };
-        self.postings[range].iter().map(|&posting| {
+        }
+    }
+
+    /// The postings of a key: (record, finger position).
+    #[cfg(test)]
+    fn bucket(&self, key: u32) -> impl ExactSizeIterator<Item = (u32, u8)> + '_ {
+        self.postings[self.range(key)].iter().map(|&posting| {
             (posting >> POSITION_BITS, (posting & ((1 << POSITION_BITS) - 1)) as u8)
         })
     }
@@ -308,58 +313,143 @@ impl KeyIndex {
 /// population grows (their buckets fill up); the coarse comparison does not depend on it.
 pub const COARSE_WIDENING: usize = 16;
 
-/// Weighted votes per record for one record's candidates: a dense array (one slot per record,
-/// reused by each thread) and the records touched, so a vote costs an array update rather than
-/// a hash-map insertion and clearing costs only what was touched.
+/// Records whose votes are tallied at once: their scores (1 MB) stay in the core's L2 cache
+/// while the postings of every key are added. Tallying all records at once scattered the adds
+/// over a 4 MB array and cost 7 of the 14 ms of a million-record population's votes (docs/
+/// PERFORMANCE.md, eighth session).
+const TALLY_RANGE_RECORDS: usize = 1 << 18;
+
+/// One of a record's keys while its votes are tallied: the postings not yet added and the
+/// weight each adds.
+#[derive(Debug, Clone, Copy)]
+struct KeyCursor {
+    next: usize,
+    end: usize,
+    weight: f32,
+    /// Finger position of the record's finger that holds the key.
+    position: u8,
+}
+
+/// Scratch space for one record's votes, reused by each thread.
 #[derive(Debug, Default)]
 struct Votes {
+    /// Scores of the records of the range being tallied.
     score: Vec<f32>,
-    touched: Vec<u32>,
 }
 
 impl Votes {
-    fn reset(&mut self, records: usize) {
-        for &r in &self.touched {
-            self.score[r as usize] = 0.0;
+    /// The `limit` records with the highest cosine (votes divided by `norms`), best first, ties
+    /// to the lower record: the keys' postings are added one range of `range_records` records
+    /// ([`TALLY_RANGE_RECORDS`]) at a time (they
+    /// are in record order within a key, so each key's cursor only moves forward), and each
+    /// range's scores are normalised, offered to the selection and cleared in one sequential
+    /// pass.
+    fn tally(
+        &mut self,
+        index: &KeyIndex,
+        keys: &mut [KeyCursor],
+        record: u32,
+        limit: usize,
+        range_records: usize,
+    ) -> Vec<u32> {
+        let records = index.norms.len();
+        if limit == 0 {
+            return Vec::new();
         }
-        self.touched.clear();
-        if self.score.len() != records {
-            self.score = vec![0.0; records];
+        let range_records = range_records.max(1);
+        let mut best = BestScores::new(limit);
+        self.score.resize(range_records.min(records), 0.0);
+        for range_start in (0..records).step_by(range_records) {
+            let range_end = (range_start + range_records).min(records);
+            let scores = &mut self.score[..range_end - range_start];
+            for key in keys.iter_mut() {
+                while key.next < key.end {
+                    let Some(&posting) = index.postings.get(key.next) else { break };
+                    let other = (posting >> POSITION_BITS) as usize;
+                    if other >= range_end {
+                        break;
+                    }
+                    key.next += 1;
+                    let position = (posting & ((1 << POSITION_BITS) - 1)) as u8;
+                    if other != record as usize && positions_compatible(key.position, position) {
+                        if let Some(score) = scores.get_mut(other.wrapping_sub(range_start)) {
+                            *score += key.weight;
+                        }
+                    }
+                }
+            }
+            // Cosine: without the division a record with many keys collects chance votes
+            // from every probe. Records without votes stay at 0 and are never offered.
+            for (score, norm) in scores.iter_mut().zip(&index.norms[range_start..range_end]) {
+                *score /= norm.max(f32::MIN_POSITIVE);
+            }
+            best.offer_range(range_start as u32, scores);
+            scores.fill(0.0);
+        }
+        best.into_sorted()
+    }
+}
+
+/// The best scores offered, in the order of [`best_scored`], without keeping every record: a
+/// record is kept only above the worst of the best `limit` seen so far. Records are offered in
+/// ascending order, so one that only ties that worst score would lose the tie anyway.
+struct BestScores {
+    limit: usize,
+    kept: Vec<(u32, f32)>,
+    /// Scores must exceed this to be kept (0: records without votes never are).
+    bar: f32,
+}
+
+impl BestScores {
+    fn new(limit: usize) -> Self {
+        BestScores { limit, kept: Vec::new(), bar: 0.0 }
+    }
+
+    /// Offers the records `first..` with `scores`.
+    fn offer_range(&mut self, first: u32, scores: &[f32]) {
+        // Most blocks of 16 have no score above the bar once it has risen; testing a block
+        // at once (vectorised) skips them without a branch per record.
+        for (block, chunk) in scores.chunks(16).enumerate() {
+            let bar = self.bar;
+            if !chunk.iter().fold(false, |any, &score| any | (score > bar)) {
+                continue;
+            }
+            for (k, &score) in chunk.iter().enumerate() {
+                if score > self.bar {
+                    self.kept.push((first + (16 * block + k) as u32, score));
+                    if self.kept.len() >= self.limit.saturating_mul(2) {
+                        self.shrink();
+                    }
+                }
+            }
         }
     }
 
-    #[inline]
-    fn add(&mut self, record: u32, weight: f32) {
-        let Some(score) = self.score.get_mut(record as usize) else { return };
-        if *score == 0.0 {
-            self.touched.push(record);
-        }
-        *score += weight;
+    /// Keeps the best `limit` and raises the bar to the worst of them.
+    fn shrink(&mut self) {
+        let keep = self.limit;
+        self.kept.select_nth_unstable_by(keep - 1, score_order);
+        self.kept.truncate(keep);
+        self.bar = self.kept[keep - 1].1;
     }
 
-    /// Divides each record's votes by its length (`norms`, by record), making them cosines:
-    /// without it a record with many keys collects chance votes from every probe.
-    fn normalise(&mut self, norms: &[f32]) {
-        for &r in &self.touched {
-            let norm = norms.get(r as usize).copied().unwrap_or(1.0);
-            self.score[r as usize] /= norm.max(f32::MIN_POSITIVE);
-        }
+    fn into_sorted(self) -> Vec<u32> {
+        best_scored(self.kept, self.limit)
     }
+}
 
-    /// The `k` records with the most votes, most first.
-    fn best(&self, k: usize) -> Vec<u32> {
-        best_scored(self.touched.iter().map(|&r| (r, self.score[r as usize])).collect(), k)
-    }
+/// Higher score first, then lower record.
+fn score_order(a: &(u32, f32), b: &(u32, f32)) -> std::cmp::Ordering {
+    b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
 }
 
 /// The `k` records with the highest scores, highest first (ties: lower record first).
 fn best_scored(mut scored: Vec<(u32, f32)>, k: usize) -> Vec<u32> {
-    let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
     if scored.len() > k {
-        scored.select_nth_unstable_by(k, order);
+        scored.select_nth_unstable_by(k, score_order);
         scored.truncate(k);
     }
-    scored.sort_unstable_by(order);
+    scored.sort_unstable_by(score_order);
     scored.into_iter().map(|(r, _)| r).collect()
 }
 
@@ -419,28 +509,26 @@ impl GalleryPopulation<'_> {
         let Some(index) = &self.keys else {
             return Ok((record.saturating_add(1)..self.infos.len() as u32).collect());
         };
-        VOTES.with(|votes| {
-            let mut votes = votes.borrow_mut();
-            votes.reset(self.infos.len());
-            for &(position, id) in self.fingers(record) {
-                for key in entry_keys(&self.hashes, self.prepared(id)?) {
-                    let entries = index.bucket(key);
-                    if entries.len() == 0 {
-                        continue;
-                    }
-                    // Cosine similarity of IDF-weighted key vectors: a shared key adds its
-                    // weight in both, idf², and the sum is divided by the candidate's length.
-                    let weight = idf(index.entries, entries.len()).powi(2);
-                    for (other, p) in entries {
-                        if other != record && positions_compatible(position, p) {
-                            votes.add(other, weight);
-                        }
-                    }
+        // Cosine similarity of IDF-weighted key vectors: a shared key adds its weight in
+        // both, idf², and the sum is divided by the candidate's length.
+        let mut keys: Vec<KeyCursor> = Vec::new();
+        for &(position, id) in self.fingers(record) {
+            for key in entry_keys(&self.hashes, self.prepared(id)?) {
+                let postings = index.range(key);
+                if !postings.is_empty() {
+                    let weight = idf(index.entries, postings.len()).powi(2);
+                    keys.push(KeyCursor {
+                        next: postings.start,
+                        end: postings.end,
+                        weight,
+                        position,
+                    });
                 }
             }
-            votes.normalise(&index.norms);
-            Ok(votes.best(limit))
-        })
+        }
+        Ok(VOTES.with(|votes| {
+            votes.borrow_mut().tally(index, &mut keys, record, limit, TALLY_RANGE_RECORDS)
+        }))
     }
 
     /// Where `other` ranks among the candidates of `record`, stage by stage (indexed mode).
@@ -466,25 +554,60 @@ impl GalleryPopulation<'_> {
             .iter()
             .map(|&(position, id)| Ok((position, Coarse::of(self.prepared(id)?))))
             .collect::<Result<_>>()?;
+        // Every comparison to make (candidate, probe finger, the candidate finger's coarse
+        // record), listed first so that a record can be fetched from memory while an earlier
+        // one is scored: the candidates are scattered over the gallery, and waiting for each
+        // record cost more than scoring it (docs/PERFORMANCE.md, eighth session).
+        let mut comparisons: Vec<(usize, usize, &[u64])> = Vec::new();
+        for (k, &other) in proposed.iter().enumerate() {
+            for (p, (position, _)) in probes.iter().enumerate() {
+                for &(_, id) in
+                    self.fingers(other).iter().filter(|&&(q, _)| positions_compatible(*position, q))
+                {
+                    if let Some(words) = self.snapshot.coarse(id) {
+                        comparisons.push((k, p, words));
+                    }
+                }
+            }
+        }
+        // Each probe finger takes its best compatible finger of the candidate; a candidate's
+        // score is the sum over the probe fingers.
+        let mut best = vec![0f32; proposed.len() * probes.len().max(1)];
+        for (at, &(k, p, words)) in comparisons.iter().enumerate() {
+            if let Some(&(_, _, ahead)) = comparisons.get(at + PREFETCH_AHEAD) {
+                prefetch(ahead);
+            }
+            let score = coarse_score(&probes[p].1, words);
+            let slot = &mut best[k * probes.len() + p];
+            *slot = slot.max(score);
+        }
         let scored: Vec<(u32, f32)> = proposed
-            .into_iter()
-            .map(|other| {
-                let score = probes
-                    .iter()
-                    .map(|(position, probe)| {
-                        self.fingers(other)
-                            .iter()
-                            .filter(|&&(p, _)| positions_compatible(*position, p))
-                            .filter_map(|&(_, id)| self.snapshot.coarse(id))
-                            .map(|words| coarse_score(probe, words))
-                            .fold(0f32, f32::max)
-                    })
-                    .sum::<f32>();
-                (other, score)
-            })
+            .iter()
+            .zip(best.chunks(probes.len().max(1)))
+            .map(|(&other, scores)| (other, scores.iter().sum::<f32>()))
             .collect();
         Ok(best_scored(scored, keep))
     }
+}
+
+/// Coarse records fetched ahead of the one being scored: enough to cover a memory access's
+/// latency with the scoring of the records in between (about half a microsecond each).
+const PREFETCH_AHEAD: usize = 4;
+
+/// Asks the processor to bring `words` into its caches (a hint: no effect on results).
+#[inline]
+fn prefetch(words: &[u64]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in words.chunks(8) {
+        // SAFETY: prefetching is a hint that never faults, and the address is a live slice's.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                line.as_ptr().cast(),
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = words;
 }
 
 impl Population for GalleryPopulation<'_> {
@@ -608,6 +731,69 @@ mod tests {
         assert_eq!(index.bucket(5).len(), records as usize / 2);
         assert!(index.bucket(5).all(|(record, position)| record % 2 == 1 && position == 1));
         assert_eq!(index.postings.len(), records as usize);
+    }
+
+    /// Tallying a range of records at a time, with the bar rising as it goes, ranks exactly as
+    /// adding every vote into one array and sorting all records would: same sums (each record's
+    /// votes are added in the same key order), same ties (lower record first).
+    #[test]
+    fn range_tallies_rank_like_one_dense_tally() {
+        let id = |index: u32| RecordId { segment: 1, index };
+        let records = 300u32;
+        // Positions 0 (unknown), 2 and 7; record r's keys follow a fixed pattern, so many
+        // buckets have equal sizes, hence equal weights and tied scores.
+        let fingers: Vec<Vec<(u8, RecordId)>> =
+            (0..records).map(|r| vec![([0, 2, 7][r as usize % 3], id(r))]).collect();
+        let keys = |r: RecordId| -> Result<Vec<u32>> {
+            Ok((0..40u32).filter(|k| (r.index * 7 + k * 13) % (3 + k % 5) == 0).collect())
+        };
+        let index = KeyIndex::build(&fingers, 40, keys).expect("index");
+        for record in [0u32, 1, 2, 150, 299] {
+            let (position, finger) = fingers[record as usize][0];
+            let cursors: Vec<KeyCursor> = keys(finger)
+                .expect("keys")
+                .into_iter()
+                .map(|key| {
+                    let postings = index.range(key);
+                    let weight = idf(index.entries, postings.len()).powi(2);
+                    KeyCursor { next: postings.start, end: postings.end, weight, position }
+                })
+                .filter(|cursor| cursor.next < cursor.end)
+                .collect();
+            let mut dense = vec![0f32; records as usize];
+            for cursor in &cursors {
+                for &posting in &index.postings[cursor.next..cursor.end] {
+                    let other = posting >> POSITION_BITS;
+                    let p = (posting & 0xf) as u8;
+                    if other != record && positions_compatible(position, p) {
+                        dense[other as usize] += cursor.weight;
+                    }
+                }
+            }
+            let scored: Vec<(u32, f32)> = dense
+                .iter()
+                .zip(&index.norms)
+                .enumerate()
+                .filter(|&(_, (&score, _))| score > 0.0)
+                .map(|(r, (&score, norm))| (r as u32, score / norm.max(f32::MIN_POSITIVE)))
+                .collect();
+            let voters = scored.len();
+            assert!(voters > 30, "record {record}: {voters} records with votes");
+            let distinct: std::collections::HashSet<u32> =
+                scored.iter().map(|&(_, score)| score.to_bits()).collect();
+            assert!(distinct.len() < voters, "record {record}: no tied scores to order");
+            for limit in [1, 3, 10, 64, usize::MAX] {
+                let expected = best_scored(scored.clone(), limit);
+                for range in [1, 7, 64, 299, 300, 1000] {
+                    let mut votes = Votes::default();
+                    let got = votes.tally(&index, &mut cursors.clone(), record, limit, range);
+                    assert_eq!(got, expected, "record {record}, limit {limit}, range {range}");
+                }
+            }
+        }
+        let mut votes = Votes::default();
+        assert!(votes.tally(&index, &mut [], 0, 5, 7).is_empty());
+        assert!(votes.tally(&index, &mut [], 0, 0, 7).is_empty());
     }
 
     /// Keys are computed a block of records at a time; postings still come out complete and in
