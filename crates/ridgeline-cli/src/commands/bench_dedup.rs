@@ -114,7 +114,6 @@ fn missed_reachable(
     }))
 }
 
-/// Runs the benchmark.
 /// The false pairs of a report by how they were linked: records sharing a valid identity number
 /// are verified at a looser threshold than a blind search uses, so the two kinds have different
 /// expected rates. With each kind, the false pairs' estimated false match rates, lowest first.
@@ -147,6 +146,7 @@ fn false_links(
     })
 }
 
+/// Runs the benchmark.
 pub fn run(args: Args) -> anyhow::Result<()> {
     super::dedup::install_interrupt_handler();
     let t = Instant::now();
