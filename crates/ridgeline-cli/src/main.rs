@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 mod exit;
+mod progress;
 
 #[derive(Debug, Parser)]
 #[command(name = "ridgeline", version, about = "Fingerprint identification engine")]

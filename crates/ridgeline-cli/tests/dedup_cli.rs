@@ -66,6 +66,12 @@ fn manifest_dedup_writes_json_csv_and_html() {
         .output()
         .expect("runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Stderr is a pipe here, as in a batch job's log: both long steps log plain lines (the
+    // first and the last at least), not a hidden bar. 40 people and 3 duplicates.
+    let log = String::from_utf8_lossy(&out.stderr);
+    for step in ["enrol: 0/43 records", "enrol: 43/43 records", "dedup: 43/43 records"] {
+        assert!(log.lines().any(|l| l.starts_with(step)), "no line {step:?} in:\n{log}");
+    }
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&json_path).expect("report written")).expect("JSON");
     let clusters = report["clusters"].as_array().expect("clusters");

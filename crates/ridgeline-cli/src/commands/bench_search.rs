@@ -18,6 +18,8 @@ use ridgeline::gallery::{Enrolment, Gallery, OpenMode, SearchMode, SearchOptions
 use ridgeline::Template;
 use ridgeline_synth::templates::{TemplateConfig, TemplateMaster};
 
+use crate::progress::Progress;
+
 /// File in the bench gallery's folder naming the population it holds.
 const POPULATION_MARKER: &str = "bench-population.txt";
 
@@ -115,11 +117,7 @@ fn build(
     }
     let start = Instant::now();
     let gallery = Gallery::create(dir)?;
-    let progress = indicatif::ProgressBar::new(n as u64);
-    progress.set_style(
-        indicatif::ProgressStyle::with_template("building gallery {bar:40} {pos}/{len} {eta} left")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let progress = Progress::started("build", "templates", n as u64);
     for first in (0..n).step_by(BUILD_BATCH_RECORDS) {
         let last = (first + BUILD_BATCH_RECORDS).min(n);
         let templates: Vec<(String, Template)> = (first..last)
@@ -143,7 +141,7 @@ fn build(
     }
     std::fs::write(&marker, population_id)
         .with_context(|| format!("cannot write {}", marker.display()))?;
-    progress.finish_and_clear();
+    progress.finish();
     Ok(start.elapsed().as_secs_f64())
 }
 

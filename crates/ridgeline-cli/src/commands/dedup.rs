@@ -22,6 +22,8 @@ use ridgeline::gallery::{Enrolment, Gallery, OpenMode, SearchMode};
 use ridgeline::matcher::MatchTemplate;
 use ridgeline::{FingerImage, Template};
 
+use crate::progress::Progress;
+
 /// Arguments of `ridgeline dedup`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -208,7 +210,7 @@ fn enroll_manifest(
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let gallery =
         Gallery::create(dir).with_context(|| format!("cannot create gallery {}", dir.display()))?;
-    let bar = progress_bar(records.len() as u64, "enrol");
+    let progress = Progress::started("enrol", "records", records.len() as u64);
     for chunk in records.chunks(ENROL_BATCH_RECORDS) {
         let templates: Vec<Vec<Template>> = chunk
             .par_iter()
@@ -226,71 +228,14 @@ fn enroll_manifest(
             })
             .collect();
         gallery.enroll_batch(&batch)?;
-        bar.inc(chunk.len() as u64);
+        progress.inc(chunk.len() as u64);
     }
-    bar.finish_and_clear();
+    progress.finish();
     Ok(())
 }
 
 /// Records per enrolment commit.
 const ENROL_BATCH_RECORDS: usize = 4096;
-
-/// A progress bar with ETA on stderr.
-pub fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(total);
-    let style = indicatif::ProgressStyle::with_template(&format!(
-        "{what:>8} [{{bar:40}}] {{pos}}/{{len}} records, {{per_sec}}, ETA {{eta}}"
-    ))
-    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-    bar.set_style(style.progress_chars("=> "));
-    bar.enable_steady_tick(Duration::from_millis(250));
-    bar
-}
-
-/// Progress as plain lines on stderr when stderr is not a terminal (a batch job's log, where
-/// the bar is hidden): a long run that is stopped still says how far it got.
-pub struct ProgressLog {
-    what: &'static str,
-    unit: &'static str,
-    started: Instant,
-    last: Option<Instant>,
-    /// Where the run started (a resumed run counts its rate from there).
-    first_done: Option<u64>,
-}
-
-impl ProgressLog {
-    /// Least time between two lines.
-    const INTERVAL: Duration = Duration::from_secs(60);
-
-    /// A log of `what` (the line's first word) counting `unit`s, started now.
-    pub fn new(what: &'static str, unit: &'static str) -> Self {
-        ProgressLog { what, unit, started: Instant::now(), last: None, first_done: None }
-    }
-
-    /// Reports `done` of `total`: a line at the start, at most one a minute, and at the end.
-    pub fn update(&mut self, done: u64, total: u64) {
-        use std::io::IsTerminal;
-        let first = *self.first_done.get_or_insert(done);
-        let due = self.last.map_or(true, |t| t.elapsed() >= Self::INTERVAL) || done == total;
-        if !due || std::io::stderr().is_terminal() {
-            return;
-        }
-        self.last = Some(Instant::now());
-        let elapsed = self.started.elapsed().as_secs_f64();
-        let rate = (done - first) as f64 / elapsed.max(1e-9);
-        let eta = if rate > 0.0 {
-            format!("{:.0} s", (total - done) as f64 / rate)
-        } else {
-            "unknown".to_string()
-        };
-        let unit = self.unit;
-        eprintln!(
-            "{}: {done}/{total} {unit} ({:.1} %), {elapsed:.0} s, {rate:.1} {unit}/s, ETA {eta}",
-            self.what,
-            100.0 * done as f64 / total.max(1) as f64,
-        );
-    }
-}
 
 /// Runs the search with a progress bar, stopping on Ctrl-C. `checkpoint`: file, whether to
 /// resume from it, least time between writes.
@@ -302,12 +247,8 @@ pub fn run_search<P: Population>(
     checkpoint: Option<(&Path, bool, Duration)>,
 ) -> anyhow::Result<SearchOutcome> {
     let key = population_key(infos, fmr, mode);
-    let bar = progress_bar(population.len() as u64, "dedup");
-    let mut log = ProgressLog::new("dedup", "records");
-    let mut progress = |done: u64, total: u64| {
-        bar.set_position(done);
-        log.update(done, total);
-    };
+    let bar = Progress::new("dedup", "records", population.len() as u64);
+    let mut progress = |done: u64, _total: u64| bar.set(done);
     let mut config = SearchConfig { fmr_per_search: fmr, ..SearchConfig::default() };
     if let Some((_, _, interval)) = checkpoint {
         config.checkpoint_interval = interval;
@@ -320,7 +261,7 @@ pub fn run_search<P: Population>(
         &INTERRUPTED,
         &mut progress,
     )?;
-    bar.finish_and_clear();
+    bar.finish();
     Ok(outcome)
 }
 

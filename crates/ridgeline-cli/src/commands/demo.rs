@@ -21,6 +21,8 @@ use ridgeline::dedup::RecordInfo;
 use ridgeline::gallery::{Enrolment, Gallery, SearchMode, SearchOptions};
 use ridgeline::Template;
 
+use crate::progress::Progress;
+
 use super::dedup::{
     finish_report, pair_views, print_summary, run_search, write_report, ReportFormat,
 };
@@ -270,14 +272,12 @@ pub fn enroll_population(
             })
         })
         .collect();
-    let mut log = super::dedup::ProgressLog::new("enrol", "templates");
-    let mut enrolled = 0;
-    log.update(0, batch.len() as u64);
+    let progress = Progress::started("enrol", "templates", batch.len() as u64);
     for chunk in batch.chunks(16_384) {
         gallery.enroll_batch(chunk)?;
-        enrolled += chunk.len() as u64;
-        log.update(enrolled, batch.len() as u64);
+        progress.inc(chunk.len() as u64);
     }
+    progress.finish();
     Ok(gallery)
 }
 

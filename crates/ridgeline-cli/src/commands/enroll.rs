@@ -10,6 +10,8 @@ use anyhow::Context;
 use ridgeline::gallery::{Enrolment, Gallery, OpenMode};
 use ridgeline::Template;
 
+use crate::progress::Progress;
+
 use super::probe_input::load_template;
 
 /// Records per commit when enrolling from a manifest.
@@ -85,11 +87,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let gallery = Gallery::open(&args.gallery, OpenMode::Writable)
         .with_context(|| format!("cannot open gallery {} for writing", args.gallery.display()))?;
-    let progress = indicatif::ProgressBar::new(rows.len() as u64);
-    progress.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} enrolled, {eta} left")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let progress = Progress::started("enrol", "records", rows.len() as u64);
     let mut enrolled = 0usize;
     for chunk in rows.chunks(BATCH_RECORDS) {
         use rayon::prelude::*;
@@ -106,7 +104,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         enrolled += chunk.len();
         progress.inc(chunk.len() as u64);
     }
-    progress.finish_and_clear();
+    progress.finish();
     if args.json {
         println!("{}", serde_json::json!({ "enrolled": enrolled, "records": gallery.len() }));
     } else {

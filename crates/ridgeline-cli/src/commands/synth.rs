@@ -9,9 +9,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
 use ridgeline_synth::dataset::{self, DatasetSpec, TemplateOutput};
 use ridgeline_synth::{ImpressionConfig, MasterConfig, PatternClass, TemplateConfig};
+
+use crate::progress::Progress;
 
 /// Arguments of `ridgeline synth`.
 #[derive(Debug, clap::Args)]
@@ -63,11 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         height: args.size.1,
         dpi: args.dpi,
     };
-    let bar = ProgressBar::new(args.fingers);
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {bar:40} {pos}/{len} fingers {per_sec} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let bar = Progress::started("synth", "fingers", args.fingers);
     let progress = |n: u64| bar.inc(n);
     let started = Instant::now();
     let (summary, what) = if args.templates_only {
@@ -93,7 +90,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write images to {}", args.out.display()))?;
         (summary, "images")
     };
-    bar.finish_and_clear();
+    bar.finish();
     let elapsed = started.elapsed().as_secs_f64();
     let classes: serde_json::Map<String, serde_json::Value> = PatternClass::ALL
         .iter()
