@@ -97,11 +97,15 @@ fn indexed_search_agrees_with_exhaustive_on_synthetic_fingers() {
     // mate first, but below the score at FMR 1e-4), where which candidate tops the list
     // decides nothing.
     assert!(a.escalated >= 0.97, "indexed agrees on {}", a.escalated);
-    // Of the probes exhaustive search identifies: measured 142 of 143 (the mate of the one
-    // missed scores 0.091 but is not among the 8 % best coarse scores).
+    // Of the probes exhaustive search identifies: measured 143 of 145. Before the ninth
+    // session's agreement change it was 142 of 143: the precise matcher now identifies two more
+    // distorted mates, and indexed search finds one of them; the mates it misses are not among
+    // the 8 % best coarse scores (the coarse stage did not change). The count floor keeps the
+    // indexed gain from hiding behind the share.
     assert!(a.identified >= 135, "exhaustive search identifies {} probes", a.identified);
+    assert!(a.identified_agreeing >= 142, "indexed identifies {}", a.identified_agreeing);
     let share = a.identified_agreeing as f64 / a.identified as f64;
-    assert!(share >= 0.99, "indexed identifies {share} of them the same way");
+    assert!(share >= 0.985, "indexed identifies {share} of them the same way");
 }
 
 #[test]
@@ -141,7 +145,8 @@ fn indexed_search_agrees_with_exhaustive_on_the_dev_sets() {
          identified by exhaustive search at FMR 1e-4: {}, the same by indexed: {}",
         a.escalated, a.coarse_only, a.rank1, a.identified, a.identified_agreeing
     );
-    // The short list alone: measured 0.979 (0.954 before the coarse score was divided by the
+    // The short list alone: measured 0.975 (0.979 before the ninth session's agreement change;
+    // 0.954 before the coarse score was divided by the
     // record's minutiae: real prints differ widely in how many minutiae the descriptor holds);
     // a regression guard of the coarse stage.
     assert!(a.coarse_only >= 0.97, "the short list alone agrees on {}", a.coarse_only);
@@ -149,7 +154,8 @@ fn indexed_search_agrees_with_exhaustive_on_the_dev_sets() {
     // disagreements are probes exhaustive search does not identify at FMR 1e-4 either (mate
     // ranked 9th; mate first at 0.030).
     assert!(a.escalated >= 0.99, "indexed agrees on {}", a.escalated);
-    // Of the probes exhaustive search identifies: measured 255 of 255.
+    // Of the probes exhaustive search identifies: measured 258 of 258 (255 of 255 before the
+    // ninth session's agreement change).
     assert!(a.identified >= 240, "exhaustive search identifies {} probes", a.identified);
     let share = a.identified_agreeing as f64 / a.identified as f64;
     assert!(share >= 0.995, "indexed identifies {share} of them the same way");

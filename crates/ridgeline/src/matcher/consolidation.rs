@@ -1,5 +1,5 @@
 //! Global consolidation of local similarities: one-to-one pair selection, relaxation by
-//! geometric consistency (LSS-R after Cappelli et al.), the global agreement of the best local
+//! geometric consistency (LSS-R after Cappelli et al.), the global agreement of the best relaxed
 //! pairs' rigid motions, and the final score.
 
 use std::f32::consts::TAU;
@@ -34,7 +34,6 @@ pub(super) fn score_with_matches(
     }
     let pool = &mut pairs[..pool];
     pool.sort_unstable_by(by_preference);
-    let agreement = global_agreement(probe, candidate, &pool[..pool.len().min(AGREEMENT_SEEDS)]);
 
     // One-to-one: a minutia takes part in at most one selected pair.
     let mut used_probe = [false; MAX_PREPARED_MINUTIAE];
@@ -74,6 +73,14 @@ pub(super) fn score_with_matches(
 
     // The best pairs after relaxation: those both similar and supported by consistent pairs.
     selected.sort_unstable_by(|a, b| b.relaxed.total_cmp(&a.relaxed));
+    // The global agreement is seeded by the pairs relaxation trusts most: the highest raw local
+    // similarity is more often a lone chance pair, whose motion lines up nothing else.
+    let mut seeds = [(0, 0); AGREEMENT_SEEDS];
+    let seeds_taken = selected.len().min(AGREEMENT_SEEDS);
+    for (seed, s) in seeds.iter_mut().zip(selected.iter()) {
+        *seed = (s.probe_index as usize, s.candidate_index as usize);
+    }
+    let agreement = global_agreement(probe, candidate, &seeds[..seeds_taken]);
     if let Some(matches) = matches {
         matches.extend(
             selected
@@ -109,7 +116,11 @@ const INDEX_MASK: u32 = (1 << INDEX_BITS) - 1;
 /// tolerance's precision, hold the index), so nearest neighbours of rows and columns are plain
 /// minima, ties going to the lower index.
 #[inline(always)]
-fn global_agreement(probe: PreparedRef<'_>, candidate: PreparedRef<'_>, seeds: &[Pair]) -> f32 {
+fn global_agreement(
+    probe: PreparedRef<'_>,
+    candidate: PreparedRef<'_>,
+    seeds: &[(usize, usize)],
+) -> f32 {
     let (na, nb) = (probe.len(), candidate.len());
     if na == 0 || nb == 0 {
         return 0.0;
@@ -126,8 +137,8 @@ fn global_agreement(probe: PreparedRef<'_>, candidate: PreparedRef<'_>, seeds: &
     let blocks = nb.div_ceil(AGREEMENT_BLOCK);
     let tolerance_sq = AGREEMENT_POSITION_ERROR_PX * AGREEMENT_POSITION_ERROR_PX;
     let mut best = 0usize;
-    for seed in seeds {
-        let (a, b) = (probe.minutia(seed.probe()), candidate.minutia(seed.candidate()));
+    for &(seed_probe, seed_candidate) in seeds {
+        let (a, b) = (probe.minutia(seed_probe), candidate.minutia(seed_candidate));
         let rotation = b.angle - a.angle;
         let (sin, cos) = rotation.sin_cos();
         let mut column_key = [u32::MAX; MAX_PREPARED_MINUTIAE];
@@ -379,8 +390,8 @@ mod tests {
     }
 
     /// The seed pairing minutia `i` of the probe with minutia `j` of the candidate.
-    fn seed(i: usize, j: usize) -> [Pair; 1] {
-        [Pair::new(0.5, i, j)]
+    fn seed(i: usize, j: usize) -> [(usize, usize); 1] {
+        [(i, j)]
     }
 
     /// Index in `b` of the minutia nearest to where `moved` puts minutia `i` of `a` (prepared

@@ -15,7 +15,7 @@
 //!    consistent with it (the rigid motion of one predicts the position and rotation of the
 //!    other) and weakened otherwise, over a few iterations; pairs that keep their similarity
 //!    (efficiency) are the consolidated matches.
-//! 4. **Global agreement.** Under the rigid motion of the best local pair, the minutiae of the
+//! 4. **Global agreement.** Under the rigid motion of the best relaxed pair, the minutiae of the
 //!    two templates that are each other's nearest within a ridge period or so are counted
 //!    (`k`), giving `k² / (n_probe · n_candidate)`: how much of both prints one alignment
 //!    explains, including minutiae whose cylinders were too spoiled to be selected.
