@@ -22,7 +22,7 @@ fn bench_search_reports_latency_and_agreement() {
     }
     assert_eq!(v["exhaustive"]["compared_mean"], 600.0, "{v}");
     // 600 records: the short list (256) re-ranks under half of them, and a search that finds
-    // nothing there escalates to all 600 (4 × 256, at most the gallery).
+    // nothing there escalates to all 600 (up to 8,192, at most the gallery).
     let escalated = v["indexed"]["escalated"].as_f64().expect("indexed.escalated");
     let expected = (256.0 * (20.0 - escalated) + 600.0 * escalated) / 20.0;
     assert_eq!(v["indexed"]["compared_mean"].as_f64(), Some(expected), "{v}");

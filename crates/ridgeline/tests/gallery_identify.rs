@@ -76,16 +76,19 @@ fn a_shortlist_covering_the_gallery_reproduces_exhaustive_search_exactly() {
 
 #[test]
 fn escalation_re_ranks_further_only_when_nothing_in_the_short_list_matches() {
-    use ridgeline::gallery::identify::{default_escalation_score, ESCALATION_FACTOR};
+    use ridgeline::gallery::identify::{default_escalation_score, ESCALATED_MAX};
     let dir = tempfile::tempdir().expect("tempdir");
     let pop = SyntheticPopulation::new(14);
     let n = 200u64;
-    let short = 8;
-    let wide = short * ESCALATION_FACTOR;
+    let (short, wide) = (8, 32);
     let gallery = build(dir.path(), n, &pop).with_shortlist(Some(short));
     let widened =
         Gallery::open(dir.path(), OpenMode::ReadOnly).expect("open").with_shortlist(Some(wide));
-    let with = |escalate_below| SearchOptions { escalate_below, ..options(SearchMode::Indexed) };
+    // The default budget re-ranks up to ESCALATED_MAX records; this gallery is smaller, so the
+    // test sets a budget of its own to see where an escalation stops.
+    assert_eq!(options(SearchMode::Indexed).escalate_to, ESCALATED_MAX);
+    let default_with_budget = SearchOptions { escalate_to: wide, ..options(SearchMode::Indexed) };
+    let with = |escalate_below| SearchOptions { escalate_below, ..default_with_budget };
     let mut escalations = 0;
     for f in [0u64, 17, 44, 101, 163, 199] {
         // A genuine probe and a walk-in (a finger not enrolled).
@@ -101,7 +104,7 @@ fn escalation_re_ranks_further_only_when_nothing_in_the_short_list_matches() {
             assert_eq!(always.compared, wide);
             assert_eq!(always.candidates, wide_plain.candidates);
             // The default escalates exactly when the short list's best is below the threshold.
-            let default = gallery.identify(&probe, &options(SearchMode::Indexed)).expect("default");
+            let default = gallery.identify(&probe, &default_with_budget).expect("default");
             let below = plain.candidates[0].score < default_escalation_score();
             assert_eq!(default.escalated, below, "probe of finger {f}");
             let expected = if below { &always } else { &plain };

@@ -5,12 +5,13 @@
 //! Indexed search searches harder before it answers "not enrolled". When no short-listed record
 //! reaches the escalation score (by default the matcher's threshold at a false match rate of
 //! 10⁻⁴), the precise matcher also re-ranks the next records of the coarse ranking, up to
-//! [`ESCALATION_FACTOR`] times the short list. At a registration window that answer creates a
-//! new record, and a mate the coarse stage ranked just beyond the short list would become a
-//! duplicate registration; a probe whose mate is in the short list (most genuine probes) pays
-//! nothing. The cost falls on walk-ins, and is bounded by the short list's own maximum
-//! ([`ESCALATED_MAX`]): up to 3 × the short list more comparisons at 100,000 records, none at
-//! a million, where the short list is already at that maximum (see `docs/PERFORMANCE.md`).
+//! [`ESCALATED_MAX`] records in all. At a registration window that answer creates a new
+//! record, and a mate the coarse stage ranked beyond the short list would become a duplicate
+//! registration; a probe whose mate is in the short list (most genuine probes) pays nothing.
+//! The cost falls on walk-ins and is a fixed budget of precise comparisons, not a share of the
+//! gallery: about 50 ms on two cores at any gallery size up to a few hundred thousand records,
+//! and nothing at a million, where the short list is already that long and the coarse pass
+//! takes the rest of the half second (see `docs/PERFORMANCE.md`).
 
 use std::cmp::Ordering;
 
@@ -27,12 +28,14 @@ pub const SHORTLIST_MIN: usize = 256;
 pub const SHORTLIST_SHARE: f64 = 0.01;
 /// … but never more than this many (bounds the re-ranking cost at any gallery size).
 pub const SHORTLIST_MAX: usize = 8192;
-/// When nothing in the short list reaches the escalation score, this many times the short list
-/// is re-ranked …
-pub const ESCALATION_FACTOR: usize = 4;
-/// … but never more than this many records in all: the short list's own bound. At a million
-/// records the short list is already there and the search has no time left under 0.5 s
-/// (walk-ins escalated to 16,384 took 479 ms mean, 544 ms p90), so it does not escalate.
+/// By default, when nothing in the short list reaches the escalation score, the coarse ranking
+/// is re-ranked down to this many records in all (never fewer than the short list). A fixed
+/// budget, because what bounds it is time, and a precise comparison costs the same at any
+/// gallery size: 8,192 of them take about 50 ms on two cores. The first rule escalated to
+/// 4 × the short list; at 10,000 records (1,024 re-ranked) it still lost mates the coarse
+/// stage ranked further down (`docs/PERFORMANCE.md`, tenth session). At a million the short
+/// list is already this long and the coarse pass leaves no time for more (walk-ins escalated to
+/// 16,384 took 479 ms mean, 544 ms p90), so a million does not escalate.
 pub const ESCALATED_MAX: usize = SHORTLIST_MAX;
 /// The default escalation score is the matcher's threshold at this false match rate per
 /// comparison (the operating point of `ridgeline bench search`'s "identified").
@@ -62,12 +65,21 @@ pub struct SearchOptions {
     /// Indexed search: when no short-listed record scores at least this, re-rank further down
     /// the coarse ranking (see the module docs); `None` never escalates.
     pub escalate_below: Option<f64>,
+    /// How many records an escalated search re-ranks in all (at least the short list);
+    /// [`ESCALATED_MAX`] by default.
+    pub escalate_to: usize,
 }
 
 impl SearchOptions {
     /// Options with the default escalation.
     pub fn new(top_k: usize, finger: Option<u8>, mode: SearchMode) -> Self {
-        SearchOptions { top_k, finger, mode, escalate_below: Some(default_escalation_score()) }
+        SearchOptions {
+            top_k,
+            finger,
+            mode,
+            escalate_below: Some(default_escalation_score()),
+            escalate_to: ESCALATED_MAX,
+        }
     }
 }
 
@@ -262,7 +274,7 @@ fn indexed(
     // The coarse stage keeps enough records for an escalation too: keeping them costs a
     // larger selection, not another pass over the gallery.
     let kept_len = match options.escalate_below {
-        Some(_) => shortlist_len.saturating_mul(ESCALATION_FACTOR).min(ESCALATED_MAX),
+        Some(_) => options.escalate_to,
         None => shortlist_len,
     }
     .max(shortlist_len);
