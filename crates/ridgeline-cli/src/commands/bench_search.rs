@@ -1,5 +1,5 @@
-//! `ridgeline bench search --gallery-size N [--probes P] [--exhaustive-probes E] [--dir DIR]
-//! [--seed S] [--json]`
+//! `ridgeline bench search --gallery-size N [--probes P] [--exhaustive-probes E] [--walk-ins W]
+//! [--dir DIR] [--seed S] [--shortlist L] [--escalate-to R] [--no-compact] [--json]`
 //!
 //! Builds (or reuses, if DIR already holds it) a synthetic gallery of N templates from the synth
 //! crate's template-level generator, one per finger (impression 1), then searches P genuine
@@ -8,7 +8,7 @@
 //! indexed. Reports open time, index build time, latency percentiles (genuine probes and
 //! walk-ins apart: a walk-in's search escalates, see `ridgeline::gallery::identify`), probes
 //! per second, rank-1 identification rates, how often the indexed top candidate equals the
-//! exhaustive one, and sizes per template.
+//! exhaustive one (and each probe where it is not), and sizes per template.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -57,6 +57,9 @@ pub struct Args {
     /// Short-list length re-ranked by the matcher (default: the library's rule).
     #[arg(long)]
     pub shortlist: Option<usize>,
+    /// Records an escalated search re-ranks in all (default: the library's budget).
+    #[arg(long)]
+    pub escalate_to: Option<usize>,
 }
 
 fn subject_id(finger: u64) -> String {
@@ -153,8 +156,20 @@ struct Run {
     escalated: usize,
 }
 
-fn search(gallery: &Gallery, probes: &[(u64, Template)], mode: SearchMode) -> anyhow::Result<Run> {
-    let options = SearchOptions::new(10, None, mode);
+/// The library's search options with the bench's overrides.
+fn search_options(args: &Args, mode: SearchMode) -> SearchOptions {
+    let mut options = SearchOptions::new(10, None, mode);
+    if let Some(records) = args.escalate_to {
+        options.escalate_to = records;
+    }
+    options
+}
+
+fn search(
+    gallery: &Gallery,
+    probes: &[(u64, Template)],
+    options: SearchOptions,
+) -> anyhow::Result<Run> {
     let mut run = Run {
         latencies_ms: Vec::new(),
         top1: Vec::new(),
@@ -236,15 +251,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             (f, population.impression(f, 2))
         })
         .collect();
-    let indexed = search(&gallery, &probes, SearchMode::Indexed)?;
+    let indexed = search(&gallery, &probes, search_options(&args, SearchMode::Indexed))?;
     // Walk-ins: fingers after the enrolled ones, so none has a mate in the gallery.
     let walk_in_probes: Vec<(u64, Template)> = (0..args.walk_ins as u64)
         .map(|j| (n as u64 + j, population.impression(n as u64 + j, 2)))
         .collect();
-    let walk_ins = search(&gallery, &walk_in_probes, SearchMode::Indexed)?;
+    let walk_ins = search(&gallery, &walk_in_probes, search_options(&args, SearchMode::Indexed))?;
     let rss_after = resident_bytes();
     let e = args.exhaustive_probes.min(probes.len());
-    let exhaustive = search(&gallery, &probes[..e], SearchMode::Exhaustive)?;
+    let exhaustive = search(&gallery, &probes[..e], search_options(&args, SearchMode::Exhaustive))?;
     let agree = indexed.top1[..e].iter().zip(&exhaustive.top1).filter(|(a, b)| a == b).count();
     // The probes an office would identify: the exhaustive top candidate is a match at the
     // default operating point. Below it both searches answer "not enrolled" whatever they rank.
@@ -257,6 +272,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         serde_json::json!(walk_ins.top1_score.iter().filter(|&&s| s >= threshold).count());
     let agree_identified =
         identified.iter().filter(|&&k| indexed.top1[k] == exhaustive.top1[k]).count();
+    // Each probe on which the two searches disagree, to see what was lost.
+    let disagreements: Vec<serde_json::Value> = (0..e)
+        .filter(|&k| indexed.top1[k] != exhaustive.top1[k])
+        .map(|k| {
+            serde_json::json!({
+                "mate": subject_id(probes[k].0),
+                "exhaustive": exhaustive.top1[k],
+                "exhaustive_score": exhaustive.top1_score[k],
+                "indexed": indexed.top1[k],
+                "indexed_score": indexed.top1_score[k],
+            })
+        })
+        .collect();
 
     let stats = gallery.stats();
     let per = |bytes: f64| bytes / n as f64;
@@ -265,6 +293,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "gallery_dir": dir,
         "threads": rayon::current_num_threads(),
         "shortlist": args.shortlist,
+        "escalate_to": args.escalate_to,
         "build_s": build_s,
         "open_ms": open_ms,
         "coarse_load_ms": index_ms,
@@ -279,6 +308,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         } else {
             agree_identified as f64 / identified.len() as f64
         },
+        "disagreements": disagreements,
         "disk_bytes": stats.store.segment_bytes,
         "disk_bytes_per_template": per(stats.store.segment_bytes as f64),
         "descriptor_bytes_per_template": stats.store.descriptor_len,
