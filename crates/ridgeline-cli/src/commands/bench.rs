@@ -14,6 +14,8 @@ pub enum What {
     Search(super::bench_search::Args),
     /// N:N de-duplication of a synthetic population with planted duplicates.
     Dedup(super::bench_dedup::Args),
+    /// Search time against gallery size, drawn from `bench search --json` reports.
+    Curve(super::bench_curve::Args),
 }
 
 /// Runs the command.
@@ -21,5 +23,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.what {
         What::Search(a) => super::bench_search::run(a),
         What::Dedup(a) => super::bench_dedup::run(a),
+        What::Curve(a) => super::bench_curve::run(a),
     }
 }

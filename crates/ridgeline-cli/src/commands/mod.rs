@@ -1,4 +1,5 @@
 pub mod bench;
+pub mod bench_curve;
 pub mod bench_dedup;
 pub mod bench_search;
 pub mod capture;
