@@ -28,7 +28,7 @@ pub fn report(result: std::thread::Result<anyhow::Result<()>>) -> ExitCode {
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(error)) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", message(&error));
             if error.chain().any(|cause| cause.is::<InternalError>()) {
                 ExitCode::from(INTERNAL_ERROR)
             } else {
@@ -37,5 +37,42 @@ pub fn report(result: std::thread::Result<anyhow::Result<()>>) -> ExitCode {
         }
         // The panic hook has already printed the message.
         Err(_) => ExitCode::from(INTERNAL_ERROR),
+    }
+}
+
+/// The error and its causes, each said once. Library errors often name their source in their
+/// own message too ("I/O error on F: No such file…"), and `{:#}` would then print the source
+/// again after it.
+fn message(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let part = cause.to_string();
+        if text.ends_with(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_the_message_already_names_is_said_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let error = anyhow::Error::new(ridgeline::Error::io("/g/MANIFEST", io))
+            .context("cannot open gallery /g");
+        assert_eq!(
+            message(&error),
+            "cannot open gallery /g: I/O error on /g/MANIFEST: No such file"
+        );
+        // Causes that add something are all kept, in order.
+        let error = anyhow::anyhow!("root cause").context("middle").context("top");
+        assert_eq!(message(&error), "top: middle: root cause");
     }
 }
