@@ -118,6 +118,33 @@ fn escalation_re_ranks_further_only_when_nothing_in_the_short_list_matches() {
 }
 
 #[test]
+fn a_match_needs_the_per_search_rate_divided_by_the_records_searched() {
+    use ridgeline::matcher::calibration::threshold_for_fmr;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pop = SyntheticPopulation::new(16);
+    let n = 100u64;
+    let gallery = build(dir.path(), n, &pop);
+    let genuine = gallery.identify(&pop.impression(42, 1), &options(SearchMode::Indexed));
+    let genuine = genuine.expect("identify");
+    assert_eq!(genuine.match_threshold(1e-4), threshold_for_fmr(1e-6));
+    // Stricter rates, and more records searched, need higher scores.
+    assert!(genuine.match_threshold(1e-6) > genuine.match_threshold(1e-4));
+    let mate = genuine.matched(1e-4).expect("the mate matches");
+    assert_eq!(mate.subject_id, subject(42));
+    // The decision is the best candidate's score against the threshold, at every rate.
+    for rate in [1e-2, 1e-4, 1e-6, 1e-8, 1e-10] {
+        let above = genuine.candidates[0].score >= genuine.match_threshold(rate);
+        assert_eq!(genuine.matched(rate).is_some(), above, "at {rate}");
+    }
+    // Walk-ins (fingers not enrolled) match nobody at the default rate.
+    for f in n..n + 10 {
+        let walk_in = gallery.identify(&pop.impression(f, 0), &options(SearchMode::Indexed));
+        let walk_in = walk_in.expect("identify");
+        assert!(walk_in.matched(1e-4).is_none(), "walk-in {f}: {:?}", walk_in.candidates[0]);
+    }
+}
+
+#[test]
 fn finger_filter_removal_and_get() {
     let dir = tempfile::tempdir().expect("tempdir");
     let pop = SyntheticPopulation::new(13);

@@ -1,15 +1,20 @@
-//! `ridgeline identify --gallery DIR INPUT [--top K] [--finger N] [--exhaustive] [--json]`
+//! `ridgeline identify --gallery DIR INPUT [--top K] [--finger N] [--fmr F] [--exhaustive]
+//! [--json]`
 //!
-//! JSON: `candidates[{id, finger, score}], searched, search_ms`, plus `compared` (precise
-//! comparisons made), `mode`, `open_ms` and `index_ms` (mapping, or rebuilding where a
-//! sidecar is missing, the coarse descriptors of the first search stage, which a one-shot
-//! process pays before its first search; `search_ms` excludes it).
+//! JSON: `candidates[{id, finger, score}], searched, search_ms`, plus for each candidate its
+//! estimated false match rate per comparison (`fmr`) and whether it matches (`match`); the
+//! decision: `matched` (the subject id the probe is already registered as, or null),
+//! `fmr_per_search` and the score a match needed (`match_threshold`); `compared` (precise
+//! comparisons made), `escalated`, `mode`, `open_ms` and `index_ms` (mapping, or rebuilding
+//! where a sidecar is missing, the coarse descriptors of the first search stage, which a
+//! one-shot process pays before its first search; `search_ms` excludes it).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
 use ridgeline::gallery::{Gallery, OpenMode, SearchMode, SearchOptions};
+use ridgeline::matcher::calibration::fmr_for_score;
 
 use super::probe_input::load_template;
 
@@ -27,6 +32,11 @@ pub struct Args {
     /// Only search records of this finger position (0–10).
     #[arg(long)]
     pub finger: Option<u8>,
+    /// False match rate per search: the chance that a person who is not enrolled matches
+    /// someone (the false positive identification rate). Divided by the records searched, it
+    /// gives the per-comparison rate a match needs.
+    #[arg(long, default_value_t = 1e-4)]
+    pub fmr: f64,
     /// Compare with every record instead of using the index (the reference).
     #[arg(long)]
     pub exhaustive: bool,
@@ -37,6 +47,9 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if !(args.fmr > 0.0 && args.fmr < 1.0) {
+        anyhow::bail!("--fmr must be between 0 and 1 (exclusive), not {}", args.fmr);
+    }
     let probe = load_template(&args.input)?;
     let start = Instant::now();
     let gallery = Gallery::open(&args.gallery, OpenMode::ReadOnly)
@@ -52,13 +65,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let start = Instant::now();
     let result = gallery.identify(&probe, &options)?;
     let search_ms = start.elapsed().as_secs_f64() * 1e3;
+    let threshold = result.match_threshold(args.fmr);
+    let matched = result.matched(args.fmr);
     if args.json {
         let candidates: Vec<_> = result
             .candidates
             .iter()
-            .map(
-                |c| serde_json::json!({ "id": c.subject_id, "finger": c.finger, "score": c.score }),
-            )
+            .enumerate()
+            .map(|(rank, c)| {
+                serde_json::json!({
+                    "id": c.subject_id,
+                    "finger": c.finger,
+                    "score": c.score,
+                    "fmr": fmr_for_score(c.score),
+                    // Only the best candidate can be the match: the decision is "who is it".
+                    "match": rank == 0 && matched.is_some(),
+                })
+            })
             .collect();
         println!(
             "{}",
@@ -66,6 +89,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "candidates": candidates,
                 "searched": result.searched,
                 "search_ms": search_ms,
+                "matched": matched.map(|c| &c.subject_id),
+                "fmr_per_search": args.fmr,
+                "match_threshold": threshold,
                 "compared": result.compared,
                 "escalated": result.escalated,
                 "mode": if args.exhaustive { "exhaustive" } else { "indexed" },
@@ -74,9 +100,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             })
         );
     } else {
-        println!("rank  score     finger  subject");
+        println!("rank  score     FMR       finger  subject");
         for (rank, c) in result.candidates.iter().enumerate() {
-            println!("{:>4}  {:<8.4}  {:>6}  {}", rank + 1, c.score, c.finger, c.subject_id);
+            println!(
+                "{:>4}  {:<8.4}  {:<8.1e}  {:>6}  {}",
+                rank + 1,
+                c.score,
+                fmr_for_score(c.score),
+                c.finger,
+                c.subject_id
+            );
+        }
+        match matched {
+            Some(c) => println!(
+                "match: {} (finger {}, score {:.4} >= {threshold:.4}, the score for a false \
+                 match rate of {:.0e} per search)",
+                c.subject_id, c.finger, c.score, args.fmr
+            ),
+            None => println!(
+                "no match: no candidate reaches {threshold:.4}, the score for a false match rate \
+                 of {:.0e} per search",
+                args.fmr
+            ),
         }
         println!(
             "searched {} records ({} compared precisely{}) in {search_ms:.1} ms{}",

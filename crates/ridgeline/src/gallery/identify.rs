@@ -121,6 +121,26 @@ pub struct Identification {
     pub escalated: bool,
 }
 
+impl Identification {
+    /// The score a candidate needs to match when the whole search may yield a false match with
+    /// probability `fmr_per_search` (the false positive identification rate): the matcher's
+    /// threshold at `fmr_per_search` divided by the records searched, since every one of them
+    /// was a chance for an impostor to score high. A per-comparison threshold would not do at
+    /// scale: at FMR 10⁻⁴ per comparison a walk-in searched against a million records would
+    /// match about a hundred of them.
+    pub fn match_threshold(&self, fmr_per_search: f64) -> f64 {
+        let per_comparison = fmr_per_search / self.searched.max(1) as f64;
+        crate::matcher::calibration::threshold_for_fmr(per_comparison)
+    }
+
+    /// The best candidate, if it matches at `fmr_per_search` (see
+    /// [`Identification::match_threshold`]): "already registered" at the window.
+    pub fn matched(&self, fmr_per_search: f64) -> Option<&Candidate> {
+        let threshold = self.match_threshold(fmr_per_search);
+        self.candidates.first().filter(|c| c.score >= threshold)
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Scored {
     score: f64,
