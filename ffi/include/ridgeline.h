@@ -245,6 +245,16 @@ void rl_candidates_free(rl_candidate *candidates, size_t count);
 rl_status rl_gallery_count(const rl_gallery *g, uint64_t *count);
 
 /*
+ The score the best candidate of `rl_gallery_identify` must reach for the probe to be taken
+ as already enrolled, when the whole search may yield a false match with probability
+ `fmr_per_search` (for example 1e-4; must be in (0, 1)): `rl_threshold_for_fmr` of that rate
+ divided by the templates in the gallery now, each of them a chance for an impostor.
+
+ Thread safety: safe from many threads at once.
+ */
+rl_status rl_gallery_match_threshold(const rl_gallery *g, double fmr_per_search, double *score);
+
+/*
  Closes the gallery and releases its writer lock. NULL and handles that are not live are
  ignored.
 

@@ -235,6 +235,31 @@ pub extern "C" fn rl_gallery_count(g: *const rl_gallery, count: *mut u64) -> rl_
     })
 }
 
+/// The score the best candidate of `rl_gallery_identify` must reach for the probe to be taken
+/// as already enrolled, when the whole search may yield a false match with probability
+/// `fmr_per_search` (for example 1e-4; must be in (0, 1)): `rl_threshold_for_fmr` of that rate
+/// divided by the templates in the gallery now, each of them a chance for an impostor.
+///
+/// Thread safety: safe from many threads at once.
+#[no_mangle]
+pub extern "C" fn rl_gallery_match_threshold(
+    g: *const rl_gallery,
+    fmr_per_search: f64,
+    score: *mut f64,
+) -> rl_status {
+    guard::run(|| {
+        let g = gallery_ref(g)?;
+        let score = out_ptr(score, "score")?;
+        if !(fmr_per_search > 0.0 && fmr_per_search < 1.0) {
+            return Err(FfiError::invalid(format!(
+                "fmr_per_search {fmr_per_search} is not in (0, 1)"
+            )));
+        }
+        *score = ridgeline::gallery::identify::match_threshold(fmr_per_search, g.gallery.len());
+        Ok(())
+    })
+}
+
 /// Closes the gallery and releases its writer lock. NULL and handles that are not live are
 /// ignored.
 ///

@@ -100,6 +100,7 @@ int main(int argc, char **argv) {
     EXPECT(rl_threshold_for_fmr(0.0, &score), RL_ERR_INVALID_ARGUMENT);
     EXPECT(rl_threshold_for_fmr(1.5, &score), RL_ERR_INVALID_ARGUMENT);
     EXPECT(rl_threshold_for_fmr(1e-4, NULL), RL_ERR_INVALID_ARGUMENT);
+    EXPECT(rl_gallery_match_threshold(NULL, 1e-4, &score), RL_ERR_INVALID_ARGUMENT);
 
     /* Galleries. */
     rl_gallery *g = NULL;
@@ -120,6 +121,11 @@ int main(int argc, char **argv) {
     EXPECT(rl_gallery_remove(g, NULL), RL_ERR_INVALID_ARGUMENT);
     rl_candidate *cands = NULL;
     size_t ncands = 0;
+    EXPECT(rl_gallery_match_threshold(g, 0.0, &score), RL_ERR_INVALID_ARGUMENT);
+    EXPECT(rl_gallery_match_threshold(g, 1.0, &score), RL_ERR_INVALID_ARGUMENT);
+    EXPECT(rl_gallery_match_threshold(g, 1e-4, NULL), RL_ERR_INVALID_ARGUMENT);
+    EXPECT(rl_gallery_match_threshold((rl_gallery *)garbage, 1e-4, &score), RL_ERR_INVALID_ARGUMENT);
+    EXPECT(rl_gallery_match_threshold(g, 1e-4, &score), RL_OK);
     EXPECT(rl_gallery_identify(g, good, 0, &cands, &ncands), RL_ERR_INVALID_ARGUMENT);
     EXPECT(rl_gallery_identify(g, good, 5, NULL, &ncands), RL_ERR_INVALID_ARGUMENT);
     EXPECT(rl_gallery_identify(g, good, 5, &cands, NULL), RL_ERR_INVALID_ARGUMENT);

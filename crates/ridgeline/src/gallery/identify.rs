@@ -121,16 +121,22 @@ pub struct Identification {
     pub escalated: bool,
 }
 
+/// The score the best candidate of a search over `searched` records needs to match when the
+/// whole search may yield a false match with probability `fmr_per_search` (the false positive
+/// identification rate): the matcher's threshold at `fmr_per_search` divided by the records
+/// searched, since every one of them was a chance for an impostor to score high. A
+/// per-comparison threshold would not do at scale: at FMR 10⁻⁴ per comparison a walk-in
+/// searched against a million records would match about a hundred of them.
+pub fn match_threshold(fmr_per_search: f64, searched: usize) -> f64 {
+    let per_comparison = fmr_per_search / searched.max(1) as f64;
+    crate::matcher::calibration::threshold_for_fmr(per_comparison)
+}
+
 impl Identification {
-    /// The score a candidate needs to match when the whole search may yield a false match with
-    /// probability `fmr_per_search` (the false positive identification rate): the matcher's
-    /// threshold at `fmr_per_search` divided by the records searched, since every one of them
-    /// was a chance for an impostor to score high. A per-comparison threshold would not do at
-    /// scale: at FMR 10⁻⁴ per comparison a walk-in searched against a million records would
-    /// match about a hundred of them.
+    /// The score a candidate of this search needs to match at `fmr_per_search` (see
+    /// [`match_threshold`]).
     pub fn match_threshold(&self, fmr_per_search: f64) -> f64 {
-        let per_comparison = fmr_per_search / self.searched.max(1) as f64;
-        crate::matcher::calibration::threshold_for_fmr(per_comparison)
+        match_threshold(fmr_per_search, self.searched)
     }
 
     /// The best candidate, if it matches at `fmr_per_search` (see
