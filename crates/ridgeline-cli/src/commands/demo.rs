@@ -55,8 +55,12 @@ const WRONG_ID_SHARE: f64 = 0.005;
 const TYPO_SHARE: f64 = 0.005;
 /// Finger positions every person gives (ISO: 2 right index, 7 left index).
 pub const DEMO_FINGERS: [u8; 2] = [2, 7];
-/// Walk-in probes identified in step 3.
+/// Walk-in probes identified in step 3: returning people (enrolled) …
 const WALK_IN_PROBES: usize = 5;
+/// … and new applicants (people of the generator who are not in the population).
+const NEW_APPLICANTS: usize = 2;
+/// The false match rate per search at which the window decides "already registered".
+const WINDOW_FMR_PER_SEARCH: f64 = 1e-4;
 
 /// How a duplicate was planted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +140,25 @@ fn person_identity(choices: &mut Choices) -> (String, String) {
             );
             return (id, name);
         }
+    }
+}
+
+/// What the window decides for one search: the match, or "not registered", with the score
+/// the decision needed.
+fn window_decision(found: &ridgeline::gallery::Identification) -> String {
+    let needed = found.match_threshold(WINDOW_FMR_PER_SEARCH);
+    match (found.matched(WINDOW_FMR_PER_SEARCH), found.candidates.first()) {
+        (Some(c), _) => {
+            format!(
+                "already registered as {} (score {:.3}, needs {needed:.3})",
+                c.subject_id, c.score
+            )
+        }
+        (None, Some(c)) => format!(
+            "not registered (best candidate {} at {:.3}, needs {needed:.3})",
+            c.subject_id, c.score
+        ),
+        (None, None) => "not registered (no candidate)".to_string(),
     }
 }
 
@@ -409,26 +432,41 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     ));
 
     let t = Instant::now();
-    let mut probes_hit = 0;
+    let options = SearchOptions::new(3, Some(DEMO_FINGERS[0]), SearchMode::Indexed);
+    let (mut probes_hit, mut returning_matched) = (0, 0);
     for k in 0..WALK_IN_PROBES.min(args.people) {
         let person = (k * args.people / WALK_IN_PROBES.max(1)) as u32;
-        let probe = finger_template(args.seed, person, 0, 2)?;
-        let found = gallery
-            .identify(&probe, &SearchOptions::new(3, Some(DEMO_FINGERS[0]), SearchMode::Indexed))?;
+        let found = gallery.identify(&finger_template(args.seed, person, 0, 2)?, &options)?;
         let expected = &population.infos[person as usize].record_id;
         let top = found.candidates.first();
-        let hit = top.is_some_and(|c| &c.subject_id == expected);
-        probes_hit += usize::from(hit);
+        probes_hit += usize::from(top.is_some_and(|c| &c.subject_id == expected));
+        let matched = found.matched(WINDOW_FMR_PER_SEARCH);
+        let right = matched.is_some_and(|c| &c.subject_id == expected);
+        returning_matched += usize::from(right);
         say(format!(
-            "   walk-in probe of {expected}: top candidate {} (score {:.3}){}",
-            top.map_or("none", |c| c.subject_id.as_str()),
-            top.map_or(0.0, |c| c.score),
-            if hit { "" } else { "  ← missed" }
+            "   returning {expected}: {}{}",
+            window_decision(&found),
+            if right { "" } else { "  ← missed" }
+        ));
+    }
+    let mut new_unmatched = 0;
+    for k in 0..NEW_APPLICANTS {
+        // People numbered after the population were never registered.
+        let person = (args.people + k) as u32;
+        let found = gallery.identify(&finger_template(args.seed, person, 0, 2)?, &options)?;
+        let right = found.matched(WINDOW_FMR_PER_SEARCH).is_none();
+        new_unmatched += usize::from(right);
+        say(format!(
+            "   new applicant: {}{}",
+            window_decision(&found),
+            if right { "" } else { "  ← false match" }
         ));
     }
     timings.push(("identify", t.elapsed().as_secs_f64()));
     say(format!(
-        "3. identified {WALK_IN_PROBES} walk-in probes, {probes_hit} at rank 1, in {:.2} s",
+        "3. at the window, deciding at FMR {WINDOW_FMR_PER_SEARCH:.0e} per search: \
+         {returning_matched} of {WALK_IN_PROBES} returning people found registered, \
+         {new_unmatched} of {NEW_APPLICANTS} new applicants not, in {:.2} s",
         timings[2].1
     ));
 
@@ -489,6 +527,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "recall": acc.recall,
             "walk_in_probes": WALK_IN_PROBES,
             "walk_in_rank1": probes_hit,
+            "walk_in_matched": returning_matched,
+            "new_applicants": NEW_APPLICANTS,
+            "new_applicants_unmatched": new_unmatched,
             "seconds": timings.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
             "total_seconds": total,
             "report": json_path.display().to_string(),
