@@ -150,12 +150,12 @@ fn window_decision(found: &ridgeline::gallery::Identification) -> String {
     match (found.matched(WINDOW_FMR_PER_SEARCH), found.candidates.first()) {
         (Some(c), _) => {
             format!(
-                "already registered as {} (score {:.3}, needs {needed:.3})",
+                "already registered as {} (score {:.4}, needs {needed:.4})",
                 c.subject_id, c.score
             )
         }
         (None, Some(c)) => format!(
-            "not registered (best candidate {} at {:.3}, needs {needed:.3})",
+            "not registered (best candidate {} at {:.4}, needs {needed:.4})",
             c.subject_id, c.score
         ),
         (None, None) => "not registered (no candidate)".to_string(),
