@@ -51,7 +51,7 @@ pub fn score_for_fmr(fmr: f64) -> f64 {
 /// of one record's search), not a per-comparison rate: at 1e-4 per comparison a database of
 /// 100,000 records would yield half a million false pairs.
 pub fn pair_fmr_threshold(fmr_per_search: f64, records: usize) -> f64 {
-    fmr_per_search / records.saturating_sub(1).max(1) as f64
+    crate::matcher::calibration::fmr_per_comparison(fmr_per_search, records.saturating_sub(1))
 }
 
 /// The per-pair threshold for two records that hold the same identity number, `holders`

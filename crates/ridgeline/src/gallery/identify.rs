@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use super::filter::{coarse_score, Coarse, SegmentFilter};
 use super::store::{LiveSegment, RecordId, Snapshot};
 use crate::error::Result;
-use crate::matcher::{Matcher, PreparedRef};
+use crate::matcher::{calibration, Matcher, PreparedRef};
 
 /// Short list = the this many records with the best coarse scores at least …
 pub const SHORTLIST_MIN: usize = 256;
@@ -91,7 +91,7 @@ impl Default for SearchOptions {
 
 /// The matcher's score at [`ESCALATION_FMR`].
 pub fn default_escalation_score() -> f64 {
-    crate::matcher::calibration::threshold_for_fmr(ESCALATION_FMR)
+    calibration::threshold_for_fmr(ESCALATION_FMR)
 }
 
 /// One candidate of an identification.
@@ -123,13 +123,12 @@ pub struct Identification {
 
 /// The score the best candidate of a search over `searched` records needs to match when the
 /// whole search may yield a false match with probability `fmr_per_search` (the false positive
-/// identification rate): the matcher's threshold at `fmr_per_search` divided by the records
-/// searched, since every one of them was a chance for an impostor to score high. A
+/// identification rate): the matcher's threshold at that rate split over the records searched
+/// ([`calibration::fmr_per_comparison`], the rule `ridgeline dedup` applies per record too). A
 /// per-comparison threshold would not do at scale: at FMR 10⁻⁴ per comparison a walk-in
 /// searched against a million records would match about a hundred of them.
 pub fn match_threshold(fmr_per_search: f64, searched: usize) -> f64 {
-    let per_comparison = fmr_per_search / searched.max(1) as f64;
-    crate::matcher::calibration::threshold_for_fmr(per_comparison)
+    calibration::threshold_for_fmr(calibration::fmr_per_comparison(fmr_per_search, searched))
 }
 
 impl Identification {

@@ -16,6 +16,13 @@ use super::calibration_table::{FMR_TABLE, TAIL_LOG10_SLOPE};
 /// Lowest FMR the functions report or accept (extrapolation stops here).
 pub const MIN_FMR: f64 = 1e-12;
 
+/// The false match rate each of `comparisons` comparisons may have so that the whole search
+/// yields a false match with probability about `fmr_per_search` (the false positive
+/// identification rate): every comparison is a chance for an impostor to score high.
+pub fn fmr_per_comparison(fmr_per_search: f64, comparisons: usize) -> f64 {
+    fmr_per_search / comparisons.max(1) as f64
+}
+
 /// Estimated FMR of a comparison with this score: the share of impostor comparisons expected to
 /// score at least as high.
 pub fn fmr_for_score(score: f64) -> f64 {
