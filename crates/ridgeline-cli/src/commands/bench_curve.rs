@@ -118,21 +118,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 fn draw(path: &Path, title: &str, points: &[Point]) -> anyhow::Result<()> {
     use plotters::prelude::*;
 
-    let all: Vec<f64> = points
+    let (low_ms, high_ms) = points
         .iter()
-        .flat_map(|p| {
-            [p.genuine_mean, p.genuine_p90, p.walk_in_mean, p.walk_in_p90, p.exhaustive_mean]
-        })
-        .flatten()
+        .flat_map(|p| LINES.iter().filter_map(|line| (line.figure)(p)))
         .chain([WINDOW_LIMIT_MS])
-        .collect();
-    let (low_ms, high_ms) =
-        all.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
     let (min_n, max_n) = match (points.first(), points.last()) {
         (Some(a), Some(b)) => (a.gallery_size, b.gallery_size),
         _ => anyhow::bail!("no reports"),
     };
-    // A decade's margin around the data keeps single points off the frame.
+    // A factor of two around the data keeps the outermost points off the frame.
     let x_range = (min_n / 2.0)..(max_n * 2.0);
     let y_range = (low_ms / 2.0)..(high_ms * 2.0);
 
@@ -247,8 +242,7 @@ mod tests {
         for label in ["genuine probes, mean", "walk-ins, 90th percentile", "exhaustive search"] {
             assert!(text.contains(label), "legend lacks {label}");
         }
-        // Two points per series of markers: 3 solid series × 2 + 2 hollow × 2, plus the
-        // legend's own shapes are paths, not circles.
+        // One marker per series and report: 5 series × 2 reports (the legend draws paths).
         assert_eq!(text.matches("<circle").count(), 10, "{text}");
     }
 }
