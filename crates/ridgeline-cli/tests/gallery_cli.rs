@@ -37,23 +37,35 @@ fn image(dir: &Path, finger: u32, impression: u32) -> PathBuf {
     dir.join(format!("{finger}_{impression}.png"))
 }
 
-#[test]
-fn enrol_identify_remove_and_maintain_a_gallery() {
+/// A temporary folder with `fingers` synthetic fingers of two impressions each in `prints`
+/// and an empty gallery, created through the CLI, at `gallery`.
+struct Setup {
+    dir: tempfile::TempDir,
+    prints: PathBuf,
+    gallery: String,
+}
+
+fn setup(fingers: u32, seed: u64) -> Setup {
     let dir = tempfile::tempdir().expect("tempdir");
     let prints = dir.path().join("prints");
     let p = prints.to_str().expect("utf-8 path");
-    ok(&["synth", "--out", p, "--fingers", "6", "--impressions", "2", "--seed", "3"]);
-    let gallery_dir = dir.path().join("gallery");
-    let g = gallery_dir.to_str().expect("utf-8 path");
-    ok(&["gallery", "create", g]);
+    let (fingers, seed) = (fingers.to_string(), seed.to_string());
+    ok(&["synth", "--out", p, "--fingers", &fingers, "--impressions", "2", "--seed", &seed]);
+    let gallery = dir.path().join("gallery").to_str().expect("utf-8 path").to_string();
+    ok(&["gallery", "create", &gallery]);
+    Setup { dir, prints, gallery }
+}
+
+#[test]
+fn enrol_identify_remove_and_maintain_a_gallery() {
+    let Setup { dir, prints, gallery } = setup(6, 3);
+    let g = gallery.as_str();
     assert!(user_error(&["gallery", "create", g]).contains(g), "creating twice");
 
     // Fingers 1–5 enrolled (finger 6 stays a walk-in): one by id, four by manifest.
     let first = image(&prints, 1, 1);
-    let out = ok(&["enroll", "--gallery", g, "--id", "P001", "--finger", "2"]
-        .into_iter()
-        .chain([first.to_str().expect("utf-8")])
-        .collect::<Vec<_>>());
+    let first = first.to_str().expect("utf-8");
+    let out = ok(&["enroll", "--gallery", g, "--id", "P001", "--finger", "2", first]);
     assert!(out.contains("holds 1"), "{out}");
     let mut manifest = String::from("id,finger,path\n");
     for f in 2..=5u32 {
@@ -124,13 +136,8 @@ fn enrol_identify_remove_and_maintain_a_gallery() {
 
 #[test]
 fn bad_ids_probes_and_galleries_are_user_errors_that_change_nothing() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let prints = dir.path().join("prints");
-    let p = prints.to_str().expect("utf-8 path");
-    ok(&["synth", "--out", p, "--fingers", "1", "--impressions", "2", "--seed", "5"]);
-    let g_dir = dir.path().join("gallery");
-    let g = g_dir.to_str().expect("utf-8 path");
-    ok(&["gallery", "create", g]);
+    let Setup { dir, prints, gallery } = setup(1, 5);
+    let g = gallery.as_str();
     let print = image(&prints, 1, 1);
     let print = print.to_str().expect("utf-8");
 
