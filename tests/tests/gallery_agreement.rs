@@ -65,26 +65,23 @@ impl Agreement {
 
 /// Agreement of indexed search under each of `variants` with exhaustive search (searched once
 /// per probe).
-fn agreement(
+fn agreement<const N: usize>(
     gallery: &Gallery,
     probes: &[(String, Template)],
-    variants: &[SearchOptions],
-) -> Vec<Agreement> {
+    variants: &[SearchOptions; N],
+) -> [Agreement; N] {
     let threshold = options(SearchMode::Indexed).escalate_below.expect("escalates by default");
     let top =
         |r: &ridgeline::gallery::Identification| r.candidates.first().map(|c| c.subject_id.clone());
-    let mut tallies: Vec<Agreement> = variants
-        .iter()
-        .map(|_| Agreement {
-            probes: probes.len(),
-            agreeing: 0,
-            mate_first: 0,
-            identified: 0,
-            identified_agreeing: 0,
-            escalated: 0,
-            compared: 0,
-        })
-        .collect();
+    let mut tallies: [Agreement; N] = std::array::from_fn(|_| Agreement {
+        probes: probes.len(),
+        agreeing: 0,
+        mate_first: 0,
+        identified: 0,
+        identified_agreeing: 0,
+        escalated: 0,
+        compared: 0,
+    });
     for (id, probe) in probes {
         let ex = gallery.identify(probe, &options(SearchMode::Exhaustive)).expect("exhaustive");
         let mate_first = top(&ex).as_deref() == Some(id.as_str());
@@ -178,8 +175,7 @@ fn indexed_search_agrees_with_exhaustive_at_the_default_settings() {
     enrol(&gallery, &enrolled);
     let defaults = [options(SearchMode::Indexed)];
 
-    let [a] = <[Agreement; 1]>::try_from(agreement(&gallery, &synthetic_probes, &defaults))
-        .expect("one variant");
+    let [a] = agreement(&gallery, &synthetic_probes, &defaults);
     report("default settings, synthetic probes", &a);
     assert!(a.rank1() >= 0.97, "exhaustive rank-1 {}", a.rank1());
     assert!(a.identified >= 270, "exhaustive search identifies {} probes", a.identified);
@@ -189,8 +185,7 @@ fn indexed_search_agrees_with_exhaustive_at_the_default_settings() {
 
     // Real probes, each mate among 12,000 synthetic fingers and 39 other real ones.
     let Some((_, dev_probes)) = dev else { return };
-    let [a] = <[Agreement; 1]>::try_from(agreement(&gallery, &dev_probes, &defaults))
-        .expect("one variant");
+    let [a] = agreement(&gallery, &dev_probes, &defaults);
     report("default settings, dev-set probes", &a);
     assert!(a.identified >= 240, "exhaustive search identifies {} probes", a.identified);
     // Measured: 280 of 280, identified 258 of 258 (23 escalated; 908 records compared per search).
@@ -211,9 +206,7 @@ fn the_coarse_stage_ranks_synthetic_mates_high() {
     // A short list of 30 is 2 % of the gallery: the coarse stage must do the selecting.
     let gallery = Gallery::create(dir.path()).expect("create").with_shortlist(Some(30));
     enrol(&gallery, &enrolled);
-    let [plain, escalated] =
-        <[Agreement; 2]>::try_from(agreement(&gallery, &probe_set, &shortened(30)))
-            .expect("two variants");
+    let [plain, escalated] = agreement(&gallery, &probe_set, &shortened(30));
     report("synthetic, 2 % short list alone", &plain);
     report("synthetic, 2 % short list, escalating to 8 %", &escalated);
     assert!(plain.rank1() >= 0.97, "exhaustive rank-1 {}", plain.rank1());
@@ -239,9 +232,7 @@ fn the_coarse_stage_ranks_dev_set_mates_high() {
     // 4 of 40 fingers (10 %) re-ranked.
     let gallery = Gallery::create(dir.path()).expect("create").with_shortlist(Some(4));
     enrol(&gallery, &enrolled);
-    let [plain, escalated] =
-        <[Agreement; 2]>::try_from(agreement(&gallery, &probes, &shortened(4)))
-            .expect("two variants");
+    let [plain, escalated] = agreement(&gallery, &probes, &shortened(4));
     report("dev sets, 10 % short list alone", &plain);
     report("dev sets, 10 % short list, escalating to 40 %", &escalated);
     // The short list alone: measured 0.975 (0.954 before the coarse score was divided by the
