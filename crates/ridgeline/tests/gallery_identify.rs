@@ -119,7 +119,8 @@ fn escalation_re_ranks_further_only_when_nothing_in_the_short_list_matches() {
 
 #[test]
 fn a_match_needs_the_per_search_rate_divided_by_the_records_searched() {
-    use ridgeline::matcher::calibration::threshold_for_fmr;
+    use ridgeline::gallery::identify::match_threshold;
+    use ridgeline::matcher::calibration::{fmr_for_score, threshold_for_fmr};
     let dir = tempfile::tempdir().expect("tempdir");
     let pop = SyntheticPopulation::new(16);
     let n = 100u64;
@@ -129,18 +130,22 @@ fn a_match_needs_the_per_search_rate_divided_by_the_records_searched() {
     assert_eq!(genuine.match_threshold(1e-4), threshold_for_fmr(1e-6));
     // Stricter rates, and more records searched, need higher scores.
     assert!(genuine.match_threshold(1e-6) > genuine.match_threshold(1e-4));
+    assert!(match_threshold(1e-4, 10 * n as usize) > match_threshold(1e-4, n as usize));
     let mate = genuine.matched(1e-4).expect("the mate matches");
     assert_eq!(mate.subject_id, subject(42));
-    // The decision is the best candidate's score against the threshold, at every rate.
-    for rate in [1e-2, 1e-4, 1e-6, 1e-8, 1e-10] {
-        let above = genuine.candidates[0].score >= genuine.match_threshold(rate);
-        assert_eq!(genuine.matched(rate).is_some(), above, "at {rate}");
-    }
     // Walk-ins (fingers not enrolled) match nobody at the default rate.
     for f in n..n + 10 {
         let walk_in = gallery.identify(&pop.impression(f, 0), &options(SearchMode::Indexed));
         let walk_in = walk_in.expect("identify");
         assert!(walk_in.matched(1e-4).is_none(), "walk-in {f}: {:?}", walk_in.candidates[0]);
+    }
+    // The per-search rate at which a score just matches is its per-comparison rate times the
+    // records searched: at twice that rate the score is enough, at half it is not.
+    let searched = n as usize;
+    for score in [0.05, 0.07, 0.09, 0.11] {
+        let edge = fmr_for_score(score) * searched as f64;
+        assert!(match_threshold(2.0 * edge, searched) <= score, "{score} at {}", 2.0 * edge);
+        assert!(match_threshold(edge / 2.0, searched) > score, "{score} at {}", edge / 2.0);
     }
 }
 
