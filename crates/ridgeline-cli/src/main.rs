@@ -62,7 +62,15 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
-    let result = std::panic::catch_unwind(move || match cli.command {
+    let result = std::panic::catch_unwind(move || {
+        commands::bench::check_kernel_request()?;
+        run(cli.command)
+    });
+    exit::report(result)
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Extract(args) => commands::extract::run(args),
         Command::Readers(args) => commands::readers::run(args),
         Command::Capture(args) => commands::capture::run(args),
@@ -78,6 +86,5 @@ fn main() -> ExitCode {
         Command::Bench(args) => commands::bench::run(args),
         Command::Dedup(args) => commands::dedup::run(args),
         Command::Demo(args) => commands::demo::run(args),
-    });
-    exit::report(result)
+    }
 }

@@ -15,9 +15,11 @@
 //! * [`matcher`]: 1:1 comparison on prepared templates, with calibrated scores.
 //! * [`gallery`]: the memory-mapped template store and 1:N identification.
 //! * [`eval`]: accuracy metrics (EER, FNMR at FMR, DET curves).
+//! * [`cpu`]: the one CPU-feature detection that picks every SIMD kernel.
 //!
 //! Errors are typed ([`Error`]); nothing in this crate panics on user-controlled input.
 
+pub mod cpu;
 pub mod dedup;
 pub mod error;
 pub mod eval;

@@ -46,6 +46,7 @@
 use std::f32::consts::TAU;
 use std::path::Path;
 
+use crate::cpu::Kernel;
 use crate::error::{Error, Result};
 use crate::matcher::PreparedRef;
 
@@ -145,6 +146,11 @@ impl Coarse {
         // Stable: equal qualities keep the prepared order, so the choice is deterministic.
         order.sort_by_key(|&i| std::cmp::Reverse(prepared.minutia(i).quality));
         order.truncate(COARSE_MINUTIAE);
+        // The chosen slots in order of direction, so that the minutiae within 90° of any
+        // direction are one run of slots (circularly) that a vector kernel can stay within.
+        let turn =
+            |i: usize| ((prepared.angle(i).rem_euclid(TAU) / TAU * 65_536.0) as u32) & 0xffff;
+        order.sort_by_key(|&i| turn(i));
         let mut words = [0u64; RECORD_WORDS];
         let mut directions = [0u16; COARSE_MINUTIAE];
         for (slot, &i) in order.iter().enumerate() {
@@ -152,8 +158,7 @@ impl Coarse {
             words[RECORD_VALIDITY / 8 + slot] = valid;
             words[RECORD_BITS_0 / 8 + slot] = half0;
             words[RECORD_BITS_1 / 8 + slot] = half1;
-            let turns = prepared.angle(i).rem_euclid(TAU) / TAU;
-            directions[slot] = ((turns * 65_536.0) as u32 & 0xffff) as u16;
+            directions[slot] = turn(i) as u16;
         }
         for (w, chunk) in directions.chunks_exact(4).enumerate() {
             words[RECORD_DIRECTIONS / 8 + w] =
@@ -172,28 +177,31 @@ fn direction(record: &[u64], slot: usize) -> u16 {
     (record[RECORD_DIRECTIONS / 8 + slot / 4] >> (16 * (slot % 4))) as u16
 }
 
-/// The coarse score of a record (its words) for a probe: see the module docs.
+/// The coarse score of a record (its words) for a probe: see the module docs. Runs the kernel
+/// family [`crate::cpu::kernel`] chose for this process.
 #[inline]
 pub fn coarse_score(probe: &Coarse, record: &[u64]) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    if has_vector_popcount() {
-        // SAFETY: the CPU features were detected at run time.
-        return unsafe { coarse_score_avx512(probe, record) };
-    }
-    coarse_score_generic(probe, record)
+    coarse_score_with(crate::cpu::kernel(), probe, record)
 }
 
-#[cfg(target_arch = "x86_64")]
-fn has_vector_popcount() -> bool {
-    use std::sync::OnceLock;
-    static HAS: OnceLock<bool> = OnceLock::new();
-    *HAS.get_or_init(|| {
-        std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512vpopcntdq")
-            && std::arch::is_x86_feature_detected!("avx512bw")
-            && std::arch::is_x86_feature_detected!("avx512vl")
-            && std::arch::is_x86_feature_detected!("popcnt")
-    })
+/// [`coarse_score`] by a given kernel family; one the CPU does not support runs the portable
+/// code instead (never an instruction the CPU lacks).
+#[inline]
+pub fn coarse_score_with(kernel: Kernel, probe: &Coarse, record: &[u64]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    match kernel {
+        Kernel::Avx512 if kernel.is_supported() => {
+            // SAFETY: the CPU features were detected at run time.
+            return unsafe { coarse_score_avx512(probe, record) };
+        }
+        Kernel::Avx2 if kernel.is_supported() => {
+            // SAFETY: the CPU features were detected at run time.
+            return unsafe { coarse_score_avx2(probe, record) };
+        }
+        _ => {}
+    }
+    let _ = kernel;
+    coarse_score_generic(probe, record)
 }
 
 /// Without the AVX-512 intrinsics (a compiler older than Rust 1.89, see `build.rs`), the
@@ -375,6 +383,145 @@ fn row_maxima(rows: &[std::arch::x86_64::__m512i]) -> std::arch::x86_64::__m512i
         }
     }
     level[0]
+}
+
+/// The AVX2 kernel: [`best_pairs_generic`] with 64-bit popcounts done by nibble lookup
+/// (`vpshufb`, after Muła, Kurz and Lemire) and summed per lane by `vpsadbw`. The two popcounts
+/// that add up (both angular halves) are added as byte counts before the one horizontal sum.
+/// Record slots go four at a time, and only the blocks of four that hold a slot within 90° of
+/// the probe minutia's direction are computed: records order their slots by direction (see
+/// [`Coarse::of`]), so about half the blocks are skipped. Gives the generic votes bit for bit:
+/// the counts are exact integers, the division is IEEE in both, and a skipped pair has key
+/// zero in the generic code too, which never wins a row or column against a pair that can vote
+/// (a vote of similarity zero weighs zero whichever partner it names).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt,avx2,bmi2")]
+unsafe fn coarse_score_avx2(probe: &Coarse, record: &[u64]) -> f32 {
+    match record.get(..RECORD_WORDS) {
+        Some(record) => {
+            let best = best_pairs_avx2(probe, record);
+            heaviest_rotation(&rotation_votes(probe, record, &best))
+        }
+        None => 0.0,
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt,avx2,bmi2")]
+fn best_pairs_avx2(probe: &Coarse, record: &[u64]) -> BestPairs {
+    use std::arch::x86_64::*;
+    const N: usize = COARSE_MINUTIAE;
+    const BLOCKS: usize = N / 4;
+    // SAFETY (every load below): the slice is exactly four u64, 32 bytes, and the unaligned
+    // form accepts any address.
+    let load = |at: usize| -> __m256i {
+        let lanes = &record[at..at + 4];
+        unsafe { _mm256_loadu_si256(lanes.as_ptr().cast()) }
+    };
+    #[rustfmt::skip]
+    let nibble_counts = _mm256_setr_epi8(
+        0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+        0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+    );
+    let low_nibbles = _mm256_set1_epi8(0x0f);
+    // Bit counts of each byte.
+    let byte_counts = |x: __m256i| {
+        let lo = _mm256_and_si256(x, low_nibbles);
+        let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(x), low_nibbles);
+        _mm256_add_epi8(
+            _mm256_shuffle_epi8(nibble_counts, lo),
+            _mm256_shuffle_epi8(nibble_counts, hi),
+        )
+    };
+    let zero = _mm256_setzero_si256();
+    // The low 32 bits of each u64 lane first, then the high ones.
+    let split_halves = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    // Lane masks for the four slots of a block, by the block's four bits of a slot mask.
+    let lane_masks: [__m128i; 16] = std::array::from_fn(|bits| {
+        let lane = |k: usize| -((bits >> k & 1) as i32);
+        _mm_setr_epi32(lane(0), lane(1), lane(2), lane(3))
+    });
+
+    let pairable = pairable_slots(record);
+    // The 32 u16 directions fill two registers, in slot order.
+    let record_directions = [load(RECORD_DIRECTIONS / 8), load(RECORD_DIRECTIONS / 8 + 4)];
+    let max_turn = _mm256_set1_epi16(MAX_DIRECTION_DIFFERENCE as i16);
+    let key_bits = _mm_set1_epi32(!PARTNER_MASK as i32);
+    let one = _mm_set1_epi32(1);
+
+    let p = &probe.words;
+    let mut best_of_probe = [0u32; N];
+    let mut column_best = [_mm_setzero_si128(); BLOCKS];
+    for (i, best_of_row) in best_of_probe.iter_mut().enumerate() {
+        let pv = p[RECORD_VALIDITY / 8 + i];
+        if pv.count_ones() < MIN_VALID_POOLED_CELLS {
+            continue;
+        }
+        // The record slots this probe minutia may pair with: within 90° and pairable.
+        let probe_direction = _mm256_set1_epi16(direction(p, i) as i16);
+        let aligned = record_directions.map(|d| {
+            let turn = _mm256_sub_epi16(d, probe_direction);
+            let turn = _mm256_min_epu16(turn, _mm256_sub_epi16(zero, turn));
+            _mm256_cmpeq_epi16(_mm256_min_epu16(turn, max_turn), turn)
+        });
+        let bytes =
+            _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packs_epi16(aligned[0], aligned[1]));
+        let compatible = _mm256_movemask_epi8(bytes) as u32 & pairable;
+        if compatible == 0 {
+            continue;
+        }
+        let blocks =
+            (0..BLOCKS).fold(0u32, |m, b| m | u32::from(compatible >> (4 * b) & 0xf != 0) << b);
+
+        let probe_valid = _mm256_set1_epi64x(pv as i64);
+        let probe_half0 = _mm256_set1_epi64x(p[RECORD_BITS_0 / 8 + i] as i64);
+        let probe_half1 = _mm256_set1_epi64x(p[RECORD_BITS_1 / 8 + i] as i64);
+        let row_index = _mm_set1_epi32(i as i32);
+        let mut row = _mm_setzero_si128();
+        let mut remaining = blocks;
+        while remaining != 0 {
+            let b = remaining.trailing_zeros() as usize;
+            remaining &= remaining - 1;
+            let at = 4 * b;
+            let m = _mm256_and_si256(probe_valid, load(RECORD_VALIDITY / 8 + at));
+            let (h0, h1) = (load(RECORD_BITS_0 / 8 + at), load(RECORD_BITS_1 / 8 + at));
+            let shared = _mm256_add_epi8(
+                byte_counts(_mm256_and_si256(_mm256_and_si256(probe_half0, h0), m)),
+                byte_counts(_mm256_and_si256(_mm256_and_si256(probe_half1, h1), m)),
+            );
+            let differing = _mm256_add_epi8(
+                byte_counts(_mm256_and_si256(_mm256_xor_si256(probe_half0, h0), m)),
+                byte_counts(_mm256_and_si256(_mm256_xor_si256(probe_half1, h1), m)),
+            );
+            // Shared counts in the low u32 of each u64 lane, differing in the high one, then
+            // split into one 128-bit register each.
+            let counts = _mm256_or_si256(
+                _mm256_sad_epu8(shared, zero),
+                _mm256_slli_epi64::<32>(_mm256_sad_epu8(differing, zero)),
+            );
+            let counts = _mm256_permutevar8x32_epi32(counts, split_halves);
+            let shared = _mm256_castsi256_si128(counts);
+            let differing = _mm256_extracti128_si256::<1>(counts);
+            let both = _mm_add_epi32(shared, shared);
+            let cells = _mm_max_epu32(_mm_add_epi32(differing, both), one);
+            let similarity = _mm_div_ps(_mm_cvtepi32_ps(both), _mm_cvtepi32_ps(cells));
+            let pair = lane_masks[(compatible >> at & 0xf) as usize];
+            let key = _mm_and_si128(_mm_and_si128(_mm_castps_si128(similarity), key_bits), pair);
+            let slots = _mm_setr_epi32(at as i32, at as i32 + 1, at as i32 + 2, at as i32 + 3);
+            row = _mm_max_epu32(row, _mm_or_si128(key, slots));
+            column_best[b] = _mm_max_epu32(column_best[b], _mm_or_si128(key, row_index));
+        }
+        // The row's maximum over its four lanes.
+        let row = _mm_max_epu32(row, _mm_shuffle_epi32::<0b0100_1110>(row));
+        let row = _mm_max_epu32(row, _mm_shuffle_epi32::<0b1011_0001>(row));
+        *best_of_row = _mm_cvtsi128_si32(row) as u32;
+    }
+    let mut best_of_record = [0u32; N];
+    for (b, column) in column_best.iter().enumerate() {
+        // SAFETY: the destination is four u32, 16 bytes.
+        unsafe { _mm_storeu_si128(best_of_record[4 * b..4 * b + 4].as_mut_ptr().cast(), *column) };
+    }
+    BestPairs { of_probe: best_of_probe, of_record: best_of_record, pairable }
 }
 
 /// The coarse score without instruction-set specific code.
@@ -723,14 +870,16 @@ mod tests {
         scattered_template(40, seed, turn, shift)
     }
 
-    /// The instruction-set specific kernel must give the generic scores bit for bit, on real
-    /// descriptors (mates and non-mates) and on random words (every slot used, ties, directions
-    /// on both sides of the 90° limit, valid-cell counts on both sides of the pairing minimum).
+    /// Every instruction-set specific kernel this CPU supports must give the generic scores bit
+    /// for bit, on real descriptors (mates and non-mates) and on random words (every slot used,
+    /// ties, directions on both sides of the 90° limit, valid-cell counts on both sides of the
+    /// pairing minimum).
     #[test]
-    fn the_vector_kernel_scores_exactly_as_the_generic_one() {
-        #[cfg(target_arch = "x86_64")]
-        if !has_vector_popcount() {
-            eprintln!("SKIPPED: this CPU has no AVX-512, so both paths are the portable code");
+    fn every_vector_kernel_scores_exactly_as_the_generic_one() {
+        let kernels: Vec<Kernel> =
+            crate::cpu::supported().into_iter().filter(|&k| k != Kernel::Portable).collect();
+        if kernels.is_empty() {
+            eprintln!("SKIPPED: this CPU runs only the portable kernel");
             return;
         }
         let records: Vec<Coarse> = (0..24)
@@ -766,10 +915,13 @@ mod tests {
         let (mut compared, mut positive) = (0, 0);
         for probe in probes.iter().chain(&random) {
             for record in records.iter().chain(&random) {
-                let score = coarse_score(probe, &record.words);
-                assert_eq!(score.to_bits(), coarse_score_generic(probe, &record.words).to_bits());
+                let expected = coarse_score_generic(probe, &record.words);
+                for &kernel in &kernels {
+                    let score = coarse_score_with(kernel, probe, &record.words);
+                    assert_eq!(score.to_bits(), expected.to_bits(), "{kernel}");
+                }
                 compared += 1;
-                positive += usize::from(score > 0.0);
+                positive += usize::from(expected > 0.0);
             }
         }
         assert_eq!(compared, 72 * 72);

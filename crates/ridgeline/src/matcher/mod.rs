@@ -41,6 +41,7 @@ pub use prepared::{
     MatchTemplate, PreparedMinutia, PreparedRef, PREPARED_FORMAT_VERSION, PREPARED_LEN,
 };
 
+use crate::cpu::Kernel;
 use crate::template::Template;
 
 /// Pairs of minutiae whose local similarity was computed, at most this many per comparison.
@@ -51,8 +52,8 @@ const MAX_PAIRS: usize = MAX_PREPARED_MINUTIAE * MAX_PREPARED_MINUTIAE;
 pub struct Matcher {
     /// Fewest cells valid in both cylinders for them to be compared.
     min_common_cells: u32,
-    /// The popcount code path this CPU supports (chosen once, at construction).
-    popcount: Popcount,
+    /// The kernel family this matcher runs (the process's, see [`crate::cpu::kernel`]).
+    kernel: Kernel,
 }
 
 impl Default for Matcher {
@@ -157,7 +158,19 @@ impl Matcher {
     pub fn new() -> Matcher {
         let min_common_cells =
             (MIN_COMMON_CELL_SHARE * cylinder::disk_cells() as f32).ceil() as u32;
-        Matcher { min_common_cells, popcount: detect_popcount() }
+        Matcher { min_common_cells, kernel: crate::cpu::kernel() }
+    }
+
+    /// A matcher that runs a given kernel family, or the portable code where this CPU does not
+    /// support it (for measuring and testing each kernel).
+    pub fn with_kernel(kernel: Kernel) -> Matcher {
+        let kernel = if kernel.is_supported() { kernel } else { Kernel::Portable };
+        Matcher { kernel, ..Matcher::new() }
+    }
+
+    /// The kernel family this matcher runs.
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
     }
 
     /// Similarity of two prepared templates in `[0, 1]`: higher is more similar, symmetric up
@@ -194,13 +207,13 @@ impl Matcher {
         matches: Option<&mut Vec<(usize, usize)>>,
     ) -> f64 {
         #[cfg(target_arch = "x86_64")]
-        match self.popcount {
-            // SAFETY: each feature set was detected on this CPU when the matcher was built.
-            Popcount::Avx512 => {
+        match self.kernel {
+            // SAFETY: `with_kernel` and `cpu::kernel` only give kernels this CPU supports.
+            Kernel::Avx512 => {
                 return unsafe { self.compare_avx512(probe, candidate, matches) };
             }
-            Popcount::Avx2 => return unsafe { self.compare_avx2(probe, candidate, matches) },
-            Popcount::Scalar => {}
+            Kernel::Avx2 => return unsafe { self.compare_avx2(probe, candidate, matches) },
+            Kernel::Portable | Kernel::Neon => {}
         }
         let mut pairs = PairBuffer::new();
         self.local_similarities_generic(probe, candidate, &mut pairs);
@@ -244,15 +257,15 @@ impl Matcher {
         out: &mut PairBuffer,
     ) {
         #[cfg(target_arch = "x86_64")]
-        match self.popcount {
-            // SAFETY: each feature set was detected on this CPU when the matcher was built.
-            Popcount::Avx512 => {
+        match self.kernel {
+            // SAFETY: `with_kernel` and `cpu::kernel` only give kernels this CPU supports.
+            Kernel::Avx512 => {
                 return unsafe { self.local_similarities_avx512(probe, candidate, out) };
             }
-            Popcount::Avx2 => {
+            Kernel::Avx2 => {
                 return unsafe { self.local_similarities_avx2(probe, candidate, out) };
             }
-            Popcount::Scalar => {}
+            Kernel::Portable | Kernel::Neon => {}
         }
         self.local_similarities_generic(probe, candidate, out)
     }
@@ -468,42 +481,6 @@ fn load_cylinder(
     }
 }
 
-/// Which popcount code path the CPU supports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Popcount {
-    /// Portable code.
-    Scalar,
-    /// `popcnt` and AVX2.
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-    Avx2,
-    /// AVX-512 with vector popcount (`vpopcntq`).
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-    Avx512,
-}
-
-#[cfg(target_arch = "x86_64")]
-fn detect_popcount() -> Popcount {
-    use std::arch::is_x86_feature_detected as has;
-    if has!("avx512f")
-        && has!("avx512bw")
-        && has!("avx512vl")
-        && has!("avx512vpopcntdq")
-        && has!("popcnt")
-        && has!("avx2")
-    {
-        Popcount::Avx512
-    } else if has!("popcnt") && has!("avx2") {
-        Popcount::Avx2
-    } else {
-        Popcount::Scalar
-    }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn detect_popcount() -> Popcount {
-    Popcount::Scalar
-}
-
 /// Compares two templates with a default matcher (prepares both; for one comparison only).
 pub fn compare_templates(a: &Template, b: &Template) -> f64 {
     Matcher::new().compare_templates(a, b)
@@ -636,20 +613,26 @@ mod tests {
     }
 
     #[test]
-    fn every_kernel_gives_the_portable_kernels_pairs() {
-        let matcher = Matcher::new();
+    fn every_kernel_gives_the_portable_kernels_pairs_and_scores() {
+        let portable = Matcher::with_kernel(Kernel::Portable);
         let mut rng = Rng(17);
         for _ in 0..10 {
             let a = random_template(&mut rng, 64);
             let b = perturb(&mut rng, &a);
             let (pa, pb) = (MatchTemplate::prepare(&a), MatchTemplate::prepare(&b));
             let mut expected = PairBuffer::new();
-            matcher.local_similarities_generic(pa.view(), pb.view(), &mut expected);
+            portable.local_similarities_generic(pa.view(), pb.view(), &mut expected);
             let n = expected.len;
             assert!(n > 100, "too few pairs to check: {n}");
-            let mut got = PairBuffer::new();
-            matcher.local_similarities(pa.view(), pb.view(), &mut got);
-            assert_eq!(got.as_mut_slice(), expected.as_mut_slice(), "{:?}", matcher.popcount);
+            let expected_score = portable.compare(pa.view(), pb.view());
+            for kernel in crate::cpu::supported() {
+                let matcher = Matcher::with_kernel(kernel);
+                let mut got = PairBuffer::new();
+                matcher.local_similarities(pa.view(), pb.view(), &mut got);
+                assert_eq!(got.as_mut_slice(), expected.as_mut_slice(), "{kernel}");
+                let score = matcher.compare(pa.view(), pb.view());
+                assert_eq!(score.to_bits(), expected_score.to_bits(), "{kernel}");
+            }
         }
     }
 
