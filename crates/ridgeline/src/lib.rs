@@ -102,6 +102,8 @@
 //!
 //! Errors are typed ([`Error`]); nothing in this crate panics on user-controlled input.
 
+#![warn(missing_docs)]
+
 pub mod dedup;
 pub mod error;
 pub mod eval;
