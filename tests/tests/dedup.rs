@@ -1,4 +1,4 @@
-//! De-duplication end to end (issue #7): resume after an interruption gives the report of an
+//! De-duplication end to end: resume after an interruption gives the report of an
 //! uninterrupted run, and planted duplicates in a synthetic population are found.
 
 use std::collections::HashSet;

@@ -1,4 +1,4 @@
-//! The de-duplication HTML report in a real headless browser (issue #7): it renders, and every
+//! The de-duplication HTML report in a real headless browser: it renders, and every
 //! embedded print decodes. Skips with a message where Debian's `chromium` is not installed.
 
 use std::collections::HashMap;

@@ -1,10 +1,10 @@
 //! Indexed identification (coarse first stage + precise re-ranking) against exhaustive search
-//! (issue #6, "correctness"), on the synth crate's templates and on the FVC2002 dev sets.
+//! on the synth crate's templates and on the FVC2002 dev sets.
 //!
 //! Two kinds of test:
 //! - **at the default settings**, on a gallery large enough for them to select (12,000
 //!   synthetic fingers, with the dev sets' 40 real fingers among them): the search an office
-//!   runs, where #6 asks for the same top candidate as exhaustive search on 99.5 % of genuine
+//!   runs, which must give the same top candidate as exhaustive search on 99.5 % of genuine
 //!   probes;
 //! - **with short lists shortened on purpose** (2 % of 1,500 synthetic fingers, 10 % of the 40
 //!   dev-set fingers alone) and an escalation of 4 × that: the coarse stage's own ranking, with
@@ -210,9 +210,9 @@ fn the_coarse_stage_ranks_synthetic_mates_high() {
     report("synthetic, 2 % short list alone", &plain);
     report("synthetic, 2 % short list, escalating to 8 %", &escalated);
     assert!(plain.rank1() >= 0.97, "exhaustive rank-1 {}", plain.rank1());
-    // The short list alone: measured 0.953 (0.960 before the coarse score was divided by the
-    // record's minutiae, one probe; on the bench population that division helped, see
-    // docs/PERFORMANCE.md).
+    // The short list alone: measured 0.953. Dividing the coarse score by the record's minutiae
+    // costs one probe here (0.960 without) and helps on the bench population, see
+    // docs/PERFORMANCE.md.
     assert!(plain.share() >= 0.94, "the short list alone agrees on {}", plain.share());
     // Escalating to 8 %: measured 0.980. Two of the three disagreements are probes exhaustive
     // search does not identify either (it ranks the mate first, but below the score at FMR
@@ -235,7 +235,7 @@ fn the_coarse_stage_ranks_dev_set_mates_high() {
     let [plain, escalated] = agreement(&gallery, &probes, &shortened(4));
     report("dev sets, 10 % short list alone", &plain);
     report("dev sets, 10 % short list, escalating to 40 %", &escalated);
-    // The short list alone: measured 0.975 (0.954 before the coarse score was divided by the
+    // The short list alone: measured 0.975 (0.954 without dividing the coarse score by the
     // record's minutiae: real prints differ widely in how many minutiae the descriptor holds).
     assert!(plain.share() >= 0.97, "the short list alone agrees on {}", plain.share());
     // Escalating to 40 %: measured 0.993; both disagreements are probes exhaustive search does

@@ -1,4 +1,4 @@
-//! `ridgeline dedup --input MANIFEST.csv` end to end (issue #7): a manifest of template files
+//! `ridgeline dedup --input MANIFEST.csv` end to end: a manifest of template files
 //! with planted duplicates and identity noise gives the documented JSON, CSV and HTML reports.
 
 use std::path::Path;

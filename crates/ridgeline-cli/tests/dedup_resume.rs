@@ -1,4 +1,4 @@
-//! `ridgeline dedup` killed part-way and resumed (issue #7): the final report equals that of an
+//! `ridgeline dedup` killed part-way and resumed: the final report equals that of an
 //! uninterrupted run, and no record pair is compared twice.
 //!
 //! The binary is killed with SIGKILL (no chance to write a last checkpoint) at several points

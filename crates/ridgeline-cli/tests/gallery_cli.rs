@@ -1,4 +1,4 @@
-//! The gallery commands end to end (issue #6), as registration software would drive them:
+//! The gallery commands end to end, as registration software would drive them:
 //! `gallery create`, `enroll` (one subject, and a manifest), `identify` with its decision,
 //! `remove` (de-registration), `gallery stats|verify|compact`, and the user errors, on
 //! synthetic fingerprint images the CLI itself writes (fixed seed).

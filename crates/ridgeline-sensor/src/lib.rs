@@ -1,5 +1,4 @@
-//! Fingerprint readers: USB drivers over libusb and a virtual reader backed by image files
-//! (issue #8).
+//! Fingerprint readers: USB drivers over libusb and a virtual reader backed by image files.
 //!
 //! A [`Reader`] captures one [`FingerImage`] at a time: it waits for a finger, reads the image,
 //! and waits for the finger to be lifted, within a timeout and cancellable from another thread

@@ -1,4 +1,4 @@
-//! Synthetic fingerprints with ground-truth minutiae (issue #5), the SFinGe way.
+//! Synthetic fingerprints with ground-truth minutiae, the SFinGe way.
 //!
 //! After Cappelli, Maio and Maltoni (SFinGe): a *master* fingerprint per finger — pattern
 //! class, singular points, orientation field (zero-pole model with the Vizcaya–Gerhardt

@@ -146,7 +146,7 @@ fn class_proportions_follow_the_natural_distribution() {
     assert!(classes.iter().any(|c| *c != classes[0]), "six masters all of one class: {classes:?}");
 }
 
-/// Issue #5: template-level minutiae must look like what the extractor finds on rendered prints.
+/// Template-level minutiae must look like what the extractor finds on rendered prints.
 #[test]
 fn template_statistics_match_extracted_rendered_prints() {
     let seed = 2024;

@@ -1,5 +1,5 @@
 //! A gallery written by format version 1, checked in under `tests/data/gallery-v1/`, must open
-//! in every later release (issue #6). Regenerate it only on purpose: `REGENERATE=1 cargo test
+//! in every later release. Regenerate it only on purpose: `REGENERATE=1 cargo test
 //! -p ridgeline --test gallery_compat`.
 
 use std::path::PathBuf;

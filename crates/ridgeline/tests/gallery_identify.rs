@@ -1,4 +1,4 @@
-//! 1:N identification over a real gallery on disk with the real matcher (issue #6), on
+//! 1:N identification over a real gallery on disk with the real matcher, on
 //! synthetic templates (fixed seeds).
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,4 +1,4 @@
-//! Gallery storage under crashes and concurrency (issue #6), with real files, fsync and real
+//! Gallery storage under crashes and concurrency, with real files, fsync and real
 //! processes.
 //!
 //! The crash test re-executes this test binary as a child that enrols batches (and compacts

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-/// The time a search at the service window may take (issue #6), in milliseconds.
+/// The time a search at the service window may take, in milliseconds.
 const WINDOW_LIMIT_MS: f64 = 500.0;
 
 /// Arguments of `ridgeline bench curve`.

@@ -317,7 +317,7 @@ pub const COARSE_WIDENING: usize = 16;
 /// cache while every key's postings are added. Measured, the size matters little (65,536 to
 /// 1,048,576 records were within the noise); what made a million-record population's votes four
 /// times faster is that the scores are divided, selected and cleared in sequential passes
-/// instead of through a list of the records touched (docs/PERFORMANCE.md, eighth session).
+/// instead of through a list of the records touched (docs/PERFORMANCE.md, de-duplication).
 const TALLY_RANGE_RECORDS: usize = 1 << 18;
 
 /// One of a record's keys while its votes are tallied: the postings not yet added and the
@@ -557,8 +557,8 @@ impl GalleryPopulation<'_> {
         // Every comparison to make (candidate, probe finger, the candidate finger's coarse
         // record), listed first so that a record can be fetched from memory while an earlier
         // one is scored: the candidates are scattered over the gallery, and a record read at
-        // random cost 2.6 µs against 0.6 µs streamed in 1:N (sixth session). The prefetch's
-        // gain was within the noise of the eighth session's runs (docs/PERFORMANCE.md).
+        // random costs 2.6 µs against 0.6 µs streamed in 1:N. The prefetch's measured gain is
+        // within the noise of a million-record run (docs/PERFORMANCE.md).
         let mut comparisons: Vec<(usize, usize, &[u64])> = Vec::new();
         for (k, &other) in proposed.iter().enumerate() {
             for (p, (position, _)) in probes.iter().enumerate() {

@@ -1,4 +1,4 @@
-//! Batch de-duplication of a population database (issue #7): every record against every other,
+//! Batch de-duplication of a population database: every record against every other,
 //! duplicate clusters, identity-number checks, and the reports a clerk adjudicates from.
 //!
 //! ```text

@@ -1,4 +1,4 @@
-//! Interchange formats: ISO/IEC 19794-2, ANSI INCITS 378, WSQ and ANSI/NIST-ITL (issue #4).
+//! Interchange formats: ISO/IEC 19794-2, ANSI INCITS 378, WSQ and ANSI/NIST-ITL.
 //!
 //! A key design decision: one codec per standard behind one registry, [`TemplateFormat`].
 //! Every minutiae codec decodes into the same raw model ([`MinutiaeRecord`]: the integers of the

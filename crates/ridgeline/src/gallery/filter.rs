@@ -18,19 +18,20 @@
 //! (`s`) and differing (`d`) set cells. The precise matcher's bit-MCC similarity,
 //! `1 − √d / (√|a| + √|b|)`, ranks pairs much the same but needs three square roots and a
 //! division per pair, and those are what bounded the kernel: 512-bit square roots and
-//! divisions issue every 10–12 cycles. Dice needs one division and two popcounts fewer; the
-//! coarse stage ran 2× faster and, on the agreement test (`tests/tests/gallery_agreement.rs`),
-//! agreed more often with exhaustive search (synthetic 0.947 → 0.960, FVC dev 0.950 → 0.954).
+//! divisions issue every 10–12 cycles. Dice needs one division and two popcounts fewer; with
+//! it the coarse stage runs 2× faster and, on the agreement test
+//! (`tests/tests/gallery_agreement.rs`), agrees more often with exhaustive search (synthetic
+//! 0.960 against 0.947, FVC dev 0.954 against 0.950).
 //!
 //! Which pairs may form: a minutia pairs only if its pooled cylinder has at least 20 valid
-//! cells (of 64), a property of each side alone. An earlier rule asked for that many cells
-//! valid in *both* cylinders of a pair; it cost a popcount per pair and gave the same rankings
-//! on the bench population and the same agreement on both tests, so the kernel dropped it (9 %
-//! faster). The kernel's time goes to issuing its vector instructions, not to the division
+//! cells (of 64), a property of each side alone. Asking for that many cells valid in *both*
+//! cylinders of a pair costs a popcount per pair and gives the same rankings on the bench
+//! population and the same agreement on both tests, so the kernel does not (9 % faster
+//! without). The kernel's time goes to issuing its vector instructions, not to the division
 //! (replacing it by a reciprocal estimate changed nothing measurable).
 //!
 //! Why this and not locality-sensitive hashing of the cylinders (Cappelli, Ferrara, Maltoni,
-//! TPAMI 2011), which came first, nor geometric hashing of minutia triplets, which was tried:
+//! TPAMI 2011), nor geometric hashing of minutia triplets, both measured:
 //! on the synth crate's templates (10,000 fingers, 200 genuine probes) the mate was among the
 //! 256 best-voted records for 53 % (cylinder LSH) and 37 % (triplets) of probes, and among the
 //! first 256 coarse scores for 97 % (see `docs/PERFORMANCE.md`). Hashes need the quantised
@@ -645,7 +646,7 @@ fn rotation_votes(probe: &Coarse, record: &[u64], best: &BestPairs) -> RotationV
 /// sums ranked impostors with full 32-minutia descriptors above mates with a dozen minutiae
 /// (small or dry prints). Divided by the record's pairable minutiae, the score is the weighted
 /// share of the record that agrees on one rotation. On the bench population (10,000 fingers,
-/// 200 genuine probes) mates outside the 256 best coarse scores went from 6 to 2; dividing by
+/// 200 genuine probes) it leaves 2 mates outside the 256 best coarse scores against 6; dividing by
 /// the square root, or by the smaller of the two counts, gained less (`docs/PERFORMANCE.md`).
 #[inline(always)]
 fn heaviest_rotation(votes: &RotationVotes) -> f32 {

@@ -31,9 +31,9 @@ pub const SHORTLIST_MAX: usize = 8192;
 /// By default, when nothing in the short list reaches the escalation score, the coarse ranking
 /// is re-ranked down to this many records in all (never fewer than the short list). A fixed
 /// budget, because what bounds it is time, and a precise comparison costs the same at any
-/// gallery size: 8,192 of them take about 50 ms on two cores. The first rule escalated to
-/// 4 × the short list; at 10,000 records (1,024 re-ranked) it still lost mates the coarse
-/// stage ranked further down (`docs/PERFORMANCE.md`, tenth session). At a million the short
+/// gallery size: 8,192 of them take about 50 ms on two cores. Escalating to 4 × the short
+/// list (1,024 re-ranked at 10,000 records) loses mates the coarse stage ranks further down
+/// (`docs/PERFORMANCE.md`, "The escalation budget"). At a million the short
 /// list is already this long and the coarse pass leaves no time for more (walk-ins escalated to
 /// 16,384 took 479 ms mean, 544 ms p90), so a million does not escalate.
 pub const ESCALATED_MAX: usize = SHORTLIST_MAX;

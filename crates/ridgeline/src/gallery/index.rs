@@ -12,7 +12,7 @@
 //! * a key bit is the OR of a small group of cylinder bits ([`IndexParams::group_bits`], all in
 //!   one word) rather than a single bit: single bits of sparse cylinders are nearly always 0, so sampled
 //!   keys would be mostly empty and uninformative, while OR-groups are set about half the time
-//!   (measured first: 18 single bits with at least 3 ones left 280 bytes of postings per
+//!   (measured: 18 single bits with at least 3 ones leave 280 bytes of postings per
 //!   template and a rank-1 agreement of 64 % with exhaustive search);
 //! * groups are drawn only from spatial cells near the centre of the cylinder, which are
 //!   inside the print (valid) for nearly every minutia, so a key rarely mixes in "unknown";

@@ -67,9 +67,10 @@ pub const MIN_SCORED_PAIRS: usize = 4;
 pub const MAX_SCORED_PAIRS: usize = 12;
 /// See [`MIN_SCORED_PAIRS`]. The paper centres the sigmoid at 20 minutiae; 26 here because a
 /// template of 20–25 minutiae (typical of our extractor on small or dry prints) rarely has 8 or
-/// more true mates in the common area, so the paper's `n_p` averaged wrong pairs into genuine
+/// more true mates in the common area, so the paper's `n_p` averages wrong pairs into genuine
 /// scores. Measured on the four FVC2002 B sets with our extractor: every centre from 24 to 30
-/// gives about the same result (mean EER 2.62 → 2.3 %); on the ISO templates it is neutral.
+/// gives about the same result (mean EER 2.3 % against 2.62 % at 20); on the ISO templates it
+/// is neutral.
 pub const SCORED_PAIRS_MIDPOINT: f32 = 26.0;
 /// See [`MIN_SCORED_PAIRS`].
 pub const SCORED_PAIRS_SLOPE: f32 = 0.4;
@@ -90,5 +91,5 @@ pub const AGREEMENT_POSITION_ERROR_PX: f32 = 15.0;
 /// agreement is far from zero (one alignment always explains a few minutiae) while their
 /// relaxed similarity stays near it. With the agreement seeded by the best relaxed pair, 0.08
 /// to 0.13 measured alike on the FVC2002 B sets and better than 0.05 at FMR 1 % and 0.1 %
-/// (`docs/ACCURACY.md`, ninth session); 0.2 worse.
+/// (`docs/ACCURACY.md`, "The agreement's seed and weight"); 0.2 worse.
 pub const AGREEMENT_WEIGHT: f32 = 0.1;

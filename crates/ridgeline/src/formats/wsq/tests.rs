@@ -67,7 +67,7 @@ fn psnr(a: &[u8], b: &[u8]) -> f64 {
 }
 
 /// PSNR at 0.75 bpp the encoder must keep reaching, per FVC 2002 set, as the mean over the
-/// first impression of fingers 101, 104, 107 and 110 (measured 2026-11-22 with the
+/// first impression of fingers 101, 104, 107 and 110 (measured with the
 /// rate–distortion allocation: DB1 36.14, DB2 35.86, DB3 30.83, DB4 35.59 dB; over all 80
 /// images a set the specification's allocation gave 0.5–0.6 dB less). The bounds sit 0.3 dB
 /// below the measurement.
