@@ -444,6 +444,14 @@ fn best_pairs_avx2(probe: &Coarse, record: &[u64]) -> BestPairs {
     });
 
     let pairable = pairable_slots(record);
+    let pairable_bytes: [i8; N] = std::array::from_fn(|slot| -((pairable >> slot & 1) as i8));
+    // SAFETY: the array is 32 bytes.
+    let pairable_bytes = unsafe { _mm256_loadu_si256(pairable_bytes.as_ptr().cast()) };
+    // The slot numbers of each block's four lanes.
+    let block_slots: [__m128i; BLOCKS] = std::array::from_fn(|b| {
+        let first = 4 * b as i32;
+        _mm_setr_epi32(first, first + 1, first + 2, first + 3)
+    });
     // The 32 u16 directions fill two registers, in slot order.
     let record_directions = [load(RECORD_DIRECTIONS / 8), load(RECORD_DIRECTIONS / 8 + 4)];
     let max_turn = _mm256_set1_epi16(MAX_DIRECTION_DIFFERENCE as i16);
@@ -465,14 +473,18 @@ fn best_pairs_avx2(probe: &Coarse, record: &[u64]) -> BestPairs {
             let turn = _mm256_min_epu16(turn, _mm256_sub_epi16(zero, turn));
             _mm256_cmpeq_epi16(_mm256_min_epu16(turn, max_turn), turn)
         });
-        let bytes =
-            _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packs_epi16(aligned[0], aligned[1]));
-        let compatible = _mm256_movemask_epi8(bytes) as u32 & pairable;
+        // One byte per slot, all ones where the pair may form; a block is needed where its
+        // four bytes (one 32-bit lane) are not all zero.
+        let bytes = _mm256_and_si256(
+            _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packs_epi16(aligned[0], aligned[1])),
+            pairable_bytes,
+        );
+        let compatible = _mm256_movemask_epi8(bytes) as u32;
         if compatible == 0 {
             continue;
         }
-        let blocks =
-            (0..BLOCKS).fold(0u32, |m, b| m | u32::from(compatible >> (4 * b) & 0xf != 0) << b);
+        let empty_blocks = _mm256_castsi256_ps(_mm256_cmpeq_epi32(bytes, zero));
+        let blocks = !(_mm256_movemask_ps(empty_blocks) as u32) & 0xff;
 
         let probe_valid = _mm256_set1_epi64x(pv as i64);
         let probe_half0 = _mm256_set1_epi64x(p[RECORD_BITS_0 / 8 + i] as i64);
@@ -508,8 +520,7 @@ fn best_pairs_avx2(probe: &Coarse, record: &[u64]) -> BestPairs {
             let similarity = _mm_div_ps(_mm_cvtepi32_ps(both), _mm_cvtepi32_ps(cells));
             let pair = lane_masks[(compatible >> at & 0xf) as usize];
             let key = _mm_and_si128(_mm_and_si128(_mm_castps_si128(similarity), key_bits), pair);
-            let slots = _mm_setr_epi32(at as i32, at as i32 + 1, at as i32 + 2, at as i32 + 3);
-            row = _mm_max_epu32(row, _mm_or_si128(key, slots));
+            row = _mm_max_epu32(row, _mm_or_si128(key, block_slots[b]));
             column_best[b] = _mm_max_epu32(column_best[b], _mm_or_si128(key, row_index));
         }
         // The row's maximum over its four lanes.
