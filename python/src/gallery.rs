@@ -26,6 +26,11 @@ use crate::template::PyTemplate;
 /// Highest finger position (ISO/IEC 19794-2: 0 unknown, 1–10).
 const MAX_FINGER: u8 = 10;
 
+/// A person's prints: (finger position, template), sorted by position.
+type ProbeFingers = Vec<(u8, Arc<Template>)>;
+/// A coarse hit of a sharded search: (shard, position in the shard's coarse list).
+type Position = (usize, usize);
+
 /// One candidate of an identification: a record (subject and finger) and its score.
 #[pyclass(module = "ridgeline._native", name = "Candidate", frozen, eq)]
 #[derive(Debug, Clone, PartialEq)]
@@ -339,7 +344,7 @@ impl PyGallery {
     /// batch with `AlreadyEnrolledError`. Returns the number of records written.
     fn enroll_many(&self, py: Python<'_>, records: &Bound<'_, PyAny>) -> PyResult<usize> {
         let gallery = self.gallery(py)?;
-        let mut parsed: Vec<(String, Vec<(u8, Arc<Template>)>)> = Vec::new();
+        let mut parsed: Vec<(String, ProbeFingers)> = Vec::new();
         for item in records.try_iter()? {
             let item = item?;
             let (id, fingers): (String, Bound<'_, PyAny>) =
@@ -614,7 +619,7 @@ pub fn plan_shortlist(
     top: usize,
     searched: Vec<usize>,
     scores: Vec<PyReadonlyArray1<'_, f32>>,
-) -> PyResult<(usize, Vec<(usize, usize)>, Vec<(usize, usize)>)> {
+) -> PyResult<(usize, Vec<Position>, Vec<Position>)> {
     if searched.len() != scores.len() {
         return Err(invalid(py, "one searched count and one score array per shard"));
     }
