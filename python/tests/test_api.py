@@ -1,6 +1,7 @@
 """The single-machine API against the installed package."""
 
 import pickle
+import subprocess
 import sys
 import threading
 
@@ -226,3 +227,17 @@ def test_help_is_useful():
     doc = ridgeline.Gallery.identify.__doc__
     assert "fmr_per_search" in doc and "Identification" in doc and "fingers" in doc
     assert "RidgelineError" in [c.__name__ for c in ridgeline.InvalidArgumentError.__mro__]
+
+
+def test_distributed_without_ray_says_how_to_install():
+    code = (
+        "import sys; sys.modules['ray'] = None\n"
+        "try:\n"
+        "    import ridgeline.distributed\n"
+        "except ImportError as e:\n"
+        "    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "pip install ridgeline[ray]" in out
+    # The rest of the package works.
+    subprocess.run([sys.executable, "-c", "import sys; sys.modules['ray'] = None; import ridgeline; ridgeline.synthetic_template(1, 1)"], check=True)
