@@ -1,6 +1,7 @@
 """ShardedGallery on a local multi-node Ray cluster: the same answers as one gallery, and no
 loss when a shard actor dies."""
 
+import json
 import os
 import threading
 import time
@@ -73,6 +74,20 @@ def test_sharded_equals_one_gallery_and_survives_a_dead_shard(cluster, tmp_path,
             assert sharded.enroll(sid, fingers) == one.enroll(sid, fingers) == 1
         assert len(sharded) == len(one)
         assert sorted(sharded.shard_lens()) != [0, 0, len(one)]  # really spread
+        for k, d in enumerate(dirs):
+            with open(os.path.join(d, "ridgeline-shard.json"), encoding="utf-8") as f:
+                descriptor = json.load(f)
+            assert descriptor == {
+                "format": "ridgeline-shard",
+                "version": 1,
+                "set": sharded.set_id,
+                "index": k,
+                "count": 3,
+                "hash": "sha256-first8-be-mod",
+            }
+        # Every subject is on the shard its id hashes to.
+        for sid, _ in records[:20] + records[-8:]:
+            assert ray.get(sharded.shard_actors[shard_of(sid, 3)].get.remote(sid))
         # The same person under another id is refused by both, across shards.
         with pytest.raises(ridgeline.DuplicateSubjectError):
             one.enroll("again", {1: dev_templates[104][1]})
@@ -127,6 +142,12 @@ def test_sharded_equals_one_gallery_and_survives_a_dead_shard(cluster, tmp_path,
     # it is refused.
     with pytest.raises(ridgeline.ShardError, match="order"):
         ShardedGallery.open([dirs[1], dirs[0], dirs[2]], timeout_s=60)
+    with pytest.raises(ridgeline.ShardError, match="2 shards|3 shards"):
+        ShardedGallery.open(dirs[:2], timeout_s=60)
+    with pytest.raises(ridgeline.ShardError, match="not a shard"):
+        ShardedGallery.open([*dirs, str(tmp_path / "one")], timeout_s=60)
+    with pytest.raises(ridgeline.ShardError, match="not empty"):
+        ShardedGallery.create([str(tmp_path / "fresh"), dirs[0]], timeout_s=60)
     again = ShardedGallery.open(dirs, timeout_s=60)
     try:
         with ridgeline.Gallery.open(tmp_path / "one", read_only=True) as reference:

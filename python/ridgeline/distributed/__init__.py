@@ -432,10 +432,11 @@ class ShardedGallery:
                 if f != "empty":
                     raise ShardError(f"cannot create a shard in {path}: it is not empty")
             return uuid.uuid4().hex
-        for index, (path, f) in enumerate(zip(self.dirs, found)):
+        for path, f in zip(self.dirs, found):
             if not isinstance(f, dict):
                 raise ShardError(f"{path} is not a shard of a sharded gallery (no {DESCRIPTOR_FILE})")
-            _check_descriptor(f, path, index, len(self.dirs), found[0]["set"] if isinstance(found[0], dict) else None)
+        for index, (path, f) in enumerate(zip(self.dirs, found)):
+            _check_descriptor(f, path, index, len(self.dirs), found[0]["set"])
         return found[0]["set"]
 
     @classmethod
