@@ -457,12 +457,16 @@ impl PyGallery {
         Ok(d)
     }
 
-    /// Rewrites segments without deleted records; returns the store's report as a dict.
+    /// Rewrites segments without deleted records: `{"segments_before", "segments_after",
+    /// "records_dropped", "records_rewritten"}`.
     fn compact<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let gallery = self.gallery(py)?;
         let r = py.detach(|| gallery.compact()).py(py)?;
         let d = PyDict::new(py);
-        d.set_item("report", format!("{r:?}"))?;
+        d.set_item("segments_before", r.segments_before)?;
+        d.set_item("segments_after", r.segments_after)?;
+        d.set_item("records_dropped", r.records_dropped)?;
+        d.set_item("records_rewritten", r.records_rewritten)?;
         Ok(d)
     }
 

@@ -118,6 +118,9 @@ def test_gallery_enroll_identify_remove(tmp_path, dev_templates, distractors):
         stats = g.stats()
         assert stats["live_records"] == len(g)
         assert g.verify()["ok"]
+        compacted = g.compact()
+        assert compacted["records_dropped"] == 1
+        assert g.identify({2: dev_templates[102][1]}).matched == "fvc102"
     with pytest.raises(ridgeline.GalleryClosedError):
         len(g)
     with ridgeline.Gallery.open(tmp_path / "g", read_only=True) as again:
