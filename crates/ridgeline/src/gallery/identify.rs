@@ -293,16 +293,11 @@ fn indexed(
 ) -> (Vec<Scored>, usize, bool) {
     let (finger, top_k) = (options.finger, options.top_k.max(1));
     let coarse_probe = Coarse::of(probe);
-    let default_len =
-        ((searched as f64 * SHORTLIST_SHARE).ceil() as usize).clamp(SHORTLIST_MIN, SHORTLIST_MAX);
-    let shortlist_len = shortlist.unwrap_or(default_len).max(top_k);
     // The coarse stage keeps enough records for an escalation too: keeping them costs a
-    // larger selection, not another pass over the gallery.
-    let kept_len = match options.escalate_below {
-        Some(_) => options.escalate_to,
-        None => shortlist_len,
-    }
-    .max(shortlist_len);
+    // larger selection, not another pass over the gallery. (One rule, shared with sharded
+    // search, so a sharded gallery re-ranks what one gallery of its size would.)
+    let lengths = super::sharding::shortlist_lengths(searched, options, shortlist);
+    let (shortlist_len, kept_len) = (lengths.shortlist, lengths.kept);
     let tasks = chunks(snapshot, COARSE_CHUNK_RECORDS);
     // The best coarse scores under one total order (score, then record), so which records
     // make the short list does not depend on how rayon split the work.

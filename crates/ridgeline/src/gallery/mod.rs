@@ -23,6 +23,7 @@ pub mod index;
 pub mod lock;
 pub mod manifest;
 pub mod segment;
+pub mod sharding;
 pub mod store;
 pub mod synthetic;
 

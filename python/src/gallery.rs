@@ -1,0 +1,771 @@
+//! `Gallery`, `Identification`, `Candidate`, and the two phases of a sharded search.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use numpy::{PyArray1, PyReadonlyArray1};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use ridgeline::dedup::matching::{GalleryPopulation, DEFAULT_CANDIDATES_PER_RECORD};
+use ridgeline::dedup::{
+    build_report, job_key, search, verify_same_id_pairs, LinkedPair, Resumable, SearchConfig,
+};
+use ridgeline::gallery::sharding::{self, GlobalShortlist, ShardHit};
+use ridgeline::gallery::{
+    Enrolment, Gallery, OpenMode, RecordId, SearchMode, SearchOptions, Snapshot,
+};
+use ridgeline::matcher::MatchTemplate;
+use ridgeline::Template;
+
+use crate::errors::{invalid, named, IntoPy};
+use crate::identification::{decide, Decision, FingerSearch, Hit};
+use crate::template::PyTemplate;
+
+/// Highest finger position (ISO/IEC 19794-2: 0 unknown, 1–10).
+const MAX_FINGER: u8 = 10;
+
+/// A person's prints: (finger position, template), sorted by position.
+type ProbeFingers = Vec<(u8, Arc<Template>)>;
+/// A coarse hit of a sharded search: (shard, position in the shard's coarse list).
+type Position = (usize, usize);
+
+/// One candidate of an identification: a record (subject and finger) and its score.
+#[pyclass(module = "ridgeline._native", name = "Candidate", frozen, eq)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct PyCandidate {
+    /// Subject id.
+    #[pyo3(get)]
+    pub id: String,
+    /// Finger position of the enrolled record.
+    #[pyo3(get)]
+    pub finger: u8,
+    /// Matcher score (higher is more similar).
+    #[pyo3(get)]
+    pub score: f64,
+}
+
+#[pymethods]
+impl PyCandidate {
+    #[new]
+    fn new(id: String, finger: u8, score: f64) -> Self {
+        PyCandidate { id, finger, score }
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Candidate(id={:?}, finger={}, score={:.3})", self.id, self.finger, self.score)
+    }
+}
+
+/// The outcome of an identification.
+///
+/// * `candidates`: the best-scoring records, best first (`Candidate(id, finger, score)`);
+/// * `matched`: the subject id when the best evidence clears the decision threshold at the
+///   search's `fmr_per_search`, else `None` ("not enrolled");
+/// * `searched`: records searched (one probe finger), or subjects (several fingers);
+/// * `subjects`: `(id, fmr)` per candidate subject, the estimated false match rate of its
+///   evidence (fused over the probe fingers), lowest first;
+/// * `fmr_threshold`: the rate the best subject needed to be matched;
+/// * `compared`, `escalated`: how much precise matching the search did.
+#[pyclass(module = "ridgeline._native", name = "Identification", frozen)]
+#[derive(Debug)]
+pub struct PyIdentification {
+    #[pyo3(get)]
+    candidates: Vec<PyCandidate>,
+    #[pyo3(get)]
+    matched: Option<String>,
+    #[pyo3(get)]
+    searched: usize,
+    #[pyo3(get)]
+    compared: usize,
+    #[pyo3(get)]
+    escalated: bool,
+    #[pyo3(get)]
+    subjects: Vec<(String, f64)>,
+    #[pyo3(get)]
+    fmr_threshold: f64,
+}
+
+impl From<Decision> for PyIdentification {
+    fn from(d: Decision) -> Self {
+        PyIdentification {
+            candidates: d
+                .candidates
+                .into_iter()
+                .map(|h| PyCandidate { id: h.id, finger: h.finger, score: h.score })
+                .collect(),
+            matched: d.matched,
+            searched: d.searched,
+            compared: d.compared,
+            escalated: d.escalated,
+            subjects: d.subjects,
+            fmr_threshold: d.fmr_threshold,
+        }
+    }
+}
+
+#[pymethods]
+impl PyIdentification {
+    fn __repr__(&self) -> String {
+        format!(
+            "Identification(matched={:?}, searched={}, candidates={:?})",
+            self.matched, self.searched, self.candidates
+        )
+    }
+}
+
+/// `fingers` as the API takes it — a `Template` (finger 0) or `{position: Template}` — as
+/// (position, template) pairs sorted by position.
+pub fn parse_fingers(
+    py: Python<'_>,
+    fingers: &Bound<'_, PyAny>,
+) -> PyResult<Vec<(u8, Arc<Template>)>> {
+    if let Ok(t) = fingers.cast::<PyTemplate>() {
+        return Ok(vec![(0, Arc::clone(&t.get().inner))]);
+    }
+    let Ok(dict) = fingers.cast::<PyDict>() else {
+        return Err(invalid(
+            py,
+            "fingers must be a Template or a dict {finger position: Template}",
+        ));
+    };
+    let mut out = Vec::with_capacity(dict.len());
+    for (k, v) in dict.iter() {
+        let position: u8 = k.extract().ok().filter(|&p: &u8| p <= MAX_FINGER).ok_or_else(|| {
+            invalid(py, format!("finger position {k} is not an integer 0-{MAX_FINGER}"))
+        })?;
+        let t = v
+            .cast::<PyTemplate>()
+            .map_err(|_| invalid(py, format!("finger {position}: expected a Template")))?;
+        out.push((position, Arc::clone(&t.get().inner)));
+    }
+    if out.is_empty() {
+        return Err(invalid(py, "no fingers given"));
+    }
+    out.sort_by_key(|(p, _)| *p);
+    Ok(out)
+}
+
+fn check_fmr(py: Python<'_>, fmr: f64) -> PyResult<()> {
+    if fmr > 0.0 && fmr <= 1.0 {
+        Ok(())
+    } else {
+        Err(invalid(py, format!("fmr_per_search {fmr} is not in (0, 1]")))
+    }
+}
+
+/// The finger filter of a probe at `position`: records of that position, or all for 0.
+fn finger_filter(position: u8) -> Option<u8> {
+    (position != 0).then_some(position)
+}
+
+/// A gallery of enrolled fingerprints on disk, searched 1:N.
+///
+/// Open it with `Gallery.create(dir)` or `Gallery.open(dir)`; use it as a context manager or
+/// call `close()` to release the writer lock. Every method that searches or writes releases the
+/// GIL, so Python threads can search in parallel (and the engine uses every core per search).
+#[pyclass(module = "ridgeline._native", name = "Gallery", frozen)]
+#[derive(Debug)]
+pub struct PyGallery {
+    inner: RwLock<Option<Arc<Gallery>>>,
+    path: PathBuf,
+    operator: Option<String>,
+}
+
+fn refuse_key(py: Python<'_>, key: &Option<Bound<'_, PyAny>>) -> PyResult<()> {
+    match key {
+        Some(k) if !k.is_none() => Err(named(
+            py,
+            "NotSupportedError",
+            "gallery encryption is not available in this build: open the gallery without key="
+                .into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+impl PyGallery {
+    fn wrap(gallery: Gallery, path: PathBuf, operator: Option<String>) -> Self {
+        PyGallery { inner: RwLock::new(Some(Arc::new(gallery))), path, operator }
+    }
+
+    pub fn gallery(&self, py: Python<'_>) -> PyResult<Arc<Gallery>> {
+        let guard = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        guard.as_ref().map(Arc::clone).ok_or_else(|| {
+            named(py, "GalleryClosedError", format!("gallery {} is closed", self.path.display()))
+        })
+    }
+
+    /// Per-finger indexed searches, then the fused decision.
+    fn search(
+        py: Python<'_>,
+        gallery: &Arc<Gallery>,
+        fingers: Vec<(u8, Arc<Template>)>,
+        top: usize,
+        fmr_per_search: f64,
+        mode: SearchMode,
+    ) -> PyResult<Decision> {
+        let gallery = Arc::clone(gallery);
+        let searches = py
+            .detach(|| {
+                let snapshot = gallery.snapshot();
+                fingers
+                    .iter()
+                    .map(|(position, template)| {
+                        let options = SearchOptions::new(top, finger_filter(*position), mode);
+                        let id = gallery.identify_in(&snapshot, template, &options)?;
+                        Ok(FingerSearch {
+                            candidates: id
+                                .candidates
+                                .into_iter()
+                                .map(|c| Hit { id: c.subject_id, finger: c.finger, score: c.score })
+                                .collect(),
+                            searched: id.searched,
+                            compared: id.compared,
+                            escalated: id.escalated,
+                        })
+                    })
+                    .collect::<ridgeline::Result<Vec<_>>>()
+            })
+            .py(py)?;
+        Ok(decide(&searches, top, fmr_per_search))
+    }
+}
+
+#[pymethods]
+impl PyGallery {
+    /// Creates an empty gallery in `dir` (created if missing; must be empty) and opens it
+    /// writable.
+    ///
+    /// `key`: gallery encryption is not available yet; any key raises `NotSupportedError`
+    /// rather than storing prints unprotected. `operator`: recorded on the object for the
+    /// audit log, which this build does not write yet.
+    #[staticmethod]
+    #[pyo3(signature = (dir, key=None, operator=None))]
+    fn create(
+        py: Python<'_>,
+        dir: PathBuf,
+        key: Option<Bound<'_, PyAny>>,
+        operator: Option<String>,
+    ) -> PyResult<Self> {
+        refuse_key(py, &key)?;
+        let gallery = py
+            .detach(|| {
+                std::fs::create_dir_all(&dir).map_err(|e| ridgeline::Error::io(&dir, e))?;
+                Gallery::create(&dir)
+            })
+            .py(py)?;
+        Ok(PyGallery::wrap(gallery, dir, operator))
+    }
+
+    /// Opens an existing gallery: writable (takes the writer lock: one writer per gallery) or,
+    /// with `read_only=True`, for searching only (no lock; any number of readers).
+    /// `key` and `operator` as for `create`.
+    #[staticmethod]
+    #[pyo3(signature = (dir, key=None, operator=None, read_only=false))]
+    fn open(
+        py: Python<'_>,
+        dir: PathBuf,
+        key: Option<Bound<'_, PyAny>>,
+        operator: Option<String>,
+        read_only: bool,
+    ) -> PyResult<Self> {
+        refuse_key(py, &key)?;
+        let mode = if read_only { OpenMode::ReadOnly } else { OpenMode::Writable };
+        let gallery = py.detach(|| Gallery::open(&dir, mode)).py(py)?;
+        Ok(PyGallery::wrap(gallery, dir, operator))
+    }
+
+    /// The gallery folder.
+    #[getter]
+    fn path(&self) -> PathBuf {
+        self.path.clone()
+    }
+
+    /// The operator given at opening, if any.
+    #[getter]
+    fn operator(&self) -> Option<String> {
+        self.operator.clone()
+    }
+
+    /// Enrols the fingers of one subject with one commit (all of them or none).
+    ///
+    /// `fingers`: `{finger position: Template}` (ISO positions 1–10, 0 = unknown) or a bare
+    /// `Template` (finger 0). Unless `check_duplicate=False`, the fingers are first searched
+    /// like `identify(fingers, fmr_per_search=...)`; if they match a *different* subject the
+    /// enrolment is refused with `DuplicateSubjectError` (the same person registered twice).
+    /// A subject that already has a finger at one of these positions raises
+    /// `AlreadyEnrolledError`. Returns the number of records written.
+    #[pyo3(signature = (id, fingers, *, check_duplicate=true, fmr_per_search=1e-4))]
+    fn enroll(
+        &self,
+        py: Python<'_>,
+        id: String,
+        fingers: &Bound<'_, PyAny>,
+        check_duplicate: bool,
+        fmr_per_search: f64,
+    ) -> PyResult<usize> {
+        check_fmr(py, fmr_per_search)?;
+        let gallery = self.gallery(py)?;
+        let fingers = parse_fingers(py, fingers)?;
+        if check_duplicate && !gallery.is_empty() {
+            let decision = Self::search(
+                py,
+                &gallery,
+                fingers.clone(),
+                1,
+                fmr_per_search,
+                SearchMode::Indexed,
+            )?;
+            if let Some(other) = decision.matched.filter(|m| *m != id) {
+                return Err(named(
+                    py,
+                    "DuplicateSubjectError",
+                    format!(
+                        "the fingers of {id:?} match enrolled subject {other:?} at fmr_per_search {fmr_per_search}; not enrolled"
+                    ),
+                ));
+            }
+        }
+        py.detach(|| {
+            let batch: Vec<Enrolment<'_>> = fingers
+                .iter()
+                .map(|(finger, template)| Enrolment { subject_id: &id, finger: *finger, template })
+                .collect();
+            gallery.enroll_batch(&batch).map(|ids| ids.len())
+        })
+        .py(py)
+    }
+
+    /// Enrols many subjects with one commit (bulk loading): `records` is a list of
+    /// `(id, fingers)` as for `enroll`. No duplicate-person check is made (a bulk load is
+    /// de-duplicated afterwards with `dedup`); a repeated (id, finger 1–10) refuses the whole
+    /// batch with `AlreadyEnrolledError`. Returns the number of records written.
+    fn enroll_many(&self, py: Python<'_>, records: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let gallery = self.gallery(py)?;
+        let mut parsed: Vec<(String, ProbeFingers)> = Vec::new();
+        for item in records.try_iter()? {
+            let item = item?;
+            let (id, fingers): (String, Bound<'_, PyAny>) =
+                item.extract().map_err(|_| invalid(py, "records must be (id, fingers) pairs"))?;
+            parsed.push((id, parse_fingers(py, &fingers)?));
+        }
+        py.detach(|| {
+            let batch: Vec<Enrolment<'_>> = parsed
+                .iter()
+                .flat_map(|(id, fingers)| {
+                    fingers.iter().map(move |(finger, template)| Enrolment {
+                        subject_id: id,
+                        finger: *finger,
+                        template,
+                    })
+                })
+                .collect();
+            gallery.enroll_batch(&batch).map(|ids| ids.len())
+        })
+        .py(py)
+    }
+
+    /// De-registers a subject: deletes all its records with one commit; returns how many.
+    /// `SubjectNotFoundError` if it has none.
+    fn remove(&self, py: Python<'_>, id: String) -> PyResult<usize> {
+        let gallery = self.gallery(py)?;
+        py.detach(|| gallery.remove(&id)).py(py)
+    }
+
+    /// The enrolled fingers of a subject, `{finger position: Template}`.
+    /// `SubjectNotFoundError` if it has none.
+    fn get(&self, py: Python<'_>, id: String) -> PyResult<BTreeMap<u8, PyTemplate>> {
+        let gallery = self.gallery(py)?;
+        let records = py.detach(|| gallery.get(&id)).py(py)?;
+        Ok(records.into_iter().map(|r| (r.finger, PyTemplate::new(r.template))).collect())
+    }
+
+    /// Identifies a person from one or several fingers.
+    ///
+    /// `fingers`: a `Template` (finger position unknown: every record is searched) or
+    /// `{finger position: Template}` (each print is searched among the records of its
+    /// position; several fingers are fused into one decision).
+    /// `top`: how many candidates to return. `fmr_per_search`: the acceptable chance that a
+    /// person who is not enrolled is matched to someone (false positive identification rate);
+    /// the threshold grows with the gallery so this holds at any size.
+    /// `exhaustive=True` compares with every record instead of the indexed two-stage search
+    /// (slow; the reference).
+    ///
+    /// Returns an `Identification`: `.candidates` (`Candidate(id, finger, score)`, best
+    /// first), `.matched` (subject id or `None`), `.searched`.
+    #[pyo3(signature = (fingers, top=5, fmr_per_search=1e-4, *, exhaustive=false))]
+    fn identify(
+        &self,
+        py: Python<'_>,
+        fingers: &Bound<'_, PyAny>,
+        top: usize,
+        fmr_per_search: f64,
+        exhaustive: bool,
+    ) -> PyResult<PyIdentification> {
+        check_fmr(py, fmr_per_search)?;
+        if top == 0 {
+            return Err(invalid(py, "top must be at least 1"));
+        }
+        let gallery = self.gallery(py)?;
+        let fingers = parse_fingers(py, fingers)?;
+        let mode = if exhaustive { SearchMode::Exhaustive } else { SearchMode::Indexed };
+        Ok(Self::search(py, &gallery, fingers, top, fmr_per_search, mode)?.into())
+    }
+
+    /// Live records (one per enrolled finger).
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        Ok(self.gallery(py)?.len())
+    }
+
+    /// Counts and sizes, as a dict.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let gallery = self.gallery(py)?;
+        let s = py.detach(|| gallery.stats());
+        let d = PyDict::new(py);
+        d.set_item("generation", s.store.generation)?;
+        d.set_item("live_records", s.store.live_records)?;
+        d.set_item("deleted_records", s.store.deleted_records)?;
+        d.set_item("segments", s.store.segments)?;
+        d.set_item("damaged_segments", s.store.damaged_segments)?;
+        d.set_item("segment_bytes", s.store.segment_bytes)?;
+        d.set_item("descriptor_len", s.store.descriptor_len)?;
+        d.set_item("descriptor_version", s.store.descriptor_version)?;
+        d.set_item("index_bytes", s.index_bytes)?;
+        Ok(d)
+    }
+
+    /// Reads every file and checks every checksum: `{"ok", "segments", "records",
+    /// "problems": [{"path", "offset", "message"}]}`.
+    fn verify<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let gallery = self.gallery(py)?;
+        let report = py.detach(|| gallery.verify());
+        let d = PyDict::new(py);
+        d.set_item("ok", report.is_ok())?;
+        d.set_item("segments", report.segments)?;
+        d.set_item("records", report.records)?;
+        let problems = PyList::empty(py);
+        for p in &report.problems {
+            let e = PyDict::new(py);
+            e.set_item("path", p.path.clone())?;
+            e.set_item("offset", p.offset)?;
+            e.set_item("message", p.message.clone())?;
+            problems.append(e)?;
+        }
+        d.set_item("problems", problems)?;
+        Ok(d)
+    }
+
+    /// Rewrites segments without deleted records: `{"segments_before", "segments_after",
+    /// "records_dropped", "records_rewritten"}`.
+    fn compact<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let gallery = self.gallery(py)?;
+        let r = py.detach(|| gallery.compact()).py(py)?;
+        let d = PyDict::new(py);
+        d.set_item("segments_before", r.segments_before)?;
+        d.set_item("segments_after", r.segments_after)?;
+        d.set_item("records_dropped", r.records_dropped)?;
+        d.set_item("records_rewritten", r.records_rewritten)?;
+        Ok(d)
+    }
+
+    /// De-duplicates the gallery: every subject against every other (all fingers fused), as
+    /// `ridgeline dedup --gallery DIR` does; returns the same report as its JSON file, as a
+    /// dict (`clusters`, `flags`, `stats`).
+    ///
+    /// `fmr`: acceptable chance that a subject without duplicates is linked falsely (per
+    /// search). `exhaustive`: every pair instead of the candidate index. `candidates`:
+    /// candidates the index proposes per subject. `checkpoint`: a file the run checkpoints to,
+    /// and `resume=True` carries on from it.
+    #[pyo3(signature = (fmr=1e-4, *, exhaustive=false, candidates=DEFAULT_CANDIDATES_PER_RECORD, checkpoint=None, resume=false))]
+    fn dedup<'py>(
+        &self,
+        py: Python<'py>,
+        fmr: f64,
+        exhaustive: bool,
+        candidates: usize,
+        checkpoint: Option<PathBuf>,
+        resume: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let gallery = self.gallery(py)?;
+        let json = py
+            .detach(|| dedup_report(&gallery, fmr, exhaustive, candidates, checkpoint, resume))
+            .py(py)?;
+        py.import("json")?.getattr("loads")?.call1((json,))
+    }
+
+    /// Releases the gallery (and its writer lock); further calls raise `GalleryClosedError`.
+    fn close(&self) {
+        let mut guard = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        *guard = None;
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        self.close();
+        false
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Gallery({:?})", self.path.display().to_string())
+    }
+
+    /// Phase 1 of a sharded search (used by `ridgeline.distributed`): the best `n` coarse
+    /// scores of each probe finger on this gallery's current snapshot. The returned handle
+    /// keeps that snapshot for phase 2.
+    #[pyo3(signature = (fingers, n))]
+    fn _coarse(
+        &self,
+        py: Python<'_>,
+        fingers: &Bound<'_, PyAny>,
+        n: usize,
+    ) -> PyResult<PyCoarseSearch> {
+        let gallery = self.gallery(py)?;
+        let fingers = parse_fingers(py, fingers)?;
+        let search = py.detach(|| {
+            let snapshot = gallery.snapshot();
+            let parts = fingers
+                .iter()
+                .map(|(position, template)| {
+                    let probe = MatchTemplate::prepare(template);
+                    let list =
+                        sharding::coarse_top(&snapshot, probe.view(), finger_filter(*position), n);
+                    CoarsePart { probe, list }
+                })
+                .collect();
+            PyCoarseSearch { gallery, snapshot, parts }
+        });
+        Ok(search)
+    }
+}
+
+struct CoarsePart {
+    probe: MatchTemplate,
+    list: sharding::CoarseList,
+}
+
+/// A shard's phase-1 answer, holding the snapshot it was computed on so that phase 2 re-ranks
+/// the same records.
+#[pyclass(module = "ridgeline._native", name = "CoarseSearch", frozen)]
+pub struct PyCoarseSearch {
+    gallery: Arc<Gallery>,
+    snapshot: Arc<Snapshot>,
+    parts: Vec<CoarsePart>,
+}
+
+impl std::fmt::Debug for PyCoarseSearch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CoarseSearch").field("fingers", &self.parts.len()).finish()
+    }
+}
+
+#[pymethods]
+impl PyCoarseSearch {
+    /// Per probe finger: (records searched, coarse scores best first as a float32 array).
+    fn lists<'py>(&self, py: Python<'py>) -> Vec<(usize, Bound<'py, PyArray1<f32>>)> {
+        self.parts
+            .iter()
+            .map(|p| {
+                let scores: Vec<f32> = p.list.hits.iter().map(|h| h.score).collect();
+                (p.list.searched, PyArray1::from_vec(py, scores))
+            })
+            .collect()
+    }
+
+    /// Phase 2: precise scores of the records at `positions` of probe finger `part`'s coarse
+    /// list: `(position, score, subject id, finger)` for each record still readable.
+    fn rerank(
+        &self,
+        py: Python<'_>,
+        part: usize,
+        positions: Vec<usize>,
+    ) -> PyResult<Vec<(usize, f64, String, u8)>> {
+        let Some(p) = self.parts.get(part) else {
+            return Err(invalid(py, format!("no probe finger {part} in this search")));
+        };
+        let mut records: Vec<RecordId> = Vec::with_capacity(positions.len());
+        for &pos in &positions {
+            match p.list.hits.get(pos) {
+                Some(h) => records.push(h.record),
+                None => return Err(invalid(py, format!("no coarse hit {pos} in this search"))),
+            }
+        }
+        let scores = py.detach(|| {
+            sharding::rerank(&self.snapshot, self.gallery.matcher(), p.probe.view(), &records)
+        });
+        let mut out = Vec::with_capacity(records.len());
+        for ((pos, record), score) in positions.into_iter().zip(records).zip(scores) {
+            if let Some(score) = score {
+                let (id, finger) = self.snapshot.subject(record).py(py)?;
+                out.push((pos, score, id.to_string(), finger));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// How many coarse scores each shard returns for a search keeping `top` candidates.
+#[pyfunction]
+pub fn shard_coarse_len(top: usize) -> usize {
+    sharding::max_kept(&SearchOptions::new(top, None, SearchMode::Indexed), None)
+}
+
+/// The global short list of a sharded search from each shard's (searched, coarse scores):
+/// `(searched, first, further)` with `first`/`further` lists of (shard, position).
+#[pyfunction]
+pub fn plan_shortlist(
+    py: Python<'_>,
+    top: usize,
+    searched: Vec<usize>,
+    scores: Vec<PyReadonlyArray1<'_, f32>>,
+) -> PyResult<(usize, Vec<Position>, Vec<Position>)> {
+    if searched.len() != scores.len() {
+        return Err(invalid(py, "one searched count and one score array per shard"));
+    }
+    let options = SearchOptions::new(top, None, SearchMode::Indexed);
+    let owned: Vec<Vec<f32>> =
+        scores.iter().map(|a| a.as_array().iter().copied().collect()).collect();
+    let refs: Vec<&[f32]> = owned.iter().map(Vec::as_slice).collect();
+    let plan = GlobalShortlist::plan(&refs, &searched, &options, None);
+    let pairs = |v: &[ShardHit]| v.iter().map(|h| (h.shard, h.position)).collect();
+    Ok((plan.searched, pairs(&plan.first), pairs(&plan.further)))
+}
+
+/// Whether a sharded search whose short list's best precise score is `best` (None: nothing
+/// re-ranked) re-ranks its escalation list too (`has_further`: the list is not empty).
+#[pyfunction]
+#[pyo3(signature = (top, best, has_further))]
+pub fn needs_escalation(top: usize, best: Option<f64>, has_further: bool) -> bool {
+    let options = SearchOptions::new(top, None, SearchMode::Indexed);
+    let plan = GlobalShortlist {
+        further: if has_further { vec![ShardHit { shard: 0, position: 0 }] } else { Vec::new() },
+        ..GlobalShortlist::default()
+    };
+    sharding::needs_escalation(best, &options, &plan)
+}
+
+/// The fused decision over per-finger search results (used by `ridgeline.distributed`):
+/// `searches` is a list of (probe finger, [(id, finger, score, shard, position)] (any order),
+/// searched, compared, escalated). Candidates of each finger are ordered and cut to `top` as
+/// one gallery's search orders them.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+pub fn decide_sharded(
+    py: Python<'_>,
+    searches: Vec<(u8, Vec<(String, u8, f64, usize, usize)>, usize, usize, bool)>,
+    top: usize,
+    fmr_per_search: f64,
+) -> PyResult<PyIdentification> {
+    check_fmr(py, fmr_per_search)?;
+    let fingers: Vec<FingerSearch> = searches
+        .into_iter()
+        .map(|(_finger, hits, searched, compared, escalated)| {
+            let mut meta: HashMap<(usize, usize), (String, u8)> = HashMap::new();
+            let scored = hits
+                .into_iter()
+                .map(|(id, f, score, shard, position)| {
+                    meta.insert((shard, position), (id, f));
+                    (score, ShardHit { shard, position })
+                })
+                .collect();
+            let candidates = sharding::top(scored, top)
+                .into_iter()
+                .filter_map(|(score, h)| {
+                    let (id, finger) = meta.remove(&(h.shard, h.position))?;
+                    Some(Hit { id, finger, score })
+                })
+                .collect();
+            FingerSearch { candidates, searched, compared, escalated }
+        })
+        .collect();
+    Ok(decide(&fingers, top, fmr_per_search).into())
+}
+
+/// The `ridgeline dedup --gallery` report as JSON.
+fn dedup_report(
+    gallery: &Gallery,
+    fmr: f64,
+    exhaustive: bool,
+    candidates: usize,
+    checkpoint: Option<PathBuf>,
+    resume: bool,
+) -> ridgeline::Result<String> {
+    let started = Instant::now();
+    let mode = if exhaustive { SearchMode::Exhaustive } else { SearchMode::Indexed };
+    let population = GalleryPopulation::new(gallery, mode, &HashMap::new())?
+        .with_candidates_per_record(candidates);
+    let infos = population.infos();
+    // The CLI's job key, so that a checkpoint written by either can be resumed by the other.
+    let fmr_bytes = fmr.to_le_bytes();
+    let mode_bytes = [u8::from(exhaustive)];
+    let key = job_key(
+        infos
+            .iter()
+            .flat_map(|r| [r.record_id.as_bytes(), r.fingers.as_slice()])
+            .chain([fmr_bytes.as_slice(), mode_bytes.as_slice()]),
+    );
+    let config = SearchConfig { fmr_per_search: fmr, ..SearchConfig::default() };
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let outcome = search(
+        &population,
+        &config,
+        key,
+        checkpoint.as_deref().map(|path| Resumable { path, resume }),
+        &stop,
+        &mut |_, _| {},
+    )?;
+    let mut pairs: Vec<LinkedPair> = outcome.pairs.clone();
+    let same_id = verify_same_id_pairs(&population, infos, &pairs, fmr)?;
+    let recovered = same_id.linked.len() as u64;
+    pairs.extend(same_id.linked);
+    let s = &outcome.stats;
+    let fingers: usize = infos.iter().map(|r| r.fingers.len()).sum();
+    let mut stats: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    let mut put = |k: &str, v: serde_json::Value| {
+        stats.insert(k.to_string(), v);
+    };
+    put("records", s.records.into());
+    put("fingers", fingers.into());
+    put("fmr_per_search", fmr.into());
+    put("pair_fmr_threshold", s.pair_fmr_threshold.into());
+    put("mode", if exhaustive { "exhaustive" } else { "indexed" }.into());
+    put("pairs_compared", s.pairs_compared.into());
+    put("search_seconds", s.search_seconds.into());
+    put(
+        "pairs_compared_per_second",
+        (s.pairs_compared as f64 / s.search_seconds.max(1e-9)).round().into(),
+    );
+    put("ms_per_record", (1000.0 * s.search_seconds / s.records.max(1) as f64).into());
+    put("resumed_from_record", s.resumed_from.map_or(serde_json::Value::Null, Into::into));
+    put("same_id_pairs_recovered", recovered.into());
+    put("total_seconds", started.elapsed().as_secs_f64().into());
+    let (mut report, clusters) = build_report(infos, &pairs, &same_id.unlinked, stats);
+    let in_clusters: usize = clusters.iter().map(|c| c.records.len()).sum();
+    report.stats.insert("duplicate_pairs".into(), pairs.len().into());
+    report.stats.insert("clusters".into(), clusters.len().into());
+    report.stats.insert("records_in_clusters".into(), in_clusters.into());
+    report.stats.insert("flags".into(), report.flags.len().into());
+    if let Some(path) = &checkpoint {
+        // The report holds everything the checkpoint did.
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(report.to_json())
+}
+
+/// Registers the classes and functions of this module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyGallery>()?;
+    m.add_class::<PyCandidate>()?;
+    m.add_class::<PyIdentification>()?;
+    m.add_class::<PyCoarseSearch>()?;
+    m.add_function(wrap_pyfunction!(shard_coarse_len, m)?)?;
+    m.add_function(wrap_pyfunction!(plan_shortlist, m)?)?;
+    m.add_function(wrap_pyfunction!(needs_escalation, m)?)?;
+    m.add_function(wrap_pyfunction!(decide_sharded, m)?)?;
+    Ok(())
+}

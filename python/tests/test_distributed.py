@@ -1,0 +1,158 @@
+"""ShardedGallery on a local multi-node Ray cluster: the same answers as one gallery, and no
+loss when a shard actor dies."""
+
+import json
+import os
+import threading
+import time
+
+import pytest
+
+import ridgeline
+from conftest import SEED
+
+ray = pytest.importorskip("ray")
+cluster_utils = pytest.importorskip("ray.cluster_utils")
+from ridgeline.distributed import ShardedGallery, shard_of  # noqa: E402
+
+#: Object store per node; Ray's floor is 75 MB.
+OBJECT_STORE_BYTES = 100 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """Three nodes of one CPU each on this machine."""
+    c = cluster_utils.Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 1, "object_store_memory": OBJECT_STORE_BYTES},
+    )
+    for _ in range(2):
+        c.add_node(num_cpus=1, object_store_memory=OBJECT_STORE_BYTES)
+    c.wait_for_nodes()
+    ray.init(address=c.address, include_dashboard=False, log_to_driver=False)
+    yield c
+    ray.shutdown()
+    c.shutdown()
+
+
+def population(dev_templates, distractors):
+    """(id, fingers) of every subject: 300 synthetic distractors with two fingers, the dev-set
+    fingers with their first impression; probes: the other impressions, and walk-ins."""
+    records = []
+    for i, t in enumerate(distractors):
+        records.append((f"d{i:03}", {1: t, 6: ridgeline.synthetic_template(SEED, 1000 + i)}))
+    for finger, impressions in dev_templates.items():
+        records.append((f"fvc{finger}", {1: impressions[0]}))
+    probes = [{1: impressions[k]} for impressions in dev_templates.values() for k in (1, 2, 3)]
+    probes += [ridgeline.synthetic_template(SEED + 5, f) for f in range(4)]  # walk-ins, finger 0
+    probes += [{1: ridgeline.synthetic_template(SEED, 17, 1), 6: ridgeline.synthetic_template(SEED, 1017, 1)}]
+    probes += [{1: dev_templates[103][1], 6: ridgeline.synthetic_template(SEED + 5, 9)}]
+    return records, probes
+
+
+def answer(found):
+    return ([(c.id, c.finger, c.score) for c in found.candidates], found.matched, found.searched, found.escalated)
+
+
+def test_shard_assignment_is_stable():
+    # SHA-256("alice") begins 2bd806c97f0e00af: big-endian 0x2bd806c97f0e00af mod 3 = 0.
+    assert shard_of("alice", 3) == int("2bd806c97f0e00af", 16) % 3
+    # NFC: a composed and a decomposed "é" are one subject on one shard.
+    assert shard_of("jos\u00e9", 7) == shard_of("jose\u0301", 7)
+
+
+def test_sharded_equals_one_gallery_and_survives_a_dead_shard(cluster, tmp_path, dev_templates, distractors):
+    records, probes = population(dev_templates, distractors)
+    one = ridgeline.Gallery.create(tmp_path / "one")
+    dirs = [str(tmp_path / f"shard{k}") for k in range(3)]
+    sharded = ShardedGallery.create(dirs, timeout_s=60)
+    try:
+        # Distractors in bulk, the dev set one by one with the duplicate check, on both.
+        bulk = [r for r in records if not r[0].startswith("fvc")]
+        assert sharded.enroll_many(bulk) == one.enroll_many(bulk) == 2 * len(bulk)
+        for sid, fingers in records[len(bulk):]:
+            assert sharded.enroll(sid, fingers) == one.enroll(sid, fingers) == 1
+        assert len(sharded) == len(one)
+        assert sorted(sharded.shard_lens()) != [0, 0, len(one)]  # really spread
+        for k, d in enumerate(dirs):
+            with open(os.path.join(d, "ridgeline-shard.json"), encoding="utf-8") as f:
+                descriptor = json.load(f)
+            assert descriptor == {
+                "format": "ridgeline-shard",
+                "version": 1,
+                "set": sharded.set_id,
+                "index": k,
+                "count": 3,
+                "hash": "sha256-first8-be-mod",
+            }
+        # Every subject is on the shard its id hashes to.
+        for sid, _ in records[:20] + records[-8:]:
+            assert ray.get(sharded.shard_actors[shard_of(sid, 3)].get.remote(sid))
+        # The same person under another id is refused by both, across shards.
+        with pytest.raises(ridgeline.DuplicateSubjectError):
+            one.enroll("again", {1: dev_templates[104][1]})
+        with pytest.raises(ridgeline.DuplicateSubjectError):
+            sharded.enroll("again", {1: dev_templates[104][1]})
+
+        expected = [answer(one.identify(p, top=5)) for p in probes]
+        got = [answer(sharded.identify(p, top=5)) for p in probes]
+        assert got == expected
+        matched = [e[1] for e in expected]
+        assert sum(m is not None and m.startswith("fvc") for m in matched) >= 20
+        assert matched[-6:-2] == [None] * 4  # walk-ins
+        assert matched[-2] == "d017"
+
+        # Kill a shard actor while searches run: every answer is complete and right, or a
+        # clear ShardUnavailableError; then everything committed is still there.
+        victim = sharded.shard_actors[shard_of("fvc101", 3)]
+        pid_before = ray.get(victim.pid.remote())
+        answers, errors = [], []
+
+        def search_loop():
+            for i in range(12):
+                p = probes[i % len(probes)]
+                try:
+                    answers.append((i % len(probes), answer(sharded.identify(p, top=5))))
+                except ridgeline.ShardUnavailableError as e:
+                    errors.append(e)
+
+        t = threading.Thread(target=search_loop)
+        t.start()
+        time.sleep(0.3)
+        ray.kill(victim, no_restart=False)
+        t.join()
+        assert not errors
+        for k, a in answers:
+            assert a == expected[k]
+        assert ray.get(victim.pid.remote()) != pid_before  # restarted
+        assert len(sharded) == len(one)
+        assert [answer(sharded.identify(p, top=5)) for p in probes] == expected
+
+        # Enrol and remove after the restart, through the coordinator.
+        extra = {1: ridgeline.synthetic_template(SEED + 7, 1)}
+        assert sharded.enroll("late", extra) == one.enroll("late", extra) == 1
+        assert sharded.remove("fvc105") == one.remove("fvc105") == 1
+        assert answer(sharded.identify({1: dev_templates[105][1]})) == answer(one.identify({1: dev_templates[105][1]}))
+        assert all(v["ok"] for v in sharded.verify())
+    finally:
+        sharded.close()
+        one.close()
+
+    # Re-opening: in the order of creation it works and holds everything; in another order,
+    # it is refused.
+    with pytest.raises(ridgeline.ShardError, match="order"):
+        ShardedGallery.open([dirs[1], dirs[0], dirs[2]], timeout_s=60)
+    with pytest.raises(ridgeline.ShardError, match="2 shards|3 shards"):
+        ShardedGallery.open(dirs[:2], timeout_s=60)
+    with pytest.raises(ridgeline.ShardError, match="not a shard"):
+        ShardedGallery.open([*dirs, str(tmp_path / "one")], timeout_s=60)
+    with pytest.raises(ridgeline.ShardError, match="not empty"):
+        ShardedGallery.create([str(tmp_path / "fresh"), dirs[0]], timeout_s=60)
+    again = ShardedGallery.open(dirs, timeout_s=60)
+    try:
+        with ridgeline.Gallery.open(tmp_path / "one", read_only=True) as reference:
+            assert len(again) == len(reference)
+            p = {1: dev_templates[106][2]}
+            assert answer(again.identify(p)) == answer(reference.identify(p))
+    finally:
+        again.close()
