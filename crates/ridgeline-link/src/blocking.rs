@@ -54,6 +54,17 @@ impl BlockingKey {
         }
     }
 
+    /// Indices (in [`crate::compare::FIELDS`]) of the fields the key conditions on: its
+    /// candidates agree on them (or nearly) whether they are matches or not.
+    pub fn fields(self) -> &'static [usize] {
+        match self {
+            BlockingKey::IdNumber => &[1],
+            // The region code names the district, which the address names too.
+            BlockingKey::RegionBirthDate => &[1, 2, 4],
+            BlockingKey::SurnameBirthDate | BlockingKey::NameBirthYear => &[0, 2],
+        }
+    }
+
     /// Hash of the key of a record; `None` when a part is missing. Never 0 (0 marks "none" in
     /// the key tables).
     pub fn key(self, p: &Person) -> Option<u64> {
@@ -115,6 +126,8 @@ pub struct Candidate {
     pub b: u32,
     /// Index of the proposing key in the key list.
     pub key: u8,
+    /// Bit `k` set when the two records share key `k` (the proposing key and any later one).
+    pub shared: u8,
 }
 
 /// Keys of every record for every blocking key (0 = missing), row-major.
@@ -169,7 +182,11 @@ where
                     if earlier {
                         continue;
                     }
-                    if let Some(item) = visit(Candidate { a: i as u32, b: j, key: k as u8 }) {
+                    let shared = (k..nk)
+                        .filter(|&e| a_keys[e] != 0 && a_keys[e] == bk[e])
+                        .fold(0u8, |m, e| m | 1 << e);
+                    if let Some(item) = visit(Candidate { a: i as u32, b: j, key: k as u8, shared })
+                    {
                         out.push(item);
                     }
                 }

@@ -27,10 +27,6 @@ pub struct LinkConfig {
     pub max_em_iterations: usize,
     /// EM stops when no parameter moves more than this.
     pub em_tolerance: f64,
-    /// Re-estimate `u` in EM. Keeping `u` at the random-pair frequencies misfits: blocked
-    /// candidates are not random pairs (they agree on a key by construction), and EM then
-    /// drives `λ` towards 1. Kept for comparison.
-    pub estimate_u: bool,
     /// Blocking keys, in priority order.
     pub keys: Vec<BlockingKey>,
     /// Fingerprint likelihood model.
@@ -41,11 +37,10 @@ impl Default for LinkConfig {
     fn default() -> Self {
         LinkConfig {
             threshold: 0.5,
-            random_pairs: 200_000,
+            random_pairs: 1_000_000,
             seed: 1,
             max_em_iterations: 200,
             em_tolerance: 1e-7,
-            estimate_u: true,
             keys: DEFAULT_KEYS.to_vec(),
             fingerprint: FingerprintModel::default(),
         }
@@ -148,8 +143,8 @@ pub struct Linkage {
     pub links: Vec<ScoredPair>,
     /// Fitted model.
     pub model: Model,
-    /// How EM ended.
-    pub em: EmOutcome,
+    /// EM per blocking key.
+    pub em: Vec<KeyEstimate>,
     /// Candidate pairs compared (demographic blocking).
     pub candidates: usize,
     /// Candidates proposed by each blocking key.
@@ -186,44 +181,25 @@ pub fn link(
     }
     let start = Instant::now();
     let nk = config.keys.len();
-    let mut pairs: Vec<(u32, u32, Pattern, u8)> = for_each_candidate(a, b, &config.keys, |c| {
-        Some((c.a, c.b, encode(&compare(&a[c.a as usize], &b[c.b as usize])), c.key))
+    let mut pairs: Vec<(u32, u32, Pattern, u8, u8)> = for_each_candidate(a, b, &config.keys, |c| {
+        Some((c.a, c.b, encode(&compare(&a[c.a as usize], &b[c.b as usize])), c.key, c.shared))
     });
-    pairs.par_sort_unstable_by_key(|&(x, y, _, _)| (x, y));
+    pairs.par_sort_unstable_by_key(|&(x, y, _, _, _)| (x, y));
     let candidates = pairs.len();
     let mut per_key = vec![0usize; nk];
-    let mut counts = vec![0f64; PATTERNS];
-    for &(_, _, p, k) in &pairs {
+    for &(_, _, _, k, _) in &pairs {
         per_key[k as usize] += 1;
-        counts[p as usize] += 1.0;
     }
     let compare_s = start.elapsed().as_secs_f64();
 
     let start = Instant::now();
-    let observations: Vec<Observation> = counts
-        .iter()
-        .enumerate()
-        .filter(|(_, &c)| c > 0.0)
-        .map(|(p, &count)| Observation { levels: decode(p as Pattern).to_vec(), count })
-        .collect();
-    if observations.is_empty() {
+    if candidates == 0 {
         return Err(Error::Estimation(
             "no candidate pairs: the two systems share no blocking key (check the column maps)"
                 .into(),
         ));
     }
-    let random = random_pairs(a, b, config.random_pairs, config.seed);
-    let u = level_frequencies(&LEVELS, &random);
-    // The share of matches among candidates can be at most the smaller system over the
-    // candidates; start at half of that.
-    let lambda0 = (a.len().min(b.len()) as f64 / candidates.max(1) as f64 * 0.5).clamp(1e-4, 0.5);
-    let (model, outcome) = em(
-        &observations,
-        Model::initial(u, lambda0),
-        !config.estimate_u,
-        config.max_em_iterations,
-        config.em_tolerance,
-    );
+    let (model, estimates) = estimate(a, b, config, &pairs);
     let estimate_s = start.elapsed().as_secs_f64();
 
     let start = Instant::now();
@@ -233,13 +209,15 @@ pub fn link(
             .matching_pairs()
             .into_iter()
             .filter(|&(x, y)| (x as usize) < a.len() && (y as usize) < b.len())
-            .filter(|&(x, y)| pairs.binary_search_by_key(&(x, y), |&(p, q, _, _)| (p, q)).is_err())
+            .filter(|&(x, y)| {
+                pairs.binary_search_by_key(&(x, y), |&(p, q, _, _, _)| (p, q)).is_err()
+            })
             .collect();
         print_candidates = extra.len();
         for (x, y) in extra {
-            pairs.push((x, y, encode(&compare(&a[x as usize], &b[y as usize])), u8::MAX));
+            pairs.push((x, y, encode(&compare(&a[x as usize], &b[y as usize])), u8::MAX, 0));
         }
-        pairs.par_sort_unstable_by_key(|&(x, y, _, _)| (x, y));
+        pairs.par_sort_unstable_by_key(|&(x, y, _, _, _)| (x, y));
     }
     let pattern_weight: Vec<f64> =
         (0..PATTERNS).map(|p| model.weight(&decode(p as Pattern))).collect();
@@ -248,7 +226,7 @@ pub fn link(
     let prior = model.prior_log2();
     let scored: Vec<(Option<ScoredPair>, Option<Conflict>)> = pairs
         .par_iter()
-        .map(|&(x, y, pattern, _)| {
+        .map(|&(x, y, pattern, _, _)| {
             let demographic_weight = pattern_weight[pattern as usize];
             let print_fmr = prints.and_then(|p| p.pair_fmr(x, y));
             let print_weight = print_fmr.map(|f| fp.log2_ratio(f));
@@ -299,13 +277,195 @@ pub fn link(
     Ok(Linkage {
         links,
         model,
-        em: outcome,
+        em: estimates,
         candidates,
         candidates_per_key: config.keys.iter().map(|k| k.name()).zip(per_key).collect(),
         print_candidates,
         conflicts,
         timings: Timings { compare_s, estimate_s, score_s },
     })
+}
+
+/// What EM found among the candidates of one blocking key.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyEstimate {
+    /// The key.
+    pub key: &'static str,
+    /// Candidates it proposed.
+    pub candidates: usize,
+    /// Share of matches among them.
+    pub lambda: f64,
+    /// Fields left out of its EM because the key conditions on them.
+    pub fields_left_out: Vec<&'static str>,
+    /// How EM ended.
+    pub outcome: EmOutcome,
+}
+
+/// Estimates the model.
+///
+/// `u` comes from random pairs, which are practically all non-matches: the levels below
+/// "exact" from a sample, the exact level from the value frequencies of both systems
+/// (`Σ_v n_A(v)·n_B(v) / (N_A·N_B)`, exact where a sample of a million pairs would see a rare
+/// agreement only a few times). `m` comes from EM run separately over the candidates of each
+/// blocking key with `u` held, leaving out the fields the key conditions on (every candidate of
+/// the surname+birth-date key agrees on the birth date, whether it is a match or not, so those
+/// pairs say nothing about the birth date); each field's `m` is the average over the keys that
+/// estimated it, weighted by their expected matches. The prior is the expected number of
+/// matches over all `N_A·N_B` pairs, so that the posterior is that of the pair among all pairs,
+/// as Fellegi–Sunter defines it, and blocking only saves the work of scoring hopeless pairs.
+fn estimate(
+    a: &[Person],
+    b: &[Person],
+    config: &LinkConfig,
+    pairs: &[(u32, u32, Pattern, u8, u8)],
+) -> (Model, Vec<KeyEstimate>) {
+    let random = random_pairs(a, b, config.random_pairs, config.seed);
+    let mut u = level_frequencies(&LEVELS, &random);
+    let exact = exact_agreement(a, b);
+    for (f, rate) in exact.into_iter().enumerate() {
+        if let Some(rate) = rate {
+            let rest: f64 = u[f][1..].iter().sum();
+            let rate = rate.clamp(1e-12, 0.5);
+            u[f][0] = rate;
+            for x in &mut u[f][1..] {
+                *x *= (1.0 - rate) / rest;
+            }
+        }
+    }
+    let nk = config.keys.len();
+    let mut m_sum: Vec<Vec<f64>> = LEVELS.iter().map(|&n| vec![0.0; n]).collect();
+    let mut m_weight = vec![0.0; FIELDS.len()];
+    let mut expected_matches = 0.0;
+    let mut estimates = Vec::with_capacity(nk);
+    for (k, key) in config.keys.iter().enumerate() {
+        let left_out = key.fields();
+        let mut counts = vec![0f64; PATTERNS];
+        // Every pair sharing the key, not only those it proposed first: the pairs it proposed
+        // first are those that disagree on the earlier keys, a biased sample of the matches.
+        for &(_, _, p, _, shared) in pairs {
+            if shared & 1 << k != 0 {
+                let mut v = decode(p);
+                for &f in left_out {
+                    v[f] = None;
+                }
+                counts[encode(&v) as usize] += 1.0;
+            }
+        }
+        let n: f64 = counts.iter().sum();
+        let observations: Vec<Observation> = counts
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c > 0.0)
+            .map(|(p, &count)| Observation { levels: decode(p as Pattern).to_vec(), count })
+            .collect();
+        let lambda0 = (a.len().min(b.len()) as f64 / n.max(1.0) * 0.5).clamp(1e-3, 0.5);
+        let (fitted, outcome) = em(
+            &observations,
+            Model::initial(u.clone(), lambda0),
+            true,
+            config.max_em_iterations,
+            config.em_tolerance,
+        );
+        let matches = if n > 0.0 { fitted.lambda * n } else { 0.0 };
+        expected_matches += matches;
+        for f in (0..FIELDS.len()).filter(|f| !left_out.contains(f)) {
+            for (acc, x) in m_sum[f].iter_mut().zip(&fitted.m[f]) {
+                *acc += matches * x;
+            }
+            m_weight[f] += matches;
+        }
+        estimates.push(KeyEstimate {
+            key: key.name(),
+            candidates: n as usize,
+            lambda: fitted.lambda,
+            fields_left_out: left_out.iter().map(|&f| FIELDS[f]).collect(),
+            outcome,
+        });
+    }
+    let default_m = Model::initial(u.clone(), 0.5).m;
+    let m = m_sum
+        .into_iter()
+        .zip(m_weight)
+        .zip(default_m)
+        .map(
+            |((sum, w), fallback)| {
+                if w > 0.0 {
+                    sum.iter().map(|x| x / w).collect()
+                } else {
+                    fallback
+                }
+            },
+        )
+        .collect();
+    // The prior over all pairs: the expected number of matches among the candidates (each
+    // once), with every pair outside the candidates a non-match, by EM on λ alone.
+    let all_pairs = a.len() as f64 * b.len() as f64;
+    let mut counts = vec![0f64; PATTERNS];
+    for &(_, _, p, _, _) in pairs {
+        counts[p as usize] += 1.0;
+    }
+    let mut model =
+        Model { lambda: (expected_matches.max(1.0) / all_pairs).clamp(1e-15, 0.5), m, u };
+    for _ in 0..50 {
+        let bf: Vec<f64> =
+            (0..PATTERNS).map(|p| model.bayes_factor_log2(&decode(p as Pattern))).collect();
+        let matches: f64 = counts
+            .iter()
+            .zip(&bf)
+            .filter(|(c, _)| **c > 0.0)
+            .map(|(c, w)| c * posterior(model.prior_log2() + w))
+            .sum();
+        let lambda = (matches.max(1.0) / all_pairs).clamp(1e-15, 0.5);
+        let done = (lambda / model.lambda - 1.0).abs() < 1e-6;
+        model.lambda = lambda;
+        if done {
+            break;
+        }
+    }
+    (model, estimates)
+}
+
+/// Exact-agreement rate of each field among pairs where both records have it, from the value
+/// counts of the two systems (`None` for fields without a value key: sex is sampled).
+fn exact_agreement(a: &[Person], b: &[Person]) -> [Option<f64>; 5] {
+    fn rate<K: std::hash::Hash + Eq>(
+        a: impl Iterator<Item = K>,
+        b: impl Iterator<Item = K>,
+    ) -> Option<f64> {
+        let mut counts: HashMap<K, (u64, u64)> = HashMap::new();
+        let (mut na, mut nb) = (0u64, 0u64);
+        for k in a {
+            counts.entry(k).or_default().0 += 1;
+            na += 1;
+        }
+        for k in b {
+            if let Some(c) = counts.get_mut(&k) {
+                c.1 += 1;
+            }
+            nb += 1;
+        }
+        if na == 0 || nb == 0 {
+            return None;
+        }
+        let agree: f64 = counts.values().map(|&(x, y)| x as f64 * y as f64).sum();
+        Some(agree / (na as f64 * nb as f64))
+    }
+    [
+        rate(
+            a.iter().filter_map(|p| p.name.as_ref().map(|n| &*n.chars)),
+            b.iter().filter_map(|p| p.name.as_ref().map(|n| &*n.chars)),
+        ),
+        rate(
+            a.iter().filter_map(|p| p.id_number.as_ref().map(|i| &*i.body)),
+            b.iter().filter_map(|p| p.id_number.as_ref().map(|i| &*i.body)),
+        ),
+        rate(a.iter().filter_map(|p| p.birth_date), b.iter().filter_map(|p| p.birth_date)),
+        None,
+        rate(
+            a.iter().filter_map(|p| p.address.as_ref().map(|x| &*x.text)),
+            b.iter().filter_map(|p| p.address.as_ref().map(|x| &*x.text)),
+        ),
+    ]
 }
 
 fn conflict_of(a: &Person, b: &Person, fmr: f64, fp: &FingerprintModel) -> Option<ConflictKind> {

@@ -213,8 +213,7 @@ fn summary(
             "lambda": model.lambda,
             "prior_weight": model.prior_log2(),
             "fields": fields,
-            "em_iterations": linkage.em.iterations,
-            "em_converged": linkage.em.converged,
+            "em": &linkage.em,
         },
         "timings": {
             "read_s": read_s,
@@ -255,9 +254,9 @@ fn print_text(s: &serde_json::Value) {
         println!("{conflicts} conflicts between prints and identity numbers need a clerk (see --json or --html)");
     }
     println!(
-        "model: {} EM iterations, {:.4} % of candidate pairs are matches",
-        s["model"]["em_iterations"],
-        s["model"]["lambda"].as_f64().unwrap_or(0.0) * 100.0
+        "model: prior {:.1} bits; EM per blocking key: {}",
+        s["model"]["prior_weight"].as_f64().unwrap_or(0.0),
+        s["model"]["em"]
     );
 }
 
