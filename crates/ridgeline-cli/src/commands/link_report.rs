@@ -93,6 +93,10 @@ fn fields(p: &Person) -> [String; 5] {
     ]
 }
 
+/// A pair to show: indices in A and B, the conflict (if any), the posterior (NaN for a
+/// conflict, looked up among the links), the fused print FMR.
+type Item = (u32, u32, Option<&'static str>, f64, Option<f64>);
+
 /// Renders the page.
 pub fn render(
     a: &[Person],
@@ -128,7 +132,7 @@ then press <b>Export decisions</b> to save them as <code>decisions.csv</code>. H
 differ between the two records.</p>",
     );
     // Conflicts first, then links from the least to the most certain.
-    let mut items: Vec<(u32, u32, Option<&'static str>, f64, Option<f64>)> = linkage
+    let mut items: Vec<Item> = linkage
         .conflicts
         .iter()
         .map(|c| {
