@@ -43,14 +43,21 @@ fn diff(a: &str, b: &str) -> (String, String) {
         }
     }
     let mark = |chars: &[char], keep: &[bool]| {
+        // One <mark> per run of differing characters.
         let mut out = String::new();
+        let mut open = false;
         for (c, k) in chars.iter().zip(keep) {
-            let e = esc(&c.to_string());
-            if *k {
-                out.push_str(&e);
-            } else {
-                let _ = write!(out, "<mark>{e}</mark>");
+            if !*k && !open {
+                out.push_str("<mark>");
+                open = true;
+            } else if *k && open {
+                out.push_str("</mark>");
+                open = false;
             }
+            out.push_str(&esc(&c.to_string()));
+        }
+        if open {
+            out.push_str("</mark>");
         }
         out
     };
@@ -254,6 +261,9 @@ mod tests {
         let (a, b) = diff("张伟", "章伟");
         assert_eq!(a, "<mark>张</mark>伟");
         assert_eq!(b, "<mark>章</mark>伟");
+        let (a, b) = diff("广东省深圳市南山区", "深圳市福田区");
+        assert_eq!(a, "<mark>广东省</mark>深圳市<mark>南山</mark>区");
+        assert_eq!(b, "深圳市<mark>福田</mark>区");
         assert_eq!(one_in(0.001), "1 in 1,000");
         assert_eq!(one_in(0.25), "1 in 4.0");
         assert_eq!(esc("<a&b>"), "&lt;a&amp;b&gt;");
