@@ -48,6 +48,12 @@ enum Command {
     Bench(commands::bench::Args),
     /// Find duplicate records in a population database (N:N).
     Dedup(commands::dedup::Args),
+    /// Link the records of two systems (the same person registered twice): demographics and prints.
+    Link(commands::link::Args),
+    /// Precision and recall of `link` output against ground truth.
+    LinkEval(commands::link_eval::Args),
+    /// Generate a synthetic identity population in two systems with clerk errors and ground truth.
+    SynthPeople(commands::synth_people::Args),
     /// The main job on built-in defaults: synthetic population, enrol, identify, de-duplicate.
     Demo(commands::demo::Args),
 }
@@ -86,5 +92,8 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Bench(args) => commands::bench::run(args),
         Command::Dedup(args) => commands::dedup::run(args),
         Command::Demo(args) => commands::demo::run(args),
+        Command::Link(args) => commands::link::run(args),
+        Command::LinkEval(args) => commands::link_eval::run(args),
+        Command::SynthPeople(args) => commands::synth_people::run(args),
     }
 }

@@ -1,0 +1,355 @@
+//! `ridgeline link A.csv B.csv [--columns-a MAP] [--columns-b MAP] --out LINKS.csv
+//! [--threshold 0.5] [--html REPORT.html] [--json]`
+//!
+//! Links the records of two systems (the same person registered twice) by Fellegi–Sunter
+//! linkage over the demographic fields, fused with fingerprint evidence where both exports
+//! carry `finger,path` columns. Writes one row per link; the summary (records of one system
+//! missing from the other, conflicts, the fitted model) goes to stdout, as JSON with `--json`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use rayon::prelude::*;
+use ridgeline::matcher::{calibration, MatchTemplate, Matcher};
+use ridgeline_link::compare::{decode, FIELDS, LEVEL_NAMES};
+use ridgeline_link::record::{csv_field, flags};
+use ridgeline_link::{
+    ColumnMap, ConflictKind, Evidence, LinkConfig, Linkage, Person, PrintEvidence,
+};
+use serde_json::json;
+
+/// Arguments of `ridgeline link`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Export of the first system (CSV with a header).
+    pub a: PathBuf,
+    /// Export of the second system.
+    pub b: PathBuf,
+    /// Column names of the first export: `canonical=column,...` over the fields record_id, name,
+    /// id_number, sex, birth_date, address, finger, path (unmapped fields keep their names).
+    #[arg(long, default_value = "")]
+    pub columns_a: String,
+    /// Column names of the second export, as for `--columns-a`.
+    #[arg(long, default_value = "")]
+    pub columns_b: String,
+    /// Links file: `a_record_id,b_record_id,weight,posterior,evidence`.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Posterior probability at or above which a pair is a link.
+    #[arg(long, default_value_t = 0.5)]
+    pub threshold: f64,
+    /// Also write an HTML adjudication report.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Fused fingerprint FMR at or below which two records' prints count as matching.
+    #[arg(long, default_value_t = 1e-4)]
+    pub print_fmr: f64,
+    /// Resolution of fingerprint images whose files carry none.
+    #[arg(long)]
+    pub dpi: Option<u32>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Most record pairs the fingerprint search compares exhaustively (beyond, prints are
+/// compared only on the demographic candidates).
+const MAX_PRINT_SEARCH_PAIRS: usize = 4_000_000;
+
+/// Runs the command.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let map_a = ColumnMap::parse(&args.columns_a).context("--columns-a")?;
+    let map_b = ColumnMap::parse(&args.columns_b).context("--columns-b")?;
+    let read = |path: &Path, map: &ColumnMap| -> anyhow::Result<Vec<Person>> {
+        let raw = ridgeline_link::read_records(path, map)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        Ok(raw.into_par_iter().map(Person::prepare).collect())
+    };
+    let a = read(&args.a, &map_a)?;
+    let b = read(&args.b, &map_b)?;
+    let read_s = started.elapsed().as_secs_f64();
+    let mut config = LinkConfig { threshold: args.threshold, ..LinkConfig::default() };
+    config.fingerprint.match_fmr = args.print_fmr;
+    let with_prints =
+        a.iter().any(|p| !p.prints.is_empty()) && b.iter().any(|p| !p.prints.is_empty());
+    let prints = if with_prints {
+        Some(Prints::load(&a, &b, &args, config.fingerprint.match_fmr)?)
+    } else {
+        None
+    };
+    let linkage =
+        ridgeline_link::link(&a, &b, &config, prints.as_ref().map(|p| p as &dyn PrintEvidence))
+            .context("linkage failed")?;
+    write_links(&args.out, &a, &b, &linkage)?;
+    let summary =
+        summary(&a, &b, &linkage, prints.as_ref(), read_s, started.elapsed().as_secs_f64());
+    if let Some(html) = &args.html {
+        let page = crate::commands::link_report::render(&a, &b, &linkage, &summary);
+        std::fs::write(html, page).with_context(|| format!("cannot write {}", html.display()))?;
+    }
+    if args.json {
+        println!("{summary}");
+    } else {
+        print_text(&summary);
+    }
+    Ok(())
+}
+
+fn write_links(path: &Path, a: &[Person], b: &[Person], linkage: &Linkage) -> anyhow::Result<()> {
+    use std::io::Write;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    let write_err = || format!("cannot write {}", path.display());
+    writeln!(w, "a_record_id,b_record_id,weight,posterior,evidence").with_context(write_err)?;
+    for l in &linkage.links {
+        writeln!(
+            w,
+            "{},{},{:.3},{:.6},{}",
+            csv_field(&a[l.a as usize].record_id),
+            csv_field(&b[l.b as usize].record_id),
+            l.weight,
+            l.posterior,
+            l.evidence.name()
+        )
+        .with_context(write_err)?;
+    }
+    w.flush().with_context(write_err)
+}
+
+fn summary(
+    a: &[Person],
+    b: &[Person],
+    linkage: &Linkage,
+    prints: Option<&Prints>,
+    read_s: f64,
+    elapsed_s: f64,
+) -> serde_json::Value {
+    let mut linked_a = vec![0u32; a.len()];
+    let mut linked_b = vec![0u32; b.len()];
+    let mut evidence = [0usize; 3];
+    for l in &linkage.links {
+        linked_a[l.a as usize] += 1;
+        linked_b[l.b as usize] += 1;
+        evidence[match l.evidence {
+            Evidence::Demographic => 0,
+            Evidence::Fingerprint => 1,
+            Evidence::Both => 2,
+        }] += 1;
+    }
+    let quality = |people: &[Person]| {
+        let count = |bit: u8| people.iter().filter(|p| p.flags & bit != 0).count();
+        json!({
+            "records": people.len(),
+            "invalid_id_numbers": count(flags::INVALID_ID),
+            "fifteen_digit_id_numbers": count(flags::FIFTEEN_DIGIT_ID),
+            "missing_id_numbers": people.iter().filter(|p| p.id_number.is_none()).count(),
+            "birth_date_differs_from_id_number": count(flags::BIRTH_DATE_CONFLICT),
+            "sex_differs_from_id_number": count(flags::SEX_CONFLICT),
+            "unreadable_birth_dates": count(flags::UNREADABLE_DATE),
+            "unreadable_sex": count(flags::UNREADABLE_SEX),
+            "with_prints": people.iter().filter(|p| !p.prints.is_empty()).count(),
+        })
+    };
+    let model = &linkage.model;
+    let fields: Vec<serde_json::Value> = FIELDS
+        .iter()
+        .enumerate()
+        .map(|(f, name)| {
+            let levels: Vec<serde_json::Value> = LEVEL_NAMES[f]
+                .iter()
+                .enumerate()
+                .map(|(l, level)| {
+                    json!({
+                        "level": level,
+                        "m": model.m[f][l],
+                        "u": model.u[f][l],
+                        "weight": model.field_weight(f, Some(l as u8)),
+                    })
+                })
+                .collect();
+            json!({"field": name, "levels": levels})
+        })
+        .collect();
+    let conflicts: Vec<serde_json::Value> = linkage
+        .conflicts
+        .iter()
+        .map(|c| {
+            json!({
+                "a_record_id": &*a[c.a as usize].record_id,
+                "b_record_id": &*b[c.b as usize].record_id,
+                "kind": c.kind,
+                "print_fmr": c.print_fmr,
+            })
+        })
+        .collect();
+    let a_only = only(a, &linked_a);
+    let b_only = only(b, &linked_b);
+    let per_key: serde_json::Map<String, serde_json::Value> =
+        linkage.candidates_per_key.iter().map(|(k, n)| (k.to_string(), json!(n))).collect();
+    json!({
+        "records_a": a.len(),
+        "records_b": b.len(),
+        "candidates": linkage.candidates,
+        "candidates_per_key": per_key,
+        "print_candidates": linkage.print_candidates,
+        "print_search": prints.map(|p| p.search_mode),
+        "links": linkage.links.len(),
+        "linked_a": linked_a.iter().filter(|&&n| n > 0).count(),
+        "linked_b": linked_b.iter().filter(|&&n| n > 0).count(),
+        "a_records_with_several_links": linked_a.iter().filter(|&&n| n > 1).count(),
+        "b_records_with_several_links": linked_b.iter().filter(|&&n| n > 1).count(),
+        "evidence": {"demographic": evidence[0], "fingerprint": evidence[1], "both": evidence[2]},
+        "a_only_count": a_only.len(),
+        "b_only_count": b_only.len(),
+        "a_only": a_only,
+        "b_only": b_only,
+        "conflicts": conflicts,
+        "quality_a": quality(a),
+        "quality_b": quality(b),
+        "model": {
+            "lambda": model.lambda,
+            "prior_weight": model.prior_log2(),
+            "fields": fields,
+            "em": &linkage.em,
+        },
+        "timings": {
+            "read_s": read_s,
+            "compare_s": linkage.timings.compare_s,
+            "estimate_s": linkage.timings.estimate_s,
+            "score_s": linkage.timings.score_s,
+        },
+        "elapsed_s": elapsed_s,
+    })
+}
+
+/// Record ids of the records without a link.
+fn only<'a>(people: &'a [Person], linked: &[u32]) -> Vec<&'a str> {
+    people.iter().zip(linked).filter(|(_, &n)| n == 0).map(|(p, _)| &*p.record_id).collect()
+}
+
+fn print_text(s: &serde_json::Value) {
+    let n = |k: &str| s[k].as_u64().unwrap_or(0);
+    println!(
+        "{} links between {} records of A and {} of B ({} candidate pairs compared, {:.1} s)",
+        n("links"),
+        n("records_a"),
+        n("records_b"),
+        n("candidates"),
+        s["elapsed_s"].as_f64().unwrap_or(0.0)
+    );
+    println!(
+        "decided by demographics {}, fingerprints {}, both {}",
+        s["evidence"]["demographic"], s["evidence"]["fingerprint"], s["evidence"]["both"]
+    );
+    println!(
+        "A records not in B: {}; B records not in A: {}",
+        n("a_only_count"),
+        n("b_only_count")
+    );
+    let conflicts = s["conflicts"].as_array().map_or(0, Vec::len);
+    if conflicts > 0 {
+        println!("{conflicts} conflicts between prints and identity numbers need a clerk (see --json or --html)");
+    }
+    println!(
+        "model: prior {:.1} bits; EM per blocking key: {}",
+        s["model"]["prior_weight"].as_f64().unwrap_or(0.0),
+        s["model"]["em"]
+    );
+}
+
+/// Prints of both systems, prepared for matching.
+struct Prints {
+    matcher: Matcher,
+    /// Per record of A: (finger, prepared template).
+    a: Vec<Vec<(u8, MatchTemplate)>>,
+    b: Vec<Vec<(u8, MatchTemplate)>>,
+    match_fmr: f64,
+    search_mode: &'static str,
+}
+
+impl Prints {
+    fn load(a: &[Person], b: &[Person], args: &Args, match_fmr: f64) -> anyhow::Result<Prints> {
+        let load_side = |people: &[Person],
+                         csv: &Path|
+         -> anyhow::Result<Vec<Vec<(u8, MatchTemplate)>>> {
+            let base = csv.parent().unwrap_or(Path::new("."));
+            people
+                .par_iter()
+                .map(|p| {
+                    p.prints
+                        .iter()
+                        .map(|print| {
+                            let path = base.join(&print.path);
+                            let loaded = crate::commands::compare::load_template(&path, args.dpi)
+                                .with_context(|| format!("record {}", p.record_id))?;
+                            Ok((print.finger, MatchTemplate::prepare(&loaded.template)))
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        let pa = load_side(a, &args.a)?;
+        let pb = load_side(b, &args.b)?;
+        let with_a = pa.iter().filter(|v| !v.is_empty()).count();
+        let with_b = pb.iter().filter(|v| !v.is_empty()).count();
+        let search_mode = if with_a.saturating_mul(with_b) <= MAX_PRINT_SEARCH_PAIRS {
+            "exhaustive"
+        } else {
+            "demographic_candidates_only"
+        };
+        Ok(Prints { matcher: Matcher::new(), a: pa, b: pb, match_fmr, search_mode })
+    }
+}
+
+impl PrintEvidence for Prints {
+    fn pair_fmr(&self, a: u32, b: u32) -> Option<f64> {
+        let (pa, pb) = (&self.a[a as usize], &self.b[b as usize]);
+        let mut fmrs = Vec::new();
+        for (fa, ta) in pa {
+            if let Some((_, tb)) = pb.iter().find(|(fb, _)| fb == fa) {
+                let score = self.matcher.compare(ta.view(), tb.view());
+                fmrs.push(calibration::fmr_for_score(score));
+            }
+        }
+        (!fmrs.is_empty()).then(|| ridgeline::dedup::fused_fmr(&fmrs))
+    }
+
+    fn matching_pairs(&self) -> Vec<(u32, u32)> {
+        if self.search_mode != "exhaustive" {
+            return Vec::new();
+        }
+        (0..self.a.len() as u32)
+            .into_par_iter()
+            .filter(|&i| !self.a[i as usize].is_empty())
+            .flat_map_iter(|i| {
+                (0..self.b.len() as u32)
+                    .filter(move |&j| self.pair_fmr(i, j).is_some_and(|f| f <= self.match_fmr))
+                    .map(move |j| (i, j))
+            })
+            .collect()
+    }
+}
+
+/// What the levels of a link's comparison vector were, for reports.
+pub fn describe_pattern(pattern: u16) -> Vec<(&'static str, &'static str)> {
+    decode(pattern)
+        .iter()
+        .enumerate()
+        .map(|(f, l)| (FIELDS[f], l.map_or("missing", |l| LEVEL_NAMES[f][l as usize])))
+        .collect()
+}
+
+/// Name of a conflict kind for people.
+pub fn conflict_text(kind: ConflictKind) -> &'static str {
+    match kind {
+        ConflictKind::SameFingersDifferentIdNumbers => {
+            "the fingerprints match but the identity numbers differ"
+        }
+        ConflictKind::SameIdNumberDifferentFingers => {
+            "the identity numbers are the same but the fingerprints do not match"
+        }
+    }
+}
