@@ -235,7 +235,9 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     name.push(".tmp");
     temporary.set_file_name(name);
     {
-        let mut file = std::fs::File::create(&temporary).map_err(|e| Error::io(&temporary, e))?;
+        // Owner-only: checkpoints and reports carry identities.
+        let mut file = crate::private_files::create_file(&temporary, false)
+            .map_err(|e| Error::io(&temporary, e))?;
         file.write_all(bytes).map_err(|e| Error::io(&temporary, e))?;
         file.sync_all().map_err(|e| Error::io(&temporary, e))?;
     }
