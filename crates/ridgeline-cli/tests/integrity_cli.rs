@@ -333,8 +333,8 @@ fn reports_work_folders_and_galleries_are_owner_only_under_a_permissive_umask() 
         html = html.display(),
         g = g.display(),
     );
-    let out = Command::new("sh").args(["-c", &script]).output().expect("sh");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let run = Command::new("sh").args(["-c", &script]).output().expect("sh");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
     assert_eq!(mode(&out), 0o600);
     assert_eq!(mode(&html), 0o600);
