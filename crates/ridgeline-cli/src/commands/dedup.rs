@@ -631,3 +631,63 @@ pub fn print_summary(report: &Report, out: &Path, html: Option<&Path>, json: boo
         println!("HTML report: {}", html.display());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(out: &Path) -> Args {
+        Args {
+            gallery: None,
+            input: None,
+            fmr: 1e-4,
+            out: out.to_path_buf(),
+            html: None,
+            resume: true,
+            exhaustive: false,
+            candidates: 64,
+            json: false,
+            allow_partial: false,
+            checkpoint_seconds: 1.0,
+        }
+    }
+
+    /// The same ids, paths and settings over other file contents are another job, and a
+    /// checkpoint of another job is refused before anything runs.
+    #[test]
+    fn the_job_key_covers_file_contents_and_settings_and_resume_refuses_another_job() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("a.rlt");
+        std::fs::write(&file, b"first contents").expect("write");
+        let manifest = dir.path().join("m.csv");
+        std::fs::write(&manifest, "record_id,person_id,name,finger,path\nR1,,x,1,a.rlt\n")
+            .expect("write");
+        let records = read_manifest(&manifest).expect("manifest");
+        let out = dir.path().join("r.json");
+        let key = |a: &Args| input_job_key(&manifest, &records, a).expect("key");
+        let first = key(&args(&out));
+        assert_eq!(first, key(&args(&out)), "deterministic");
+        assert_ne!(first, key(&Args { fmr: 1e-5, ..args(&out) }));
+        assert_ne!(first, key(&Args { candidates: 16, ..args(&out) }));
+        std::fs::write(&file, b"other contents").expect("write");
+        let second = key(&args(&out));
+        assert_ne!(first, second, "other contents, same ids and paths");
+
+        let checkpoint = checkpoint_path(&out);
+        let saved = ridgeline::dedup::Checkpoint {
+            job_key: first,
+            records: 1,
+            next_record: 0,
+            pairs_compared: 0,
+            elapsed_ms: 0,
+            pairs: Vec::new(),
+            compared_ahead: Vec::new(),
+        };
+        ridgeline::dedup::checkpoint::write_file_atomic(&checkpoint, &saved.to_bytes())
+            .expect("write checkpoint");
+        assert!(refuse_other_job(&checkpoint, true, first).is_ok());
+        let refused = refuse_other_job(&checkpoint, true, second).expect_err("another job");
+        assert!(refused.to_string().contains("another job"), "{refused}");
+        assert!(refuse_other_job(&checkpoint, false, second).is_ok(), "no --resume: fresh");
+    }
+}
