@@ -29,6 +29,12 @@
 #define RL_OPEN_CREATE 4
 
 /*
+ With `RL_OPEN_READ_ONLY` or `RL_OPEN_WRITE`: searches of this handle skip records they
+ cannot read and return `RL_PARTIAL` instead of failing with `RL_ERR_DAMAGED`.
+ */
+#define RL_OPEN_ALLOW_PARTIAL 8
+
+/*
  Longest subject id in bytes (the `id` field of `rl_candidate` holds it plus a NUL).
  */
 #define RL_MAX_ID_LEN 64
@@ -170,6 +176,20 @@ typedef struct {
  */
 #define RL_ERR_READ_ONLY 12
 
+/*
+ The gallery cannot read every committed record (a segment missing, truncated or damaged,
+ or records failing their checksums): the search was refused rather than answered from part
+ of the gallery. Open with `RL_OPEN_ALLOW_PARTIAL` to search what is readable.
+ */
+#define RL_ERR_DAMAGED 13
+
+/*
+ Not an error: the search ran on a gallery opened with `RL_OPEN_ALLOW_PARTIAL` and skipped
+ records it could not read; the outputs are filled, and `rl_last_error_message` says how
+ many records were skipped. Treat a "no match" as unreliable.
+ */
+#define RL_PARTIAL 14
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -192,8 +212,9 @@ const char *rl_last_error_message(void);
 
 /*
  Opens the gallery in directory `dir`. `flags`: `RL_OPEN_READ_ONLY`, or `RL_OPEN_WRITE`
- optionally with `RL_OPEN_CREATE`. `RL_ERR_NOT_FOUND` when there is no gallery and
- `RL_OPEN_CREATE` is not given; `RL_ERR_BUSY` when another writer holds it.
+ optionally with `RL_OPEN_CREATE`, either optionally with `RL_OPEN_ALLOW_PARTIAL`.
+ `RL_ERR_NOT_FOUND` when there is no gallery and `RL_OPEN_CREATE` is not given;
+ `RL_ERR_BUSY` when another writer holds it.
 
  Thread safety: safe from any thread.
  */
@@ -201,7 +222,9 @@ rl_status rl_gallery_open(const char *dir, uint32_t flags, rl_gallery **out);
 
 /*
  Enrols template `t` for subject `id` (1–64 bytes of printable UTF-8) and finger position
- `finger` (0–10). Durable when the call returns.
+ `finger` (0–10). Durable when the call returns. `RL_ERR_LOW_QUALITY` for a template with
+ fewer than `RL_MIN_USABLE_MINUTIAE` minutiae (as extraction refuses them);
+ `RL_ERR_DAMAGED` when the duplicate check cannot read every record.
 
  Thread safety: safe from many threads (enrolments are serialised internally); searches on
  other threads see either the gallery before or after the enrolment.
@@ -219,6 +242,8 @@ rl_status rl_gallery_remove(rl_gallery *g, const char *id);
  Searches the gallery for `probe`; `*candidates` receives up to `top_k` candidates, best
  first, and `*count` how many (release with `rl_candidates_free(*candidates, *count)`; with
  `*count == 0` the pointer is NULL). A `top_k` above the gallery size is clamped.
+ `RL_ERR_DAMAGED` when committed records cannot be read; with `RL_OPEN_ALLOW_PARTIAL`,
+ `RL_PARTIAL` with the outputs filled from the readable records.
 
  Thread safety: safe from many threads at once on one handle, also while another thread
  enrols.
@@ -231,7 +256,8 @@ rl_status rl_gallery_identify(const rl_gallery *g,
 
 /*
  Releases candidates returned by `rl_gallery_identify`. NULL and pointers that are not live
- are ignored.
+ are ignored, and so is a live list with a `count` other than the one it was returned with
+ (it stays live: free it again with the right count).
 
  Thread safety: safe; free each list once.
  */
@@ -357,7 +383,8 @@ rl_status rl_template_minutiae_count(const rl_template *t, uint32_t *count);
 /*
  Releases a buffer returned by `rl_template_serialize` or `rl_reader_capture`. NULL is
  ignored; a pointer that is not a live buffer of ours is ignored (and reported through
- `rl_last_error_message`) rather than freed.
+ `rl_last_error_message`) rather than freed, and so is a live buffer with a `len` other than
+ the one it was returned with (it stays live: free it again with the right length).
 
  Thread safety: safe, but each buffer must be freed once.
  */

@@ -6,7 +6,7 @@ use std::path::Path;
 use ridgeline::gallery::{Gallery, OpenMode, SearchOptions};
 
 use crate::guard::{self, c_str, out_ptr};
-use crate::registry::{CANDIDATES, GALLERIES};
+use crate::registry::{Release, CANDIDATES, GALLERIES};
 use crate::status::*;
 use crate::template::rl_template;
 use crate::template::template_ref;
@@ -17,6 +17,10 @@ pub const RL_OPEN_READ_ONLY: u32 = 1;
 pub const RL_OPEN_WRITE: u32 = 2;
 /// Create the gallery if the directory holds none (implies write).
 pub const RL_OPEN_CREATE: u32 = 4;
+
+/// With `RL_OPEN_READ_ONLY` or `RL_OPEN_WRITE`: searches of this handle skip records they
+/// cannot read and return `RL_PARTIAL` instead of failing with `RL_ERR_DAMAGED`.
+pub const RL_OPEN_ALLOW_PARTIAL: u32 = 8;
 
 /// Longest subject id in bytes (the `id` field of `rl_candidate` holds it plus a NUL).
 pub const RL_MAX_ID_LEN: usize = 64;
@@ -39,6 +43,7 @@ pub struct rl_candidate {
 pub struct rl_gallery {
     gallery: Gallery,
     writable: bool,
+    allow_partial: bool,
 }
 
 fn gallery_ref<'a>(g: *const rl_gallery) -> Result<&'a rl_gallery, FfiError> {
@@ -68,8 +73,9 @@ fn gallery_error(error: ridgeline::Error) -> FfiError {
 }
 
 /// Opens the gallery in directory `dir`. `flags`: `RL_OPEN_READ_ONLY`, or `RL_OPEN_WRITE`
-/// optionally with `RL_OPEN_CREATE`. `RL_ERR_NOT_FOUND` when there is no gallery and
-/// `RL_OPEN_CREATE` is not given; `RL_ERR_BUSY` when another writer holds it.
+/// optionally with `RL_OPEN_CREATE`, either optionally with `RL_OPEN_ALLOW_PARTIAL`.
+/// `RL_ERR_NOT_FOUND` when there is no gallery and `RL_OPEN_CREATE` is not given;
+/// `RL_ERR_BUSY` when another writer holds it.
 ///
 /// Thread safety: safe from any thread.
 #[no_mangle]
@@ -81,7 +87,7 @@ pub extern "C" fn rl_gallery_open(
     guard::run(|| {
         let out = out_ptr(out, "out")?;
         let dir = Path::new(c_str(dir, "dir")?);
-        let known = RL_OPEN_READ_ONLY | RL_OPEN_WRITE | RL_OPEN_CREATE;
+        let known = RL_OPEN_READ_ONLY | RL_OPEN_WRITE | RL_OPEN_CREATE | RL_OPEN_ALLOW_PARTIAL;
         let read_only = flags & RL_OPEN_READ_ONLY != 0;
         let write = flags & (RL_OPEN_WRITE | RL_OPEN_CREATE) != 0;
         if flags & !known != 0 || read_only == write {
@@ -103,7 +109,9 @@ pub extern "C" fn rl_gallery_open(
             Gallery::open(dir, if write { OpenMode::Writable } else { OpenMode::ReadOnly })
         }
         .map_err(gallery_error)?;
-        let handle = Box::into_raw(Box::new(rl_gallery { gallery, writable: write }));
+        let allow_partial = flags & RL_OPEN_ALLOW_PARTIAL != 0;
+        let handle =
+            Box::into_raw(Box::new(rl_gallery { gallery, writable: write, allow_partial }));
         GALLERIES.insert(handle as usize);
         *out = handle;
         Ok(())
@@ -111,7 +119,9 @@ pub extern "C" fn rl_gallery_open(
 }
 
 /// Enrols template `t` for subject `id` (1–64 bytes of printable UTF-8) and finger position
-/// `finger` (0–10). Durable when the call returns.
+/// `finger` (0–10). Durable when the call returns. `RL_ERR_LOW_QUALITY` for a template with
+/// fewer than `RL_MIN_USABLE_MINUTIAE` minutiae (as extraction refuses them);
+/// `RL_ERR_DAMAGED` when the duplicate check cannot read every record.
 ///
 /// Thread safety: safe from many threads (enrolments are serialised internally); searches on
 /// other threads see either the gallery before or after the enrolment.
@@ -156,6 +166,8 @@ pub extern "C" fn rl_gallery_remove(g: *mut rl_gallery, id: *const c_char) -> rl
 /// Searches the gallery for `probe`; `*candidates` receives up to `top_k` candidates, best
 /// first, and `*count` how many (release with `rl_candidates_free(*candidates, *count)`; with
 /// `*count == 0` the pointer is NULL). A `top_k` above the gallery size is clamped.
+/// `RL_ERR_DAMAGED` when committed records cannot be read; with `RL_OPEN_ALLOW_PARTIAL`,
+/// `RL_PARTIAL` with the outputs filled from the readable records.
 ///
 /// Thread safety: safe from many threads at once on one handle, also while another thread
 /// enrols.
@@ -176,7 +188,8 @@ pub extern "C" fn rl_gallery_identify(
             return Err(FfiError::invalid("top_k is 0"));
         }
         let top_k = (top_k as usize).min(g.gallery.len().max(1));
-        let options = SearchOptions { top_k, ..SearchOptions::default() };
+        let options =
+            SearchOptions { top_k, allow_partial: g.allow_partial, ..SearchOptions::default() };
         let found = g.gallery.identify(&probe.template, &options).map_err(gallery_error)?;
         let list: Vec<rl_candidate> = found
             .candidates
@@ -193,16 +206,27 @@ pub extern "C" fn rl_gallery_identify(
         *candidates = if list.is_empty() {
             std::ptr::null_mut()
         } else {
+            let len = list.len();
             let ptr = Box::into_raw(list.into_boxed_slice()).cast::<rl_candidate>();
-            CANDIDATES.insert(ptr as usize);
+            CANDIDATES.insert_sized(ptr as usize, len);
             ptr
         };
+        if found.partial() {
+            return Err(FfiError::new(
+                RL_PARTIAL,
+                format!(
+                    "partial search: {} committed records could not be read and were skipped",
+                    found.skipped_records
+                ),
+            ));
+        }
         Ok(())
     })
 }
 
 /// Releases candidates returned by `rl_gallery_identify`. NULL and pointers that are not live
-/// are ignored.
+/// are ignored, and so is a live list with a `count` other than the one it was returned with
+/// (it stays live: free it again with the right count).
 ///
 /// Thread safety: safe; free each list once.
 #[no_mangle]
@@ -211,10 +235,18 @@ pub extern "C" fn rl_candidates_free(candidates: *mut rl_candidate, count: usize
         if candidates.is_null() {
             return Ok(());
         }
-        if !CANDIDATES.remove(candidates as usize) {
-            return Err(FfiError::invalid(
-                "rl_candidates_free: not a live candidate list (freed twice?)",
-            ));
+        match CANDIDATES.remove_sized(candidates as usize, count) {
+            Release::Done => {}
+            Release::NotLive => {
+                return Err(FfiError::invalid(
+                    "rl_candidates_free: not a live candidate list (freed twice?)",
+                ))
+            }
+            Release::WrongLength(live) => {
+                return Err(FfiError::invalid(format!(
+                    "rl_candidates_free: count {count}, the list holds {live}; not freed"
+                )))
+            }
         }
         // SAFETY: produced by Box::into_raw of a boxed slice of exactly `count` elements (the
         // caller passes back the count it was given), live until now.

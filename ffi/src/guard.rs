@@ -86,6 +86,6 @@ pub(crate) fn give_bytes(bytes: Vec<u8>) -> (*mut u8, usize) {
     let boxed = bytes.into_boxed_slice();
     let len = boxed.len();
     let ptr = Box::into_raw(boxed).cast::<u8>();
-    crate::registry::BUFFERS.insert(ptr as usize);
+    crate::registry::BUFFERS.insert_sized(ptr as usize, len);
     (ptr, len)
 }

@@ -30,6 +30,15 @@ pub const RL_ERR_PERMISSION_DENIED: rl_status = 11;
 /// The gallery was opened read-only and the call needs write access.
 pub const RL_ERR_READ_ONLY: rl_status = 12;
 
+/// The gallery cannot read every committed record (a segment missing, truncated or damaged,
+/// or records failing their checksums): the search was refused rather than answered from part
+/// of the gallery. Open with `RL_OPEN_ALLOW_PARTIAL` to search what is readable.
+pub const RL_ERR_DAMAGED: rl_status = 13;
+/// Not an error: the search ran on a gallery opened with `RL_OPEN_ALLOW_PARTIAL` and skipped
+/// records it could not read; the outputs are filled, and `rl_last_error_message` says how
+/// many records were skipped. Treat a "no match" as unreliable.
+pub const RL_PARTIAL: rl_status = 14;
+
 /// An error on its way to C: a status code and the message kept for `rl_last_error_message`.
 #[derive(Debug)]
 pub(crate) struct FfiError {
@@ -68,6 +77,8 @@ impl FfiError {
             | E::TemplateChecksum { .. }
             | E::CorruptTemplate(_)
             | E::Format { .. } => RL_ERR_FORMAT,
+            E::TooFewMinutiae { .. } => RL_ERR_LOW_QUALITY,
+            E::GalleryDamaged { .. } => RL_ERR_DAMAGED,
             _ => RL_ERR_INTERNAL,
         }
     }

@@ -8,7 +8,7 @@ use ridgeline::matcher::{self, MatchTemplate, Matcher};
 use ridgeline::{FingerImage, Template};
 
 use crate::guard::{self, byte_slice, c_str, out_ptr};
-use crate::registry::{BUFFERS, TEMPLATES};
+use crate::registry::{Release, BUFFERS, TEMPLATES};
 use crate::status::{rl_status, FfiError, RL_ERR_LOW_QUALITY};
 
 /// Native Ridgeline template (`.rlt`).
@@ -203,7 +203,8 @@ pub extern "C" fn rl_template_minutiae_count(t: *const rl_template, count: *mut 
 
 /// Releases a buffer returned by `rl_template_serialize` or `rl_reader_capture`. NULL is
 /// ignored; a pointer that is not a live buffer of ours is ignored (and reported through
-/// `rl_last_error_message`) rather than freed.
+/// `rl_last_error_message`) rather than freed, and so is a live buffer with a `len` other than
+/// the one it was returned with (it stays live: free it again with the right length).
 ///
 /// Thread safety: safe, but each buffer must be freed once.
 #[no_mangle]
@@ -212,8 +213,16 @@ pub extern "C" fn rl_buffer_free(buf: *mut u8, len: usize) {
         if buf.is_null() {
             return Ok(());
         }
-        if !BUFFERS.remove(buf as usize) {
-            return Err(FfiError::invalid("rl_buffer_free: not a live buffer (freed twice?)"));
+        match BUFFERS.remove_sized(buf as usize, len) {
+            Release::Done => {}
+            Release::NotLive => {
+                return Err(FfiError::invalid("rl_buffer_free: not a live buffer (freed twice?)"))
+            }
+            Release::WrongLength(live) => {
+                return Err(FfiError::invalid(format!(
+                    "rl_buffer_free: length {len}, the buffer holds {live} bytes; not freed"
+                )))
+            }
         }
         // SAFETY: the pointer was produced by `give_bytes` from a boxed slice of exactly `len`
         // bytes (the caller passes back the length it was given) and was live until now.

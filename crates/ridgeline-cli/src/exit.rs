@@ -40,6 +40,18 @@ pub fn report(result: std::thread::Result<anyhow::Result<()>>) -> ExitCode {
     }
 }
 
+/// Prints a command-line parsing outcome: help and version on stdout (exit 0), a usage error
+/// on stderr as a user error (exit 1), not clap's own exit code 2, which the contract keeps for
+/// internal errors.
+pub fn usage(error: clap::Error) -> ExitCode {
+    let _ = error.print();
+    if error.use_stderr() {
+        ExitCode::from(USER_ERROR)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 /// The error and its causes, each said once. Library errors often name their source in their
 /// own message too ("I/O error on F: No such file…"), and `{:#}` would then print the source
 /// again after it.

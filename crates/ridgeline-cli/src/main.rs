@@ -67,7 +67,10 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return exit::usage(error),
+    };
     let result = std::panic::catch_unwind(move || {
         commands::bench::check_kernel_request()?;
         run(cli.command)

@@ -161,6 +161,37 @@ pub enum Error {
         holder: String,
     },
 
+    /// A search, check or rewrite could not read every committed record: a segment is
+    /// missing, truncated or damaged, or records fail their checksums. Nothing partial is
+    /// answered unless the caller asked for it.
+    #[error("gallery damaged: {skipped} committed record(s) cannot be read ({detail}); run `gallery verify`, and `gallery compact --drop-damaged` to keep the rest, or re-enrol them")]
+    GalleryDamaged {
+        /// Committed records that cannot be read.
+        skipped: usize,
+        /// The first problem found.
+        detail: String,
+    },
+
+    /// A template with too few minutiae to be told apart from others: a record made of it
+    /// would match strangers or never match its owner.
+    #[error("the template holds {found} minutiae, fewer than the {min} a record needs; capture the finger again")]
+    TooFewMinutiae {
+        /// Minutiae in the template.
+        found: usize,
+        /// The least a record needs.
+        min: usize,
+    },
+
+    /// An input file larger than any fingerprint image or template Ridgeline reads (or one
+    /// that never ends, like `/dev/zero`); refused before it is read into memory.
+    #[error("{path}: larger than the {limit} bytes an input may have")]
+    InputTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The most bytes an input may have.
+        limit: u64,
+    },
+
     /// A write was attempted through a gallery opened read-only.
     #[error("gallery {path} is open read-only")]
     GalleryReadOnly {

@@ -90,10 +90,10 @@ impl FingerImage {
         Ok(FingerImage { width, height, dpi, pixels: gray.into_raw() })
     }
 
-    /// Reads and decodes an image file. See [`FingerImage::decode`] for `dpi`.
+    /// Reads and decodes an image file (at most [`MAX_INPUT_BYTES`]). See
+    /// [`FingerImage::decode`] for `dpi`.
     pub fn open(path: impl AsRef<Path>, dpi: Option<u32>) -> Result<Self> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = read_input(path.as_ref())?;
         Self::decode(&bytes, dpi)
     }
 
@@ -433,5 +433,54 @@ mod tests {
         let half = img.resampled_to(500);
         assert_eq!((half.width(), half.height(), half.dpi()), (50, 40, 500));
         assert!(half.pixels().iter().all(|&p| p == 128));
+    }
+}
+
+/// The most bytes an input file (image, template, interchange record) may have: far above a
+/// 1000 dpi ten-print card as uncompressed 8-bit pixels (about 60 MB), far below what would
+/// strain memory.
+pub const MAX_INPUT_BYTES: u64 = 256 << 20;
+
+/// Reads an input file, refusing (`InputTooLarge`) one longer than [`MAX_INPUT_BYTES`] before
+/// it is in memory: the length is checked first where the file has one, and the read stops one
+/// byte past the limit for files that do not (pipes, devices such as `/dev/zero`).
+pub fn read_input(path: &Path) -> Result<Vec<u8>> {
+    read_bounded(path, MAX_INPUT_BYTES)
+}
+
+/// [`read_input`] with another limit.
+pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    let too_large = || Error::InputTooLarge { path: path.to_path_buf(), limit };
+    if meta.is_file() && meta.len() > limit {
+        return Err(too_large());
+    }
+    let capacity = if meta.is_file() { meta.len() as usize } else { 0 };
+    let mut bytes = Vec::with_capacity(capacity);
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod read_input_tests {
+    use super::*;
+
+    #[test]
+    fn inputs_over_the_limit_are_refused_before_they_are_read_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("big.bin");
+        std::fs::write(&path, vec![7u8; 1000]).expect("write");
+        assert_eq!(read_bounded(&path, 1000).expect("at the limit").len(), 1000);
+        assert!(matches!(read_bounded(&path, 999), Err(Error::InputTooLarge { limit: 999, .. })));
+        // A device that never ends stops one byte past the limit.
+        let zero = Path::new("/dev/zero");
+        if zero.exists() {
+            assert!(matches!(read_bounded(zero, 4096), Err(Error::InputTooLarge { .. })));
+        }
     }
 }

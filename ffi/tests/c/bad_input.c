@@ -84,6 +84,12 @@ int main(int argc, char **argv) {
     EXPECT(rl_template_serialize(good, RL_FORMAT_NATIVE, &buf, &len), RL_OK);
     /* Truncated native bytes. */
     EXPECT(rl_template_deserialize(buf, len / 2, &t), RL_ERR_FORMAT);
+    /* A wrong length is refused and the buffer stays live (valgrind sees the read below). */
+    rl_buffer_free(buf, len + 1);
+    rl_buffer_free(buf, len - 1);
+    EXPECT(rl_template_deserialize(buf, len, &t), RL_OK);
+    rl_template_free(t);
+    t = NULL;
     rl_buffer_free(buf, len);
     rl_buffer_free(buf, len);   /* freed twice: ignored, not a crash */
     rl_buffer_free(NULL, 0);
@@ -135,8 +141,29 @@ int main(int argc, char **argv) {
         fprintf(stderr, "FAIL: expected 1 candidate, got %zu\n", ncands);
         failures++;
     }
+    rl_candidates_free(cands, ncands + 3); /* wrong count: refused, the list stays live */
+    if (ncands == 1 && strcmp(cands[0].id, "ok-id") != 0) {
+        fprintf(stderr, "FAIL: candidate list changed after a refused free\n");
+        failures++;
+    }
     rl_candidates_free(cands, ncands);
     rl_candidates_free(cands, ncands); /* twice: ignored */
+
+    /* A template with no minutiae (ISO 2005: header, one view of 0 minutiae, no extended
+       data) is refused at enrolment as extraction refuses it. */
+    uint8_t iso[30];
+    memset(iso, 0, sizeof iso);
+    memcpy(iso, "FMR\0 20\0", 8);
+    iso[11] = 30;                 /* record length, big-endian u32 */
+    iso[14] = 1; iso[15] = 44;    /* width 300 */
+    iso[16] = 1; iso[17] = 44;    /* height 300 */
+    iso[19] = 197; iso[21] = 197; /* 197 pixels/cm = 500 dpi */
+    iso[22] = 1;                  /* one finger view */
+    iso[24] = 1;                  /* right thumb; impression 0, quality 0, 0 minutiae */
+    rl_template *empty = NULL;
+    EXPECT(rl_template_deserialize(iso, sizeof iso, &empty), RL_OK);
+    EXPECT(rl_gallery_enroll(g, "no-minutiae", 1, empty), RL_ERR_LOW_QUALITY);
+    rl_template_free(empty);
     EXPECT(rl_gallery_count(NULL, &count64), RL_ERR_INVALID_ARGUMENT);
     EXPECT(rl_gallery_count(g, NULL), RL_ERR_INVALID_ARGUMENT);
 
@@ -151,6 +178,26 @@ int main(int argc, char **argv) {
     rl_gallery_close(g);
     rl_gallery_close(g); /* closed twice: ignored */
     EXPECT(rl_gallery_count(g, &count64), RL_ERR_INVALID_ARGUMENT);
+
+    /* A gallery that lost a segment: searches fail unless a partial search is asked for. */
+    char segment_path[4096];
+    snprintf(segment_path, sizeof segment_path, "%s/0000000000000001.seg", gallery_dir);
+    if (remove(segment_path) != 0) {
+        fprintf(stderr, "FAIL: cannot remove %s\n", segment_path);
+        failures++;
+    }
+    rl_gallery *damaged = NULL;
+    EXPECT(rl_gallery_open(gallery_dir, RL_OPEN_READ_ONLY, &damaged), RL_OK);
+    EXPECT(rl_gallery_identify(damaged, good, 5, &cands, &ncands), RL_ERR_DAMAGED);
+    rl_gallery_close(damaged);
+    EXPECT(rl_gallery_open(gallery_dir, RL_OPEN_READ_ONLY | RL_OPEN_ALLOW_PARTIAL, &damaged), RL_OK);
+    EXPECT(rl_gallery_identify(damaged, good, 5, &cands, &ncands), RL_PARTIAL);
+    if (ncands != 0 || cands != NULL) {
+        fprintf(stderr, "FAIL: the partial search found %zu candidates in an empty remainder\n", ncands);
+        failures++;
+    }
+    rl_candidates_free(cands, ncands);
+    rl_gallery_close(damaged);
 
     /* Readers. */
     rl_reader *r = NULL;

@@ -77,10 +77,16 @@ pub struct Loaded {
 /// `dpi` overrides the resolution of images, and of templates, whose files state none or a
 /// wrong one.
 pub fn load_template(path: &Path, dpi: Option<u32>) -> anyhow::Result<Loaded> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = ridgeline::image::read_input(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     if ridgeline::formats::detect_format(&bytes).is_ok() {
-        let mut template = ridgeline::formats::decode_template(&bytes)
+        let (mut template, warnings) = ridgeline::formats::decode_template_with_warnings(&bytes)
             .with_context(|| format!("cannot decode the template {}", path.display()))?;
+        // A tolerated quirk (a resolution of 0, minutiae outside the image) changes what is
+        // matched: the user hears of it.
+        for warning in warnings {
+            eprintln!("warning: {}: {warning}", path.display());
+        }
         if let Some(dpi) = dpi {
             template.dpi = dpi;
         }

@@ -75,7 +75,8 @@ fn parse_target(to: Option<&str>, output: &Path) -> anyhow::Result<Target> {
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let target = parse_target(args.to.as_deref(), &args.output)?;
-    let bytes = std::fs::read(&args.input)
+    super::probe_input::refuse_overwriting_input(&args.input, &args.output)?;
+    let bytes = ridgeline::image::read_input(&args.input)
         .with_context(|| format!("cannot read {}", args.input.display()))?;
     let mut warnings = Vec::new();
     let (input_format, summary, out) = match target {

@@ -54,6 +54,11 @@ pub struct Args {
     /// Print a one-object JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
+    /// De-duplicate what is readable when committed records cannot be read (a damaged
+    /// gallery), and say so in every output (`partial`, `skipped_records`); without it such a
+    /// run fails.
+    #[arg(long)]
+    pub allow_partial: bool,
     /// Least seconds between two checkpoint writes while the search runs (a checkpoint is also
     /// written on Ctrl-C and at the end); small values let tests interrupt short runs.
     #[arg(long, hide = true, default_value_t = ridgeline::dedup::search::DEFAULT_CHECKPOINT_INTERVAL_S as f64)]
@@ -69,15 +74,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut metadata = HashMap::new();
     let mut image_paths = HashMap::new();
-    let workdir;
+    let checkpoint = checkpoint_path(&args.out);
+    let mut workdir = None;
+    let mut job = None;
     let gallery_dir = match (&args.gallery, &args.input) {
         (Some(dir), _) => dir.clone(),
         (None, Some(manifest)) => {
             let records = read_manifest(manifest)
                 .with_context(|| format!("cannot read {}", manifest.display()))?;
-            workdir = work_dir(&args.out);
-            let gallery_dir = workdir.join("gallery");
-            enroll_manifest(&records, &gallery_dir, args.resume)?;
+            let key = input_job_key(manifest, &records, &args)?;
+            refuse_other_job(&checkpoint, args.resume, key)?;
+            let dir = work_dir(&args.out);
+            let gallery_dir = dir.join("gallery");
+            enroll_manifest(&records, &dir, args.resume, key)?;
+            workdir = Some(dir);
+            job = Some(key);
             for r in records {
                 for (finger, path) in r.info.fingers.iter().zip(&r.paths) {
                     image_paths.insert((r.info.record_id.clone(), *finger), path.clone());
@@ -91,14 +102,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let gallery = Gallery::open(&gallery_dir, OpenMode::ReadOnly)
         .with_context(|| format!("cannot open gallery {}", gallery_dir.display()))?;
     let mode = if args.exhaustive { SearchMode::Exhaustive } else { SearchMode::Indexed };
-    let population = GalleryPopulation::new(&gallery, mode, &metadata)?
+    let population = GalleryPopulation::open(&gallery, mode, &metadata, args.allow_partial)?
         .with_candidates_per_record(args.candidates);
-    let checkpoint = checkpoint_path(&args.out);
-    let outcome = run_search(
+    let key = match job {
+        Some(key) => key,
+        None => {
+            let key = gallery_job_key(&gallery_dir, &gallery, &args);
+            refuse_other_job(&checkpoint, args.resume, key)?;
+            key
+        }
+    };
+    let outcome = run_search_keyed(
         &population,
-        population.infos(),
+        key,
         args.fmr,
-        mode,
         Some((&checkpoint, args.resume, checkpoint_interval)),
     )?;
     if !outcome.complete {
@@ -109,15 +126,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             checkpoint.display()
         );
     }
-    let report = finish_report(&population, population.infos(), &outcome, args.fmr, mode, started)?;
+    let mut report =
+        finish_report(&population, population.infos(), &outcome, args.fmr, mode, started)?;
+    mark_partial(&mut report, population.skipped_records());
     write_report(&report, &args.out, format)?;
     if let Some(path) = &args.html {
         let views = pair_views(&population, &report, &gallery, &image_paths);
         let page = html::render(&report, &views, "Ridgeline de-duplication report");
-        std::fs::write(path, page).with_context(|| format!("cannot write {}", path.display()))?;
+        // Owner-only: the page carries prints and identity numbers.
+        ridgeline::private_files::write(path, page.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    // The report holds everything the checkpoint did.
+    // The report holds everything the checkpoint did; the work folder holds personal data
+    // (the enrolled templates) that nothing needs any more.
     let _ = std::fs::remove_file(&checkpoint);
+    drop(population);
+    drop(gallery);
+    if let Some(dir) = &workdir {
+        remove_work_dir(dir)?;
+    }
     print_summary(&report, &args.out, args.html.as_deref(), args.json);
     Ok(())
 }
@@ -176,10 +203,15 @@ pub fn checkpoint_path(out: &Path) -> PathBuf {
 
 /// Reads a template file, or extracts one from an image.
 pub fn load_template(path: &Path) -> anyhow::Result<Template> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = ridgeline::image::read_input(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     if ridgeline::formats::detect_format(&bytes).is_ok() {
-        return ridgeline::formats::decode_template(&bytes)
-            .with_context(|| format!("cannot decode {}", path.display()));
+        let (template, warnings) = ridgeline::formats::decode_template_with_warnings(&bytes)
+            .with_context(|| format!("cannot decode {}", path.display()))?;
+        for warning in warnings {
+            eprintln!("warning: {}: {warning}", path.display());
+        }
+        return Ok(template);
     }
     let image = FingerImage::decode(&bytes, None)
         .with_context(|| format!("{} is neither a template nor an image", path.display()))?;
@@ -188,26 +220,40 @@ pub fn load_template(path: &Path) -> anyhow::Result<Template> {
         .with_context(|| format!("cannot extract minutiae from {}", path.display()))
 }
 
-/// Enrols a manifest into a fresh gallery (or keeps the one a resumed run built).
+/// The file in the work folder naming the job its gallery was enrolled for.
+const JOB_FILE: &str = "JOB";
+
+/// Enrols a manifest into a fresh gallery in `workdir/gallery` (or keeps the one a resumed run
+/// of the same job finished enrolling).
 fn enroll_manifest(
     records: &[ridgeline::dedup::ManifestRecord],
-    dir: &Path,
+    workdir: &Path,
     resume: bool,
+    job: u64,
 ) -> anyhow::Result<()> {
     use rayon::prelude::*;
+    let dir = &workdir.join("gallery");
     let fingers: usize = records.iter().map(|r| r.paths.len()).sum();
+    let job_file = workdir.join(JOB_FILE);
+    let job_text = format!("{job:016x}\n");
     if resume {
-        // Keep the gallery a previous run finished enrolling (an interrupted enrolment is redone).
-        if let Ok(gallery) = Gallery::open(dir, OpenMode::ReadOnly) {
-            if gallery.len() == fingers {
-                return Ok(());
+        // Keep the gallery a previous run of this same job finished enrolling (the job file is
+        // written only after the last enrolment); anything else is enrolled afresh.
+        let same_job = std::fs::read_to_string(&job_file).is_ok_and(|t| t == job_text);
+        if same_job {
+            if let Ok(gallery) = Gallery::open(dir, OpenMode::ReadOnly) {
+                if gallery.len() == fingers {
+                    return Ok(());
+                }
             }
         }
     }
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+    if workdir.exists() {
+        remove_work_dir(workdir)?;
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    ridgeline::private_files::create_dir(workdir)
+        .with_context(|| format!("cannot create {}", workdir.display()))?;
+    std::fs::create_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let gallery =
         Gallery::create(dir).with_context(|| format!("cannot create gallery {}", dir.display()))?;
     let progress = Progress::started("enrol", "records", records.len() as u64);
@@ -231,7 +277,113 @@ fn enroll_manifest(
         progress.inc(chunk.len() as u64);
     }
     progress.finish();
+    ridgeline::dedup::checkpoint::write_file_atomic(&job_file, job_text.as_bytes())
+        .with_context(|| format!("cannot write {}", job_file.display()))?;
     Ok(())
+}
+
+/// Removes a de-dup work folder, after checking that it is one (it holds a `gallery` folder
+/// and nothing we did not write), so that a report path next to a user's folder of the same
+/// name never deletes that folder.
+fn remove_work_dir(dir: &Path) -> anyhow::Result<()> {
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    for entry in entries {
+        let name = entry.with_context(|| format!("cannot read {}", dir.display()))?.file_name();
+        if name != "gallery" && name != JOB_FILE {
+            bail!(
+                "{} holds {:?}, which a de-duplication work folder does not; move it away",
+                dir.display(),
+                name
+            );
+        }
+    }
+    std::fs::remove_dir_all(dir).with_context(|| format!("cannot remove {}", dir.display()))
+}
+
+/// Refuses `--resume` when the checkpoint belongs to another job (other inputs, other
+/// settings, another engine version), before anything is enrolled or searched.
+fn refuse_other_job(checkpoint: &Path, resume: bool, job: u64) -> anyhow::Result<()> {
+    if !resume || !checkpoint.exists() {
+        return Ok(());
+    }
+    let saved = ridgeline::dedup::Checkpoint::read(checkpoint)?;
+    if saved.job_key != job {
+        bail!(
+            "checkpoint {} belongs to another job (other input files or contents, settings or \
+             engine version); run without --resume to start afresh",
+            checkpoint.display()
+        );
+    }
+    Ok(())
+}
+
+/// What every job key covers besides its inputs: the engine and the settings that change the
+/// answer.
+fn job_settings(args: &Args) -> Vec<Vec<u8>> {
+    vec![
+        b"ridgeline-dedup-job".to_vec(),
+        env!("CARGO_PKG_VERSION").as_bytes().to_vec(),
+        ridgeline::matcher::PREPARED_FORMAT_VERSION.to_le_bytes().to_vec(),
+        args.fmr.to_le_bytes().to_vec(),
+        vec![u8::from(args.exhaustive)],
+        (args.candidates as u64).to_le_bytes().to_vec(),
+    ]
+}
+
+/// The job key of a manifest run: settings, the manifest's path, and per record its id and
+/// per finger its position, file path and the hash of the file's contents (so that the same
+/// ids over other files are another job).
+fn input_job_key(
+    manifest: &Path,
+    records: &[ridgeline::dedup::ManifestRecord],
+    args: &Args,
+) -> anyhow::Result<u64> {
+    use rayon::prelude::*;
+    let mut parts = job_settings(args);
+    let canonical = manifest.canonicalize().unwrap_or_else(|_| manifest.to_path_buf());
+    parts.push(canonical.to_string_lossy().as_bytes().to_vec());
+    let files: Vec<(&ridgeline::dedup::ManifestRecord, u8, &PathBuf)> = records
+        .iter()
+        .flat_map(|r| r.info.fingers.iter().zip(&r.paths).map(move |(&f, p)| (r, f, p)))
+        .collect();
+    let hashes: Vec<u64> = files
+        .par_iter()
+        .map(|(_, _, path)| {
+            let bytes = ridgeline::image::read_input(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Ok(job_key([bytes.as_slice()]))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    for ((r, finger, path), hash) in files.iter().zip(hashes) {
+        parts.push(r.info.record_id.as_bytes().to_vec());
+        parts.push(vec![*finger]);
+        parts.push(path.to_string_lossy().as_bytes().to_vec());
+        parts.push(hash.to_le_bytes().to_vec());
+    }
+    Ok(job_key(parts.iter().map(Vec::as_slice)))
+}
+
+/// The job key of a gallery run: settings, the gallery's path, and per live record its id,
+/// finger and stored checksums (so that another gallery, or this one after a change, is
+/// another job).
+fn gallery_job_key(dir: &Path, gallery: &Gallery, args: &Args) -> u64 {
+    let mut parts = job_settings(args);
+    let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    parts.push(canonical.to_string_lossy().as_bytes().to_vec());
+    let snapshot = gallery.snapshot();
+    for live in snapshot.segments() {
+        let segment = live.segment();
+        for i in (0..segment.len()).filter(|&i| !live.is_deleted(i)) {
+            if let Ok(view) = segment.entry_view(i) {
+                parts.push(view.subject_id.to_vec());
+                parts.push(vec![view.finger]);
+            }
+            let sums = segment.record_checksums(i).unwrap_or_default();
+            parts.push(sums.iter().flat_map(|c| c.to_le_bytes()).collect());
+        }
+    }
+    job_key(parts.iter().map(Vec::as_slice))
 }
 
 /// Records per enrolment commit.
@@ -246,7 +398,16 @@ pub fn run_search<P: Population>(
     mode: SearchMode,
     checkpoint: Option<(&Path, bool, Duration)>,
 ) -> anyhow::Result<SearchOutcome> {
-    let key = population_key(infos, fmr, mode);
+    run_search_keyed(population, population_key(infos, fmr, mode), fmr, checkpoint)
+}
+
+/// [`run_search`] under a job key the caller computed (see [`input_job_key`]).
+fn run_search_keyed<P: Population>(
+    population: &P,
+    key: u64,
+    fmr: f64,
+    checkpoint: Option<(&Path, bool, Duration)>,
+) -> anyhow::Result<SearchOutcome> {
     let bar = Progress::new("dedup", "records", population.len() as u64);
     let mut progress = |done: u64, _total: u64| bar.set(done);
     let mut config = SearchConfig { fmr_per_search: fmr, ..SearchConfig::default() };
@@ -432,6 +593,12 @@ fn nearest_minutia(template: &Template, m: ridgeline::matcher::PreparedMinutia) 
         .map(|(k, _)| k)
 }
 
+/// Records in the report's statistics whether the run skipped records it could not read.
+pub fn mark_partial(report: &mut Report, skipped_records: usize) {
+    report.stats.insert("partial".into(), (skipped_records > 0).into());
+    report.stats.insert("skipped_records".into(), skipped_records.into());
+}
+
 /// Prints the summary: human text on stderr-free stdout, or one JSON object.
 pub fn print_summary(report: &Report, out: &Path, html: Option<&Path>, json: bool) {
     if json {
@@ -444,6 +611,12 @@ pub fn print_summary(report: &Report, out: &Path, html: Option<&Path>, json: boo
         return;
     }
     let stat = |k: &str| report.stats.get(k).map(|v| v.to_string()).unwrap_or_default();
+    if report.stats.get("partial").and_then(|v| v.as_bool()) == Some(true) {
+        println!(
+            "PARTIAL: {} committed records could not be read and were skipped; their duplicates are not in this report",
+            stat("skipped_records")
+        );
+    }
     println!(
         "{} records, {} duplicate pairs in {} clusters, {} identity flags; {} record pairs compared in {} s",
         stat("records"),
@@ -456,5 +629,65 @@ pub fn print_summary(report: &Report, out: &Path, html: Option<&Path>, json: boo
     println!("report: {}", out.display());
     if let Some(html) = html {
         println!("HTML report: {}", html.display());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(out: &Path) -> Args {
+        Args {
+            gallery: None,
+            input: None,
+            fmr: 1e-4,
+            out: out.to_path_buf(),
+            html: None,
+            resume: true,
+            exhaustive: false,
+            candidates: 64,
+            json: false,
+            allow_partial: false,
+            checkpoint_seconds: 1.0,
+        }
+    }
+
+    /// The same ids, paths and settings over other file contents are another job, and a
+    /// checkpoint of another job is refused before anything runs.
+    #[test]
+    fn the_job_key_covers_file_contents_and_settings_and_resume_refuses_another_job() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("a.rlt");
+        std::fs::write(&file, b"first contents").expect("write");
+        let manifest = dir.path().join("m.csv");
+        std::fs::write(&manifest, "record_id,person_id,name,finger,path\nR1,,x,1,a.rlt\n")
+            .expect("write");
+        let records = read_manifest(&manifest).expect("manifest");
+        let out = dir.path().join("r.json");
+        let key = |a: &Args| input_job_key(&manifest, &records, a).expect("key");
+        let first = key(&args(&out));
+        assert_eq!(first, key(&args(&out)), "deterministic");
+        assert_ne!(first, key(&Args { fmr: 1e-5, ..args(&out) }));
+        assert_ne!(first, key(&Args { candidates: 16, ..args(&out) }));
+        std::fs::write(&file, b"other contents").expect("write");
+        let second = key(&args(&out));
+        assert_ne!(first, second, "other contents, same ids and paths");
+
+        let checkpoint = checkpoint_path(&out);
+        let saved = ridgeline::dedup::Checkpoint {
+            job_key: first,
+            records: 1,
+            next_record: 0,
+            pairs_compared: 0,
+            elapsed_ms: 0,
+            pairs: Vec::new(),
+            compared_ahead: Vec::new(),
+        };
+        ridgeline::dedup::checkpoint::write_file_atomic(&checkpoint, &saved.to_bytes())
+            .expect("write checkpoint");
+        assert!(refuse_other_job(&checkpoint, true, first).is_ok());
+        let refused = refuse_other_job(&checkpoint, true, second).expect_err("another job");
+        assert!(refused.to_string().contains("another job"), "{refused}");
+        assert!(refuse_other_job(&checkpoint, false, second).is_ok(), "no --resume: fresh");
     }
 }

@@ -38,6 +38,9 @@ const INTERCHANGE_FORMATS: [&str; 4] =
 pub fn run(args: Args) -> anyhow::Result<()> {
     // Refuse a bad format before doing any work.
     check_format(&args.format)?;
+    if let Some(out) = &args.out {
+        super::probe_input::refuse_overwriting_input(&args.image, out)?;
+    }
     let image = ridgeline::FingerImage::open(&args.image, args.dpi)
         .with_context(|| format!("cannot read {}", args.image.display()))?;
     let extractor = Extractor::new(ExtractorConfig::default());

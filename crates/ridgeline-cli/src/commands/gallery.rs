@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use ridgeline::gallery::{Gallery, OpenMode, Store};
+use ridgeline::gallery::{CompactOptions, Gallery, OpenMode, Store};
 
 /// Arguments of `ridgeline gallery`.
 #[derive(Debug, clap::Args)]
@@ -21,8 +21,24 @@ pub enum Action {
     Stats(DirArgs),
     /// Read every file and check every checksum; exit code 1 if anything is damaged.
     Verify(DirArgs),
-    /// Rewrite segments without deleted records and merge small segments.
-    Compact(DirArgs),
+    /// Rewrite segments without deleted records and merge small segments; refuses to copy
+    /// records that fail their checksums (see `--drop-damaged`).
+    Compact(CompactArgs),
+}
+
+/// Arguments of `gallery compact`.
+#[derive(Debug, clap::Args)]
+pub struct CompactArgs {
+    #[command(flatten)]
+    pub dir: DirArgs,
+    /// Drop live records that fail their checksums, and segments that cannot be opened, and
+    /// list each, instead of refusing.
+    #[arg(long)]
+    pub drop_damaged: bool,
+    /// Overwrite the rewritten segments' files with zeros before removing them, so removed
+    /// records' bytes are erased now (readers holding an older state then see them damaged).
+    #[arg(long)]
+    pub purge: bool,
 }
 
 /// The gallery folder, and output style.
@@ -126,10 +142,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 anyhow::bail!("gallery {} is damaged", a.dir.display());
             }
         }
-        Action::Compact(a) => {
+        Action::Compact(c) => {
+            let a = &c.dir;
             let store = Store::open(&a.dir, OpenMode::Writable, None)
                 .with_context(|| format!("cannot open gallery {} for writing", a.dir.display()))?;
-            let r = store.compact().context("compaction failed")?;
+            let options = CompactOptions { drop_damaged: c.drop_damaged, purge: c.purge };
+            let r = store.compact_with(options).context("compaction failed")?;
+            let dropped: Vec<_> = r
+                .damaged_dropped
+                .iter()
+                .map(|d| {
+                    serde_json::json!({
+                        "segment": d.record.segment,
+                        "index": d.record.index,
+                        "id": d.subject_id,
+                        "finger": d.finger,
+                    })
+                })
+                .collect();
             if a.json {
                 println!(
                     "{}",
@@ -138,12 +168,40 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                         "segments_after": r.segments_after,
                         "records_dropped": r.records_dropped,
                         "records_rewritten": r.records_rewritten,
+                        "damaged_dropped": dropped,
+                        "segments_dropped": r.segments_dropped.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+                        "records_lost": r.records_lost,
+                        "purged": r.purged,
                     })
                 );
             } else {
+                for d in &r.damaged_dropped {
+                    match &d.subject_id {
+                        Some(id) => println!(
+                            "DROPPED damaged record of {id} (finger {}), segment {:#x} record {}",
+                            d.finger.unwrap_or(0),
+                            d.record.segment,
+                            d.record.index
+                        ),
+                        None => println!(
+                            "DROPPED damaged record with an unreadable id, segment {:#x} record {}",
+                            d.record.segment, d.record.index
+                        ),
+                    }
+                }
+                for p in &r.segments_dropped {
+                    println!("DROPPED unreadable segment: {p}");
+                }
+                if r.records_lost > 0 {
+                    println!("{} records of unreadable segments lost", r.records_lost);
+                }
                 println!(
-                    "compacted: {} -> {} segments, {} deleted records dropped, {} rewritten",
-                    r.segments_before, r.segments_after, r.records_dropped, r.records_rewritten
+                    "compacted: {} -> {} segments, {} deleted records dropped, {} rewritten{}",
+                    r.segments_before,
+                    r.segments_after,
+                    r.records_dropped,
+                    r.records_rewritten,
+                    if r.purged { ", old files erased" } else { "" }
                 );
             }
         }

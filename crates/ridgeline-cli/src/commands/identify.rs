@@ -43,6 +43,10 @@ pub struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Search what is readable when committed records cannot be read (a damaged gallery), and
+    /// say so in the output (`partial`, `skipped_records`); without it such a search fails.
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 /// Runs the command.
@@ -61,7 +65,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         gallery.build_index();
     }
     let index_ms = start.elapsed().as_secs_f64() * 1e3;
-    let options = SearchOptions::new(args.top.max(1), args.finger, mode);
+    let options = SearchOptions {
+        allow_partial: args.allow_partial,
+        ..SearchOptions::new(args.top.max(1), args.finger, mode)
+    };
     let start = Instant::now();
     let result = gallery.identify(&probe, &options)?;
     let search_ms = start.elapsed().as_secs_f64() * 1e3;
@@ -97,9 +104,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "mode": if args.exhaustive { "exhaustive" } else { "indexed" },
                 "open_ms": open_ms,
                 "index_ms": index_ms,
+                "partial": result.partial(),
+                "skipped_records": result.skipped_records,
             })
         );
     } else {
+        if result.partial() {
+            println!(
+                "PARTIAL SEARCH: {} committed records could not be read and were skipped; \
+                 \"no match\" does not mean not enrolled",
+                result.skipped_records
+            );
+        }
         println!("rank  score     FMR       finger  subject");
         for (rank, c) in result.candidates.iter().enumerate() {
             println!(

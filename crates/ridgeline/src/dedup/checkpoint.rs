@@ -14,7 +14,7 @@
 //! | 0 | 4 | magic `RLC\x1a` |
 //! | 4 | 2 | format version (u16) |
 //! | 6 | 2 | reserved, zero |
-//! | 8 | 8 | job key (u64): hash of the population and the threshold; a resume must match it |
+//! | 8 | 8 | job key (u64): hash of the inputs (paths and contents), settings and engine version; a resume must match it |
 //! | 16 | 8 | records in the population (u64) |
 //! | 24 | 8 | next record to search (u64); records before it are done |
 //! | 32 | 8 | number of pairs that follow (u64) |
@@ -235,7 +235,9 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     name.push(".tmp");
     temporary.set_file_name(name);
     {
-        let mut file = std::fs::File::create(&temporary).map_err(|e| Error::io(&temporary, e))?;
+        // Owner-only: checkpoints and reports carry identities.
+        let mut file = crate::private_files::create_file(&temporary, false)
+            .map_err(|e| Error::io(&temporary, e))?;
         file.write_all(bytes).map_err(|e| Error::io(&temporary, e))?;
         file.sync_all().map_err(|e| Error::io(&temporary, e))?;
     }

@@ -67,6 +67,14 @@ pub fn render(report: &Report, views: &HashMap<(String, String), PairView>, titl
             write!(out, "<tr><th>{}</th><td>{}</td></tr>", escape(key), escape(&value.to_string()));
     }
     out.push_str("</table></section>\n");
+    let skipped = report.stats.get("skipped_records").and_then(|v| v.as_u64()).unwrap_or(0);
+    if skipped > 0 {
+        let _ = writeln!(
+            out,
+            "<p><strong>Partial run: {skipped} committed records could not be read and were \
+             skipped; their duplicates are not in this report.</strong></p>"
+        );
+    }
     if !report.flags.is_empty() {
         let _ = write!(
             out,

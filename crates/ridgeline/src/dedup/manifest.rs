@@ -153,8 +153,14 @@ fn split_csv_line(line: &str) -> std::result::Result<Vec<String>, String> {
     Ok(fields)
 }
 
-/// Quotes a field for CSV output where it needs it.
+/// Quotes a text field for CSV output where it needs it, and neutralises text a spreadsheet
+/// would run as a formula (a cell starting with `=`, `+`, `-`, `@`, tab or CR, from an id or a
+/// name in the input) by prefixing `'`. A cell that is a number (`-3.5`) stays a number.
 pub fn csv_field(value: &str) -> String {
+    let formula = value.starts_with(['=', '+', '-', '@', '\t', '\r'])
+        && value.parse::<f64>().map_or(true, |x| !x.is_finite());
+    let value: std::borrow::Cow<'_, str> =
+        if formula { format!("'{value}").into() } else { value.into() };
     if value.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
@@ -191,6 +197,15 @@ mod tests {
         assert_eq!(fields, vec!["a", "say \"hi\"", "", "x,y"]);
         assert_eq!(csv_field("say \"hi\", ok"), r#""say ""hi"", ok""#);
         assert_eq!(csv_field("plain"), "plain");
+        // Formula injection through an id or a name is neutralised; numbers stay numbers.
+        assert_eq!(csv_field("=HYPERLINK(\"http://x\")"), "\"'=HYPERLINK(\"\"http://x\"\")\"");
+        assert_eq!(csv_field("+1+1"), "'+1+1");
+        assert_eq!(csv_field("-2+3"), "'-2+3");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("-3.5"), "-3.5");
+        assert_eq!(csv_field("+7"), "+7");
+        assert_eq!(csv_field("-inf"), "'-inf");
+        assert_eq!(csv_field("a-b"), "a-b");
     }
 
     #[test]

@@ -46,6 +46,12 @@ fn live_records(snapshot: &Snapshot) -> impl Iterator<Item = RecordId> + '_ {
     })
 }
 
+/// Whether each record passes every checksum (read in parallel: this touches every byte).
+fn intact_records(snapshot: &Snapshot, records: &[RecordId]) -> Vec<bool> {
+    use rayon::prelude::*;
+    records.par_iter().map(|&id| snapshot.record_intact(id)).collect()
+}
+
 impl FingerMatcher for Matcher {
     type Prepared = MatchTemplate;
 
@@ -72,21 +78,47 @@ pub struct GalleryPopulation<'g> {
     keys: Option<KeyIndex>,
     hashes: HashFunctions,
     candidates_per_record: usize,
+    /// Committed records left out because they could not be read.
+    skipped_records: usize,
 }
 
 impl<'g> GalleryPopulation<'g> {
     /// Reads the subjects of the gallery's current snapshot. `metadata` supplies identity
     /// numbers and names by record id, where known.
+    /// Fails (`GalleryDamaged`) when committed records cannot be read: a de-duplication that
+    /// leaves records out would miss their duplicates without saying so.
     pub fn new(
         gallery: &'g Gallery,
         mode: SearchMode,
         metadata: &HashMap<String, RecordInfo>,
     ) -> Result<Self> {
+        Self::open(gallery, mode, metadata, false)
+    }
+
+    /// Like [`GalleryPopulation::new`]; with `allow_partial`, records that cannot be read are
+    /// left out and counted in [`GalleryPopulation::skipped_records`] instead.
+    pub fn open(
+        gallery: &'g Gallery,
+        mode: SearchMode,
+        metadata: &HashMap<String, RecordInfo>,
+        allow_partial: bool,
+    ) -> Result<Self> {
         let snapshot = gallery.snapshot();
         let mut infos: Vec<RecordInfo> = Vec::new();
         let mut fingers: Vec<Vec<(u8, RecordId)>> = Vec::new();
         let mut index_of: HashMap<String, u32> = HashMap::new();
-        for id in live_records(&snapshot) {
+        let live: Vec<RecordId> = live_records(&snapshot).collect();
+        let intact = intact_records(&snapshot, &live);
+        let skipped_records =
+            snapshot.unreadable_records() + intact.iter().filter(|&&ok| !ok).count();
+        if skipped_records > 0 && !allow_partial {
+            let detail = match snapshot.damaged().first() {
+                Some(p) => p.to_string(),
+                None => "records fail their checksums".to_string(),
+            };
+            return Err(Error::GalleryDamaged { skipped: skipped_records, detail });
+        }
+        for (&id, _) in live.iter().zip(&intact).filter(|(_, &ok)| ok) {
             let (subject, finger) = snapshot.subject(id)?;
             let k = match index_of.get(subject) {
                 Some(&k) => k,
@@ -126,7 +158,14 @@ impl<'g> GalleryPopulation<'g> {
             keys,
             hashes,
             candidates_per_record: DEFAULT_CANDIDATES_PER_RECORD,
+            skipped_records,
         })
+    }
+
+    /// Committed records left out because they could not be read (0 unless opened with
+    /// `allow_partial`).
+    pub fn skipped_records(&self) -> usize {
+        self.skipped_records
     }
 
     /// Sets how many candidate records the index proposes per record (at least 1).
@@ -180,10 +219,13 @@ struct KeyIndex {
 }
 
 /// Inverse document frequency of a key held by `bucket` of `entries` fingers: rare keys are
-/// strong evidence, common ones weak. Positive for every stored bucket (oversized ones are not
-/// stored).
+/// strong evidence, common ones weak. Smoothed (`ln(1 + N/b)`, not `ln(N/b)`) so that it stays
+/// positive when a key is held by every finger: in a small population made only of copies of
+/// one finger (the case a de-duplication exists for), every shared key is such a key, and a
+/// zero weight would propose no candidate at all. For the rare keys that decide rankings in
+/// large populations the two agree closely.
 fn idf(entries: usize, bucket: usize) -> f32 {
-    (entries as f32 / bucket.max(1) as f32).ln()
+    (1.0 + entries as f32 / bucket.max(1) as f32).ln()
 }
 
 /// Records whose keys are computed at once (in parallel) while the index is built.
@@ -678,8 +720,8 @@ mod tests {
         // Keys outside the space have no postings rather than panicking.
         assert!(bucket(16).is_empty() && bucket(u32::MAX).is_empty());
         assert_eq!(index.postings.len(), 8);
-        // Cosine lengths, per record over every posting of its fingers: idf = ln(4 / bucket).
-        let (rare, shared) = (4f32.ln(), (4f32 / 3.0).ln());
+        // Cosine lengths, per record over every posting of its fingers: idf = ln(1 + 4 / bucket).
+        let (rare, shared) = (5f32.ln(), (1.0 + 4f32 / 3.0).ln());
         let expected = [
             (rare * rare + 3.0 * shared * shared).sqrt(), // keys 0, 5 (two fingers), 9
             (2.0 * shared * shared).sqrt(),               // keys 5, 9

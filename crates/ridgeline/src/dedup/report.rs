@@ -293,6 +293,13 @@ impl Report {
         let mut out = String::from(
             "row,cluster,a,b,score,fmr,weakest_link_fmr,a_person_id,b_person_id,a_name,b_name,flag\n",
         );
+        // A partial run says so in its first row: its "no duplicate" is not complete.
+        let skipped = self.stats.get("skipped_records").and_then(|v| v.as_u64()).unwrap_or(0);
+        if skipped > 0 {
+            out.push_str(&format!(
+                "partial,,,,,,,,,,,{skipped} committed records could not be read and were skipped\n"
+            ));
+        }
         for (k, c) in self.clusters.iter().enumerate() {
             let info: HashMap<&str, &RecordEntry> =
                 c.records.iter().map(|r| (r.record_id.as_str(), r)).collect();

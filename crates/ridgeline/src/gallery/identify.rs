@@ -68,6 +68,10 @@ pub struct SearchOptions {
     /// How many records an escalated search re-ranks in all (at least the short list);
     /// [`ESCALATED_MAX`] by default.
     pub escalate_to: usize,
+    /// Search what is readable when committed records cannot be read, and say so in
+    /// [`Identification::skipped_records`]; `false` (the default) fails such a search with
+    /// `GalleryDamaged`.
+    pub allow_partial: bool,
 }
 
 impl SearchOptions {
@@ -79,6 +83,7 @@ impl SearchOptions {
             mode,
             escalate_below: Some(default_escalation_score()),
             escalate_to: ESCALATED_MAX,
+            allow_partial: false,
         }
     }
 }
@@ -119,6 +124,10 @@ pub struct Identification {
     /// Whether indexed search re-ranked beyond its short list (nothing in it reached the
     /// escalation score).
     pub escalated: bool,
+    /// Committed records the search could not read (unopenable segments, records failing their
+    /// checksums); non-zero only when [`SearchOptions::allow_partial`] asked for a partial
+    /// answer.
+    pub skipped_records: usize,
 }
 
 /// The score the best candidate of a search over `searched` records needs to match when the
@@ -132,6 +141,11 @@ pub fn match_threshold(fmr_per_search: f64, searched: usize) -> f64 {
 }
 
 impl Identification {
+    /// Whether the search skipped records it could not read.
+    pub fn partial(&self) -> bool {
+        self.skipped_records > 0
+    }
+
     /// The score a candidate of this search needs to match at `fmr_per_search` (see
     /// [`match_threshold`]).
     pub fn match_threshold(&self, fmr_per_search: f64) -> f64 {
@@ -179,6 +193,24 @@ fn prepared(seg: &LiveSegment, i: u32) -> Option<PreparedRef<'_>> {
     seg.segment().descriptor(i).and_then(|d| PreparedRef::from_bytes(d).ok())
 }
 
+/// A record's descriptor for the precise matcher, only if it matches its checksum: a damaged
+/// descriptor would score as someone else.
+fn intact_prepared(seg: &LiveSegment, i: u32) -> Option<PreparedRef<'_>> {
+    seg.segment().descriptor_intact(i).then(|| prepared(seg, i)).flatten()
+}
+
+/// Fails a search that skipped records unless the caller allowed a partial answer.
+fn check_partial(snapshot: &Snapshot, skipped: usize, options: &SearchOptions) -> Result<()> {
+    if skipped == 0 || options.allow_partial {
+        return Ok(());
+    }
+    let detail = match snapshot.damaged().first() {
+        Some(p) => p.to_string(),
+        None => "records fail their checksums".to_string(),
+    };
+    Err(crate::error::Error::GalleryDamaged { skipped, detail })
+}
+
 /// Identifies `probe` in `snapshot`.
 pub fn identify(
     snapshot: &Snapshot,
@@ -196,26 +228,31 @@ pub fn identify(
             .map(|s| (0..s.segment().len()).filter(|&i| eligible(s, i, Some(f))).count())
             .sum(),
     };
-    let (scored, compared, escalated) = match options.mode {
+    let (scored, compared, escalated, damaged) = match options.mode {
         SearchMode::Exhaustive => {
-            let (scored, compared) = exhaustive(snapshot, matcher, probe, options.finger, top_k);
-            (scored, compared, false)
+            let (scored, compared, damaged) =
+                exhaustive(snapshot, matcher, probe, options.finger, top_k);
+            (scored, compared, false, damaged)
         }
         SearchMode::Indexed => indexed(snapshot, matcher, shortlist, probe, options, searched),
     };
-    let candidates = scored
-        .into_iter()
-        .map(|s| {
-            let (subject_id, finger) = snapshot.subject(s.record)?;
-            Ok(Candidate {
+    let mut skipped = snapshot.unreadable_records() + damaged;
+    check_partial(snapshot, skipped, options)?;
+    // A candidate whose id fails its checksum is never reported (it could name anyone).
+    let mut candidates = Vec::with_capacity(scored.len());
+    for s in scored {
+        match snapshot.subject(s.record) {
+            Ok((subject_id, finger)) => candidates.push(Candidate {
                 subject_id: subject_id.to_string(),
                 finger,
                 score: s.score,
                 record: s.record,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Identification { candidates, searched, compared, escalated })
+            }),
+            Err(_) => skipped += 1,
+        }
+    }
+    check_partial(snapshot, skipped, options)?;
+    Ok(Identification { candidates, searched, compared, escalated, skipped_records: skipped })
 }
 
 /// The records of a snapshot as rayon tasks: (segment, first record, end) of at most `size`.
@@ -239,34 +276,37 @@ fn exhaustive(
     probe: PreparedRef<'_>,
     finger: Option<u8>,
     top_k: usize,
-) -> (Vec<Scored>, usize) {
+) -> (Vec<Scored>, usize, usize) {
     let tasks = chunks(snapshot, EXHAUSTIVE_CHUNK_RECORDS);
-    let (best, compared) = tasks
+    let (best, compared, damaged) = tasks
         .par_iter()
         .map(|&(seg, start, end)| {
             let mut local = Vec::new();
-            let mut compared = 0;
+            let (mut compared, mut damaged) = (0, 0);
             for i in start..end {
                 if !eligible(seg, i, finger) {
                     continue;
                 }
-                let Some(candidate) = prepared(seg, i) else { continue };
+                let Some(candidate) = intact_prepared(seg, i) else {
+                    damaged += 1;
+                    continue;
+                };
                 compared += 1;
                 local.push(Scored {
                     score: matcher.compare(probe, candidate),
                     record: RecordId { segment: seg.segment().id(), index: i },
                 });
             }
-            (keep_top(local, top_k), compared)
+            (keep_top(local, top_k), compared, damaged)
         })
         .reduce(
-            || (Vec::new(), 0),
-            |(mut a, n), (b, m)| {
+            || (Vec::new(), 0, 0),
+            |(mut a, n, d), (b, m, e)| {
                 a.extend(b);
-                (keep_top(a, top_k), n + m)
+                (keep_top(a, top_k), n + m, d + e)
             },
         );
-    (best, compared)
+    (best, compared, damaged)
 }
 
 /// The coarse descriptors of a segment: its `.idx` sidecar mapped, or (missing or damaged)
@@ -290,7 +330,7 @@ fn indexed(
     probe: PreparedRef<'_>,
     options: &SearchOptions,
     searched: usize,
-) -> (Vec<Scored>, usize, bool) {
+) -> (Vec<Scored>, usize, bool, usize) {
     let (finger, top_k) = (options.finger, options.top_k.max(1));
     let coarse_probe = Coarse::of(probe);
     // The coarse stage keeps enough records for an escalation too: keeping them costs a
@@ -346,22 +386,25 @@ fn indexed(
         records
             .par_iter()
             .filter_map(|&(_, record)| {
-                let candidate =
-                    snapshot.descriptor(record).and_then(|d| PreparedRef::from_bytes(d).ok())?;
+                let candidate = snapshot.intact_descriptor(record)?;
                 Some(Scored { score: matcher.compare(probe, candidate), record })
             })
             .collect()
     };
     let (first, further) = voted.split_at(split);
     let mut scored = rerank(first);
+    // Every short-listed record yields a score unless its descriptor is damaged.
+    let mut damaged = first.len() - scored.len();
     let best = scored.iter().map(|s| s.score).fold(f64::NEG_INFINITY, f64::max);
     let escalated = match options.escalate_below {
         Some(threshold) => best < threshold && !further.is_empty(),
         None => false,
     };
     if escalated {
-        scored.extend(rerank(further));
+        let further_scored = rerank(further);
+        damaged += further.len() - further_scored.len();
+        scored.extend(further_scored);
     }
     let compared = scored.len();
-    (keep_top(scored, top_k), compared, escalated)
+    (keep_top(scored, top_k), compared, escalated, damaged)
 }

@@ -27,13 +27,16 @@ impl WriterLock {
     /// Takes the lock without waiting; fails with `GalleryLocked` if another writer has it.
     pub fn acquire(dir: &Path) -> Result<WriterLock> {
         let path = dir.join(LOCK_FILE);
-        let mut file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+        let mut options = File::options();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            // A symbolic link planted as LOCK would make the writer truncate and overwrite its
+            // target: refuse to follow one (ELOOP).
+            use std::os::unix::fs::OpenOptionsExt;
+            options.custom_flags(libc::O_NOFOLLOW).mode(crate::private_files::PRIVATE_FILE_MODE);
+        }
+        let mut file = options.open(&path).map_err(|e| Error::io(&path, e))?;
         if !try_lock_exclusive(&file).map_err(|e| Error::io(&path, e))? {
             let mut holder = String::new();
             // Best effort: the holder may be rewriting it right now.
@@ -100,5 +103,18 @@ mod tests {
         }
         drop(first);
         WriterLock::acquire(dir.path()).expect("free again after drop");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_lock_file_is_not_followed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("precious");
+        std::fs::write(&target, b"do not touch").expect("write");
+        let gallery = dir.path().join("g");
+        std::fs::create_dir(&gallery).expect("mkdir");
+        std::os::unix::fs::symlink(&target, gallery.join(LOCK_FILE)).expect("symlink");
+        assert!(matches!(WriterLock::acquire(&gallery), Err(Error::Io { .. })));
+        assert_eq!(std::fs::read(&target).expect("read"), b"do not touch");
     }
 }

@@ -201,7 +201,8 @@ impl Manifest {
         let tmp = dir.join(MANIFEST_TMP_FILE);
         let path = dir.join(MANIFEST_FILE);
         {
-            let mut file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+            let mut file =
+                crate::private_files::create_file(&tmp, false).map_err(|e| Error::io(&tmp, e))?;
             file.write_all(&self.encode()).map_err(|e| Error::io(&tmp, e))?;
             file.sync_all().map_err(|e| Error::io(&tmp, e))?;
         }

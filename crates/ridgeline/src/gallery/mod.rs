@@ -37,12 +37,28 @@ use crate::template::Template;
 pub use identify::{Candidate, Identification, SearchMode, SearchOptions};
 pub use segment::{DescriptorLayout, NewRecord, Problem, MAX_FINGER, MAX_SUBJECT_ID_LEN};
 pub use store::{
-    CompactReport, OpenMode, RecordId, Snapshot, Store, StoreStats, StoredRecord, VerifyReport,
+    CompactOptions, CompactReport, DroppedRecord, OpenMode, RecordId, Snapshot, Store, StoreStats,
+    StoredRecord, VerifyReport,
 };
 
 /// Extensions of the per-segment files (`<segment id in hex>.<ext>`); the writer deletes such
 /// files whose segment the manifest no longer names.
 pub const SEGMENT_FILE_EXTENSIONS: &[&str] = &["seg", "idx"];
+
+/// The least minutiae a template needs to be enrolled: the same floor extraction applies
+/// before it hands out a template (`RL_MIN_USABLE_MINUTIAE` in the C API).
+pub const MIN_ENROL_MINUTIAE: usize = 6;
+
+/// Refuses a template too sparse to enrol ([`MIN_ENROL_MINUTIAE`]).
+pub fn check_enrollable(template: &Template) -> Result<()> {
+    if template.minutiae.len() < MIN_ENROL_MINUTIAE {
+        return Err(Error::TooFewMinutiae {
+            found: template.minutiae.len(),
+            min: MIN_ENROL_MINUTIAE,
+        });
+    }
+    Ok(())
+}
 
 /// The descriptor layout this build's matcher produces.
 pub fn matcher_layout() -> DescriptorLayout {
@@ -154,6 +170,7 @@ impl Gallery {
             .map(|e| {
                 segment::validate_subject_id(e.subject_id)?;
                 segment::validate_finger(e.finger)?;
+                check_enrollable(e.template)?;
                 Ok(NewRecord {
                     subject_id: e.subject_id.to_string(),
                     finger: e.finger,
@@ -200,6 +217,11 @@ impl Gallery {
     /// Rewrites segments without deleted records.
     pub fn compact(&self) -> Result<CompactReport> {
         self.store.compact()
+    }
+
+    /// Compaction with options: drop damaged records (reporting each), purge removed bytes.
+    pub fn compact_with(&self, options: CompactOptions) -> Result<CompactReport> {
+        self.store.compact_with(options)
     }
 
     /// Checks every checksum of every file.

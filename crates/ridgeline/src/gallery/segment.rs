@@ -259,8 +259,7 @@ fn header_crc(header: &[u8]) -> u32 {
 /// Writes a segment file durably: create (failing if it exists), write, fsync.
 /// The caller fsyncs the folder before naming the segment in the manifest.
 pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut file =
-        File::options().write(true).create_new(true).open(path).map_err(|e| Error::io(path, e))?;
+    let mut file = crate::private_files::create_file(path, true).map_err(|e| Error::io(path, e))?;
     file.write_all(bytes).map_err(|e| Error::io(path, e))?;
     file.sync_all().map_err(|e| Error::io(path, e))?;
     Ok(())
@@ -280,6 +279,8 @@ pub struct Segment {
     /// The coarse descriptors of this segment, mapped or built on first indexed search (the segment never
     /// changes, so neither does its index).
     index_cache: std::sync::OnceLock<super::filter::SegmentFilter>,
+    /// [`Segment::damaged_ids`], once computed.
+    damaged_ids: std::sync::OnceLock<Vec<u32>>,
 }
 
 /// What a record's entry says, bounds-checked against the file.
@@ -404,6 +405,7 @@ impl Segment {
             ids_off: ids_off as usize,
             templates_off: templates_off as usize,
             index_cache: std::sync::OnceLock::new(),
+            damaged_ids: std::sync::OnceLock::new(),
         })
     }
 
@@ -487,15 +489,70 @@ impl Segment {
         Ok(EntryView { subject_id, finger, template })
     }
 
-    /// Subject id and finger of record `index` (cheap: touches the entry and the id only).
+    /// Subject id and finger of record `index` (cheap: touches the entry and the id only),
+    /// checked against the record's id checksum: a damaged id is an error, never another
+    /// subject's name.
     pub fn subject(&self, index: u32) -> Result<(&str, u8)> {
         let view = self.entry_view(index)?;
+        if !self.id_intact(index) {
+            return Err(Error::GalleryCorrupt {
+                path: self.path.clone(),
+                offset: (self.entries_off + index as usize * ENTRY_LEN) as u64,
+                message: format!("record {index}: subject id checksum mismatch"),
+            });
+        }
         let id = std::str::from_utf8(view.subject_id).map_err(|_| Error::GalleryCorrupt {
             path: self.path.clone(),
             offset: (self.entries_off + index as usize * ENTRY_LEN) as u64,
             message: format!("record {index}: subject id is not UTF-8"),
         })?;
         Ok((id, view.finger))
+    }
+
+    fn entry_crc(&self, index: u32, field: usize) -> Option<u32> {
+        get_u32(self.entry(index)?, field)
+    }
+
+    /// Whether record `index`'s subject id and finger match their checksum.
+    pub fn id_intact(&self, index: u32) -> bool {
+        self.entry_view(index).is_ok_and(|v| {
+            Some(id_crc(v.subject_id, v.finger)) == self.entry_crc(index, ENTRY_ID_CRC)
+        })
+    }
+
+    /// Whether record `index`'s descriptor matches its checksum.
+    pub fn descriptor_intact(&self, index: u32) -> bool {
+        self.descriptor(index).is_some_and(|d| {
+            Some(crc32fast::hash(d)) == self.entry_crc(index, ENTRY_DESCRIPTOR_CRC)
+        })
+    }
+
+    /// Whether record `index`'s template matches its checksum.
+    pub fn template_intact(&self, index: u32) -> bool {
+        self.entry_view(index).is_ok_and(|v| {
+            Some(crc32fast::hash(v.template)) == self.entry_crc(index, ENTRY_TEMPLATE_CRC)
+        })
+    }
+
+    /// Whether every part of record `index` (id, descriptor, template) matches its checksum.
+    pub fn record_intact(&self, index: u32) -> bool {
+        self.id_intact(index) && self.descriptor_intact(index) && self.template_intact(index)
+    }
+
+    /// The stored checksums of record `index` (descriptor, template, id): a cheap fingerprint
+    /// of its content that reads only the entry.
+    pub fn record_checksums(&self, index: u32) -> Option<[u32; 3]> {
+        Some([
+            self.entry_crc(index, ENTRY_DESCRIPTOR_CRC)?,
+            self.entry_crc(index, ENTRY_TEMPLATE_CRC)?,
+            self.entry_crc(index, ENTRY_ID_CRC)?,
+        ])
+    }
+
+    /// Records whose subject id does not match its checksum, ascending; computed once per
+    /// segment (it never changes) on first use.
+    pub fn damaged_ids(&self) -> &[u32] {
+        self.damaged_ids.get_or_init(|| (0..self.count).filter(|&i| !self.id_intact(i)).collect())
     }
 
     /// Reads every byte and checks every checksum; returns each problem with its offset.

@@ -89,6 +89,8 @@ pub struct Snapshot {
     layout: DescriptorLayout,
     segments: Vec<LiveSegment>,
     damaged: Vec<Problem>,
+    /// Live records of the damaged segments.
+    unreadable: usize,
     deletions: BTreeSet<(u64, u32)>,
 }
 
@@ -123,6 +125,44 @@ impl Snapshot {
         &self.damaged
     }
 
+    /// Committed live records this snapshot cannot read: those of segments that could not be
+    /// opened (missing, truncated, damaged header). Records damaged inside a readable segment
+    /// are found when they are used (see [`Segment::record_intact`]) or by [`Snapshot::verify`].
+    pub fn unreadable_records(&self) -> usize {
+        self.unreadable
+    }
+
+    /// Refuses (`GalleryDamaged`) when a check over every record cannot be complete: a segment
+    /// cannot be opened, or a live record's subject id fails its checksum. The duplicate check
+    /// of an enrolment needs this: a record it cannot read might be the same subject.
+    pub fn check_ids_readable(&self) -> Result<()> {
+        let damaged_ids: Vec<(u64, u32)> = self
+            .segments
+            .par_iter()
+            .flat_map_iter(|s| {
+                let id = s.segment.id();
+                s.segment
+                    .damaged_ids()
+                    .iter()
+                    .filter(|&&i| !s.is_deleted(i))
+                    .map(move |&i| (id, i))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let skipped = self.unreadable + damaged_ids.len();
+        if skipped == 0 {
+            return Ok(());
+        }
+        let detail = match (self.damaged.first(), damaged_ids.first()) {
+            (Some(p), _) => p.to_string(),
+            (None, Some(&(segment, index))) => {
+                format!("segment {segment:#x} record {index}: subject id checksum mismatch")
+            }
+            (None, None) => String::new(),
+        };
+        Err(Error::GalleryDamaged { skipped, detail })
+    }
+
     /// Number of deletion entries in the manifest.
     pub fn deleted(&self) -> usize {
         self.deletions.len()
@@ -143,6 +183,21 @@ impl Snapshot {
     /// Descriptor bytes of a record.
     pub fn descriptor(&self, id: RecordId) -> Option<&[u8]> {
         self.live_segment(id.segment)?.segment.descriptor(id.index)
+    }
+
+    /// The descriptor of a record as the precise matcher reads it, only if it matches its
+    /// checksum (`None`: no such record, or damaged).
+    pub fn intact_descriptor(&self, id: RecordId) -> Option<crate::matcher::PreparedRef<'_>> {
+        let seg = &self.live_segment(id.segment)?.segment;
+        if !seg.descriptor_intact(id.index) {
+            return None;
+        }
+        crate::matcher::PreparedRef::from_bytes(seg.descriptor(id.index)?).ok()
+    }
+
+    /// Whether every part of a record (id, descriptor, template) matches its checksum.
+    pub fn record_intact(&self, id: RecordId) -> bool {
+        self.live_segment(id.segment).is_some_and(|s| s.segment.record_intact(id.index))
     }
 
     /// Coarse descriptor words of a record (see [`super::filter`]): the segment's sidecar
@@ -178,6 +233,13 @@ impl Snapshot {
             .ok_or_else(|| Error::InvalidArgument(format!("no segment {:#x}", id.segment)))?;
         let view = seg.segment.entry_view(id.index)?;
         let (subject_id, finger) = seg.segment.subject(id.index)?;
+        if !seg.segment.template_intact(id.index) {
+            return Err(Error::GalleryCorrupt {
+                path: seg.segment.path().to_path_buf(),
+                offset: 0,
+                message: format!("record {}: template checksum mismatch", id.index),
+            });
+        }
         Ok(StoredRecord {
             id,
             subject_id: subject_id.to_string(),
@@ -272,7 +334,7 @@ pub struct StoreStats {
 }
 
 /// What compaction did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompactReport {
     /// Segments before.
     pub segments_before: usize,
@@ -282,6 +344,41 @@ pub struct CompactReport {
     pub records_dropped: usize,
     /// Live records rewritten into new segments.
     pub records_rewritten: usize,
+    /// Live records dropped because they failed their checksums (only with
+    /// [`CompactOptions::drop_damaged`]).
+    pub damaged_dropped: Vec<DroppedRecord>,
+    /// Segments that could not be opened, dropped from the manifest with their live records
+    /// (only with [`CompactOptions::drop_damaged`]).
+    pub segments_dropped: Vec<Problem>,
+    /// Live records of the dropped segments.
+    pub records_lost: usize,
+    /// Whether the files of rewritten segments were overwritten with zeros before removal.
+    pub purged: bool,
+}
+
+/// How to compact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CompactOptions {
+    /// Drop live records that fail their checksums, and segments that cannot be opened,
+    /// reporting each, instead of refusing. Without it compaction refuses to rewrite damaged
+    /// records, so that damage is never copied under fresh checksums.
+    pub drop_damaged: bool,
+    /// Overwrite the files of rewritten segments (and their sidecars) with zeros before
+    /// removing them, so that removed records' bytes do not outlive the compaction in the
+    /// files' blocks. Readers still holding an older snapshot then see those records as
+    /// damaged.
+    pub purge: bool,
+}
+
+/// A live record compaction dropped because it failed its checksums.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DroppedRecord {
+    /// Where it lived.
+    pub record: RecordId,
+    /// Its subject id, where the id itself is intact.
+    pub subject_id: Option<String>,
+    /// Its finger position, where the id is intact.
+    pub finger: Option<u8>,
 }
 
 /// Open read-only (any number at once) or writable (one at a time, holds the lock).
@@ -319,14 +416,15 @@ impl Store {
                 layout.len
             )));
         }
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let lock = WriterLock::acquire(dir)?;
         if dir.join(MANIFEST_FILE).exists() {
             return Err(Error::InvalidArgument(format!(
                 "{} already holds a gallery",
                 dir.display()
             )));
         }
+        refuse_non_empty(dir)?;
+        crate::private_files::create_dir(dir).map_err(|e| Error::io(dir, e))?;
+        let lock = WriterLock::acquire(dir)?;
         let manifest = Manifest::empty(layout);
         manifest.commit(dir)?;
         let snapshot = Arc::new(build_snapshot(dir, &manifest, None)?);
@@ -456,6 +554,7 @@ impl Store {
             }
         }
         let current = self.snapshot();
+        current.check_ids_readable()?;
         check_duplicates(&current, &records)?;
 
         let mut next = w.manifest.clone();
@@ -493,30 +592,90 @@ impl Store {
 
     /// Rewrites segments that hold deletions, and merges small segments, into new segments of
     /// up to [`COMPACT_SEGMENT_RECORDS`]; full segments without deletions are kept as they are.
+    /// Refuses (`GalleryDamaged`) to rewrite a record that fails its checksums.
     pub fn compact(&self) -> Result<CompactReport> {
+        self.compact_with(CompactOptions::default())
+    }
+
+    /// [`Store::compact`] with options: drop damaged records (reporting each) and purge.
+    pub fn compact_with(&self, options: CompactOptions) -> Result<CompactReport> {
         let mut w = self.writer()?;
         let current = self.snapshot();
         let before = w.manifest.segments.len();
         let mut keep = Vec::new();
         let mut rewrite = Vec::new();
+        let mut lost_segments = Vec::new();
         for entry in &w.manifest.segments {
             let seg = current.live_segment(entry.id);
             let has_deletions = seg.is_some_and(|s| s.live < entry.count as usize);
             let small = (entry.count as usize) < COMPACT_SEGMENT_RECORDS;
             match seg {
                 Some(s) if has_deletions || small => rewrite.push(s.clone()),
+                // A full segment is rewritten only to drop damaged records from it.
+                Some(s) if options.drop_damaged && !damaged_records(s).is_empty() => {
+                    rewrite.push(s.clone())
+                }
+                Some(_) => keep.push(*entry),
+                None if options.drop_damaged => lost_segments.push(*entry),
                 // Damaged segments stay named, so that verify keeps reporting them.
-                _ => keep.push(*entry),
+                None => keep.push(*entry),
             }
         }
+        let damaged: Vec<RecordId> = rewrite
+            .par_iter()
+            .flat_map_iter(|s| {
+                let segment = s.segment.id();
+                damaged_records(s).into_iter().map(move |index| RecordId { segment, index })
+            })
+            .collect();
+        if !damaged.is_empty() && !options.drop_damaged {
+            let listed: Vec<String> = damaged
+                .iter()
+                .take(5)
+                .map(|r| format!("segment {:#x} record {}", r.segment, r.index))
+                .collect();
+            return Err(Error::GalleryDamaged {
+                skipped: damaged.len(),
+                detail: format!(
+                    "{} fail their checksums; compaction does not copy damage",
+                    listed.join(", ")
+                ),
+            });
+        }
+        let damaged_set: HashSet<RecordId> = damaged.iter().copied().collect();
+        let damaged_dropped: Vec<DroppedRecord> = damaged
+            .iter()
+            .map(|&record| {
+                let subject = current
+                    .live_segment(record.segment)
+                    .and_then(|s| s.segment.subject(record.index).ok());
+                DroppedRecord {
+                    record,
+                    subject_id: subject.map(|(id, _)| id.to_string()),
+                    finger: subject.map(|(_, f)| f),
+                }
+            })
+            .collect();
+        let lost_ids: HashSet<u64> = lost_segments.iter().map(|e| e.id).collect();
+        let segments_dropped: Vec<Problem> = current
+            .damaged
+            .iter()
+            .filter(|p| lost_ids.iter().any(|&id| p.path == self.dir.join(segment::file_name(id))))
+            .cloned()
+            .collect();
+        let records_lost = if lost_segments.is_empty() { 0 } else { current.unreadable };
         let dropped: usize = rewrite.iter().map(|s| s.segment.len() as usize - s.live).sum();
-        let small_only = rewrite.len() <= 1 && dropped == 0;
-        if rewrite.is_empty() || small_only {
+        let small_only = rewrite.len() <= 1 && dropped == 0 && damaged.is_empty();
+        if lost_segments.is_empty() && (rewrite.is_empty() || small_only) {
             return Ok(CompactReport {
                 segments_before: before,
                 segments_after: before,
                 records_dropped: 0,
                 records_rewritten: 0,
+                damaged_dropped: Vec::new(),
+                segments_dropped: Vec::new(),
+                records_lost: 0,
+                purged: false,
             });
         }
 
@@ -538,7 +697,8 @@ impl Store {
         };
         for s in &rewrite {
             for i in 0..s.segment.len() {
-                if s.is_deleted(i) {
+                let here = RecordId { segment: s.segment.id(), index: i };
+                if s.is_deleted(i) || damaged_set.contains(&here) {
                     continue;
                 }
                 let view = s.segment.entry_view(i)?;
@@ -558,7 +718,8 @@ impl Store {
         }
         flush(&mut batch, &mut next)?;
         manifest::sync_dir(&self.dir)?;
-        let removed: HashSet<u64> = rewrite.iter().map(|s| s.segment.id()).collect();
+        let mut removed: HashSet<u64> = rewrite.iter().map(|s| s.segment.id()).collect();
+        removed.extend(&lost_ids);
         next.segments = keep;
         next.segments.extend(new_segments);
         next.deletions.retain(|(seg, _)| !removed.contains(seg));
@@ -570,13 +731,17 @@ impl Store {
         for id in removed {
             // Readers holding the old mapping keep it: unlink leaves the inode until unmapped.
             let path = self.dir.join(segment::file_name(id));
-            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
             let sidecar = self.dir.join(super::filter::file_name(id));
-            match std::fs::remove_file(&sidecar) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(Error::io(&sidecar, e))
+            for file in [&path, &sidecar] {
+                if options.purge {
+                    overwrite_with_zeros(file)?;
                 }
-                _ => {}
+                match std::fs::remove_file(file) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(Error::io(file, e))
+                    }
+                    _ => {}
+                }
             }
         }
         manifest::sync_dir(&self.dir)?;
@@ -585,8 +750,38 @@ impl Store {
             segments_after: after,
             records_dropped: dropped,
             records_rewritten: rewritten,
+            damaged_dropped,
+            segments_dropped,
+            records_lost,
+            purged: options.purge,
         })
     }
+}
+
+/// Live records of a segment that fail any of their checksums.
+fn damaged_records(s: &LiveSegment) -> Vec<u32> {
+    (0..s.segment.len()).filter(|&i| !s.is_deleted(i) && !s.segment.record_intact(i)).collect()
+}
+
+/// Overwrites a file's bytes with zeros in place and syncs it (a missing file is nothing to
+/// erase). Best effort against the medium: copy-on-write file systems and flash translation
+/// layers may keep the old blocks (`docs/SECURITY.md`).
+fn overwrite_with_zeros(path: &Path) -> Result<()> {
+    use std::io::Write;
+    let mut file = match std::fs::OpenOptions::new().write(true).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let zeros = vec![0u8; 1 << 16];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(zeros.len() as u64) as usize;
+        file.write_all(&zeros[..n]).map_err(|e| Error::io(path, e))?;
+        left -= n as u64;
+    }
+    file.sync_all().map_err(|e| Error::io(path, e))
 }
 
 fn check_duplicates(current: &Snapshot, records: &[NewRecord]) -> Result<()> {
@@ -647,7 +842,13 @@ fn build_snapshot(
     }
     let mut segments = Vec::with_capacity(manifest.segments.len());
     let mut damaged = Vec::new();
+    let mut unreadable = 0usize;
     for entry in &manifest.segments {
+        // Live records of this segment, counted as unreadable if it cannot be opened.
+        let live_here = entry.count as usize
+            - deleted_by_segment
+                .get(&entry.id)
+                .map_or(0, |v| v.iter().filter(|&&i| i < entry.count).count());
         let path = dir.join(segment::file_name(entry.id));
         let segment = match reuse.get(&entry.id) {
             Some(s) => s.segment.clone(),
@@ -655,6 +856,7 @@ fn build_snapshot(
                 Ok(s) => Arc::new(s),
                 Err(Error::GalleryCorrupt { path, offset, message }) => {
                     damaged.push(Problem { path, offset, message });
+                    unreadable += live_here;
                     continue;
                 }
                 Err(Error::GalleryVersion { path, expected, got }) => {
@@ -663,6 +865,7 @@ fn build_snapshot(
                         offset: segment::OFFSET_VERSION as u64,
                         message: format!("format version {got}, this build reads {expected}"),
                     });
+                    unreadable += live_here;
                     continue;
                 }
                 Err(Error::Io { source, .. }) => {
@@ -671,6 +874,7 @@ fn build_snapshot(
                         offset: 0,
                         message: format!("cannot open: {source}"),
                     });
+                    unreadable += live_here;
                     continue;
                 }
                 Err(other) => return Err(other),
@@ -682,6 +886,7 @@ fn build_snapshot(
                 offset: segment::OFFSET_DESCRIPTOR_LEN as u64,
                 message: "descriptor layout differs from the manifest's".into(),
             });
+            unreadable += live_here;
             continue;
         }
         let deleted_idx = deleted_by_segment.get(&entry.id);
@@ -705,12 +910,54 @@ fn build_snapshot(
         layout: manifest.layout,
         segments,
         damaged,
+        unreadable,
         deletions: manifest.deletions.clone(),
     })
 }
 
+/// Refuses to create a gallery in a folder that holds anything: the writer deletes files named
+/// like its own that the manifest does not name, and a gallery shares its folder with nobody.
+fn refuse_non_empty(dir: &Path) -> Result<()> {
+    let mut entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    if let Some(entry) = entries.next() {
+        let name = entry.map_err(|e| Error::io(dir, e))?.file_name();
+        return Err(Error::InvalidArgument(format!(
+            "{} is not empty (it holds {name:?}); a gallery is created in a new or empty folder",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Whether a file left beside the manifest is one a writer of ours wrote: empty or all zeros
+/// at the start (cut off by a crash before its first bytes reached the disk), or starting with
+/// the magic of a segment, a coarse sidecar or a manifest. Anything else is left alone.
+fn written_by_us(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    let Ok(file) = std::fs::File::open(path) else { return false };
+    let mut read = 0;
+    let mut reader = file.take(8);
+    while let Ok(n) = reader.read(&mut head[read..]) {
+        if n == 0 {
+            break;
+        }
+        read += n;
+    }
+    let head = &head[..read];
+    head.iter().all(|&b| b == 0)
+        || head.starts_with(&segment::SEGMENT_MAGIC)
+        || head.starts_with(&manifest::MANIFEST_MAGIC)
+        || head.starts_with(&super::filter::FILTER_MAGIC)
+}
+
 /// Deletes files an interrupted writer left behind: segments (and their sidecar files) the
-/// manifest does not name, and a half-written manifest.
+/// manifest does not name, and a half-written manifest; only files that look like our own
+/// ([`written_by_us`]).
 fn remove_orphans(dir: &Path, manifest: &Manifest) -> Result<()> {
     let named: HashSet<u64> = manifest.segments.iter().map(|s| s.id).collect();
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
@@ -725,7 +972,7 @@ fn remove_orphans(dir: &Path, manifest: &Manifest) -> Result<()> {
             }
             _ => name == MANIFEST_TMP_FILE,
         };
-        if orphan {
+        if orphan && written_by_us(&entry.path()) {
             std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
             removed = true;
         }
@@ -826,14 +1073,24 @@ mod tests {
         store.append(vec![rec("x", 1, 1)]).expect("append");
         drop(store);
         let orphan = dir.path().join(segment::file_name(77));
-        std::fs::write(&orphan, b"half a segment").expect("write");
-        std::fs::write(dir.path().join(MANIFEST_TMP_FILE), b"half a manifest").expect("write");
+        let half = segment::encode(77, LAYOUT, &[rec("y", 1, 2)]).expect("encode");
+        std::fs::write(&orphan, &half[..half.len() / 2]).expect("write");
+        let mut manifest_start = manifest::MANIFEST_MAGIC.to_vec();
+        manifest_start.extend([1, 0]);
+        std::fs::write(dir.path().join(MANIFEST_TMP_FILE), manifest_start).expect("write");
+        let empty = dir.path().join(segment::file_name(78));
+        std::fs::write(&empty, b"").expect("write");
+        // Named like ours but not ours: a writer never deletes what it did not write.
+        let foreign = dir.path().join(segment::file_name(79));
+        std::fs::write(&foreign, b"someone else's notes").expect("write");
         let reader = Store::open(dir.path(), OpenMode::ReadOnly, None).expect("reader");
         assert!(orphan.exists(), "readers never delete");
         assert!(reader.snapshot().verify().is_ok());
         let _writer = Store::open(dir.path(), OpenMode::Writable, None).expect("writer");
         assert!(!orphan.exists());
+        assert!(!empty.exists());
         assert!(!dir.path().join(MANIFEST_TMP_FILE).exists());
+        assert_eq!(std::fs::read(&foreign).expect("kept"), b"someone else's notes");
     }
 
     #[test]
