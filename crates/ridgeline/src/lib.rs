@@ -26,6 +26,7 @@ pub mod formats;
 pub mod gallery;
 pub mod image;
 pub mod matcher;
+pub mod people;
 pub mod template;
 #[cfg(test)]
 mod test_support;

@@ -208,7 +208,8 @@ pub fn identify(
         .map(|s| {
             let (subject_id, finger) = snapshot.subject(s.record)?;
             Ok(Candidate {
-                subject_id: subject_id.to_string(),
+                // Reported in canonical form, like every id that leaves the gallery.
+                subject_id: crate::people::canonical_stored(subject_id).into_owned(),
                 finger,
                 score: s.score,
                 record: s.record,
