@@ -1,6 +1,7 @@
 /*
  * Ridgeline C API walk-through: extract templates from images, enrol them in a gallery,
- * identify a probe, de-register a person, identify again.
+ * identify a probe, de-register a person, identify again. Then people: enrol persons with two
+ * fingers each, decide with two fingers, and see a returning person refused under a new id.
  *
  *   cc -Wall -Wextra -Werror -I ffi/include ffi/examples/enroll_identify.c \
  *      -L target/release -lridgeline -o enroll_identify
@@ -48,6 +49,80 @@ static int identify(const rl_gallery *gallery, const rl_template *probe, char *b
         *best_score = candidates[0].score;
     }
     rl_candidates_free(candidates, count);
+    return 0;
+}
+
+/* Two prints of a person: fingers `first` and `first + 1` of the dataset, impression
+ * `impression`, at positions 1 (right thumb) and 6 (left thumb). */
+static int two_prints(const char *dataset, int first, int impression, rl_template *t[2],
+                      rl_print prints[2]) {
+    for (int i = 0; i < 2; i++) {
+        if (extract(dataset, first + i, impression, &t[i]) != 0) return 1;
+        prints[i].finger = i == 0 ? 1 : 6;
+        prints[i].tmpl = t[i];
+    }
+    return 0;
+}
+
+/* People: one record per person, decisions with two fingers. */
+static int people(const char *dataset, const char *gallery_dir) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s-people", gallery_dir);
+    rl_gallery *gallery = NULL;
+    CHECK(rl_gallery_open(dir, RL_OPEN_WRITE | RL_OPEN_CREATE, &gallery));
+    rl_template *t[2];
+    rl_print prints[2];
+    char existing[65];
+    /* Three people of two fingers each: 101+102, 103+104, 105+106. */
+    for (int first = 101; first <= 105; first += 2) {
+        char id[32];
+        snprintf(id, sizeof id, "person-%d", first);
+        if (two_prints(dataset, first, 1, t, prints) != 0) return 1;
+        CHECK(rl_gallery_enroll_person(gallery, id, prints, 2, 0, 1e-4, existing));
+        rl_template_free(t[0]);
+        rl_template_free(t[1]);
+    }
+    uint64_t subjects = 0;
+    CHECK(rl_gallery_subject_count(gallery, &subjects));
+    printf("people gallery holds %llu subjects\n", (unsigned long long)subjects);
+    if (subjects != 3) return 1;
+
+    /* person-103 returns: both fingers decide together. */
+    if (two_prints(dataset, 103, 2, t, prints) != 0) return 1;
+    rl_person_candidate *candidates = NULL;
+    size_t count = 0;
+    rl_person_decision decision;
+    CHECK(rl_gallery_identify_person(gallery, prints, 2, 3, 1e-4, &candidates, &count, &decision));
+    for (size_t i = 0; i < count; i++) {
+        printf("  candidate %zu: %s fused FMR %.1e score %.4f;", i + 1, candidates[i].id,
+               candidates[i].fmr, candidates[i].score);
+        for (uint32_t f = 0; f < candidates[i].finger_count; f++) {
+            printf(" finger %u: %.4f (FMR %.1e)", (unsigned)candidates[i].fingers[f].finger,
+                   candidates[i].fingers[f].score, candidates[i].fingers[f].fmr);
+        }
+        printf("\n");
+    }
+    int ok = decision.matched == 0 && count > 0 && strcmp(candidates[0].id, "person-103") == 0 &&
+             candidates[0].finger_count == 2 && candidates[0].fmr <= decision.threshold_fmr;
+    printf("two fingers: %s (needs fused FMR <= %.1e over %llu subjects)\n",
+           ok ? "match person-103" : "NO MATCH", decision.threshold_fmr,
+           (unsigned long long)decision.searched);
+    rl_person_candidates_free(candidates, count);
+    if (!ok) return 1;
+
+    /* The same person asks to register under a new id: refused, naming the record. */
+    rl_status refused = rl_gallery_enroll_person(gallery, "newcomer", prints, 2, 0, 1e-4, existing);
+    printf("register 103_2 as newcomer: status %d, already enrolled as '%s'\n", (int)refused,
+           existing);
+    if (refused != RL_ERR_DUPLICATE || strcmp(existing, "person-103") != 0) return 1;
+    /* A re-capture is an update of the person's own record. */
+    CHECK(rl_gallery_enroll_person(gallery, "person-103", prints, 2, RL_ENROLL_UPDATE, 1e-4,
+                                   existing));
+    rl_template_free(t[0]);
+    rl_template_free(t[1]);
+    CHECK(rl_gallery_subject_count(gallery, &subjects));
+    if (subjects != 3) return 1;
+    rl_gallery_close(gallery);
     return 0;
 }
 
@@ -134,6 +209,8 @@ int main(int argc, char **argv) {
     rl_template_free(probe_iso);
     rl_template_free(probe);
     rl_gallery_close(gallery);
+
+    if (people(dataset, gallery_dir) != 0) return 1;
     printf("ok\n");
     return 0;
 }

@@ -40,6 +40,18 @@
 #define RL_MAX_ID_LEN 64
 
 /*
+ Most prints of one person (ten fingers).
+ */
+#define RL_MAX_PRINTS 10
+
+/*
+ `rl_gallery_enroll_person` flag: the call updates the enrolled subject of the same id (adds
+ fingers; a re-captured finger replaces its old record). Without it an enrolled id is
+ refused with `RL_ERR_DUPLICATE`.
+ */
+#define RL_ENROLL_UPDATE 1
+
+/*
  Native Ridgeline template (`.rlt`).
  */
 #define RL_FORMAT_NATIVE 0
@@ -112,6 +124,88 @@ typedef struct {
 } rl_candidate;
 
 /*
+ One print of a person: finger position (ISO/IEC 19794-2: 0 unknown, 1–10) and template.
+ */
+typedef struct {
+  /*
+   Finger position 0–10; a known position at most once per person.
+   */
+  uint8_t finger;
+  /*
+   A live template handle (borrowed for the call; `tmpl` because `template` is a C++
+   keyword).
+   */
+  const rl_template *tmpl;
+} rl_print;
+
+/*
+ The evidence of one probe finger for a candidate.
+ */
+typedef struct {
+  /*
+   The probe's finger position.
+   */
+  uint8_t probe_finger;
+  /*
+   Finger position of the candidate's best-matching record.
+   */
+  uint8_t finger;
+  /*
+   Matcher score of that record.
+   */
+  double score;
+  /*
+   Estimated false match rate of this finger's evidence.
+   */
+  double fmr;
+} rl_finger_evidence;
+
+/*
+ One candidate person of `rl_gallery_identify_person`.
+ */
+typedef struct {
+  /*
+   Subject id, NUL-terminated.
+   */
+  char id[65];
+  /*
+   Fused score on the matcher's calibrated scale (a single comparison's own score when
+   it is the only evidence).
+   */
+  double score;
+  /*
+   Fused false match rate of the per-finger evidence.
+   */
+  double fmr;
+  /*
+   How many entries of `fingers` are filled.
+   */
+  uint32_t finger_count;
+  /*
+   Per-finger evidence, in probe order.
+   */
+  rl_finger_evidence fingers[10];
+} rl_person_candidate;
+
+/*
+ The decision of `rl_gallery_identify_person`.
+ */
+typedef struct {
+  /*
+   Index of the matched candidate (always 0 when there is one), or -1: not enrolled.
+   */
+  int32_t matched;
+  /*
+   Subjects searched.
+   */
+  uint64_t searched;
+  /*
+   The fused false match rate a match needed: `fmr_per_search / searched`.
+   */
+  double threshold_fmr;
+} rl_person_decision;
+
+/*
  Success.
  */
 #define RL_OK 0
@@ -175,6 +269,12 @@ typedef struct {
  The gallery was opened read-only and the call needs write access.
  */
 #define RL_ERR_READ_ONLY 12
+
+/*
+ One record per person: the prints match another enrolled subject (the message names it),
+ or the id is enrolled and the call does not say it updates it.
+ */
+#define RL_ERR_DUPLICATE 15
 
 /*
  The gallery cannot read every committed record (a segment missing, truncated or damaged,
@@ -287,6 +387,60 @@ rl_status rl_gallery_match_threshold(const rl_gallery *g, double fmr_per_search,
  Thread safety: do not close while another thread uses the handle.
  */
 void rl_gallery_close(rl_gallery *g);
+
+/*
+ Enrols person `id` with `count` prints (1–10) in one commit, durable when the call
+ returns. Refused with `RL_ERR_DUPLICATE` when the prints match another enrolled subject at
+ the false match rate per search `fmr_per_search` (e.g. 1e-4) — `existing`, when not NULL,
+ then receives that subject's id (NUL-terminated, at most 65 bytes; an empty string for
+ other errors) — or when `id` is enrolled and `flags` lacks `RL_ENROLL_UPDATE`. With
+ `RL_ENROLL_UPDATE` the prints are added to the enrolled subject `id` (`RL_ERR_NOT_FOUND` if
+ it is not enrolled), a re-captured finger replacing its old record. `id` is normalised
+ (Unicode NFC, trimmed); one holding control or invisible characters is refused with
+ `RL_ERR_INVALID_ARGUMENT`.
+
+ Thread safety: as `rl_gallery_enroll`.
+ */
+rl_status rl_gallery_enroll_person(rl_gallery *g,
+                                   const char *id,
+                                   const rl_print *prints,
+                                   size_t count,
+                                   uint32_t flags,
+                                   double fmr_per_search,
+                                   char *existing);
+
+/*
+ Identifies a person from `count` prints (1–10) of their fingers: each finger searched, the
+ evidence fused per subject. `*candidates` receives up to `top_k` candidates, best first,
+ and `*count_out` how many (release with `rl_person_candidates_free(*candidates,
+ *count_out)`; NULL when none); `*decision` whether the best one matches at the false match
+ rate per search `fmr_per_search` (e.g. 1e-4), which is divided by the subjects searched.
+
+ Thread safety: as `rl_gallery_identify`.
+ */
+rl_status rl_gallery_identify_person(const rl_gallery *g,
+                                     const rl_print *prints,
+                                     size_t count,
+                                     uint32_t top_k,
+                                     double fmr_per_search,
+                                     rl_person_candidate **candidates,
+                                     size_t *count_out,
+                                     rl_person_decision *decision);
+
+/*
+ Releases candidates returned by `rl_gallery_identify_person`. NULL and pointers that are
+ not live are ignored.
+
+ Thread safety: safe; free each list once.
+ */
+void rl_person_candidates_free(rl_person_candidate *candidates, size_t count);
+
+/*
+ The number of enrolled subjects (people) in the gallery.
+
+ Thread safety: safe from many threads at once.
+ */
+rl_status rl_gallery_subject_count(const rl_gallery *g, uint64_t *count);
 
 /*
  Opens a reader: `"auto"` or `"usb"` (the first supported USB reader), `"usb:VID:PID"`

@@ -41,12 +41,12 @@ pub struct rl_candidate {
 /// `rl_gallery_close`.
 #[derive(Debug)]
 pub struct rl_gallery {
-    gallery: Gallery,
-    writable: bool,
-    allow_partial: bool,
+    pub(crate) gallery: Gallery,
+    pub(crate) writable: bool,
+    pub(crate) allow_partial: bool,
 }
 
-fn gallery_ref<'a>(g: *const rl_gallery) -> Result<&'a rl_gallery, FfiError> {
+pub(crate) fn gallery_ref<'a>(g: *const rl_gallery) -> Result<&'a rl_gallery, FfiError> {
     if g.is_null() {
         return Err(FfiError::invalid("g is NULL"));
     }
@@ -57,7 +57,7 @@ fn gallery_ref<'a>(g: *const rl_gallery) -> Result<&'a rl_gallery, FfiError> {
     Ok(unsafe { &*g })
 }
 
-fn gallery_error(error: ridgeline::Error) -> FfiError {
+pub(crate) fn gallery_error(error: ridgeline::Error) -> FfiError {
     use ridgeline::Error as E;
     let status = match &error {
         E::SubjectNotFound { .. } => RL_ERR_NOT_FOUND,
@@ -66,7 +66,8 @@ fn gallery_error(error: ridgeline::Error) -> FfiError {
         E::GalleryCorrupt { .. } | E::GalleryVersion { .. } | E::GalleryDescriptorLayout { .. } => {
             RL_ERR_FORMAT
         }
-        E::AlreadyEnrolled { .. } => RL_ERR_INVALID_ARGUMENT,
+        E::AlreadyEnrolled { .. } | E::InvalidSubjectId { .. } => RL_ERR_INVALID_ARGUMENT,
+        E::DuplicatePerson { .. } | E::SubjectExists { .. } => RL_ERR_DUPLICATE,
         other => FfiError::from_core_status(other),
     };
     FfiError::new(status, error.to_string())

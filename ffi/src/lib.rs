@@ -22,11 +22,13 @@ mod guard;
 mod registry;
 
 pub mod gallery;
+pub mod person;
 pub mod reader;
 pub mod status;
 pub mod template;
 
 pub use gallery::*;
+pub use person::*;
 pub use reader::*;
 pub use status::*;
 pub use template::*;

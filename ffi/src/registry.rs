@@ -73,3 +73,4 @@ pub(crate) static GALLERIES: Registry = Registry::new();
 pub(crate) static READERS: Registry = Registry::new();
 pub(crate) static BUFFERS: Registry = Registry::new();
 pub(crate) static CANDIDATES: Registry = Registry::new();
+pub(crate) static PERSON_CANDIDATES: Registry = Registry::new();

@@ -29,6 +29,9 @@ pub const RL_ERR_BUSY: rl_status = 10;
 pub const RL_ERR_PERMISSION_DENIED: rl_status = 11;
 /// The gallery was opened read-only and the call needs write access.
 pub const RL_ERR_READ_ONLY: rl_status = 12;
+/// One record per person: the prints match another enrolled subject (the message names it),
+/// or the id is enrolled and the call does not say it updates it.
+pub const RL_ERR_DUPLICATE: rl_status = 15;
 
 /// The gallery cannot read every committed record (a segment missing, truncated or damaged,
 /// or records failing their checksums): the search was refused rather than answered from part

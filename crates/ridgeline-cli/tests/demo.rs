@@ -21,6 +21,10 @@ fn demo_finds_the_planted_duplicates_and_decides_at_the_window() {
     assert_eq!(v["walk_in_rank1"], 5, "{v}");
     assert_eq!(v["walk_in_matched"], 5, "{v}");
     assert_eq!(v["new_applicants_unmatched"], v["new_applicants"], "{v}");
+    // The window decides with both fingers, and a returning person registering under a new id
+    // is refused as the record they already have.
+    assert_eq!(v["window_fingers"], 2, "{v}");
+    assert!(v["reregistration_refused_as"].is_string(), "{v}");
     for key in ["report", "html"] {
         let path = v[key].as_str().unwrap_or_else(|| panic!("{key} in {v}"));
         let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);

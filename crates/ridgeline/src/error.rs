@@ -215,6 +215,36 @@ pub enum Error {
         finger: u8,
     },
 
+    /// A subject id that cannot be used (see `crate::people::subject_id`).
+    #[error("subject id {id:?} is refused: {problem}")]
+    InvalidSubjectId {
+        /// The id as given.
+        id: String,
+        /// What is wrong with it.
+        problem: crate::people::SubjectIdProblem,
+    },
+
+    /// An enrolment under an id that is already enrolled, without saying it updates it.
+    #[error("subject {subject_id:?} is already enrolled; enrol it as an update to add fingers or replace a re-captured one")]
+    SubjectExists {
+        /// The subject id.
+        subject_id: String,
+    },
+
+    /// An enrolment whose fingers match another enrolled subject at the per-search false match
+    /// rate: one person, one record.
+    #[error("the person enrolled as {subject_id:?} is already enrolled as {existing:?} (fused false match rate {fmr:.1e}, a match needs {threshold:.1e}); update {existing:?} instead")]
+    DuplicatePerson {
+        /// The id the enrolment asked for.
+        subject_id: String,
+        /// The enrolled subject the fingers match.
+        existing: String,
+        /// The fused false match rate of the match.
+        fmr: f64,
+        /// The per-comparison rate a match needed (per-search rate / subjects searched).
+        threshold: f64,
+    },
+
     /// A de-duplication manifest row that cannot be used.
     #[error("manifest line {line}: {message}")]
     Manifest {

@@ -114,6 +114,7 @@ pub mod formats;
 pub mod gallery;
 pub mod image;
 pub mod matcher;
+pub mod people;
 pub mod private_files;
 pub mod template;
 #[cfg(test)]

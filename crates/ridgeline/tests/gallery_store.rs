@@ -54,6 +54,7 @@ fn record(batch: u64, j: usize) -> NewRecord {
         finger: 1 + (j % 10) as u8,
         template: (0..template_len).map(|_| rng.next() as u8).collect(),
         descriptor: (0..LAYOUT.len).map(|_| rng.next() as u8).collect(),
+        demographics: Vec::new(),
     }
 }
 

@@ -170,10 +170,75 @@ int main(int argc, char **argv) {
     /* A second writer on the same directory is refused while the first holds it. */
     rl_gallery *second = NULL;
     EXPECT(rl_gallery_open(gallery_dir, RL_OPEN_WRITE, &second), RL_ERR_BUSY);
+    /* People: several prints per call. */
+    rl_print prints[11];
+    for (int i = 0; i < 11; i++) {
+        prints[i].finger = (uint8_t)(i % 10 + 1);
+        prints[i].tmpl = good;
+    }
+    char existing[65];
+    rl_person_candidate *people = NULL;
+    size_t npeople = 0;
+    rl_person_decision decision;
+    EXPECT(rl_gallery_enroll_person(g, "p1", NULL, 1, 0, 1e-4, existing), RL_ERR_INVALID_ARGUMENT);
+    EXPECT(rl_gallery_enroll_person(g, "p1", prints, 0, 0, 1e-4, existing), RL_ERR_INVALID_ARGUMENT);
+    EXPECT(rl_gallery_enroll_person(g, "p1", prints, 11, 0, 1e-4, existing), RL_ERR_INVALID_ARGUMENT);
+    EXPECT(rl_gallery_enroll_person(g, "p1", prints, 1, 0, 0.0, existing), RL_ERR_INVALID_ARGUMENT);
+    EXPECT(rl_gallery_enroll_person(g, "p1", prints, 1, 0x80, 1e-4, existing), RL_ERR_INVALID_ARGUMENT);
+    EXPECT(rl_gallery_enroll_person(NULL, "p1", prints, 1, 0, 1e-4, existing), RL_ERR_INVALID_ARGUMENT);
+    EXPECT(rl_gallery_enroll_person(g, NULL, prints, 1, 0, 1e-4, existing), RL_ERR_INVALID_ARGUMENT);
+    /* Zero-width space and right-to-left override inside an id: refused. */
+    EXPECT(rl_gallery_enroll_person(g, "p\xE2\x80\x8B" "1", prints, 1, 0, 1e-4, existing), RL_ERR_INVALID_ARGUMENT);
+    EXPECT(rl_gallery_enroll_person(g, "p\xE2\x80\xAE" "1", prints, 1, 0, 1e-4, existing), RL_ERR_INVALID_ARGUMENT);
+    prints[1].finger = 1; /* one position twice */
+    EXPECT(rl_gallery_enroll_person(g, "p1", prints, 2, 0, 1e-4, existing), RL_ERR_INVALID_ARGUMENT);
+    prints[1].finger = 11;
+    EXPECT(rl_gallery_enroll_person(g, "p1", prints, 2, 0, 1e-4, existing), RL_ERR_INVALID_ARGUMENT);
+    prints[1].finger = 2;
+    prints[1].tmpl = (rl_template *)garbage;
+    EXPECT(rl_gallery_enroll_person(g, "p1", prints, 2, 0, 1e-4, existing), RL_ERR_INVALID_ARGUMENT);
+    prints[1].tmpl = good;
+    /* The print enrolled as "ok-id" above, again under a new id: refused, naming ok-id. */
+    EXPECT(rl_gallery_enroll_person(g, "p1", prints, 1, 0, 1e-4, existing), RL_ERR_DUPLICATE);
+    if (strcmp(existing, "ok-id") != 0) {
+        fprintf(stderr, "FAIL: the duplicate names '%s', expected ok-id\n", existing);
+        failures++;
+    }
+    EXPECT(rl_gallery_enroll_person(g, "p1", prints, 1, 0, 1e-4, NULL), RL_ERR_DUPLICATE);
+    /* Its own id without the update flag: refused; an update of an unknown id: not found. */
+    EXPECT(rl_gallery_enroll_person(g, "ok-id", prints, 1, 0, 1e-4, existing), RL_ERR_DUPLICATE);
+    EXPECT(rl_gallery_enroll_person(g, "nobody", prints, 1, RL_ENROLL_UPDATE, 1e-4, existing), RL_ERR_NOT_FOUND);
+    EXPECT(rl_gallery_enroll_person(g, "ok-id", prints, 1, RL_ENROLL_UPDATE, 1e-4, existing), RL_OK);
+    EXPECT(rl_gallery_subject_count(g, &count64), RL_OK);
+    if (count64 != 1) {
+        fprintf(stderr, "FAIL: %llu subjects, expected 1\n", (unsigned long long)count64);
+        failures++;
+    }
+    EXPECT(rl_gallery_subject_count(g, NULL), RL_ERR_INVALID_ARGUMENT);
+    EXPECT(rl_gallery_subject_count(NULL, &count64), RL_ERR_INVALID_ARGUMENT);
+    EXPECT(rl_gallery_identify_person(g, NULL, 1, 5, 1e-4, &people, &npeople, &decision), RL_ERR_INVALID_ARGUMENT);
+    EXPECT(rl_gallery_identify_person(g, prints, 0, 5, 1e-4, &people, &npeople, &decision), RL_ERR_INVALID_ARGUMENT);
+    EXPECT(rl_gallery_identify_person(g, prints, 11, 5, 1e-4, &people, &npeople, &decision), RL_ERR_INVALID_ARGUMENT);
+    EXPECT(rl_gallery_identify_person(g, prints, 1, 0, 1e-4, &people, &npeople, &decision), RL_ERR_INVALID_ARGUMENT);
+    EXPECT(rl_gallery_identify_person(g, prints, 1, 5, 1.5, &people, &npeople, &decision), RL_ERR_INVALID_ARGUMENT);
+    EXPECT(rl_gallery_identify_person(g, prints, 1, 5, 1e-4, NULL, &npeople, &decision), RL_ERR_INVALID_ARGUMENT);
+    EXPECT(rl_gallery_identify_person(g, prints, 1, 5, 1e-4, &people, NULL, &decision), RL_ERR_INVALID_ARGUMENT);
+    EXPECT(rl_gallery_identify_person(g, prints, 1, 5, 1e-4, &people, &npeople, NULL), RL_ERR_INVALID_ARGUMENT);
+    EXPECT(rl_gallery_identify_person((rl_gallery *)garbage, prints, 1, 5, 1e-4, &people, &npeople, &decision), RL_ERR_INVALID_ARGUMENT);
+    EXPECT(rl_gallery_identify_person(g, prints, 2, 4000000000u, 1e-4, &people, &npeople, &decision), RL_OK);
+    if (npeople != 1 || decision.matched != 0 || strcmp(people[0].id, "ok-id") != 0 || people[0].finger_count != 1) {
+        fprintf(stderr, "FAIL: identify_person found %zu, matched %d\n", npeople, (int)decision.matched);
+        failures++;
+    }
+    rl_person_candidates_free(people, npeople);
+    rl_person_candidates_free(people, npeople); /* freed twice: ignored */
+    rl_person_candidates_free(NULL, 0);
+
     /* Read-only handles cannot write. */
     rl_gallery *reader_only = NULL;
     EXPECT(rl_gallery_open(gallery_dir, RL_OPEN_READ_ONLY, &reader_only), RL_OK);
     EXPECT(rl_gallery_enroll(reader_only, "x", 1, good), RL_ERR_READ_ONLY);
+    EXPECT(rl_gallery_enroll_person(reader_only, "x", prints, 1, 0, 1e-4, existing), RL_ERR_READ_ONLY);
     rl_gallery_close(reader_only);
     rl_gallery_close(g);
     rl_gallery_close(g); /* closed twice: ignored */

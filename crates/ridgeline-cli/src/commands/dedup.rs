@@ -30,7 +30,8 @@ pub struct Args {
     /// De-duplicate the records of this gallery.
     #[arg(long, required_unless_present = "input", conflicts_with = "input")]
     pub gallery: Option<PathBuf>,
-    /// De-duplicate the records of this manifest (CSV `record_id,person_id,name,finger,path`).
+    /// De-duplicate the records of this people manifest (CSV, a row per print: `record_id` or
+    /// `id`, `finger`, `path`, optionally `person_id`/`id_number`, `name`, ...).
     #[arg(long)]
     pub input: Option<PathBuf>,
     /// Acceptable chance that a record without duplicates is falsely linked to any other.

@@ -7,7 +7,9 @@
 //!    copied between systems; plus identity noise that is *not* a duplicate (a number typed
 //!    under someone else's fingers, numbers with typos).
 //! 2. Enrol it into a gallery in a temporary folder.
-//! 3. Identify a few walk-in probes (fresh impressions of enrolled people).
+//! 3. At the window, identify a few walk-ins with both fingers (fresh impressions of enrolled
+//!    people, and new applicants), and show a returning person refused when they try to
+//!    register under a new id.
 //! 4. De-duplicate, and score what was found against what was planted.
 
 use std::collections::{HashMap, HashSet};
@@ -18,7 +20,10 @@ use anyhow::Context;
 use ridgeline::dedup::identity::make_id_number;
 use ridgeline::dedup::matching::GalleryPopulation;
 use ridgeline::dedup::RecordInfo;
-use ridgeline::gallery::{Enrolment, Gallery, SearchMode, SearchOptions};
+use ridgeline::gallery::{
+    EnrolOptions, Enrolment, Gallery, NewPerson, PersonIdentification, PersonSearchOptions, Print,
+    SearchMode,
+};
 use ridgeline::Template;
 
 use crate::progress::Progress;
@@ -145,21 +150,43 @@ fn person_identity(choices: &mut Choices) -> (String, String) {
 
 /// What the window decides for one search: the match, or "not registered", with the score
 /// the decision needed.
-fn window_decision(found: &ridgeline::gallery::Identification) -> String {
-    let needed = found.match_threshold(WINDOW_FMR_PER_SEARCH);
-    match (found.matched(WINDOW_FMR_PER_SEARCH), found.candidates.first()) {
-        (Some(c), _) => {
-            format!(
-                "already registered as {} (score {:.4}, needs {needed:.4})",
-                c.subject_id, c.score
-            )
-        }
+fn window_decision(found: &PersonIdentification) -> String {
+    let needed = found.threshold_fmr;
+    let fingers = |c: &ridgeline::gallery::PersonCandidate| {
+        c.fingers
+            .iter()
+            .map(|f| format!("finger {} {:.4}", f.finger, f.score))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (found.matched(), found.candidates.first()) {
+        (Some(c), _) => format!(
+            "already registered as {} (fused FMR {:.1e}, needs {needed:.1e}; {})",
+            c.subject_id,
+            c.fmr,
+            fingers(c)
+        ),
         (None, Some(c)) => format!(
-            "not registered (best candidate {} at {:.4}, needs {needed:.4})",
-            c.subject_id, c.score
+            "not registered (best candidate {} at fused FMR {:.1e}, needs {needed:.1e}; {})",
+            c.subject_id,
+            c.fmr,
+            fingers(c)
         ),
         (None, None) => "not registered (no candidate)".to_string(),
     }
+}
+
+/// Both fingers of a person, impression `impression`, as the window captures them.
+fn window_prints(seed: u64, person: u32, impression: u32) -> anyhow::Result<Vec<(u8, Template)>> {
+    DEMO_FINGERS
+        .iter()
+        .enumerate()
+        .map(|(i, &finger)| Ok((finger, finger_template(seed, person, i, impression)?)))
+        .collect()
+}
+
+fn as_prints(loaded: &[(u8, Template)]) -> Vec<Print<'_>> {
+    loaded.iter().map(|(finger, template)| Print { finger: *finger, template }).collect()
 }
 
 /// The template of one impression (from 0) of one finger of one person (from 0), from the synth
@@ -432,15 +459,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     ));
 
     let t = Instant::now();
-    let options = SearchOptions::new(3, Some(DEMO_FINGERS[0]), SearchMode::Indexed);
+    let options = PersonSearchOptions {
+        top_k: 3,
+        fmr_per_search: WINDOW_FMR_PER_SEARCH,
+        mode: SearchMode::Indexed,
+        allow_partial: false,
+    };
     let (mut probes_hit, mut returning_matched) = (0, 0);
     for k in 0..WALK_IN_PROBES.min(args.people) {
         let person = (k * args.people / WALK_IN_PROBES.max(1)) as u32;
-        let found = gallery.identify(&finger_template(args.seed, person, 0, 2)?, &options)?;
+        let prints = window_prints(args.seed, person, 2)?;
+        let found = gallery.identify_person(&as_prints(&prints), &options)?;
         let expected = &population.infos[person as usize].record_id;
         let top = found.candidates.first();
         probes_hit += usize::from(top.is_some_and(|c| &c.subject_id == expected));
-        let matched = found.matched(WINDOW_FMR_PER_SEARCH);
+        let matched = found.matched();
         let right = matched.is_some_and(|c| &c.subject_id == expected);
         returning_matched += usize::from(right);
         say(format!(
@@ -453,8 +486,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for k in 0..NEW_APPLICANTS {
         // People numbered after the population were never registered.
         let person = (args.people + k) as u32;
-        let found = gallery.identify(&finger_template(args.seed, person, 0, 2)?, &options)?;
-        let right = found.matched(WINDOW_FMR_PER_SEARCH).is_none();
+        let prints = window_prints(args.seed, person, 2)?;
+        let found = gallery.identify_person(&as_prints(&prints), &options)?;
+        let right = found.matched().is_none();
         new_unmatched += usize::from(right);
         say(format!(
             "   new applicant: {}{}",
@@ -462,11 +496,36 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             if right { "" } else { "  ← false match" }
         ));
     }
+    // A returning person asks to register under a new id: one record per person refuses it.
+    let returning = 0u32;
+    let prints = window_prints(args.seed, returning, 3)?;
+    let prints = as_prints(&prints);
+    let newcomer =
+        NewPerson { subject_id: "NEW-APPLICATION-1", prints: &prints, demographics: None };
+    let window = EnrolOptions { fmr_per_search: WINDOW_FMR_PER_SEARCH, ..EnrolOptions::default() };
+    let refused_as = match gallery.enroll_person(&newcomer, &window) {
+        Err(ridgeline::Error::DuplicatePerson { existing, fmr, threshold, .. }) => {
+            say(format!(
+                "   returning {} registering as NEW-APPLICATION-1: refused, already registered \
+                 as {existing} (fused FMR {fmr:.1e}, needs {threshold:.1e})",
+                population.infos[returning as usize].record_id
+            ));
+            Some(existing)
+        }
+        Ok(_) => {
+            say("   returning person registering under a new id: accepted  ← missed".into());
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
     timings.push(("identify", t.elapsed().as_secs_f64()));
     say(format!(
-        "3. at the window, deciding at FMR {WINDOW_FMR_PER_SEARCH:.0e} per search: \
-         {returning_matched} of {WALK_IN_PROBES} returning people found registered, \
-         {new_unmatched} of {NEW_APPLICANTS} new applicants not, in {:.2} s",
+        "3. at the window, deciding with {} fingers at FMR {WINDOW_FMR_PER_SEARCH:.0e} per \
+         search: {returning_matched} of {WALK_IN_PROBES} returning people found registered, \
+         {new_unmatched} of {NEW_APPLICANTS} new applicants not, a re-registration under a new \
+         id {}, in {:.2} s",
+        DEMO_FINGERS.len(),
+        if refused_as.is_some() { "refused" } else { "NOT refused" },
         timings[2].1
     ));
 
@@ -530,6 +589,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "walk_in_matched": returning_matched,
             "new_applicants": NEW_APPLICANTS,
             "new_applicants_unmatched": new_unmatched,
+            "window_fingers": DEMO_FINGERS.len(),
+            "reregistration_refused_as": refused_as,
             "seconds": timings.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
             "total_seconds": total,
             "report": json_path.display().to_string(),

@@ -1,21 +1,32 @@
-//! `ridgeline enroll --gallery DIR (--id ID [--finger N] INPUT... | --manifest CSV)`
+//! `ridgeline enroll --gallery DIR (--id ID [--print N=PATH]... [--finger N] [INPUT...] |
+//! --manifest CSV) [--update] [--fmr F] [--json]`
 //!
-//! The manifest is CSV with columns `id,finger,path` (a header line `id,...` is skipped; paths
-//! are relative to the manifest's folder). It is enrolled in batches of [`BATCH_RECORDS`], one
-//! commit each, so an interrupted run keeps every batch reported done.
+//! Enrols people: all the prints of one id are one person, enrolled in one commit, and
+//! refused when they match another enrolled subject at the false match rate per search `--fmr`
+//! (one record per person), or when the id is enrolled already and `--update` is not given.
+//! With `--update` the prints are added to the enrolled subject, a re-captured finger
+//! replacing its old record.
+//!
+//! The manifest is a people manifest (`ridgeline::people::manifest`): a row per print, columns
+//! `id` (or `record_id`), `finger`, `path` and optionally `person_id`/`id_number`, `name`,
+//! `sex`, `birth_date`, `address`, `source`; the older `id,finger,path` files read as before.
+//! People are enrolled in commits of [`BATCH_PEOPLE`], each person checked against the gallery
+//! and the people before it; refused people are listed and the others enrolled (exit code 1
+//! if any was refused).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
-use ridgeline::gallery::{Enrolment, Gallery, OpenMode};
+use ridgeline::gallery::{EnrolOptions, Gallery, NewPerson, OpenMode, SearchMode};
+use ridgeline::people::{read_people, Demographics};
 use ridgeline::Template;
 
 use crate::progress::Progress;
 
-use super::probe_input::load_template;
+use super::probe_input::{as_prints, load_prints, parse_prints, PrintArg};
 
-/// Records per commit when enrolling from a manifest.
-pub const BATCH_RECORDS: usize = 1024;
+/// People per commit when enrolling from a manifest.
+pub const BATCH_PEOPLE: usize = 256;
 
 /// Arguments of `ridgeline enroll`.
 #[derive(Debug, clap::Args)]
@@ -23,92 +34,184 @@ pub struct Args {
     /// Gallery folder.
     #[arg(long)]
     pub gallery: PathBuf,
-    /// Subject id of the INPUTs.
+    /// Subject id of the person.
     #[arg(long, required_unless_present = "manifest", conflicts_with = "manifest")]
     pub id: Option<String>,
+    /// A print of the person as finger position (0–10) = image or template file; repeatable.
+    #[arg(long = "print", value_name = "N=PATH", requires = "id")]
+    pub prints: Vec<String>,
     /// Finger position 0–10 (ISO/IEC 19794-2; 0 = unknown) of the INPUTs.
     #[arg(long, default_value_t = 0)]
     pub finger: u8,
-    /// Template files or fingerprint images.
+    /// Template files or fingerprint images of finger `--finger`.
     #[arg(requires = "id")]
     pub inputs: Vec<PathBuf>,
-    /// CSV with columns id,finger,path.
+    /// People manifest (CSV, a row per print).
     #[arg(long)]
     pub manifest: Option<PathBuf>,
+    /// The enrolment updates the enrolled subject of the same id (new fingers, re-captures).
+    #[arg(long)]
+    pub update: bool,
+    /// False match rate per search of the duplicate-person check.
+    #[arg(long, default_value_t = 1e-4)]
+    pub fmr: f64,
+    /// Name of the person.
+    #[arg(long, conflicts_with = "manifest")]
+    pub name: Option<String>,
+    /// Identity number of the person.
+    #[arg(long, conflicts_with = "manifest")]
+    pub id_number: Option<String>,
+    /// Sex of the person.
+    #[arg(long, conflicts_with = "manifest")]
+    pub sex: Option<String>,
+    /// Birth date of the person (YYYY-MM-DD recommended).
+    #[arg(long, conflicts_with = "manifest")]
+    pub birth_date: Option<String>,
+    /// Address of the person.
+    #[arg(long, conflicts_with = "manifest")]
+    pub address: Option<String>,
+    /// Source system of the record.
+    #[arg(long, conflicts_with = "manifest")]
+    pub source: Option<String>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
 }
 
-struct Row {
+/// A person read from the arguments or the manifest, before loading.
+struct PersonInput {
     id: String,
-    finger: u8,
-    path: PathBuf,
+    prints: Vec<PrintArg>,
+    demographics: Option<Demographics>,
 }
 
-fn read_manifest(csv: &Path) -> anyhow::Result<Vec<Row>> {
-    let text =
-        std::fs::read_to_string(csv).with_context(|| format!("cannot read {}", csv.display()))?;
-    let base = csv.parent().unwrap_or(Path::new("."));
-    let mut rows = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || (n == 0 && line.starts_with("id,")) {
-            continue;
-        }
-        let mut fields = line.splitn(3, ',');
-        let (Some(id), Some(finger), Some(path)) = (fields.next(), fields.next(), fields.next())
-        else {
-            anyhow::bail!("{}:{}: expected id,finger,path", csv.display(), n + 1);
-        };
-        let finger: u8 = finger
-            .trim()
-            .parse()
-            .with_context(|| format!("{}:{}: bad finger {finger:?}", csv.display(), n + 1))?;
-        rows.push(Row { id: id.trim().to_string(), finger, path: base.join(path.trim()) });
+fn people_of(args: &Args) -> anyhow::Result<Vec<PersonInput>> {
+    if let Some(csv) = &args.manifest {
+        let people =
+            read_people(csv).with_context(|| format!("cannot read manifest {}", csv.display()))?;
+        return Ok(people
+            .into_iter()
+            .map(|p| PersonInput {
+                id: p.id,
+                prints: p
+                    .prints
+                    .into_iter()
+                    .map(|r| PrintArg { finger: r.finger, path: r.path })
+                    .collect(),
+                demographics: (!p.demographics.is_empty()).then_some(p.demographics),
+            })
+            .collect());
     }
-    Ok(rows)
+    let Some(id) = &args.id else { anyhow::bail!("give --id ID with prints, or --manifest CSV") };
+    let mut prints = parse_prints(&args.prints)?;
+    prints.extend(args.inputs.iter().map(|p| PrintArg { finger: args.finger, path: p.clone() }));
+    if prints.is_empty() {
+        anyhow::bail!("give at least one --print N=PATH or INPUT to enrol for {id:?}");
+    }
+    let demographics = Demographics {
+        name: args.name.clone(),
+        id_number: args.id_number.clone(),
+        sex: args.sex.clone(),
+        birth_date: args.birth_date.clone(),
+        address: args.address.clone(),
+        source: args.source.clone(),
+    };
+    Ok(vec![PersonInput {
+        id: id.clone(),
+        prints,
+        demographics: (!demographics.is_empty()).then_some(demographics),
+    }])
 }
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let rows = match (&args.manifest, &args.id) {
-        (Some(csv), _) => read_manifest(csv)?,
-        (None, Some(id)) => {
-            if args.inputs.is_empty() {
-                anyhow::bail!("give at least one INPUT to enrol for {id:?}");
-            }
-            args.inputs
-                .iter()
-                .map(|p| Row { id: id.clone(), finger: args.finger, path: p.clone() })
-                .collect()
-        }
-        (None, None) => anyhow::bail!("give --id ID INPUT... or --manifest CSV"),
-    };
+    if !(args.fmr > 0.0 && args.fmr < 1.0) {
+        anyhow::bail!("--fmr must be between 0 and 1 (exclusive), not {}", args.fmr);
+    }
+    let people = people_of(&args)?;
     let gallery = Gallery::open(&args.gallery, OpenMode::Writable)
         .with_context(|| format!("cannot open gallery {} for writing", args.gallery.display()))?;
-    let progress = Progress::started("enrol", "records", rows.len() as u64);
-    let mut enrolled = 0usize;
-    for chunk in rows.chunks(BATCH_RECORDS) {
-        use rayon::prelude::*;
-        let templates: Vec<Template> =
-            chunk.par_iter().map(|r| load_template(&r.path)).collect::<anyhow::Result<_>>()?;
-        let batch: Vec<Enrolment<'_>> = chunk
+    let options =
+        EnrolOptions { update: args.update, fmr_per_search: args.fmr, mode: SearchMode::Indexed };
+    let single = args.manifest.is_none();
+    let total_prints: usize = people.iter().map(|p| p.prints.len()).sum();
+    let progress = Progress::started("enrol", "records", total_prints as u64);
+    let (mut records, mut enrolled, mut updated, mut replaced) = (0usize, 0usize, 0usize, 0usize);
+    let mut refused: Vec<(String, ridgeline::Error)> = Vec::new();
+    for chunk in people.chunks(BATCH_PEOPLE) {
+        let loaded: Vec<Vec<(u8, Template)>> = chunk
             .iter()
-            .zip(&templates)
-            .map(|(r, t)| Enrolment { subject_id: &r.id, finger: r.finger, template: t })
+            .map(|p| load_prints(&p.prints).with_context(|| format!("person {}", p.id)))
+            .collect::<anyhow::Result<_>>()?;
+        let prints: Vec<_> = loaded.iter().map(|l| as_prints(l)).collect();
+        let batch: Vec<NewPerson<'_>> = chunk
+            .iter()
+            .zip(&prints)
+            .map(|(p, prints)| NewPerson {
+                subject_id: &p.id,
+                prints,
+                demographics: p.demographics.as_ref(),
+            })
             .collect();
-        gallery
-            .enroll_batch(&batch)
-            .with_context(|| format!("enrolment failed after {enrolled} committed records"))?;
-        enrolled += chunk.len();
-        progress.inc(chunk.len() as u64);
+        let outcome = gallery
+            .enroll_people(&batch, &options)
+            .with_context(|| format!("enrolment failed after {records} committed records"))?;
+        if single {
+            if let Some((_, error)) = outcome.refused.into_iter().next() {
+                return Err(anyhow::Error::new(error).context("enrolment refused"));
+            }
+        } else {
+            refused.extend(outcome.refused.into_iter().map(|(i, e)| (chunk[i].id.clone(), e)));
+        }
+        for e in &outcome.enrolled {
+            records += e.records.len();
+            enrolled += 1;
+            updated += usize::from(e.updated);
+            replaced += e.replaced;
+        }
+        progress.inc(chunk.iter().map(|p| p.prints.len() as u64).sum());
     }
     progress.finish();
+    let subjects = gallery.subject_count()?;
     if args.json {
-        println!("{}", serde_json::json!({ "enrolled": enrolled, "records": gallery.len() }));
+        let refused: Vec<_> = refused
+            .iter()
+            .map(|(id, e)| {
+                let existing = match e {
+                    ridgeline::Error::DuplicatePerson { existing, .. } => Some(existing.as_str()),
+                    _ => None,
+                };
+                serde_json::json!({ "id": id, "existing": existing, "error": e.to_string() })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({
+                "enrolled": records,
+                "records": gallery.len(),
+                "people": enrolled,
+                "updated": updated,
+                "replaced": replaced,
+                "subjects": subjects,
+                "refused": refused,
+            })
+        );
     } else {
-        println!("enrolled {enrolled} record(s); the gallery holds {}", gallery.len());
+        println!(
+            "enrolled {records} record(s) of {enrolled} person(s) ({updated} updated, {replaced} \
+             re-captured record(s) replaced); the gallery holds {} records of {subjects} subjects",
+            gallery.len()
+        );
+    }
+    for (id, e) in &refused {
+        eprintln!("refused {id}: {e}");
+    }
+    if !refused.is_empty() {
+        anyhow::bail!(
+            "{} of {} people refused (listed above); the others are enrolled",
+            refused.len(),
+            people.len()
+        );
     }
     Ok(())
 }

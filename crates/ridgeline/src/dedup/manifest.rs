@@ -1,4 +1,5 @@
-//! The population manifest: a CSV file `record_id,person_id,name,finger,path`.
+//! The population manifest: a CSV file `record_id,person_id,name,finger,path`, or any people
+//! manifest (`crate::people::manifest`, whose parser this uses).
 //!
 //! One row per finger; several rows with the same `record_id` are several fingers of one record
 //! (one registration of one person). `person_id` is the resident identity number where known and
@@ -42,83 +43,27 @@ pub fn read_manifest(path: &Path) -> Result<Vec<ManifestRecord>> {
     parse_manifest(&text, base)
 }
 
-/// Parses manifest text; relative paths are resolved against `base`.
+/// Parses manifest text; relative paths are resolved against `base`. The format is the people
+/// manifest (`crate::people::manifest`): the older `record_id,person_id,name,finger,path`
+/// layout, or any header-named set of its columns.
 pub fn parse_manifest(text: &str, base: &Path) -> Result<Vec<ManifestRecord>> {
-    let mut records: Vec<ManifestRecord> = Vec::new();
-    let mut index_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for (number, line) in text.lines().enumerate() {
-        let line_no = number + 1;
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.trim().is_empty() {
-            continue;
-        }
-        let fields =
-            split_csv_line(line).map_err(|message| Error::Manifest { line: line_no, message })?;
-        if number == 0 && fields.first().is_some_and(|f| f.trim() == "record_id") {
-            continue;
-        }
-        let [record_id, person_id, name, finger, file] =
-            <[String; 5]>::try_from(fields).map_err(|f| Error::Manifest {
-                line: line_no,
-                message: format!(
-                    "expected 5 fields (record_id,person_id,name,finger,path), found {}",
-                    f.len()
-                ),
-            })?;
-        let record_id = record_id.trim().to_string();
-        if record_id.is_empty() {
-            return Err(Error::Manifest { line: line_no, message: "empty record_id".into() });
-        }
-        let finger: u8 =
-            finger.trim().parse().ok().filter(|f| *f <= MAX_FINGER_POSITION).ok_or_else(|| {
-                Error::Manifest {
-                    line: line_no,
-                    message: format!("finger {finger:?} is not a position 0-{MAX_FINGER_POSITION}"),
-                }
-            })?;
-        if file.trim().is_empty() {
-            return Err(Error::Manifest { line: line_no, message: "empty path".into() });
-        }
-        let file = PathBuf::from(file.trim());
-        let file = if file.is_absolute() { file } else { base.join(file) };
-        let person_id = person_id.trim().to_string();
-        match index_of.get(&record_id) {
-            Some(&k) => {
-                let record = &mut records[k];
-                if record.info.person_id != person_id || record.info.name != name {
-                    return Err(Error::Manifest {
-                        line: line_no,
-                        message: format!(
-                            "record {record_id} appears with another person_id or name"
-                        ),
-                    });
-                }
-                if finger != 0 && record.info.fingers.contains(&finger) {
-                    return Err(Error::Manifest {
-                        line: line_no,
-                        message: format!("record {record_id} lists finger {finger} twice"),
-                    });
-                }
-                record.info.fingers.push(finger);
-                record.paths.push(file);
-            }
-            None => {
-                index_of.insert(record_id.clone(), records.len());
-                records.push(ManifestRecord {
-                    info: RecordInfo { record_id, person_id, name, fingers: vec![finger] },
-                    paths: vec![file],
-                });
-            }
-        }
-    }
-    if records.is_empty() {
-        return Err(Error::Manifest { line: 0, message: "the manifest lists no records".into() });
-    }
-    Ok(records)
+    let people = crate::people::parse_people(text, base)?;
+    Ok(people
+        .into_iter()
+        .map(|p| ManifestRecord {
+            info: RecordInfo {
+                record_id: p.id,
+                person_id: p.demographics.id_number.unwrap_or_default(),
+                name: p.demographics.name.unwrap_or_default(),
+                fingers: p.prints.iter().map(|r| r.finger).collect(),
+            },
+            paths: p.prints.into_iter().map(|r| r.path).collect(),
+        })
+        .collect())
 }
 
 /// Splits one CSV line (RFC 4180 quoting, no embedded line breaks).
-fn split_csv_line(line: &str) -> std::result::Result<Vec<String>, String> {
+pub(crate) fn split_csv_line(line: &str) -> std::result::Result<Vec<String>, String> {
     let mut fields = Vec::new();
     let mut field = String::new();
     let mut chars = line.chars().peekable();

@@ -243,7 +243,8 @@ pub fn identify(
     for s in scored {
         match snapshot.subject(s.record) {
             Ok((subject_id, finger)) => candidates.push(Candidate {
-                subject_id: subject_id.to_string(),
+                // Reported in canonical form, like every id that leaves the gallery.
+                subject_id: crate::people::canonical_stored(subject_id).into_owned(),
                 finger,
                 score: s.score,
                 record: s.record,

@@ -22,6 +22,7 @@ pub mod identify;
 pub mod index;
 pub mod lock;
 pub mod manifest;
+pub mod person;
 pub mod segment;
 pub mod sharding;
 pub mod store;
@@ -35,6 +36,10 @@ use crate::matcher::{MatchTemplate, Matcher, PREPARED_FORMAT_VERSION, PREPARED_L
 use crate::template::Template;
 
 pub use identify::{Candidate, Identification, SearchMode, SearchOptions};
+pub use person::{
+    EnrolOptions, EnrolledPerson, FingerEvidence, NewPerson, PeopleOutcome, PersonCandidate,
+    PersonIdentification, PersonRecord, PersonSearchOptions, Print,
+};
 pub use segment::{DescriptorLayout, NewRecord, Problem, MAX_FINGER, MAX_SUBJECT_ID_LEN};
 pub use store::{
     CompactOptions, CompactReport, DroppedRecord, OpenMode, RecordId, Snapshot, Store, StoreStats,
@@ -106,6 +111,8 @@ pub struct Gallery {
     matcher: Matcher,
     /// Short-list length of indexed searches (`None`: the default rule).
     shortlist: Option<usize>,
+    /// Subject index cache and the enrolment lock of person-level operations.
+    people: person::PersonState,
 }
 
 impl Gallery {
@@ -121,7 +128,7 @@ impl Gallery {
 
     fn with_store(mut store: Store) -> Gallery {
         store.set_filter_sidecar(true);
-        Gallery { store, matcher: Matcher::new(), shortlist: None }
+        Gallery { store, matcher: Matcher::new(), shortlist: None, people: Default::default() }
     }
 
     /// Sets how many records the first search stage hands to the precise matcher (`None`:
@@ -162,20 +169,24 @@ impl Gallery {
         ids.into_iter().next().ok_or_else(|| Error::InvalidArgument("nothing enrolled".into()))
     }
 
-    /// Enrols a batch with one commit: all of it or, on error or crash, none of it.
+    /// Enrols a batch of records with one commit: all of it or, on error or crash, none of it.
+    /// Subject ids are normalised (`crate::people::subject_id`). A record-level operation: it
+    /// does not check that the prints belong to no other enrolled person; enrol people with
+    /// [`Gallery::enroll_person`] for that.
     pub fn enroll_batch(&self, batch: &[Enrolment<'_>]) -> Result<Vec<RecordId>> {
         use rayon::prelude::*;
         let records = batch
             .par_iter()
             .map(|e| {
-                segment::validate_subject_id(e.subject_id)?;
+                let subject_id = crate::people::normalize_subject_id(e.subject_id)?;
                 segment::validate_finger(e.finger)?;
                 check_enrollable(e.template)?;
                 Ok(NewRecord {
-                    subject_id: e.subject_id.to_string(),
+                    subject_id,
                     finger: e.finger,
                     template: e.template.to_native_bytes()?,
                     descriptor: MatchTemplate::prepare(e.template).as_bytes().to_vec(),
+                    demographics: Vec::new(),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -183,19 +194,26 @@ impl Gallery {
     }
 
     /// De-registers a subject: deletes all its records (every finger) with one commit.
-    /// `SubjectNotFound` if it has none.
+    /// `SubjectNotFound` if it has none. The id is normalised (see [`Gallery::remove_subject`]).
     pub fn remove(&self, subject_id: &str) -> Result<usize> {
-        self.store.remove(subject_id)
+        self.remove_subject(subject_id)
     }
 
-    /// Every live record of a subject; `SubjectNotFound` if none.
+    /// Every live record of a subject (id normalised); `SubjectNotFound` if none.
     pub fn get(&self, subject_id: &str) -> Result<Vec<EnrolledRecord>> {
-        self.snapshot()
-            .get(subject_id)?
-            .into_iter()
-            .map(|r| {
+        let subject_id = crate::people::subject_id::lookup_form(subject_id);
+        let snapshot = self.snapshot();
+        let index = self.subject_index(&snapshot)?;
+        let records = index.records(&subject_id);
+        if records.is_empty() {
+            return Err(Error::SubjectNotFound { subject_id });
+        }
+        records
+            .iter()
+            .map(|&(id, _)| {
+                let r = snapshot.record(id)?;
                 Ok(EnrolledRecord {
-                    subject_id: r.subject_id,
+                    subject_id: subject_id.clone(),
                     finger: r.finger,
                     template: Template::from_native_bytes(&r.template)?,
                 })

@@ -24,8 +24,14 @@ use crate::error::{Error, Result};
 /// PNG-style magic: a high byte (catches 7-bit transfers), the name, CR LF (catches line-ending
 /// conversion), SUB (stops `type`), LF.
 pub const SEGMENT_MAGIC: [u8; 8] = [0x89, b'R', b'L', b'G', b'\r', b'\n', 0x1a, b'\n'];
-/// Segment format version written by this build.
-pub const SEGMENT_VERSION: u16 = 1;
+/// Newest segment format version this build reads and writes. Version 2 adds the demographic
+/// block of a record (see [`ENTRY_DEMOGRAPHICS_LEN`]); a segment without any such block is still
+/// written as version 1, so galleries without demographics stay readable by version-1 builds,
+/// while a version-1 build refuses (rather than silently drops, e.g. at compaction) the blocks
+/// it does not know.
+pub const SEGMENT_VERSION: u16 = 2;
+/// The first segment format version: no demographic blocks (the entry field is zero).
+pub const SEGMENT_VERSION_1: u16 = 1;
 /// Size of the header; the descriptor records start right after it.
 pub const HEADER_LEN: usize = 128;
 /// Size of one entry of the entry table.
@@ -80,8 +86,17 @@ pub const ENTRY_ID_OFFSET: usize = 12;
 pub const ENTRY_ID_LEN: usize = 16;
 /// Finger position 0–10 (u8).
 pub const ENTRY_FINGER: usize = 17;
-/// Reserved, zero (u16).
+/// Version 1: reserved, zero (u16). Version 2: the same bytes are [`ENTRY_DEMOGRAPHICS_LEN`].
 pub const ENTRY_RESERVED: usize = 18;
+/// Length in bytes (u16) of the record's demographic block, 0 for none (version 2). The block
+/// lies in the id region right after the record's subject id: an opaque payload (see
+/// `crate::people::Demographics`) followed by the CRC-32 of that payload (u32), which the
+/// length includes.
+pub const ENTRY_DEMOGRAPHICS_LEN: usize = ENTRY_RESERVED;
+/// Bytes of the CRC-32 that closes a demographic block.
+pub const DEMOGRAPHICS_CRC_LEN: usize = 4;
+/// Largest demographic payload (the block length is a u16 and includes the CRC).
+pub const MAX_DEMOGRAPHICS_LEN: usize = u16::MAX as usize - DEMOGRAPHICS_CRC_LEN;
 /// CRC-32 of the descriptor record (u32).
 pub const ENTRY_DESCRIPTOR_CRC: usize = 20;
 /// CRC-32 of the native template bytes (u32).
@@ -115,6 +130,9 @@ pub struct NewRecord {
     pub template: Vec<u8>,
     /// Prepared match descriptors, exactly `DescriptorLayout::len` bytes.
     pub descriptor: Vec<u8>,
+    /// Demographic payload stored with the record (empty for none); at most
+    /// [`MAX_DEMOGRAPHICS_LEN`] bytes.
+    pub demographics: Vec<u8>,
 }
 
 /// Checks a subject id: 1–64 bytes of printable text (no control characters, so no NUL).
@@ -180,7 +198,16 @@ pub fn encode(segment_id: u64, layout: DescriptorLayout, records: &[NewRecord]) 
     let records_off = HEADER_LEN;
     let entries_off = records_off + records.len() * dlen;
     let ids_off = entries_off + records.len() * ENTRY_LEN;
-    let ids_len: usize = records.iter().map(|r| r.subject_id.len()).sum();
+    let block_len = |r: &NewRecord| match r.demographics.len() {
+        0 => 0,
+        n => n + DEMOGRAPHICS_CRC_LEN,
+    };
+    let ids_len: usize = records.iter().map(|r| r.subject_id.len() + block_len(r)).sum();
+    let version = if records.iter().any(|r| !r.demographics.is_empty()) {
+        SEGMENT_VERSION
+    } else {
+        SEGMENT_VERSION_1
+    };
     let templates_off = ids_off + ids_len;
     let templates_len: usize = records.iter().map(|r| r.template.len()).sum();
     let file_len = templates_off + templates_len;
@@ -199,11 +226,23 @@ pub fn encode(segment_id: u64, layout: DescriptorLayout, records: &[NewRecord]) 
                 r.descriptor.len()
             )));
         }
+        if r.demographics.len() > MAX_DEMOGRAPHICS_LEN {
+            return Err(Error::InvalidArgument(format!(
+                "demographic block of {} bytes, at most {MAX_DEMOGRAPHICS_LEN}",
+                r.demographics.len()
+            )));
+        }
         let template_len = u32::try_from(r.template.len())
             .map_err(|_| Error::InvalidArgument("template larger than 4 GiB".into()))?;
         out[records_off + i * dlen..records_off + (i + 1) * dlen].copy_from_slice(&r.descriptor);
         let id = r.subject_id.as_bytes();
         out[ids_off + id_pos..ids_off + id_pos + id.len()].copy_from_slice(id);
+        let block_at = ids_off + id_pos + id.len();
+        if !r.demographics.is_empty() {
+            let d = &r.demographics;
+            out[block_at..block_at + d.len()].copy_from_slice(d);
+            put_u32(&mut out, block_at + d.len(), crc32fast::hash(d));
+        }
         out[templates_off + tpl_pos..templates_off + tpl_pos + r.template.len()]
             .copy_from_slice(&r.template);
 
@@ -213,15 +252,16 @@ pub fn encode(segment_id: u64, layout: DescriptorLayout, records: &[NewRecord]) 
         put_u32(&mut out, e + ENTRY_ID_OFFSET, id_pos as u32);
         out[e + ENTRY_ID_LEN] = id.len() as u8; // validated ≤ 64 above
         out[e + ENTRY_FINGER] = r.finger;
+        put_u16(&mut out, e + ENTRY_DEMOGRAPHICS_LEN, block_len(r) as u16); // checked above
         put_u32(&mut out, e + ENTRY_DESCRIPTOR_CRC, crc32fast::hash(&r.descriptor));
         put_u32(&mut out, e + ENTRY_TEMPLATE_CRC, crc32fast::hash(&r.template));
         put_u32(&mut out, e + ENTRY_ID_CRC, id_crc(id, r.finger));
-        id_pos += id.len();
+        id_pos += id.len() + block_len(r);
         tpl_pos += r.template.len();
     }
 
     out[OFFSET_MAGIC..OFFSET_MAGIC + 8].copy_from_slice(&SEGMENT_MAGIC);
-    put_u16(&mut out, OFFSET_VERSION, SEGMENT_VERSION);
+    put_u16(&mut out, OFFSET_VERSION, version);
     put_u16(&mut out, OFFSET_HEADER_LEN, HEADER_LEN as u16);
     put_u64(&mut out, OFFSET_SEGMENT_ID, segment_id);
     put_u64(&mut out, OFFSET_FILE_LEN, file_len as u64);
@@ -272,6 +312,7 @@ pub struct Segment {
     map: Mmap,
     id: u64,
     count: u32,
+    version: u16,
     layout: DescriptorLayout,
     entries_off: usize,
     ids_off: usize,
@@ -292,6 +333,9 @@ pub struct EntryView<'a> {
     pub finger: u8,
     /// Native template bytes.
     pub template: &'a [u8],
+    /// The demographic block (payload followed by its CRC-32), empty for none; read the
+    /// payload, checked, through [`Segment::demographics`].
+    pub demographics_block: &'a [u8],
 }
 
 impl Segment {
@@ -326,7 +370,7 @@ impl Segment {
         let field32 = |at| get_u32(h, at).unwrap_or(0);
         let field64 = |at| get_u64(h, at).unwrap_or(0);
         let version = field16(OFFSET_VERSION);
-        if version != SEGMENT_VERSION {
+        if !(SEGMENT_VERSION_1..=SEGMENT_VERSION).contains(&version) {
             return Err(Error::GalleryVersion {
                 path: path.to_path_buf(),
                 expected: SEGMENT_VERSION,
@@ -400,6 +444,7 @@ impl Segment {
             map,
             id,
             count,
+            version,
             layout,
             entries_off: entries_off as usize,
             ids_off: ids_off as usize,
@@ -422,6 +467,11 @@ impl Segment {
     /// Segment id.
     pub fn id(&self) -> u64 {
         self.id
+    }
+
+    /// Format version of the file ([`SEGMENT_VERSION_1`] or [`SEGMENT_VERSION`]).
+    pub fn version(&self) -> u16 {
+        self.version
     }
 
     /// Number of records (deleted ones included).
@@ -481,12 +531,24 @@ impl Segment {
         let templates = &self.map[self.templates_off..];
         let subject_id =
             ids.get(id_off..id_off + id_len).ok_or_else(|| corrupt("subject id out of bounds"))?;
+        // Version 1 files hold zero here (reserved), so they have no block.
+        let block_len = match self.version {
+            SEGMENT_VERSION_1 => 0,
+            _ => get_u16(e, ENTRY_DEMOGRAPHICS_LEN).unwrap_or(0) as usize,
+        };
+        let demographics_block = match block_len {
+            0 => &[][..],
+            n if n < DEMOGRAPHICS_CRC_LEN => return Err(corrupt("demographic block too short")),
+            n => ids
+                .get(id_off + id_len..id_off + id_len + n)
+                .ok_or_else(|| corrupt("demographic block out of bounds"))?,
+        };
         let template = usize::try_from(tpl_off)
             .ok()
             .zip(usize::try_from(tpl_off.saturating_add(tpl_len)).ok())
             .and_then(|(a, b)| templates.get(a..b))
             .ok_or_else(|| corrupt("template out of bounds"))?;
-        Ok(EntryView { subject_id, finger, template })
+        Ok(EntryView { subject_id, finger, template, demographics_block })
     }
 
     /// Subject id and finger of record `index` (cheap: touches the entry and the id only),
@@ -555,6 +617,21 @@ impl Segment {
         self.damaged_ids.get_or_init(|| (0..self.count).filter(|&i| !self.id_intact(i)).collect())
     }
 
+    /// The demographic payload of record `index` after checking its CRC-32; `None` when the
+    /// record has no block.
+    pub fn demographics(&self, index: u32) -> Result<Option<&[u8]>> {
+        let view = self.entry_view(index)?;
+        match split_block(view.demographics_block) {
+            Ok(None) => Ok(None),
+            Ok(Some(payload)) => Ok(Some(payload)),
+            Err(message) => Err(Error::GalleryCorrupt {
+                path: self.path.clone(),
+                offset: (self.entries_off + index as usize * ENTRY_LEN) as u64,
+                message: format!("record {index}: {message}"),
+            }),
+        }
+    }
+
     /// Reads every byte and checks every checksum; returns each problem with its offset.
     pub fn verify(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
@@ -588,6 +665,12 @@ impl Segment {
                         let at = self.ids_off + get_u32(e, ENTRY_ID_OFFSET).unwrap_or(0) as usize;
                         report(at, format!("record {i}: subject id checksum mismatch"));
                     }
+                    if let Err(message) = split_block(view.demographics_block) {
+                        let at = self.ids_off
+                            + get_u32(e, ENTRY_ID_OFFSET).unwrap_or(0) as usize
+                            + view.subject_id.len();
+                        report(at, format!("record {i}: {message}"));
+                    }
                     if crc32fast::hash(view.template) != crc_at(ENTRY_TEMPLATE_CRC) {
                         let rel = get_u64(e, ENTRY_TEMPLATE_OFFSET).unwrap_or(0) as usize;
                         report(
@@ -599,6 +682,21 @@ impl Segment {
             }
         }
         problems
+    }
+}
+
+/// A demographic block split into its payload after checking the CRC-32 that closes it.
+fn split_block(block: &[u8]) -> std::result::Result<Option<&[u8]>, &'static str> {
+    if block.is_empty() {
+        return Ok(None);
+    }
+    let Some(split) = block.len().checked_sub(DEMOGRAPHICS_CRC_LEN) else {
+        return Err("demographic block too short");
+    };
+    let (payload, crc) = block.split_at(split);
+    match get_u32(crc, 0) {
+        Some(stored) if stored == crc32fast::hash(payload) => Ok(Some(payload)),
+        _ => Err("demographic block checksum mismatch"),
     }
 }
 
@@ -629,6 +727,7 @@ mod tests {
             finger: (i % 11) as u8,
             template: vec![i as u8; 10 + i],
             descriptor: vec![(i * 7) as u8; 16],
+            demographics: Vec::new(),
         }
     }
 
@@ -722,6 +821,53 @@ mod tests {
         let path4 = dir.path().join(file_name(8));
         write(&path4, &bytes[..bytes.len() - 5]).expect("write");
         assert!(matches!(Segment::open(&path4, 5, 4), Err(Error::GalleryCorrupt { .. })));
+    }
+
+    #[test]
+    fn demographic_blocks_follow_their_id_and_make_version_2() {
+        let mut records: Vec<_> = (0..3).map(record).collect();
+        // Without blocks the file is version 1, byte for byte what version-1 builds write.
+        let plain = encode(9, LAYOUT, &records).expect("encode");
+        assert_eq!(get_u16(&plain, OFFSET_VERSION), Some(SEGMENT_VERSION_1));
+        records[1].demographics = b"\x01\x03\x00Ann".to_vec();
+        let b = encode(9, LAYOUT, &records).expect("encode");
+        assert_eq!(get_u16(&b, OFFSET_VERSION), Some(2));
+        let entries = 128 + 3 * 16;
+        let ids = entries + 3 * ENTRY_LEN;
+        // Record 1: id at 9 ("subject-1"), its block (6 + 4 bytes) right after; record 2's id
+        // after the block.
+        let e1 = entries + ENTRY_LEN;
+        assert_eq!(get_u16(&b, e1 + ENTRY_DEMOGRAPHICS_LEN), Some(10));
+        assert_eq!(get_u16(&b, entries + ENTRY_DEMOGRAPHICS_LEN), Some(0));
+        let block = ids + 9 + 9;
+        assert_eq!(&b[block..block + 6], b"\x01\x03\x00Ann");
+        assert_eq!(get_u32(&b, block + 6), Some(crc32fast::hash(b"\x01\x03\x00Ann")));
+        assert_eq!(get_u32(&b, entries + 2 * ENTRY_LEN + ENTRY_ID_OFFSET), Some(9 + 9 + 10));
+        assert_eq!(get_u64(&b, OFFSET_TEMPLATES_OFFSET), Some((ids + 27 + 10) as u64));
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(file_name(9));
+        write(&path, &b).expect("write");
+        let seg = Segment::open(&path, 9, 3).expect("open");
+        assert_eq!(seg.version(), 2);
+        assert_eq!(seg.demographics(1).expect("checked"), Some(&b"\x01\x03\x00Ann"[..]));
+        assert_eq!(seg.demographics(0).expect("checked"), None);
+        assert_eq!(seg.subject(2).expect("subject"), ("subject-2", 2));
+        assert!(seg.verify().is_empty());
+        drop(seg);
+        // A flipped bit in the block: reading it fails, verify names its offset.
+        let mut damaged = b.clone();
+        damaged[block + 4] ^= 1;
+        let path = dir.path().join(file_name(10));
+        put_u64(&mut damaged, OFFSET_SEGMENT_ID, 10);
+        let crc = header_crc(&damaged[..HEADER_LEN]);
+        put_u32(&mut damaged, OFFSET_HEADER_CRC, crc);
+        write(&path, &damaged).expect("write");
+        let seg = Segment::open(&path, 10, 3).expect("open");
+        assert!(matches!(seg.demographics(1), Err(Error::GalleryCorrupt { .. })));
+        let problems = seg.verify();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].offset, block as u64);
     }
 
     #[test]

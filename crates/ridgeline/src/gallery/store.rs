@@ -200,6 +200,15 @@ impl Snapshot {
         self.live_segment(id.segment).is_some_and(|s| s.segment.record_intact(id.index))
     }
 
+    /// The demographic payload stored with a record, its checksum checked; `None` when the
+    /// record has none.
+    pub fn demographics(&self, id: RecordId) -> Result<Option<&[u8]>> {
+        let seg = self
+            .live_segment(id.segment)
+            .ok_or_else(|| Error::InvalidArgument(format!("no segment {:#x}", id.segment)))?;
+        seg.segment.demographics(id.index)
+    }
+
     /// Coarse descriptor words of a record (see [`super::filter`]): the segment's sidecar
     /// mapped, or built in memory, once per segment.
     pub fn coarse(&self, id: RecordId) -> Option<&[u64]> {
@@ -538,7 +547,18 @@ impl Store {
     /// Appends a batch as one new segment with one commit; returns where the records landed.
     /// Refuses the whole batch if any (subject, finger 1–10) is already enrolled or repeated.
     pub fn append(&self, records: Vec<NewRecord>) -> Result<Vec<RecordId>> {
-        if records.is_empty() {
+        self.append_replacing(records, &[])
+    }
+
+    /// Like [`Store::append`], and deletes the live records `replaced` in the same commit: a
+    /// re-capture replaces a subject's old record of a finger, all or nothing. The replaced
+    /// records do not count as already enrolled.
+    pub fn append_replacing(
+        &self,
+        records: Vec<NewRecord>,
+        replaced: &[RecordId],
+    ) -> Result<Vec<RecordId>> {
+        if records.is_empty() && replaced.is_empty() {
             return Ok(Vec::new());
         }
         let mut w = self.writer()?;
@@ -554,16 +574,30 @@ impl Store {
             }
         }
         let current = self.snapshot();
+        let replaced: HashSet<(u64, u32)> = replaced.iter().map(|r| (r.segment, r.index)).collect();
+        for &(segment, index) in &replaced {
+            let live = current
+                .live_segment(segment)
+                .is_some_and(|s| index < s.segment.len() && !s.is_deleted(index));
+            if !live {
+                return Err(Error::InvalidArgument(format!(
+                    "record {index} of segment {segment:#x} is not live"
+                )));
+            }
+        }
         current.check_ids_readable()?;
-        check_duplicates(&current, &records)?;
+        check_duplicates(&current, &records, &replaced)?;
 
         let mut next = w.manifest.clone();
         let id = next.next_segment_id;
-        next.next_segment_id += 1;
         next.generation += 1;
-        self.write_segment(id, next.layout, &records)?;
-        manifest::sync_dir(&self.dir)?;
-        next.segments.push(SegmentEntry { id, count: records.len() as u32 });
+        if !records.is_empty() {
+            next.next_segment_id += 1;
+            self.write_segment(id, next.layout, &records)?;
+            manifest::sync_dir(&self.dir)?;
+            next.segments.push(SegmentEntry { id, count: records.len() as u32 });
+        }
+        next.deletions.extend(replaced.iter().copied());
         next.commit(&self.dir)?;
 
         let snapshot = build_snapshot(&self.dir, &next, Some(&current))?;
@@ -704,11 +738,13 @@ impl Store {
                 let view = s.segment.entry_view(i)?;
                 let (subject_id, finger) = s.segment.subject(i)?;
                 let descriptor = s.segment.descriptor(i).unwrap_or_default().to_vec();
+                let demographics = s.segment.demographics(i)?.unwrap_or_default().to_vec();
                 batch.push(NewRecord {
                     subject_id: subject_id.to_string(),
                     finger,
                     template: view.template.to_vec(),
                     descriptor,
+                    demographics,
                 });
                 rewritten += 1;
                 if batch.len() == COMPACT_SEGMENT_RECORDS {
@@ -784,7 +820,11 @@ fn overwrite_with_zeros(path: &Path) -> Result<()> {
     file.sync_all().map_err(|e| Error::io(path, e))
 }
 
-fn check_duplicates(current: &Snapshot, records: &[NewRecord]) -> Result<()> {
+fn check_duplicates(
+    current: &Snapshot,
+    records: &[NewRecord],
+    replaced: &HashSet<(u64, u32)>,
+) -> Result<()> {
     let mut batch: HashSet<(&[u8], u8)> = HashSet::new();
     for r in records.iter().filter(|r| r.finger != 0) {
         if !batch.insert((r.subject_id.as_bytes(), r.finger)) {
@@ -800,8 +840,10 @@ fn check_duplicates(current: &Snapshot, records: &[NewRecord]) -> Result<()> {
     let clash = current.segments.par_iter().find_map_any(|s| {
         (0..s.segment.len()).find_map(|i| {
             let v = s.segment.entry_view(i).ok()?;
-            (!s.is_deleted(i) && batch.contains(&(v.subject_id, v.finger)))
-                .then(|| (String::from_utf8_lossy(v.subject_id).into_owned(), v.finger))
+            (!s.is_deleted(i)
+                && !replaced.contains(&(s.segment.id(), i))
+                && batch.contains(&(v.subject_id, v.finger)))
+            .then(|| (String::from_utf8_lossy(v.subject_id).into_owned(), v.finger))
         })
     });
     match clash {
@@ -995,6 +1037,7 @@ mod tests {
             finger,
             template: vec![seed; 5 + seed as usize],
             descriptor: vec![seed; 24],
+            demographics: Vec::new(),
         }
     }
 
