@@ -12,8 +12,6 @@ use ridgeline::Template;
 
 use crate::progress::Progress;
 
-use super::probe_input::load_template;
-
 /// Records per commit when enrolling from a manifest.
 pub const BATCH_RECORDS: usize = 1024;
 
@@ -38,6 +36,45 @@ pub struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Enrol images whose quality is below the recapture threshold
+    /// (`ridgeline::extract::quality::RECAPTURE_QUALITY`) instead of refusing them.
+    #[arg(long)]
+    pub accept_low_quality: bool,
+}
+
+/// An image whose print is too poor to enrol: the clerk should capture the finger again.
+#[derive(Debug)]
+pub struct LowQualityPrint {
+    /// The image.
+    pub path: PathBuf,
+    /// Its image quality.
+    pub quality: u8,
+}
+
+impl std::fmt::Display for LowQualityPrint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: image quality {} is below the recapture threshold {}; capture the finger again, or pass --accept-low-quality",
+            self.path.display(),
+            self.quality,
+            ridgeline::extract::quality::RECAPTURE_QUALITY
+        )
+    }
+}
+
+impl std::error::Error for LowQualityPrint {}
+
+/// Loads an input; an image (not a template file, whose quality is its maker's scale) below the
+/// recapture threshold is refused unless `accept_low_quality`.
+fn load_checked(path: &Path, accept_low_quality: bool) -> anyhow::Result<Template> {
+    let loaded = super::compare::load_template(path, None)?;
+    let extracted = loaded.extract_ms.is_some();
+    let quality = loaded.template.quality;
+    if extracted && !accept_low_quality && ridgeline::extract::quality::needs_recapture(quality) {
+        return Err(LowQualityPrint { path: path.to_path_buf(), quality }.into());
+    }
+    Ok(loaded.template)
 }
 
 struct Row {
@@ -91,8 +128,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut enrolled = 0usize;
     for chunk in rows.chunks(BATCH_RECORDS) {
         use rayon::prelude::*;
-        let templates: Vec<Template> =
-            chunk.par_iter().map(|r| load_template(&r.path)).collect::<anyhow::Result<_>>()?;
+        let templates: Vec<Template> = chunk
+            .par_iter()
+            .map(|r| load_checked(&r.path, args.accept_low_quality))
+            .collect::<anyhow::Result<_>>()?;
         let batch: Vec<Enrolment<'_>> = chunk
             .iter()
             .zip(&templates)

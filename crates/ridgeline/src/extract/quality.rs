@@ -6,6 +6,17 @@
 //! clear ridges; the image quality adds that a small print carries less to match on.
 
 use super::gradients::BlockGradients;
+
+/// Image quality below which a print should be captured again: an enrolment refuses it unless
+/// told to accept it, and `extract --json` reports `recapture`. Chosen on the error-versus-reject
+/// curves of the four FVC2002 development sets (docs/ACCURACY.md, "Quality that predicts
+/// failure").
+pub const RECAPTURE_QUALITY: u8 = 43;
+
+/// Whether a print of this image quality should be captured again.
+pub fn needs_recapture(quality: u8) -> bool {
+    quality < RECAPTURE_QUALITY
+}
 use super::orientation::OrientationField;
 use super::parameters::*;
 use super::segmentation::Mask;
