@@ -171,6 +171,10 @@ pub fn erc(
         if kept.is_empty() {
             break;
         }
+        // Levels up to the lowest quality present reject nothing: one point says so.
+        if points.last().is_some_and(|p: &ErcPoint| p.rejected == rejected) {
+            continue;
+        }
         points.push(ErcPoint {
             rejected,
             quality: q,
@@ -279,8 +283,10 @@ mod tests {
         let p = points.iter().find(|p| p.quality == 60).expect("level 60");
         assert!((p.rejected - 0.25).abs() < EPS);
         assert_eq!((p.genuine, p.fnmr), (2, 0.0));
-        // Levels with no genuine comparison left are not points.
+        // Levels with no genuine comparison left are not points, and every point rejects more.
         assert!(points.iter().all(|p| p.genuine > 0));
+        assert!(points.windows(2).all(|w| w[0].rejected < w[1].rejected));
+        assert_eq!(points.len(), 3, "{points:?}");
         assert!(erc(&genuine, &impostor, &prints, 0.01).is_none());
     }
 
