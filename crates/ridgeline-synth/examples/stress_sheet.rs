@@ -78,7 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             )?;
             tiles.push(imp.image.resampled_to(dpi));
         }
-        let name = set.replace(':', "").replace(',', "+");
+        let name = set.replace(':', "").replace(',', "-");
         let path = out.join(format!("stress-{name}.png"));
         ridgeline_synth::dataset::write_png(&path, &strip(&tiles, tile, dpi)?)?;
         println!("{}", path.display());

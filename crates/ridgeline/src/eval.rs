@@ -164,25 +164,36 @@ pub fn erc(
     levels.push(0);
     levels.sort_unstable();
     levels.dedup();
-    let mut points = Vec::with_capacity(levels.len());
+    let mut points: Vec<ErcPoint> = Vec::with_capacity(levels.len());
     for q in levels {
-        let rejected = prints.iter().filter(|&&p| p < q).count() as f64 / prints.len() as f64;
-        let kept: Vec<f64> = genuine.iter().filter(|g| g.1 >= q && g.2 >= q).map(|g| g.0).collect();
-        if kept.is_empty() {
-            break;
-        }
+        let Some(point) = erc_point(genuine, prints, threshold, q) else { break };
         // Levels up to the lowest quality present reject nothing: one point says so.
-        if points.last().is_some_and(|p: &ErcPoint| p.rejected == rejected) {
+        if points.last().is_some_and(|p| p.rejected == point.rejected) {
             continue;
         }
-        points.push(ErcPoint {
-            rejected,
-            quality: q,
-            fnmr: share(&kept, |s| s < threshold),
-            genuine: kept.len(),
-        });
+        points.push(point);
     }
     Some((threshold, points))
+}
+
+/// The error-versus-reject point of one quality threshold: prints of quality below `quality`
+/// rejected, FNMR at the score `threshold`. `None` when no genuine comparison is left.
+pub fn erc_point(
+    genuine: &[(f64, u8, u8)],
+    prints: &[u8],
+    threshold: f64,
+    quality: u8,
+) -> Option<ErcPoint> {
+    if prints.is_empty() {
+        return None;
+    }
+    let rejected = prints.iter().filter(|&&p| p < quality).count() as f64 / prints.len() as f64;
+    let kept: Vec<f64> =
+        genuine.iter().filter(|g| g.1 >= quality && g.2 >= quality).map(|g| g.0).collect();
+    if kept.is_empty() {
+        return None;
+    }
+    Some(ErcPoint { rejected, quality, fnmr: share(&kept, |s| s < threshold), genuine: kept.len() })
 }
 
 fn share(values: &[f64], pred: impl Fn(f64) -> bool) -> f64 {
@@ -287,6 +298,9 @@ mod tests {
         assert!(points.iter().all(|p| p.genuine > 0));
         assert!(points.windows(2).all(|w| w[0].rejected < w[1].rejected));
         assert_eq!(points.len(), 3, "{points:?}");
+        // A threshold between two levels rejects what the next level up rejects.
+        let p = erc_point(&genuine, &prints, threshold, 45).expect("point");
+        assert_eq!((p.rejected, p.genuine, p.fnmr), (0.25, 2, 0.0));
         assert!(erc(&genuine, &impostor, &prints, 0.01).is_none());
     }
 

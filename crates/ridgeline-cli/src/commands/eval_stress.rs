@@ -100,6 +100,10 @@ struct Row {
     recapture_share: f64,
     fnmr_1e3_after_recapture: Option<f64>,
     erc: Option<(f64, Vec<eval::ErcPoint>)>,
+    /// Genuine scores with their prints' qualities, and every print's quality, for points of
+    /// the curve at any threshold.
+    genuine_q: Vec<(f64, u8, u8)>,
+    prints_q: Vec<u8>,
 }
 
 struct Dev {
@@ -244,9 +248,11 @@ fn row(name: String, synthetic: bool, o: &Outcome, extraction: Option<MatchCount
     let minutiae: Vec<f64> =
         o.templates.iter().flatten().map(|t| t.minutiae.len() as f64).collect();
     let erc = o.erc(REPORT_FMR);
+    let genuine_q: Vec<(f64, u8, u8)> =
+        o.genuine.iter().map(|&(s, a, b)| (s, q[a], q[b])).collect();
     // The curve's point at the recapture threshold: prints below it rejected.
-    let after = erc.as_ref().and_then(|(_, points)| {
-        points.iter().rev().find(|p| p.quality <= RECAPTURE_QUALITY).map(|p| p.fnmr)
+    let after = erc.as_ref().and_then(|(threshold, _)| {
+        eval::erc_point(&genuine_q, &q, *threshold, RECAPTURE_QUALITY).map(|p| p.fnmr)
     });
     Row {
         name,
@@ -265,6 +271,8 @@ fn row(name: String, synthetic: bool, o: &Outcome, extraction: Option<MatchCount
             / q.len().max(1) as f64,
         fnmr_1e3_after_recapture: after,
         erc,
+        genuine_q,
+        prints_q: q,
     }
 }
 
@@ -282,9 +290,10 @@ struct Choice {
     held_fnmr: Option<(f64, f64, f64)>,
 }
 
-/// The ERC point in force at quality threshold `q` (prints below `q` rejected).
-fn erc_at(points: &[eval::ErcPoint], q: u8) -> Option<&eval::ErcPoint> {
-    points.iter().rev().find(|p| p.quality <= q)
+/// The ERC point at quality threshold `q` (prints below `q` rejected).
+fn erc_at(r: &Row, q: u8) -> Option<eval::ErcPoint> {
+    let (threshold, _) = r.erc.as_ref()?;
+    eval::erc_point(&r.genuine_q, &r.prints_q, *threshold, q)
 }
 
 /// The rule: the threshold with the lowest FNMR at FMR 10⁻³ pooled over `sets` (genuine
@@ -292,11 +301,11 @@ fn erc_at(points: &[eval::ErcPoint], q: u8) -> Option<&eval::ErcPoint> {
 /// prints; the lowest such threshold on ties.
 fn choose(sets: &[&Row]) -> Option<(u8, f64, f64)> {
     let mut best: Option<(u8, f64, f64)> = None;
-    for q in 0..=100u8 {
+    'levels: for q in 0..=100u8 {
         let (mut failed, mut genuine, mut rejected, mut prints) = (0.0, 0.0, 0.0, 0.0);
         for r in sets {
-            let (_, points) = r.erc.as_ref()?;
-            let p = erc_at(points, q)?;
+            // A threshold that leaves a set no genuine comparison is no candidate.
+            let Some(p) = erc_at(r, q) else { continue 'levels };
             failed += p.fnmr * p.genuine as f64;
             genuine += p.genuine as f64;
             rejected += p.rejected * r.images as f64;
@@ -329,11 +338,9 @@ fn select_recapture(real: &[&Row]) -> Vec<Choice> {
         let others: Vec<&Row> =
             real.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, r)| *r).collect();
         let Some((quality, tuned_fnmr, tuned_rejected)) = choose(&others) else { continue };
-        let held_fnmr = held.erc.as_ref().and_then(|(_, points)| {
-            let before = points.first()?.fnmr;
-            let after = erc_at(points, quality)?;
-            Some((before, after.fnmr, after.rejected))
-        });
+        let held_fnmr = erc_at(held, 0)
+            .zip(erc_at(held, quality))
+            .map(|(before, after)| (before.fnmr, after.fnmr, after.rejected));
         out.push(Choice {
             held_out: Some(held.name.clone()),
             quality,
