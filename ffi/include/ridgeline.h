@@ -83,6 +83,14 @@
 #define RL_MIN_USABLE_MINUTIAE 6
 
 /*
+ Image quality (0–100, `rl_template_quality`) below which a print should be captured again.
+ Chosen on the error-versus-reject curves of the development sets: the threshold with the
+ lowest FNMR at FMR 0.1 % that sends back at most 5 % of prints (docs/ACCURACY.md). Equal to
+ the core crate's `RECAPTURE_QUALITY` (a test checks it).
+ */
+#define RL_QUALITY_RECAPTURE 43
+
+/*
  A template gallery on disk (opaque). Open with `rl_gallery_open`, release with
  `rl_gallery_close`.
  */

@@ -36,6 +36,8 @@ enum Command {
     Synth(commands::synth::Args),
     /// Score the extractor's minutiae against the ground truth of a synthetic set.
     EvalExtract(commands::eval_extract::Args),
+    /// The stress report: accuracy and extraction under acquisition conditions, and real sets.
+    EvalStress(commands::eval_stress::Args),
     /// Create, inspect, verify or compact a gallery.
     Gallery(commands::gallery::Args),
     /// Enrol templates or images into a gallery.
@@ -88,6 +90,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Convert(args) => commands::convert::run(args),
         Command::Synth(args) => commands::synth::run(args),
         Command::EvalExtract(args) => commands::eval_extract::run(args),
+        Command::EvalStress(args) => commands::eval_stress::run(args),
         Command::Gallery(args) => commands::gallery::run(args),
         Command::Enroll(args) => commands::enroll::run(args),
         Command::Identify(args) => commands::identify::run(args),

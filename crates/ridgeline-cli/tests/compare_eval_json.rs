@@ -74,6 +74,7 @@ fn eval_json_has_the_contract_keys_and_counts() {
         [
             "compare_us_median",
             "eer",
+            "erc",
             "extract_ms_median",
             "failed_to_extract",
             "fnmr_at_fmr_1e-2",
@@ -89,6 +90,9 @@ fn eval_json_has_the_contract_keys_and_counts() {
     assert_eq!(v["impostor"], 2880);
     assert!(v["fnmr_at_fmr_1e-4"].is_null(), "2880 impostors cannot resolve 1e-4");
     assert!(v["extract_ms_median"].is_null(), "templates are not extracted");
+    // 2,880 impostors resolve the error-versus-reject curve's FMR of 10⁻³.
+    assert_eq!(v["erc"]["fmr"], 1e-3);
+    assert_eq!(v["erc"]["points"][0]["genuine"], 280);
     let eer = v["eer"].as_f64().expect("eer");
     assert!((0.0..0.1).contains(&eer), "eer {eer}");
     let svg = std::fs::read_to_string(&det_path).expect("DET written");

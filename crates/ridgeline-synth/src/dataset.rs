@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use ridgeline::{FingerImage, Minutia};
 use serde::Serialize;
 
+use crate::condition::Condition;
 use crate::error::{Error, Result};
 use crate::impression::{self, ImpressionConfig};
 use crate::master::{Master, MasterConfig};
@@ -83,6 +84,9 @@ struct Manifest {
     width: u32,
     height: u32,
     dpi: u32,
+    /// Acquisition conditions applied to every impression (canonical names).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    conditions: Vec<String>,
     classes: Vec<PatternClass>,
 }
 
@@ -113,65 +117,101 @@ pub fn write_images(
     impression: &ImpressionConfig,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Summary> {
+    write_images_with(dir, spec, master, impression, &[], progress)
+}
+
+/// [`write_images`] under acquisition `conditions` (see [`crate::condition`]): the same
+/// fingers and touches as without them, degraded, with the ground truth they leave.
+pub fn write_images_with(
+    dir: &Path,
+    spec: &DatasetSpec,
+    master: &MasterConfig,
+    impression: &ImpressionConfig,
+    conditions: &[Condition],
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Summary> {
+    let mut summaries = write_image_sets(&[(dir, conditions)], spec, master, impression, progress)?;
+    Ok(summaries.pop().unwrap_or_default())
+}
+
+/// Several sets of the same fingers, one folder per list of conditions, each as
+/// [`write_images_with`] writes it (byte for byte); every master is grown once for all sets.
+pub fn write_image_sets(
+    sets: &[(&Path, &[Condition])],
+    spec: &DatasetSpec,
+    master: &MasterConfig,
+    impression: &ImpressionConfig,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<Summary>> {
     spec.validate()?;
     let (width, height) = spec.size_at_500();
     let master = MasterConfig { width, height, ..master.clone() };
     master.validate()?;
     impression.validate()?;
-    let truth_dir = dir.join("truth");
-    std::fs::create_dir_all(&truth_dir).map_err(io_err(&truth_dir))?;
-    let mut summary = Summary::default();
+    for (dir, _) in sets {
+        let truth_dir = dir.join("truth");
+        std::fs::create_dir_all(&truth_dir).map_err(io_err(&truth_dir))?;
+    }
+    let mut summaries = vec![Summary::default(); sets.len()];
     let mut classes = Vec::with_capacity(spec.fingers.min(1 << 20) as usize);
     let mut start = 1;
     while start <= spec.fingers {
         let end = (start + BATCH_FINGERS - 1).min(spec.fingers);
-        let batch: Vec<Result<(PatternClass, u64)>> = (start..=end)
+        let batch: Vec<Result<(PatternClass, Vec<u64>)>> = (start..=end)
             .into_par_iter()
             .map(|finger| {
                 let m = Master::generate(spec.seed, finger, &master)?;
-                let mut truth_count = 0;
-                for k in 1..=spec.impressions {
-                    let imp =
-                        impression::render(&m, spec.seed, finger, k, width, height, impression)?;
-                    let (image, minutiae) = at_dpi(imp, spec.dpi);
-                    let name = format!("{finger}_{k}");
-                    write_png(&dir.join(format!("{name}.png")), &image)?;
-                    let truth: Vec<TruthMinutia> =
-                        minutiae.iter().map(TruthMinutia::from).collect();
-                    let path = truth_dir.join(format!("{name}.json"));
-                    let json = serde_json::to_vec(&truth)
-                        .map_err(|e| Error::InvalidConfig(e.to_string()))?;
-                    std::fs::write(&path, json).map_err(io_err(&path))?;
-                    truth_count += truth.len() as u64;
+                let mut truth_counts = vec![0u64; sets.len()];
+                for ((dir, conditions), count) in sets.iter().zip(&mut truth_counts) {
+                    for k in 1..=spec.impressions {
+                        let imp = impression::render_with(
+                            &m, spec.seed, finger, k, width, height, impression, conditions,
+                        )?;
+                        let (image, minutiae) = at_dpi(imp, spec.dpi);
+                        let name = format!("{finger}_{k}");
+                        write_png(&dir.join(format!("{name}.png")), &image)?;
+                        let truth: Vec<TruthMinutia> =
+                            minutiae.iter().map(TruthMinutia::from).collect();
+                        let path = dir.join("truth").join(format!("{name}.json"));
+                        let json = serde_json::to_vec(&truth)
+                            .map_err(|e| Error::InvalidConfig(e.to_string()))?;
+                        std::fs::write(&path, json).map_err(io_err(&path))?;
+                        *count += truth.len() as u64;
+                    }
                 }
                 progress(1);
-                Ok((m.class(), truth_count))
+                Ok((m.class(), truth_counts))
             })
             .collect();
         for result in batch {
             let (class, truth) = result?;
-            summary.class_counts[class_slot(class)] += 1;
-            summary.truth_minutiae += truth;
-            summary.written += spec.impressions as u64;
+            for (summary, t) in summaries.iter_mut().zip(truth) {
+                summary.class_counts[class_slot(class)] += 1;
+                summary.truth_minutiae += t;
+                summary.written += spec.impressions as u64;
+            }
             classes.push(class);
         }
         start = end + 1;
     }
-    let manifest = Manifest {
-        generator: "ridgeline-synth",
-        seed: spec.seed,
-        fingers: spec.fingers,
-        impressions: spec.impressions,
-        width: spec.width,
-        height: spec.height,
-        dpi: spec.dpi,
-        classes,
-    };
-    let path = dir.join("synth.json");
-    let json =
-        serde_json::to_vec_pretty(&manifest).map_err(|e| Error::InvalidConfig(e.to_string()))?;
-    std::fs::write(&path, json).map_err(io_err(&path))?;
-    Ok(summary)
+    for (dir, conditions) in sets {
+        let manifest = Manifest {
+            generator: "ridgeline-synth",
+            seed: spec.seed,
+            fingers: spec.fingers,
+            impressions: spec.impressions,
+            width: spec.width,
+            height: spec.height,
+            dpi: spec.dpi,
+            conditions: conditions.iter().map(Condition::name).collect(),
+            classes: classes.clone(),
+        };
+        let path = dir.join("synth.json");
+        let json = serde_json::to_vec_pretty(&manifest)
+            .map_err(|e| Error::InvalidConfig(e.to_string()))?;
+        std::fs::write(&path, json).map_err(io_err(&path))?;
+    }
+    Ok(summaries)
 }
 
 fn class_slot(class: PatternClass) -> usize {

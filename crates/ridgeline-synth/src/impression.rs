@@ -12,6 +12,9 @@
 use ridgeline::{FingerImage, Minutia};
 use serde::{Deserialize, Serialize};
 
+use crate::condition::{
+    segment_distance, Condition, Crease, Stress, CREASE_TRUTH_MARGIN_PX, TRUTH_ROUND_TRIP_PX,
+};
 use crate::error::{Error, Result};
 use crate::master::Master;
 use crate::model::Silhouette;
@@ -170,17 +173,49 @@ pub fn render(
     height: u32,
     config: &ImpressionConfig,
 ) -> Result<Impression> {
+    render_with(master, seed, finger, impression, width, height, config, &[])
+}
+
+/// Renders an impression under acquisition `conditions` (none: the same bytes as [`render`]).
+#[allow(clippy::too_many_arguments)]
+pub fn render_with(
+    master: &Master,
+    seed: u64,
+    finger: u64,
+    impression: u32,
+    width: u32,
+    height: u32,
+    config: &ImpressionConfig,
+    conditions: &[Condition],
+) -> Result<Impression> {
     config.validate()?;
+    let mut config = config.clone();
+    let mut condition_rng = Rng::stream(seed, finger, impression, Purpose::Condition);
+    let stress = if conditions.is_empty() {
+        Stress::none()
+    } else {
+        let stress =
+            Stress::draw(conditions, impression, width, height, &mut config, &mut condition_rng);
+        config.validate()?;
+        stress
+    };
+    let stressed = !stress.is_none();
+    let config = &config;
     let mut rng = Rng::stream(seed, finger, impression, Purpose::Impression);
     let canvas_center = (master.ridges.width as f64 / 2.0, master.ridges.height as f64 / 2.0);
     let s = master.model.silhouette;
     let warp =
-        Warp::sample(&config.placement, width, height, canvas_center, (s.cx, s.cy), &mut rng);
+        Warp::sample(&config.placement, width, height, canvas_center, (s.cx, s.cy), &mut rng)
+            .stressed(&stress);
     let contact = Contact::sample(config.contact_scale, config.contact_offset_sd_px, &mut rng);
     let pressure = rng.uniform(config.pressure.0, config.pressure.1);
     let dryness = rng.uniform(config.dryness.0, config.dryness.1);
     let contrast = rng.uniform(config.contrast.0, config.contrast.1);
     let background = rng.uniform(config.background_level.0, config.background_level.1);
+    let canvas = (master.ridges.width as f64, master.ridges.height as f64);
+    let on_canvas = |mx: f64, my: f64| {
+        !stress.clip_to_canvas || (mx >= 0.0 && my >= 0.0 && mx < canvas.0 && my < canvas.1)
+    };
 
     let (w, h) = (width as usize, height as usize);
     // Two fine noise fields (pores and breaks on ridges, specks in valleys).
@@ -208,7 +243,10 @@ pub fn render(
         for gx in 0..gw {
             let (x, y) = ((gx * step) as f64, (gy * step) as f64);
             let (mx, my) = warp.to_master(x, y);
-            let visible = contact.visibility(&master.model.silhouette, mx, my);
+            let mut visible = contact.visibility(&master.model.silhouette, mx, my);
+            if !on_canvas(mx, my) {
+                visible = 0.0;
+            }
             let mut slow = 0.0;
             for (kx, ky, phase) in &waves {
                 slow += (kx * x + ky * y + phase).sin();
@@ -218,6 +256,8 @@ pub fn render(
         }
     }
     let mut ink = vec![0.0f32; w * h];
+    // Where the finger is and how much contrast it has (only the stresses need it).
+    let mut presence = if stressed { vec![0.0f32; w * h] } else { Vec::new() };
     for y in 0..h {
         let (gy, fy) = (y / step, (y % step) as f32 / step as f32);
         for x in 0..w {
@@ -239,9 +279,21 @@ pub fn render(
             value *= 1.0 - smoothstep((pores[i] - pore_level) * 2.0 + 0.5);
             value += (1.0 - value) * smoothstep((specks[i] - speck_level) * 2.0 + 0.5) * 0.8;
             ink[i] = value * visible * lerp(3);
+            if stressed {
+                presence[i] = visible * lerp(3);
+            }
         }
     }
-    let ink = box_blur_3(&ink, w, h);
+    if stressed {
+        apply_ink_stress(&mut ink, &presence, w, h, &stress, &mut condition_rng);
+    }
+    let mut ink = box_blur_3(&ink, w, h);
+    for _ in 0..stress.extra_blur {
+        ink = box_blur_3(&ink, w, h);
+    }
+    if !stress.creases.is_empty() {
+        paint_creases(&mut ink, w, h, &stress.creases);
+    }
 
     // The sensor: background with vignetting, dirt, scratches, then the finger, then noise.
     let mut gray = vec![0.0f32; w * h];
@@ -261,6 +313,13 @@ pub fn render(
     }
     for (g, k) in gray.iter_mut().zip(&ink) {
         *g *= 1.0 - k * 0.92;
+    }
+    for patch in &stress.dark {
+        for y in 0..h {
+            for x in 0..w {
+                gray[y * w + x] -= patch.at(x as f64, y as f64) as f32;
+            }
+        }
     }
     for _ in 0..rng.poisson(config.scratches_mean) {
         let start = (rng.uniform(0.0, w as f64), rng.uniform(0.0, h as f64));
@@ -284,8 +343,108 @@ pub fn render(
         .collect();
     let image = FingerImage::from_raw(width, height, ridgeline::image::STANDARD_DPI, pixels)?;
 
-    let minutiae = visible_minutiae(master, &warp, &contact, width, height);
+    let mut minutiae = visible_minutiae(master, &warp, &contact, width, height);
+    if !stress.is_none() {
+        minutiae.retain(|m| truth_survives(m, &warp, &stress, canvas));
+    }
     Ok(Impression { image, minutiae })
+}
+
+/// Whether a ground-truth minutia stays truth under the stress: carried back to its master
+/// position exactly (strong distortions can defeat the numerical inverse), on the master
+/// canvas, and not under a crease.
+fn truth_survives(m: &Minutia, warp: &Warp, stress: &Stress, canvas: (f64, f64)) -> bool {
+    let margin = params::VISIBLE_MARGIN_PX;
+    let (x, y) = (m.x as f64, m.y as f64);
+    let (mx, my) = warp.to_master(x, y);
+    let (bx, by) = warp.to_impression(mx, my);
+    if ((bx - x).powi(2) + (by - y).powi(2)).sqrt() > TRUTH_ROUND_TRIP_PX {
+        return false;
+    }
+    if stress.clip_to_canvas
+        && !(mx >= margin && my >= margin && mx < canvas.0 - margin && my < canvas.1 - margin)
+    {
+        return false;
+    }
+    stress.creases.iter().all(|c| c.distance(x, y) > c.width_px / 2.0 + CREASE_TRUTH_MARGIN_PX)
+}
+
+/// The ink-level parts of a stress, before the print is blurred: dashes along dry ridges,
+/// merged valleys, worn ridge height and faded patches. `presence` is the finger's visibility
+/// times its local contrast (the ink a fully dark pixel would have).
+fn apply_ink_stress(
+    ink: &mut [f32],
+    presence: &[f32],
+    w: usize,
+    h: usize,
+    stress: &Stress,
+    rng: &mut Rng,
+) {
+    if stress.dash_fraction > 0.0 {
+        // Breaks a few pixels long: white noise blurred four times (features of 4–6 pixels),
+        // thresholded at the quantile that removes the wanted share of ridge pixels.
+        let mut field = fine_noise(w, h, rng);
+        field = box_blur_3(&box_blur_3(&field, w, h), w, h);
+        let n = field.len().max(1) as f64;
+        let mean = field.iter().map(|&v| v as f64).sum::<f64>() / n;
+        let var = field.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+        let sd = var.sqrt().max(1e-9);
+        let level = normal_quantile(1.0 - stress.dash_fraction);
+        for (v, f) in ink.iter_mut().zip(&field) {
+            let z = (*f as f64 - mean) / sd;
+            *v *= 1.0 - smoothstep(((z - level) * 3.0 + 0.5) as f32);
+        }
+    }
+    let patched = !stress.merge.is_empty() || !stress.fade.is_empty();
+    if !patched && stress.ridge_height >= 1.0 {
+        return;
+    }
+    let k = stress.ridge_height as f32;
+    for y in 0..h {
+        for x in 0..w {
+            let i = y * w + x;
+            let full = presence[i];
+            if full <= 0.0 {
+                continue;
+            }
+            let (px, py) = (x as f64, y as f64);
+            let mut v = ink[i];
+            // Wet: moisture fills the valleys with ink, merging neighbouring ridges.
+            let merge = stress.merge.iter().map(|p| p.at(px, py)).fold(0.0, f64::max) as f32;
+            v = v.max(merge * 0.9 * full);
+            // Worn: the ridges lose height, so ridges and valleys move towards a middle level.
+            v = v * k + (1.0 - k) * 0.45 * full;
+            let fade = stress.fade.iter().map(|p| p.at(px, py)).fold(0.0, f64::max);
+            v *= (1.0 - fade.min(0.95)) as f32;
+            ink[i] = v;
+        }
+    }
+}
+
+/// Paints white creases into the ink: no ink on the crease, a soft edge of one pixel.
+fn paint_creases(ink: &mut [f32], w: usize, h: usize, creases: &[Crease]) {
+    for crease in creases {
+        let line = crease.polyline();
+        let half = crease.width_px / 2.0;
+        for seg in line.windows(2) {
+            let (a, b) = (seg[0], seg[1]);
+            let pad = half + 1.5;
+            let x0 = (a.0.min(b.0) - pad).max(0.0) as usize;
+            let x1 = ((a.0.max(b.0) + pad).max(0.0) as usize).min(w - 1);
+            let y0 = (a.1.min(b.1) - pad).max(0.0) as usize;
+            let y1 = ((a.1.max(b.1) + pad).max(0.0) as usize).min(h - 1);
+            if x0 > x1 || y0 > y1 {
+                continue;
+            }
+            for y in y0..=y1 {
+                for x in x0..=x1 {
+                    let d = segment_distance((x as f64, y as f64), a, b);
+                    let keep = ((d - half + 0.5).clamp(0.0, 1.0)) as f32;
+                    ink[y * w + x] *= keep;
+                }
+            }
+        }
+    }
 }
 
 /// The master's minutiae carried into the impression, kept where they are clearly visible.

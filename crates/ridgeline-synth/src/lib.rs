@@ -9,6 +9,8 @@
 //! ```text
 //! class ─> model (outline, cores/deltas, orientation, period) ─> ridges ─> minutiae = master
 //! master ─> placement + distortion ─> contact, pressure, noise, background ─> impression + truth
+//!        (+ acquisition conditions: placement, pressure, distortion, rotation, dry, wet,
+//!           creases, worn, partial, optical — [`condition`])
 //! model ─> statistical minutiae ─> placement + distortion + dropout ─> template (no image)
 //! ```
 //!
@@ -17,6 +19,7 @@
 //! thread count, and any finger can be produced without the ones before it.
 
 pub mod class;
+pub mod condition;
 pub mod dataset;
 pub mod error;
 pub mod impression;
@@ -33,6 +36,7 @@ pub mod truth;
 pub mod warp;
 
 pub use class::{PatternClass, NATURAL_CLASS_FREQUENCIES};
+pub use condition::{Condition, ConditionKind};
 pub use error::{Error, Result};
 pub use impression::{Impression, ImpressionConfig};
 pub use master::{Master, MasterConfig};

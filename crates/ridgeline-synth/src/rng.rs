@@ -21,6 +21,8 @@ pub enum Purpose {
     TemplateMaster = 3,
     /// One template-level impression.
     TemplateImpression = 4,
+    /// The acquisition conditions applied to one impression (`crate::condition`).
+    Condition = 5,
 }
 
 /// SplitMix64 finaliser: a bijective mix with good avalanche.

@@ -12,7 +12,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::condition::ShearWave;
 use crate::rng::Rng;
+
+/// Most shear waves a warp carries.
+const MAX_SHEAR_WAVES: usize = 2;
 
 /// How far a finger may be placed and distorted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +64,10 @@ pub struct Warp {
     skin_rotation: (f64, f64),
     skin_translation: (f64, f64),
     brake_length: f64,
+    /// Non-linear shear waves added to the displacement outside the contact region (zero
+    /// amplitude unless a condition asks for them).
+    shear: [ShearWave; MAX_SHEAR_WAVES],
+    shear_on: bool,
 }
 
 impl Warp {
@@ -95,7 +103,28 @@ impl Warp {
             skin_rotation: (skin_rotation.cos(), skin_rotation.sin()),
             skin_translation: (skin_shift * skin_angle.cos(), skin_shift * skin_angle.sin()),
             brake_length: config.brake_length_px.max(1.0),
+            shear: [ShearWave { k: (0.0, 0.0), phase: 0.0, amplitude: (0.0, 0.0) };
+                MAX_SHEAR_WAVES],
+            shear_on: false,
         }
+    }
+
+    /// Applies the placement and distortion parts of a condition's [`crate::condition::Stress`].
+    pub fn stressed(mut self, stress: &crate::condition::Stress) -> Self {
+        if let Some(angle) = stress.rotation_rad {
+            self.rotation = (angle.cos(), angle.sin());
+        }
+        self.master_center.0 += stress.shift_px.0;
+        self.master_center.1 += stress.shift_px.1;
+        if let Some((angle, translation)) = stress.skin {
+            self.skin_rotation = (angle.cos(), angle.sin());
+            self.skin_translation = translation;
+        }
+        for (slot, wave) in self.shear.iter_mut().zip(&stress.shear) {
+            *slot = *wave;
+            self.shear_on = true;
+        }
+        self
     }
 
     /// Rigid placement: impression pixel to undistorted master position.
@@ -125,8 +154,15 @@ impl Warp {
         let ratio = distance / self.brake_length;
         let brake = 1.0 - (-ratio * ratio).exp();
         let (c, s) = self.skin_rotation;
-        let moved =
-            (c * dx - s * dy + self.skin_translation.0, s * dx + c * dy + self.skin_translation.1);
+        let (mut tx, mut ty) = self.skin_translation;
+        if self.shear_on {
+            for wave in &self.shear {
+                let phase = (wave.k.0 * x + wave.k.1 * y + wave.phase).sin();
+                tx += wave.amplitude.0 * phase;
+                ty += wave.amplitude.1 * phase;
+            }
+        }
+        let moved = (c * dx - s * dy + tx, s * dx + c * dy + ty);
         ((moved.0 - dx) * brake, (moved.1 - dy) * brake)
     }
 

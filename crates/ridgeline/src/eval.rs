@@ -1,4 +1,5 @@
-//! Accuracy metrics of a verification system: EER, FNMR at a given FMR, and DET curves.
+//! Accuracy metrics of a verification system: EER, FNMR at a given FMR, DET curves, and the
+//! error-versus-reject curve of a quality measure.
 //!
 //! Conventions (the CLI contract of `ridgeline eval`): a comparison *matches* at threshold `t`
 //! when its score is `>= t`. Then
@@ -125,6 +126,76 @@ fn sorted_finite(values: &[f64]) -> Vec<f64> {
     v
 }
 
+/// One point of an error-versus-reject curve.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ErcPoint {
+    /// Prints rejected: those of quality below [`ErcPoint::quality`], a fraction of all prints.
+    pub rejected: f64,
+    /// The lowest quality kept.
+    pub quality: u8,
+    /// FNMR of the genuine comparisons left (both prints kept), at the fixed threshold.
+    pub fnmr: f64,
+    /// Genuine comparisons left.
+    pub genuine: usize,
+}
+
+/// The error-versus-reject curve of a quality measure (Grother and Tabassi, 2007): the
+/// threshold is fixed once, where all impostor comparisons give `target_fmr`; then, for every
+/// quality value `q` present, the prints of quality below `q` are rejected and the FNMR of the
+/// genuine comparisons between two kept prints is measured at that threshold. A quality that
+/// predicts failure makes the FNMR fall fast as the worst prints go.
+///
+/// `genuine[i]` is a score and the qualities of its two prints; `prints` holds every print's
+/// quality (the denominator of the rejected share). Returns the threshold and the points by
+/// increasing rejection, from nothing rejected; `None` when `target_fmr` is not resolved by
+/// the impostors or there is no genuine comparison.
+pub fn erc(
+    genuine: &[(f64, u8, u8)],
+    impostor: &[f64],
+    prints: &[u8],
+    target_fmr: f64,
+) -> Option<(f64, Vec<ErcPoint>)> {
+    if genuine.is_empty() || prints.is_empty() {
+        return None;
+    }
+    let scores: Vec<f64> = genuine.iter().map(|g| g.0).collect();
+    let threshold = fnmr_at_fmr(&scores, impostor, target_fmr)?.threshold;
+    let mut levels: Vec<u8> = prints.to_vec();
+    levels.push(0);
+    levels.sort_unstable();
+    levels.dedup();
+    let mut points: Vec<ErcPoint> = Vec::with_capacity(levels.len());
+    for q in levels {
+        let Some(point) = erc_point(genuine, prints, threshold, q) else { break };
+        // Levels up to the lowest quality present reject nothing: one point says so.
+        if points.last().is_some_and(|p| p.rejected == point.rejected) {
+            continue;
+        }
+        points.push(point);
+    }
+    Some((threshold, points))
+}
+
+/// The error-versus-reject point of one quality threshold: prints of quality below `quality`
+/// rejected, FNMR at the score `threshold`. `None` when no genuine comparison is left.
+pub fn erc_point(
+    genuine: &[(f64, u8, u8)],
+    prints: &[u8],
+    threshold: f64,
+    quality: u8,
+) -> Option<ErcPoint> {
+    if prints.is_empty() {
+        return None;
+    }
+    let rejected = prints.iter().filter(|&&p| p < quality).count() as f64 / prints.len() as f64;
+    let kept: Vec<f64> =
+        genuine.iter().filter(|g| g.1 >= quality && g.2 >= quality).map(|g| g.0).collect();
+    if kept.is_empty() {
+        return None;
+    }
+    Some(ErcPoint { rejected, quality, fnmr: share(&kept, |s| s < threshold), genuine: kept.len() })
+}
+
 fn share(values: &[f64], pred: impl Fn(f64) -> bool) -> f64 {
     if values.is_empty() {
         return 0.0;
@@ -206,6 +277,31 @@ mod tests {
         // 10 impostors cannot resolve 0.05.
         assert!(fnmr_at_fmr(&genuine, &impostor, 0.05).is_none());
         assert!(fnmr_at_fmr(&genuine, &[], 0.5).is_none());
+    }
+
+    #[test]
+    fn erc_rejects_the_worst_prints_at_a_fixed_threshold() {
+        // Impostors 0.0..0.9: the smallest threshold with FMR <= 0.1 is 0.9. Genuine: the two
+        // failures involve the print of quality 10.
+        let impostor: Vec<f64> = (0..10).map(|i| i as f64 / 10.0).collect();
+        let genuine = [(0.2, 10, 80), (0.3, 10, 60), (0.95, 60, 80), (0.99, 80, 90)];
+        let prints = [10, 60, 80, 90];
+        let (threshold, points) = erc(&genuine, &impostor, &prints, 0.1).expect("resolved");
+        assert!((threshold - 0.9).abs() < EPS, "{threshold}");
+        assert_eq!(points[0].quality, 0);
+        assert!((points[0].fnmr - 0.5).abs() < EPS && points[0].rejected == 0.0);
+        // Rejecting quality < 60 removes one print of four and both failures.
+        let p = points.iter().find(|p| p.quality == 60).expect("level 60");
+        assert!((p.rejected - 0.25).abs() < EPS);
+        assert_eq!((p.genuine, p.fnmr), (2, 0.0));
+        // Levels with no genuine comparison left are not points, and every point rejects more.
+        assert!(points.iter().all(|p| p.genuine > 0));
+        assert!(points.windows(2).all(|w| w[0].rejected < w[1].rejected));
+        assert_eq!(points.len(), 3, "{points:?}");
+        // A threshold between two levels rejects what the next level up rejects.
+        let p = erc_point(&genuine, &prints, threshold, 45).expect("point");
+        assert_eq!((p.rejected, p.genuine, p.fnmr), (0.25, 2, 0.0));
+        assert!(erc(&genuine, &impostor, &prints, 0.01).is_none());
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! and the people before it; refused people are listed and the others enrolled (exit code 1
 //! if any was refused).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use ridgeline::gallery::{EnrolOptions, Gallery, NewPerson, OpenMode, SearchMode};
@@ -23,7 +23,7 @@ use ridgeline::Template;
 
 use crate::progress::Progress;
 
-use super::probe_input::{as_prints, load_prints, parse_prints, PrintArg};
+use super::probe_input::{as_prints, parse_prints, PrintArg};
 
 /// People per commit when enrolling from a manifest.
 pub const BATCH_PEOPLE: usize = 256;
@@ -76,6 +76,60 @@ pub struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Enrol images whose quality is below the recapture threshold
+    /// (`ridgeline::extract::quality::RECAPTURE_QUALITY`) instead of refusing them.
+    #[arg(long)]
+    pub accept_low_quality: bool,
+}
+
+/// An image whose print is too poor to enrol: the clerk should capture the finger again.
+#[derive(Debug)]
+pub struct LowQualityPrint {
+    /// The image.
+    pub path: PathBuf,
+    /// Its image quality.
+    pub quality: u8,
+}
+
+impl std::fmt::Display for LowQualityPrint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: image quality {} is below the recapture threshold {}; capture the finger again, or pass --accept-low-quality",
+            self.path.display(),
+            self.quality,
+            ridgeline::extract::quality::RECAPTURE_QUALITY
+        )
+    }
+}
+
+impl std::error::Error for LowQualityPrint {}
+
+/// Loads an input; an image (not a template file, whose quality is its maker's scale) below the
+/// recapture threshold is refused unless `accept_low_quality`.
+fn load_prints_checked(
+    prints: &[PrintArg],
+    accept_low_quality: bool,
+) -> anyhow::Result<Vec<(u8, Template)>> {
+    use rayon::prelude::*;
+    prints
+        .par_iter()
+        .map(|p| {
+            let t = load_checked(&p.path, accept_low_quality)
+                .with_context(|| format!("finger {} ({})", p.finger, p.path.display()))?;
+            Ok((p.finger, t))
+        })
+        .collect()
+}
+
+fn load_checked(path: &Path, accept_low_quality: bool) -> anyhow::Result<Template> {
+    let loaded = super::compare::load_template(path, None)?;
+    let extracted = loaded.extract_ms.is_some();
+    let quality = loaded.template.quality;
+    if extracted && !accept_low_quality && ridgeline::extract::quality::needs_recapture(quality) {
+        return Err(LowQualityPrint { path: path.to_path_buf(), quality }.into());
+    }
+    Ok(loaded.template)
 }
 
 /// A person read from the arguments or the manifest, before loading.
@@ -141,7 +195,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for chunk in people.chunks(BATCH_PEOPLE) {
         let loaded: Vec<Vec<(u8, Template)>> = chunk
             .iter()
-            .map(|p| load_prints(&p.prints).with_context(|| format!("person {}", p.id)))
+            .map(|p| {
+                load_prints_checked(&p.prints, args.accept_low_quality)
+                    .with_context(|| format!("person {}", p.id))
+            })
             .collect::<anyhow::Result<_>>()?;
         let prints: Vec<_> = loaded.iter().map(|l| as_prints(l)).collect();
         let batch: Vec<NewPerson<'_>> = chunk

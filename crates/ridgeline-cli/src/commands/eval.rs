@@ -1,6 +1,11 @@
-//! `ridgeline eval DATASET [--protocol fvc|all] [--dpi N] [--ext EXT] [--json] [--det OUT.svg]`:
-//! accuracy of extraction plus matching on a dataset in FVC layout
-//! (`<finger>_<impression>.<ext>`).
+//! `ridgeline eval DATASET [--protocol fvc|all] [--dpi N] [--ext EXT] [--json] [--det OUT.svg]
+//! [--erc OUT.svg] [--erc-fmr F]`: accuracy of extraction plus matching on a dataset in FVC
+//! layout (`<finger>_<impression>.<ext>`).
+//!
+//! The error-versus-reject curve (`erc` in the JSON, `--erc` draws it) fixes the threshold where
+//! all impostor comparisons give FMR `--erc-fmr` (default 10⁻³), rejects the prints of lowest
+//! image quality and reports the FNMR of the genuine comparisons left; a print that failed to
+//! extract has quality 0.
 //!
 //! Protocol `fvc`: genuine = every pair of impressions of one finger (i < j); impostor = the
 //! first impression of each finger against the first of every other finger. Protocol `all`:
@@ -40,6 +45,13 @@ pub struct Args {
     /// Draw the DET curve into this SVG file.
     #[arg(long)]
     pub det: Option<PathBuf>,
+    /// Draw the error-versus-reject curve (FNMR against the share of prints rejected by image
+    /// quality) into this SVG file.
+    #[arg(long)]
+    pub erc: Option<PathBuf>,
+    /// False match rate at which the error-versus-reject curve fixes its threshold.
+    #[arg(long, default_value_t = 1e-3)]
+    pub erc_fmr: f64,
 }
 
 /// Image extensions tried, in order, when `--ext` is not given.
@@ -47,23 +59,69 @@ const IMAGE_EXTENSIONS: [&str; 7] = ["tif", "tiff", "bmp", "png", "wsq", "pgm", 
 
 /// One sample of the dataset.
 #[derive(Debug)]
-struct Sample {
-    finger: String,
-    impression: u32,
-    path: PathBuf,
+pub(crate) struct Sample {
+    pub(crate) finger: String,
+    pub(crate) impression: u32,
+    pub(crate) path: PathBuf,
 }
 
-/// Runs the command.
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let samples = list_samples(&args.dataset, args.ext.as_deref())?;
+/// Everything one evaluation measured.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    /// The samples, sorted by finger then impression.
+    pub(crate) samples: Vec<Sample>,
+    /// Each sample's template (`None` when it failed to load or extract).
+    pub(crate) templates: Vec<Option<ridgeline::Template>>,
+    /// Milliseconds of extraction, for samples that were images.
+    pub(crate) extract_ms: Vec<f64>,
+    /// Genuine comparisons: score and the two samples' indices.
+    pub(crate) genuine: Vec<(f64, usize, usize)>,
+    /// Impostor scores.
+    pub(crate) impostor: Vec<f64>,
+    /// Microseconds per comparison.
+    pub(crate) compare_us: Vec<f64>,
+}
+
+impl Outcome {
+    pub(crate) fn genuine_scores(&self) -> Vec<f64> {
+        self.genuine.iter().map(|g| g.0).collect()
+    }
+
+    pub(crate) fn failed(&self) -> usize {
+        self.templates.iter().filter(|t| t.is_none()).count()
+    }
+
+    /// Image quality of each sample; 0 for one that failed to extract.
+    pub(crate) fn qualities(&self) -> Vec<u8> {
+        self.templates.iter().map(|t| t.as_ref().map_or(0, |t| t.quality)).collect()
+    }
+
+    /// The error-versus-reject curve at `fmr` (see [`eval::erc`]).
+    pub(crate) fn erc(&self, fmr: f64) -> Option<(f64, Vec<eval::ErcPoint>)> {
+        let q = self.qualities();
+        let genuine: Vec<(f64, u8, u8)> =
+            self.genuine.iter().map(|&(s, a, b)| (s, q[a], q[b])).collect();
+        eval::erc(&genuine, &self.impostor, &q, fmr)
+    }
+}
+
+/// Extracts (or loads) every sample of `dataset` and scores the protocol's comparisons.
+pub(crate) fn evaluate(
+    dataset: &Path,
+    protocol: &str,
+    dpi: Option<u32>,
+    ext: Option<&str>,
+    show_progress: bool,
+) -> anyhow::Result<Outcome> {
+    let samples = list_samples(dataset, ext)?;
     let matcher = Matcher::new();
 
-    let bar = progress(samples.len() as u64, "extract");
-    let loaded: Vec<(Option<MatchTemplate>, Option<f64>)> = samples
+    let bar = progress(samples.len() as u64, "extract", show_progress);
+    let loaded: Vec<(Option<ridgeline::Template>, Option<f64>)> = samples
         .par_iter()
         .map(|s| {
-            let result = match load_template(&s.path, args.dpi) {
-                Ok(l) => (Some(MatchTemplate::prepare(&l.template)), l.extract_ms),
+            let result = match load_template(&s.path, dpi) {
+                Ok(l) => (Some(l.template), l.extract_ms),
                 Err(_) => (None, None),
             };
             bar.inc(1);
@@ -71,15 +129,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         })
         .collect();
     bar.finish_and_clear();
-    let failed = loaded.iter().filter(|l| l.0.is_none()).count();
     let extract_ms: Vec<f64> = loaded.iter().filter_map(|l| l.1).collect();
+    let templates: Vec<Option<ridgeline::Template>> = loaded.into_iter().map(|l| l.0).collect();
+    let prepared: Vec<Option<MatchTemplate>> =
+        templates.iter().map(|t| t.as_ref().map(MatchTemplate::prepare)).collect();
 
-    let pairs = comparison_pairs(&samples, &args.protocol);
-    let bar = progress(pairs.len() as u64, "compare");
+    let pairs = comparison_pairs(&samples, protocol);
+    let bar = progress(pairs.len() as u64, "compare", show_progress);
     let scored: Vec<(bool, f64, Option<f64>)> = pairs
         .par_iter()
         .map(|&(a, b, genuine)| {
-            let result = match (&loaded[a].0, &loaded[b].0) {
+            let result = match (&prepared[a], &prepared[b]) {
                 (Some(ta), Some(tb)) => {
                     let start = Instant::now();
                     let score = matcher.compare(ta.view(), tb.view());
@@ -92,16 +152,43 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         })
         .collect();
     bar.finish_and_clear();
+    let genuine =
+        scored.iter().zip(&pairs).filter(|(s, _)| s.0).map(|(s, &(a, b, _))| (s.1, a, b)).collect();
+    let impostor = scored.iter().filter(|s| !s.0).map(|s| s.1).collect();
+    let compare_us = scored.iter().filter_map(|s| s.2).collect();
+    Ok(Outcome { samples, templates, extract_ms, genuine, impostor, compare_us })
+}
 
-    let genuine: Vec<f64> = scored.iter().filter(|s| s.0).map(|s| s.1).collect();
-    let impostor: Vec<f64> = scored.iter().filter(|s| !s.0).map(|s| s.1).collect();
-    let compare_us: Vec<f64> = scored.iter().filter_map(|s| s.2).collect();
-    let eer = eval::eer(&genuine, &impostor);
-    let at = |x: f64| eval::fnmr_at_fmr(&genuine, &impostor, x).map(|p| p.fnmr);
+/// Runs the command.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    if !(args.erc_fmr > 0.0 && args.erc_fmr < 1.0) {
+        anyhow::bail!("--erc-fmr must lie strictly between 0 and 1, got {}", args.erc_fmr);
+    }
+    let outcome = evaluate(&args.dataset, &args.protocol, args.dpi, args.ext.as_deref(), true)?;
+    let samples = &outcome.samples;
+    let failed = outcome.failed();
+    let extract_ms = &outcome.extract_ms;
+    let compare_us = &outcome.compare_us;
+    let genuine = outcome.genuine_scores();
+    let impostor = &outcome.impostor;
+    let eer = eval::eer(&genuine, impostor);
+    let at = |x: f64| eval::fnmr_at_fmr(&genuine, impostor, x).map(|p| p.fnmr);
+    let erc = outcome.erc(args.erc_fmr);
 
     if let Some(det) = &args.det {
-        draw_det(det, &genuine, &impostor, eer, &args.dataset)
+        draw_det(det, &genuine, impostor, eer, &args.dataset)
             .with_context(|| format!("cannot write the DET plot {}", det.display()))?;
+    }
+    if let Some(path) = &args.erc {
+        let Some((_, points)) = &erc else {
+            anyhow::bail!(
+                "cannot draw the error-versus-reject curve: {} impostor comparisons do not resolve FMR {:e}",
+                impostor.len(),
+                args.erc_fmr
+            );
+        };
+        draw_erc(path, &[(dataset_label(&args.dataset), points.clone())], args.erc_fmr)
+            .with_context(|| format!("cannot write the ERC plot {}", path.display()))?;
     }
 
     if args.json {
@@ -115,8 +202,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "fnmr_at_fmr_1e-2": at(1e-2),
             "fnmr_at_fmr_1e-3": at(1e-3),
             "fnmr_at_fmr_1e-4": at(1e-4),
-            "extract_ms_median": eval::median(&extract_ms),
-            "compare_us_median": eval::median(&compare_us),
+            "extract_ms_median": eval::median(extract_ms),
+            "compare_us_median": eval::median(compare_us),
+            "erc": erc_json(erc.as_ref(), args.erc_fmr),
         });
         println!("{out}");
     } else {
@@ -137,19 +225,107 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("FNMR at FMR 1e-2   {}", pct(at(1e-2)));
         println!("FNMR at FMR 1e-3   {}", pct(at(1e-3)));
         println!("FNMR at FMR 1e-4   {}", pct(at(1e-4)));
-        match eval::median(&extract_ms) {
+        if let Some((_, points)) = &erc {
+            let at_share = |share: f64| points.iter().rev().find(|p| p.rejected <= share);
+            let parts: Vec<String> = [0.0, 0.05, 0.1, 0.2]
+                .iter()
+                .filter_map(|&x| at_share(x).map(|p| (x, p)))
+                .map(|(x, p)| format!("{:.0} %: {:.2} %", x * 100.0, p.fnmr * 100.0))
+                .collect();
+            println!(
+                "FNMR at FMR {:.0e} after rejecting the lowest-quality prints: {}",
+                args.erc_fmr,
+                parts.join(", ")
+            );
+        }
+        match eval::median(extract_ms) {
             Some(ms) => println!("extraction         {ms:.1} ms median"),
             None => println!("extraction         n/a (template files)"),
         }
-        if let Some(us) = eval::median(&compare_us) {
+        if let Some(us) = eval::median(compare_us) {
             println!("comparison         {us:.1} µs median");
         }
     }
     Ok(())
 }
 
+/// The `erc` object of the JSON report: `null` when the FMR is not resolved.
+pub(crate) fn erc_json(erc: Option<&(f64, Vec<eval::ErcPoint>)>, fmr: f64) -> serde_json::Value {
+    match erc {
+        None => serde_json::Value::Null,
+        Some((threshold, points)) => serde_json::json!({
+            "fmr": fmr,
+            "threshold": threshold,
+            "points": points.iter().map(|p| serde_json::json!({
+                "rejected": p.rejected,
+                "quality": p.quality,
+                "fnmr": p.fnmr,
+                "genuine": p.genuine,
+            })).collect::<Vec<_>>(),
+        }),
+    }
+}
+
+fn dataset_label(dataset: &Path) -> String {
+    dataset.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// Draws error-versus-reject curves (FNMR against the share of prints rejected, up to half of
+/// them), one line per labelled set.
+pub(crate) fn draw_erc(
+    path: &Path,
+    curves: &[(String, Vec<eval::ErcPoint>)],
+    fmr: f64,
+) -> anyhow::Result<()> {
+    use plotters::prelude::*;
+
+    const MAX_REJECTED: f64 = 0.5;
+    let top =
+        curves.iter().flat_map(|(_, p)| p.iter().map(|p| p.fnmr)).fold(0.0f64, f64::max).max(0.01)
+            * 1.1;
+    let root = SVGBackend::new(path, (720, 560)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(format!("Error versus reject (FNMR at FMR {fmr:.0e})"), ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(64)
+        .build_cartesian_2d(0.0..MAX_REJECTED * 100.0, 0.0..top * 100.0)?;
+    chart
+        .configure_mesh()
+        .x_desc("prints rejected by image quality (%)")
+        .y_desc("FNMR of the comparisons left (%)")
+        .draw()?;
+    for (i, (label, points)) in curves.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        // A step curve: the FNMR holds until the next quality level is rejected.
+        let mut line = Vec::with_capacity(points.len() * 2);
+        for (k, p) in points.iter().enumerate() {
+            if p.rejected > MAX_REJECTED {
+                break;
+            }
+            if k > 0 {
+                line.push((p.rejected * 100.0, points[k - 1].fnmr * 100.0));
+            }
+            line.push((p.rejected * 100.0, p.fnmr * 100.0));
+        }
+        chart
+            .draw_series(LineSeries::new(line, ShapeStyle::from(&color).stroke_width(2)))?
+            .label(label.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
 /// The dataset's samples, sorted by finger then impression.
-fn list_samples(dir: &Path, ext: Option<&str>) -> anyhow::Result<Vec<Sample>> {
+pub(crate) fn list_samples(dir: &Path, ext: Option<&str>) -> anyhow::Result<Vec<Sample>> {
     let entries = std::fs::read_dir(dir)
         .with_context(|| format!("cannot list the dataset folder {}", dir.display()))?;
     let mut by_ext: BTreeMap<String, Vec<Sample>> = BTreeMap::new();
@@ -190,7 +366,7 @@ fn list_samples(dir: &Path, ext: Option<&str>) -> anyhow::Result<Vec<Sample>> {
 }
 
 /// Index pairs `(a, b, genuine)` of the protocol.
-fn comparison_pairs(samples: &[Sample], protocol: &str) -> Vec<(usize, usize, bool)> {
+pub(crate) fn comparison_pairs(samples: &[Sample], protocol: &str) -> Vec<(usize, usize, bool)> {
     let first_impression: BTreeMap<&str, u32> = samples.iter().fold(BTreeMap::new(), |mut m, s| {
         let e = m.entry(s.finger.as_str()).or_insert(s.impression);
         *e = (*e).min(s.impression);
@@ -211,7 +387,10 @@ fn comparison_pairs(samples: &[Sample], protocol: &str) -> Vec<(usize, usize, bo
     pairs
 }
 
-fn progress(len: u64, what: &str) -> ProgressBar {
+fn progress(len: u64, what: &str, shown: bool) -> ProgressBar {
+    if !shown {
+        return ProgressBar::hidden();
+    }
     let bar = ProgressBar::new(len);
     // The template is a literal, so it always parses.
     #[allow(clippy::unwrap_used)]

@@ -114,6 +114,7 @@ fn json_report(template: &Template, extract_ms: f64) -> serde_json::Value {
         "height": template.height,
         "dpi": template.dpi,
         "quality": template.quality,
+        "recapture": ridgeline::extract::quality::needs_recapture(template.quality),
         "minutiae": minutiae,
         "extract_ms": extract_ms,
     })
@@ -135,6 +136,13 @@ fn print_human(args: &Args, template: &Template, extract_ms: f64) {
         template.singular_points.len(),
         extract_ms
     );
+    if ridgeline::extract::quality::needs_recapture(template.quality) {
+        println!(
+            "recapture: image quality {} is below {}; capture the finger again",
+            template.quality,
+            ridgeline::extract::quality::RECAPTURE_QUALITY
+        );
+    }
     if let Some(out) = &args.out {
         println!("template written to {} ({})", out.display(), args.format);
     }

@@ -1,7 +1,10 @@
 //! `ridgeline synth --out DIR --fingers N --impressions K --seed S [--size WxH] [--dpi 500]
-//! [--templates-only] [--json]`
+//! [--condition NAME[:S|:A..B][,NAME...]] [--templates-only] [--json]`
 //!
 //! Images: `DIR/<finger>_<impression>.png` plus `DIR/truth/<finger>_<impression>.json`.
+//! `--condition` degrades every impression by acquisition conditions (`placement`,
+//! `pressure-high`, `pressure-low`, `distortion`, `rotation`, `dry`, `wet`, `creases`, `worn`,
+//! `partial`, `optical`; severity 1–3, see `ridgeline_synth::condition` and docs/SYNTH.md).
 //! Templates only: `--out FILE.rlp` writes one template pack; any other `--out` is a folder of
 //! `<finger>_<impression>.rlt` files.
 
@@ -9,6 +12,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
+use ridgeline_synth::condition;
 use ridgeline_synth::dataset::{self, DatasetSpec, TemplateOutput};
 use ridgeline_synth::{ImpressionConfig, MasterConfig, PatternClass, TemplateConfig};
 
@@ -36,8 +40,14 @@ pub struct Args {
     #[arg(long, default_value_t = 500)]
     pub dpi: u32,
     /// Write native templates only, without rendering images (fast: for large galleries).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "condition")]
     pub templates_only: bool,
+    /// Acquisition conditions applied to every impression, comma-separated, each `NAME`,
+    /// `NAME:S` or `NAME:A..B` with severities 1–3 (e.g. `dry:1..3,creases`): placement,
+    /// pressure-high, pressure-low, distortion, rotation, dry, wet, creases, worn, partial,
+    /// optical.
+    #[arg(long)]
+    pub condition: Option<String>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -56,6 +66,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.fingers == 0 || args.impressions == 0 {
         anyhow::bail!("--fingers and --impressions must be at least 1");
     }
+    let conditions = match &args.condition {
+        Some(text) => condition::parse_list(text)?,
+        None => Vec::new(),
+    };
     let spec = DatasetSpec {
         fingers: args.fingers,
         impressions: args.impressions,
@@ -80,11 +94,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         std::fs::create_dir_all(&args.out)
             .with_context(|| format!("cannot create {}", args.out.display()))?;
-        let summary = dataset::write_images(
+        let summary = dataset::write_images_with(
             &args.out,
             &spec,
             &MasterConfig::default(),
             &ImpressionConfig::default(),
+            &conditions,
             &progress,
         )
         .with_context(|| format!("cannot write images to {}", args.out.display()))?;
@@ -104,6 +119,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "impressions": args.impressions,
             "seed": args.seed,
             "kind": what,
+            "conditions": condition::list_name(&conditions),
             "written": summary.written,
             "truth_minutiae": summary.truth_minutiae,
             "classes": classes,
@@ -121,6 +137,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
         let parts: Vec<String> = classes.iter().map(|(k, v)| format!("{k} {v}")).collect();
         println!("classes: {}", parts.join(", "));
+        if !conditions.is_empty() {
+            println!("conditions: {}", condition::list_name(&conditions));
+        }
         if !args.templates_only {
             println!(
                 "ground truth: {} minutiae in {}/truth/",
