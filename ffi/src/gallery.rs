@@ -213,16 +213,18 @@ pub extern "C" fn rl_gallery_identify(
             ptr
         };
         if found.partial() {
-            return Err(FfiError::new(
-                RL_PARTIAL,
-                format!(
-                    "partial search: {} committed records could not be read and were skipped",
-                    found.skipped_records
-                ),
-            ));
+            return Err(partial_search(found.skipped_records));
         }
         Ok(())
     })
+}
+
+/// The `RL_PARTIAL` status of a search that skipped records it could not read.
+pub(crate) fn partial_search(skipped_records: usize) -> FfiError {
+    FfiError::new(
+        RL_PARTIAL,
+        format!("partial search: {skipped_records} committed records could not be read and were skipped"),
+    )
 }
 
 /// Releases candidates returned by `rl_gallery_identify`. NULL and pointers that are not live

@@ -242,13 +242,7 @@ pub extern "C" fn rl_gallery_identify_person(
             ptr
         };
         if found.partial() {
-            return Err(FfiError::new(
-                RL_PARTIAL,
-                format!(
-                    "partial search: {} committed records could not be read and were skipped",
-                    found.skipped_records
-                ),
-            ));
+            return Err(crate::gallery::partial_search(found.skipped_records));
         }
         Ok(())
     })

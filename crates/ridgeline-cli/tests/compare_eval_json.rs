@@ -73,6 +73,7 @@ fn eval_json_has_the_contract_keys_and_counts() {
         keys,
         [
             "compare_us_median",
+            "cpu",
             "eer",
             "erc",
             "extract_ms_median",

@@ -158,8 +158,13 @@ fn low_quality_prints_ask_for_recapture_and_are_not_enrolled_silently() {
 
     let gallery = dir.path().join("gallery");
     ok(&["gallery", "create", path(&gallery)]);
+    // The clean print goes to a gallery of its own: both sets share their fingers, and one
+    // record per person would refuse the clean print of a finger enrolled worn.
+    let clean_gallery = dir.path().join("clean-gallery");
+    ok(&["gallery", "create", path(&clean_gallery)]);
     let enroll = |id: &str, image: &str, extra: &[&str]| {
-        let mut args = vec!["enroll", "--gallery", path(&gallery), "--id", id, image];
+        let target = if id == "good" { &clean_gallery } else { &gallery };
+        let mut args = vec!["enroll", "--gallery", path(target), "--id", id, image];
         args.extend_from_slice(extra);
         ridgeline(&args)
     };

@@ -5,6 +5,7 @@
  *
  * Usage: bad_input DATASET_IMAGE GALLERY_DIR
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,11 +245,20 @@ int main(int argc, char **argv) {
     rl_gallery_close(g); /* closed twice: ignored */
     EXPECT(rl_gallery_count(g, &count64), RL_ERR_INVALID_ARGUMENT);
 
-    /* A gallery that lost a segment: searches fail unless a partial search is asked for. */
-    char segment_path[4096];
-    snprintf(segment_path, sizeof segment_path, "%s/0000000000000001.seg", gallery_dir);
-    if (remove(segment_path) != 0) {
-        fprintf(stderr, "FAIL: cannot remove %s\n", segment_path);
+    /* A gallery that lost its segments: searches fail unless a partial search is asked for. */
+    DIR *folder = opendir(gallery_dir);
+    int removed = 0;
+    for (struct dirent *e; folder != NULL && (e = readdir(folder)) != NULL;) {
+        size_t len = strlen(e->d_name);
+        if (len > 4 && strcmp(e->d_name + len - 4, ".seg") == 0) {
+            char segment_path[4096];
+            snprintf(segment_path, sizeof segment_path, "%s/%s", gallery_dir, e->d_name);
+            removed += remove(segment_path) == 0;
+        }
+    }
+    if (folder != NULL) closedir(folder);
+    if (removed == 0) {
+        fprintf(stderr, "FAIL: no segment of %s could be removed\n", gallery_dir);
         failures++;
     }
     rl_gallery *damaged = NULL;

@@ -654,6 +654,10 @@ impl Gallery {
     ) -> Result<Checked> {
         let subject_id = subject_id::normalize_subject_id(person.subject_id)?;
         validate_prints(person.prints)?;
+        // The same floor as a record enrolled on its own: too few minutiae to match reliably.
+        for p in person.prints {
+            super::check_enrollable(p.template)?;
+        }
         let existing = index.records(&subject_id);
         match (existing.is_empty(), options.update) {
             (false, false) => return Err(Error::SubjectExists { subject_id }),
