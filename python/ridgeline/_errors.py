@@ -98,6 +98,19 @@ class DuplicateSubjectError(RidgelineError):
     """An enrolment whose fingers match another enrolled subject."""
 
 
+class InvalidSubjectIdError(InvalidArgumentError):
+    """A subject id that is empty, too long, or holds control or invisible characters."""
+
+
+class SubjectExistsError(RidgelineError):
+    """The subject id is enrolled already and the call does not say it updates it."""
+
+
+class GalleryDamagedError(RidgelineError):
+    """Committed records could not be read: the search was refused rather than answered from
+    part of the gallery (pass ``allow_partial`` where offered to search what is readable)."""
+
+
 class ManifestError(RidgelineError, ValueError):
     """A de-duplication manifest row that cannot be used."""
 

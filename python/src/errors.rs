@@ -34,6 +34,10 @@ pub fn class_name(error: &Error) -> &'static str {
         Error::AlreadyEnrolled { .. } => "AlreadyEnrolledError",
         Error::Manifest { .. } => "ManifestError",
         Error::Checkpoint { .. } => "CheckpointError",
+        Error::InvalidSubjectId { .. } => "InvalidSubjectIdError",
+        Error::SubjectExists { .. } => "SubjectExistsError",
+        Error::DuplicatePerson { .. } => "DuplicateSubjectError",
+        Error::GalleryDamaged { .. } => "GalleryDamagedError",
         // A kind added to the core later than these bindings: the common base class.
         _ => "RidgelineError",
     }
