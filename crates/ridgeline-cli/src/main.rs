@@ -52,6 +52,8 @@ enum Command {
     Dedup(commands::dedup::Args),
     /// Link the records of two systems (the same person registered twice): demographics and prints.
     Link(commands::link::Args),
+    /// Apply a clerk's decisions (exported from an adjudication page) to a dedup or link report.
+    Decide(commands::decide::Args),
     /// Precision and recall of `link` output against ground truth.
     LinkEval(commands::link_eval::Args),
     /// Generate a synthetic identity population in two systems with clerk errors and ground truth.
@@ -99,6 +101,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Dedup(args) => commands::dedup::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Link(args) => commands::link::run(args),
+        Command::Decide(args) => commands::decide::run(args),
         Command::LinkEval(args) => commands::link_eval::run(args),
         Command::SynthPeople(args) => commands::synth_people::run(args),
     }

@@ -16,6 +16,7 @@ pub mod address;
 pub mod blocking;
 pub mod compare;
 pub mod date;
+pub mod decisions;
 pub mod error;
 pub mod eval;
 pub mod fusion;

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use ridgeline::dedup::html::{self, PairView, PrintView};
+use ridgeline::dedup::html::{PairView, PrintView};
 use ridgeline::dedup::matching::GalleryPopulation;
 use ridgeline::dedup::{
     build_report, job_key, read_manifest, search, verify_same_id_pairs, LinkedPair, Population,
@@ -133,10 +133,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     write_report(&report, &args.out, format)?;
     if let Some(path) = &args.html {
         let views = pair_views(&population, &report, &gallery, &image_paths);
-        let page = html::render(&report, &views, "Ridgeline de-duplication report");
-        // Owner-only: the page carries prints and identity numbers.
-        ridgeline::private_files::write(path, page.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        write_page(
+            &report,
+            &views,
+            population.infos(),
+            &Default::default(),
+            &Default::default(),
+            path,
+        )?;
+        if format == ReportFormat::Csv {
+            eprintln!(
+                "note: `ridgeline decide` applies the page's decisions to a JSON report; this run wrote CSV"
+            );
+        }
     }
     // The report holds everything the checkpoint did; the work folder holds personal data
     // (the enrolled templates) that nothing needs any more.
@@ -582,7 +591,10 @@ fn best_finger_view(
 }
 
 /// The template minutia a prepared minutia came from (prepared coordinates are at 500 dpi).
-fn nearest_minutia(template: &Template, m: ridgeline::matcher::PreparedMinutia) -> Option<usize> {
+pub fn nearest_minutia(
+    template: &Template,
+    m: ridgeline::matcher::PreparedMinutia,
+) -> Option<usize> {
     let scale = template.dpi as f32 / ridgeline::image::STANDARD_DPI as f32;
     let (x, y) = (m.x * scale, m.y * scale);
     template
@@ -592,6 +604,31 @@ fn nearest_minutia(template: &Template, m: ridgeline::matcher::PreparedMinutia) 
         .map(|(k, t)| (k, (t.x - x).powi(2) + (t.y - y).powi(2)))
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(k, _)| k)
+}
+
+/// Writes the adjudication page of a report, owner-only (it carries prints, names and
+/// identity numbers).
+pub fn write_page(
+    report: &Report,
+    views: &HashMap<(String, String), PairView>,
+    infos: &[RecordInfo],
+    extra: &crate::commands::dedup_page::ExtraFields,
+    notes: &HashMap<String, Vec<String>>,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let json: serde_json::Value =
+        serde_json::from_str(&report.to_json()).context("the report does not read back as JSON")?;
+    let page = crate::commands::dedup_page::page(
+        report,
+        &json,
+        views,
+        infos,
+        extra,
+        notes,
+        "Duplicate registrations to check",
+    )?;
+    ridgeline::private_files::write(path, crate::commands::adjudication::render(&page).as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Records in the report's statistics whether the run skipped records it could not read.

@@ -553,10 +553,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let html_path = out.join("dedup-report.html");
     write_report(&report, &json_path, ReportFormat::Json)?;
     let views = pair_views(&dedup_population, &report, &gallery, &HashMap::new());
-    let page =
-        ridgeline::dedup::html::render(&report, &views, "Ridgeline demo: de-duplication report");
-    std::fs::write(&html_path, page)
-        .with_context(|| format!("cannot write {}", html_path.display()))?;
+    crate::commands::dedup::write_page(
+        &report,
+        &views,
+        dedup_population.infos(),
+        &Default::default(),
+        &Default::default(),
+        &html_path,
+    )?;
     let acc = accuracy(&population, &report);
     let thresholds = ridgeline::dedup::LinkThresholds::new(dedup_population.infos(), fmr);
     for (a, b, kind) in missed_pairs(&population, &report).into_iter().take(MISSED_SHOWN) {

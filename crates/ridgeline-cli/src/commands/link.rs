@@ -48,6 +48,9 @@ pub struct Args {
     /// Resolution of fingerprint images whose files carry none.
     #[arg(long)]
     pub dpi: Option<u32>,
+    /// Also write the JSON summary (the report `ridgeline decide` applies decisions to) here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -83,11 +86,34 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ridgeline_link::link(&a, &b, &config, prints.as_ref().map(|p| p as &dyn PrintEvidence))
             .context("linkage failed")?;
     write_links(&args.out, &a, &b, &linkage)?;
-    let summary =
+    let mut summary =
         summary(&a, &b, &linkage, prints.as_ref(), read_s, started.elapsed().as_secs_f64());
+    // What `decide` needs to check a decisions file against this run and to reconcile: the
+    // pairs on the page and the links file they belong to.
+    let (items, omitted) = crate::commands::link_report::review_items(&linkage);
+    let links_bytes = std::fs::read(&args.out)
+        .with_context(|| format!("cannot read back {}", args.out.display()))?;
+    summary["links_file"] = json!(args.out.display().to_string());
+    summary["links_hash"] = json!(ridgeline_link::decisions::bytes_hash(&links_bytes));
+    summary["review"] = crate::commands::link_report::review_json(&a, &b, &linkage, &items);
+    let hash = ridgeline_link::decisions::report_hash(&summary);
+    if let Some(path) = &args.report {
+        ridgeline::private_files::write(path, format!("{summary}\n").as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     if let Some(html) = &args.html {
-        let page = crate::commands::link_report::render(&a, &b, &linkage, &summary);
-        std::fs::write(html, page).with_context(|| format!("cannot write {}", html.display()))?;
+        let source = crate::commands::link_report::PrintSource {
+            base_a: args.a.parent().unwrap_or(Path::new(".")),
+            base_b: args.b.parent().unwrap_or(Path::new(".")),
+            dpi: args.dpi,
+        };
+        let page = crate::commands::link_report::page(
+            &a, &b, &linkage, &items, omitted, &summary, &hash, &source,
+        );
+        let text = crate::commands::adjudication::render(&page);
+        // Owner-only: the page carries names, identity numbers and addresses.
+        ridgeline::private_files::write(html, text.as_bytes())
+            .with_context(|| format!("cannot write {}", html.display()))?;
     }
     if args.json {
         println!("{summary}");

@@ -1,91 +1,102 @@
-//! The HTML adjudication page of `ridgeline link`: a plain-language summary, then the pairs a
-//! clerk should look at (conflicts first, then the least certain links), names and addresses
-//! in characters with their differences highlighted, and per pair a decision (same person /
-//! different people / unsure) recorded in the page and exported as `decisions.csv`
-//! (`cluster_id,decision`). The page is self-contained: no scripts or styles from elsewhere.
+//! The pairs of a `ridgeline link` run a clerk should look at (conflicts first, then the least
+//! certain links) and their adjudication page ([`super::adjudication`]). A pair's cluster id
+//! is `a_record_id~b_record_id`.
 
-use std::fmt::Write;
+use std::path::Path;
 
-use ridgeline_link::{Linkage, Person};
+use ridgeline::dedup::html::{PairView, PrintView};
+use ridgeline::matcher::{MatchTemplate, Matcher};
+use ridgeline_link::{ConflictKind, Evidence, Linkage, Person};
+use serde_json::json;
+
+use super::adjudication::{group, one_in, ClusterView, Page};
 
 /// Most pairs listed; the least certain come first, so the cut drops the clearest.
-const MAX_PAIRS: usize = 500;
+pub const MAX_PAIRS: usize = 500;
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+/// Pairs drawn with their prints (the rest list the print rate only), so that the page stays a
+/// size a browser opens quickly.
+pub const MAX_DRAWN: usize = 100;
+
+/// A pair for the clerk.
+#[derive(Debug, Clone)]
+pub struct ReviewItem {
+    /// Index in system A.
+    pub a: u32,
+    /// Index in system B.
+    pub b: u32,
+    /// The conflict, if the pair has one.
+    pub conflict: Option<ConflictKind>,
+    /// Index of the pair among the links, if it is one.
+    pub link: Option<usize>,
+    /// Fused print FMR, where both records have prints of a common finger.
+    pub print_fmr: Option<f64>,
 }
 
-/// `a` and `b` with the characters outside their longest common subsequence marked.
-fn diff(a: &str, b: &str) -> (String, String) {
-    let (x, y): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    if x.len() * y.len() > 40_000 {
-        return (esc(a), esc(b));
-    }
-    let mut lcs = vec![vec![0u16; y.len() + 1]; x.len() + 1];
-    for i in (0..x.len()).rev() {
-        for j in (0..y.len()).rev() {
-            lcs[i][j] =
-                if x[i] == y[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
-        }
-    }
-    let (mut i, mut j) = (0, 0);
-    let (mut keep_x, mut keep_y) = (vec![false; x.len()], vec![false; y.len()]);
-    while i < x.len() && j < y.len() {
-        if x[i] == y[j] {
-            keep_x[i] = true;
-            keep_y[j] = true;
-            i += 1;
-            j += 1;
-        } else if lcs[i + 1][j] >= lcs[i][j + 1] {
-            i += 1;
-        } else {
-            j += 1;
-        }
-    }
-    let mark = |chars: &[char], keep: &[bool]| {
-        // One <mark> per run of differing characters.
-        let mut out = String::new();
-        let mut open = false;
-        for (c, k) in chars.iter().zip(keep) {
-            if !*k && !open {
-                out.push_str("<mark>");
-                open = true;
-            } else if *k && open {
-                out.push_str("</mark>");
-                open = false;
-            }
-            out.push_str(&esc(&c.to_string()));
-        }
-        if open {
-            out.push_str("</mark>");
-        }
-        out
-    };
-    (mark(&x, &keep_x), mark(&y, &keep_y))
+/// The cluster id of a pair.
+pub fn cluster_id(a: &Person, b: &Person) -> String {
+    format!("{}~{}", a.record_id, b.record_id)
 }
 
-fn one_in(p: f64) -> String {
-    if p <= 0.0 {
-        return "practically never".into();
+/// The pairs to review, conflicts first, then links from the least to the most certain, at
+/// most [`MAX_PAIRS`]; and how many were left out.
+pub fn review_items(linkage: &Linkage) -> (Vec<ReviewItem>, usize) {
+    let link_of: std::collections::HashMap<(u32, u32), usize> =
+        linkage.links.iter().enumerate().map(|(k, l)| ((l.a, l.b), k)).collect();
+    let mut items: Vec<ReviewItem> = linkage
+        .conflicts
+        .iter()
+        .map(|c| ReviewItem {
+            a: c.a,
+            b: c.b,
+            conflict: Some(c.kind),
+            link: link_of.get(&(c.a, c.b)).copied(),
+            print_fmr: Some(c.print_fmr),
+        })
+        .collect();
+    let in_conflict: std::collections::HashSet<(u32, u32)> =
+        items.iter().map(|i| (i.a, i.b)).collect();
+    let mut links: Vec<usize> = (0..linkage.links.len())
+        .filter(|&k| !in_conflict.contains(&(linkage.links[k].a, linkage.links[k].b)))
+        .collect();
+    links.sort_by(|&x, &y| linkage.links[x].posterior.total_cmp(&linkage.links[y].posterior));
+    for k in links {
+        let l = &linkage.links[k];
+        items.push(ReviewItem {
+            a: l.a,
+            b: l.b,
+            conflict: None,
+            link: Some(k),
+            print_fmr: l.print_fmr,
+        });
     }
-    let n = 1.0 / p;
-    if n < 10.0 {
-        format!("1 in {n:.1}")
-    } else {
-        format!("1 in {}", group(n.round() as u64))
-    }
+    let total = items.len();
+    items.truncate(MAX_PAIRS);
+    let omitted = total - items.len();
+    (items, omitted)
 }
 
-fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+/// The review list as the JSON summary carries it (`review`), which `decide` reads.
+pub fn review_json(
+    a: &[Person],
+    b: &[Person],
+    linkage: &Linkage,
+    items: &[ReviewItem],
+) -> serde_json::Value {
+    items
+        .iter()
+        .map(|i| {
+            let link = i.link.map(|k| &linkage.links[k]);
+            json!({
+                "cluster_id": cluster_id(&a[i.a as usize], &b[i.b as usize]),
+                "a_record_id": &*a[i.a as usize].record_id,
+                "b_record_id": &*b[i.b as usize].record_id,
+                "linked": link.is_some(),
+                "posterior": link.map(|l| l.posterior),
+                "conflict": i.conflict,
+            })
+        })
+        .collect()
 }
 
 fn fields(p: &Person) -> [String; 5] {
@@ -100,172 +111,201 @@ fn fields(p: &Person) -> [String; 5] {
     ]
 }
 
-/// A pair to show: indices in A and B, the conflict (if any), the posterior (NaN for a
-/// conflict, looked up among the links), the fused print FMR.
-type Item = (u32, u32, Option<&'static str>, f64, Option<f64>);
+/// Where the prints of both systems are read from.
+pub struct PrintSource<'a> {
+    /// Folder of system A's export (print paths are relative to it).
+    pub base_a: &'a Path,
+    /// Folder of system B's export.
+    pub base_b: &'a Path,
+    /// Resolution of images whose files carry none.
+    pub dpi: Option<u32>,
+}
 
-/// Renders the page.
-pub fn render(
+/// The adjudication page of a link run.
+pub fn page(
     a: &[Person],
     b: &[Person],
     linkage: &Linkage,
+    items: &[ReviewItem],
+    omitted: usize,
     summary: &serde_json::Value,
-) -> String {
+    report_hash: &str,
+    prints: &PrintSource<'_>,
+) -> Page {
     let n = |k: &str| summary[k].as_u64().unwrap_or(0);
-    let mut html = String::new();
-    html.push_str(
-        "<!doctype html><html lang=\"zh\"><head><meta charset=\"utf-8\"><title>Record linkage: pairs to check</title>\
-<style>body{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;color:#222}\
-table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}\
-mark{background:#ffd54f}.pair{border:1px solid #999;border-radius:6px;padding:.6em 1em;margin:1em 0}\
-.conflict{border-color:#c62828;background:#fff5f5}.decision label{margin-right:1.2em}</style></head><body>",
-    );
-    let _ = write!(
-        html,
-        "<h1>Record linkage: pairs to check</h1><p>System A has <b>{}</b> records and system B <b>{}</b>. \
-We found <b>{}</b> pairs that are very probably the same person. <b>{}</b> records of A have no \
-match in B, and <b>{}</b> records of B have none in A. {} pairs show a conflict between fingerprints and \
-identity numbers.</p>",
+    let mut text = vec![format!(
+        "System A has {} records and system B has {}. {} pairs of records are very probably the \
+same person registered in both systems. {} records of A have no match in B, and {} records of B \
+have none in A.",
         group(n("records_a")),
         group(n("records_b")),
         group(n("links")),
         group(n("a_only_count")),
         group(n("b_only_count")),
-        summary["conflicts"].as_array().map_or(0, Vec::len),
-    );
-    html.push_str(
-        "<p>For each pair below, choose <i>same person</i>, <i>different people</i> or <i>unsure</i>, \
-then press <b>Export decisions</b> to save them as <code>decisions.csv</code>. Highlighted characters \
-differ between the two records.</p>",
-    );
-    // Conflicts first, then links from the least to the most certain.
-    let mut items: Vec<Item> = linkage
-        .conflicts
+    )];
+    let conflicts = linkage.conflicts.len();
+    if conflicts > 0 {
+        text.push(format!(
+            "{} pairs show a conflict between the fingerprints and the identity numbers; they come \
+first below.",
+            group(conflicts as u64)
+        ));
+    }
+    let e = &summary["evidence"];
+    text.push(format!(
+        "{} links rest on the names, numbers, dates and addresses alone, {} on the fingerprints \
+alone, and {} on both.",
+        group(e["demographic"].as_u64().unwrap_or(0)),
+        group(e["fingerprint"].as_u64().unwrap_or(0)),
+        group(e["both"].as_u64().unwrap_or(0)),
+    ));
+    text.push(format!(
+        "Listed below: {} pairs, the conflicts and then the least certain links. For each, the \
+chance that the two records are different people is written as \"1 in N\": 1 in 4 is doubtful, \
+1 in 10,000 is nearly certain.",
+        group(items.len() as u64)
+    ));
+    let matcher = Matcher::new();
+    let mut drawn = 0;
+    let clusters = items
         .iter()
-        .map(|c| {
-            (
-                c.a,
-                c.b,
-                Some(crate::commands::link::conflict_text(c.kind)),
-                f64::NAN,
-                Some(c.print_fmr),
-            )
+        .enumerate()
+        .map(|(k, item)| {
+            let (pa, pb) = (&a[item.a as usize], &b[item.b as usize]);
+            let link = item.link.map(|i| &linkage.links[i]);
+            let mut notes = Vec::new();
+            match link {
+                Some(l) => {
+                    notes.push(format!(
+                        "Chance that these are different people: {}.",
+                        one_in(1.0 - l.posterior)
+                    ));
+                    notes.push(
+                        match l.evidence {
+                            Evidence::Demographic => {
+                                "Linked on the names, numbers, dates and addresses."
+                            }
+                            Evidence::Fingerprint => "Linked on the fingerprints.",
+                            Evidence::Both => {
+                                "Linked on both the personal details and the fingerprints."
+                            }
+                        }
+                        .to_string(),
+                    );
+                    let levels: Vec<String> = super::link::describe_pattern(l.pattern)
+                        .iter()
+                        .map(|(f, level)| {
+                            format!("{}: {}", f.replace('_', " "), level.replace('_', " "))
+                        })
+                        .collect();
+                    notes.push(format!("Field by field: {}.", levels.join("; ")));
+                }
+                None => notes
+                    .push("Not linked: the personal details alone are below the threshold.".into()),
+            }
+            if let Some(f) = item.print_fmr {
+                notes.push(format!(
+                    "Fingerprints: two different people have prints this similar {}.",
+                    one_in(f)
+                ));
+            }
+            let (fa, fb) = (fields(pa), fields(pb));
+            let mut rows: Vec<(String, Vec<String>)> =
+                vec![("Record".into(), vec![pa.record_id.to_string(), pb.record_id.to_string()])];
+            for (label, (va, vb)) in ["Name", "Identity number", "Sex", "Birth date", "Address"]
+                .iter()
+                .zip(fa.into_iter().zip(fb))
+            {
+                rows.push(((*label).into(), vec![va, vb]));
+            }
+            let mut views = Vec::new();
+            if !pa.prints.is_empty() || !pb.prints.is_empty() {
+                let list = |p: &Person| {
+                    p.prints.iter().map(|x| x.finger.to_string()).collect::<Vec<_>>().join(", ")
+                };
+                rows.push(("Fingers".into(), vec![list(pa), list(pb)]));
+                if drawn < MAX_DRAWN {
+                    if let Some(view) = draw(&matcher, pa, pb, prints) {
+                        views.push(view);
+                        drawn += 1;
+                    }
+                }
+            }
+            ClusterView {
+                id: cluster_id(pa, pb),
+                heading: format!("Pair {}", k + 1),
+                conflict: item.conflict.map(|c| super::link::conflict_text(c).to_string()),
+                notes,
+                columns: vec!["System A".into(), "System B".into()],
+                rows,
+                prints: views,
+            }
         })
         .collect();
-    let mut links: Vec<_> = linkage.links.iter().collect();
-    links.sort_by(|x, y| x.posterior.total_cmp(&y.posterior));
-    for l in links {
-        if !items.iter().any(|i| i.0 == l.a && i.1 == l.b) {
-            items.push((l.a, l.b, None, l.posterior, l.print_fmr));
-        }
+    Page {
+        title: "Record linkage: pairs to check".into(),
+        report_hash: report_hash.into(),
+        summary: text,
+        findings: Vec::new(),
+        clusters,
+        omitted: (omitted > 0).then(|| {
+            format!(
+                "The other {} links are not listed: each is at least as certain as the last one shown.",
+                group(omitted as u64)
+            )
+        }),
     }
-    let total = items.len();
-    items.truncate(MAX_PAIRS);
-    if total > MAX_PAIRS {
-        let _ = write!(
-            html,
-            "<p>The {MAX_PAIRS} pairs most in need of a look are listed; the other {} links are \
-all at least as certain as the last one shown.</p>",
-            group((total - MAX_PAIRS) as u64)
-        );
-    }
-    let posterior_of =
-        |x: u32, y: u32| linkage.links.iter().find(|l| l.a == x && l.b == y).map(|l| l.posterior);
-    for (k, (x, y, conflict, posterior, fmr)) in items.iter().enumerate() {
-        let (pa, pb) = (&a[*x as usize], &b[*y as usize]);
-        let id = format!("{}~{}", pa.record_id, pb.record_id);
-        let class = if conflict.is_some() { "pair conflict" } else { "pair" };
-        let _ = write!(
-            html,
-            "<div class=\"{class}\" data-cluster=\"{}\"><h3>Pair {}</h3>",
-            esc(&id),
-            k + 1
-        );
-        if let Some(text) = conflict {
-            let _ = write!(html, "<p><b>Conflict:</b> {text}.</p>");
-        }
-        let post = if posterior.is_nan() { posterior_of(*x, *y) } else { Some(*posterior) };
-        match post {
-            Some(p) => {
-                let _ = write!(
-                    html,
-                    "<p>Chance that these are different people: <b>{}</b>.</p>",
-                    one_in(1.0 - p)
-                );
-            }
-            None => html.push_str("<p>Not linked: the evidence is below the threshold.</p>"),
-        }
-        if let Some(f) = fmr {
-            let _ = write!(
-                html,
-                "<p>Fingerprints: a pair of different people has prints this similar {}.</p>",
-                one_in(*f)
-            );
-        }
-        if let Some(l) = linkage.links.iter().find(|l| l.a == *x && l.b == *y) {
-            let levels: Vec<String> = crate::commands::link::describe_pattern(l.pattern)
-                .iter()
-                .map(|(f, level)| format!("{f}: {}", level.replace('_', " ")))
-                .collect();
-            let _ =
-                write!(html, "<p class=\"levels\">Comparison: {}.</p>", esc(&levels.join("; ")));
-        }
-        let (fa, fb) = (fields(pa), fields(pb));
-        html.push_str("<table><tr><th></th><th>System A</th><th>System B</th></tr>");
-        let _ = write!(
-            html,
-            "<tr><th>Record</th><td>{}</td><td>{}</td></tr>",
-            esc(&pa.record_id),
-            esc(&pb.record_id)
-        );
-        for (label, (va, vb)) in ["Name", "Identity number", "Sex", "Birth date", "Address"]
-            .iter()
-            .zip(fa.iter().zip(&fb))
-        {
-            let (da, db) = diff(va, vb);
-            let _ = write!(html, "<tr><th>{label}</th><td>{da}</td><td>{db}</td></tr>");
-        }
-        html.push_str("</table><div class=\"decision\">");
-        for (value, text) in
-            [("same", "Same person"), ("different", "Different people"), ("unsure", "Unsure")]
-        {
-            let _ = write!(
-                html,
-                "<label><input type=\"radio\" name=\"d{k}\" value=\"{value}\"> {text}</label>"
-            );
-        }
-        html.push_str("</div></div>");
-    }
-    html.push_str(
-        "<p><button id=\"export\">Export decisions</button> <span id=\"status\"></span></p>\
-<script>\
-function decisionsCsv(){let rows=['cluster_id,decision'];\
-document.querySelectorAll('.pair').forEach(function(p){const c=p.querySelector('input:checked');\
-if(c){let id=p.dataset.cluster;if(/[\",]/.test(id)){id='\"'+id.replace(/\"/g,'\"\"')+'\"';}rows.push(id+','+c.value);}});\
-return rows.join('\\n')+'\\n';}\
-document.getElementById('export').addEventListener('click',function(){const csv=decisionsCsv();\
-const a=document.createElement('a');a.href=URL.createObjectURL(new Blob([csv],{type:'text/csv'}));\
-a.download='decisions.csv';document.body.appendChild(a);a.click();a.remove();\
-document.getElementById('status').textContent=(csv.split('\\n').length-2)+' decisions exported';});\
-</script></body></html>",
-    );
-    html
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn differences_are_marked_and_rates_read_as_one_in_n() {
-        let (a, b) = diff("张伟", "章伟");
-        assert_eq!(a, "<mark>张</mark>伟");
-        assert_eq!(b, "<mark>章</mark>伟");
-        let (a, b) = diff("广东省深圳市南山区", "深圳市福田区");
-        assert_eq!(a, "<mark>广东省</mark>深圳市<mark>南山</mark>区");
-        assert_eq!(b, "深圳市<mark>福田</mark>区");
-        assert_eq!(one_in(0.001), "1 in 1,000");
-        assert_eq!(one_in(0.25), "1 in 4.0");
-        assert_eq!(esc("<a&b>"), "&lt;a&amp;b&gt;");
+/// The prints of the best-matching common finger of two records, with the matched minutiae.
+fn draw(matcher: &Matcher, pa: &Person, pb: &Person, src: &PrintSource<'_>) -> Option<PairView> {
+    let load = |base: &Path, path: &str| {
+        let full = base.join(path);
+        let t = super::compare::load_template(&full, src.dpi).ok()?.template;
+        let png = ridgeline::FingerImage::open(&full, src.dpi).ok().and_then(|i| i.to_png().ok());
+        Some((t, png))
+    };
+    let mut best: Option<(f64, PairView)> = None;
+    for x in &pa.prints {
+        for y in pb.prints.iter().filter(|y| y.finger == x.finger) {
+            let (Some((ta, png_a)), Some((tb, png_b))) =
+                (load(src.base_a, &x.path), load(src.base_b, &y.path))
+            else {
+                continue;
+            };
+            let (ma, mb) = (MatchTemplate::prepare(&ta), MatchTemplate::prepare(&tb));
+            let detail = matcher.compare_detailed(ma.view(), mb.view());
+            if best.as_ref().is_some_and(|(s, _)| *s >= detail.score) {
+                continue;
+            }
+            let matched = detail
+                .matches
+                .iter()
+                .filter_map(|&(i, j)| {
+                    Some((
+                        super::dedup::nearest_minutia(&ta, ma.view().minutia(i))?,
+                        super::dedup::nearest_minutia(&tb, mb.view().minutia(j))?,
+                    ))
+                })
+                .collect();
+            let view = |label: &str, finger: u8, t: ridgeline::Template, png| PrintView {
+                label: label.to_string(),
+                finger,
+                png,
+                width: t.width,
+                height: t.height,
+                minutiae: t.minutiae,
+            };
+            best = Some((
+                detail.score,
+                PairView {
+                    left: view(&format!("A {}", pa.record_id), x.finger, ta, png_a),
+                    right: view(&format!("B {}", pb.record_id), y.finger, tb, png_b),
+                    matched,
+                    finger_score: detail.score,
+                },
+            ));
+        }
     }
+    best.map(|(_, v)| v)
 }

@@ -1,3 +1,4 @@
+pub mod adjudication;
 pub mod bench;
 pub mod bench_curve;
 pub mod bench_dedup;
@@ -6,7 +7,9 @@ pub mod bench_search;
 pub mod capture;
 pub mod compare;
 pub mod convert;
+pub mod decide;
 pub mod dedup;
+pub mod dedup_page;
 pub mod demo;
 pub mod enroll;
 pub mod eval;
