@@ -32,6 +32,6 @@ pub mod text;
 
 pub use error::{Error, Result};
 pub use linker::{
-    link, Conflict, ConflictKind, Evidence, LinkConfig, Linkage, PrintEvidence, ScoredPair,
+    dedup, link, Conflict, ConflictKind, Evidence, LinkConfig, Linkage, PrintEvidence, ScoredPair,
 };
 pub use record::{read_records, ColumnMap, Person, RawRecord};

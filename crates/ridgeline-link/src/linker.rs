@@ -164,6 +164,33 @@ pub fn link(
     config: &LinkConfig,
     prints: Option<&dyn PrintEvidence>,
 ) -> Result<Linkage> {
+    run(a, b, config, prints, false)
+}
+
+/// Finds the records of one system that are the same person (de-duplication): the linkage of
+/// the system with itself over the pairs `a < b` only. A record is not compared with itself,
+/// `u` is sampled from pairs of two different records, the exact-agreement rate counts pairs of
+/// two records (`Σ_v n(v)·(n(v)−1) / (N·(N−1))`) and the prior is over the `N·(N−1)/2` pairs, so
+/// that a record's agreement with itself never passes for evidence. Links and conflicts have
+/// `a < b`, both indices into `people`; `prints` compares records of `people` with each other.
+pub fn dedup(
+    people: &[Person],
+    config: &LinkConfig,
+    prints: Option<&dyn PrintEvidence>,
+) -> Result<Linkage> {
+    if people.len() < 2 {
+        return Err(Error::Estimation("de-duplication needs at least two records".into()));
+    }
+    run(people, people, config, prints, true)
+}
+
+fn run(
+    a: &[Person],
+    b: &[Person],
+    config: &LinkConfig,
+    prints: Option<&dyn PrintEvidence>,
+    one_system: bool,
+) -> Result<Linkage> {
     if !(config.threshold > 0.0 && config.threshold < 1.0) {
         return Err(Error::InvalidParameter {
             name: "threshold",
@@ -182,6 +209,9 @@ pub fn link(
     let start = Instant::now();
     let nk = config.keys.len();
     let mut pairs: Vec<(u32, u32, Pattern, u8, u8)> = for_each_candidate(a, b, &config.keys, |c| {
+        if one_system && c.a >= c.b {
+            return None;
+        }
         Some((c.a, c.b, encode(&compare(&a[c.a as usize], &b[c.b as usize])), c.key, c.shared))
     });
     pairs.par_sort_unstable_by_key(|&(x, y, _, _, _)| (x, y));
@@ -199,7 +229,7 @@ pub fn link(
                 .into(),
         ));
     }
-    let (model, estimates) = estimate(a, b, config, &pairs);
+    let (model, estimates) = estimate(a, b, config, &pairs, one_system);
     let estimate_s = start.elapsed().as_secs_f64();
 
     let start = Instant::now();
@@ -209,6 +239,7 @@ pub fn link(
             .matching_pairs()
             .into_iter()
             .filter(|&(x, y)| (x as usize) < a.len() && (y as usize) < b.len())
+            .filter(|&(x, y)| !one_system || x < y)
             .filter(|&(x, y)| {
                 pairs.binary_search_by_key(&(x, y), |&(p, q, _, _, _)| (p, q)).is_err()
             })
@@ -318,10 +349,11 @@ fn estimate(
     b: &[Person],
     config: &LinkConfig,
     pairs: &[(u32, u32, Pattern, u8, u8)],
+    one_system: bool,
 ) -> (Model, Vec<KeyEstimate>) {
-    let random = random_pairs(a, b, config.random_pairs, config.seed);
+    let random = random_pairs(a, b, config.random_pairs, config.seed, one_system);
     let mut u = level_frequencies(&LEVELS, &random);
-    let exact = exact_agreement(a, b);
+    let exact = exact_agreement(a, b, one_system);
     for (f, rate) in exact.into_iter().enumerate() {
         if let Some(rate) = rate {
             let rest: f64 = u[f][1..].iter().sum();
@@ -399,7 +431,11 @@ fn estimate(
         .collect();
     // The prior over all pairs: the expected number of matches among the candidates (each
     // once), with every pair outside the candidates a non-match, by EM on λ alone.
-    let all_pairs = a.len() as f64 * b.len() as f64;
+    let all_pairs = if one_system {
+        a.len() as f64 * (a.len() as f64 - 1.0) / 2.0
+    } else {
+        a.len() as f64 * b.len() as f64
+    };
     let mut counts = vec![0f64; PATTERNS];
     for &(_, _, p, _, _) in pairs {
         counts[p as usize] += 1.0;
@@ -426,11 +462,13 @@ fn estimate(
 }
 
 /// Exact-agreement rate of each field among pairs where both records have it, from the value
-/// counts of the two systems (`None` for fields without a value key: sex is sampled).
-fn exact_agreement(a: &[Person], b: &[Person]) -> [Option<f64>; 5] {
+/// counts of the two systems (`None` for fields without a value key: sex is sampled); within
+/// one system (`one_system`, `a` = `b`) among pairs of two different records.
+fn exact_agreement(a: &[Person], b: &[Person], one_system: bool) -> [Option<f64>; 5] {
     fn rate<K: std::hash::Hash + Eq>(
         a: impl Iterator<Item = K>,
         b: impl Iterator<Item = K>,
+        one_system: bool,
     ) -> Option<f64> {
         let mut counts: HashMap<K, (u64, u64)> = HashMap::new();
         let (mut na, mut nb) = (0u64, 0u64);
@@ -447,6 +485,11 @@ fn exact_agreement(a: &[Person], b: &[Person]) -> [Option<f64>; 5] {
         if na == 0 || nb == 0 {
             return None;
         }
+        if one_system {
+            // Ordered pairs of two different records: n(v)·(n(v)−1) of them agree on v.
+            let agree: f64 = counts.values().map(|&(x, _)| x as f64 * (x as f64 - 1.0)).sum();
+            return (na > 1).then(|| agree / (na as f64 * (na as f64 - 1.0)));
+        }
         let agree: f64 = counts.values().map(|&(x, y)| x as f64 * y as f64).sum();
         Some(agree / (na as f64 * nb as f64))
     }
@@ -454,16 +497,23 @@ fn exact_agreement(a: &[Person], b: &[Person]) -> [Option<f64>; 5] {
         rate(
             a.iter().filter_map(|p| p.name.as_ref().map(|n| &*n.chars)),
             b.iter().filter_map(|p| p.name.as_ref().map(|n| &*n.chars)),
+            one_system,
         ),
         rate(
             a.iter().filter_map(|p| p.id_number.as_ref().map(|i| &*i.body)),
             b.iter().filter_map(|p| p.id_number.as_ref().map(|i| &*i.body)),
+            one_system,
         ),
-        rate(a.iter().filter_map(|p| p.birth_date), b.iter().filter_map(|p| p.birth_date)),
+        rate(
+            a.iter().filter_map(|p| p.birth_date),
+            b.iter().filter_map(|p| p.birth_date),
+            one_system,
+        ),
         None,
         rate(
             a.iter().filter_map(|p| p.address.as_ref().map(|x| &*x.text)),
             b.iter().filter_map(|p| p.address.as_ref().map(|x| &*x.text)),
+            one_system,
         ),
     ]
 }
@@ -483,7 +533,13 @@ fn conflict_of(a: &Person, b: &Person, fmr: f64, fp: &FingerprintModel) -> Optio
 
 /// Comparison vectors of `n` random pairs, aggregated: almost all are non-matches, so their
 /// level frequencies estimate `u`.
-fn random_pairs(a: &[Person], b: &[Person], n: usize, seed: u64) -> Vec<Observation> {
+fn random_pairs(
+    a: &[Person],
+    b: &[Person],
+    n: usize,
+    seed: u64,
+    one_system: bool,
+) -> Vec<Observation> {
     let chunks = 64usize;
     let per_chunk = n.div_ceil(chunks);
     let counts = (0..chunks)
@@ -493,6 +549,10 @@ fn random_pairs(a: &[Person], b: &[Person], n: usize, seed: u64) -> Vec<Observat
             let mut counts: HashMap<Pattern, f64> = HashMap::new();
             for _ in 0..per_chunk {
                 let (i, j) = (rng.below(a.len()), rng.below(b.len()));
+                if one_system && i == j {
+                    // A record against itself is no pair of the population.
+                    continue;
+                }
                 *counts.entry(encode(&compare(&a[i], &b[j]))).or_default() += 1.0;
             }
             counts

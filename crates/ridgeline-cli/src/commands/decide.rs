@@ -67,7 +67,9 @@ enum Kind {
 }
 
 /// The clusters of a de-duplication report: its clusters (records joined by `~`), then its
-/// "one identity number, different fingerprints" pairs, which a clerk also decides.
+/// flagged pairs outside them ("one identity number, different fingerprints"; "matching
+/// fingerprints, different numbers" where the details kept the pair apart), which a clerk
+/// also decides.
 pub fn dedup_units(report: &Value) -> anyhow::Result<Vec<Unit>> {
     let mut units = Vec::new();
     let clusters = report["clusters"].as_array().context("the report has no clusters list")?;
@@ -88,7 +90,9 @@ pub fn dedup_units(report: &Value) -> anyhow::Result<Vec<Unit>> {
         units.push(Unit { id: ids.join("~"), records: ids, fingers });
     }
     for f in report["flags"].as_array().map_or(&[][..], Vec::as_slice) {
-        if f["kind"] != "same_id_different_fingerprints" {
+        if f["kind"] != "same_id_different_fingerprints"
+            && f["kind"] != "same_fingerprints_different_id"
+        {
             continue;
         }
         let ids: Vec<String> = f["records"]
@@ -97,7 +101,9 @@ pub fn dedup_units(report: &Value) -> anyhow::Result<Vec<Unit>> {
             .iter()
             .filter_map(|r| r.as_str().map(str::to_string))
             .collect();
-        if ids.len() >= 2 {
+        // A pair inside one cluster is decided with its cluster.
+        let in_one_cluster = units.iter().any(|u| ids.iter().all(|r| u.records.contains(r)));
+        if ids.len() >= 2 && !in_one_cluster {
             units.push(Unit { id: ids.join("~"), fingers: vec![0; ids.len()], records: ids });
         }
     }

@@ -52,6 +52,10 @@ pub struct Args {
     /// Candidate records the index proposes per record (more: higher recall, slower).
     #[arg(long, default_value_t = ridgeline::dedup::matching::DEFAULT_CANDIDATES_PER_RECORD)]
     pub candidates: usize,
+    /// De-duplicate by the manifest's demographic columns (name, id_number, sex, birth_date,
+    /// address) with the linkage model, fused with its prints; needs --input and a .json report.
+    #[arg(long)]
+    pub demographics: bool,
     /// Print a one-object JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
@@ -68,6 +72,9 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.demographics {
+        return crate::commands::dedup_demographics::run(&args);
+    }
     let format = ReportFormat::from_path(&args.out)?;
     let checkpoint_interval = Duration::try_from_secs_f64(args.checkpoint_seconds)
         .with_context(|| format!("--checkpoint-seconds {}", args.checkpoint_seconds))?;
@@ -684,6 +691,7 @@ mod tests {
             resume: true,
             exhaustive: false,
             candidates: 64,
+            demographics: false,
             json: false,
             allow_partial: false,
             checkpoint_seconds: 1.0,

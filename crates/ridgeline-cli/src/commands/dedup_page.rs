@@ -84,7 +84,7 @@ are not here.",
                 view.conflict = report
                     .flags
                     .iter()
-                    .find(|f| f.kind == FlagKind::SameFingerprintsDifferentId && members(f))
+                    .find(|f| f.kind != FlagKind::InvalidIdNumber && members(f))
                     .map(|f| f.message.clone());
                 view.notes.push(format!(
                     "Chance that the least similar linked prints in this group come from different \
@@ -99,19 +99,26 @@ people: {}.",
                 }
             }
             None => {
-                view.heading = format!(
-                    "Same identity number, different fingerprints: {}",
-                    unit.records.join(" and ")
-                );
-                let flag = report.flags.iter().find(|f| {
-                    f.kind == FlagKind::SameIdDifferentFingerprints && f.records == unit.records
-                });
+                let flag = report
+                    .flags
+                    .iter()
+                    .find(|f| f.kind != FlagKind::InvalidIdNumber && f.records == unit.records);
+                let what = match flag.map(|f| f.kind) {
+                    Some(FlagKind::SameFingerprintsDifferentId) => {
+                        "Matching fingerprints, different identity numbers"
+                    }
+                    _ => "Same identity number, different fingerprints",
+                };
+                view.heading = format!("{what}: {}", unit.records.join(" and "));
                 view.conflict = flag.map(|f| f.message.clone());
                 if let Some(fmr) = flag.and_then(|f| f.fmr) {
                     view.notes.push(format!(
                         "Fingerprints: two different people have prints this similar {}.",
                         one_in(fmr)
                     ));
+                }
+                if let Some(v) = views.get(&(unit.records[0].clone(), unit.records[1].clone())) {
+                    view.prints.push(v.clone());
                 }
             }
         }

@@ -258,7 +258,12 @@ chance that the two records are different people is written as \"1 in N\": 1 in 
 }
 
 /// The prints of the best-matching common finger of two records, with the matched minutiae.
-fn draw(matcher: &Matcher, pa: &Person, pb: &Person, src: &PrintSource<'_>) -> Option<PairView> {
+pub fn draw(
+    matcher: &Matcher,
+    pa: &Person,
+    pb: &Person,
+    src: &PrintSource<'_>,
+) -> Option<PairView> {
     let load = |base: &Path, path: &str| {
         let full = base.join(path);
         let t = super::compare::load_template(&full, src.dpi).ok()?.template;

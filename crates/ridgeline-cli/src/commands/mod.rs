@@ -9,6 +9,7 @@ pub mod compare;
 pub mod convert;
 pub mod decide;
 pub mod dedup;
+pub mod dedup_demographics;
 pub mod dedup_page;
 pub mod demo;
 pub mod enroll;
