@@ -195,7 +195,7 @@ the page.</p></section>\n",
         html,
         "<section class=\"export\"><p><button id=\"export\" type=\"button\">Export decisions</button> \
 <span id=\"status\" role=\"status\"></span></p>\
-<textarea id=\"decisions-csv\" readonly rows=\"6\" aria-label=\"decisions file\"></textarea></section>\n\
+<textarea id=\"decisions-csv\" readonly rows=\"3\" aria-label=\"decisions file\"></textarea></section>\n\
 <script>{SCRIPT}</script></body></html>\n"
     );
     html

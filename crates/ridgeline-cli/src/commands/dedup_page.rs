@@ -29,8 +29,6 @@ pub fn page(
     let stat = |k: &str| report.stats.get(k).and_then(Value::as_u64).unwrap_or(0);
     let info: HashMap<&str, &RecordInfo> =
         infos.iter().map(|r| (r.record_id.as_str(), r)).collect();
-    let same_id =
-        report.flags.iter().filter(|f| f.kind == FlagKind::SameIdDifferentFingerprints).count();
     let invalid: Vec<&ridgeline::dedup::Flag> =
         report.flags.iter().filter(|f| f.kind == FlagKind::InvalidIdNumber).collect();
     let mut summary = vec![format!(
@@ -46,11 +44,18 @@ pub fn page(
             group(stat("records_in_clusters"))
         ),
     });
-    if same_id > 0 {
+    let units = super::decide::dedup_units(report_json)?;
+    let extra_pairs = units.len().saturating_sub(report.clusters.len());
+    if extra_pairs > 0 {
         summary.push(format!(
-            "{} pairs of records share an identity number but their fingerprints do not match; they \
-are listed after the groups.",
-            group(same_id as u64)
+            "{} of records disagree between fingerprints and identity numbers (the same number \
+with prints that do not match, or matching prints under two numbers); they are listed after the \
+groups.",
+            if extra_pairs == 1 {
+                "1 pair".to_string()
+            } else {
+                format!("{} pairs", group(extra_pairs as u64))
+            }
         ));
     }
     if let Some(rate) = report.stats.get("fmr_per_search").and_then(Value::as_f64) {
@@ -67,7 +72,6 @@ are not here.",
             group(stat("skipped_records"))
         ));
     }
-    let units = super::decide::dedup_units(report_json)?;
     let mut clusters = Vec::with_capacity(units.len());
     for (k, unit) in units.iter().enumerate() {
         let cluster = report.clusters.get(k);
@@ -87,12 +91,13 @@ are not here.",
                     .find(|f| f.kind != FlagKind::InvalidIdNumber && members(f))
                     .map(|f| f.message.clone());
                 view.notes.push(format!(
-                    "Chance that the least similar linked prints in this group come from different \
-people: {}.",
+                    "Chance that this group joins different people (its weakest link): {}.",
                     one_in(c.weakest_link_fmr)
                 ));
                 for p in &c.pairs {
-                    view.notes.push(format!("{} and {}: {}.", p.a, p.b, one_in(p.fmr)));
+                    if c.pairs.len() > 1 {
+                        view.notes.push(format!("{} and {}: {}.", p.a, p.b, one_in(p.fmr)));
+                    }
                     if let Some(v) = views.get(&(p.a.clone(), p.b.clone())) {
                         view.prints.push(v.clone());
                     }

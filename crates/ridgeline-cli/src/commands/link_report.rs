@@ -38,9 +38,18 @@ pub fn cluster_id(a: &Person, b: &Person) -> String {
     format!("{}~{}", a.record_id, b.record_id)
 }
 
+/// The pairs a clerk reviews.
+#[derive(Debug, Clone)]
+pub struct Review {
+    /// The pairs listed.
+    pub items: Vec<ReviewItem>,
+    /// Links left out (all at least as certain as the last listed).
+    pub omitted: usize,
+}
+
 /// The pairs to review, conflicts first, then links from the least to the most certain, at
 /// most [`MAX_PAIRS`]; and how many were left out.
-pub fn review_items(linkage: &Linkage) -> (Vec<ReviewItem>, usize) {
+pub fn review_items(linkage: &Linkage) -> Review {
     let link_of: std::collections::HashMap<(u32, u32), usize> =
         linkage.links.iter().enumerate().map(|(k, l)| ((l.a, l.b), k)).collect();
     let mut items: Vec<ReviewItem> = linkage
@@ -73,7 +82,7 @@ pub fn review_items(linkage: &Linkage) -> (Vec<ReviewItem>, usize) {
     let total = items.len();
     items.truncate(MAX_PAIRS);
     let omitted = total - items.len();
-    (items, omitted)
+    Review { items, omitted }
 }
 
 /// The review list as the JSON summary carries it (`review`), which `decide` reads.
@@ -126,12 +135,12 @@ pub fn page(
     a: &[Person],
     b: &[Person],
     linkage: &Linkage,
-    items: &[ReviewItem],
-    omitted: usize,
+    review: &Review,
     summary: &serde_json::Value,
     report_hash: &str,
     prints: &PrintSource<'_>,
 ) -> Page {
+    let (items, omitted) = (&review.items, review.omitted);
     let n = |k: &str| summary[k].as_u64().unwrap_or(0);
     let mut text = vec![format!(
         "System A has {} records and system B has {}. {} pairs of records are very probably the \
@@ -210,8 +219,7 @@ chance that the two records are different people is written as \"1 in N\": 1 in 
                 ));
             }
             let (fa, fb) = (fields(pa), fields(pb));
-            let mut rows: Vec<(String, Vec<String>)> =
-                vec![("Record".into(), vec![pa.record_id.to_string(), pb.record_id.to_string()])];
+            let mut rows: Vec<(String, Vec<String>)> = Vec::new();
             for (label, (va, vb)) in ["Name", "Identity number", "Sex", "Birth date", "Address"]
                 .iter()
                 .zip(fa.into_iter().zip(fb))
@@ -236,7 +244,10 @@ chance that the two records are different people is written as \"1 in N\": 1 in 
                 heading: format!("Pair {}", k + 1),
                 conflict: item.conflict.map(|c| super::link::conflict_text(c).to_string()),
                 notes,
-                columns: vec!["System A".into(), "System B".into()],
+                columns: vec![
+                    format!("System A: {}", pa.record_id),
+                    format!("System B: {}", pb.record_id),
+                ],
                 rows,
                 prints: views,
             }
