@@ -133,7 +133,8 @@ fn dedup_decisions_merge_in_the_gallery_and_bad_files_change_nothing() {
 
     // Committed: R002 removed into D002, which already holds R002's fingers 2 and 7.
     write(&format!("{header}R002~D002,same\nR001~D001,different\n"));
-    let applied = ok_json(&decide(&["--gallery", s(&g)]));
+    let applied_path = d.join("applied.json");
+    let applied = ok_json(&decide(&["--gallery", s(&g), "--out", s(&applied_path)]));
     assert_eq!(applied["kind"], "dedup");
     assert_eq!((applied["same"].as_u64(), applied["different"].as_u64()), (Some(1), Some(1)));
     assert_eq!(applied["committed"], true);
@@ -151,6 +152,30 @@ fn dedup_decisions_merge_in_the_gallery_and_bad_files_change_nothing() {
     let again = decide(&["--gallery", s(&g)]);
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("is not in gallery"));
+
+    // A re-run told what the clerk decided does not raise R001 and D001 again.
+    let rerun = d.join("rerun.json");
+    let out = run(&["dedup", "--gallery", s(&g), "--out", s(&rerun)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let has_pair = |path: &Path| {
+        let r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path).expect("report")).expect("JSON");
+        let found = r["clusters"].as_array().expect("clusters").iter().any(|c| {
+            let ids: Vec<&str> = c["records"]
+                .as_array()
+                .expect("records")
+                .iter()
+                .filter_map(|x| x["record_id"].as_str())
+                .collect();
+            ids.contains(&"R001") && ids.contains(&"D001")
+        });
+        (found, r["stats"]["pairs_adjudicated_distinct"].clone())
+    };
+    assert_eq!(has_pair(&rerun), (true, serde_json::json!(0)), "without the decisions");
+    let out =
+        run(&["dedup", "--gallery", s(&g), "--out", s(&rerun), "--distinct", s(&applied_path)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(has_pair(&rerun), (false, serde_json::json!(1)), "held apart");
 }
 
 #[test]

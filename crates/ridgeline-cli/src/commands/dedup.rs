@@ -52,6 +52,10 @@ pub struct Args {
     /// Candidate records the index proposes per record (more: higher recall, slower).
     #[arg(long, default_value_t = ridgeline::dedup::matching::DEFAULT_CANDIDATES_PER_RECORD)]
     pub candidates: usize,
+    /// Records a clerk decided are different people (the `distinct` list of `ridgeline decide
+    /// --out APPLIED.json`; repeatable): their pairs are not linked again.
+    #[arg(long, value_name = "APPLIED.json")]
+    pub distinct: Vec<PathBuf>,
     /// De-duplicate by the manifest's demographic columns (name, id_number, sex, birth_date,
     /// address) with the linkage model, fused with its prints; needs --input and a .json report.
     #[arg(long)]
@@ -134,8 +138,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             checkpoint.display()
         );
     }
-    let mut report =
-        finish_report(&population, population.infos(), &outcome, args.fmr, mode, started)?;
+    let distinct = read_distinct(&args.distinct, population.infos())?;
+    let mut report = finish_report_excluding(
+        &population,
+        population.infos(),
+        &outcome,
+        args.fmr,
+        mode,
+        started,
+        &distinct,
+    )?;
     mark_partial(&mut report, population.skipped_records());
     write_report(&report, &args.out, format)?;
     if let Some(path) = &args.html {
@@ -464,10 +476,66 @@ pub fn finish_report<P: Population>(
     mode: SearchMode,
     started: Instant,
 ) -> anyhow::Result<Report> {
+    let none = Distinct::default();
+    finish_report_excluding(population, infos, outcome, fmr, mode, started, &none)
+}
+
+/// Record pairs (`a < b`, population indices) a clerk decided are different people.
+pub type Distinct = std::collections::HashSet<(u32, u32)>;
+
+/// Reads the `distinct` groups of `ridgeline decide --out` files as pairs of `infos` (record
+/// ids not in this population are skipped: the file may cover a larger one).
+pub fn read_distinct(paths: &[PathBuf], infos: &[RecordInfo]) -> anyhow::Result<Distinct> {
+    let index: HashMap<&str, u32> =
+        infos.iter().enumerate().map(|(i, r)| (r.record_id.as_str(), i as u32)).collect();
+    let mut out = Distinct::default();
+    for path in paths {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let value: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+            format!("{} is not the JSON of `ridgeline decide --out`", path.display())
+        })?;
+        let groups = value["distinct"].as_array().with_context(|| {
+            format!(
+                "{} has no `distinct` list (write it with `ridgeline decide --out`)",
+                path.display()
+            )
+        })?;
+        for g in groups {
+            let members: Vec<u32> = g["records"]
+                .as_array()
+                .map_or(&[][..], Vec::as_slice)
+                .iter()
+                .filter_map(|r| r.as_str().and_then(|id| index.get(id).copied()))
+                .collect();
+            for (k, &x) in members.iter().enumerate() {
+                for &y in &members[k + 1..] {
+                    out.insert((x.min(y), x.max(y)));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// [`finish_report`] without the links between records a clerk decided are different people
+/// (they are neither linked nor re-linked by the identity-number check).
+pub fn finish_report_excluding<P: Population>(
+    population: &P,
+    infos: &[RecordInfo],
+    outcome: &SearchOutcome,
+    fmr: f64,
+    mode: SearchMode,
+    started: Instant,
+    distinct: &Distinct,
+) -> anyhow::Result<Report> {
+    let is_distinct = |p: &LinkedPair| distinct.contains(&(p.a.min(p.b), p.a.max(p.b)));
     let mut pairs: Vec<LinkedPair> = outcome.pairs.clone();
+    pairs.retain(|p| !is_distinct(p));
     let same_id = verify_same_id_pairs(population, infos, &pairs, fmr)?;
-    let recovered = same_id.linked.len() as u64;
-    pairs.extend(same_id.linked);
+    let recovered = same_id.linked.iter().filter(|p| !is_distinct(p)).count() as u64;
+    pairs.extend(same_id.linked.into_iter().filter(|p| !is_distinct(p)));
+    let held_apart = outcome.pairs.iter().filter(|p| is_distinct(p)).count();
     let unlinked = same_id.unlinked;
     let s = &outcome.stats;
     let fingers: usize = infos.iter().map(|r| r.fingers.len()).sum();
@@ -489,6 +557,7 @@ pub fn finish_report<P: Population>(
     put("ms_per_record", (1000.0 * s.search_seconds / s.records.max(1) as f64).into());
     put("resumed_from_record", s.resumed_from.map_or(serde_json::Value::Null, Into::into));
     put("same_id_pairs_recovered", recovered.into());
+    put("pairs_adjudicated_distinct", held_apart.into());
     put("total_seconds", started.elapsed().as_secs_f64().into());
     let (mut report, clusters) = build_report(infos, &pairs, &unlinked, stats);
     let in_clusters: usize = clusters.iter().map(|c| c.records.len()).sum();
@@ -691,6 +760,7 @@ mod tests {
             resume: true,
             exhaustive: false,
             candidates: 64,
+            distinct: Vec::new(),
             demographics: false,
             json: false,
             allow_partial: false,

@@ -130,7 +130,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         match_fmr: args.fmr,
         exhaustive: n.saturating_mul(n.saturating_sub(1)) / 2 <= MAX_PRINT_SEARCH_PAIRS,
     };
-    let linkage = ridgeline_link::dedup(&people, &config, Some(&prints))
+    let mut linkage = ridgeline_link::dedup(&people, &config, Some(&prints))
         .context("demographic de-duplication failed")?;
 
     let infos: Vec<RecordInfo> = rows
@@ -143,6 +143,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             fingers: r.prints.iter().map(|p| p.finger).collect(),
         })
         .collect();
+    let distinct = super::dedup::read_distinct(&args.distinct, &infos)?;
+    let held_apart = linkage.links.len();
+    linkage.links.retain(|l| !distinct.contains(&(l.a, l.b)));
+    let held_apart = held_apart - linkage.links.len();
     let pairs: Vec<LinkedPair> = linkage
         .links
         .iter()
@@ -176,6 +180,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     stats.insert("print_fmr".into(), json!(args.fmr));
     stats.insert("prior_weight".into(), json!(linkage.model.prior_log2()));
     stats.insert("duplicate_pairs".into(), json!(pairs.len()));
+    stats.insert("pairs_adjudicated_distinct".into(), json!(held_apart));
     stats.insert(
         "evidence".into(),
         json!({"demographic": evidence[0], "fingerprint": evidence[1], "both": evidence[2]}),
