@@ -306,6 +306,19 @@ fn link_decisions_give_a_reconciled_mapping() {
     assert!(row_of(1).is_some_and(|r| r.contains(",confirmed,")));
     assert!(row_of(2).is_some_and(|r| r.contains(",unsure,")));
 
+    // Not a report: the links file, a JSON object of another kind, a missing file.
+    std::fs::write(d.join("other.json"), r#"{"records": 3}"#).expect("write");
+    for (report_arg, message) in [
+        (links.clone(), "is not a JSON report"),
+        (d.join("other.json"), "neither a de-duplication nor a link report"),
+        (d.join("absent.json"), "cannot read"),
+    ] {
+        let out = run(&["decide", s(&report_arg), s(&decisions), "--out", s(&mapping)]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(message), "expected {message:?} in {err}");
+    }
+
     // Without --out, and with a links file that is not the report's.
     let out = run(&["decide", s(&report), s(&decisions)]);
     assert_eq!(out.status.code(), Some(1));

@@ -10,9 +10,10 @@
 //! a server or network. Decisions survive a reload (browser storage, keyed by the report hash).
 //!
 //! For tests and batch use the page also takes decisions from its address:
-//! `page.html#decide=<JSON object cluster_id → decision, URI-encoded>` clicks those choices and
-//! then the export button, which always fills the `#decisions-csv` text box (its content too, so that a dump of the DOM shows it) (and, when a clerk
-//! presses it, also downloads the file).
+//! `page.html#decide=<JSON object cluster_id → decision, URI-encoded>` clicks those choices
+//! (without storing them in the browser) and then the export button. Export always fills the
+//! `#decisions-csv` text box, its content too so that a dump of the DOM shows it; pressed by a
+//! clerk, it also downloads the file.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -355,17 +356,18 @@ const SCRIPT: &str = r#"(function(){
 const report=document.body.dataset.report;
 const key='ridgeline-decisions-'+report;
 const clusters=Array.from(document.querySelectorAll('.cluster'));
+let auto=false;
 function choice(c){const i=c.querySelector('input:checked');return i?i.value:null;}
-function save(){const d={};clusters.forEach(function(c){const v=choice(c);if(v){d[c.dataset.cluster]=v;}});
+function save(){if(auto){return;}const d={};clusters.forEach(function(c){const v=choice(c);if(v){d[c.dataset.cluster]=v;}});
 try{localStorage.setItem(key,JSON.stringify(d));}catch(e){}}
 function mark(c){c.classList.toggle('decided',choice(c)!==null);}
-function apply(d){clusters.forEach(function(c){const v=d[c.dataset.cluster];if(v){
+const words=['same','different','unsure'];
+function apply(d){clusters.forEach(function(c){const v=d[c.dataset.cluster];if(words.indexOf(v)>=0){
 const i=c.querySelector('input[value="'+v+'"]');if(i){i.click();}}});}
 function quote(s){return /[",\r\n]/.test(s)?'"'+s.replace(/"/g,'""')+'"':s;}
 function csv(){const rows=['# ridgeline-decisions report='+report,'cluster_id,decision'];
 clusters.forEach(function(c){const v=choice(c);if(v){rows.push(quote(c.dataset.cluster)+','+v);}});
 return rows.join('\n')+'\n';}
-let auto=false;
 clusters.forEach(function(c){c.querySelectorAll('input').forEach(function(i){
 i.addEventListener('change',function(){mark(c);save();});});});
 document.getElementById('export').addEventListener('click',function(){const text=csv();
