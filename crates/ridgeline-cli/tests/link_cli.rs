@@ -183,15 +183,32 @@ fn prints_fuse_with_demographics_and_conflicts_are_flagged() {
     std::fs::write(d.join("a.csv"), a).expect("write");
     std::fs::write(d.join("b.csv"), b).expect("write");
     let links = d.join("links.csv");
+    let html = d.join("page.html");
     let summary = json(&ridgeline(&[
         "link",
         d.join("a.csv").to_str().expect("utf-8"),
         d.join("b.csv").to_str().expect("utf-8"),
         "--out",
         links.to_str().expect("utf-8"),
+        "--html",
+        html.to_str().expect("utf-8"),
         "--json",
     ]));
     assert_eq!(summary["print_search"], "exhaustive");
+    // The page: the two conflicts first, then the links; prints drawn with matched minutiae.
+    let page = std::fs::read_to_string(&html).expect("page");
+    let classes: Vec<&str> = page
+        .split("<section class=\"cluster")
+        .skip(1)
+        .take(3)
+        .map(|sec| sec.split('"').next().unwrap_or(""))
+        .collect();
+    assert_eq!(classes, vec![" conflict", " conflict", ""]);
+    for id in ["a11~b11", "a1~b1", "a0~b0"] {
+        assert!(page.contains(&format!("data-cluster=\"{id}\"")), "{id} on the page");
+    }
+    assert!(page.matches("<svg").count() >= 3, "prints drawn");
+    assert!(page.contains("class=\"m hit\""), "matched minutiae marked");
     let text = std::fs::read_to_string(&links).expect("links");
     let evidence_of = |a: &str, b: &str| {
         text.lines()

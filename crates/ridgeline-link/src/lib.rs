@@ -10,7 +10,9 @@
 //! addresses by administrative tokens ([`address`]).
 //!
 //! The data flow: [`record::read_records`] → [`record::Person::prepare`] → [`blocking`] →
-//! [`compare`] → [`model::em`] → [`linker::link`] → links, conflicts, summary.
+//! [`compare`] → [`model::em`] → [`linker::link`] → links, conflicts, summary. One system
+//! against itself (de-duplication): [`linker::dedup`]. A clerk's decisions on the result:
+//! [`decisions`].
 
 pub mod address;
 pub mod blocking;
