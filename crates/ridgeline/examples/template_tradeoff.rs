@@ -13,8 +13,8 @@
 use rayon::prelude::*;
 use ridgeline::matcher::cylinder::CYLINDER_WORDS;
 use ridgeline::matcher::parameters::{
-    ANGULAR_CELLS as ANGULAR_CELLS_USED, MAX_PREPARED_MINUTIAE, SPATIAL_CELLS as SPATIAL_CELLS_USED,
-    SPATIAL_SIGMA_PX,
+    ANGULAR_CELLS as ANGULAR_CELLS_USED, MAX_PREPARED_MINUTIAE,
+    SPATIAL_CELLS as SPATIAL_CELLS_USED, SPATIAL_SIGMA_PX,
 };
 use ridgeline::matcher::{MatchTemplate, Matcher};
 

@@ -23,7 +23,6 @@ pub const CYLINDER_WORDS: usize = LAYER_WORDS + BIT_WORDS;
 /// Bits in a cylinder (upper bound of any popcount over it).
 pub const CYLINDER_BITS: usize = BIT_WORDS * 64;
 
-
 /// A minutia in working geometry: 500-dpi pixels, direction in radians.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Point {
