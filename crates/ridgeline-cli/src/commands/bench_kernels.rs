@@ -67,15 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         })
         .collect();
     let coarse: Vec<Coarse> = prepared.iter().map(|p| Coarse::of(p.view())).collect();
-    let words: Vec<Vec<u64>> = coarse
-        .iter()
-        .map(|c| {
-            c.to_bytes()
-                .chunks_exact(8)
-                .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
-                .collect()
-        })
-        .collect();
+    let words: Vec<&[u64]> = coarse.iter().map(Coarse::words).collect();
     // Probes: impression 2 of the first fingers; candidates: every prepared template.
     let probes: Vec<usize> =
         (0..prepared.len().min(40)).map(|k| 2 * (k % args.fingers as usize) + 1).collect();

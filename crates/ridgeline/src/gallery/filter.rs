@@ -168,6 +168,11 @@ impl Coarse {
         Coarse { words }
     }
 
+    /// The record as words, the form [`coarse_score`] takes a gallery record in.
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+
     /// The record bytes (little-endian words).
     pub fn to_bytes(&self) -> Vec<u8> {
         self.words.iter().flat_map(|w| w.to_le_bytes()).collect()
@@ -386,6 +391,39 @@ fn row_maxima(rows: &[std::arch::x86_64::__m512i]) -> std::arch::x86_64::__m512i
     level[0]
 }
 
+/// Lane masks of the AVX2 kernel for the four slots of a block, indexed by the block's four
+/// bits of a slot mask: lane `k` is all ones where bit `k` is set.
+#[cfg(target_arch = "x86_64")]
+const LANE_MASKS: [[i32; 4]; 16] = {
+    let mut table = [[0i32; 4]; 16];
+    let mut bits = 0;
+    while bits < 16 {
+        let mut k = 0;
+        while k < 4 {
+            table[bits][k] = -((bits >> k & 1) as i32);
+            k += 1;
+        }
+        bits += 1;
+    }
+    table
+};
+
+/// The slot numbers of the AVX2 kernel's blocks of four lanes.
+#[cfg(target_arch = "x86_64")]
+const BLOCK_SLOTS: [[i32; 4]; COARSE_MINUTIAE / 4] = {
+    let mut table = [[0i32; 4]; COARSE_MINUTIAE / 4];
+    let mut b = 0;
+    while b < COARSE_MINUTIAE / 4 {
+        let mut k = 0;
+        while k < 4 {
+            table[b][k] = (4 * b + k) as i32;
+            k += 1;
+        }
+        b += 1;
+    }
+    table
+};
+
 /// The AVX2 kernel: [`best_pairs_generic`] with 64-bit popcounts done by nibble lookup
 /// (`vpshufb`, after Muła, Kurz and Lemire) and summed per lane by `vpsadbw`. The two popcounts
 /// that add up (both angular halves) are added as byte counts before the one horizontal sum.
@@ -437,21 +475,15 @@ fn best_pairs_avx2(probe: &Coarse, record: &[u64]) -> BestPairs {
     let zero = _mm256_setzero_si256();
     // The low 32 bits of each u64 lane first, then the high ones.
     let split_halves = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
-    // Lane masks for the four slots of a block, by the block's four bits of a slot mask.
-    let lane_masks: [__m128i; 16] = std::array::from_fn(|bits| {
-        let lane = |k: usize| -((bits >> k & 1) as i32);
-        _mm_setr_epi32(lane(0), lane(1), lane(2), lane(3))
-    });
 
     let pairable = pairable_slots(record);
     let pairable_bytes: [i8; N] = std::array::from_fn(|slot| -((pairable >> slot & 1) as i8));
     // SAFETY: the array is 32 bytes.
     let pairable_bytes = unsafe { _mm256_loadu_si256(pairable_bytes.as_ptr().cast()) };
     // The slot numbers of each block's four lanes.
-    let block_slots: [__m128i; BLOCKS] = std::array::from_fn(|b| {
-        let first = 4 * b as i32;
-        _mm_setr_epi32(first, first + 1, first + 2, first + 3)
-    });
+    // SAFETY: each table row is four i32, 16 bytes.
+    let block_slots: [__m128i; BLOCKS] =
+        std::array::from_fn(|b| unsafe { _mm_loadu_si128(BLOCK_SLOTS[b].as_ptr().cast()) });
     // The 32 u16 directions fill two registers, in slot order.
     let record_directions = [load(RECORD_DIRECTIONS / 8), load(RECORD_DIRECTIONS / 8 + 4)];
     let max_turn = _mm256_set1_epi16(MAX_DIRECTION_DIFFERENCE as i16);
@@ -518,7 +550,10 @@ fn best_pairs_avx2(probe: &Coarse, record: &[u64]) -> BestPairs {
             let both = _mm_add_epi32(shared, shared);
             let cells = _mm_max_epu32(_mm_add_epi32(differing, both), one);
             let similarity = _mm_div_ps(_mm_cvtepi32_ps(both), _mm_cvtepi32_ps(cells));
-            let pair = lane_masks[(compatible >> at & 0xf) as usize];
+            // SAFETY: each table row is four i32, 16 bytes.
+            let pair = unsafe {
+                _mm_loadu_si128(LANE_MASKS[(compatible >> at & 0xf) as usize].as_ptr().cast())
+            };
             let key = _mm_and_si128(_mm_and_si128(_mm_castps_si128(similarity), key_bits), pair);
             row = _mm_max_epu32(row, _mm_or_si128(key, block_slots[b]));
             column_best[b] = _mm_max_epu32(column_best[b], _mm_or_si128(key, row_index));

@@ -33,8 +33,8 @@ pub mod prepared;
 
 use cylinder::{BIT_WORDS, CYLINDER_BITS, LAYER_WORDS};
 
-const _: () =
-    assert!(BIT_WORDS % 8 == 0 && 8 % LAYER_WORDS == 0, "blocks of 8 words must hold whole layers");
+/// Whether the cylinder layout suits the blocked kernels (blocks of 8 words holding whole layers).
+const BLOCKED: bool = BIT_WORDS % 8 == 0 && 8 % LAYER_WORDS == 0;
 const _: () = assert!(CYLINDER_BITS < 1 << 16, "popcounts are packed in 16-bit fields");
 use parameters::*;
 pub use prepared::{
@@ -209,10 +209,13 @@ impl Matcher {
         #[cfg(target_arch = "x86_64")]
         match self.kernel {
             // SAFETY: `with_kernel` and `cpu::kernel` only give kernels this CPU supports.
-            Kernel::Avx512 => {
+            Kernel::Avx512 if BLOCKED => {
                 return unsafe { self.compare_avx512(probe, candidate, matches) };
             }
-            Kernel::Avx2 => return unsafe { self.compare_avx2(probe, candidate, matches) },
+            // A layout the AVX-512 kernel does not hold in registers runs the AVX2 code.
+            Kernel::Avx512 | Kernel::Avx2 => {
+                return unsafe { self.compare_avx2(probe, candidate, matches) }
+            }
             Kernel::Portable | Kernel::Neon => {}
         }
         let mut pairs = PairBuffer::new();
@@ -259,10 +262,10 @@ impl Matcher {
         #[cfg(target_arch = "x86_64")]
         match self.kernel {
             // SAFETY: `with_kernel` and `cpu::kernel` only give kernels this CPU supports.
-            Kernel::Avx512 => {
+            Kernel::Avx512 if BLOCKED => {
                 return unsafe { self.local_similarities_avx512(probe, candidate, out) };
             }
-            Kernel::Avx2 => {
+            Kernel::Avx512 | Kernel::Avx2 => {
                 return unsafe { self.local_similarities_avx2(probe, candidate, out) };
             }
             Kernel::Portable | Kernel::Neon => {}
@@ -395,6 +398,26 @@ impl Matcher {
                     continue;
                 }
                 let cb = candidate.cylinder(j);
+                if !BLOCKED {
+                    // Any other layout: plain word loops.
+                    let (mut sa, mut sb, mut sx, mut common) = (0u64, 0u64, 0u64, 0u64);
+                    for l in 0..LAYER_WORDS {
+                        common += (ca[l] & cb[l]).count_ones() as u64;
+                    }
+                    for w in 0..BIT_WORDS {
+                        let m = ca[w % LAYER_WORDS] & cb[w % LAYER_WORDS];
+                        let a = ca[LAYER_WORDS + w] & m;
+                        let b = cb[LAYER_WORDS + w] & m;
+                        sa += a.count_ones() as u64;
+                        sb += b.count_ones() as u64;
+                        sx += (a ^ b).count_ones() as u64;
+                    }
+                    let counts = sa + (sb << 16) + (sx << 32);
+                    if common as u32 >= self.min_common_cells && sa != 0 && sb != 0 {
+                        out.push(Pair::from_counts(counts, i, j));
+                    }
+                    continue;
+                }
                 // Each cylinder's bits are already masked by its own validity, so one AND with
                 // the common validity restricts both to the cells valid in both. Lane-wise sums
                 // over blocks of 8 words vectorise cleanly (one 512-bit register per block, two
@@ -414,8 +437,8 @@ impl Matcher {
                         sx[w] += (a ^ b).count_ones() as u64;
                     }
                 }
-                // The three popcounts and the common cells (counted twice, once per layer of a
-                // block) packed into 16-bit fields of each lane (every count is below 2^16), so
+                // The three popcounts and the common cells (counted once per layer of a block)
+                // packed into 16-bit fields of each lane (every count is below 2^16), so
                 // that one horizontal sum gives them all.
                 let mut lanes = [0u64; 8];
                 for w in 0..8 {
@@ -425,7 +448,7 @@ impl Matcher {
                         + ((wide[w].count_ones() as u64) << 48);
                 }
                 let counts: u64 = lanes.iter().sum();
-                let common = (counts >> 48) as u32 / 2;
+                let common = (counts >> 48) as u32 / (8 / LAYER_WORDS) as u32;
                 if common >= self.min_common_cells
                     && counts & 0xffff != 0
                     && counts & 0xffff_0000 != 0
@@ -467,7 +490,8 @@ fn load_cylinder(
     std::arch::x86_64::__m512i,
 ) {
     use std::arch::x86_64::*;
-    const _: () = assert!(cylinder::CYLINDER_WORDS == 28 && LAYER_WORDS == 4);
+    // A constant condition: callers run this kernel only for the 16 × 16 × 6 layout.
+    assert!(cylinder::CYLINDER_WORDS == 28 && LAYER_WORDS == 4);
     let p = c.as_ptr();
     // SAFETY: a cylinder is 28 words; the loads read words 0..4, 4..12, 12..20 and 20..28 of it
     // (unaligned loads, so the 8-byte alignment of the prepared layout suffices).

@@ -12,9 +12,9 @@ pub const WORKING_DPI: f32 = 500.0;
 
 /// Cylinder radius.
 pub const CYLINDER_RADIUS_PX: f32 = 70.0;
-/// Spatial cells along one side of the cylinder's base. 16 as in the paper: an 8 × 8 × 8
-/// variant measured about twice as fast but less accurate on the FVC2002 ISO templates (EER
-/// DB1 2.5 → 3.6 %, DB4 1.4 → 2.1 %). The gallery's LSH index assumes 16 and 6.
+/// Spatial cells along one side of the cylinder's base, 16 as in the paper. Bytes, accuracy and
+/// time of other geometries: `scripts/template-tradeoff` (`docs/PERFORMANCE.md`, "Template
+/// size"). The coarse pooling and the de-duplication LSH index assume 16 and 6.
 pub const SPATIAL_CELLS: usize = 16;
 /// Angular sections of the cylinder (directional differences of the neighbours).
 pub const ANGULAR_CELLS: usize = 6;
