@@ -35,6 +35,8 @@ use cylinder::{BIT_WORDS, CYLINDER_BITS, LAYER_WORDS};
 
 /// Whether the cylinder layout suits the blocked kernels (blocks of 8 words holding whole layers).
 const BLOCKED: bool = BIT_WORDS % 8 == 0 && 8 % LAYER_WORDS == 0;
+/// Whether the cylinder layout is the one the AVX-512 kernel holds in registers (16 × 16 × 6).
+const AVX512_LAYOUT: bool = cylinder::CYLINDER_WORDS == 28 && LAYER_WORDS == 4;
 const _: () = assert!(CYLINDER_BITS < 1 << 16, "popcounts are packed in 16-bit fields");
 use parameters::*;
 pub use prepared::{
@@ -209,7 +211,7 @@ impl Matcher {
         #[cfg(target_arch = "x86_64")]
         match self.kernel {
             // SAFETY: `with_kernel` and `cpu::kernel` only give kernels this CPU supports.
-            Kernel::Avx512 if BLOCKED => {
+            Kernel::Avx512 if AVX512_LAYOUT => {
                 return unsafe { self.compare_avx512(probe, candidate, matches) };
             }
             // A layout the AVX-512 kernel does not hold in registers runs the AVX2 code.
@@ -262,7 +264,7 @@ impl Matcher {
         #[cfg(target_arch = "x86_64")]
         match self.kernel {
             // SAFETY: `with_kernel` and `cpu::kernel` only give kernels this CPU supports.
-            Kernel::Avx512 if BLOCKED => {
+            Kernel::Avx512 if AVX512_LAYOUT => {
                 return unsafe { self.local_similarities_avx512(probe, candidate, out) };
             }
             Kernel::Avx512 | Kernel::Avx2 => {
@@ -482,7 +484,7 @@ fn finish_similarities(pairs: &mut [Pair]) {
 #[target_feature(enable = "avx2,avx512f")]
 #[inline]
 fn load_cylinder(
-    c: &cylinder::Cylinder,
+    c: &[u64],
 ) -> (
     std::arch::x86_64::__m256i,
     std::arch::x86_64::__m512i,
@@ -490,8 +492,9 @@ fn load_cylinder(
     std::arch::x86_64::__m512i,
 ) {
     use std::arch::x86_64::*;
-    // A constant condition: callers run this kernel only for the 16 × 16 × 6 layout.
-    assert!(cylinder::CYLINDER_WORDS == 28 && LAYER_WORDS == 4);
+    // Callers run this kernel only for the 16 × 16 × 6 layout ([`AVX512_LAYOUT`]); the check
+    // folds away there and keeps the loads in bounds for any other.
+    assert!(c.len() == 28 && LAYER_WORDS == 4, "the AVX-512 kernel holds 28-word cylinders");
     let p = c.as_ptr();
     // SAFETY: a cylinder is 28 words; the loads read words 0..4, 4..12, 12..20 and 20..28 of it
     // (unaligned loads, so the 8-byte alignment of the prepared layout suffices).
