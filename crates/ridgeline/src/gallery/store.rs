@@ -526,8 +526,8 @@ impl Store {
             )));
         }
         refuse_non_empty(dir)?;
-        crate::private_files::create_dir(dir).map_err(|e| Error::io(dir, e))?;
         let trail = options.trail(dir)?;
+        crate::private_files::create_dir(dir).map_err(|e| Error::io(dir, e))?;
         let lock = WriterLock::acquire(dir)?;
         let manifest = Manifest::empty(layout);
         manifest.commit(dir)?;
