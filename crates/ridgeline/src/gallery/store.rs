@@ -779,9 +779,43 @@ impl Store {
                 Ok(ids)
             }
             Err(e) => {
+                self.after_failure(&e);
                 self.record_error(operation, &subjects, &e);
                 Err(e)
             }
+        }
+    }
+
+    /// Puts the writer back in order after a change failed on the medium (a full disk): files
+    /// the change wrote but never committed are removed, so that the next change can write
+    /// its segment under the same id; where the manifest on disk shows the change committed
+    /// after all (its rename happened, a later sync failed), the writer adopts that state and
+    /// records it. The writer lock is held throughout, so no other change has files in flight.
+    fn after_failure(&self, error: &Error) {
+        if !matches!(error, Error::Io { .. }) {
+            return;
+        }
+        let Ok(mut w) = self.writer() else { return };
+        match Manifest::read(&self.dir) {
+            Ok(disk) if disk.generation > w.manifest.generation => {
+                let current = self.snapshot();
+                if let Ok(snapshot) = build_snapshot(&self.dir, &disk, Some(&current)) {
+                    let generation = disk.generation;
+                    w.manifest = disk;
+                    self.publish(snapshot);
+                    let _ = self.record(&Event {
+                        operation: Operation::Recovery,
+                        outcome: Outcome::Committed,
+                        generation: Some(generation),
+                        subjects: &[],
+                        detail: "committed although the call failed after the manifest rename",
+                    });
+                }
+            }
+            Ok(_) => {
+                let _ = remove_orphans(&self.dir, &w.manifest);
+            }
+            Err(_) => {}
         }
     }
 
@@ -847,6 +881,7 @@ impl Store {
                 Ok(n)
             }
             Err(e) => {
+                self.after_failure(&e);
                 self.record_error(Operation::Remove, &[subject_id], &e);
                 Err(e)
             }
@@ -900,6 +935,7 @@ impl Store {
                 Ok(report)
             }
             Err(e) => {
+                self.after_failure(&e);
                 self.record_error(operation, &[], &e);
                 Err(e)
             }
