@@ -643,6 +643,39 @@ pub fn print_summary(report: &Report, out: &Path, html: Option<&Path>, json: boo
     }
 }
 
+/// Records the run in the gallery's audit trail: the records in duplicate clusters are the
+/// subjects it affects.
+fn record_run(
+    gallery: &Gallery,
+    population: &GalleryPopulation<'_>,
+    report: &ridgeline::dedup::report::Report,
+) -> anyhow::Result<()> {
+    use ridgeline::gallery::audit::Event;
+    use ridgeline::gallery::{Operation, Outcome};
+    let subjects: Vec<&str> = report
+        .clusters
+        .iter()
+        .flat_map(|c| c.records.iter().map(|r| r.record_id.as_str()))
+        .collect();
+    let pairs: usize = report.clusters.iter().map(|c| c.pairs.len()).sum();
+    let detail = format!(
+        "{} clusters, {pairs} pairs, {} flags, {} records skipped",
+        report.clusters.len(),
+        report.flags.len(),
+        population.skipped_records()
+    );
+    gallery
+        .store()
+        .record(&Event {
+            operation: Operation::Dedup,
+            outcome: Outcome::Listed,
+            generation: Some(gallery.snapshot().generation()),
+            subjects: &subjects,
+            detail: &detail,
+        })
+        .context("cannot record the run in the gallery's audit trail")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -701,37 +734,4 @@ mod tests {
         assert!(refused.to_string().contains("another job"), "{refused}");
         assert!(refuse_other_job(&checkpoint, false, second).is_ok(), "no --resume: fresh");
     }
-}
-
-/// Records the run in the gallery's audit trail: the records in duplicate clusters are the
-/// subjects it affects.
-fn record_run(
-    gallery: &Gallery,
-    population: &GalleryPopulation<'_>,
-    report: &ridgeline::dedup::report::Report,
-) -> anyhow::Result<()> {
-    use ridgeline::gallery::audit::Event;
-    use ridgeline::gallery::{Operation, Outcome};
-    let subjects: Vec<&str> = report
-        .clusters
-        .iter()
-        .flat_map(|c| c.records.iter().map(|r| r.record_id.as_str()))
-        .collect();
-    let pairs: usize = report.clusters.iter().map(|c| c.pairs.len()).sum();
-    let detail = format!(
-        "{} clusters, {pairs} pairs, {} flags, {} records skipped",
-        report.clusters.len(),
-        report.flags.len(),
-        population.skipped_records()
-    );
-    gallery
-        .store()
-        .record(&Event {
-            operation: Operation::Dedup,
-            outcome: Outcome::Listed,
-            generation: Some(gallery.snapshot().generation()),
-            subjects: &subjects,
-            detail: &detail,
-        })
-        .context("cannot record the run in the gallery's audit trail")
 }

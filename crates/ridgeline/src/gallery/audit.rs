@@ -505,6 +505,9 @@ fn check_file_header(head: &[u8]) -> std::result::Result<(), String> {
             "audit trail format version {version}; this build writes version {AUDIT_VERSION}"
         ));
     }
+    if head[FILE_OFFSET_RESERVED..FILE_HEADER_LEN].iter().any(|&b| b != 0) {
+        return Err("reserved header bytes are not zero".into());
+    }
     Ok(())
 }
 
@@ -1091,6 +1094,28 @@ mod tests {
             std::fs::read(dir.path().join(AUDIT_FILE)).expect("kept"),
             b"not an audit trail at all"
         );
+    }
+
+    #[test]
+    fn every_flipped_bit_and_every_cut_inside_an_entry_is_found() {
+        let (_dir, trail) = trail_with(3);
+        let bytes = std::fs::read(trail.path()).expect("read");
+        let boundaries = offsets(&bytes);
+        for at in 0..bytes.len() {
+            for bit in [0x01u8, 0x80] {
+                let mut flipped = bytes.clone();
+                flipped[at] ^= bit;
+                assert!(verify_bytes(&flipped).problem.is_some(), "flip {bit:#x} at {at}");
+            }
+        }
+        for cut in 1..bytes.len() {
+            let at_boundary = cut == FILE_HEADER_LEN || boundaries.contains(&cut);
+            let problem = verify_bytes(&bytes[..cut]).problem;
+            assert_eq!(problem.is_none(), at_boundary, "cut at {cut}");
+            if cut > FILE_HEADER_LEN && !at_boundary {
+                assert!(problem.is_some_and(|p| p.torn), "cut at {cut} is a torn entry");
+            }
+        }
     }
 
     #[test]
