@@ -192,7 +192,7 @@ pub enum Outcome {
     Matched = 4,
     /// The search's decision: no enrolled subject matched.
     NoMatch = 5,
-    /// The search returned the candidates in the entry, without a decision.
+    /// The candidates or records in the entry were returned, without a decision.
     Listed = 6,
     /// The trail was repaired (see the detail).
     Repaired = 7,
@@ -526,10 +526,9 @@ pub fn encode_entry(
     let mut subjects: Vec<&str> = Vec::with_capacity(event.subjects.len());
     let mut seen = std::collections::HashSet::new();
     for s in event.subjects {
-        if s.len() > u8::MAX as usize {
-            return Err(Error::InvalidArgument("subject id too long for the audit trail".into()));
-        }
-        if seen.insert(*s) {
+        // Stored ids have at most 64 bytes; a longer one is a refused request's, kept in part.
+        let s = truncate_at_char(s, u8::MAX as usize);
+        if seen.insert(s) {
             subjects.push(s);
         }
     }
@@ -559,6 +558,15 @@ pub fn encode_entry(
     let digest = Sha256::digest(&out);
     out.extend_from_slice(&digest);
     Ok(out)
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn truncate_at_char(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// The digest stored in an encoded entry's trailer.
@@ -938,6 +946,11 @@ mod tests {
         assert_eq!(d.operator.as_deref(), Some("op"));
         assert_eq!(d.generation, Some(42));
         assert_eq!(d.time_utc(), "2023-11-14T22:13:20.123Z");
+        let long = "é".repeat(200);
+        let e = Event { subjects: &[&long], ..e };
+        let b = encode_entry(0, 0, &prev, &e, None).expect("a refused over-long id");
+        let d = decode_entry(&b, 0).expect("decode");
+        assert_eq!(d.subjects[0], "é".repeat(127), "cut to 255 bytes on a character boundary");
         let h = file_header();
         assert_eq!(&h[..8], &[0x89, 0x52, 0x4c, 0x41, 0x0d, 0x0a, 0x1a, 0x0a]);
         assert_eq!(get_u16(&h, FILE_OFFSET_VERSION), Some(1));

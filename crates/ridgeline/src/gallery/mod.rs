@@ -220,8 +220,36 @@ impl Gallery {
         self.remove_subject(subject_id)
     }
 
-    /// Every live record of a subject (id normalised); `SubjectNotFound` if none.
+    /// Every live record of a subject (id normalised); `SubjectNotFound` if none. Recorded in
+    /// the audit trail as an export: the templates leave the gallery.
     pub fn get(&self, subject_id: &str) -> Result<Vec<EnrolledRecord>> {
+        let got = self.get_unrecorded(subject_id);
+        self.record_export(subject_id, got.as_ref().map(Vec::len))?;
+        got
+    }
+
+    /// Records that a subject's records were read out (or why not).
+    pub(crate) fn record_export(
+        &self,
+        subject_id: &str,
+        read: std::result::Result<usize, &Error>,
+    ) -> Result<()> {
+        match read {
+            Ok(n) => self.store.record(&audit::Event {
+                operation: Operation::Export,
+                outcome: Outcome::Listed,
+                generation: Some(self.snapshot().generation()),
+                subjects: &[subject_id],
+                detail: &format!("{n} records read out"),
+            }),
+            Err(e) => {
+                self.store.record_error(Operation::Export, &[subject_id], e);
+                Ok(())
+            }
+        }
+    }
+
+    fn get_unrecorded(&self, subject_id: &str) -> Result<Vec<EnrolledRecord>> {
         let subject_id = crate::people::subject_id::lookup_form(subject_id);
         let snapshot = self.snapshot();
         let index = self.subject_index(&snapshot)?;

@@ -769,8 +769,15 @@ impl Gallery {
         Ok(Checked { subject_id, prepared, records, replaced, updated: !existing.is_empty() })
     }
 
-    /// A person's stored record; `SubjectNotFound` if the id has no live record.
+    /// A person's stored record; `SubjectNotFound` if the id has no live record. Recorded in
+    /// the audit trail as an export.
     pub fn person(&self, subject_id: &str) -> Result<PersonRecord> {
+        let got = self.person_unrecorded(subject_id);
+        self.record_export(subject_id, got.as_ref().map(|p| p.fingers.len()))?;
+        got
+    }
+
+    fn person_unrecorded(&self, subject_id: &str) -> Result<PersonRecord> {
         let subject_id = subject_id::lookup_form(subject_id);
         let snapshot = self.snapshot();
         let index = self.subject_index(&snapshot)?;
