@@ -114,6 +114,31 @@ typedef struct rl_template rl_template;
 typedef int32_t rl_status;
 
 /*
+ Options of `rl_gallery_open_with`. Set `struct_size` to `sizeof(rl_open_options)` and zero
+ what you do not use (`memset`); fields join at the end in later versions, and a library
+ reads only the first `struct_size` bytes (refusing a larger struct than it knows).
+ */
+typedef struct {
+  /*
+   `sizeof(rl_open_options)` as the caller compiled it.
+   */
+  size_t struct_size;
+  /*
+   Operator recorded in the gallery's audit trail with everything this handle does
+   (NUL-terminated, 1–256 bytes of UTF-8 without control characters), or NULL for none.
+   */
+  const char *operator_id;
+  /*
+   Reserved for the gallery key of encryption at rest: must be NULL.
+   */
+  const uint8_t *key;
+  /*
+   Reserved for the length of `key`: must be 0.
+   */
+  size_t key_len;
+} rl_open_options;
+
+/*
  One identification candidate: subject id (NUL-terminated), finger position (0–10), score.
  */
 typedef struct {
@@ -327,6 +352,19 @@ const char *rl_last_error_message(void);
  Thread safety: safe from any thread.
  */
 rl_status rl_gallery_open(const char *dir, uint32_t flags, rl_gallery **out);
+
+/*
+ Like `rl_gallery_open`, with options (NULL: the defaults of `rl_gallery_open`): the
+ operator recorded in the gallery's audit trail with every enrolment, search, removal and
+ compaction of this handle. `RL_ERR_INVALID_ARGUMENT` for a bad `struct_size`, a bad
+ operator id or a non-NULL reserved field.
+
+ Thread safety: safe from any thread.
+ */
+rl_status rl_gallery_open_with(const char *dir,
+                               uint32_t flags,
+                               const rl_open_options *options,
+                               rl_gallery **out);
 
 /*
  Enrols template `t` for subject `id` (1–64 bytes of printable UTF-8) and finger position

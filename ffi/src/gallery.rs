@@ -3,7 +3,7 @@
 use std::ffi::c_char;
 use std::path::Path;
 
-use ridgeline::gallery::{Gallery, OpenMode, SearchOptions};
+use ridgeline::gallery::{Gallery, OpenMode, OpenOptions, SearchOptions};
 
 use crate::guard::{self, c_str, out_ptr};
 use crate::registry::{Release, CANDIDATES, GALLERIES};
@@ -24,6 +24,69 @@ pub const RL_OPEN_ALLOW_PARTIAL: u32 = 8;
 
 /// Longest subject id in bytes (the `id` field of `rl_candidate` holds it plus a NUL).
 pub const RL_MAX_ID_LEN: usize = 64;
+
+/// Options of `rl_gallery_open_with`. Set `struct_size` to `sizeof(rl_open_options)` and zero
+/// what you do not use (`memset`); fields join at the end in later versions, and a library
+/// reads only the first `struct_size` bytes (refusing a larger struct than it knows).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct rl_open_options {
+    /// `sizeof(rl_open_options)` as the caller compiled it.
+    pub struct_size: usize,
+    /// Operator recorded in the gallery's audit trail with everything this handle does
+    /// (NUL-terminated, 1–256 bytes of UTF-8 without control characters), or NULL for none.
+    pub operator_id: *const c_char,
+    /// Reserved for the gallery key of encryption at rest: must be NULL.
+    pub key: *const u8,
+    /// Reserved for the length of `key`: must be 0.
+    pub key_len: usize,
+}
+
+/// The least `struct_size` `rl_gallery_open_with` accepts: up to and including
+/// `operator_id`.
+const OPEN_OPTIONS_MIN_SIZE: usize =
+    std::mem::offset_of!(rl_open_options, operator_id) + std::mem::size_of::<*const c_char>();
+
+/// Reads the caller's options (NULL: the defaults).
+fn open_options(options: *const rl_open_options) -> Result<OpenOptions, FfiError> {
+    if options.is_null() {
+        return Ok(OpenOptions::new());
+    }
+    // SAFETY: non-NULL; the caller promises a readable rl_open_options of at least
+    // `struct_size` bytes, and struct_size is the first field of every version.
+    let size = unsafe { std::ptr::addr_of!((*options).struct_size).read_unaligned() };
+    let ours = std::mem::size_of::<rl_open_options>();
+    if size < OPEN_OPTIONS_MIN_SIZE || size > ours {
+        return Err(FfiError::invalid(format!(
+            "options->struct_size is {size}; this library reads rl_open_options of \
+             {OPEN_OPTIONS_MIN_SIZE} to {ours} bytes (set it to sizeof(rl_open_options))"
+        )));
+    }
+    let mut o = rl_open_options {
+        struct_size: size,
+        operator_id: std::ptr::null(),
+        key: std::ptr::null(),
+        key_len: 0,
+    };
+    // SAFETY: copies the `size` bytes the caller declared, at most our struct's size.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            options.cast::<u8>(),
+            (&mut o as *mut rl_open_options).cast::<u8>(),
+            size,
+        )
+    };
+    if !o.key.is_null() || o.key_len != 0 {
+        return Err(FfiError::invalid(
+            "options->key and key_len are reserved for encryption at rest: pass NULL and 0",
+        ));
+    }
+    let mut out = OpenOptions::new();
+    if !o.operator_id.is_null() {
+        out = out.operator(c_str(o.operator_id, "options->operator_id")?);
+    }
+    Ok(out)
+}
 
 /// One identification candidate: subject id (NUL-terminated), finger position (0–10), score.
 #[repr(C)]
@@ -68,6 +131,8 @@ pub(crate) fn gallery_error(error: ridgeline::Error) -> FfiError {
         }
         E::AlreadyEnrolled { .. } | E::InvalidSubjectId { .. } => RL_ERR_INVALID_ARGUMENT,
         E::DuplicatePerson { .. } | E::SubjectExists { .. } => RL_ERR_DUPLICATE,
+        // The operation is not carried out when its entry cannot be appended.
+        E::AuditTrail { .. } => RL_ERR_IO,
         other => FfiError::from_core_status(other),
     };
     FfiError::new(status, error.to_string())
@@ -85,8 +150,25 @@ pub extern "C" fn rl_gallery_open(
     flags: u32,
     out: *mut *mut rl_gallery,
 ) -> rl_status {
+    rl_gallery_open_with(dir, flags, std::ptr::null(), out)
+}
+
+/// Like `rl_gallery_open`, with options (NULL: the defaults of `rl_gallery_open`): the
+/// operator recorded in the gallery's audit trail with every enrolment, search, removal and
+/// compaction of this handle. `RL_ERR_INVALID_ARGUMENT` for a bad `struct_size`, a bad
+/// operator id or a non-NULL reserved field.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub extern "C" fn rl_gallery_open_with(
+    dir: *const c_char,
+    flags: u32,
+    options: *const rl_open_options,
+    out: *mut *mut rl_gallery,
+) -> rl_status {
     guard::run(|| {
         let out = out_ptr(out, "out")?;
+        let options = open_options(options)?;
         let dir = Path::new(c_str(dir, "dir")?);
         let known = RL_OPEN_READ_ONLY | RL_OPEN_WRITE | RL_OPEN_CREATE | RL_OPEN_ALLOW_PARTIAL;
         let read_only = flags & RL_OPEN_READ_ONLY != 0;
@@ -100,14 +182,15 @@ pub extern "C" fn rl_gallery_open(
         let gallery = if !exists && flags & RL_OPEN_CREATE != 0 {
             std::fs::create_dir_all(dir)
                 .map_err(|e| FfiError::from(ridgeline::Error::io(dir, e)))?;
-            Gallery::create(dir)
+            Gallery::create_with(dir, &options)
         } else if !exists {
             return Err(FfiError::new(
                 RL_ERR_NOT_FOUND,
                 format!("no gallery in {} (pass RL_OPEN_CREATE to create one)", dir.display()),
             ));
         } else {
-            Gallery::open(dir, if write { OpenMode::Writable } else { OpenMode::ReadOnly })
+            let mode = if write { OpenMode::Writable } else { OpenMode::ReadOnly };
+            Gallery::open_with(dir, mode, &options)
         }
         .map_err(gallery_error)?;
         let allow_partial = flags & RL_OPEN_ALLOW_PARTIAL != 0;

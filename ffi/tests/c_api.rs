@@ -155,6 +155,15 @@ fn bad_input_is_rejected_with_error_codes() {
 }
 
 #[test]
+fn audit_trail_records_the_operator_of_each_handle() {
+    let Some(dataset) = dataset() else { return };
+    let work = tempfile::tempdir().expect("tempdir");
+    let exe = work.path().join("audit");
+    compile(&crate_dir().join("tests/c/audit.c"), Link::Shared, &exe);
+    run(&exe, &[&dataset.join("101_1.tif"), &work.path().join("gallery")], false);
+}
+
+#[test]
 fn c_programs_run_clean_under_valgrind() {
     let Some(dataset) = dataset() else { return };
     if !have("valgrind") {
@@ -165,6 +174,9 @@ fn c_programs_run_clean_under_valgrind() {
     let bad = work.path().join("bad_input");
     compile(&crate_dir().join("tests/c/bad_input.c"), Link::Shared, &bad);
     run(&bad, &[&dataset.join("101_1.tif"), &work.path().join("gallery_bad")], true);
+    let audit = work.path().join("audit");
+    compile(&crate_dir().join("tests/c/audit.c"), Link::Shared, &audit);
+    run(&audit, &[&dataset.join("101_1.tif"), &work.path().join("gallery_audit")], true);
     let example = work.path().join("enroll_identify");
     compile(&crate_dir().join("examples/enroll_identify.c"), Link::Shared, &example);
     run(&example, &[&dataset, &work.path().join("gallery_example")], true);

@@ -140,7 +140,8 @@ class Gallery:
     @staticmethod
     def create(dir: StrPath, key: Optional[bytes] = None, operator: Optional[str] = None) -> Gallery:
         """Creates an empty gallery and opens it writable; ``key`` raises NotSupportedError
-        (no encryption in this build); ``operator`` is kept for the audit log."""
+        (no encryption in this build); ``operator`` is recorded in the gallery's audit trail
+        with every enrolment, search and removal made through this object."""
     @staticmethod
     def open(
         dir: StrPath,

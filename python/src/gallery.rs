@@ -12,9 +12,11 @@ use ridgeline::dedup::matching::{GalleryPopulation, DEFAULT_CANDIDATES_PER_RECOR
 use ridgeline::dedup::{
     build_report, job_key, search, verify_same_id_pairs, LinkedPair, Resumable, SearchConfig,
 };
+use ridgeline::gallery::audit::Event;
 use ridgeline::gallery::sharding::{self, GlobalShortlist, ShardHit};
 use ridgeline::gallery::{
-    Enrolment, Gallery, OpenMode, RecordId, SearchMode, SearchOptions, Snapshot,
+    Enrolment, Gallery, OpenMode, OpenOptions, Operation, Outcome, RecordId, SearchMode,
+    SearchOptions, Snapshot,
 };
 use ridgeline::matcher::MatchTemplate;
 use ridgeline::Template;
@@ -197,7 +199,7 @@ impl PyGallery {
         })
     }
 
-    /// Per-finger indexed searches, then the fused decision.
+    /// Per-finger indexed searches, then the fused decision, with the generation searched.
     fn search(
         py: Python<'_>,
         gallery: &Arc<Gallery>,
@@ -205,11 +207,11 @@ impl PyGallery {
         top: usize,
         fmr_per_search: f64,
         mode: SearchMode,
-    ) -> PyResult<Decision> {
+    ) -> PyResult<(Decision, u64)> {
         let gallery = Arc::clone(gallery);
+        let snapshot = gallery.snapshot();
         let searches = py
             .detach(|| {
-                let snapshot = gallery.snapshot();
                 fingers
                     .iter()
                     .map(|(position, template)| {
@@ -229,7 +231,29 @@ impl PyGallery {
                     .collect::<ridgeline::Result<Vec<_>>>()
             })
             .py(py)?;
-        Ok(decide(&searches, top, fmr_per_search))
+        Ok((decide(&searches, top, fmr_per_search), snapshot.generation()))
+    }
+
+    /// Appends an entry to the gallery's audit trail.
+    fn record(
+        py: Python<'_>,
+        gallery: &Gallery,
+        operation: Operation,
+        outcome: Outcome,
+        generation: Option<u64>,
+        subjects: &[&str],
+        detail: &str,
+    ) -> PyResult<()> {
+        let event = Event { operation, outcome, generation, subjects, detail };
+        gallery.store().record(&event).py(py)
+    }
+}
+
+/// Open options carrying the operator recorded in the audit trail.
+fn open_options(operator: &Option<String>) -> OpenOptions {
+    match operator {
+        Some(op) => OpenOptions::new().operator(op.clone()),
+        None => OpenOptions::new(),
     }
 }
 
@@ -239,8 +263,8 @@ impl PyGallery {
     /// writable.
     ///
     /// `key`: gallery encryption is not available yet; any key raises `NotSupportedError`
-    /// rather than storing prints unprotected. `operator`: recorded on the object for the
-    /// audit log, which this build does not write yet.
+    /// rather than storing prints unprotected. `operator`: recorded in the gallery's audit
+    /// trail with every enrolment, search and removal made through this object.
     #[staticmethod]
     #[pyo3(signature = (dir, key=None, operator=None))]
     fn create(
@@ -253,7 +277,7 @@ impl PyGallery {
         let gallery = py
             .detach(|| {
                 std::fs::create_dir_all(&dir).map_err(|e| ridgeline::Error::io(&dir, e))?;
-                Gallery::create(&dir)
+                Gallery::create_with(&dir, &open_options(&operator))
             })
             .py(py)?;
         Ok(PyGallery::wrap(gallery, dir, operator))
@@ -273,7 +297,8 @@ impl PyGallery {
     ) -> PyResult<Self> {
         refuse_key(py, &key)?;
         let mode = if read_only { OpenMode::ReadOnly } else { OpenMode::Writable };
-        let gallery = py.detach(|| Gallery::open(&dir, mode)).py(py)?;
+        let options = open_options(&operator);
+        let gallery = py.detach(|| Gallery::open_with(&dir, mode, &options)).py(py)?;
         Ok(PyGallery::wrap(gallery, dir, operator))
     }
 
@@ -310,7 +335,7 @@ impl PyGallery {
         let gallery = self.gallery(py)?;
         let fingers = parse_fingers(py, fingers)?;
         if check_duplicate && !gallery.is_empty() {
-            let decision = Self::search(
+            let (decision, _) = Self::search(
                 py,
                 &gallery,
                 fingers.clone(),
@@ -319,6 +344,16 @@ impl PyGallery {
                 SearchMode::Indexed,
             )?;
             if let Some(other) = decision.matched.filter(|m| *m != id) {
+                let subjects = [id.as_str(), other.as_str()];
+                Self::record(
+                    py,
+                    &gallery,
+                    Operation::Enrol,
+                    Outcome::Refused,
+                    None,
+                    &subjects,
+                    "duplicate_person",
+                )?;
                 return Err(named(
                     py,
                     "DuplicateSubjectError",
@@ -411,7 +446,22 @@ impl PyGallery {
         let gallery = self.gallery(py)?;
         let fingers = parse_fingers(py, fingers)?;
         let mode = if exhaustive { SearchMode::Exhaustive } else { SearchMode::Indexed };
-        Ok(Self::search(py, &gallery, fingers, top, fmr_per_search, mode)?.into())
+        let (decision, generation) =
+            Self::search(py, &gallery, fingers, top, fmr_per_search, mode)?;
+        let matched: Vec<&str> = decision.matched.iter().map(String::as_str).collect();
+        let outcome = if matched.is_empty() { Outcome::NoMatch } else { Outcome::Matched };
+        let detail =
+            format!("{} candidates, {} searched", decision.candidates.len(), decision.searched);
+        Self::record(
+            py,
+            &gallery,
+            Operation::IdentifyPerson,
+            outcome,
+            Some(generation),
+            &matched,
+            &detail,
+        )?;
+        Ok(decision.into())
     }
 
     /// Live records (one per enrolled finger).

@@ -244,3 +244,17 @@ def test_distributed_without_ray_says_how_to_install():
     assert "pip install ridgeline[ray]" in out
     # The rest of the package works.
     subprocess.run([sys.executable, "-c", "import sys; sys.modules['ray'] = None; import ridgeline; ridgeline.synthetic_template(1, 1)"], check=True)
+
+
+def test_operator_is_recorded_in_the_audit_trail(tmp_path, distractors):
+    with ridgeline.Gallery.create(tmp_path / "g", operator="clerk-py") as g:
+        g.enroll("d000", {2: distractors[0]})
+    with ridgeline.Gallery.open(tmp_path / "g", operator="desk-py", read_only=True) as g:
+        found = g.identify({2: distractors[0]})
+        assert found.matched == "d000"
+        g.identify({2: distractors[1]})
+    trail = (tmp_path / "g" / "AUDIT").read_bytes()
+    assert trail.count(b"clerk-py") == 2  # creation and enrolment
+    assert trail.count(b"desk-py") == 2  # two searches and their decisions
+    with pytest.raises(ridgeline.InvalidArgumentError):
+        ridgeline.Gallery.open(tmp_path / "g", operator="two\nlines", read_only=True)

@@ -14,6 +14,10 @@ mod progress;
 #[derive(Debug, Parser)]
 #[command(name = "ridgeline", version, about = "Fingerprint identification engine")]
 struct Cli {
+    /// Operator recorded in the gallery's audit trail with everything this command does
+    /// (default: the RIDGELINE_OPERATOR environment variable).
+    #[arg(long, global = true, value_name = "NAME")]
+    operator: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -75,6 +79,8 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return exit::usage(error),
     };
+    let operator = cli.operator.clone().or_else(|| std::env::var("RIDGELINE_OPERATOR").ok());
+    commands::set_operator(operator.filter(|o| !o.is_empty()));
     let result = std::panic::catch_unwind(move || {
         commands::bench::check_kernel_request()?;
         run(cli.command)

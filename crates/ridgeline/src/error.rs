@@ -192,6 +192,16 @@ pub enum Error {
         limit: u64,
     },
 
+    /// The gallery's audit trail cannot be appended to or is not one: the operation is not
+    /// carried out (or, where the message says so, carried out but not recorded).
+    #[error("audit trail {path}: {message}")]
+    AuditTrail {
+        /// The trail's file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+
     /// A write was attempted through a gallery opened read-only.
     #[error("gallery {path} is open read-only")]
     GalleryReadOnly {

@@ -111,7 +111,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         (None, None) => bail!("give --gallery DIR or --input MANIFEST.csv"),
     };
-    let gallery = Gallery::open(&gallery_dir, OpenMode::ReadOnly)
+    // A population gallery records the run in its audit trail; the work gallery of a manifest
+    // is scratch, removed after the run.
+    let options = if workdir.is_some() {
+        ridgeline::gallery::OpenOptions::new().audit(false)
+    } else {
+        super::open_options()
+    };
+    let gallery = Gallery::open_with(&gallery_dir, OpenMode::ReadOnly, &options)
         .with_context(|| format!("cannot open gallery {}", gallery_dir.display()))?;
     let mode = if args.exhaustive { SearchMode::Exhaustive } else { SearchMode::Indexed };
     let population = GalleryPopulation::open(&gallery, mode, &metadata, args.allow_partial)?
@@ -150,6 +157,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     )?;
     mark_partial(&mut report, population.skipped_records());
     write_report(&report, &args.out, format)?;
+    record_run(&gallery, &population, &report)?;
     if let Some(path) = &args.html {
         let views = pair_views(&population, &report, &gallery, &image_paths);
         write_page(
@@ -270,7 +278,8 @@ fn enroll_manifest(
         // written only after the last enrolment); anything else is enrolled afresh.
         let same_job = std::fs::read_to_string(&job_file).is_ok_and(|t| t == job_text);
         if same_job {
-            if let Ok(gallery) = Gallery::open(dir, OpenMode::ReadOnly) {
+            let scratch = ridgeline::gallery::OpenOptions::new().audit(false);
+            if let Ok(gallery) = Gallery::open_with(dir, OpenMode::ReadOnly, &scratch) {
                 if gallery.len() == fingers {
                     return Ok(());
                 }
@@ -283,8 +292,9 @@ fn enroll_manifest(
     ridgeline::private_files::create_dir(workdir)
         .with_context(|| format!("cannot create {}", workdir.display()))?;
     std::fs::create_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let gallery =
-        Gallery::create(dir).with_context(|| format!("cannot create gallery {}", dir.display()))?;
+    let scratch = ridgeline::gallery::OpenOptions::new().audit(false);
+    let gallery = Gallery::create_with(dir, &scratch)
+        .with_context(|| format!("cannot create gallery {}", dir.display()))?;
     let progress = Progress::started("enrol", "records", records.len() as u64);
     for chunk in records.chunks(ENROL_BATCH_RECORDS) {
         let templates: Vec<Vec<Template>> = chunk
@@ -744,6 +754,39 @@ pub fn print_summary(report: &Report, out: &Path, html: Option<&Path>, json: boo
     if let Some(html) = html {
         println!("HTML report: {}", html.display());
     }
+}
+
+/// Records the run in the gallery's audit trail: the records in duplicate clusters are the
+/// subjects it affects.
+fn record_run(
+    gallery: &Gallery,
+    population: &GalleryPopulation<'_>,
+    report: &ridgeline::dedup::report::Report,
+) -> anyhow::Result<()> {
+    use ridgeline::gallery::audit::Event;
+    use ridgeline::gallery::{Operation, Outcome};
+    let subjects: Vec<&str> = report
+        .clusters
+        .iter()
+        .flat_map(|c| c.records.iter().map(|r| r.record_id.as_str()))
+        .collect();
+    let pairs: usize = report.clusters.iter().map(|c| c.pairs.len()).sum();
+    let detail = format!(
+        "{} clusters, {pairs} pairs, {} flags, {} records skipped",
+        report.clusters.len(),
+        report.flags.len(),
+        population.skipped_records()
+    );
+    gallery
+        .store()
+        .record(&Event {
+            operation: Operation::Dedup,
+            outcome: Outcome::Listed,
+            generation: Some(gallery.snapshot().generation()),
+            subjects: &subjects,
+            detail: &detail,
+        })
+        .context("cannot record the run in the gallery's audit trail")
 }
 
 #[cfg(test)]

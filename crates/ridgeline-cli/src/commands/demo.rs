@@ -308,8 +308,8 @@ pub fn enroll_population(
     population: &SynthPopulation,
     dir: &std::path::Path,
 ) -> anyhow::Result<Gallery> {
-    let gallery =
-        Gallery::create(dir).with_context(|| format!("cannot create gallery {}", dir.display()))?;
+    let gallery = Gallery::create_with(dir, &super::open_options())
+        .with_context(|| format!("cannot create gallery {}", dir.display()))?;
     let batch: Vec<Enrolment<'_>> = population
         .infos
         .iter()

@@ -183,7 +183,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         anyhow::bail!("--fmr must be between 0 and 1 (exclusive), not {}", args.fmr);
     }
     let people = people_of(&args)?;
-    let gallery = Gallery::open(&args.gallery, OpenMode::Writable)
+    let gallery = Gallery::open_with(&args.gallery, OpenMode::Writable, &super::open_options())
         .with_context(|| format!("cannot open gallery {} for writing", args.gallery.display()))?;
     let options =
         EnrolOptions { update: args.update, fmr_per_search: args.fmr, mode: SearchMode::Indexed };

@@ -1,4 +1,4 @@
-//! `ridgeline gallery create|stats|verify|compact DIR`
+//! `ridgeline gallery create|stats|verify|compact|audit DIR`
 
 use std::path::PathBuf;
 
@@ -24,6 +24,19 @@ pub enum Action {
     /// Rewrite segments without deleted records and merge small segments; refuses to copy
     /// records that fail their checksums (see `--drop-damaged`).
     Compact(CompactArgs),
+    /// Print the audit trail (who did what, when, to whom) and check its hash chain; exit
+    /// code 1 with the first bad entry's index if the chain is broken.
+    Audit(AuditArgs),
+}
+
+/// Arguments of `gallery audit`.
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub dir: DirArgs,
+    /// Only check the chain and print the summary, not the entries.
+    #[arg(long)]
+    pub verify: bool,
 }
 
 /// Arguments of `gallery compact`.
@@ -55,7 +68,7 @@ pub struct DirArgs {
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.action {
         Action::Create(a) => {
-            Gallery::create(&a.dir)
+            Gallery::create_with(&a.dir, &super::open_options())
                 .with_context(|| format!("cannot create a gallery in {}", a.dir.display()))?;
             if a.json {
                 println!("{}", serde_json::json!({ "created": a.dir }));
@@ -65,7 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         Action::Stats(a) => {
             // The store alone: stats work even where the descriptors need another build.
-            let store = Store::open(&a.dir, OpenMode::ReadOnly, None)
+            let store = Store::open_with(&a.dir, OpenMode::ReadOnly, None, &super::open_options())
                 .with_context(|| format!("cannot open gallery {}", a.dir.display()))?;
             let s = store.snapshot().stats();
             let per_record = if s.live_records > 0 {
@@ -101,7 +114,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         }
         Action::Verify(a) => {
-            let store = Store::open(&a.dir, OpenMode::ReadOnly, None)
+            let store = Store::open_with(&a.dir, OpenMode::ReadOnly, None, &super::open_options())
                 .with_context(|| format!("cannot open gallery {}", a.dir.display()))?;
             let report = store.snapshot().verify();
             if a.json {
@@ -144,7 +157,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         Action::Compact(c) => {
             let a = &c.dir;
-            let store = Store::open(&a.dir, OpenMode::Writable, None)
+            let store = Store::open_with(&a.dir, OpenMode::Writable, None, &super::open_options())
                 .with_context(|| format!("cannot open gallery {} for writing", a.dir.display()))?;
             let options = CompactOptions { drop_damaged: c.drop_damaged, purge: c.purge };
             let r = store.compact_with(options).context("compaction failed")?;
@@ -205,6 +218,81 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 );
             }
         }
+        Action::Audit(a) => audit(&a)?,
+    }
+    Ok(())
+}
+
+/// `gallery audit DIR [--verify] [--json]`.
+fn audit(args: &AuditArgs) -> anyhow::Result<()> {
+    use ridgeline::gallery::audit;
+    let dir = &args.dir.dir;
+    if !dir.join(ridgeline::gallery::manifest::MANIFEST_FILE).exists() {
+        anyhow::bail!("{} is not a gallery (it has no MANIFEST)", dir.display());
+    }
+    let report = audit::verify(dir)
+        .with_context(|| format!("cannot read the audit trail of {}", dir.display()))?;
+    if args.dir.json {
+        let entries: Vec<_> = if args.verify {
+            Vec::new()
+        } else {
+            report
+                .entries
+                .iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "sequence": e.sequence,
+                        "time": e.time_utc(),
+                        "time_ms": e.time_ms,
+                        "generation": e.generation,
+                        "operation": e.operation_name(),
+                        "outcome": e.outcome_name(),
+                        "operator": e.operator,
+                        "subjects": e.subjects,
+                        "detail": e.detail,
+                        "digest": audit::hex(&e.digest),
+                    })
+                })
+                .collect()
+        };
+        let problem = report.problem.as_ref().map(|p| {
+            serde_json::json!({
+                "index": p.index, "offset": p.offset, "torn": p.torn, "message": p.message
+            })
+        });
+        let mut out = serde_json::json!({
+            "ok": report.is_ok(),
+            "entries_checked": report.entries.len(),
+            "problem": problem,
+        });
+        if !args.verify {
+            out["entries"] = serde_json::Value::Array(entries);
+        }
+        println!("{out}");
+    } else {
+        if !args.verify {
+            for e in &report.entries {
+                let generation = e.generation.map_or("-".to_string(), |g| g.to_string());
+                println!(
+                    "{:>6} {} gen {generation} {} {} operator={} subjects=[{}]{}",
+                    e.sequence,
+                    e.time_utc(),
+                    e.operation_name(),
+                    e.outcome_name(),
+                    e.operator.as_deref().unwrap_or("-"),
+                    e.subjects.join(","),
+                    if e.detail.is_empty() { String::new() } else { format!(" ({})", e.detail) }
+                );
+            }
+        }
+        match &report.problem {
+            None => println!("audit trail: {} entries, chain ok", report.entries.len()),
+            Some(p) => println!("BROKEN {p}"),
+        }
+    }
+    if let Some(p) = &report.problem {
+        let what = if p.torn { "has a torn last entry" } else { "is broken" };
+        anyhow::bail!("the audit trail of {} {what} at entry {}", dir.display(), p.index);
     }
     Ok(())
 }

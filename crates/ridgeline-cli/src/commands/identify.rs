@@ -80,7 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let loaded = load_prints(&prints)?;
     let start = Instant::now();
-    let gallery = Gallery::open(&args.gallery, OpenMode::ReadOnly)
+    let gallery = Gallery::open_with(&args.gallery, OpenMode::ReadOnly, &super::open_options())
         .with_context(|| format!("cannot open gallery {}", args.gallery.display()))?;
     let open_ms = start.elapsed().as_secs_f64() * 1e3;
     let mode = if args.exhaustive { SearchMode::Exhaustive } else { SearchMode::Indexed };

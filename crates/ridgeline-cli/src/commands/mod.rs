@@ -27,3 +27,20 @@ pub mod readers;
 pub mod remove;
 pub mod synth;
 pub mod synth_people;
+
+/// The operator named on the command line or in `RIDGELINE_OPERATOR`.
+static OPERATOR: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// Sets the operator recorded in audit trails (once, at start-up).
+pub fn set_operator(operator: Option<String>) {
+    let _ = OPERATOR.set(operator);
+}
+
+/// Open options of every gallery a command opens: the operator for the audit trail.
+pub fn open_options() -> ridgeline::gallery::OpenOptions {
+    let options = ridgeline::gallery::OpenOptions::new();
+    match OPERATOR.get().cloned().flatten() {
+        Some(operator) => options.operator(operator),
+        None => options,
+    }
+}

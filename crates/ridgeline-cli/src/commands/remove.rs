@@ -21,8 +21,10 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let store = Store::open(&args.gallery, OpenMode::Writable, None)
-        .with_context(|| format!("cannot open gallery {} for writing", args.gallery.display()))?;
+    let store = Store::open_with(&args.gallery, OpenMode::Writable, None, &super::open_options())
+        .with_context(|| {
+        format!("cannot open gallery {} for writing", args.gallery.display())
+    })?;
     let removed = store.remove(&args.id)?;
     if args.json {
         println!("{}", serde_json::json!({ "id": args.id, "removed": removed }));

@@ -15,8 +15,10 @@
 //! everything and checks every checksum. The byte layout is in `docs/FORMATS.md`.
 //!
 //! Layers: [`segment`] (one file), [`manifest`] (the commit point), [`lock`] (one writer),
-//! [`store`] (records as opaque descriptor bytes + templates, snapshots).
+//! [`store`] (records as opaque descriptor bytes + templates, snapshots), [`audit`] (who did
+//! what, hash-chained).
 
+pub mod audit;
 pub mod filter;
 pub mod identify;
 pub mod index;
@@ -35,6 +37,7 @@ use crate::error::{Error, Result};
 use crate::matcher::{MatchTemplate, Matcher, PREPARED_FORMAT_VERSION, PREPARED_LEN};
 use crate::template::Template;
 
+pub use audit::{AuditReport, AuditTrail, Operation, Outcome};
 pub use identify::{Candidate, Identification, SearchMode, SearchOptions};
 pub use person::{
     EnrolOptions, EnrolledPerson, FingerEvidence, NewPerson, PeopleOutcome, PersonCandidate,
@@ -42,8 +45,8 @@ pub use person::{
 };
 pub use segment::{DescriptorLayout, NewRecord, Problem, MAX_FINGER, MAX_SUBJECT_ID_LEN};
 pub use store::{
-    CompactOptions, CompactReport, DroppedRecord, OpenMode, RecordId, Snapshot, Store, StoreStats,
-    StoredRecord, VerifyReport,
+    CompactOptions, CompactReport, DroppedRecord, OpenMode, OpenOptions, RecordId, Snapshot, Store,
+    StoreStats, StoredRecord, VerifyReport,
 };
 
 /// Extensions of the per-segment files (`<segment id in hex>.<ext>`); the writer deletes such
@@ -118,12 +121,23 @@ pub struct Gallery {
 impl Gallery {
     /// Creates an empty gallery in `dir` and opens it writable.
     pub fn create(dir: &Path) -> Result<Gallery> {
-        Ok(Gallery::with_store(Store::create(dir, matcher_layout())?))
+        Gallery::create_with(dir, &OpenOptions::default())
+    }
+
+    /// [`Gallery::create`] with open options (the operator of the audit trail).
+    pub fn create_with(dir: &Path, options: &OpenOptions) -> Result<Gallery> {
+        Ok(Gallery::with_store(Store::create_with(dir, matcher_layout(), options)?))
     }
 
     /// Opens a gallery read-only (no lock) or writable (takes the writer lock).
     pub fn open(dir: &Path, mode: OpenMode) -> Result<Gallery> {
-        Ok(Gallery::with_store(Store::open(dir, mode, Some(matcher_layout()))?))
+        Gallery::open_with(dir, mode, &OpenOptions::default())
+    }
+
+    /// [`Gallery::open`] with open options: the operator recorded in the audit trail with
+    /// everything this opener does (searches too), or no auditing.
+    pub fn open_with(dir: &Path, mode: OpenMode, options: &OpenOptions) -> Result<Gallery> {
+        Ok(Gallery::with_store(Store::open_with(dir, mode, Some(matcher_layout()), options)?))
     }
 
     fn with_store(mut store: Store) -> Gallery {
@@ -175,7 +189,7 @@ impl Gallery {
     /// [`Gallery::enroll_person`] for that.
     pub fn enroll_batch(&self, batch: &[Enrolment<'_>]) -> Result<Vec<RecordId>> {
         use rayon::prelude::*;
-        let records = batch
+        let checked = batch
             .par_iter()
             .map(|e| {
                 let subject_id = crate::people::normalize_subject_id(e.subject_id)?;
@@ -189,8 +203,15 @@ impl Gallery {
                     demographics: Vec::new(),
                 })
             })
-            .collect::<Result<Vec<_>>>()?;
-        self.store.append(records)
+            .collect::<Result<Vec<_>>>();
+        match checked {
+            Ok(records) => self.store.append_replacing_as(records, &[], Operation::Enrol, ""),
+            Err(e) => {
+                let subjects: Vec<&str> = batch.iter().map(|e| e.subject_id).collect();
+                self.store.record_error(Operation::Enrol, &subjects, &e);
+                Err(e)
+            }
+        }
     }
 
     /// De-registers a subject: deletes all its records (every finger) with one commit.
@@ -199,8 +220,36 @@ impl Gallery {
         self.remove_subject(subject_id)
     }
 
-    /// Every live record of a subject (id normalised); `SubjectNotFound` if none.
+    /// Every live record of a subject (id normalised); `SubjectNotFound` if none. Recorded in
+    /// the audit trail as an export: the templates leave the gallery.
     pub fn get(&self, subject_id: &str) -> Result<Vec<EnrolledRecord>> {
+        let got = self.get_unrecorded(subject_id);
+        self.record_export(subject_id, got.as_ref().map(Vec::len))?;
+        got
+    }
+
+    /// Records that a subject's records were read out (or why not).
+    pub(crate) fn record_export(
+        &self,
+        subject_id: &str,
+        read: std::result::Result<usize, &Error>,
+    ) -> Result<()> {
+        match read {
+            Ok(n) => self.store.record(&audit::Event {
+                operation: Operation::Export,
+                outcome: Outcome::Listed,
+                generation: Some(self.snapshot().generation()),
+                subjects: &[subject_id],
+                detail: &format!("{n} records read out"),
+            }),
+            Err(e) => {
+                self.store.record_error(Operation::Export, &[subject_id], e);
+                Ok(())
+            }
+        }
+    }
+
+    fn get_unrecorded(&self, subject_id: &str) -> Result<Vec<EnrolledRecord>> {
         let subject_id = crate::people::subject_id::lookup_form(subject_id);
         let snapshot = self.snapshot();
         let index = self.subject_index(&snapshot)?;
@@ -257,12 +306,38 @@ impl Gallery {
         });
     }
 
-    /// Finds the enrolled records most similar to `probe`.
+    /// Finds the enrolled records most similar to `probe`, and records the search in the audit
+    /// trail: the candidates returned (a record-level search makes no decision). No result is
+    /// handed out that the trail did not take.
     pub fn identify(&self, probe: &Template, options: &SearchOptions) -> Result<Identification> {
-        self.identify_in(&self.snapshot(), probe, options)
+        let snapshot = self.snapshot();
+        let found = self.identify_in(&snapshot, probe, options);
+        match &found {
+            Ok(found) => {
+                let subjects: Vec<&str> =
+                    found.candidates.iter().map(|c| c.subject_id.as_str()).collect();
+                let detail = format!(
+                    "{} candidates, {} records searched, {} skipped",
+                    found.candidates.len(),
+                    found.searched,
+                    found.skipped_records
+                );
+                self.store.record(&audit::Event {
+                    operation: Operation::Identify,
+                    outcome: Outcome::Listed,
+                    generation: Some(snapshot.generation()),
+                    subjects: &subjects,
+                    detail: &detail,
+                })?;
+            }
+            Err(e) => self.store.record_error(Operation::Identify, &[], e),
+        }
+        found
     }
 
-    /// Like [`Gallery::identify`], on a snapshot the caller holds.
+    /// Like [`Gallery::identify`], on a snapshot the caller holds. Not recorded in the audit
+    /// trail: a batch that searches many probes on one snapshot records the batch itself
+    /// ([`Store::record`]).
     pub fn identify_in(
         &self,
         snapshot: &Snapshot,

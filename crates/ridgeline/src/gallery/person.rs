@@ -28,6 +28,7 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
+use super::audit::{self, Operation, Outcome};
 use super::identify::{self, default_escalation_score, SearchMode, SearchOptions, ESCALATED_MAX};
 use super::segment::{self, NewRecord, MAX_FINGER};
 use super::store::{RecordId, Snapshot};
@@ -412,10 +413,32 @@ impl Gallery {
         prints: &[Print<'_>],
         options: &PersonSearchOptions,
     ) -> Result<PersonIdentification> {
-        self.identify_person_in(&self.snapshot(), prints, options)
+        let snapshot = self.snapshot();
+        let found = self.identify_person_in(&snapshot, prints, options);
+        match &found {
+            Ok(found) => {
+                let matched = found.matched().map(|c| c.subject_id.as_str());
+                let detail = format!(
+                    "{} candidates, {} subjects searched, {} records skipped",
+                    found.candidates.len(),
+                    found.searched,
+                    found.skipped_records
+                );
+                self.store.record(&audit::Event {
+                    operation: Operation::IdentifyPerson,
+                    outcome: if matched.is_some() { Outcome::Matched } else { Outcome::NoMatch },
+                    generation: Some(snapshot.generation()),
+                    subjects: matched.as_slice(),
+                    detail: &detail,
+                })?;
+            }
+            Err(e) => self.store.record_error(Operation::IdentifyPerson, &[], e),
+        }
+        found
     }
 
-    /// Like [`Gallery::identify_person`], on a snapshot the caller holds.
+    /// Like [`Gallery::identify_person`], on a snapshot the caller holds. Not recorded in the
+    /// audit trail (see [`Gallery::identify_in`]).
     pub fn identify_person_in(
         &self,
         snapshot: &Snapshot,
@@ -544,13 +567,49 @@ impl Gallery {
         people: &[NewPerson<'_>],
         options: &EnrolOptions,
     ) -> Result<PeopleOutcome> {
-        validate_rate(options.fmr_per_search)?;
+        let operation = if options.update { Operation::Update } else { Operation::EnrolPerson };
+        let outcome = self.enroll_people_unrecorded(people, options, operation);
+        match &outcome {
+            Ok(outcome) if !outcome.refused.is_empty() => {
+                let refused: Vec<&str> =
+                    outcome.refused.iter().map(|(i, _)| people[*i].subject_id).collect();
+                let mut kinds: Vec<&str> =
+                    outcome.refused.iter().map(|(_, e)| super::store::error_kind(e)).collect();
+                kinds.sort_unstable();
+                kinds.dedup();
+                let detail = format!("{} refused: {}", refused.len(), kinds.join(", "));
+                self.store.record(&audit::Event {
+                    operation,
+                    outcome: Outcome::Refused,
+                    generation: None,
+                    subjects: &refused,
+                    detail: &detail,
+                })?;
+            }
+            // Errors are recorded where they arise (here before the commit, by the store at it).
+            Ok(_) | Err(_) => {}
+        }
+        outcome
+    }
+
+    fn enroll_people_unrecorded(
+        &self,
+        people: &[NewPerson<'_>],
+        options: &EnrolOptions,
+        operation: Operation,
+    ) -> Result<PeopleOutcome> {
+        let refuse = |e: Error| {
+            let subjects: Vec<&str> = people.iter().map(|p| p.subject_id).collect();
+            self.store.record_error(operation, &subjects, &e);
+            e
+        };
+        validate_rate(options.fmr_per_search).map_err(refuse)?;
         if !self.store.is_writable() {
-            return Err(Error::GalleryReadOnly { path: self.store.dir().to_path_buf() });
+            return Err(refuse(Error::GalleryReadOnly { path: self.store.dir().to_path_buf() }));
         }
         let _serial = self.people.enrol.lock().unwrap_or_else(|p| p.into_inner());
         let snapshot = self.snapshot();
-        let index = self.subject_index(&snapshot)?;
+        let index = self.subject_index(&snapshot).map_err(refuse)?;
         // The duplicate check never runs on part of the gallery.
         let search = PersonSearchOptions {
             top_k: 3,
@@ -613,7 +672,8 @@ impl Gallery {
             replaced.extend_from_slice(&person.replaced);
             spans.push(start..records.len());
         }
-        let ids = self.store.append_replacing(records, &replaced)?;
+        let detail = format!("{} people, {} refused", accepted.len(), refused.len());
+        let ids = self.store.append_replacing_as(records, &replaced, operation, &detail)?;
         let enrolled = accepted
             .into_iter()
             .zip(spans)
@@ -709,8 +769,15 @@ impl Gallery {
         Ok(Checked { subject_id, prepared, records, replaced, updated: !existing.is_empty() })
     }
 
-    /// A person's stored record; `SubjectNotFound` if the id has no live record.
+    /// A person's stored record; `SubjectNotFound` if the id has no live record. Recorded in
+    /// the audit trail as an export.
     pub fn person(&self, subject_id: &str) -> Result<PersonRecord> {
+        let got = self.person_unrecorded(subject_id);
+        self.record_export(subject_id, got.as_ref().map(|p| p.fingers.len()))?;
+        got
+    }
+
+    fn person_unrecorded(&self, subject_id: &str) -> Result<PersonRecord> {
         let subject_id = subject_id::lookup_form(subject_id);
         let snapshot = self.snapshot();
         let index = self.subject_index(&snapshot)?;
@@ -745,9 +812,11 @@ impl Gallery {
         let index = self.subject_index(&snapshot)?;
         let records: Vec<RecordId> = index.records(&subject_id).iter().map(|(r, _)| *r).collect();
         if records.is_empty() {
-            return Err(Error::SubjectNotFound { subject_id });
+            let e = Error::SubjectNotFound { subject_id: subject_id.clone() };
+            self.store.record_error(Operation::Remove, &[&subject_id], &e);
+            return Err(e);
         }
-        self.store.append_replacing(Vec::new(), &records)?;
+        self.store.append_replacing_as(Vec::new(), &records, Operation::Remove, "")?;
         Ok(records.len())
     }
 }

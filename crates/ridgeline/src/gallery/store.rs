@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use rayon::prelude::*;
 
+use super::audit::{self, AuditTrail, Event, Operation, Outcome};
 use super::lock::WriterLock;
 use super::manifest::{self, Manifest, SegmentEntry, MANIFEST_FILE, MANIFEST_TMP_FILE};
 use super::segment::{self, DescriptorLayout, NewRecord, Problem, Segment};
@@ -399,6 +400,88 @@ pub enum OpenMode {
     Writable,
 }
 
+/// How to open (or create) a gallery, beyond read-only or writable.
+///
+/// Built with [`OpenOptions::new`] and its setters, so that fields can join later (an
+/// encryption key) without breaking callers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OpenOptions {
+    /// The operator recorded with every audit entry this opener appends (`None`: not named).
+    pub operator: Option<String>,
+    /// Whether this opener records its operations in the audit trail. On by default; off is
+    /// for scratch galleries and benchmarks, whose operations nobody has to account for.
+    pub audit: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions { operator: None, audit: true }
+    }
+}
+
+impl OpenOptions {
+    /// The defaults: audited, no operator named.
+    pub fn new() -> OpenOptions {
+        OpenOptions::default()
+    }
+
+    /// Names the operator recorded in the audit trail (checked at open: 1–256 bytes of text
+    /// without control characters).
+    pub fn operator(mut self, operator: impl Into<String>) -> OpenOptions {
+        self.operator = Some(operator.into());
+        self
+    }
+
+    /// Turns the audit trail on or off for this opener.
+    pub fn audit(mut self, enabled: bool) -> OpenOptions {
+        self.audit = enabled;
+        self
+    }
+
+    fn trail(&self, dir: &Path) -> Result<Option<AuditTrail>> {
+        if let Some(op) = &self.operator {
+            audit::validate_operator(op)?;
+        }
+        if !self.audit {
+            return Ok(None);
+        }
+        AuditTrail::new(dir, self.operator.as_deref()).map(Some)
+    }
+}
+
+/// A short name of an error's kind for the audit trail: never the message, which may carry
+/// personal data.
+pub fn error_kind(error: &Error) -> &'static str {
+    match error {
+        Error::Io { .. } => "io",
+        Error::InvalidArgument(_) => "invalid_argument",
+        Error::GalleryCorrupt { .. } => "gallery_corrupt",
+        Error::GalleryVersion { .. } => "gallery_version",
+        Error::GalleryDescriptorLayout { .. } => "descriptor_layout",
+        Error::GalleryLocked { .. } => "gallery_locked",
+        Error::GalleryDamaged { .. } => "gallery_damaged",
+        Error::GalleryReadOnly { .. } => "gallery_read_only",
+        Error::TooFewMinutiae { .. } => "too_few_minutiae",
+        Error::SubjectNotFound { .. } => "subject_not_found",
+        Error::AlreadyEnrolled { .. } => "already_enrolled",
+        Error::InvalidSubjectId { .. } => "invalid_subject_id",
+        Error::SubjectExists { .. } => "subject_exists",
+        Error::DuplicatePerson { .. } => "duplicate_person",
+        Error::AuditTrail { .. } => "audit_trail",
+        _ => "error",
+    }
+}
+
+/// The audit outcome of an operation that ended in `error`: a failure of the medium, or a
+/// refusal of the request.
+pub fn error_outcome(error: &Error) -> Outcome {
+    match error {
+        Error::Io { .. } | Error::AuditTrail { .. } => Outcome::Failed,
+        _ => Outcome::Refused,
+    }
+}
+
 #[derive(Debug)]
 struct WriterState {
     _lock: WriterLock,
@@ -414,11 +497,22 @@ pub struct Store {
     /// Whether to write the coarse descriptors (first search stage) beside each new segment
     /// (not for stores whose descriptors are not the matcher's).
     sidecar: bool,
+    /// Where this opener records what it does (`None`: not audited).
+    audit: Option<AuditTrail>,
 }
 
 impl Store {
     /// Creates a new, empty gallery in `dir` (created if needed) and opens it writable.
     pub fn create(dir: &Path, layout: DescriptorLayout) -> Result<Store> {
+        Store::create_with(dir, layout, &OpenOptions::default())
+    }
+
+    /// [`Store::create`] with open options; records the creation in the audit trail.
+    pub fn create_with(
+        dir: &Path,
+        layout: DescriptorLayout,
+        options: &OpenOptions,
+    ) -> Result<Store> {
         if layout.len == 0 || layout.len % 8 != 0 {
             return Err(Error::InvalidArgument(format!(
                 "descriptor length {} is not a positive multiple of 8",
@@ -432,23 +526,45 @@ impl Store {
             )));
         }
         refuse_non_empty(dir)?;
+        let trail = options.trail(dir)?;
         crate::private_files::create_dir(dir).map_err(|e| Error::io(dir, e))?;
         let lock = WriterLock::acquire(dir)?;
         let manifest = Manifest::empty(layout);
         manifest.commit(dir)?;
         let snapshot = Arc::new(build_snapshot(dir, &manifest, None)?);
-        Ok(Store {
+        let store = Store {
             dir: dir.to_path_buf(),
             writer: Some(Mutex::new(WriterState { _lock: lock, manifest })),
             current: RwLock::new(snapshot),
             sidecar: false,
-        })
+            audit: trail,
+        };
+        store.record(&Event {
+            operation: Operation::Create,
+            outcome: Outcome::Committed,
+            generation: Some(0),
+            subjects: &[],
+            detail: "",
+        })?;
+        Ok(store)
     }
 
     /// Opens an existing gallery. `layout` is the descriptor layout the caller needs (`None`
     /// accepts any, for tools that only inspect). Damaged segments don't fail the open: they
     /// are left out of searches and listed by `verify` and `stats`.
     pub fn open(dir: &Path, mode: OpenMode, layout: Option<DescriptorLayout>) -> Result<Store> {
+        Store::open_with(dir, mode, layout, &OpenOptions::default())
+    }
+
+    /// [`Store::open`] with open options. A writable open records, in the audit trail, any
+    /// commit a stopped writer made without recording it.
+    pub fn open_with(
+        dir: &Path,
+        mode: OpenMode,
+        layout: Option<DescriptorLayout>,
+        options: &OpenOptions,
+    ) -> Result<Store> {
+        let trail = options.trail(dir)?;
         let lock = match mode {
             OpenMode::Writable => Some(WriterLock::acquire(dir)?),
             OpenMode::ReadOnly => None,
@@ -467,11 +583,84 @@ impl Store {
         if lock.is_some() {
             remove_orphans(dir, &manifest)?;
         }
-        Ok(Store {
+        let generation = manifest.generation;
+        let store = Store {
             dir: dir.to_path_buf(),
             writer: lock.map(|l| Mutex::new(WriterState { _lock: l, manifest })),
             current: RwLock::new(Arc::new(snapshot)),
             sidecar: false,
+            audit: trail,
+        };
+        if store.writer.is_some() && store.audit.is_some() {
+            if let Some(audited) = audit::last_committed_generation_from_end(dir) {
+                if generation > audited {
+                    let detail = format!(
+                        "generations {} to {generation} were committed without their entries \
+                         (a writer stopped between its commit and its entry)",
+                        audited + 1
+                    );
+                    store.record(&Event {
+                        operation: Operation::Recovery,
+                        outcome: Outcome::Committed,
+                        generation: Some(generation),
+                        subjects: &[],
+                        detail: &detail,
+                    })?;
+                }
+            }
+        }
+        Ok(store)
+    }
+
+    /// The audit trail this opener records to (`None`: opened without auditing).
+    pub fn audit_trail(&self) -> Option<&AuditTrail> {
+        self.audit.as_ref()
+    }
+
+    /// Appends an entry to the audit trail (nothing when opened without auditing).
+    pub fn record(&self, event: &Event<'_>) -> Result<()> {
+        match &self.audit {
+            Some(trail) => trail.record(event).map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    /// Records an operation that ended in `error` before committing anything, best effort:
+    /// the caller reports the error itself, and a trail that cannot take the entry (a full
+    /// disk) must not replace it.
+    pub fn record_error(&self, operation: Operation, subjects: &[&str], error: &Error) {
+        let _ = self.record(&Event {
+            operation,
+            outcome: error_outcome(error),
+            generation: None,
+            subjects,
+            detail: error_kind(error),
+        });
+    }
+
+    /// Records a committed change; a trail that cannot take the entry fails the call with a
+    /// message saying that the change itself is committed (the next writable open records it).
+    fn record_commit(
+        &self,
+        operation: Operation,
+        generation: u64,
+        subjects: &[&str],
+        detail: &str,
+    ) -> Result<()> {
+        let event = Event {
+            operation,
+            outcome: Outcome::Committed,
+            generation: Some(generation),
+            subjects,
+            detail,
+        };
+        self.record(&event).map_err(|e| Error::AuditTrail {
+            path: self.dir.join(audit::AUDIT_FILE),
+            message: format!(
+                "generation {generation} is committed, but its entry could not be appended \
+                 ({}); the next writable open records it",
+                error_kind(&e)
+            ),
         })
     }
 
@@ -558,9 +747,83 @@ impl Store {
         records: Vec<NewRecord>,
         replaced: &[RecordId],
     ) -> Result<Vec<RecordId>> {
+        let operation = match (records.is_empty(), replaced.is_empty()) {
+            (true, _) => Operation::Remove,
+            (false, true) => Operation::Enrol,
+            (false, false) => Operation::Update,
+        };
+        self.append_replacing_as(records, replaced, operation, "")
+    }
+
+    /// [`Store::append_replacing`], recorded in the audit trail as `operation` with `detail`
+    /// (the subjects are those of the new and the replaced records).
+    pub fn append_replacing_as(
+        &self,
+        records: Vec<NewRecord>,
+        replaced: &[RecordId],
+        operation: Operation,
+        detail: &str,
+    ) -> Result<Vec<RecordId>> {
         if records.is_empty() && replaced.is_empty() {
             return Ok(Vec::new());
         }
+        let current = self.snapshot();
+        let mut subjects: Vec<String> = records.iter().map(|r| r.subject_id.clone()).collect();
+        subjects.extend(
+            replaced.iter().filter_map(|&r| current.subject(r).ok()).map(|(id, _)| id.to_string()),
+        );
+        let subjects: Vec<&str> = subjects.iter().map(String::as_str).collect();
+        match self.append_unrecorded(records, replaced) {
+            Ok((generation, ids)) => {
+                self.record_commit(operation, generation, &subjects, detail)?;
+                Ok(ids)
+            }
+            Err(e) => {
+                self.after_failure(&e);
+                self.record_error(operation, &subjects, &e);
+                Err(e)
+            }
+        }
+    }
+
+    /// Puts the writer back in order after a change failed on the medium (a full disk): files
+    /// the change wrote but never committed are removed, so that the next change can write
+    /// its segment under the same id; where the manifest on disk shows the change committed
+    /// after all (its rename happened, a later sync failed), the writer adopts that state and
+    /// records it. The writer lock is held throughout, so no other change has files in flight.
+    fn after_failure(&self, error: &Error) {
+        if !matches!(error, Error::Io { .. }) {
+            return;
+        }
+        let Ok(mut w) = self.writer() else { return };
+        match Manifest::read(&self.dir) {
+            Ok(disk) if disk.generation > w.manifest.generation => {
+                let current = self.snapshot();
+                if let Ok(snapshot) = build_snapshot(&self.dir, &disk, Some(&current)) {
+                    let generation = disk.generation;
+                    w.manifest = disk;
+                    self.publish(snapshot);
+                    let _ = self.record(&Event {
+                        operation: Operation::Recovery,
+                        outcome: Outcome::Committed,
+                        generation: Some(generation),
+                        subjects: &[],
+                        detail: "committed although the call failed after the manifest rename",
+                    });
+                }
+            }
+            Ok(_) => {
+                let _ = remove_orphans(&self.dir, &w.manifest);
+            }
+            Err(_) => {}
+        }
+    }
+
+    fn append_unrecorded(
+        &self,
+        records: Vec<NewRecord>,
+        replaced: &[RecordId],
+    ) -> Result<(u64, Vec<RecordId>)> {
         let mut w = self.writer()?;
         for r in &records {
             segment::validate_subject_id(&r.subject_id)?;
@@ -601,13 +864,31 @@ impl Store {
         next.commit(&self.dir)?;
 
         let snapshot = build_snapshot(&self.dir, &next, Some(&current))?;
+        let generation = next.generation;
         w.manifest = next;
         self.publish(snapshot);
-        Ok((0..records.len() as u32).map(|index| RecordId { segment: id, index }).collect())
+        Ok((
+            generation,
+            (0..records.len() as u32).map(|index| RecordId { segment: id, index }).collect(),
+        ))
     }
 
     /// Deletes every record of a subject (de-registration) with one commit; returns how many.
     pub fn remove(&self, subject_id: &str) -> Result<usize> {
+        match self.remove_unrecorded(subject_id) {
+            Ok((generation, n)) => {
+                self.record_commit(Operation::Remove, generation, &[subject_id], "")?;
+                Ok(n)
+            }
+            Err(e) => {
+                self.after_failure(&e);
+                self.record_error(Operation::Remove, &[subject_id], &e);
+                Err(e)
+            }
+        }
+    }
+
+    fn remove_unrecorded(&self, subject_id: &str) -> Result<(u64, usize)> {
         let mut w = self.writer()?;
         let current = self.snapshot();
         let found = current.find(subject_id);
@@ -619,9 +900,10 @@ impl Store {
         next.deletions.extend(found.iter().map(|r| (r.segment, r.index)));
         next.commit(&self.dir)?;
         let snapshot = build_snapshot(&self.dir, &next, Some(&current))?;
+        let generation = next.generation;
         w.manifest = next;
         self.publish(snapshot);
-        Ok(found.len())
+        Ok((generation, found.len()))
     }
 
     /// Rewrites segments that hold deletions, and merges small segments, into new segments of
@@ -633,6 +915,39 @@ impl Store {
 
     /// [`Store::compact`] with options: drop damaged records (reporting each) and purge.
     pub fn compact_with(&self, options: CompactOptions) -> Result<CompactReport> {
+        let operation = if options.purge { Operation::Purge } else { Operation::Compact };
+        match self.compact_unrecorded(options) {
+            Ok((report, generation, erased)) => {
+                if let Some(generation) = generation {
+                    let mut subjects: Vec<&str> = erased.iter().map(String::as_str).collect();
+                    subjects.extend(
+                        report.damaged_dropped.iter().filter_map(|d| d.subject_id.as_deref()),
+                    );
+                    let detail = format!(
+                        "{} deleted records dropped, {} rewritten, {} damaged dropped, {} lost",
+                        report.records_dropped,
+                        report.records_rewritten,
+                        report.damaged_dropped.len(),
+                        report.records_lost
+                    );
+                    self.record_commit(operation, generation, &subjects, &detail)?;
+                }
+                Ok(report)
+            }
+            Err(e) => {
+                self.after_failure(&e);
+                self.record_error(operation, &[], &e);
+                Err(e)
+            }
+        }
+    }
+
+    /// Compaction; returns the report, the generation committed (`None`: nothing to do) and
+    /// the subject ids of the deleted records whose bytes it dropped.
+    fn compact_unrecorded(
+        &self,
+        options: CompactOptions,
+    ) -> Result<(CompactReport, Option<u64>, Vec<String>)> {
         let mut w = self.writer()?;
         let current = self.snapshot();
         let before = w.manifest.segments.len();
@@ -701,7 +1016,7 @@ impl Store {
         let dropped: usize = rewrite.iter().map(|s| s.segment.len() as usize - s.live).sum();
         let small_only = rewrite.len() <= 1 && dropped == 0 && damaged.is_empty();
         if lost_segments.is_empty() && (rewrite.is_empty() || small_only) {
-            return Ok(CompactReport {
+            let nothing = CompactReport {
                 segments_before: before,
                 segments_after: before,
                 records_dropped: 0,
@@ -710,8 +1025,20 @@ impl Store {
                 segments_dropped: Vec::new(),
                 records_lost: 0,
                 purged: false,
-            });
+            };
+            return Ok((nothing, None, Vec::new()));
         }
+        // Whose removed records this compaction drops (erases, with `purge`).
+        let mut erased: Vec<String> = rewrite
+            .iter()
+            .flat_map(|s| {
+                (0..s.segment.len())
+                    .filter(|&i| s.is_deleted(i))
+                    .filter_map(|i| s.segment.subject(i).ok().map(|(id, _)| id.to_string()))
+            })
+            .collect();
+        erased.sort();
+        erased.dedup();
 
         let mut next = w.manifest.clone();
         next.generation += 1;
@@ -762,6 +1089,7 @@ impl Store {
         next.commit(&self.dir)?;
         let snapshot = build_snapshot(&self.dir, &next, Some(&current))?;
         let after = next.segments.len();
+        let generation = next.generation;
         w.manifest = next;
         self.publish(snapshot);
         for id in removed {
@@ -781,7 +1109,7 @@ impl Store {
             }
         }
         manifest::sync_dir(&self.dir)?;
-        Ok(CompactReport {
+        let report = CompactReport {
             segments_before: before,
             segments_after: after,
             records_dropped: dropped,
@@ -790,7 +1118,8 @@ impl Store {
             segments_dropped,
             records_lost,
             purged: options.purge,
-        })
+        };
+        Ok((report, Some(generation), erased))
     }
 }
 
