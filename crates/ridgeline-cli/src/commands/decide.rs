@@ -299,7 +299,7 @@ fn commit_merges(
     dir: &Path,
     merges: &[(String, String, Vec<String>)],
 ) -> anyhow::Result<Vec<usize>> {
-    let gallery = Gallery::open(dir, OpenMode::Writable)
+    let gallery = Gallery::open_with(dir, OpenMode::Writable, &super::open_options())
         .with_context(|| format!("cannot open gallery {} for writing", dir.display()))?;
     for (cluster, kept, removed) in merges {
         // Merges are planned on representatives, so every id here is still enrolled.
