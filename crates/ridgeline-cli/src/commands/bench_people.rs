@@ -47,6 +47,9 @@ pub const POSITIONS: [u8; 10] = [2, 7, 3, 8, 1, 6, 4, 9, 5, 10];
 const REAL_SETS: [(&str, u32); 4] =
     [("DB1_B", 500), ("DB2_B", 569), ("DB3_B", 500), ("DB4_B", 500)];
 
+/// Genuine probes unless `--probes` says otherwise.
+const DEFAULT_PROBES: usize = 100;
+
 /// z of a two-sided 95 % interval.
 const Z95: f64 = 1.959_963_984_540_054;
 
@@ -59,9 +62,10 @@ pub struct Args {
     /// Fingers enrolled per subject (2-10); the multi-finger searches use all of them.
     #[arg(long, default_value_t = 2)]
     pub fingers: usize,
-    /// Genuine probes: enrolled subjects searched with a second impression.
-    #[arg(long, default_value_t = 100)]
-    pub probes: usize,
+    /// Genuine probes: enrolled subjects searched with a second impression (default: 100, or
+    /// every subject if there are fewer).
+    #[arg(long)]
+    pub probes: Option<usize>,
     /// Walk-ins: subjects of the same generator that are not enrolled.
     #[arg(long, default_value_t = 100)]
     pub walk_ins: usize,
@@ -161,7 +165,10 @@ pub fn wilson_interval(errors: usize, n: usize) -> serde_json::Value {
     let denominator = 1.0 + z2 / n;
     let centre = (p + z2 / (2.0 * n)) / denominator;
     let half = Z95 * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denominator;
-    serde_json::json!([(centre - half).max(0.0), (centre + half).min(1.0)])
+    // The bounds are exactly 0 and 1 at the ends, where rounding would leave a trace.
+    let low = if errors == 0 { 0.0 } else { (centre - half).max(0.0) };
+    let high = if errors as f64 == n { 1.0 } else { (centre + half).min(1.0) };
+    serde_json::json!([low, high])
 }
 
 /// One search mode per finger position alone, and one with all fingers.
@@ -337,8 +344,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if !(2..=POSITIONS.len()).contains(&fingers) {
         anyhow::bail!("--fingers must be 2-{}, got {fingers}", POSITIONS.len());
     }
-    if args.probes > n {
-        anyhow::bail!("--probes ({}) cannot exceed --subjects ({n})", args.probes);
+    let probes = args.probes.unwrap_or(DEFAULT_PROBES.min(n));
+    if probes > n {
+        anyhow::bail!("--probes ({probes}) cannot exceed --subjects ({n})");
     }
     if !(args.fmr > 0.0 && args.fmr < 1.0) {
         anyhow::bail!("--fmr must lie strictly between 0 and 1, got {}", args.fmr);
@@ -417,7 +425,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let impressions = |subject: usize| -> Vec<Template> {
         (0..fingers).map(|k| population.impression(finger_of(subject, k), 2)).collect()
     };
-    let genuine_subjects: Vec<usize> = (0..args.probes).map(|j| j * n / args.probes).collect();
+    let genuine_subjects: Vec<usize> = (0..probes).map(|j| j * n / probes).collect();
     let genuine_probes: Vec<Vec<Template>> =
         genuine_subjects.par_iter().map(|&s| impressions(s)).collect();
     let walk_in_probes: Vec<Vec<Template>> =
@@ -529,5 +537,30 @@ fn print_text(report: &serde_json::Value) {
         println!("{title}:");
         line("one finger", &section["one_finger"], rate);
         line("all fingers", &section["all_fingers"], rate);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn interval(errors: usize, n: usize) -> (f64, f64) {
+        let v = wilson_interval(errors, n);
+        (v[0].as_f64().expect("low"), v[1].as_f64().expect("high"))
+    }
+
+    #[test]
+    fn wilson_interval_on_literal_counts() {
+        // 5 of 100: 2.15 %-11.18 % (the textbook figures).
+        let (lo, hi) = interval(5, 100);
+        assert!((lo - 0.021_543_7).abs() < 1e-6 && (hi - 0.111_750_5).abs() < 1e-6, "{lo} {hi}");
+        // No error in 100 still leaves up to z² / (n + z²).
+        let (lo, hi) = interval(0, 100);
+        assert_eq!(lo, 0.0);
+        assert!((hi - 0.036_993_5).abs() < 1e-6, "{hi}");
+        // All errors: the interval reaches 1 and stays inside [0, 1].
+        let (lo, hi) = interval(10, 10);
+        assert!((lo - 0.722_467_2).abs() < 1e-6 && hi == 1.0, "{lo} {hi}");
+        assert!(wilson_interval(0, 0).is_null());
     }
 }
