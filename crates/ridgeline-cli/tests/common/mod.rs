@@ -25,7 +25,7 @@ pub fn ok(args: &[&str]) -> String {
 
 /// A user error: exit code 1, an `error:` line on stderr and no panic; returns stdout and
 /// stderr.
-pub fn user_error(args: &[&str]) -> (String, String) {
+pub fn user_error_output(args: &[&str]) -> (String, String) {
     let out = run(args);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
@@ -34,9 +34,19 @@ pub fn user_error(args: &[&str]) -> (String, String) {
     (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
 }
 
+/// A user error as [`user_error_output`]; returns stderr.
+pub fn user_error(args: &[&str]) -> String {
+    user_error_output(args).1
+}
+
 /// Parses one JSON object.
 pub fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).expect("one JSON object")
+}
+
+/// Runs `ridgeline` with `args`, which must succeed and print one JSON object.
+pub fn ok_json(args: &[&str]) -> serde_json::Value {
+    json(&ok(args))
 }
 
 /// A path as the `&str` argument the commands take.
@@ -64,18 +74,23 @@ pub fn synth_templates(
         .collect()
 }
 
-/// Writes `fingers` synthetic fingers of `impressions` impressions each as images
-/// `<finger>_<impression>.png` into `out`, through `ridgeline synth`.
-pub fn synth_images(out: &Path, fingers: u32, impressions: u32, seed: u64) {
-    let (f, i, s) = (fingers.to_string(), impressions.to_string(), seed.to_string());
-    ok(&["synth", "--out", path_str(out), "--fingers", &f, "--impressions", &i, "--seed", &s]);
+/// A temporary folder with synthetic fingerprint images `<finger>_<impression>.png` in
+/// `prints` and an empty gallery at `gallery`, both made through the CLI.
+pub struct Setup {
+    pub dir: tempfile::TempDir,
+    pub prints: PathBuf,
+    pub gallery: String,
 }
 
-/// Creates an empty gallery at `dir/gallery` through the CLI; returns its path.
-pub fn create_gallery(dir: &Path) -> String {
-    let gallery = path_str(&dir.join("gallery")).to_string();
+/// [`Setup`] with `fingers` synthetic fingers of `impressions` impressions each (`seed`).
+pub fn setup(fingers: u32, impressions: u32, seed: u64) -> Setup {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let prints = dir.path().join("prints");
+    let (f, i, s) = (fingers.to_string(), impressions.to_string(), seed.to_string());
+    ok(&["synth", "--out", path_str(&prints), "--fingers", &f, "--impressions", &i, "--seed", &s]);
+    let gallery = path_str(&dir.path().join("gallery")).to_string();
     ok(&["gallery", "create", &gallery]);
-    gallery
+    Setup { dir, prints, gallery }
 }
 
 /// One record of a synthetic population for `ridgeline dedup --input`. `person_id` and
