@@ -259,6 +259,9 @@ struct RealPeople {
     probes_skipped: usize,
 }
 
+/// The files of one FVC set: finger -> impression -> path.
+type Fingers = BTreeMap<String, BTreeMap<u32, PathBuf>>;
+
 /// Extracts the real people under `dir` (`None` where no set is present).
 fn load_real(dir: &Path) -> anyhow::Result<Option<RealPeople>> {
     let present: Vec<(&str, u32)> =
@@ -266,10 +269,9 @@ fn load_real(dir: &Path) -> anyhow::Result<Option<RealPeople>> {
     if present.is_empty() {
         return Ok(None);
     }
-    // set -> finger -> impression -> path
-    let mut layout: Vec<(&str, u32, BTreeMap<String, BTreeMap<u32, PathBuf>>)> = Vec::new();
+    let mut layout: Vec<(&str, u32, Fingers)> = Vec::new();
     for &(set, dpi) in &present {
-        let mut fingers: BTreeMap<String, BTreeMap<u32, PathBuf>> = BTreeMap::new();
+        let mut fingers = Fingers::new();
         for s in super::eval::list_samples(&dir.join(set), Some("tif"))? {
             fingers.entry(s.finger).or_default().insert(s.impression, s.path);
         }
@@ -438,7 +440,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     let mut genuine = Modes::new(fingers);
     for (&s, templates) in genuine_subjects.iter().zip(&genuine_probes) {
-        genuine.search(&gallery, &prints_of(templates, positions), Some(&subject_id(s)), &options)?;
+        genuine.search(
+            &gallery,
+            &prints_of(templates, positions),
+            Some(&subject_id(s)),
+            &options,
+        )?;
         progress.inc(1);
     }
     let mut walk_ins = Modes::new(fingers);
@@ -449,7 +456,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut real_modes = Modes::new(2);
     for person in real.iter().flat_map(|r| &r.people) {
         for templates in &person.probes {
-            real_modes.search(&gallery, &prints_of(templates, positions), Some(&person.id), &options)?;
+            real_modes.search(
+                &gallery,
+                &prints_of(templates, positions),
+                Some(&person.id),
+                &options,
+            )?;
             progress.inc(1);
         }
     }
