@@ -69,6 +69,12 @@ fn bench_people_reports_fnir_one_finger_against_two_and_fpir() {
         errors += m["errors"].as_u64().expect("errors");
     }
     assert_eq!(genuine["one_finger"]["errors"], errors, "{v}");
+    // Every subject holds both positions: each decision splits the rate over all of them.
+    for mode in ["one_finger", "all_fingers"] {
+        let threshold = rate(&genuine[mode], "threshold_fmr");
+        assert!((threshold * SUBJECTS as f64 / 1e-4 - 1.0).abs() < 1e-12, "{mode}: {threshold}");
+        assert!(rate(&genuine[mode], "threshold_score") > 0.0, "{mode}");
+    }
     // On this seed one finger alone misses returning people and both fingers miss fewer.
     let one = rate(&genuine["one_finger"], "fnir");
     let both = rate(&genuine["all_fingers"], "fnir");

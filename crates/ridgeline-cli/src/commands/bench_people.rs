@@ -30,6 +30,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use rayon::prelude::*;
+use ridgeline::gallery::person::calibrated_score;
 use ridgeline::gallery::{
     check_enrollable, Gallery, OpenMode, PersonSearchOptions, Print, SearchMode,
 };
@@ -105,10 +106,15 @@ struct Tally {
     /// Genuine probes matched to another subject.
     wrong_subject: usize,
     latencies_ms: Vec<f64>,
+    /// The fused false match rate a candidate needed to match, in the last search (the same
+    /// in every search of a mode: the gallery does not change).
+    threshold_fmr: Option<f64>,
 }
 
 impl Tally {
-    fn add(&mut self, matched: Option<&str>, mate: Option<&str>, ms: f64) {
+    fn add(&mut self, decision: &Decision, mate: Option<&str>) {
+        let (matched, ms) = (decision.matched.as_deref(), decision.ms);
+        self.threshold_fmr = Some(decision.threshold_fmr);
         self.searches += 1;
         self.latencies_ms.push(ms);
         match mate {
@@ -125,6 +131,7 @@ impl Tally {
         self.errors += other.errors;
         self.wrong_subject += other.wrong_subject;
         self.latencies_ms.extend_from_slice(&other.latencies_ms);
+        self.threshold_fmr = other.threshold_fmr.or(self.threshold_fmr);
     }
 
     /// The mode's figures: `rate` names the error rate (`fnir` or `fpir`).
@@ -145,6 +152,8 @@ impl Tally {
             "ms_p50": percentile(&sorted, 50.0),
             "ms_p90": percentile(&sorted, 90.0),
             "ms_p99": percentile(&sorted, 99.0),
+            "threshold_fmr": self.threshold_fmr,
+            "threshold_score": self.threshold_fmr.map(calibrated_score),
         });
         if rate == "fnir" {
             report["wrong_subject"] = serde_json::json!(self.wrong_subject);
@@ -193,11 +202,9 @@ impl Modes {
         options: &PersonSearchOptions,
     ) -> anyhow::Result<()> {
         for (k, print) in prints.iter().enumerate() {
-            let (matched, ms) = decide(gallery, std::slice::from_ref(print), options)?;
-            self.one[k].add(matched.as_deref(), mate, ms);
+            self.one[k].add(&decide(gallery, std::slice::from_ref(print), options)?, mate);
         }
-        let (matched, ms) = decide(gallery, prints, options)?;
-        self.all.add(matched.as_deref(), mate, ms);
+        self.all.add(&decide(gallery, prints, options)?, mate);
         Ok(())
     }
 
@@ -228,16 +235,29 @@ fn prints_of<'a>(templates: &'a [Template], positions: &[u8]) -> Vec<Print<'a>> 
     templates.iter().zip(positions).map(|(t, &finger)| Print { finger, template: t }).collect()
 }
 
-/// The decision of one person-level search (the matched subject, if any) and its latency.
+/// What a bench keeps of one person-level search.
+struct Decision {
+    /// The subject matched, if any.
+    matched: Option<String>,
+    /// The fused false match rate a candidate needed.
+    threshold_fmr: f64,
+    /// Latency.
+    ms: f64,
+}
+
 fn decide(
     gallery: &Gallery,
     prints: &[Print<'_>],
     options: &PersonSearchOptions,
-) -> anyhow::Result<(Option<String>, f64)> {
+) -> anyhow::Result<Decision> {
     let start = Instant::now();
     let found = gallery.identify_person(prints, options)?;
     let ms = start.elapsed().as_secs_f64() * 1e3;
-    Ok((found.matched().map(|c| c.subject_id.clone()), ms))
+    Ok(Decision {
+        matched: found.matched().map(|c| c.subject_id.clone()),
+        threshold_fmr: found.threshold_fmr,
+        ms,
+    })
 }
 
 /// A real person of the check: two fingers of one FVC2002 set.
