@@ -399,12 +399,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             if real.is_some() { "-real" } else { "" }
         ))
     });
-    let synthetic_records = n * fingers;
-    let real_records: Vec<(String, u8, &Template)> = real
-        .iter()
-        .flat_map(|r| &r.people)
-        .flat_map(|p| p.enrolled.iter().zip(positions).map(|(t, &f)| (p.id.clone(), f, t)))
-        .collect();
+    let real_people: Vec<&RealPerson> = real.iter().flat_map(|r| &r.people).collect();
     let population_id = format!(
         "synth-people seed {} subjects {n} fingers {fingers}; real {}\n",
         args.seed,
@@ -414,22 +409,30 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             r.sets.join(" ")
         ))
     );
-    let build_s = build_gallery(
-        &dir,
-        &population_id,
-        synthetic_records + real_records.len(),
-        "records",
-        true,
-        |k| {
-            if k < synthetic_records {
-                let (s, f) = (k / fingers, k % fingers);
-                Ok((subject_id(s), positions[f], population.impression(finger_of(s, f), 1)))
+    let build_s =
+        build_gallery(&dir, &population_id, n + real_people.len(), "people", true, |k| {
+            if k < n {
+                let templates: Vec<Template> =
+                    (0..fingers).map(|f| population.impression(finger_of(k, f), 1)).collect();
+                // A person with a print below the enrolment floor is sent back to be captured
+                // again: not enrolled, and counted.
+                if templates.iter().any(|t| check_enrollable(t).is_err()) {
+                    return Ok(Vec::new());
+                }
+                Ok(templates
+                    .into_iter()
+                    .zip(positions)
+                    .map(|(t, &f)| (subject_id(k), f, t))
+                    .collect())
             } else {
-                let (id, finger, t) = &real_records[k - synthetic_records];
-                Ok((id.clone(), *finger, (*t).clone()))
+                let p = real_people[k - n];
+                Ok(p.enrolled
+                    .iter()
+                    .zip(positions)
+                    .map(|(t, &f)| (p.id.clone(), f, t.clone()))
+                    .collect())
             }
-        },
-    )?;
+        })?;
 
     let start = Instant::now();
     let gallery = Gallery::open(&dir, OpenMode::ReadOnly)
@@ -447,7 +450,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let impressions = |subject: usize| -> Vec<Template> {
         (0..fingers).map(|k| population.impression(finger_of(subject, k), 2)).collect()
     };
-    let genuine_subjects: Vec<usize> = (0..probes).map(|j| j * n / probes).collect();
+    let enrolled = |s: usize| gallery.get(&subject_id(s)).is_ok();
+    // Synthetic people sent back at enrolment (the real ones are checked before the build).
+    let not_enrolled = (n + real_people.len()).saturating_sub(subjects);
+    // Spread evenly; a subject that was not enrolled gives way to the next one that was.
+    let genuine_subjects: Vec<usize> =
+        (0..probes).filter_map(|j| (j * n / probes..n).find(|&s| enrolled(s))).collect();
     let genuine_probes: Vec<Vec<Template>> =
         genuine_subjects.par_iter().map(|&s| impressions(s)).collect();
     let walk_in_probes: Vec<Vec<Template>> =
@@ -511,6 +519,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "fingers": positions,
         "records": gallery.len(),
         "gallery_subjects": subjects,
+        "not_enrolled": not_enrolled,
         "seed": args.seed,
         "fmr_per_search": args.fmr,
         "mode": if args.exhaustive { "exhaustive" } else { "indexed" },

@@ -106,28 +106,30 @@ fn build(
 ) -> anyhow::Result<f64> {
     let population_id = format!("synth-templates seed {} size {n}\n", population.seed);
     build_gallery(dir, &population_id, n, "templates", compact, |f| {
-        Ok((subject_id(f as u64), 1 + (f % 10) as u8, population.impression(f as u64, 1)))
+        Ok(vec![(subject_id(f as u64), 1 + (f % 10) as u8, population.impression(f as u64, 1))])
     })
 }
 
-/// Builds a bench gallery of `n` records in `dir`, record `k` being `record(k)` (subject id,
-/// finger position, template), or reuses the one already there if it holds this very
-/// population: the one `population_id` names (generator, seed, size), with `n` records.
-/// Returns the seconds spent building (0 when reused). `unit` names what the progress counts.
+/// Builds a bench gallery in `dir` from `items` items, item `k` giving the records
+/// `record(k)` (subject id, finger position, template; none leaves the item out), or reuses the
+/// one already there if it holds this very population: the one `population_id` names
+/// (generator, seed, size), complete. Returns the seconds spent building (0 when reused).
+/// `unit` names what the progress counts.
 pub(super) fn build_gallery(
     dir: &std::path::Path,
     population_id: &str,
-    n: usize,
+    items: usize,
     unit: &'static str,
     compact: bool,
-    record: impl Fn(usize) -> anyhow::Result<(String, u8, Template)> + Sync,
+    record: impl Fn(usize) -> anyhow::Result<Vec<(String, u8, Template)>> + Sync,
 ) -> anyhow::Result<f64> {
     use rayon::prelude::*;
+    // The marker is written last, naming the population and the records it came to.
     let marker = dir.join(POPULATION_MARKER);
+    let marker_text = |records: usize| format!("{population_id}records {records}\n");
     if dir.join("MANIFEST").exists() {
-        let same = std::fs::read_to_string(&marker).is_ok_and(|m| m == population_id);
-        if let (true, Ok(g)) = (same, Gallery::open(dir, OpenMode::ReadOnly)) {
-            if g.len() == n {
+        if let Ok(g) = Gallery::open(dir, OpenMode::ReadOnly) {
+            if std::fs::read_to_string(&marker).is_ok_and(|m| m == marker_text(g.len())) {
                 return Ok(0.0);
             }
         }
@@ -136,22 +138,23 @@ pub(super) fn build_gallery(
     }
     let start = Instant::now();
     let gallery = Gallery::create(dir)?;
-    let progress = Progress::started("build", unit, n as u64);
-    for first in (0..n).step_by(BUILD_BATCH_RECORDS) {
-        let last = (first + BUILD_BATCH_RECORDS).min(n);
-        let records: Vec<(String, u8, Template)> =
+    let progress = Progress::started("build", unit, items as u64);
+    for first in (0..items).step_by(BUILD_BATCH_RECORDS) {
+        let last = (first + BUILD_BATCH_RECORDS).min(items);
+        let records: Vec<Vec<(String, u8, Template)>> =
             (first..last).into_par_iter().map(&record).collect::<anyhow::Result<_>>()?;
         let batch: Vec<Enrolment<'_>> = records
             .iter()
+            .flatten()
             .map(|(id, finger, t)| Enrolment { subject_id: id, finger: *finger, template: t })
             .collect();
         gallery.enroll_batch(&batch)?;
-        progress.inc(batch.len() as u64);
+        progress.inc((last - first) as u64);
     }
     if compact {
         gallery.compact()?;
     }
-    std::fs::write(&marker, population_id)
+    std::fs::write(&marker, marker_text(gallery.len()))
         .with_context(|| format!("cannot write {}", marker.display()))?;
     progress.finish();
     Ok(start.elapsed().as_secs_f64())
