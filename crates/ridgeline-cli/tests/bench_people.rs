@@ -47,6 +47,7 @@ fn bench_people_reports_fnir_one_finger_against_two_and_fpir() {
     assert_eq!(v["subjects"], SUBJECTS, "{v}");
     assert_eq!(v["gallery_subjects"], SUBJECTS, "{v}");
     assert_eq!(v["records"], 2 * SUBJECTS, "{v}");
+    assert_eq!(v["not_enrolled"], 0, "{v}");
     assert_eq!(v["fingers"], serde_json::json!([2, 7]), "{v}");
     assert_eq!(v["fmr_per_search"], 1e-4, "{v}");
     assert_eq!(v["real"]["skipped"], "--no-real", "{v}");

@@ -22,7 +22,9 @@
 //!
 //! The gallery is filled with [`Gallery::enroll_batch`], which stores records as given: the
 //! people of a synthetic population are distinct by construction, so the duplicate-person check
-//! of [`Gallery::enroll_people`] (a search per person) is left out of the build.
+//! of [`Gallery::enroll_people`] (a search per person) is left out of the build. A synthetic
+//! person with a print below the enrolment floor is not enrolled (`not_enrolled` counts them),
+//! and a genuine probe that would have been theirs goes to the next enrolled subject.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
