@@ -3,28 +3,11 @@
 //! `remove` (de-registration), `gallery stats|verify|compact`, and the user errors, on
 //! synthetic fingerprint images the CLI itself writes (fixed seed).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn ridgeline(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ridgeline")).args(args).output().expect("run ridgeline")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = ridgeline(args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A user error: exit code 1, one `error:` line on stderr (returned), nothing on stdout.
-fn user_error(args: &[&str]) -> String {
-    let out = ridgeline(args);
-    assert_eq!(out.status.code(), Some(1), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(stderr.contains("error: "), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    stderr
-}
+use common::{ok, setup, user_error, Setup};
 
 fn identify(gallery: &str, probe: &Path, extra: &[&str]) -> serde_json::Value {
     let probe = probe.to_str().expect("utf-8 path");
@@ -37,28 +20,9 @@ fn image(dir: &Path, finger: u32, impression: u32) -> PathBuf {
     dir.join(format!("{finger}_{impression}.png"))
 }
 
-/// A temporary folder with `fingers` synthetic fingers of two impressions each in `prints`
-/// and an empty gallery, created through the CLI, at `gallery`.
-struct Setup {
-    dir: tempfile::TempDir,
-    prints: PathBuf,
-    gallery: String,
-}
-
-fn setup(fingers: u32, seed: u64) -> Setup {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let prints = dir.path().join("prints");
-    let p = prints.to_str().expect("utf-8 path");
-    let (fingers, seed) = (fingers.to_string(), seed.to_string());
-    ok(&["synth", "--out", p, "--fingers", &fingers, "--impressions", "2", "--seed", &seed]);
-    let gallery = dir.path().join("gallery").to_str().expect("utf-8 path").to_string();
-    ok(&["gallery", "create", &gallery]);
-    Setup { dir, prints, gallery }
-}
-
 #[test]
 fn enrol_identify_remove_and_maintain_a_gallery() {
-    let Setup { dir, prints, gallery } = setup(6, 3);
+    let Setup { dir, prints, gallery } = setup(6, 2, 3);
     let g = gallery.as_str();
     assert!(user_error(&["gallery", "create", g]).contains(g), "creating twice");
 
@@ -136,7 +100,7 @@ fn enrol_identify_remove_and_maintain_a_gallery() {
 
 #[test]
 fn bad_ids_probes_and_galleries_are_user_errors_that_change_nothing() {
-    let Setup { dir, prints, gallery } = setup(1, 5);
+    let Setup { dir, prints, gallery } = setup(1, 2, 5);
     let g = gallery.as_str();
     let print = image(&prints, 1, 1);
     let print = print.to_str().expect("utf-8");

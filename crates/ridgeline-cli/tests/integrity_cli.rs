@@ -4,52 +4,13 @@
 //! only of them and never resumes another job; inputs are checked before they are trusted;
 //! what holds personal data is owner-only.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
+use common::{ok, path_str, run as ridgeline, synth_templates as templates, user_error};
 use ridgeline::gallery::segment;
-
-fn ridgeline(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ridgeline")).args(args).output().expect("run ridgeline")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = ridgeline(args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A user error: exit code 1 and an `error:` line (returned).
-fn user_error(args: &[&str]) -> String {
-    let out = ridgeline(args);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    stderr
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
-
-/// Writes `n` synthetic fingers (impression `impression`) as native templates; returns paths.
-fn templates(
-    dir: &Path,
-    seed: u64,
-    fingers: std::ops::Range<u64>,
-    impression: u32,
-) -> Vec<PathBuf> {
-    let config = ridgeline_synth::templates::TemplateConfig::default();
-    fingers
-        .map(|f| {
-            let t = ridgeline_synth::templates::generate(seed, f + 1, impression, &config)
-                .expect("synthetic template");
-            let path = dir.join(format!("f{f}_{impression}.rlt"));
-            std::fs::write(&path, t.to_native_bytes().expect("encodes")).expect("write");
-            path
-        })
-        .collect()
-}
 
 /// A gallery of 12 subjects enrolled from a manifest in two commits (two segments).
 fn gallery(dir: &Path) -> (String, Vec<PathBuf>) {

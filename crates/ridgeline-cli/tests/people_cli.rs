@@ -3,31 +3,11 @@
 //! `--update` for a re-capture, and a people manifest whose batch holds a duplicate. Synthetic
 //! images the CLI itself writes (fixed seed).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn ridgeline(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ridgeline")).args(args).output().expect("run ridgeline")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = ridgeline(args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn user_error(args: &[&str]) -> (String, String) {
-    let out = ridgeline(args);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
-    assert!(stderr.contains("error: "), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
-}
-
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).expect("one JSON object")
-}
+use common::{json, ok, setup, user_error, user_error_output, Setup};
 
 /// `N=PATH` of synthetic finger `finger`, impression `impression`.
 fn print(prints: &Path, position: u8, finger: u32, impression: u32) -> String {
@@ -37,17 +17,12 @@ fn print(prints: &Path, position: u8, finger: u32, impression: u32) -> String {
 
 #[test]
 fn people_enrol_once_and_are_identified_with_two_fingers() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let prints = dir.path().join("prints");
-    let p = prints.to_str().expect("utf-8");
+    let Setup { dir, prints, gallery } = setup(12, 3, 3);
     // Synthetic fingers of different people can score high against each other (the generator
     // draws them from few ridge patterns), so the people are made of fingers that do not: with
     // this seed, fingers 5, 6 and 10 resemble others and are left out, and 1 and 7, 3 and 11
     // never meet at one position.
-    ok(&["synth", "--out", p, "--fingers", "12", "--impressions", "3", "--seed", "3"]);
-    let gallery = dir.path().join("gallery");
-    let g = gallery.to_str().expect("utf-8");
-    ok(&["gallery", "create", g]);
+    let g = gallery.as_str();
     // Person k's fingers at positions 1 and 6.
     const FINGERS: [(u32, u32); 4] = [(1, 2), (3, 4), (9, 12), (8, 7)];
     let person = |k: usize, impression: u32| {
@@ -122,7 +97,7 @@ fn people_enrol_once_and_are_identified_with_two_fingers() {
     assert_eq!(v["matched"], serde_json::Value::Null, "{v}");
 
     // The returning person under a new id: refused, naming the enrolled subject.
-    let (_, stderr) =
+    let stderr =
         user_error(&["enroll", "--gallery", g, "--id", "NEW", "--print", &a2, "--print", &b2]);
     assert!(stderr.contains("\"P1\""), "{stderr}");
     // Under its own id without --update: refused; as an update: the re-capture replaces.
@@ -143,7 +118,7 @@ fn people_enrol_once_and_are_identified_with_two_fingers() {
         }
     }
     std::fs::write(&csv, manifest).expect("write");
-    let (stdout, stderr) = user_error(&[
+    let (stdout, stderr) = user_error_output(&[
         "enroll",
         "--gallery",
         g,

@@ -3,28 +3,12 @@
 //! curve, `extract --json` says `recapture` and `enroll` refuses a print below the threshold
 //! unless `--accept-low-quality`.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
+use common::{ok, ok_json as json, path_str as path, run as ridgeline};
 use ridgeline::extract::quality::RECAPTURE_QUALITY;
-
-fn ridgeline(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ridgeline")).args(args).output().expect("run ridgeline")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = ridgeline(args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn json(args: &[&str]) -> serde_json::Value {
-    serde_json::from_str(&ok(args)).expect("one JSON object")
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
 
 fn synth(out: &Path, fingers: &str, condition: Option<&str>) {
     let mut args = vec!["synth", "--out", path(out), "--fingers", fingers, "--impressions", "2"];

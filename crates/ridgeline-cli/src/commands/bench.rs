@@ -18,6 +18,8 @@ pub enum What {
     Curve(super::bench_curve::Args),
     /// CPU time per coarse score and per comparison for every kernel family this CPU supports.
     Kernels(super::bench_kernels::Args),
+    /// Person-level decisions on synthetic people: FNIR with one finger against several, FPIR.
+    People(super::bench_people::Args),
 }
 
 /// Runs the command.
@@ -27,6 +29,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         What::Dedup(a) => super::bench_dedup::run(a),
         What::Curve(a) => super::bench_curve::run(a),
         What::Kernels(a) => super::bench_kernels::run(a),
+        What::People(a) => super::bench_people::run(a),
     }
 }
 

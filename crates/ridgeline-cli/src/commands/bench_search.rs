@@ -73,7 +73,7 @@ fn resident_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(super) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -82,13 +82,13 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// The synthetic population: finger `f` (from 0) is the synth crate's finger `f + 1`.
-struct Population {
-    seed: u64,
-    config: TemplateConfig,
+pub(super) struct Population {
+    pub(super) seed: u64,
+    pub(super) config: TemplateConfig,
 }
 
 impl Population {
-    fn impression(&self, finger: u64, impression: u32) -> Template {
+    pub(super) fn impression(&self, finger: u64, impression: u32) -> Template {
         TemplateMaster::generate(self.seed, finger + 1, &self.config).impression(
             self.seed,
             finger + 1,
@@ -104,14 +104,32 @@ fn build(
     population: &Population,
     compact: bool,
 ) -> anyhow::Result<f64> {
-    use rayon::prelude::*;
-    // Reuse a gallery only if it holds this very population (size, generator and seed).
-    let marker = dir.join(POPULATION_MARKER);
     let population_id = format!("synth-templates seed {} size {n}\n", population.seed);
+    build_gallery(dir, &population_id, n, "templates", compact, |f| {
+        Ok(vec![(subject_id(f as u64), 1 + (f % 10) as u8, population.impression(f as u64, 1))])
+    })
+}
+
+/// Builds a bench gallery in `dir` from `items` items, item `k` giving the records
+/// `record(k)` (subject id, finger position, template; none leaves the item out), or reuses the
+/// one already there if it holds this very population: the one `population_id` names
+/// (generator, seed, size), complete. Returns the seconds spent building (0 when reused).
+/// `unit` names what the progress counts.
+pub(super) fn build_gallery(
+    dir: &std::path::Path,
+    population_id: &str,
+    items: usize,
+    unit: &'static str,
+    compact: bool,
+    record: impl Fn(usize) -> anyhow::Result<Vec<(String, u8, Template)>> + Sync,
+) -> anyhow::Result<f64> {
+    use rayon::prelude::*;
+    // The marker is written last, naming the population and the records it came to.
+    let marker = dir.join(POPULATION_MARKER);
+    let marker_text = |records: usize| format!("{population_id}records {records}\n");
     if dir.join("MANIFEST").exists() {
-        let same = std::fs::read_to_string(&marker).is_ok_and(|m| m == population_id);
-        if let (true, Ok(g)) = (same, Gallery::open_with(dir, OpenMode::ReadOnly, &unaudited())) {
-            if g.len() == n {
+        if let Ok(g) = Gallery::open_with(dir, OpenMode::ReadOnly, &unaudited()) {
+            if std::fs::read_to_string(&marker).is_ok_and(|m| m == marker_text(g.len())) {
                 return Ok(0.0);
             }
         }
@@ -120,29 +138,23 @@ fn build(
     }
     let start = Instant::now();
     let gallery = Gallery::create_with(dir, &unaudited())?;
-    let progress = Progress::started("build", "templates", n as u64);
-    for first in (0..n).step_by(BUILD_BATCH_RECORDS) {
-        let last = (first + BUILD_BATCH_RECORDS).min(n);
-        let templates: Vec<(String, Template)> = (first..last)
-            .into_par_iter()
-            .map(|f| (subject_id(f as u64), population.impression(f as u64, 1)))
-            .collect();
-        let batch: Vec<Enrolment<'_>> = templates
+    let progress = Progress::started("build", unit, items as u64);
+    for first in (0..items).step_by(BUILD_BATCH_RECORDS) {
+        let last = (first + BUILD_BATCH_RECORDS).min(items);
+        let records: Vec<Vec<(String, u8, Template)>> =
+            (first..last).into_par_iter().map(&record).collect::<anyhow::Result<_>>()?;
+        let batch: Vec<Enrolment<'_>> = records
             .iter()
-            .enumerate()
-            .map(|(k, (id, t))| Enrolment {
-                subject_id: id,
-                finger: 1 + ((first + k) % 10) as u8,
-                template: t,
-            })
+            .flatten()
+            .map(|(id, finger, t)| Enrolment { subject_id: id, finger: *finger, template: t })
             .collect();
         gallery.enroll_batch(&batch)?;
-        progress.inc(batch.len() as u64);
+        progress.inc((last - first) as u64);
     }
     if compact {
         gallery.compact()?;
     }
-    std::fs::write(&marker, population_id)
+    std::fs::write(&marker, marker_text(gallery.len()))
         .with_context(|| format!("cannot write {}", marker.display()))?;
     progress.finish();
     Ok(start.elapsed().as_secs_f64())
@@ -329,6 +341,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// Benchmark galleries are synthetic and their searches timed: no audit trail, whose
 /// synchronous appends would be timed too.
-fn unaudited() -> ridgeline::gallery::OpenOptions {
+pub(super) fn unaudited() -> ridgeline::gallery::OpenOptions {
     ridgeline::gallery::OpenOptions::new().audit(false)
 }

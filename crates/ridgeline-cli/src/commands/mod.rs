@@ -3,6 +3,7 @@ pub mod bench;
 pub mod bench_curve;
 pub mod bench_dedup;
 pub mod bench_kernels;
+pub mod bench_people;
 pub mod bench_search;
 pub mod capture;
 pub mod compare;
