@@ -18,8 +18,6 @@
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
-use ridgeline::dedup::html::{base64, PairView};
-
 /// The page to render.
 #[derive(Debug, Clone, Default)]
 pub struct Page {
@@ -57,6 +55,36 @@ pub struct ClusterView {
     pub prints: Vec<PairView>,
 }
 
+/// One print of a pair as drawn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrintView {
+    /// Caption, e.g. the record id.
+    pub label: String,
+    /// Finger position.
+    pub finger: u8,
+    /// The image as PNG, where available; without it only the minutiae are drawn.
+    pub png: Option<Vec<u8>>,
+    /// Width of the image (or template area) in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// The minutiae, in image pixels.
+    pub minutiae: Vec<ridgeline::Minutia>,
+}
+
+/// The drawing of one linked pair: the finger that matched best, and which minutiae paired.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairView {
+    /// Left print (record `a`).
+    pub left: PrintView,
+    /// Right print (record `b`).
+    pub right: PrintView,
+    /// Matched minutiae as (index in left, index in right).
+    pub matched: Vec<(usize, usize)>,
+    /// The matcher's score of this finger.
+    pub finger_score: f64,
+}
+
 /// Gap between the two prints of a pair, in image pixels.
 const PAIR_GAP_PX: u32 = 24;
 /// Length of the direction tick of a minutia, in image pixels.
@@ -65,8 +93,37 @@ const TICK_LEN_PX: f32 = 12.0;
 const MINUTIA_RADIUS_PX: f32 = 5.0;
 
 /// Escapes text for HTML content and attribute values.
-pub fn esc(s: &str) -> String {
-    ridgeline::dedup::html::escape(s)
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Standard base64 with padding (RFC 4648), for `data:` URIs.
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * k)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// `a` and `b` with the characters outside their longest common subsequence marked, one
@@ -386,6 +443,28 @@ document.getElementById('export').click();}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_matches_rfc_4648_vectors() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), encoded);
+        }
+    }
+
+    #[test]
+    fn escapes_markup_in_names() {
+        assert_eq!(
+            esc("<b>\"O'Neil\" & co</b>"),
+            "&lt;b&gt;&quot;O&#39;Neil&quot; &amp; co&lt;/b&gt;"
+        );
+    }
 
     #[test]
     fn differences_are_marked_and_rates_read_as_one_in_n() {

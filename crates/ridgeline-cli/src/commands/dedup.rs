@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use super::adjudication::{PairView, PrintView};
 use anyhow::{bail, Context};
-use ridgeline::dedup::html::{PairView, PrintView};
 use ridgeline::dedup::matching::GalleryPopulation;
 use ridgeline::dedup::{
     build_report, job_key, read_manifest, search, verify_same_id_pairs, LinkedPair, Population,

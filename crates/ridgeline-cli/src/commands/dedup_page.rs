@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use ridgeline::dedup::html::PairView;
+use super::adjudication::PairView;
 use ridgeline::dedup::{FlagKind, RecordInfo, Report};
 use serde_json::Value;
 

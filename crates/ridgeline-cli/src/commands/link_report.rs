@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use ridgeline::dedup::html::{PairView, PrintView};
+use super::adjudication::{PairView, PrintView};
 use ridgeline::matcher::{MatchTemplate, Matcher};
 use ridgeline_link::{ConflictKind, Evidence, Linkage, Person};
 use serde_json::json;

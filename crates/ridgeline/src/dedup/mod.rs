@@ -16,7 +16,6 @@
 pub mod checkpoint;
 pub mod clusters;
 pub mod fusion;
-pub mod html;
 pub mod identity;
 pub mod manifest;
 pub mod matching;
