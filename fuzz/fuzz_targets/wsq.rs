@@ -4,5 +4,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = ridgeline::formats::wsq::decode(data);
+    let _ = ridgeline::image::wsq::decode(data);
 });

@@ -15,7 +15,7 @@
 
 use std::path::PathBuf;
 
-use ridgeline::formats::wsq;
+use ridgeline::image::wsq;
 use ridgeline::FingerImage;
 
 const SETS: [&str; 4] = ["DB1_B", "DB2_B", "DB3_B", "DB4_B"];

@@ -105,6 +105,7 @@
 
 #![warn(missing_docs)]
 
+mod bytes;
 pub mod cpu;
 pub mod dedup;
 pub mod error;

@@ -116,14 +116,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 }
                 ("ansi-nist", first.decode()?)
             } else {
-                let kind = if formats::wsq::is_wsq(&bytes) { "wsq" } else { "image" };
+                let kind = if ridgeline::image::wsq::is_wsq(&bytes) { "wsq" } else { "image" };
                 let image = ridgeline::FingerImage::decode(&bytes, args.dpi)
                     .with_context(|| format!("cannot decode {}", args.input.display()))?;
                 (kind, image)
             };
             let out = match target {
                 Target::Png => image.to_png()?,
-                _ => formats::wsq::encode(&image, formats::wsq::TARGET_BITRATE_BPP)?,
+                _ => ridgeline::image::wsq::encode(
+                    &image,
+                    ridgeline::image::wsq::TARGET_BITRATE_BPP,
+                )?,
             };
             let summary = serde_json::json!({
                 "width": image.width(), "height": image.height(), "dpi": image.dpi()

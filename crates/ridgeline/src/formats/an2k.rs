@@ -7,7 +7,7 @@
 //! last. Binary records (Types 3–8) start with a 4-byte big-endian length. Layouts in
 //! `docs/FORMATS.md` (section ANSI/NIST-ITL).
 
-use super::bytes::Reader;
+use crate::bytes::Reader;
 use crate::error::{Error, Result};
 use crate::image::FingerImage;
 
@@ -291,7 +291,7 @@ impl FingerprintRecord {
             Compression::Wsq => {
                 // The WSQ frame header defines the pixel layout; real files (NIST's own test
                 // data) state other sizes in the record, so the record's size is not enforced.
-                let img = super::wsq::decode(&self.data)?;
+                let img = crate::image::wsq::decode(&self.data)?;
                 let dpi = dpi.or(img.ppi).unwrap_or(crate::image::STANDARD_DPI);
                 FingerImage::from_raw(img.width, img.height, dpi, img.pixels)
             }

@@ -4,12 +4,12 @@
 //! Against 2004: a 4-byte length, a 1-byte certification flag and a 16-bit device id in the
 //! header, and image size, resolution and a quality record in each finger view.
 
-use super::bytes::{Reader, Writer};
 use super::iso2005_ansi2004::{
     decode_extensions, decode_minutia, encode_extensions, encode_minutiae, MAGIC,
 };
 use super::record::{FingerView, MinutiaeRecord, QualityRecord, RecordHeader};
 use super::TemplateFormat;
+use crate::bytes::{Reader, Writer};
 use crate::error::{Error, Result};
 
 /// Version of 2009 records.

@@ -6,9 +6,9 @@
 //! which length field matches the input. Layouts are in `docs/FORMATS.md`; the offsets are the
 //! constants below.
 
-use super::bytes::{Reader, Writer};
 use super::record::{ExtensionBlock, FingerView, MinutiaeRecord, RecordHeader, RecordMinutia};
 use super::TemplateFormat;
+use crate::bytes::{Reader, Writer};
 use crate::error::{Error, Result};
 
 /// Magic number shared by every FMR record.

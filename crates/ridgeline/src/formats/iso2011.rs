@@ -4,13 +4,13 @@
 //! adds capture date and device, quality records and optional certification records, and lets
 //! minutiae take 5 bytes (no quality) or 6. Layout in `docs/FORMATS.md`; offsets below.
 
-use super::bytes::{Reader, Writer};
 use super::iso2005_ansi2004::{decode_extensions, decode_minutia, encode_extensions, MAGIC};
 use super::record::{
     CaptureDetails, Certificate, FingerView, MinutiaeRecord, QualityRecord, RecordHeader,
     RecordMinutia,
 };
 use super::TemplateFormat;
+use crate::bytes::{Reader, Writer};
 use crate::error::{Error, Result};
 
 /// Version of 2011 records.

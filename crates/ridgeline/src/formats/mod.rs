@@ -12,11 +12,9 @@
 
 pub mod an2k;
 pub mod ansi2009;
-mod bytes;
 pub mod iso2005_ansi2004;
 pub mod iso2011;
 pub mod record;
-pub mod wsq;
 
 pub use record::{
     CaptureDetails, Certificate, ExtensionBlock, FingerView, MinutiaeRecord, QualityRecord,

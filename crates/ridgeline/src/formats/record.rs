@@ -238,7 +238,7 @@ impl ExtensionBlock {
         if self.type_id != BLOCK_CORE_DELTA {
             return None;
         }
-        let mut r = super::bytes::Reader::new(&self.data, "core/delta block");
+        let mut r = crate::bytes::Reader::new(&self.data, "core/delta block");
         let mut points = Vec::new();
         for (kind, angle_count) in [(SingularPointKind::Core, 1), (SingularPointKind::Delta, 3)] {
             let head = r.u8().ok()?;
@@ -255,7 +255,7 @@ impl ExtensionBlock {
 
     /// Builds a core/delta block.
     pub fn from_singular_points(points: &[StoredSingularPoint]) -> Result<Self> {
-        let mut w = super::bytes::Writer::default();
+        let mut w = crate::bytes::Writer::default();
         for kind in [SingularPointKind::Core, SingularPointKind::Delta] {
             let of_kind: Vec<_> = points.iter().filter(|p| p.kind == kind).collect();
             if of_kind.len() > 0x3f {

@@ -117,7 +117,8 @@ fn small_wsq_streams() -> Vec<Vec<u8>> {
                 })
                 .collect();
             let image = crate::FingerImage::from_raw(w, h, 500, pixels).expect("image");
-            super::wsq::encode(&image, super::wsq::TARGET_BITRATE_BPP).expect("encode")
+            crate::image::wsq::encode(&image, crate::image::wsq::TARGET_BITRATE_BPP)
+                .expect("encode")
         })
         .collect()
 }
@@ -126,12 +127,12 @@ fn small_wsq_streams() -> Vec<Vec<u8>> {
 fn wsq_survives_mutations() {
     let small = small_wsq_streams();
     run("wsq-small", &small, 3000, 1024, |b| {
-        let _ = super::wsq::decode(b);
+        let _ = crate::image::wsq::decode(b);
     });
     let seeds: Vec<_> = seed("format-vectors/sourceafis/wsq-original.wsq").into_iter().collect();
     // Full decodes of an 832x768 image are slow; most mutations hit the tables (first 1 KB).
     run("wsq", &seeds, 60, 1024, |b| {
-        let _ = super::wsq::decode(b);
+        let _ = crate::image::wsq::decode(b);
     });
 }
 

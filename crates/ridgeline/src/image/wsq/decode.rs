@@ -4,8 +4,8 @@ use super::huffman::{DecodeTable, HuffmanTable};
 use super::transform::{join, Pass};
 use super::tree::{self, QNode};
 use super::*;
+use crate::bytes::Reader;
 use crate::error::{Error, Result};
-use crate::formats::bytes::Reader;
 use crate::image::FingerImage;
 
 const FORMAT: &str = "wsq";

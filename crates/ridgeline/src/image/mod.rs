@@ -2,7 +2,7 @@
 //!
 //! A [`FingerImage`] is 8-bit grayscale, row-major, dark ridges on a light background, together
 //! with its resolution in dots per inch. Images come from files (PNG, BMP, TIFF, JPEG, PGM through
-//! the `image` crate; WSQ through [`crate::formats::wsq`]) or from raw buffers handed over by readers and the C API.
+//! the `image` crate; WSQ through [`wsq`]) or from raw buffers handed over by readers and the C API.
 //!
 //! A key design decision: the image size is checked from the file header *before* any pixel is
 //! decoded, so a hostile header cannot make us allocate gigabytes. Colour and 16-bit images are
@@ -13,48 +13,15 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
-/// Smallest accepted image side, in pixels.
-pub const MIN_SIDE_PX: u32 = 64;
-/// Largest accepted image side, in pixels.
-pub const MAX_SIDE_PX: u32 = 4096;
-/// Lowest supported resolution.
-pub const MIN_DPI: u32 = 250;
-/// Highest supported resolution.
-pub const MAX_DPI: u32 = 1000;
-/// The resolution the extractor works at internally, and the default for files that carry none.
-pub const STANDARD_DPI: u32 = 500;
+mod raster;
+pub mod wsq;
 
-/// An 8-bit grayscale fingerprint image with its resolution.
-#[derive(Clone, PartialEq, Eq)]
-pub struct FingerImage {
-    width: u32,
-    height: u32,
-    dpi: u32,
-    pixels: Vec<u8>,
-}
-
-impl std::fmt::Debug for FingerImage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FingerImage")
-            .field("width", &self.width)
-            .field("height", &self.height)
-            .field("dpi", &self.dpi)
-            .finish_non_exhaustive()
-    }
-}
+use raster::check_dimensions;
+pub use raster::{
+    check_dpi, FingerImage, MAX_DPI, MAX_SIDE_PX, MIN_DPI, MIN_SIDE_PX, STANDARD_DPI,
+};
 
 impl FingerImage {
-    /// Wraps a raw row-major 8-bit buffer, checking size, resolution and buffer length.
-    pub fn from_raw(width: u32, height: u32, dpi: u32, pixels: Vec<u8>) -> Result<Self> {
-        check_dimensions(width, height)?;
-        check_dpi(dpi)?;
-        let expected = width as usize * height as usize;
-        if pixels.len() != expected {
-            return Err(Error::BufferLength { width, height, expected, actual: pixels.len() });
-        }
-        Ok(FingerImage { width, height, dpi, pixels })
-    }
-
     /// Decodes an image file's bytes.
     ///
     /// `dpi` overrides the resolution; without it the resolution stored in the file is used
@@ -67,8 +34,8 @@ impl FingerImage {
             check_dpi(dpi)?;
         }
         // WSQ (starts with the SOI marker FF A0): resolution from the stream's NIST_COM PPI.
-        if crate::formats::wsq::is_wsq(bytes) {
-            return crate::formats::wsq::decode_image(bytes, dpi);
+        if wsq::is_wsq(bytes) {
+            return wsq::decode_image(bytes, dpi);
         }
         let reader = image::ImageReader::new(Cursor::new(bytes))
             .with_guessed_format()
@@ -95,44 +62,6 @@ impl FingerImage {
     pub fn open(path: impl AsRef<Path>, dpi: Option<u32>) -> Result<Self> {
         let bytes = read_input(path.as_ref())?;
         Self::decode(&bytes, dpi)
-    }
-
-    /// Width in pixels.
-    pub fn width(&self) -> u32 {
-        self.width
-    }
-
-    /// Height in pixels.
-    pub fn height(&self) -> u32 {
-        self.height
-    }
-
-    /// Resolution in dots per inch.
-    pub fn dpi(&self) -> u32 {
-        self.dpi
-    }
-
-    /// Row-major pixels, `width * height` bytes.
-    pub fn pixels(&self) -> &[u8] {
-        &self.pixels
-    }
-
-    /// Consumes the image, returning its pixels.
-    pub fn into_pixels(self) -> Vec<u8> {
-        self.pixels
-    }
-
-    /// The pixel at (`x`, `y`); callers keep the coordinates in bounds.
-    #[inline]
-    pub fn get(&self, x: u32, y: u32) -> u8 {
-        self.pixels[(y * self.width + x) as usize]
-    }
-
-    /// The same image with another stated resolution and the pixels untouched.
-    pub fn with_dpi(mut self, dpi: u32) -> Result<Self> {
-        check_dpi(dpi)?;
-        self.dpi = dpi;
-        Ok(self)
     }
 
     /// Resamples the image so that it has `target_dpi`; returns a clone when it already has.
@@ -230,24 +159,6 @@ impl ResamplingTaps {
     fn apply(&self, t: usize, source: impl Fn(usize) -> f64) -> f64 {
         let (first, weights) = &self.taps[t];
         weights.iter().enumerate().map(|(k, w)| w * source(first + k)).sum()
-    }
-}
-
-fn check_dimensions(width: u32, height: u32) -> Result<()> {
-    let ok = |side: u32| (MIN_SIDE_PX..=MAX_SIDE_PX).contains(&side);
-    if ok(width) && ok(height) {
-        Ok(())
-    } else {
-        Err(Error::ImageSize { width, height, min: MIN_SIDE_PX, max: MAX_SIDE_PX })
-    }
-}
-
-/// Checks that a resolution is one the extractor supports.
-pub fn check_dpi(dpi: u32) -> Result<()> {
-    if (MIN_DPI..=MAX_DPI).contains(&dpi) {
-        Ok(())
-    } else {
-        Err(Error::Resolution { dpi, min: MIN_DPI, max: MAX_DPI })
     }
 }
 

@@ -321,7 +321,7 @@ mod tests {
     use super::super::encode::transform_segment;
     use super::super::tree;
     use super::*;
-    use crate::formats::bytes::Reader;
+    use crate::bytes::Reader;
 
     /// Energy of the decoder's reconstruction of a unit coefficient in the middle of each
     /// subband of a 512 × 512 image.
