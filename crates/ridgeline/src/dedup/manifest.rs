@@ -62,42 +62,6 @@ pub fn parse_manifest(text: &str, base: &Path) -> Result<Vec<ManifestRecord>> {
         .collect())
 }
 
-/// Splits one CSV line (RFC 4180 quoting, no embedded line breaks).
-pub(crate) fn split_csv_line(line: &str) -> std::result::Result<Vec<String>, String> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
-    let mut at_field_start = true;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (false, '"') if at_field_start => quoted = true,
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => {
-                quoted = false;
-                if !matches!(chars.peek(), None | Some(',')) {
-                    return Err("text after a closing quote".into());
-                }
-            }
-            (false, ',') => {
-                fields.push(std::mem::take(&mut field));
-                at_field_start = true;
-                continue;
-            }
-            (_, c) => field.push(c),
-        }
-        at_field_start = false;
-    }
-    if quoted {
-        return Err("unterminated quote".into());
-    }
-    fields.push(field);
-    Ok(fields)
-}
-
 /// Quotes a text field for CSV output where it needs it, and neutralises text a spreadsheet
 /// would run as a formula (a cell starting with `=`, `+`, `-`, `@`, tab or CR, from an id or a
 /// name in the input) by prefixing `'`. A cell that is a number (`-3.5`) stays a number.
@@ -138,7 +102,8 @@ mod tests {
 
     #[test]
     fn quoted_quotes_round_trip() {
-        let fields = split_csv_line(r#"a,"say ""hi""",,"x,y""#).expect("splits");
+        let fields =
+            crate::people::manifest::split_csv_line(r#"a,"say ""hi""",,"x,y""#).expect("splits");
         assert_eq!(fields, vec!["a", "say \"hi\"", "", "x,y"]);
         assert_eq!(csv_field("say \"hi\", ok"), r#""say ""hi"", ok""#);
         assert_eq!(csv_field("plain"), "plain");

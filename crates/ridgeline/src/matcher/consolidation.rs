@@ -5,8 +5,9 @@
 use std::f32::consts::TAU;
 
 use super::cylinder::{wrap_angle, wrap_direction_difference};
+use super::pair::Pair;
 use super::parameters::*;
-use super::{Pair, PreparedRef};
+use super::PreparedRef;
 
 /// Local pairs considered for the one-to-one selection: the best few times the relaxation size
 /// are enough, and selecting them is linear while sorting all pairs is not.

@@ -16,7 +16,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::{normalize_subject_id, Demographics};
-use crate::dedup::manifest::split_csv_line;
 use crate::error::{Error, Result};
 
 /// Largest finger position.
@@ -185,6 +184,42 @@ pub fn parse_people(text: &str, base: &Path) -> Result<Vec<PersonRows>> {
         return Err(Error::Manifest { line: 0, message: "the manifest lists no people".into() });
     }
     Ok(people)
+}
+
+/// Splits one CSV line (RFC 4180 quoting, no embedded line breaks).
+pub(crate) fn split_csv_line(line: &str) -> std::result::Result<Vec<String>, String> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    let mut at_field_start = true;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (false, '"') if at_field_start => quoted = true,
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => {
+                quoted = false;
+                if !matches!(chars.peek(), None | Some(',')) {
+                    return Err("text after a closing quote".into());
+                }
+            }
+            (false, ',') => {
+                fields.push(std::mem::take(&mut field));
+                at_field_start = true;
+                continue;
+            }
+            (_, c) => field.push(c),
+        }
+        at_field_start = false;
+    }
+    if quoted {
+        return Err("unterminated quote".into());
+    }
+    fields.push(field);
+    Ok(fields)
 }
 
 #[cfg(test)]
