@@ -9,9 +9,7 @@ use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use ridgeline::dedup::matching::{GalleryPopulation, DEFAULT_CANDIDATES_PER_RECORD};
-use ridgeline::dedup::{
-    build_report, job_key, search, verify_same_id_pairs, LinkedPair, Resumable, SearchConfig,
-};
+use ridgeline::dedup::{finish_report, population_key, search, Distinct, Resumable, SearchConfig};
 use ridgeline::gallery::audit::Event;
 use ridgeline::gallery::sharding::{self, GlobalShortlist, ShardHit};
 use ridgeline::gallery::{
@@ -751,14 +749,7 @@ fn dedup_report(
         .with_candidates_per_record(candidates);
     let infos = population.infos();
     // The CLI's job key, so that a checkpoint written by either can be resumed by the other.
-    let fmr_bytes = fmr.to_le_bytes();
-    let mode_bytes = [u8::from(exhaustive)];
-    let key = job_key(
-        infos
-            .iter()
-            .flat_map(|r| [r.record_id.as_bytes(), r.fingers.as_slice()])
-            .chain([fmr_bytes.as_slice(), mode_bytes.as_slice()]),
-    );
+    let key = population_key(infos, fmr, mode);
     let config = SearchConfig { fmr_per_search: fmr, ..SearchConfig::default() };
     let stop = std::sync::atomic::AtomicBool::new(false);
     let outcome = search(
@@ -769,37 +760,8 @@ fn dedup_report(
         &stop,
         &mut |_, _| {},
     )?;
-    let mut pairs: Vec<LinkedPair> = outcome.pairs.clone();
-    let same_id = verify_same_id_pairs(&population, infos, &pairs, fmr)?;
-    let recovered = same_id.linked.len() as u64;
-    pairs.extend(same_id.linked);
-    let s = &outcome.stats;
-    let fingers: usize = infos.iter().map(|r| r.fingers.len()).sum();
-    let mut stats: BTreeMap<String, serde_json::Value> = BTreeMap::new();
-    let mut put = |k: &str, v: serde_json::Value| {
-        stats.insert(k.to_string(), v);
-    };
-    put("records", s.records.into());
-    put("fingers", fingers.into());
-    put("fmr_per_search", fmr.into());
-    put("pair_fmr_threshold", s.pair_fmr_threshold.into());
-    put("mode", if exhaustive { "exhaustive" } else { "indexed" }.into());
-    put("pairs_compared", s.pairs_compared.into());
-    put("search_seconds", s.search_seconds.into());
-    put(
-        "pairs_compared_per_second",
-        (s.pairs_compared as f64 / s.search_seconds.max(1e-9)).round().into(),
-    );
-    put("ms_per_record", (1000.0 * s.search_seconds / s.records.max(1) as f64).into());
-    put("resumed_from_record", s.resumed_from.map_or(serde_json::Value::Null, Into::into));
-    put("same_id_pairs_recovered", recovered.into());
-    put("total_seconds", started.elapsed().as_secs_f64().into());
-    let (mut report, clusters) = build_report(infos, &pairs, &same_id.unlinked, stats);
-    let in_clusters: usize = clusters.iter().map(|c| c.records.len()).sum();
-    report.stats.insert("duplicate_pairs".into(), pairs.len().into());
-    report.stats.insert("clusters".into(), clusters.len().into());
-    report.stats.insert("records_in_clusters".into(), in_clusters.into());
-    report.stats.insert("flags".into(), report.flags.len().into());
+    let report =
+        finish_report(&population, infos, &outcome, fmr, mode, started, &Distinct::default())?;
     if let Some(path) = &checkpoint {
         // The report holds everything the checkpoint did.
         let _ = std::fs::remove_file(path);

@@ -169,7 +169,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if !outcome.complete {
         anyhow::bail!("interrupted");
     }
-    let report = finish_report(&pop, pop.infos(), &outcome, args.fmr, mode, t)?;
+    let report =
+        finish_report(&pop, pop.infos(), &outcome, args.fmr, mode, t, &Default::default())?;
     let dedup_s = t.elapsed().as_secs_f64();
     let acc = accuracy(&population, &report);
     let records = population.infos.len();

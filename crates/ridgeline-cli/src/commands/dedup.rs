@@ -6,7 +6,7 @@
 //! run checkpoints to `REPORT.checkpoint` beside the report; Ctrl-C writes a checkpoint and
 //! stops, and `--resume` carries on from it (also after a kill).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 use super::adjudication::{PairView, PrintView};
 use anyhow::{bail, Context};
 use ridgeline::dedup::matching::GalleryPopulation;
+pub use ridgeline::dedup::{finish_report, population_key, Distinct};
 use ridgeline::dedup::{
-    build_report, job_key, read_manifest, search, verify_same_id_pairs, LinkedPair, Population,
-    RecordInfo, Report, Resumable, SearchConfig, SearchOutcome,
+    job_key, read_manifest, search, Population, RecordInfo, Report, Resumable, SearchConfig,
+    SearchOutcome,
 };
 use ridgeline::gallery::{Enrolment, Gallery, OpenMode, SearchMode};
 use ridgeline::matcher::MatchTemplate;
@@ -146,7 +147,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let distinct = read_distinct(&args.distinct, population.infos())?;
-    let mut report = finish_report_excluding(
+    let mut report = finish_report(
         &population,
         population.infos(),
         &outcome,
@@ -465,34 +466,6 @@ fn run_search_keyed<P: Population>(
     Ok(outcome)
 }
 
-/// The job key of a population and settings.
-pub fn population_key(infos: &[RecordInfo], fmr: f64, mode: SearchMode) -> u64 {
-    let fmr_bytes = fmr.to_le_bytes();
-    let mode_bytes = [u8::from(mode == SearchMode::Exhaustive)];
-    job_key(
-        infos
-            .iter()
-            .flat_map(|r| [r.record_id.as_bytes(), r.fingers.as_slice()])
-            .chain([fmr_bytes.as_slice(), mode_bytes.as_slice()]),
-    )
-}
-
-/// Checks same-identity-number pairs the search did not link, and builds the report.
-pub fn finish_report<P: Population>(
-    population: &P,
-    infos: &[RecordInfo],
-    outcome: &SearchOutcome,
-    fmr: f64,
-    mode: SearchMode,
-    started: Instant,
-) -> anyhow::Result<Report> {
-    let none = Distinct::default();
-    finish_report_excluding(population, infos, outcome, fmr, mode, started, &none)
-}
-
-/// Record pairs (`a < b`, population indices) a clerk decided are different people.
-pub type Distinct = std::collections::HashSet<(u32, u32)>;
-
 /// Reads the `distinct` groups of `ridgeline decide --out` files as pairs of `infos` (record
 /// ids not in this population are skipped: the file may cover a larger one).
 pub fn read_distinct(paths: &[PathBuf], infos: &[RecordInfo]) -> anyhow::Result<Distinct> {
@@ -526,56 +499,6 @@ pub fn read_distinct(paths: &[PathBuf], infos: &[RecordInfo]) -> anyhow::Result<
         }
     }
     Ok(out)
-}
-
-/// [`finish_report`] without the links between records a clerk decided are different people
-/// (they are neither linked nor re-linked by the identity-number check).
-pub fn finish_report_excluding<P: Population>(
-    population: &P,
-    infos: &[RecordInfo],
-    outcome: &SearchOutcome,
-    fmr: f64,
-    mode: SearchMode,
-    started: Instant,
-    distinct: &Distinct,
-) -> anyhow::Result<Report> {
-    let is_distinct = |p: &LinkedPair| distinct.contains(&(p.a.min(p.b), p.a.max(p.b)));
-    let mut pairs: Vec<LinkedPair> = outcome.pairs.clone();
-    pairs.retain(|p| !is_distinct(p));
-    let same_id = verify_same_id_pairs(population, infos, &pairs, fmr)?;
-    let recovered = same_id.linked.iter().filter(|p| !is_distinct(p)).count() as u64;
-    pairs.extend(same_id.linked.into_iter().filter(|p| !is_distinct(p)));
-    let held_apart = outcome.pairs.iter().filter(|p| is_distinct(p)).count();
-    let unlinked = same_id.unlinked;
-    let s = &outcome.stats;
-    let fingers: usize = infos.iter().map(|r| r.fingers.len()).sum();
-    let mut stats: BTreeMap<String, serde_json::Value> = BTreeMap::new();
-    let mut put = |k: &str, v: serde_json::Value| {
-        stats.insert(k.to_string(), v);
-    };
-    put("records", s.records.into());
-    put("fingers", fingers.into());
-    put("fmr_per_search", fmr.into());
-    put("pair_fmr_threshold", s.pair_fmr_threshold.into());
-    put("mode", if mode == SearchMode::Exhaustive { "exhaustive" } else { "indexed" }.into());
-    put("pairs_compared", s.pairs_compared.into());
-    put("search_seconds", s.search_seconds.into());
-    put(
-        "pairs_compared_per_second",
-        (s.pairs_compared as f64 / s.search_seconds.max(1e-9)).round().into(),
-    );
-    put("ms_per_record", (1000.0 * s.search_seconds / s.records.max(1) as f64).into());
-    put("resumed_from_record", s.resumed_from.map_or(serde_json::Value::Null, Into::into));
-    put("same_id_pairs_recovered", recovered.into());
-    put("pairs_adjudicated_distinct", held_apart.into());
-    put("total_seconds", started.elapsed().as_secs_f64().into());
-    let (mut report, clusters) = build_report(infos, &pairs, &unlinked, stats);
-    let in_clusters: usize = clusters.iter().map(|c| c.records.len()).sum();
-    report.stats.insert("duplicate_pairs".into(), pairs.len().into());
-    report.stats.insert("clusters".into(), clusters.len().into());
-    report.stats.insert("records_in_clusters".into(), in_clusters.into());
-    report.stats.insert("flags".into(), report.flags.len().into());
-    Ok(report)
 }
 
 /// Writes the report as JSON or CSV, atomically.

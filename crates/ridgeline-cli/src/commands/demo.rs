@@ -547,6 +547,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         fmr,
         SearchMode::Indexed,
         t,
+        &Default::default(),
     )?;
     timings.push(("dedup", t.elapsed().as_secs_f64()));
     let json_path = out.join("dedup-report.json");

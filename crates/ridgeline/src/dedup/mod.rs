@@ -30,8 +30,8 @@ pub use identity::{validate_id_number, IdProblem};
 pub use manifest::{read_manifest, ManifestRecord, RecordInfo};
 pub use population::{ExhaustivePopulation, FingerMatcher};
 pub use report::{
-    build_report, same_id_pairs, verify_same_id_pairs, Flag, FlagKind, LinkThresholds, Report,
-    SameIdPair, SameIdVerification,
+    build_report, finish_report, population_key, same_id_pairs, verify_same_id_pairs, Distinct,
+    Flag, FlagKind, LinkThresholds, Report, SameIdPair, SameIdVerification,
 };
 pub use search::{
     job_key, search, Population, Resumable, SearchConfig, SearchOutcome, SearchStats,

@@ -6,6 +6,7 @@
 //! `b` are record ids, `score` is `−log10(fmr)` and `fmr` the fused false match rate of the pair.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Instant;
 
 use serde::Serialize;
 
@@ -13,8 +14,9 @@ use super::clusters::{build_clusters, Cluster, LinkedPair};
 use super::fusion::{fused_fmr, same_id_pair_fmr_threshold, score_for_fmr};
 use super::identity::validate_id_number;
 use super::manifest::{csv_field, RecordInfo};
-use super::search::Population;
+use super::search::{job_key, Population, SearchOutcome};
 use crate::error::Result;
+use crate::gallery::SearchMode;
 
 /// One record as listed in a cluster.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -340,6 +342,74 @@ impl Report {
         }
         out
     }
+}
+
+/// Record pairs (`a < b`, population indices) a clerk decided are different people.
+pub type Distinct = HashSet<(u32, u32)>;
+
+/// The job key of a population and its settings (records, fingers, rate, mode): a checkpoint
+/// resumes only the job it was written for, whichever front end wrote it.
+pub fn population_key(infos: &[RecordInfo], fmr: f64, mode: SearchMode) -> u64 {
+    let fmr_bytes = fmr.to_le_bytes();
+    let mode_bytes = [u8::from(mode == SearchMode::Exhaustive)];
+    job_key(
+        infos
+            .iter()
+            .flat_map(|r| [r.record_id.as_bytes(), r.fingers.as_slice()])
+            .chain([fmr_bytes.as_slice(), mode_bytes.as_slice()]),
+    )
+}
+
+/// The report of a finished search: checks the same-identity-number pairs the search did not
+/// link, leaves out the links between records a clerk decided are different people (`distinct`:
+/// they are neither linked nor re-linked by the identity-number check), clusters, flags and the
+/// run's statistics. `started` is when the job began (for `total_seconds`).
+pub fn finish_report<P: Population + ?Sized>(
+    population: &P,
+    infos: &[RecordInfo],
+    outcome: &SearchOutcome,
+    fmr: f64,
+    mode: SearchMode,
+    started: Instant,
+    distinct: &Distinct,
+) -> Result<Report> {
+    let is_distinct = |p: &LinkedPair| distinct.contains(&(p.a.min(p.b), p.a.max(p.b)));
+    let mut pairs: Vec<LinkedPair> = outcome.pairs.clone();
+    pairs.retain(|p| !is_distinct(p));
+    let same_id = verify_same_id_pairs(population, infos, &pairs, fmr)?;
+    let recovered = same_id.linked.iter().filter(|p| !is_distinct(p)).count() as u64;
+    pairs.extend(same_id.linked.into_iter().filter(|p| !is_distinct(p)));
+    let held_apart = outcome.pairs.iter().filter(|p| is_distinct(p)).count();
+    let unlinked = same_id.unlinked;
+    let s = &outcome.stats;
+    let fingers: usize = infos.iter().map(|r| r.fingers.len()).sum();
+    let mut stats: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    let mut put = |k: &str, v: serde_json::Value| {
+        stats.insert(k.to_string(), v);
+    };
+    put("records", s.records.into());
+    put("fingers", fingers.into());
+    put("fmr_per_search", fmr.into());
+    put("pair_fmr_threshold", s.pair_fmr_threshold.into());
+    put("mode", if mode == SearchMode::Exhaustive { "exhaustive" } else { "indexed" }.into());
+    put("pairs_compared", s.pairs_compared.into());
+    put("search_seconds", s.search_seconds.into());
+    put(
+        "pairs_compared_per_second",
+        (s.pairs_compared as f64 / s.search_seconds.max(1e-9)).round().into(),
+    );
+    put("ms_per_record", (1000.0 * s.search_seconds / s.records.max(1) as f64).into());
+    put("resumed_from_record", s.resumed_from.map_or(serde_json::Value::Null, Into::into));
+    put("same_id_pairs_recovered", recovered.into());
+    put("pairs_adjudicated_distinct", held_apart.into());
+    put("total_seconds", started.elapsed().as_secs_f64().into());
+    let (mut report, clusters) = build_report(infos, &pairs, &unlinked, stats);
+    let in_clusters: usize = clusters.iter().map(|c| c.records.len()).sum();
+    report.stats.insert("duplicate_pairs".into(), pairs.len().into());
+    report.stats.insert("clusters".into(), clusters.len().into());
+    report.stats.insert("records_in_clusters".into(), in_clusters.into());
+    report.stats.insert("flags".into(), report.flags.len().into());
+    Ok(report)
 }
 
 #[cfg(test)]
