@@ -179,16 +179,6 @@ fn keep_top(mut v: Vec<Scored>, k: usize) -> Vec<Scored> {
     v
 }
 
-fn eligible(seg: &LiveSegment, i: u32, finger: Option<u8>) -> bool {
-    if seg.is_deleted(i) {
-        return false;
-    }
-    match finger {
-        None => true,
-        Some(f) => seg.segment().entry_view(i).is_ok_and(|v| v.finger == f),
-    }
-}
-
 fn prepared(seg: &LiveSegment, i: u32) -> Option<PreparedRef<'_>> {
     seg.segment().descriptor(i).and_then(|d| PreparedRef::from_bytes(d).ok())
 }
@@ -225,7 +215,7 @@ pub fn identify(
         Some(f) => snapshot
             .segments()
             .par_iter()
-            .map(|s| (0..s.segment().len()).filter(|&i| eligible(s, i, Some(f))).count())
+            .map(|s| (0..s.segment().len()).filter(|&i| s.searchable(i, Some(f))).count())
             .sum(),
     };
     let (scored, compared, escalated, damaged) = match options.mode {
@@ -285,7 +275,7 @@ fn exhaustive(
             let mut local = Vec::new();
             let (mut compared, mut damaged) = (0, 0);
             for i in start..end {
-                if !eligible(seg, i, finger) {
+                if !seg.searchable(i, finger) {
                     continue;
                 }
                 let Some(candidate) = intact_prepared(seg, i) else {
@@ -358,7 +348,7 @@ fn indexed(
         .fold(Vec::new, |mut best, &(seg, start, end)| {
             let filter = segment_filter(seg);
             for i in start..end {
-                if !eligible(seg, i, finger) {
+                if !seg.searchable(i, finger) {
                     continue;
                 }
                 if let Some(words) = filter.record(i) {

@@ -87,16 +87,6 @@ pub struct CoarseList {
     pub hits: Vec<CoarseHit>,
 }
 
-fn eligible(seg: &LiveSegment, i: u32, finger: Option<u8>) -> bool {
-    if seg.is_deleted(i) {
-        return false;
-    }
-    match finger {
-        None => true,
-        Some(f) => seg.segment().entry_view(i).is_ok_and(|v| v.finger == f),
-    }
-}
-
 fn coarse_order(a: &CoarseHit, b: &CoarseHit) -> Ordering {
     b.score.total_cmp(&a.score).then(a.record.cmp(&b.record))
 }
@@ -135,7 +125,7 @@ pub fn coarse_top(
             |(mut best, mut searched), &(seg, start, end)| {
                 let filter = segment_filter(seg);
                 for i in start..end {
-                    if !eligible(seg, i, finger) {
+                    if !seg.searchable(i, finger) {
                         continue;
                     }
                     searched += 1;

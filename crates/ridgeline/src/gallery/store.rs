@@ -76,6 +76,19 @@ impl LiveSegment {
         self.deleted.get(index as usize / 64).is_some_and(|w| w >> (index % 64) & 1 == 1)
     }
 
+    /// Whether record `index` takes part in a search: live, and of finger position `finger`
+    /// where the search names one.
+    #[inline]
+    pub fn searchable(&self, index: u32, finger: Option<u8>) -> bool {
+        if self.is_deleted(index) {
+            return false;
+        }
+        match finger {
+            None => true,
+            Some(f) => self.segment.entry_view(index).is_ok_and(|v| v.finger == f),
+        }
+    }
+
     /// Live records in the segment.
     pub fn live(&self) -> usize {
         self.live
