@@ -62,16 +62,21 @@ def test_shard_assignment_is_stable():
     assert shard_of("jos\u00e9", 7) == shard_of("jose\u0301", 7)
 
 
-def _pid_once_restarted(actor, timeout_s=60.0):
-    """The actor's process id once Ray has restarted it (the searches may finish first)."""
+def _pid_once_restarted(actor, old_pid, timeout_s=60.0):
+    """The actor's process id once Ray has restarted it in a new process. `ray.kill` is
+    asynchronous: until the old process is gone it may still answer with its own pid, so the
+    wait ends on a different pid (or an error at the deadline)."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            return ray.get(actor.pid.remote(), timeout=10)
+            pid = ray.get(actor.pid.remote(), timeout=10)
+            if pid != old_pid:
+                return pid
         except (ray.exceptions.ActorUnavailableError, ray.exceptions.GetTimeoutError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the killed shard actor did not restart within {timeout_s} s")
+        time.sleep(0.2)
 
 
 def test_sharded_equals_one_gallery_and_survives_a_dead_shard(cluster, tmp_path, dev_templates, distractors):
@@ -137,7 +142,7 @@ def test_sharded_equals_one_gallery_and_survives_a_dead_shard(cluster, tmp_path,
         assert not errors
         for k, a in answers:
             assert a == expected[k]
-        assert _pid_once_restarted(victim) != pid_before
+        assert _pid_once_restarted(victim, pid_before) != pid_before
         assert len(sharded) == len(one)
         assert [answer(sharded.identify(p, top=5)) for p in probes] == expected
 
