@@ -114,11 +114,14 @@ pub enum Operation {
     Repair = 13,
     /// A commit found without its entry (a writer stopped between commit and append).
     Recovery = 14,
+    /// Every record re-prepared for this build's matcher (a gallery of an earlier descriptor
+    /// layout, opened).
+    Upgrade = 15,
 }
 
 impl Operation {
     /// Every operation, in code order.
-    pub const ALL: [Operation; 14] = [
+    pub const ALL: [Operation; 15] = [
         Operation::Create,
         Operation::Enrol,
         Operation::EnrolPerson,
@@ -133,6 +136,7 @@ impl Operation {
         Operation::Dedup,
         Operation::Repair,
         Operation::Recovery,
+        Operation::Upgrade,
     ];
 
     /// The operation of a code.
@@ -157,6 +161,7 @@ impl Operation {
             Operation::Dedup => "dedup",
             Operation::Repair => "repair",
             Operation::Recovery => "recovery",
+            Operation::Upgrade => "upgrade",
         }
     }
 
@@ -173,6 +178,7 @@ impl Operation {
                 | Operation::Purge
                 | Operation::Key
                 | Operation::Recovery
+                | Operation::Upgrade
         )
     }
 }

@@ -97,7 +97,8 @@ pub(super) fn score_with_matches(
 
 /// Minutia columns are processed in blocks of this many (one vector of 32-bit lanes).
 const AGREEMENT_BLOCK: usize = 16;
-const _: () = assert!(MAX_PREPARED_MINUTIAE % AGREEMENT_BLOCK == 0);
+/// Columns of the agreement's arrays: the most minutiae, padded to whole blocks.
+const AGREEMENT_COLUMNS: usize = MAX_PREPARED_MINUTIAE.next_multiple_of(AGREEMENT_BLOCK);
 /// Low bits of a distance key that hold a minutia index (the distance keeps the rest).
 const INDEX_BITS: u32 = 6;
 const _: () = assert!(MAX_PREPARED_MINUTIAE <= 1 << INDEX_BITS);
@@ -128,9 +129,9 @@ fn global_agreement(
     }
     // Candidate minutiae as columns; the padding lies far outside any tolerance.
     const FAR_PX: f32 = 1.0e9;
-    let mut bx = [FAR_PX; MAX_PREPARED_MINUTIAE];
-    let mut by = [FAR_PX; MAX_PREPARED_MINUTIAE];
-    let mut ba = [0f32; MAX_PREPARED_MINUTIAE];
+    let mut bx = [FAR_PX; AGREEMENT_COLUMNS];
+    let mut by = [FAR_PX; AGREEMENT_COLUMNS];
+    let mut ba = [0f32; AGREEMENT_COLUMNS];
     for l in 0..nb {
         let m = candidate.minutia(l);
         (bx[l], by[l], ba[l]) = (m.x, m.y, m.angle);
@@ -142,7 +143,7 @@ fn global_agreement(
         let (a, b) = (probe.minutia(seed_probe), candidate.minutia(seed_candidate));
         let rotation = b.angle - a.angle;
         let (sin, cos) = rotation.sin_cos();
-        let mut column_key = [u32::MAX; MAX_PREPARED_MINUTIAE];
+        let mut column_key = [u32::MAX; AGREEMENT_COLUMNS];
         let mut row_arg = [u32::MAX; MAX_PREPARED_MINUTIAE];
         for (k, row) in row_arg.iter_mut().enumerate().take(na) {
             // Where the motion puts probe minutia k and its direction, as in
