@@ -101,38 +101,76 @@ class Template:
 
 Fingers = Union[Template, Mapping[int, Template]]
 
-class Candidate:
-    """One candidate record of an identification."""
+class FingerEvidence:
+    """One probe finger's evidence for a candidate subject: its best-matching record."""
 
-    def __init__(self, id: str, finger: int, score: float) -> None: ...
+    @property
+    def probe_finger(self) -> int:
+        """The probe's finger position."""
+    @property
+    def finger(self) -> int:
+        """Finger position of the subject's best-matching record."""
+    @property
+    def score(self) -> float:
+        """Matcher score of that record."""
+    @property
+    def fmr(self) -> float:
+        """False match rate of this evidence (best of the subject's comparable records)."""
+
+class Candidate:
+    """One candidate subject of an identification."""
+
     @property
     def id(self) -> str: ...
     @property
-    def finger(self) -> int: ...
+    def finger(self) -> int:
+        """Finger position of the strongest evidence."""
     @property
-    def score(self) -> float: ...
+    def score(self) -> float:
+        """Fused score on the matcher's calibrated scale (one comparison's own score when one
+        comparison is the evidence)."""
+    @property
+    def fmr(self) -> float:
+        """Fused false match rate of the evidence."""
+    @property
+    def fingers(self) -> List[FingerEvidence]:
+        """Evidence per probe finger the subject has a comparable record for."""
 
 class Identification:
-    """The outcome of an identification."""
+    """The outcome of identifying a person (the core's person-level search and decision)."""
 
     @property
     def candidates(self) -> List[Candidate]:
-        """Best-scoring records, best first."""
+        """Candidate subjects, best first (lowest fused false match rate)."""
     @property
     def matched(self) -> Optional[str]:
-        """The subject matched at the search's fmr_per_search, or None."""
+        """The best candidate if its fused rate is at most fmr_threshold, or None."""
     @property
     def searched(self) -> int:
-        """Records (one finger) or subjects (several fingers) searched."""
+        """Subjects searched (holding a record some probe finger is compared with)."""
+    @property
+    def records_searched(self) -> int:
+        """Records eligible over all the per-finger searches."""
     @property
     def compared(self) -> int: ...
     @property
     def escalated(self) -> bool: ...
     @property
     def subjects(self) -> List[Tuple[str, float]]:
-        """(subject id, false match rate of its evidence), lowest rate first."""
+        """(subject id, fused false match rate) per candidate, best first."""
     @property
-    def fmr_threshold(self) -> float: ...
+    def fmr_per_search(self) -> float: ...
+    @property
+    def fmr_threshold(self) -> float:
+        """The fused rate a match needs: fmr_per_search / searched."""
+    @property
+    def match_threshold(self) -> float:
+        """The fused score a match needs."""
+    @property
+    def skipped_records(self) -> int: ...
+    def duplicate_of(self, id: str) -> Optional[str]:
+        """The best matching candidate other than ``id``: whom an enrolment as ``id`` would
+        register a second time."""
 
 class Gallery:
     """An on-disk gallery of enrolled fingerprints, searched 1:N."""

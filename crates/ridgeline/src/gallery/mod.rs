@@ -41,7 +41,7 @@ pub use audit::{AuditReport, AuditTrail, Operation, Outcome};
 pub use identify::{Candidate, Identification, SearchMode, SearchOptions};
 pub use person::{
     EnrolOptions, EnrolledPerson, FingerEvidence, NewPerson, PeopleOutcome, PersonCandidate,
-    PersonIdentification, PersonRecord, PersonSearchOptions, Print,
+    PersonIdentification, PersonRecord, PersonSearchOptions, PersonSearchTotals, Print,
 };
 pub use segment::{DescriptorLayout, NewRecord, Problem, MAX_FINGER, MAX_SUBJECT_ID_LEN};
 pub use store::{
