@@ -107,6 +107,16 @@ impl GalleryKey {
         Ok(GalleryKey { bytes })
     }
 
+    /// The key in hexadecimal, for writing a key file (wiped when dropped).
+    pub fn to_hex(&self) -> Zeroizing<String> {
+        let mut out = Zeroizing::new(String::with_capacity(2 * KEY_LEN));
+        for b in self.bytes.iter() {
+            out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
+            out.push(char::from_digit(u32::from(b & 15), 16).unwrap_or('0'));
+        }
+        out
+    }
+
     /// The key id stored in sealed files.
     pub fn id(&self) -> [u8; KEY_ID_LEN] {
         let mut h = Sha256::new();
