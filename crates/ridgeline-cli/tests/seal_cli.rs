@@ -95,6 +95,9 @@ fn an_encrypted_gallery_through_the_cli() {
     refused(&["gallery", "verify", &g, "--key-file", &s("short")], None, "32 raw bytes or 64");
     refused(&["gallery", "verify", &g, "--key-file", &s("missing")], None, "key file");
     ok(&["gallery", "verify", &g, "--key-file", &k1]);
+    let stats = json(&ok(&["gallery", "stats", &g, "--key-file", &k1, "--json"]));
+    assert_eq!(stats["encrypted"], true);
+    assert_eq!(stats["records"], 3);
     ok(&["remove", "--gallery", &g, "--id", "ENC-PERSON-3", "--key-file", &k1]);
 
     // A clear gallery given a key is refused too.

@@ -135,6 +135,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                         "generation": s.generation,
                         "descriptor_len": s.descriptor_len,
                         "descriptor_version": s.descriptor_version,
+                        "encrypted": store.is_encrypted(),
+                        "key_id": store.key().map(|k| k.id_hex()),
                     })
                 );
             } else {
@@ -147,6 +149,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     "descriptors        format {}, {} bytes each",
                     s.descriptor_version, s.descriptor_len
                 );
+                match store.key() {
+                    Some(k) => println!("encrypted          yes, key id {}", k.id_hex()),
+                    None => println!("encrypted          no"),
+                }
             }
         }
         Action::Verify(a) => {

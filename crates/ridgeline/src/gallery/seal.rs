@@ -130,12 +130,17 @@ impl GalleryKey {
 
     /// The key id in hexadecimal (for messages and the audit trail).
     pub fn id_hex(&self) -> String {
-        super::audit::hex(&self.id())
+        hex(&self.id())
     }
 
     fn cipher(&self) -> XChaCha20Poly1305 {
         XChaCha20Poly1305::new((&*self.bytes).into())
     }
+}
+
+/// Lower-case hexadecimal of key ids (the audit trail's own helper would close an import cycle).
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn getrandom(buf: &mut [u8]) -> Result<()> {
@@ -197,7 +202,7 @@ pub fn check_key<'k>(
             path: path.to_path_buf(),
             message: format!(
                 "encrypted (key id {}); give its key (--key-file, RIDGELINE_KEY_FILE)",
-                super::audit::hex(stored_id)
+                hex(stored_id)
             ),
         });
     };
@@ -206,7 +211,7 @@ pub fn check_key<'k>(
             path: path.to_path_buf(),
             message: format!(
                 "encrypted under key id {}, the key given has id {}: wrong key",
-                super::audit::hex(stored_id),
+                hex(stored_id),
                 key.id_hex()
             ),
         });
