@@ -441,3 +441,31 @@ fn a_store_with_demographics_keeps_them_sealed() {
     let id = snap.find("ALICE-77")[0];
     assert_eq!(snap.demographics(id).expect("read"), Some(&b"\x01\x05\x00Alice"[..]));
 }
+
+#[test]
+fn sealed_audit_subject_ids_hold_their_documented_fields() {
+    let k = key(4);
+    let event = audit::Event {
+        operation: Operation::Remove,
+        outcome: audit::Outcome::Committed,
+        generation: Some(7),
+        subjects: &["ZOE-9"],
+        detail: "",
+    };
+    let e = audit::encode_entry_with(0, 1, &[0; 32], &event, None, Some(&k)).expect("encode");
+    assert_eq!(get_u32(&e, audit::OFFSET_SUBJECT_COUNT), Some(1 | audit::SUBJECTS_SEALED));
+    let at = audit::ENTRY_FIXED_LEN;
+    assert_eq!(e[at] as usize, KEY_ID_LEN + NONCE_LEN + 5 + TAG_LEN);
+    assert_eq!(&e[at + 1..at + 1 + KEY_ID_LEN], &k.id());
+    assert!(!contains(&e, b"ZOE-9"));
+    let decoded = audit::decode_entry(&e, 0).expect("decode");
+    assert!(decoded.subjects[0].starts_with(SEALED_SUBJECT_PREFIX));
+    let mut entries = vec![decoded.clone()];
+    assert_eq!(audit::unseal_subjects(&mut entries, &key(5)), 1, "another key leaves it sealed");
+    assert_eq!(audit::unseal_subjects(&mut entries, &k), 0);
+    assert_eq!(entries[0].subjects, ["ZOE-9"]);
+    // Without a key the entry is byte for byte a clear one.
+    let clear = audit::encode_entry(0, 1, &[0; 32], &event, None).expect("encode");
+    assert_eq!(get_u32(&clear, audit::OFFSET_SUBJECT_COUNT), Some(1));
+    assert!(contains(&clear, b"ZOE-9"));
+}
