@@ -19,8 +19,10 @@ from ridgeline._errors import (
     GalleryCorruptError as GalleryCorruptError,
     GalleryDamagedError as GalleryDamagedError,
     GalleryDescriptorLayoutError as GalleryDescriptorLayoutError,
+    GalleryKeyError as GalleryKeyError,
     GalleryLockedError as GalleryLockedError,
     GalleryReadOnlyError as GalleryReadOnlyError,
+    GalleryRolledBackError as GalleryRolledBackError,
     GalleryVersionError as GalleryVersionError,
     ImageSizeError as ImageSizeError,
     InvalidArgumentError as InvalidArgumentError,
@@ -177,9 +179,10 @@ class Gallery:
 
     @staticmethod
     def create(dir: StrPath, key: Optional[bytes] = None, operator: Optional[str] = None) -> Gallery:
-        """Creates an empty gallery and opens it writable; ``key`` raises NotSupportedError
-        (no encryption in this build); ``operator`` is recorded in the gallery's audit trail
-        with every enrolment, search and removal made through this object."""
+        """Creates an empty gallery and opens it writable; with ``key`` (32 raw bytes, or 64
+        hexadecimal characters) the gallery is encrypted at rest; ``operator`` is recorded in
+        the gallery's audit trail with every enrolment, search and removal made through this
+        object."""
     @staticmethod
     def open(
         dir: StrPath,
@@ -187,7 +190,9 @@ class Gallery:
         operator: Optional[str] = None,
         read_only: bool = False,
     ) -> Gallery:
-        """Opens a gallery writable (one writer) or read-only."""
+        """Opens a gallery writable (one writer) or read-only; an encrypted gallery needs its
+        ``key`` (GalleryKeyError without it, with another key, or with a key for a clear
+        gallery)."""
     @property
     def path(self) -> str: ...
     @property

@@ -94,16 +94,25 @@ pub struct PyGallery {
     operator: Option<String>,
 }
 
-fn refuse_key(py: Python<'_>, key: &Option<Bound<'_, PyAny>>) -> PyResult<()> {
-    match key {
-        Some(k) if !k.is_none() => Err(named(
-            py,
-            "NotSupportedError",
-            "gallery encryption is not available in this build: open the gallery without key="
-                .into(),
-        )),
-        _ => Ok(()),
-    }
+/// The gallery key given as `key=`: bytes (32 raw, or 64 hexadecimal characters) or str (64
+/// hexadecimal characters); `None` for a clear gallery.
+fn gallery_key(
+    py: Python<'_>,
+    key: &Option<Bound<'_, PyAny>>,
+) -> PyResult<Option<ridgeline::gallery::GalleryKey>> {
+    let Some(k) = key.as_ref().filter(|k| !k.is_none()) else { return Ok(None) };
+    let mut bytes: Vec<u8> = if let Ok(text) = k.extract::<String>() {
+        text.into_bytes()
+    } else if let Ok(bytes) = k.extract::<Vec<u8>>() {
+        bytes
+    } else {
+        return Err(named(py, "InvalidArgumentError", "key must be bytes or str".into()));
+    };
+    let key = ridgeline::gallery::GalleryKey::from_file_contents(&bytes);
+    // The copy of the caller's key does not outlive the call.
+    bytes.fill(0);
+    std::hint::black_box(&bytes);
+    key.map(Some).py(py)
 }
 
 impl PyGallery {
@@ -149,11 +158,15 @@ impl PyGallery {
     }
 }
 
-/// Open options carrying the operator recorded in the audit trail.
-fn open_options(operator: &Option<String>) -> OpenOptions {
+/// Open options carrying the operator recorded in the audit trail and the gallery key.
+fn open_options(
+    operator: &Option<String>,
+    key: Option<ridgeline::gallery::GalleryKey>,
+) -> OpenOptions {
+    let options = OpenOptions::new().key_opt(key);
     match operator {
-        Some(op) => OpenOptions::new().operator(op.clone()),
-        None => OpenOptions::new(),
+        Some(op) => options.operator(op.clone()),
+        None => options,
     }
 }
 
@@ -162,9 +175,9 @@ impl PyGallery {
     /// Creates an empty gallery in `dir` (created if missing; must be empty) and opens it
     /// writable.
     ///
-    /// `key`: gallery encryption is not available yet; any key raises `NotSupportedError`
-    /// rather than storing prints unprotected. `operator`: recorded in the gallery's audit
-    /// trail with every enrolment, search and removal made through this object.
+    /// `key`: the gallery key (bytes of 32, or 64 hexadecimal characters): the gallery is
+    /// encrypted at rest under it. `operator`: recorded in the gallery's audit trail with
+    /// every enrolment, search and removal made through this object.
     #[staticmethod]
     #[pyo3(signature = (dir, key=None, operator=None))]
     fn create(
@@ -173,11 +186,11 @@ impl PyGallery {
         key: Option<Bound<'_, PyAny>>,
         operator: Option<String>,
     ) -> PyResult<Self> {
-        refuse_key(py, &key)?;
+        let options = open_options(&operator, gallery_key(py, &key)?);
         let gallery = py
             .detach(|| {
                 std::fs::create_dir_all(&dir).map_err(|e| ridgeline::Error::io(&dir, e))?;
-                Gallery::create_with(&dir, &open_options(&operator))
+                Gallery::create_with(&dir, &options)
             })
             .py(py)?;
         Ok(PyGallery::wrap(gallery, dir, operator))
@@ -195,9 +208,8 @@ impl PyGallery {
         operator: Option<String>,
         read_only: bool,
     ) -> PyResult<Self> {
-        refuse_key(py, &key)?;
         let mode = if read_only { OpenMode::ReadOnly } else { OpenMode::Writable };
-        let options = open_options(&operator);
+        let options = open_options(&operator, gallery_key(py, &key)?);
         let gallery = py.detach(|| Gallery::open_with(&dir, mode, &options)).py(py)?;
         Ok(PyGallery::wrap(gallery, dir, operator))
     }

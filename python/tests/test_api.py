@@ -155,11 +155,27 @@ def test_multi_finger_identification_fuses_fingers(tmp_path):
         assert unknown.matched == "p10" and unknown.candidates[0].finger == 6
 
 
+def test_encrypted_gallery(tmp_path):
+    key, other = bytes(range(32)), "ab" * 32
+    t = ridgeline.synthetic_template(SEED, 1)
+    with ridgeline.Gallery.create(tmp_path / "k", key=key) as g:
+        g.enroll("sealed-person", {1: t})
+    with pytest.raises(ridgeline.GalleryKeyError):
+        ridgeline.Gallery.open(tmp_path / "k", read_only=True)
+    with pytest.raises(ridgeline.GalleryKeyError, match="wrong key"):
+        ridgeline.Gallery.open(tmp_path / "k", key=other, read_only=True)
+    with pytest.raises(ridgeline.InvalidArgumentError):
+        ridgeline.Gallery.open(tmp_path / "k", key=b"short", read_only=True)
+    with ridgeline.Gallery.open(tmp_path / "k", key=key, read_only=True) as g:
+        assert g.identify({1: ridgeline.synthetic_template(SEED, 1, 1)}).matched == "sealed-person"
+    for f in (tmp_path / "k").iterdir():
+        assert b"sealed-person" not in f.read_bytes(), f
+    ridgeline.Gallery.create(tmp_path / "clear").close()
+    with pytest.raises(ridgeline.GalleryKeyError, match="not encrypted"):
+        ridgeline.Gallery.open(tmp_path / "clear", key=key)
+
+
 def test_gallery_errors(tmp_path):
-    with pytest.raises(ridgeline.NotSupportedError, match="encryption"):
-        ridgeline.Gallery.create(tmp_path / "k", key=b"0" * 32)
-    with pytest.raises(NotImplementedError):
-        ridgeline.Gallery.open(tmp_path / "k", key=b"0" * 32)
     with pytest.raises(ridgeline.RidgelineError):
         ridgeline.Gallery.open(tmp_path / "nowhere")
     with ridgeline.Gallery.create(tmp_path / "g") as g:
