@@ -210,6 +210,12 @@ fn variants() -> Vec<(&'static str, Vec<(String, Tuning)>)> {
             Tuning { agreement_weight: weight, ..Tuning::default() },
         ));
     }
+    for tolerance in [12.0, 20.0] {
+        on_default.push((
+            format!("default, agreement tolerance {tolerance} px"),
+            Tuning { agreement_position_error_px: tolerance, ..Tuning::default() },
+        ));
+    }
     for local in [10.0, 15.0] {
         on_default.push((
             format!("default, grown, local {local} px"),
