@@ -11,6 +11,9 @@ shared=../../shared
 cli=${RIDGELINE:-../target/debug/ridgeline}
 tmp=$(mktemp -d)
 mkdir -p corpus/minutiae_record corpus/native_template corpus/wsq corpus/ansi_nist corpus/image_decode
+# The checked-in encrypted gallery, sealed under the key sealed_gallery.rs uses.
+mkdir -p corpus/sealed_gallery
+cp ../crates/ridgeline/tests/data/gallery-sealed-v1/* corpus/sealed_gallery/
 cp "$shared"/format-vectors/fingerprintio/*.dat "$shared"/format-vectors/sourceafis/iso-*.dat corpus/minutiae_record/
 cp "$shared"/format-vectors/sourceafis/wsq-original.wsq corpus/wsq/
 cp "$shared"/format-vectors/ansi-nist/valid1.1.an2 corpus/ansi_nist/

@@ -129,11 +129,13 @@ typedef struct {
    */
   const char *operator_id;
   /*
-   Reserved for the gallery key of encryption at rest: must be NULL.
+   The gallery key of an encrypted gallery (32 bytes), or NULL for a clear gallery. With
+   `RL_OPEN_CREATE`, a new gallery is created encrypted under it. Copied at open; the
+   caller may wipe its buffer when the call returns.
    */
   const uint8_t *key;
   /*
-   Reserved for the length of `key`: must be 0.
+   Bytes at `key`: 32, or 0 when `key` is NULL.
    */
   size_t key_len;
 } rl_open_options;
@@ -310,6 +312,12 @@ typedef struct {
 #define RL_ERR_DUPLICATE 15
 
 /*
+ The gallery is encrypted and the key is missing or wrong, or a key was given for a gallery
+ that is not encrypted (`rl_open_options.key`). Nothing was decrypted with a wrong key.
+ */
+#define RL_ERR_KEY 16
+
+/*
  The gallery cannot read every committed record (a segment missing, truncated or damaged,
  or records failing their checksums): the search was refused rather than answered from part
  of the gallery. Open with `RL_OPEN_ALLOW_PARTIAL` to search what is readable.
@@ -356,8 +364,9 @@ rl_status rl_gallery_open(const char *dir, uint32_t flags, rl_gallery **out);
 /*
  Like `rl_gallery_open`, with options (NULL: the defaults of `rl_gallery_open`): the
  operator recorded in the gallery's audit trail with every enrolment, search, removal and
- compaction of this handle. `RL_ERR_INVALID_ARGUMENT` for a bad `struct_size`, a bad
- operator id or a non-NULL reserved field.
+ compaction of this handle, and the key of an encrypted gallery. `RL_ERR_INVALID_ARGUMENT`
+ for a bad `struct_size`, a bad operator id or a key that is not 32 bytes; `RL_ERR_KEY` for
+ an encrypted gallery without its key or with another key, or a key for a clear gallery.
 
  Thread safety: safe from any thread.
  */

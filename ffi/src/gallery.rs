@@ -36,9 +36,11 @@ pub struct rl_open_options {
     /// Operator recorded in the gallery's audit trail with everything this handle does
     /// (NUL-terminated, 1–256 bytes of UTF-8 without control characters), or NULL for none.
     pub operator_id: *const c_char,
-    /// Reserved for the gallery key of encryption at rest: must be NULL.
+    /// The gallery key of an encrypted gallery (32 bytes), or NULL for a clear gallery. With
+    /// `RL_OPEN_CREATE`, a new gallery is created encrypted under it. Copied at open; the
+    /// caller may wipe its buffer when the call returns.
     pub key: *const u8,
-    /// Reserved for the length of `key`: must be 0.
+    /// Bytes at `key`: 32, or 0 when `key` is NULL.
     pub key_len: usize,
 }
 
@@ -76,12 +78,22 @@ fn open_options(options: *const rl_open_options) -> Result<OpenOptions, FfiError
             size,
         )
     };
-    if !o.key.is_null() || o.key_len != 0 {
-        return Err(FfiError::invalid(
-            "options->key and key_len are reserved for encryption at rest: pass NULL and 0",
-        ));
-    }
     let mut out = OpenOptions::new();
+    match (o.key.is_null(), o.key_len) {
+        (true, 0) => {}
+        (false, ridgeline::gallery::seal::KEY_LEN) => {
+            // SAFETY: non-NULL; the caller promises `key_len` readable bytes at `key`.
+            let bytes = unsafe { std::slice::from_raw_parts(o.key, o.key_len) };
+            out =
+                out.key(ridgeline::gallery::GalleryKey::from_bytes(bytes).map_err(FfiError::from)?);
+        }
+        (null, len) => {
+            return Err(FfiError::invalid(format!(
+                "options->key is {} with key_len {len}: give a 32-byte key, or NULL and 0",
+                if null { "NULL" } else { "set" }
+            )))
+        }
+    }
     if !o.operator_id.is_null() {
         out = out.operator(c_str(o.operator_id, "options->operator_id")?);
     }
@@ -130,6 +142,9 @@ pub(crate) fn gallery_error(error: ridgeline::Error) -> FfiError {
             RL_ERR_FORMAT
         }
         E::AlreadyEnrolled { .. } | E::InvalidSubjectId { .. } => RL_ERR_INVALID_ARGUMENT,
+        E::GalleryKey { .. } => RL_ERR_KEY,
+        // Records committed after the manifest that was put back cannot be read.
+        E::GalleryRolledBack { .. } => RL_ERR_DAMAGED,
         E::DuplicatePerson { .. } | E::SubjectExists { .. } => RL_ERR_DUPLICATE,
         // The operation is not carried out when its entry cannot be appended.
         E::AuditTrail { .. } => RL_ERR_IO,
@@ -155,8 +170,9 @@ pub extern "C" fn rl_gallery_open(
 
 /// Like `rl_gallery_open`, with options (NULL: the defaults of `rl_gallery_open`): the
 /// operator recorded in the gallery's audit trail with every enrolment, search, removal and
-/// compaction of this handle. `RL_ERR_INVALID_ARGUMENT` for a bad `struct_size`, a bad
-/// operator id or a non-NULL reserved field.
+/// compaction of this handle, and the key of an encrypted gallery. `RL_ERR_INVALID_ARGUMENT`
+/// for a bad `struct_size`, a bad operator id or a key that is not 32 bytes; `RL_ERR_KEY` for
+/// an encrypted gallery without its key or with another key, or a key for a clear gallery.
 ///
 /// Thread safety: safe from any thread.
 #[no_mangle]

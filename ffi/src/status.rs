@@ -32,6 +32,9 @@ pub const RL_ERR_READ_ONLY: rl_status = 12;
 /// One record per person: the prints match another enrolled subject (the message names it),
 /// or the id is enrolled and the call does not say it updates it.
 pub const RL_ERR_DUPLICATE: rl_status = 15;
+/// The gallery is encrypted and the key is missing or wrong, or a key was given for a gallery
+/// that is not encrypted (`rl_open_options.key`). Nothing was decrypted with a wrong key.
+pub const RL_ERR_KEY: rl_status = 16;
 
 /// The gallery cannot read every committed record (a segment missing, truncated or damaged,
 /// or records failing their checksums): the search was refused rather than answered from part

@@ -164,6 +164,15 @@ fn audit_trail_records_the_operator_of_each_handle() {
 }
 
 #[test]
+fn an_encrypted_gallery_needs_its_key() {
+    let Some(dataset) = dataset() else { return };
+    let work = tempfile::tempdir().expect("tempdir");
+    let exe = work.path().join("sealed");
+    compile(&crate_dir().join("tests/c/sealed.c"), Link::Shared, &exe);
+    run(&exe, &[&dataset.join("101_1.tif"), &work.path().join("gallery")], false);
+}
+
+#[test]
 fn c_programs_run_clean_under_valgrind() {
     let Some(dataset) = dataset() else { return };
     if !have("valgrind") {
@@ -177,6 +186,9 @@ fn c_programs_run_clean_under_valgrind() {
     let audit = work.path().join("audit");
     compile(&crate_dir().join("tests/c/audit.c"), Link::Shared, &audit);
     run(&audit, &[&dataset.join("101_1.tif"), &work.path().join("gallery_audit")], true);
+    let sealed = work.path().join("sealed");
+    compile(&crate_dir().join("tests/c/sealed.c"), Link::Shared, &sealed);
+    run(&sealed, &[&dataset.join("101_1.tif"), &work.path().join("gallery_sealed")], true);
     let example = work.path().join("enroll_identify");
     compile(&crate_dir().join("examples/enroll_identify.c"), Link::Shared, &example);
     run(&example, &[&dataset, &work.path().join("gallery_example")], true);

@@ -19,8 +19,10 @@ from ridgeline._errors import (
     GalleryCorruptError as GalleryCorruptError,
     GalleryDamagedError as GalleryDamagedError,
     GalleryDescriptorLayoutError as GalleryDescriptorLayoutError,
+    GalleryKeyError as GalleryKeyError,
     GalleryLockedError as GalleryLockedError,
     GalleryReadOnlyError as GalleryReadOnlyError,
+    GalleryRolledBackError as GalleryRolledBackError,
     GalleryVersionError as GalleryVersionError,
     ImageSizeError as ImageSizeError,
     InvalidArgumentError as InvalidArgumentError,
@@ -101,47 +103,86 @@ class Template:
 
 Fingers = Union[Template, Mapping[int, Template]]
 
-class Candidate:
-    """One candidate record of an identification."""
+class FingerEvidence:
+    """One probe finger's evidence for a candidate subject: its best-matching record."""
 
-    def __init__(self, id: str, finger: int, score: float) -> None: ...
+    @property
+    def probe_finger(self) -> int:
+        """The probe's finger position."""
+    @property
+    def finger(self) -> int:
+        """Finger position of the subject's best-matching record."""
+    @property
+    def score(self) -> float:
+        """Matcher score of that record."""
+    @property
+    def fmr(self) -> float:
+        """False match rate of this evidence (best of the subject's comparable records)."""
+
+class Candidate:
+    """One candidate subject of an identification."""
+
     @property
     def id(self) -> str: ...
     @property
-    def finger(self) -> int: ...
+    def finger(self) -> int:
+        """Finger position of the strongest evidence."""
     @property
-    def score(self) -> float: ...
+    def score(self) -> float:
+        """Fused score on the matcher's calibrated scale (one comparison's own score when one
+        comparison is the evidence)."""
+    @property
+    def fmr(self) -> float:
+        """Fused false match rate of the evidence."""
+    @property
+    def fingers(self) -> List[FingerEvidence]:
+        """Evidence per probe finger the subject has a comparable record for."""
 
 class Identification:
-    """The outcome of an identification."""
+    """The outcome of identifying a person (the core's person-level search and decision)."""
 
     @property
     def candidates(self) -> List[Candidate]:
-        """Best-scoring records, best first."""
+        """Candidate subjects, best first (lowest fused false match rate)."""
     @property
     def matched(self) -> Optional[str]:
-        """The subject matched at the search's fmr_per_search, or None."""
+        """The best candidate if its fused rate is at most fmr_threshold, or None."""
     @property
     def searched(self) -> int:
-        """Records (one finger) or subjects (several fingers) searched."""
+        """Subjects searched (holding a record some probe finger is compared with)."""
+    @property
+    def records_searched(self) -> int:
+        """Records eligible over all the per-finger searches."""
     @property
     def compared(self) -> int: ...
     @property
     def escalated(self) -> bool: ...
     @property
     def subjects(self) -> List[Tuple[str, float]]:
-        """(subject id, false match rate of its evidence), lowest rate first."""
+        """(subject id, fused false match rate) per candidate, best first."""
     @property
-    def fmr_threshold(self) -> float: ...
+    def fmr_per_search(self) -> float: ...
+    @property
+    def fmr_threshold(self) -> float:
+        """The fused rate a match needs: fmr_per_search / searched."""
+    @property
+    def match_threshold(self) -> float:
+        """The fused score a match needs."""
+    @property
+    def skipped_records(self) -> int: ...
+    def duplicate_of(self, id: str) -> Optional[str]:
+        """The best matching candidate other than ``id``: whom an enrolment as ``id`` would
+        register a second time."""
 
 class Gallery:
     """An on-disk gallery of enrolled fingerprints, searched 1:N."""
 
     @staticmethod
     def create(dir: StrPath, key: Optional[bytes] = None, operator: Optional[str] = None) -> Gallery:
-        """Creates an empty gallery and opens it writable; ``key`` raises NotSupportedError
-        (no encryption in this build); ``operator`` is recorded in the gallery's audit trail
-        with every enrolment, search and removal made through this object."""
+        """Creates an empty gallery and opens it writable; with ``key`` (32 raw bytes, or 64
+        hexadecimal characters) the gallery is encrypted at rest; ``operator`` is recorded in
+        the gallery's audit trail with every enrolment, search and removal made through this
+        object."""
     @staticmethod
     def open(
         dir: StrPath,
@@ -149,7 +190,9 @@ class Gallery:
         operator: Optional[str] = None,
         read_only: bool = False,
     ) -> Gallery:
-        """Opens a gallery writable (one writer) or read-only."""
+        """Opens a gallery writable (one writer) or read-only; an encrypted gallery needs its
+        ``key`` (GalleryKeyError without it, with another key, or with a key for a clear
+        gallery)."""
     @property
     def path(self) -> str: ...
     @property

@@ -111,6 +111,16 @@ class GalleryDamagedError(RidgelineError):
     part of the gallery (pass ``allow_partial`` where offered to search what is readable)."""
 
 
+class GalleryKeyError(RidgelineError):
+    """The gallery is encrypted and the key is missing or another key, or a key was given for
+    a gallery that is not encrypted. Nothing was decrypted."""
+
+
+class GalleryRolledBackError(RidgelineError):
+    """The gallery's manifest is older than its audit trail says was committed: an older copy
+    was put back."""
+
+
 class ManifestError(RidgelineError, ValueError):
     """A de-duplication manifest row that cannot be used."""
 

@@ -38,6 +38,8 @@ pub fn class_name(error: &Error) -> &'static str {
         Error::SubjectExists { .. } => "SubjectExistsError",
         Error::DuplicatePerson { .. } => "DuplicateSubjectError",
         Error::GalleryDamaged { .. } => "GalleryDamagedError",
+        Error::GalleryKey { .. } => "GalleryKeyError",
+        Error::GalleryRolledBack { .. } => "GalleryRolledBackError",
         // A kind added to the core later than these bindings: the common base class.
         _ => "RidgelineError",
     }

@@ -11,16 +11,21 @@ use pyo3::types::{PyDict, PyList};
 use ridgeline::dedup::matching::{GalleryPopulation, DEFAULT_CANDIDATES_PER_RECORD};
 use ridgeline::dedup::{finish_report, population_key, search, Distinct, Resumable, SearchConfig};
 use ridgeline::gallery::audit::Event;
+use ridgeline::gallery::person::{self, DUPLICATE_CHECK_CANDIDATES};
 use ridgeline::gallery::sharding::{self, GlobalShortlist, ShardHit};
 use ridgeline::gallery::{
-    Enrolment, Gallery, OpenMode, OpenOptions, Operation, Outcome, RecordId, SearchMode,
-    SearchOptions, Snapshot,
+    Enrolment, Gallery, OpenMode, OpenOptions, Operation, Outcome, PersonIdentification,
+    PersonSearchOptions, PersonSearchTotals, Print, RecordId, SearchMode, SearchOptions, Snapshot,
 };
 use ridgeline::matcher::MatchTemplate;
+use ridgeline::people::canonical_stored;
+use ridgeline::people::subject_id::lookup_form;
 use ridgeline::Template;
 
 use crate::errors::{invalid, named, IntoPy};
-use crate::identification::{decide, Decision, FingerSearch, Hit};
+use crate::identification::{
+    decision, to_wire, PyCandidate, PyFingerEvidence, PyIdentification, WireCandidate,
+};
 use crate::template::PyTemplate;
 
 /// Highest finger position (ISO/IEC 19794-2: 0 unknown, 1–10).
@@ -30,90 +35,6 @@ const MAX_FINGER: u8 = 10;
 type ProbeFingers = Vec<(u8, Arc<Template>)>;
 /// A coarse hit of a sharded search: (shard, position in the shard's coarse list).
 type Position = (usize, usize);
-
-/// One candidate of an identification: a record (subject and finger) and its score.
-#[pyclass(module = "ridgeline._native", name = "Candidate", frozen, eq)]
-#[derive(Debug, Clone, PartialEq)]
-pub struct PyCandidate {
-    /// Subject id.
-    #[pyo3(get)]
-    pub id: String,
-    /// Finger position of the enrolled record.
-    #[pyo3(get)]
-    pub finger: u8,
-    /// Matcher score (higher is more similar).
-    #[pyo3(get)]
-    pub score: f64,
-}
-
-#[pymethods]
-impl PyCandidate {
-    #[new]
-    fn new(id: String, finger: u8, score: f64) -> Self {
-        PyCandidate { id, finger, score }
-    }
-
-    fn __repr__(&self) -> String {
-        format!("Candidate(id={:?}, finger={}, score={:.3})", self.id, self.finger, self.score)
-    }
-}
-
-/// The outcome of an identification.
-///
-/// * `candidates`: the best-scoring records, best first (`Candidate(id, finger, score)`);
-/// * `matched`: the subject id when the best evidence clears the decision threshold at the
-///   search's `fmr_per_search`, else `None` ("not enrolled");
-/// * `searched`: records searched (one probe finger), or subjects (several fingers);
-/// * `subjects`: `(id, fmr)` per candidate subject, the estimated false match rate of its
-///   evidence (fused over the probe fingers), lowest first;
-/// * `fmr_threshold`: the rate the best subject needed to be matched;
-/// * `compared`, `escalated`: how much precise matching the search did.
-#[pyclass(module = "ridgeline._native", name = "Identification", frozen)]
-#[derive(Debug)]
-pub struct PyIdentification {
-    #[pyo3(get)]
-    candidates: Vec<PyCandidate>,
-    #[pyo3(get)]
-    matched: Option<String>,
-    #[pyo3(get)]
-    searched: usize,
-    #[pyo3(get)]
-    compared: usize,
-    #[pyo3(get)]
-    escalated: bool,
-    #[pyo3(get)]
-    subjects: Vec<(String, f64)>,
-    #[pyo3(get)]
-    fmr_threshold: f64,
-}
-
-impl From<Decision> for PyIdentification {
-    fn from(d: Decision) -> Self {
-        PyIdentification {
-            candidates: d
-                .candidates
-                .into_iter()
-                .map(|h| PyCandidate { id: h.id, finger: h.finger, score: h.score })
-                .collect(),
-            matched: d.matched,
-            searched: d.searched,
-            compared: d.compared,
-            escalated: d.escalated,
-            subjects: d.subjects,
-            fmr_threshold: d.fmr_threshold,
-        }
-    }
-}
-
-#[pymethods]
-impl PyIdentification {
-    fn __repr__(&self) -> String {
-        format!(
-            "Identification(matched={:?}, searched={}, candidates={:?})",
-            self.matched, self.searched, self.candidates
-        )
-    }
-}
 
 /// `fingers` as the API takes it — a `Template` (finger 0) or `{position: Template}` — as
 /// (position, template) pairs sorted by position.
@@ -155,9 +76,9 @@ fn check_fmr(py: Python<'_>, fmr: f64) -> PyResult<()> {
     }
 }
 
-/// The finger filter of a probe at `position`: records of that position, or all for 0.
-fn finger_filter(position: u8) -> Option<u8> {
-    (position != 0).then_some(position)
+/// The core's prints of parsed `fingers`.
+fn as_prints(fingers: &[(u8, Arc<Template>)]) -> Vec<Print<'_>> {
+    fingers.iter().map(|(finger, t)| Print { finger: *finger, template: t }).collect()
 }
 
 /// A gallery of enrolled fingerprints on disk, searched 1:N.
@@ -173,16 +94,25 @@ pub struct PyGallery {
     operator: Option<String>,
 }
 
-fn refuse_key(py: Python<'_>, key: &Option<Bound<'_, PyAny>>) -> PyResult<()> {
-    match key {
-        Some(k) if !k.is_none() => Err(named(
-            py,
-            "NotSupportedError",
-            "gallery encryption is not available in this build: open the gallery without key="
-                .into(),
-        )),
-        _ => Ok(()),
-    }
+/// The gallery key given as `key=`: bytes (32 raw, or 64 hexadecimal characters) or str (64
+/// hexadecimal characters); `None` for a clear gallery.
+fn gallery_key(
+    py: Python<'_>,
+    key: &Option<Bound<'_, PyAny>>,
+) -> PyResult<Option<ridgeline::gallery::GalleryKey>> {
+    let Some(k) = key.as_ref().filter(|k| !k.is_none()) else { return Ok(None) };
+    let mut bytes: Vec<u8> = if let Ok(text) = k.extract::<String>() {
+        text.into_bytes()
+    } else if let Ok(bytes) = k.extract::<Vec<u8>>() {
+        bytes
+    } else {
+        return Err(named(py, "InvalidArgumentError", "key must be bytes or str".into()));
+    };
+    let key = ridgeline::gallery::GalleryKey::from_file_contents(&bytes);
+    // The copy of the caller's key does not outlive the call.
+    bytes.fill(0);
+    std::hint::black_box(&bytes);
+    key.map(Some).py(py)
 }
 
 impl PyGallery {
@@ -197,39 +127,20 @@ impl PyGallery {
         })
     }
 
-    /// Per-finger indexed searches, then the fused decision, with the generation searched.
+    /// The person-level identification of the core on the current snapshot, not recorded in
+    /// the audit trail.
     fn search(
         py: Python<'_>,
         gallery: &Arc<Gallery>,
-        fingers: Vec<(u8, Arc<Template>)>,
-        top: usize,
-        fmr_per_search: f64,
-        mode: SearchMode,
-    ) -> PyResult<(Decision, u64)> {
+        fingers: &[(u8, Arc<Template>)],
+        options: &PersonSearchOptions,
+    ) -> PyResult<PersonIdentification> {
         let gallery = Arc::clone(gallery);
-        let snapshot = gallery.snapshot();
-        let searches = py
-            .detach(|| {
-                fingers
-                    .iter()
-                    .map(|(position, template)| {
-                        let options = SearchOptions::new(top, finger_filter(*position), mode);
-                        let id = gallery.identify_in(&snapshot, template, &options)?;
-                        Ok(FingerSearch {
-                            candidates: id
-                                .candidates
-                                .into_iter()
-                                .map(|c| Hit { id: c.subject_id, finger: c.finger, score: c.score })
-                                .collect(),
-                            searched: id.searched,
-                            compared: id.compared,
-                            escalated: id.escalated,
-                        })
-                    })
-                    .collect::<ridgeline::Result<Vec<_>>>()
-            })
-            .py(py)?;
-        Ok((decide(&searches, top, fmr_per_search), snapshot.generation()))
+        py.detach(|| {
+            let prints = as_prints(fingers);
+            gallery.identify_person_in(&gallery.snapshot(), &prints, options)
+        })
+        .py(py)
     }
 
     /// Appends an entry to the gallery's audit trail.
@@ -247,11 +158,15 @@ impl PyGallery {
     }
 }
 
-/// Open options carrying the operator recorded in the audit trail.
-fn open_options(operator: &Option<String>) -> OpenOptions {
+/// Open options carrying the operator recorded in the audit trail and the gallery key.
+fn open_options(
+    operator: &Option<String>,
+    key: Option<ridgeline::gallery::GalleryKey>,
+) -> OpenOptions {
+    let options = OpenOptions::new().key_opt(key);
     match operator {
-        Some(op) => OpenOptions::new().operator(op.clone()),
-        None => OpenOptions::new(),
+        Some(op) => options.operator(op.clone()),
+        None => options,
     }
 }
 
@@ -260,9 +175,9 @@ impl PyGallery {
     /// Creates an empty gallery in `dir` (created if missing; must be empty) and opens it
     /// writable.
     ///
-    /// `key`: gallery encryption is not available yet; any key raises `NotSupportedError`
-    /// rather than storing prints unprotected. `operator`: recorded in the gallery's audit
-    /// trail with every enrolment, search and removal made through this object.
+    /// `key`: the gallery key (bytes of 32, or 64 hexadecimal characters): the gallery is
+    /// encrypted at rest under it. `operator`: recorded in the gallery's audit trail with
+    /// every enrolment, search and removal made through this object.
     #[staticmethod]
     #[pyo3(signature = (dir, key=None, operator=None))]
     fn create(
@@ -271,11 +186,11 @@ impl PyGallery {
         key: Option<Bound<'_, PyAny>>,
         operator: Option<String>,
     ) -> PyResult<Self> {
-        refuse_key(py, &key)?;
+        let options = open_options(&operator, gallery_key(py, &key)?);
         let gallery = py
             .detach(|| {
                 std::fs::create_dir_all(&dir).map_err(|e| ridgeline::Error::io(&dir, e))?;
-                Gallery::create_with(&dir, &open_options(&operator))
+                Gallery::create_with(&dir, &options)
             })
             .py(py)?;
         Ok(PyGallery::wrap(gallery, dir, operator))
@@ -293,9 +208,8 @@ impl PyGallery {
         operator: Option<String>,
         read_only: bool,
     ) -> PyResult<Self> {
-        refuse_key(py, &key)?;
         let mode = if read_only { OpenMode::ReadOnly } else { OpenMode::Writable };
-        let options = open_options(&operator);
+        let options = open_options(&operator, gallery_key(py, &key)?);
         let gallery = py.detach(|| Gallery::open_with(&dir, mode, &options)).py(py)?;
         Ok(PyGallery::wrap(gallery, dir, operator))
     }
@@ -333,15 +247,17 @@ impl PyGallery {
         let gallery = self.gallery(py)?;
         let fingers = parse_fingers(py, fingers)?;
         if check_duplicate && !gallery.is_empty() {
-            let (decision, _) = Self::search(
-                py,
-                &gallery,
-                fingers.clone(),
-                1,
+            // The duplicate-person check of the core's person enrolment: the best candidates,
+            // and any other subject among them that matches at `fmr_per_search`.
+            let options = PersonSearchOptions {
+                top_k: DUPLICATE_CHECK_CANDIDATES,
                 fmr_per_search,
-                SearchMode::Indexed,
-            )?;
-            if let Some(other) = decision.matched.filter(|m| *m != id) {
+                mode: SearchMode::Indexed,
+                allow_partial: false,
+            };
+            let found = Self::search(py, &gallery, &fingers, &options)?;
+            if let Some(other) = found.duplicate_of(&lookup_form(&id)) {
+                let other = other.subject_id.clone();
                 let subjects = [id.as_str(), other.as_str()];
                 Self::record(
                     py,
@@ -415,19 +331,21 @@ impl PyGallery {
         Ok(records.into_iter().map(|r| (r.finger, PyTemplate::new(r.template))).collect())
     }
 
-    /// Identifies a person from one or several fingers.
+    /// Identifies a person from one or several fingers, as `ridgeline identify` does.
     ///
-    /// `fingers`: a `Template` (finger position unknown: every record is searched) or
-    /// `{finger position: Template}` (each print is searched among the records of its
-    /// position; several fingers are fused into one decision).
-    /// `top`: how many candidates to return. `fmr_per_search`: the acceptable chance that a
-    /// person who is not enrolled is matched to someone (false positive identification rate);
-    /// the threshold grows with the gallery so this holds at any size.
+    /// `fingers`: a `Template` (finger position unknown: compared with every record) or
+    /// `{finger position: Template}` (each print is compared with the records of its position
+    /// and of unknown position; the fingers' evidence is fused per subject).
+    /// `top`: how many candidate subjects to return. `fmr_per_search`: the acceptable chance
+    /// that a person who is not enrolled is matched to someone (false positive identification
+    /// rate); it is split over the subjects searched, so it holds at any gallery size.
     /// `exhaustive=True` compares with every record instead of the indexed two-stage search
     /// (slow; the reference).
     ///
-    /// Returns an `Identification`: `.candidates` (`Candidate(id, finger, score)`, best
-    /// first), `.matched` (subject id or `None`), `.searched`.
+    /// Returns an `Identification`: `.candidates` (`Candidate`: `id`, fused `score` and `fmr`,
+    /// `finger` of the strongest evidence, per-finger `fingers`; best first), `.matched`
+    /// (subject id or `None`), `.searched` (subjects), `.fmr_threshold` (the fused rate a
+    /// match needs).
     #[pyo3(signature = (fingers, top=5, fmr_per_search=1e-4, *, exhaustive=false))]
     fn identify(
         &self,
@@ -444,22 +362,13 @@ impl PyGallery {
         let gallery = self.gallery(py)?;
         let fingers = parse_fingers(py, fingers)?;
         let mode = if exhaustive { SearchMode::Exhaustive } else { SearchMode::Indexed };
-        let (decision, generation) =
-            Self::search(py, &gallery, fingers, top, fmr_per_search, mode)?;
-        let matched: Vec<&str> = decision.matched.iter().map(String::as_str).collect();
-        let outcome = if matched.is_empty() { Outcome::NoMatch } else { Outcome::Matched };
-        let detail =
-            format!("{} candidates, {} searched", decision.candidates.len(), decision.searched);
-        Self::record(
-            py,
-            &gallery,
-            Operation::IdentifyPerson,
-            outcome,
-            Some(generation),
-            &matched,
-            &detail,
-        )?;
-        Ok(decision.into())
+        let options =
+            PersonSearchOptions { top_k: top, fmr_per_search, mode, allow_partial: false };
+        let gallery = Arc::clone(&gallery);
+        // The core's person identification, as `ridgeline identify` runs it (and records it
+        // in the audit trail).
+        let found = py.detach(|| gallery.identify_person(&as_prints(&fingers), &options)).py(py)?;
+        Ok(found.into())
     }
 
     /// Live records (one per enrolled finger).
@@ -563,9 +472,10 @@ impl PyGallery {
         format!("Gallery({:?})", self.path.display().to_string())
     }
 
-    /// Phase 1 of a sharded search (used by `ridgeline.distributed`): the best `n` coarse
-    /// scores of each probe finger on this gallery's current snapshot. The returned handle
-    /// keeps that snapshot for phase 2.
+    /// Phase 1 of a sharded search (used by `ridgeline.distributed`): for each single-finger
+    /// search of the probe fingers (see `CoarseSearch.lists`), the best `n` coarse scores on
+    /// this gallery's current snapshot. The returned handle keeps that snapshot for the later
+    /// phases.
     #[pyo3(signature = (fingers, n))]
     fn _coarse(
         &self,
@@ -575,96 +485,178 @@ impl PyGallery {
     ) -> PyResult<PyCoarseSearch> {
         let gallery = self.gallery(py)?;
         let fingers = parse_fingers(py, fingers)?;
-        let search = py.detach(|| {
+        py.detach(|| {
             let snapshot = gallery.snapshot();
+            let index = gallery.subject_index(&snapshot)?;
+            let probes: Vec<MatchTemplate> =
+                fingers.iter().map(|(_, t)| MatchTemplate::prepare(t)).collect();
+            // Records of unknown position are searched when any shard holds some: every
+            // shard lists them, and the driver drops the lists where no shard does.
             let parts = fingers
                 .iter()
-                .map(|(position, template)| {
-                    let probe = MatchTemplate::prepare(template);
-                    let list =
-                        sharding::coarse_top(&snapshot, probe.view(), finger_filter(*position), n);
-                    CoarsePart { probe, list }
+                .enumerate()
+                .flat_map(|(k, (position, _))| {
+                    person::finger_filters(*position, true).into_iter().map(move |f| (k, f))
+                })
+                .map(|(probe, finger)| {
+                    let list = sharding::coarse_top(&snapshot, probes[probe].view(), finger, n);
+                    CoarsePart { probe, finger, list }
                 })
                 .collect();
-            PyCoarseSearch { gallery, snapshot, parts }
-        });
-        Ok(search)
+            let positions: Vec<u8> = fingers.iter().map(|(p, _)| *p).collect();
+            Ok(PyCoarseSearch {
+                subjects_searched: index.searched_subjects(&positions),
+                unknown_position: index.unknown_position(),
+                gallery,
+                snapshot,
+                fingers,
+                probes,
+                parts,
+            })
+        })
+        .py(py)
     }
 }
 
+/// One single-finger search of a sharded person search: probe finger `probe` (its index in
+/// the probe) among the records of `finger`.
 struct CoarsePart {
-    probe: MatchTemplate,
+    probe: usize,
+    finger: Option<u8>,
     list: sharding::CoarseList,
 }
 
-/// A shard's phase-1 answer, holding the snapshot it was computed on so that phase 2 re-ranks
-/// the same records.
+/// A shard's phase-1 answer, holding the snapshot it was computed on so that the later phases
+/// read the same records.
 #[pyclass(module = "ridgeline._native", name = "CoarseSearch", frozen)]
 pub struct PyCoarseSearch {
     gallery: Arc<Gallery>,
     snapshot: Arc<Snapshot>,
+    fingers: ProbeFingers,
+    probes: Vec<MatchTemplate>,
     parts: Vec<CoarsePart>,
+    subjects_searched: usize,
+    unknown_position: usize,
 }
 
 impl std::fmt::Debug for PyCoarseSearch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CoarseSearch").field("fingers", &self.parts.len()).finish()
+        f.debug_struct("CoarseSearch").field("parts", &self.parts.len()).finish()
+    }
+}
+
+impl PyCoarseSearch {
+    fn part(&self, py: Python<'_>, part: usize) -> PyResult<&CoarsePart> {
+        self.parts.get(part).ok_or_else(|| invalid(py, format!("no part {part} in this search")))
+    }
+
+    fn record(&self, py: Python<'_>, part: &CoarsePart, position: usize) -> PyResult<RecordId> {
+        part.list
+            .hits
+            .get(position)
+            .map(|h| h.record)
+            .ok_or_else(|| invalid(py, format!("no coarse hit {position} in this search")))
     }
 }
 
 #[pymethods]
 impl PyCoarseSearch {
-    /// Per probe finger: (records searched, coarse scores best first as a float32 array).
-    fn lists<'py>(&self, py: Python<'py>) -> Vec<(usize, Bound<'py, PyArray1<f32>>)> {
-        self.parts
+    /// `(subjects searched, records of unknown position, parts)`: the subjects of this shard
+    /// the person search covers, and per single-finger search (a part) `(probe finger index,
+    /// finger filter (None: every record), records searched, coarse scores best first as a
+    /// float32 array)`.
+    #[allow(clippy::type_complexity)]
+    fn lists<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> (usize, usize, Vec<(usize, Option<u8>, usize, Bound<'py, PyArray1<f32>>)>) {
+        let parts = self
+            .parts
             .iter()
             .map(|p| {
                 let scores: Vec<f32> = p.list.hits.iter().map(|h| h.score).collect();
-                (p.list.searched, PyArray1::from_vec(py, scores))
+                (p.probe, p.finger, p.list.searched, PyArray1::from_vec(py, scores))
             })
-            .collect()
+            .collect();
+        (self.subjects_searched, self.unknown_position, parts)
     }
 
-    /// Phase 2: precise scores of the records at `positions` of probe finger `part`'s coarse
-    /// list: `(position, score, subject id, finger)` for each record still readable.
+    /// Phase 2: precise scores of the records at `positions` of part `part`'s coarse list:
+    /// `(position, score, subject id, finger)` for each record still readable.
     fn rerank(
         &self,
         py: Python<'_>,
         part: usize,
         positions: Vec<usize>,
     ) -> PyResult<Vec<(usize, f64, String, u8)>> {
-        let Some(p) = self.parts.get(part) else {
-            return Err(invalid(py, format!("no probe finger {part} in this search")));
-        };
-        let mut records: Vec<RecordId> = Vec::with_capacity(positions.len());
-        for &pos in &positions {
-            match p.list.hits.get(pos) {
-                Some(h) => records.push(h.record),
-                None => return Err(invalid(py, format!("no coarse hit {pos} in this search"))),
-            }
-        }
+        let p = self.part(py, part)?;
+        let records =
+            positions.iter().map(|&pos| self.record(py, p, pos)).collect::<PyResult<Vec<_>>>()?;
         let scores = py.detach(|| {
-            sharding::rerank(&self.snapshot, self.gallery.matcher(), p.probe.view(), &records)
+            sharding::rerank(
+                &self.snapshot,
+                self.gallery.matcher(),
+                self.probes[p.probe].view(),
+                &records,
+            )
         });
         let mut out = Vec::with_capacity(records.len());
         for ((pos, record), score) in positions.into_iter().zip(records).zip(scores) {
             if let Some(score) = score {
                 let (id, finger) = self.snapshot.subject(record).py(py)?;
-                out.push((pos, score, id.to_string(), finger));
+                // Canonical, as a gallery's own search reports it and its subject index keys it.
+                out.push((pos, score, canonical_stored(id).into_owned(), finger));
             }
         }
         Ok(out)
     }
+
+    /// Phase 3: the evidence of this shard's candidate `subjects` (ids as `rerank` gave them),
+    /// every probe finger compared with each subject's records, reusing the precise scores of
+    /// the global short lists held here (`known`: `(part, position, score)`). Returns the
+    /// candidates in wire form and the fresh comparisons made.
+    fn evaluate(
+        &self,
+        py: Python<'_>,
+        known: Vec<(usize, usize, f64)>,
+        subjects: Vec<String>,
+    ) -> PyResult<(Vec<WireCandidate>, usize)> {
+        let mut scores: HashMap<(usize, RecordId), f64> = HashMap::with_capacity(known.len());
+        for (part, position, score) in known {
+            let p = self.part(py, part)?;
+            scores.insert((p.probe, self.record(py, p, position)?), score);
+        }
+        let (candidates, compared) = py
+            .detach(|| {
+                let prints = as_prints(&self.fingers);
+                self.gallery.evaluate_subjects(
+                    &self.snapshot,
+                    &prints,
+                    &self.probes,
+                    &subjects,
+                    &scores,
+                )
+            })
+            .py(py)?;
+        Ok((candidates.iter().map(to_wire).collect(), compared))
+    }
 }
 
-/// How many coarse scores each shard returns for a search keeping `top` candidates.
+/// The options of each single-finger search of a person search keeping `top` candidates.
+fn part_options(top: usize) -> SearchOptions {
+    let options = PersonSearchOptions { top_k: top, ..PersonSearchOptions::default() };
+    person::finger_search_options(&options, None)
+}
+
+/// How many coarse scores each shard returns per single-finger search of a person search
+/// keeping `top` candidates.
 #[pyfunction]
 pub fn shard_coarse_len(top: usize) -> usize {
-    sharding::max_kept(&SearchOptions::new(top, None, SearchMode::Indexed), None)
+    sharding::max_kept(&part_options(top), None)
 }
 
-/// The global short list of a sharded search from each shard's (searched, coarse scores):
-/// `(searched, first, further)` with `first`/`further` lists of (shard, position).
+/// The global short list of one single-finger search from each shard's (searched, coarse
+/// scores): `(searched, first, further)` with `first`/`further` lists of (shard, position).
 #[pyfunction]
 pub fn plan_shortlist(
     py: Python<'_>,
@@ -675,63 +667,57 @@ pub fn plan_shortlist(
     if searched.len() != scores.len() {
         return Err(invalid(py, "one searched count and one score array per shard"));
     }
-    let options = SearchOptions::new(top, None, SearchMode::Indexed);
     let owned: Vec<Vec<f32>> =
         scores.iter().map(|a| a.as_array().iter().copied().collect()).collect();
     let refs: Vec<&[f32]> = owned.iter().map(Vec::as_slice).collect();
-    let plan = GlobalShortlist::plan(&refs, &searched, &options, None);
+    let plan = GlobalShortlist::plan(&refs, &searched, &part_options(top), None);
     let pairs = |v: &[ShardHit]| v.iter().map(|h| (h.shard, h.position)).collect();
     Ok((plan.searched, pairs(&plan.first), pairs(&plan.further)))
 }
 
-/// Whether a sharded search whose short list's best precise score is `best` (None: nothing
-/// re-ranked) re-ranks its escalation list too (`has_further`: the list is not empty).
+/// Whether a single-finger search whose short list's best precise score is `best` (None:
+/// nothing re-ranked) re-ranks its escalation list too (`has_further`: the list is not empty).
 #[pyfunction]
 #[pyo3(signature = (top, best, has_further))]
 pub fn needs_escalation(top: usize, best: Option<f64>, has_further: bool) -> bool {
-    let options = SearchOptions::new(top, None, SearchMode::Indexed);
     let plan = GlobalShortlist {
         further: if has_further { vec![ShardHit { shard: 0, position: 0 }] } else { Vec::new() },
         ..GlobalShortlist::default()
     };
-    sharding::needs_escalation(best, &options, &plan)
+    sharding::needs_escalation(best, &part_options(top), &plan)
 }
 
-/// The fused decision over per-finger search results (used by `ridgeline.distributed`):
-/// `searches` is a list of (probe finger, [(id, finger, score, shard, position)] (any order),
-/// searched, compared, escalated). Candidates of each finger are ordered and cut to `top` as
-/// one gallery's search orders them.
+/// The candidates of one single-finger search from its precise scores `(score, shard,
+/// position)` over every shard: the best, as many as one gallery's search keeps, best first.
 #[pyfunction]
-#[allow(clippy::type_complexity)]
-pub fn decide_sharded(
+pub fn shard_top(top: usize, scored: Vec<(f64, usize, usize)>) -> Vec<(f64, usize, usize)> {
+    let scored = scored.into_iter().map(|(s, shard, position)| (s, ShardHit { shard, position }));
+    sharding::top(scored.collect(), part_options(top).top_k)
+        .into_iter()
+        .map(|(s, h)| (s, h.shard, h.position))
+        .collect()
+}
+
+/// The decision of a sharded person search (used by `ridgeline.distributed`): the core's rule
+/// over the candidates every shard evaluated (`candidates`, in wire form) and the totals over
+/// all shards.
+#[pyfunction]
+#[pyo3(signature = (candidates, searched, records_searched, compared, escalated, top, fmr_per_search))]
+#[allow(clippy::too_many_arguments)]
+pub fn decide_person(
     py: Python<'_>,
-    searches: Vec<(u8, Vec<(String, u8, f64, usize, usize)>, usize, usize, bool)>,
+    candidates: Vec<WireCandidate>,
+    searched: usize,
+    records_searched: usize,
+    compared: usize,
+    escalated: bool,
     top: usize,
     fmr_per_search: f64,
 ) -> PyResult<PyIdentification> {
     check_fmr(py, fmr_per_search)?;
-    let fingers: Vec<FingerSearch> = searches
-        .into_iter()
-        .map(|(_finger, hits, searched, compared, escalated)| {
-            let mut meta: HashMap<(usize, usize), (String, u8)> = HashMap::new();
-            let scored = hits
-                .into_iter()
-                .map(|(id, f, score, shard, position)| {
-                    meta.insert((shard, position), (id, f));
-                    (score, ShardHit { shard, position })
-                })
-                .collect();
-            let candidates = sharding::top(scored, top)
-                .into_iter()
-                .filter_map(|(score, h)| {
-                    let (id, finger) = meta.remove(&(h.shard, h.position))?;
-                    Some(Hit { id, finger, score })
-                })
-                .collect();
-            FingerSearch { candidates, searched, compared, escalated }
-        })
-        .collect();
-    Ok(decide(&fingers, top, fmr_per_search).into())
+    let totals =
+        PersonSearchTotals { searched, records_searched, compared, escalated, skipped_records: 0 };
+    Ok(decision(candidates, &totals, top, fmr_per_search))
 }
 
 /// The `ridgeline dedup --gallery` report as JSON.
@@ -774,10 +760,13 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyGallery>()?;
     m.add_class::<PyCandidate>()?;
     m.add_class::<PyIdentification>()?;
+    m.add_class::<PyFingerEvidence>()?;
     m.add_class::<PyCoarseSearch>()?;
+    m.add("DUPLICATE_CHECK_CANDIDATES", person::DUPLICATE_CHECK_CANDIDATES)?;
     m.add_function(wrap_pyfunction!(shard_coarse_len, m)?)?;
     m.add_function(wrap_pyfunction!(plan_shortlist, m)?)?;
     m.add_function(wrap_pyfunction!(needs_escalation, m)?)?;
-    m.add_function(wrap_pyfunction!(decide_sharded, m)?)?;
+    m.add_function(wrap_pyfunction!(shard_top, m)?)?;
+    m.add_function(wrap_pyfunction!(decide_person, m)?)?;
     Ok(())
 }

@@ -1,112 +1,245 @@
-//! The decision of an identification with one or several fingers of one person.
+//! `Identification`, `Candidate` and `FingerEvidence`: the core's person-level identification
+//! ([`ridgeline::gallery::person`]) as Python sees it, and the form in which a shard hands its
+//! candidate subjects' evidence to the driver of a sharded search.
 //!
-//! Each probe finger is searched on its own (a probe at position 1–10 among the records of that
-//! position, a probe at position 0 — unknown — among all records), and [`decide`] turns the
-//! per-finger answers into one: the candidates, and the subject matched if any. This is the one
-//! place that fuses fingers for the Python API; a person-level search in the core can replace
-//! it without touching its callers (`Gallery.identify`, `ShardedGallery.identify`).
-//!
-//! * One finger: the core's rule ([`ridgeline::gallery::identify::match_threshold`]): the best
-//!   candidate matches when its score reaches the threshold at `fmr_per_search` split over the
-//!   records searched.
-//! * Several fingers: per subject, each probe finger contributes the calibrated false match
-//!   rate of that subject's best record in the finger's candidates (1 — no evidence — where
-//!   the subject is not among them), fused as `ridgeline dedup` fuses fingers
-//!   ([`ridgeline::dedup::fused_fmr`]). The best subject matches when its fused rate is at most
-//!   `fmr_per_search` split over the subjects searched, counted as the most records any one
-//!   finger's search covered (a subject holds one record per position).
+//! The decision itself is the core's ([`ridgeline::gallery::person::decide_person`]), whether
+//! the search ran on one gallery or over shards; nothing here decides.
 
-use std::collections::BTreeMap;
+use pyo3::prelude::*;
+use ridgeline::gallery::person::calibrated_score;
+use ridgeline::gallery::{FingerEvidence, PersonCandidate, PersonIdentification, RecordId};
+use ridgeline::people::subject_id::lookup_form;
 
-use ridgeline::dedup::fused_fmr;
-use ridgeline::gallery::identify::match_threshold;
-use ridgeline::matcher::calibration;
+/// A candidate subject's evidence as it travels from a shard to the driver:
+/// `(subject id, fused score, fused fmr, [(probe finger, finger, score, fmr, segment, index)])`.
+pub type WireCandidate = (String, f64, f64, Vec<(u8, u8, f64, f64, u64, u32)>);
 
-/// One candidate record.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Hit {
-    /// Subject id.
-    pub id: String,
-    /// Finger position of the record.
-    pub finger: u8,
-    /// Matcher score.
-    pub score: f64,
+/// The candidate's evidence in its wire form.
+pub fn to_wire(c: &PersonCandidate) -> WireCandidate {
+    let fingers = c
+        .fingers
+        .iter()
+        .map(|f| (f.probe_finger, f.finger, f.score, f.fmr, f.record.segment, f.record.index))
+        .collect();
+    (c.subject_id.clone(), c.score, c.fmr, fingers)
 }
 
-/// The answer of one probe finger's search.
-#[derive(Debug, Clone)]
-pub struct FingerSearch {
-    /// Best candidates first.
-    pub candidates: Vec<Hit>,
-    /// Records searched.
-    pub searched: usize,
-    /// Records compared with the precise matcher.
-    pub compared: usize,
-    /// Whether the search re-ranked beyond its short list.
-    pub escalated: bool,
-}
-
-/// The fused answer.
-#[derive(Debug, Clone)]
-pub struct Decision {
-    /// Candidate records of every finger's search, best score first, at most `top`.
-    pub candidates: Vec<Hit>,
-    /// The subject matched, if any.
-    pub matched: Option<String>,
-    /// Records (one finger) or subjects (several fingers) the decision was taken over.
-    pub searched: usize,
-    /// Records compared precisely, over all fingers.
-    pub compared: usize,
-    /// Whether any finger's search escalated.
-    pub escalated: bool,
-    /// Per candidate subject, the false match rate of its evidence (fused over fingers), best
-    /// first, at most `top`.
-    pub subjects: Vec<(String, f64)>,
-    /// The false match rate the best subject needed to be matched.
-    pub fmr_threshold: f64,
-}
-
-/// Fuses per-finger searches into one decision at `fmr_per_search`, keeping `top` candidates.
-pub fn decide(searches: &[FingerSearch], top: usize, fmr_per_search: f64) -> Decision {
-    let top = top.max(1);
-    let searched = searches.iter().map(|s| s.searched).max().unwrap_or(0);
-    let compared = searches.iter().map(|s| s.compared).sum();
-    let escalated = searches.iter().any(|s| s.escalated);
-    let mut candidates: Vec<Hit> =
-        searches.iter().flat_map(|s| s.candidates.iter().cloned()).collect();
-    candidates.sort_by(|a, b| {
-        b.score.total_cmp(&a.score).then_with(|| (&a.id, a.finger).cmp(&(&b.id, b.finger)))
-    });
-    candidates.dedup_by(|a, b| a.id == b.id && a.finger == b.finger);
-    candidates.truncate(top);
-
-    // Per subject, its best score in each finger's search.
-    let mut best: BTreeMap<&str, Vec<Option<f64>>> = BTreeMap::new();
-    for (k, search) in searches.iter().enumerate() {
-        for hit in &search.candidates {
-            let slot =
-                &mut best.entry(hit.id.as_str()).or_insert_with(|| vec![None; searches.len()])[k];
-            *slot = Some(slot.map_or(hit.score, |s: f64| s.max(hit.score)));
-        }
-    }
-    let mut subjects: Vec<(String, f64)> = best
+/// The candidate of a wire form.
+pub fn from_wire(w: WireCandidate) -> PersonCandidate {
+    let (subject_id, score, fmr, fingers) = w;
+    let fingers = fingers
         .into_iter()
-        .map(|(id, scores)| {
-            let rates: Vec<f64> =
-                scores.iter().map(|s| s.map_or(1.0, calibration::fmr_for_score)).collect();
-            (id.to_string(), fused_fmr(&rates))
+        .map(|(probe_finger, finger, score, fmr, segment, index)| FingerEvidence {
+            probe_finger,
+            finger,
+            score,
+            fmr,
+            record: RecordId { segment, index },
         })
         .collect();
-    subjects.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
-    subjects.truncate(top);
+    PersonCandidate { subject_id, score, fmr, fingers }
+}
 
-    let fmr_threshold = calibration::fmr_per_comparison(fmr_per_search, searched);
-    let matched = match searches {
-        [one] => {
-            let threshold = match_threshold(fmr_per_search, one.searched);
-            candidates.first().filter(|c| c.score >= threshold).map(|c| c.id.clone())
+/// One probe finger's evidence for a candidate subject: its best-matching record.
+#[pyclass(module = "ridgeline._native", name = "FingerEvidence", frozen, eq)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct PyFingerEvidence {
+    /// The probe's finger position.
+    #[pyo3(get)]
+    pub probe_finger: u8,
+    /// Finger position of the subject's best-matching record.
+    #[pyo3(get)]
+    pub finger: u8,
+    /// Matcher score of that record.
+    #[pyo3(get)]
+    pub score: f64,
+    /// False match rate of this finger's evidence (the best of the subject's comparable records).
+    #[pyo3(get)]
+    pub fmr: f64,
+}
+
+#[pymethods]
+impl PyFingerEvidence {
+    fn __repr__(&self) -> String {
+        format!(
+            "FingerEvidence(probe_finger={}, finger={}, score={:.3}, fmr={:.1e})",
+            self.probe_finger, self.finger, self.score, self.fmr
+        )
+    }
+}
+
+/// One candidate subject of an identification.
+///
+/// `id`: subject id; `score`: the fused score on the matcher's calibrated scale (one finger's
+/// own score when one comparison is the evidence); `fmr`: the fused false match rate of its
+/// evidence; `finger`: the position of its strongest evidence; `fingers`: the evidence per probe
+/// finger (`FingerEvidence`).
+#[pyclass(module = "ridgeline._native", name = "Candidate", frozen, eq)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct PyCandidate {
+    /// Subject id.
+    #[pyo3(get)]
+    pub id: String,
+    /// Finger position of the strongest evidence.
+    #[pyo3(get)]
+    pub finger: u8,
+    /// Fused score (higher is more similar).
+    #[pyo3(get)]
+    pub score: f64,
+    /// Fused false match rate.
+    #[pyo3(get)]
+    pub fmr: f64,
+    /// Evidence per probe finger.
+    #[pyo3(get)]
+    pub fingers: Vec<PyFingerEvidence>,
+}
+
+impl From<&PersonCandidate> for PyCandidate {
+    fn from(c: &PersonCandidate) -> Self {
+        // As `ridgeline identify --json` reports it: the position of the lowest-rate evidence.
+        let finger =
+            c.fingers.iter().min_by(|a, b| a.fmr.total_cmp(&b.fmr)).map_or(0, |f| f.finger);
+        PyCandidate {
+            id: c.subject_id.clone(),
+            finger,
+            score: c.score,
+            fmr: c.fmr,
+            fingers: c
+                .fingers
+                .iter()
+                .map(|f| PyFingerEvidence {
+                    probe_finger: f.probe_finger,
+                    finger: f.finger,
+                    score: f.score,
+                    fmr: f.fmr,
+                })
+                .collect(),
         }
-        _ => subjects.first().filter(|s| s.1 <= fmr_threshold).map(|s| s.0.clone()),
-    };
-    Decision { candidates, matched, searched, compared, escalated, subjects, fmr_threshold }
+    }
+}
+
+#[pymethods]
+impl PyCandidate {
+    fn __repr__(&self) -> String {
+        format!(
+            "Candidate(id={:?}, finger={}, score={:.3}, fmr={:.1e})",
+            self.id, self.finger, self.score, self.fmr
+        )
+    }
+}
+
+/// The outcome of an identification of a person from one or several fingers.
+///
+/// * `candidates`: candidate subjects, best first (`Candidate`: id, fused score and false match
+///   rate, per-finger evidence);
+/// * `matched`: the best candidate's id when its fused false match rate is at most
+///   `fmr_threshold` (= `fmr_per_search / searched`), else `None` ("not enrolled");
+/// * `searched`: subjects searched (those holding a record some probe finger is compared
+///   with); `records_searched`: records of the per-finger searches;
+/// * `compared`, `escalated`: how much precise matching the search did.
+#[pyclass(module = "ridgeline._native", name = "Identification", frozen)]
+#[derive(Debug)]
+pub struct PyIdentification {
+    inner: PersonIdentification,
+}
+
+impl From<PersonIdentification> for PyIdentification {
+    fn from(inner: PersonIdentification) -> Self {
+        PyIdentification { inner }
+    }
+}
+
+#[pymethods]
+impl PyIdentification {
+    /// Candidate subjects, best first.
+    #[getter]
+    fn candidates(&self) -> Vec<PyCandidate> {
+        self.inner.candidates.iter().map(PyCandidate::from).collect()
+    }
+
+    /// The subject matched, or `None`.
+    #[getter]
+    fn matched(&self) -> Option<String> {
+        self.inner.matched().map(|c| c.subject_id.clone())
+    }
+
+    /// Subjects searched.
+    #[getter]
+    fn searched(&self) -> usize {
+        self.inner.searched
+    }
+
+    /// Records eligible over all the per-finger searches.
+    #[getter]
+    fn records_searched(&self) -> usize {
+        self.inner.records_searched
+    }
+
+    /// Precise comparisons made.
+    #[getter]
+    fn compared(&self) -> usize {
+        self.inner.compared
+    }
+
+    /// Whether a per-finger search re-ranked beyond its short list.
+    #[getter]
+    fn escalated(&self) -> bool {
+        self.inner.escalated
+    }
+
+    /// `(subject id, fused false match rate)` per candidate, best first.
+    #[getter]
+    fn subjects(&self) -> Vec<(String, f64)> {
+        self.inner.candidates.iter().map(|c| (c.subject_id.clone(), c.fmr)).collect()
+    }
+
+    /// The false match rate per search the decision was made at.
+    #[getter]
+    fn fmr_per_search(&self) -> f64 {
+        self.inner.fmr_per_search
+    }
+
+    /// The fused false match rate a candidate needs to match: `fmr_per_search / searched`.
+    #[getter]
+    fn fmr_threshold(&self) -> f64 {
+        self.inner.threshold_fmr
+    }
+
+    /// The fused score a candidate needs to match (the calibrated score of `fmr_threshold`).
+    #[getter]
+    fn match_threshold(&self) -> f64 {
+        calibrated_score(self.inner.threshold_fmr)
+    }
+
+    /// Committed records the search could not read.
+    #[getter]
+    fn skipped_records(&self) -> usize {
+        self.inner.skipped_records
+    }
+
+    /// The best candidate other than `id` that matches: the subject these prints would
+    /// register a second time if enrolled as `id`; `None` if there is none.
+    fn duplicate_of(&self, id: &str) -> Option<String> {
+        self.inner.duplicate_of(&lookup_form(id)).map(|c| c.subject_id.clone())
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Identification(matched={:?}, searched={}, candidates={:?})",
+            self.matched(),
+            self.inner.searched,
+            self.candidates()
+        )
+    }
+}
+
+/// The identification decided from candidate evidence `wire` and the search totals.
+pub fn decision(
+    wire: Vec<WireCandidate>,
+    totals: &ridgeline::gallery::PersonSearchTotals,
+    top: usize,
+    fmr_per_search: f64,
+) -> PyIdentification {
+    let candidates = wire.into_iter().map(from_wire).collect();
+    ridgeline::gallery::person::decide_person(candidates, totals, top, fmr_per_search).into()
 }

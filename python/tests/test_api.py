@@ -1,5 +1,7 @@
 """The single-machine API against the installed package."""
 
+import json
+import os
 import pickle
 import subprocess
 import sys
@@ -9,7 +11,7 @@ import numpy as np
 import pytest
 
 import ridgeline
-from conftest import SEED, fvc_dir
+from conftest import REPO, SEED, fvc_dir, people
 
 
 def test_image_from_array_and_back():
@@ -137,20 +139,43 @@ def test_multi_finger_identification_fuses_fingers(tmp_path):
         probe = {1: ridgeline.synthetic_template(SEED, 20, 1), 6: ridgeline.synthetic_template(SEED, 21, 1)}
         found = g.identify(probe, top=4)
         assert found.matched == "p10"
-        assert found.subjects[0][0] == "p10"
+        assert found.subjects[0][0] == found.candidates[0].id == "p10"
+        assert found.searched == 100 and found.records_searched == 200
         one = g.identify({1: probe[1]})
         # Two fingers of the person are far stronger evidence than one.
-        assert found.subjects[0][1] < ridgeline.fmr_for_score(one.candidates[0].score)
-        assert {c.finger for c in found.candidates if c.id == "p10"} == {1, 6}
-        # The bare Template form searches every record.
-        assert g.identify(probe[6]).searched == 200
+        assert found.candidates[0].fmr < one.candidates[0].fmr
+        assert found.candidates[0].score > one.candidates[0].score
+        assert [(f.probe_finger, f.finger) for f in found.candidates[0].fingers] == [(1, 1), (6, 6)]
+        assert found.candidates[0].fmr <= found.fmr_threshold == pytest.approx(1e-4 / 100)
+        # One candidate per subject.
+        assert len({c.id for c in found.candidates}) == len(found.candidates) == 4
+        # The bare Template form (unknown position) is compared with every record.
+        unknown = g.identify(probe[6])
+        assert unknown.searched == 100 and unknown.records_searched == 200
+        assert unknown.matched == "p10" and unknown.candidates[0].finger == 6
+
+
+def test_encrypted_gallery(tmp_path):
+    key, other = bytes(range(32)), "ab" * 32
+    t = ridgeline.synthetic_template(SEED, 1)
+    with ridgeline.Gallery.create(tmp_path / "k", key=key) as g:
+        g.enroll("sealed-person", {1: t})
+    with pytest.raises(ridgeline.GalleryKeyError):
+        ridgeline.Gallery.open(tmp_path / "k", read_only=True)
+    with pytest.raises(ridgeline.GalleryKeyError, match="wrong key"):
+        ridgeline.Gallery.open(tmp_path / "k", key=other, read_only=True)
+    with pytest.raises(ridgeline.InvalidArgumentError):
+        ridgeline.Gallery.open(tmp_path / "k", key=b"short", read_only=True)
+    with ridgeline.Gallery.open(tmp_path / "k", key=key, read_only=True) as g:
+        assert g.identify({1: ridgeline.synthetic_template(SEED, 1, 1)}).matched == "sealed-person"
+    for f in (tmp_path / "k").iterdir():
+        assert b"sealed-person" not in f.read_bytes(), f
+    ridgeline.Gallery.create(tmp_path / "clear").close()
+    with pytest.raises(ridgeline.GalleryKeyError, match="not encrypted"):
+        ridgeline.Gallery.open(tmp_path / "clear", key=key)
 
 
 def test_gallery_errors(tmp_path):
-    with pytest.raises(ridgeline.NotSupportedError, match="encryption"):
-        ridgeline.Gallery.create(tmp_path / "k", key=b"0" * 32)
-    with pytest.raises(NotImplementedError):
-        ridgeline.Gallery.open(tmp_path / "k", key=b"0" * 32)
     with pytest.raises(ridgeline.RidgelineError):
         ridgeline.Gallery.open(tmp_path / "nowhere")
     with ridgeline.Gallery.create(tmp_path / "g") as g:
@@ -207,6 +232,63 @@ def test_identify_releases_the_gil(tmp_path):
         finally:
             sys.setswitchinterval(old)
         assert counted == [10_000]
+
+
+def cli_binary():
+    """The `ridgeline` command of this checkout (RIDGELINE_BIN, else a cargo target dir)."""
+    named = os.environ.get("RIDGELINE_BIN")
+    if named:
+        return named
+    targets = [os.environ.get("CARGO_TARGET_DIR"), str(REPO / "target")]
+    for target in filter(None, targets):
+        for profile in ("debug", "release"):
+            path = os.path.join(target, profile, "ridgeline")
+            if os.access(path, os.X_OK):
+                return path
+    print("SKIPPED: no ridgeline binary (build it with cargo build -p ridgeline-cli, or set RIDGELINE_BIN)")
+    pytest.skip("SKIPPED: no ridgeline binary")
+
+
+def test_identify_equals_the_cli(tmp_path, dev_templates, distractors):
+    """Gallery.identify and `ridgeline identify --json` decide alike on one gallery: the same
+    candidates, scores, rates, evidence and decision."""
+    binary = cli_binary()
+    records, probes = people(dev_templates, distractors)
+    with ridgeline.Gallery.create(tmp_path / "g") as g:
+        g.enroll_many(records[:-5])
+        for sid, fingers in records[-5:]:
+            g.enroll(sid, fingers)
+    decisions = []
+    with ridgeline.Gallery.open(tmp_path / "g", read_only=True) as g:
+        for n, probe in enumerate(probes):
+            fingers = probe if isinstance(probe, dict) else {0: probe}
+            args = []
+            for position, template in fingers.items():
+                path = tmp_path / f"probe{n}-{position}.rdt"
+                path.write_bytes(template.to_bytes())
+                args += ["--print", f"{position}={path}"]
+            cli = json.loads(subprocess.run(
+                [binary, "identify", "--gallery", str(tmp_path / "g"), *args, "--top", "5", "--json"],
+                capture_output=True, text=True, check=True).stdout)
+            # The probes as the CLI read them.
+            loaded = {p: ridgeline.Template.load(tmp_path / f"probe{n}-{p}.rdt") for p in fingers}
+            found = g.identify(loaded, top=5)
+            assert [
+                (c.id, c.finger, c.score, c.fmr, [(f.finger, f.probe_finger, f.score, f.fmr) for f in c.fingers])
+                for c in found.candidates
+            ] == [
+                (c["id"], c["finger"], c["score"], c["fmr"],
+                 [(f["finger"], f["probe_finger"], f["score"], f["fmr"]) for f in c["fingers"]])
+                for c in cli["candidates"]
+            ], f"probe {n}"
+            assert found.matched == cli["matched"], f"probe {n}"
+            decisions.append(found.matched)
+            assert (found.searched, found.records_searched, found.compared, found.escalated) == (
+                cli["searched"], cli["records_searched"], cli["compared"], cli["escalated"])
+            assert (found.fmr_threshold, found.match_threshold) == (cli["threshold_fmr"], cli["match_threshold"])
+    # Both kinds of decision were compared: matches (two-finger people among them) and none.
+    assert decisions[:3] == ["fvc101"] * 3
+    assert None in decisions
 
 
 def test_dedup_report_matches_cli_shape(tmp_path):

@@ -9,7 +9,7 @@ import time
 import pytest
 
 import ridgeline
-from conftest import SEED
+from conftest import SEED, answer, people
 
 ray = pytest.importorskip("ray")
 cluster_utils = pytest.importorskip("ray.cluster_utils")
@@ -34,25 +34,6 @@ def cluster():
     yield c
     ray.shutdown()
     c.shutdown()
-
-
-def population(dev_templates, distractors):
-    """(id, fingers) of every subject: 300 synthetic distractors with two fingers, the dev-set
-    fingers with their first impression; probes: the other impressions, and walk-ins."""
-    records = []
-    for i, t in enumerate(distractors):
-        records.append((f"d{i:03}", {1: t, 6: ridgeline.synthetic_template(SEED, 1000 + i)}))
-    for finger, impressions in dev_templates.items():
-        records.append((f"fvc{finger}", {1: impressions[0]}))
-    probes = [{1: impressions[k]} for impressions in dev_templates.values() for k in (1, 2, 3)]
-    probes += [ridgeline.synthetic_template(SEED + 5, f) for f in range(4)]  # walk-ins, finger 0
-    probes += [{1: ridgeline.synthetic_template(SEED, 17, 1), 6: ridgeline.synthetic_template(SEED, 1017, 1)}]
-    probes += [{1: dev_templates[103][1], 6: ridgeline.synthetic_template(SEED + 5, 9)}]
-    return records, probes
-
-
-def answer(found):
-    return ([(c.id, c.finger, c.score) for c in found.candidates], found.matched, found.searched, found.escalated)
 
 
 def test_shard_assignment_is_stable():
@@ -80,7 +61,7 @@ def _pid_once_restarted(actor, old_pid, timeout_s=60.0):
 
 
 def test_sharded_equals_one_gallery_and_survives_a_dead_shard(cluster, tmp_path, dev_templates, distractors):
-    records, probes = population(dev_templates, distractors)
+    records, probes = people(dev_templates, distractors)
     one = ridgeline.Gallery.create(tmp_path / "one")
     dirs = [str(tmp_path / f"shard{k}") for k in range(3)]
     sharded = ShardedGallery.create(dirs, timeout_s=60)
@@ -89,7 +70,7 @@ def test_sharded_equals_one_gallery_and_survives_a_dead_shard(cluster, tmp_path,
         bulk = [r for r in records if not r[0].startswith("fvc")]
         assert sharded.enroll_many(bulk) == one.enroll_many(bulk) == 2 * len(bulk)
         for sid, fingers in records[len(bulk):]:
-            assert sharded.enroll(sid, fingers) == one.enroll(sid, fingers) == 1
+            assert sharded.enroll(sid, fingers) == one.enroll(sid, fingers) == len(fingers)
         assert len(sharded) == len(one)
         assert sorted(sharded.shard_lens()) != [0, 0, len(one)]  # really spread
         for k, d in enumerate(dirs):
@@ -107,18 +88,22 @@ def test_sharded_equals_one_gallery_and_survives_a_dead_shard(cluster, tmp_path,
         for sid, _ in records[:20] + records[-8:]:
             assert ray.get(sharded.shard_actors[shard_of(sid, 3)].get.remote(sid))
         # The same person under another id is refused by both, across shards.
-        with pytest.raises(ridgeline.DuplicateSubjectError):
-            one.enroll("again", {1: dev_templates[104][1]})
-        with pytest.raises(ridgeline.DuplicateSubjectError):
-            sharded.enroll("again", {1: dev_templates[104][1]})
+        for again in ({6: dev_templates[104][1]}, {1: dev_templates[101][1], 6: dev_templates[102][1]}):
+            with pytest.raises(ridgeline.DuplicateSubjectError, match="fvc10"):
+                one.enroll("again", again)
+            with pytest.raises(ridgeline.DuplicateSubjectError, match="fvc10"):
+                sharded.enroll("again", again)
 
         expected = [answer(one.identify(p, top=5)) for p in probes]
         got = [answer(sharded.identify(p, top=5)) for p in probes]
         assert got == expected
         matched = [e[1] for e in expected]
-        assert sum(m is not None and m.startswith("fvc") for m in matched) >= 20
+        # Every two-finger probe of a dev person finds that person.
+        assert matched[:9] == [f"fvc{a}" for a in (101, 103, 105) for _ in range(3)]
+        assert matched[-7] == "fvc108"  # a bare template against the unknown-position record
         assert matched[-6:-2] == [None] * 4  # walk-ins
         assert matched[-2] == "d017"
+        assert matched[-1] == "fvc103"
 
         # Kill a shard actor while searches run: every answer is complete and right, or a
         # clear ShardUnavailableError; then everything committed is still there.
@@ -149,8 +134,9 @@ def test_sharded_equals_one_gallery_and_survives_a_dead_shard(cluster, tmp_path,
         # Enrol and remove after the restart, through the coordinator.
         extra = {1: ridgeline.synthetic_template(SEED + 7, 1)}
         assert sharded.enroll("late", extra) == one.enroll("late", extra) == 1
-        assert sharded.remove("fvc105") == one.remove("fvc105") == 1
-        assert answer(sharded.identify({1: dev_templates[105][1]})) == answer(one.identify({1: dev_templates[105][1]}))
+        assert sharded.remove("fvc105") == one.remove("fvc105") == 2
+        gone = {1: dev_templates[105][1], 6: dev_templates[106][1]}
+        assert answer(sharded.identify(gone)) == answer(one.identify(gone))
         assert all(v["ok"] for v in sharded.verify())
     finally:
         sharded.close()
@@ -170,7 +156,7 @@ def test_sharded_equals_one_gallery_and_survives_a_dead_shard(cluster, tmp_path,
     try:
         with ridgeline.Gallery.open(tmp_path / "one", read_only=True) as reference:
             assert len(again) == len(reference)
-            p = {1: dev_templates[106][2]}
-            assert answer(again.identify(p)) == answer(reference.identify(p))
+            for p in probes[:3] + probes[-4:]:
+                assert answer(again.identify(p)) == answer(reference.identify(p))
     finally:
         again.close()

@@ -18,6 +18,11 @@ struct Cli {
     /// (default: the RIDGELINE_OPERATOR environment variable).
     #[arg(long, global = true, value_name = "NAME")]
     operator: Option<String>,
+    /// Key of an encrypted gallery: a file of 32 raw bytes or 64 hexadecimal characters
+    /// (default: the file the RIDGELINE_KEY_FILE environment variable names). With
+    /// `gallery create`, makes an encrypted gallery.
+    #[arg(long, global = true, value_name = "FILE")]
+    key_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -81,8 +86,14 @@ fn main() -> ExitCode {
     };
     let operator = cli.operator.clone().or_else(|| std::env::var("RIDGELINE_OPERATOR").ok());
     commands::set_operator(operator.filter(|o| !o.is_empty()));
+    let key_file = cli
+        .key_file
+        .clone()
+        .or_else(|| std::env::var_os("RIDGELINE_KEY_FILE").map(std::path::PathBuf::from))
+        .filter(|f| !f.as_os_str().is_empty());
     let result = std::panic::catch_unwind(move || {
         commands::bench::check_kernel_request()?;
+        commands::load_key(key_file.as_deref())?;
         run(cli.command)
     });
     exit::report(result)

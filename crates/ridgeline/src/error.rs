@@ -202,6 +202,28 @@ pub enum Error {
         message: String,
     },
 
+    /// The gallery's encryption key is missing or wrong, or a key was given for a gallery
+    /// that is not encrypted. Nothing is decrypted with a wrong key: no garbage results.
+    #[error("gallery file {path}: {message}")]
+    GalleryKey {
+        /// The file whose key id did not fit.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// The manifest is older than the audit trail shows was committed: an older manifest was
+    /// put back in place of the current one (a replay or a restored backup).
+    #[error("gallery manifest {path} is generation {manifest}, but the audit trail records generation {audited} as committed: an older manifest was put back (rollback); restore the current manifest, or examine the gallery before trusting it")]
+    GalleryRolledBack {
+        /// The manifest file.
+        path: PathBuf,
+        /// Its generation.
+        manifest: u64,
+        /// The last generation the audit trail records as committed.
+        audited: u64,
+    },
+
     /// A write was attempted through a gallery opened read-only.
     #[error("gallery {path} is open read-only")]
     GalleryReadOnly {

@@ -22,6 +22,17 @@ use ridgeline::gallery::{DescriptorLayout, NewRecord, OpenMode, Store};
 
 const LAYOUT: DescriptorLayout = DescriptorLayout { len: 64, version: 1 };
 const CHILD_ENV: &str = "RIDGELINE_GALLERY_CRASH_CHILD";
+/// Set (to anything) for a child that enrols into the encrypted gallery.
+const SEALED_ENV: &str = "RIDGELINE_GALLERY_CRASH_SEALED";
+
+/// Open options of the clear or the encrypted gallery (a fixed test key).
+fn options(sealed: bool) -> ridgeline::gallery::OpenOptions {
+    let options = ridgeline::gallery::OpenOptions::new();
+    if !sealed {
+        return options;
+    }
+    options.key(ridgeline::gallery::GalleryKey::from_bytes(&[0x5e; 32]).expect("key"))
+}
 const KILLS: usize = 60;
 /// How long the parent waits for a child's first report (slow only on a loaded machine).
 const FIRST_REPORT_TIMEOUT_SECS: u64 = 30;
@@ -67,7 +78,10 @@ fn batch(b: u64) -> Vec<NewRecord> {
 fn crash_child() {
     let Ok(dir) = std::env::var(CHILD_ENV) else { return };
     let start: u64 = std::env::var("START_BATCH").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
-    let store = Store::open(Path::new(&dir), OpenMode::Writable, Some(LAYOUT)).expect("open");
+    let sealed = std::env::var_os(SEALED_ENV).is_some();
+    let store =
+        Store::open_with(Path::new(&dir), OpenMode::Writable, Some(LAYOUT), &options(sealed))
+            .expect("open");
     let mut reports = std::io::stderr();
     for b in start.. {
         store.append(batch(b)).expect("append");
@@ -81,8 +95,9 @@ fn crash_child() {
 }
 
 /// Batches present in the gallery, each checked to be complete and byte-exact.
-fn present_batches(dir: &Path) -> BTreeSet<u64> {
-    let store = Store::open(dir, OpenMode::Writable, Some(LAYOUT)).expect("reopen after crash");
+fn present_batches(dir: &Path, sealed: bool) -> BTreeSet<u64> {
+    let store = Store::open_with(dir, OpenMode::Writable, Some(LAYOUT), &options(sealed))
+        .expect("reopen after crash");
     let snap = store.snapshot();
     let report = snap.verify();
     assert!(report.is_ok(), "verify after crash: {:?}", report.problems);
@@ -121,8 +136,18 @@ struct ChildRun {
 
 /// Runs a child from batch `start`, waits for its first report, then SIGKILLs it after
 /// `delay`. Only whole lines count as reports: a line cut off by the kill is not one.
-fn run_child_and_kill(exe: &Path, dir: &Path, start: u64, delay: Duration) -> ChildRun {
-    let mut child = Command::new(exe)
+fn run_child_and_kill(
+    exe: &Path,
+    dir: &Path,
+    start: u64,
+    delay: Duration,
+    sealed: bool,
+) -> ChildRun {
+    let mut command = Command::new(exe);
+    if sealed {
+        command.env(SEALED_ENV, "1");
+    }
+    let mut child = command
         .args(["crash_child", "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, dir)
         .env("START_BATCH", start.to_string())
@@ -185,27 +210,37 @@ fn killed_by_sigkill(status: ExitStatus) -> bool {
 /// manifest rename and the report's write).
 #[test]
 fn sigkill_at_random_moments_leaves_the_last_commit_intact() {
+    sigkill_rounds(false);
+}
+
+/// The same on an encrypted gallery: sealed segments, sidecars and manifest.
+#[test]
+fn sigkill_at_random_moments_leaves_the_last_commit_of_an_encrypted_gallery_intact() {
+    sigkill_rounds(true);
+}
+
+fn sigkill_rounds(sealed: bool) {
     if std::env::var(CHILD_ENV).is_ok() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    drop(Store::create(dir.path(), LAYOUT).expect("create"));
+    drop(Store::create_with(dir.path(), LAYOUT, &options(sealed)).expect("create"));
     let exe = std::env::current_exe().expect("test binary");
     let mut rng = SplitMix(0x5eed);
     let mut reported = 0usize;
     let mut unreported = 0usize;
-    let mut present = present_batches(dir.path());
+    let mut present = present_batches(dir.path(), sealed);
     for round in 0..KILLS {
         let start = present.len() as u64;
         let delay = Duration::from_micros(rng.next() % KILL_DELAY_MAX_MICROS);
-        let run = run_child_and_kill(&exe, dir.path(), start, delay);
+        let run = run_child_and_kill(&exe, dir.path(), start, delay, sealed);
         assert!(
             killed_by_sigkill(run.status) && run.other_output.is_empty(),
             "round {round}: the child must be running when killed; it ended {:?} saying {:?}",
             run.status,
             run.other_output
         );
-        present = present_batches(dir.path());
+        present = present_batches(dir.path(), sealed);
         let end = present.len() as u64;
         assert!(
             present.iter().copied().eq(0..end),
@@ -242,7 +277,8 @@ fn sigkill_at_random_moments_leaves_the_last_commit_intact() {
     // The audit trail survived the kills: the next append cuts off a torn last entry and
     // records the cut, commits whose entries were lost are recorded as recovered, and the
     // whole chain checks.
-    let store = Store::open(dir.path(), OpenMode::Writable, Some(LAYOUT)).expect("reopen");
+    let store = Store::open_with(dir.path(), OpenMode::Writable, Some(LAYOUT), &options(sealed))
+        .expect("reopen");
     store.append(batch(present.len() as u64)).expect("append after the kills");
     let trail = ridgeline::gallery::audit::verify(dir.path()).expect("audit");
     assert!(trail.is_ok(), "audit trail after {KILLS} kills: {:?}", trail.problem);
@@ -258,8 +294,18 @@ fn sigkill_at_random_moments_leaves_the_last_commit_intact() {
 
 #[test]
 fn readers_see_consistent_snapshots_while_a_writer_enrols_removes_and_compacts() {
+    concurrent_readers(false);
+}
+
+/// The same on an encrypted gallery, where each new snapshot decrypts its new segments.
+#[test]
+fn readers_see_consistent_snapshots_of_an_encrypted_gallery() {
+    concurrent_readers(true);
+}
+
+fn concurrent_readers(sealed: bool) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(Store::create(dir.path(), LAYOUT).expect("create"));
+    let store = Arc::new(Store::create_with(dir.path(), LAYOUT, &options(sealed)).expect("create"));
     let done = Arc::new(AtomicBool::new(false));
     let readers: Vec<_> = (0..3)
         .map(|_| {

@@ -102,8 +102,14 @@ int main(int argc, char **argv) {
     o = writer_options;
     static const uint8_t key[32] = {1};
     o.key = key;
+    o.key_len = sizeof key - 1;
+    EXPECT(rl_gallery_open_with(gallery_dir, RL_OPEN_READ_ONLY, &o, &bad), RL_ERR_INVALID_ARGUMENT);
+    o.key = NULL;
     o.key_len = sizeof key;
     EXPECT(rl_gallery_open_with(gallery_dir, RL_OPEN_READ_ONLY, &o, &bad), RL_ERR_INVALID_ARGUMENT);
+    /* A key for a clear gallery. */
+    o.key = key;
+    EXPECT(rl_gallery_open_with(gallery_dir, RL_OPEN_READ_ONLY, &o, &bad), RL_ERR_KEY);
     /* A struct of the first version's size (struct_size and operator_id only) is read. */
     o = writer_options;
     o.struct_size = offsetof(rl_open_options, key);

@@ -9,8 +9,15 @@ record would give (see ``docs/PYTHON.md``):
    scores (``Gallery._coarse``);
 2. the driver merges them into one global short list by the rule of one gallery of the total
    size, escalation included (``_native.plan_shortlist``);
-3. the owning shards re-rank their part of it with the precise matcher;
-4. the driver keeps the best and decides over the total count (``_native.decide_sharded``).
+3. the owning shards re-rank their part of it with the precise matcher, and the driver keeps
+   the candidates one gallery's search would keep (``_native.shard_top``);
+4. the shard owning each candidate subject evaluates it with every probe finger against all
+   its records (``CoarseSearch.evaluate``), and the driver decides over the total subject
+   count by the core's rule (``_native.decide_person``).
+
+Each probe finger is searched as one gallery's person search does it: among the records of
+its position and, where some shard holds records of unknown position, among those too (each a
+"part" of the search).
 
 Enrolments and removals go through one coordinator actor, one at a time, so the
 duplicate-person check of an enrolment (a search over every shard) cannot race another
@@ -162,12 +169,19 @@ class _Shard:
                 self.pending.popitem(last=False)
         return search.lists()
 
-    def rerank(self, token: str, requests: List[tuple]):
+    def _pending(self, token: str):
         with self.lock:
             search = self.pending.get(token)
         if search is None:
             raise _SearchLost(f"shard {self.path} restarted during the search")
+        return search
+
+    def rerank(self, token: str, requests: List[tuple]):
+        search = self._pending(token)
         return [search.rerank(part, positions) for part, positions in requests]
+
+    def evaluate(self, token: str, known: List[tuple], subjects: List[str]):
+        return self._pending(token).evaluate(known, subjects)
 
     def release(self, token: str) -> None:
         with self.lock:
@@ -270,49 +284,68 @@ def _search_once(shards, fingers, top, fmr_per_search, timeout_s) -> Identificat
     n = _native.shard_coarse_len(top)
     try:
         lists = _get([s.coarse.remote(token, fingers, n) for s in shards], timeout_s)
+        searched_subjects = sum(subjects for subjects, _, _ in lists)
+        any_unknown = any(unknown for _, unknown, _ in lists)
         positions = list(fingers)
-        plans = []
-        for k in range(len(positions)):
-            searched = [lists[s][k][0] for s in range(len(shards))]
-            scores = [lists[s][k][1] for s in range(len(shards))]
-            plans.append(_native.plan_shortlist(top, searched, scores))
-        scored = _rerank(shards, token, [plan[1] for plan in plans], timeout_s)
-        escalate = [
-            _native.needs_escalation(top, max((h[2] for h in scored[k]), default=None), bool(plans[k][2]))
-            for k in range(len(plans))
+        # Every shard lists the same single-finger searches (parts) in the same order; those
+        # among records of unknown position run only where some shard holds such records, as
+        # in one gallery.
+        parts = [
+            p for p, (k, finger, _, _) in enumerate(lists[0][2])
+            if any_unknown or not (finger == 0 and positions[k] != 0)
         ]
-        if any(escalate):
-            further = _rerank(shards, token, [plans[k][2] if escalate[k] else [] for k in range(len(plans))],
-                              timeout_s)
-            for k in range(len(plans)):
-                scored[k].extend(further[k])
-        searches = [
-            (positions[k], [(h[3], h[4], h[2], h[0], h[1]) for h in scored[k]], plans[k][0],
-             len(scored[k]), escalate[k])
-            for k in range(len(plans))
-        ]
-        return _native.decide_sharded(searches, top, fmr_per_search)
+        plans = {}
+        for p in parts:
+            searched = [lists[s][2][p][2] for s in range(len(shards))]
+            scores = [lists[s][2][p][3] for s in range(len(shards))]
+            plans[p] = _native.plan_shortlist(top, searched, scores)
+        scored = _rerank(shards, token, {p: plans[p][1] for p in parts}, timeout_s)
+        escalate = {
+            p: _native.needs_escalation(top, max((h[2] for h in scored[p]), default=None), bool(plans[p][2]))
+            for p in parts
+        }
+        further = {p: plans[p][2] for p in parts if escalate[p]}
+        if further:
+            for p, hits in _rerank(shards, token, further, timeout_s).items():
+                scored[p].extend(hits)
+        # Per part, the candidates one gallery's search keeps; their subjects are the
+        # candidate subjects, each evaluated on its own shard with every probe finger.
+        known: Dict[int, List[tuple]] = {}
+        subjects: Dict[int, set] = {}
+        for p in parts:
+            ids = {(h[0], h[1]): h[3] for h in scored[p]}
+            for score, shard, position in _native.shard_top(top, [(h[2], h[0], h[1]) for h in scored[p]]):
+                known.setdefault(shard, []).append((p, position, score))
+                subjects.setdefault(shard, set()).add(ids[(shard, position)])
+        order = sorted(subjects)
+        replies = _get([shards[s].evaluate.remote(token, known[s], sorted(subjects[s])) for s in order],
+                       timeout_s)
+        candidates = [c for evidence, _ in replies for c in evidence]
+        compared = sum(len(scored[p]) for p in parts) + sum(fresh for _, fresh in replies)
+        records_searched = sum(plans[p][0] for p in parts)
+        return _native.decide_person(candidates, searched_subjects, records_searched, compared,
+                                     any(escalate.values()), top, fmr_per_search)
     finally:
         for s in shards:
             s.release.remote(token)
 
 
-def _rerank(shards, token, hits_per_finger, timeout_s):
-    """Precise scores of the listed (shard, position) hits of each probe finger, asked of the
-    owning shards at once: per finger a list of (shard, position, score, id, finger)."""
+def _rerank(shards, token, hits_per_part, timeout_s):
+    """Precise scores of the listed (shard, position) hits of each part, asked of the owning
+    shards at once: per part a list of (shard, position, score, id, finger)."""
     requests: Dict[int, List[tuple]] = {}
-    for k, hits in enumerate(hits_per_finger):
+    for p, hits in hits_per_part.items():
         by_shard: Dict[int, List[int]] = {}
         for shard, position in hits:
             by_shard.setdefault(shard, []).append(position)
         for shard, pos in by_shard.items():
-            requests.setdefault(shard, []).append((k, pos))
+            requests.setdefault(shard, []).append((p, pos))
     order = sorted(requests)
     replies = _get([shards[s].rerank.remote(token, requests[s]) for s in order], timeout_s)
-    out: List[List[tuple]] = [[] for _ in hits_per_finger]
+    out: Dict[int, List[tuple]] = {p: [] for p in hits_per_part}
     for s, reply in zip(order, replies):
-        for (k, _), part in zip(requests[s], reply):
-            out[k].extend((s, pos, score, sid, finger) for pos, score, sid, finger in part)
+        for (p, _), part in zip(requests[s], reply):
+            out[p].extend((s, pos, score, sid, finger) for pos, score, sid, finger in part)
     return out
 
 
@@ -326,10 +359,12 @@ class _Coordinator:
     def enroll(self, subject_id: str, fingers: Dict[int, Template], check_duplicate: bool,
                fmr_per_search: float) -> int:
         if check_duplicate:
-            found = _search(self.shards, fingers, 1, fmr_per_search, self.timeout_s)
-            if found.matched is not None and found.matched != subject_id:
+            found = _search(self.shards, fingers, _native.DUPLICATE_CHECK_CANDIDATES, fmr_per_search,
+                            self.timeout_s)
+            other = found.duplicate_of(subject_id)
+            if other is not None:
                 raise DuplicateSubjectError(
-                    f"the fingers of {subject_id!r} match enrolled subject {found.matched!r} at "
+                    f"the fingers of {subject_id!r} match enrolled subject {other!r} at "
                     f"fmr_per_search {fmr_per_search}; not enrolled"
                 )
         shard = self.shards[shard_of(subject_id, len(self.shards))]

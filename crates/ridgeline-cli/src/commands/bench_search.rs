@@ -342,5 +342,5 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// Benchmark galleries are synthetic and their searches timed: no audit trail, whose
 /// synchronous appends would be timed too.
 pub(super) fn unaudited() -> ridgeline::gallery::OpenOptions {
-    ridgeline::gallery::OpenOptions::new().audit(false)
+    ridgeline::gallery::OpenOptions::new().audit(false).key_opt(super::key())
 }

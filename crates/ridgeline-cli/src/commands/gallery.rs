@@ -1,4 +1,4 @@
-//! `ridgeline gallery create|stats|verify|compact|audit DIR`
+//! `ridgeline gallery create|stats|verify|compact|audit|rekey DIR`, `gallery keygen FILE`
 
 use std::path::PathBuf;
 
@@ -15,7 +15,7 @@ pub struct Args {
 /// What to do with the gallery.
 #[derive(Debug, clap::Subcommand)]
 pub enum Action {
-    /// Create an empty gallery in DIR.
+    /// Create an empty gallery in DIR (encrypted with `--key-file`).
     Create(DirArgs),
     /// Print record counts, sizes and segments.
     Stats(DirArgs),
@@ -27,6 +27,32 @@ pub enum Action {
     /// Print the audit trail (who did what, when, to whom) and check its hash chain; exit
     /// code 1 with the first bad entry's index if the chain is broken.
     Audit(AuditArgs),
+    /// Rewrite the whole gallery under a new key (encrypting a clear one): every segment,
+    /// sidecar and the manifest, crash-safely (the old files stay valid until the new manifest
+    /// commits), then erase the old files. The current key is `--key-file`.
+    Rekey(RekeyArgs),
+    /// Write a new random gallery key (64 hexadecimal characters) to FILE, owner-only.
+    Keygen(KeygenArgs),
+}
+
+/// Arguments of `gallery rekey`.
+#[derive(Debug, clap::Args)]
+pub struct RekeyArgs {
+    #[command(flatten)]
+    pub dir: DirArgs,
+    /// The new key: 32 raw bytes or 64 hexadecimal characters.
+    #[arg(long, value_name = "FILE")]
+    pub new_key_file: PathBuf,
+    /// Drop records that fail their checksums (listed) instead of refusing.
+    #[arg(long)]
+    pub drop_damaged: bool,
+}
+
+/// Arguments of `gallery keygen`.
+#[derive(Debug, clap::Args)]
+pub struct KeygenArgs {
+    /// The key file to create (refused if it exists).
+    pub file: PathBuf,
 }
 
 /// Arguments of `gallery audit`.
@@ -68,10 +94,20 @@ pub struct DirArgs {
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.action {
         Action::Create(a) => {
+            let key_id = super::key().map(|k| k.id_hex());
             Gallery::create_with(&a.dir, &super::open_options())
                 .with_context(|| format!("cannot create a gallery in {}", a.dir.display()))?;
             if a.json {
-                println!("{}", serde_json::json!({ "created": a.dir }));
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "created": a.dir,
+                        "encrypted": key_id.is_some(),
+                        "key_id": key_id,
+                    })
+                );
+            } else if let Some(id) = key_id {
+                println!("created empty encrypted gallery {} (key id {id})", a.dir.display());
             } else {
                 println!("created empty gallery {}", a.dir.display());
             }
@@ -99,6 +135,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                         "generation": s.generation,
                         "descriptor_len": s.descriptor_len,
                         "descriptor_version": s.descriptor_version,
+                        "encrypted": store.is_encrypted(),
+                        "key_id": store.key().map(|k| k.id_hex()),
                     })
                 );
             } else {
@@ -111,6 +149,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     "descriptors        format {}, {} bytes each",
                     s.descriptor_version, s.descriptor_len
                 );
+                match store.key() {
+                    Some(k) => println!("encrypted          yes, key id {}", k.id_hex()),
+                    None => println!("encrypted          no"),
+                }
             }
         }
         Action::Verify(a) => {
@@ -219,6 +261,58 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         }
         Action::Audit(a) => audit(&a)?,
+        Action::Rekey(r) => rekey(&r)?,
+        Action::Keygen(k) => {
+            use std::io::Write;
+            let key = ridgeline::gallery::GalleryKey::generate().context("no random key")?;
+            let hex = key.to_hex();
+            let mut file = ridgeline::private_files::create_file(&k.file, true)
+                .with_context(|| format!("cannot create key file {}", k.file.display()))?;
+            file.write_all(format!("{}\n", &*hex).as_bytes())
+                .and_then(|()| file.sync_all())
+                .with_context(|| format!("cannot write key file {}", k.file.display()))?;
+            println!("wrote a new gallery key to {} (key id {})", k.file.display(), key.id_hex());
+        }
+    }
+    Ok(())
+}
+
+/// `gallery rekey DIR --key-file OLD --new-key-file NEW`.
+fn rekey(args: &RekeyArgs) -> anyhow::Result<()> {
+    let a = &args.dir;
+    let new_key = ridgeline::gallery::GalleryKey::read_file(&args.new_key_file)
+        .with_context(|| format!("cannot read the new key file {}", args.new_key_file.display()))?;
+    let new_id = new_key.id_hex();
+    let gallery = Gallery::open_with(&a.dir, OpenMode::Writable, &super::open_options())
+        .with_context(|| format!("cannot open gallery {} for writing", a.dir.display()))?;
+    let old_id = gallery.store().key().map(|k| k.id_hex());
+    let r = gallery.rekey(new_key, args.drop_damaged).context("rekeying failed")?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "old_key_id": old_id,
+                "key_id": new_id,
+                "records_rewritten": r.records_rewritten,
+                "records_dropped": r.records_dropped,
+                "damaged_dropped": r.damaged_dropped.len(),
+                "segments_after": r.segments_after,
+            })
+        );
+    } else {
+        for d in &r.damaged_dropped {
+            println!(
+                "DROPPED damaged record, segment {:#x} record {}",
+                d.record.segment, d.record.index
+            );
+        }
+        println!(
+            "rekeyed: {} records rewritten under key id {new_id} (was {}), {} deleted records \
+             dropped, old files erased",
+            r.records_rewritten,
+            old_id.as_deref().unwrap_or("clear"),
+            r.records_dropped
+        );
     }
     Ok(())
 }
@@ -230,7 +324,7 @@ fn audit(args: &AuditArgs) -> anyhow::Result<()> {
     if !dir.join(ridgeline::gallery::manifest::MANIFEST_FILE).exists() {
         anyhow::bail!("{} is not a gallery (it has no MANIFEST)", dir.display());
     }
-    let report = audit::verify(dir)
+    let report = audit::verify_with(dir, super::key().as_ref())
         .with_context(|| format!("cannot read the audit trail of {}", dir.display()))?;
     if args.dir.json {
         let entries: Vec<_> = if args.verify {

@@ -37,9 +37,33 @@ pub fn set_operator(operator: Option<String>) {
     let _ = OPERATOR.set(operator);
 }
 
-/// Open options of every gallery a command opens: the operator for the audit trail.
+/// The gallery key of `--key-file` or `RIDGELINE_KEY_FILE`.
+static KEY: std::sync::OnceLock<Option<ridgeline::gallery::GalleryKey>> =
+    std::sync::OnceLock::new();
+
+/// Reads the gallery key file, if one is named (once, at start-up).
+pub fn load_key(file: Option<&std::path::Path>) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let key = match file {
+        Some(f) => Some(
+            ridgeline::gallery::GalleryKey::read_file(f)
+                .with_context(|| format!("cannot read the key file {}", f.display()))?,
+        ),
+        None => None,
+    };
+    let _ = KEY.set(key);
+    Ok(())
+}
+
+/// The gallery key named on the command line or in the environment.
+pub fn key() -> Option<ridgeline::gallery::GalleryKey> {
+    KEY.get().cloned().flatten()
+}
+
+/// Open options of every gallery a command opens: the operator for the audit trail and the
+/// gallery key.
 pub fn open_options() -> ridgeline::gallery::OpenOptions {
-    let options = ridgeline::gallery::OpenOptions::new();
+    let options = ridgeline::gallery::OpenOptions::new().key_opt(key());
     match OPERATOR.get().cloned().flatten() {
         Some(operator) => options.operator(operator),
         None => options,

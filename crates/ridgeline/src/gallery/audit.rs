@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::seal::{self, GalleryKey, KEY_ID_LEN, NONCE_LEN, TAG_LEN};
 use super::segment::{get_u16, get_u32, get_u64};
 use crate::error::{Error, Result};
 
@@ -64,8 +65,16 @@ pub const OFFSET_OPERATION: usize = 60;
 pub const OFFSET_OUTCOME: usize = 61;
 /// Entry: bytes of the operator id, 0 when none was given (u16).
 pub const OFFSET_OPERATOR_LEN: usize = 62;
-/// Entry: number of subject ids (u32).
+/// Entry: number of subject ids (u32); bit 31 ([`SUBJECTS_SEALED`]) set when they are sealed.
 pub const OFFSET_SUBJECT_COUNT: usize = 64;
+/// Flag in the subject-count field: each subject id is stored sealed under the gallery key
+/// (an encrypted gallery's trail) as key id (16 bytes), nonce (24), ciphertext, tag (16).
+pub const SUBJECTS_SEALED: u32 = 1 << 31;
+/// How a sealed subject id reads back without its key: this prefix, then the stored bytes in
+/// hexadecimal ([`unseal_subjects`] decrypts them).
+pub const SEALED_SUBJECT_PREFIX: &str = "sealed:";
+/// Associated data of a sealed subject id.
+const SUBJECT_AAD: &[u8] = b"ridgeline audit subject id";
 /// Entry: bytes of the detail text (u32).
 pub const OFFSET_DETAIL_LEN: usize = 68;
 /// Size of an entry's fixed part; the operator id (UTF-8) follows, then each subject id as a
@@ -332,6 +341,8 @@ impl AuditReport {
 pub struct AuditTrail {
     path: PathBuf,
     operator: Option<String>,
+    /// The key that seals subject ids in new entries (an encrypted gallery's).
+    key: std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<GalleryKey>>>>,
 }
 
 /// Checks an operator id: 1–256 bytes of text without control characters.
@@ -354,7 +365,20 @@ impl AuditTrail {
         if let Some(op) = operator {
             validate_operator(op)?;
         }
-        Ok(AuditTrail { path: dir.join(AUDIT_FILE), operator: operator.map(str::to_string) })
+        Ok(AuditTrail {
+            path: dir.join(AUDIT_FILE),
+            operator: operator.map(str::to_string),
+            key: Default::default(),
+        })
+    }
+
+    /// Seals the subject ids of the entries appended from now on under `key` (`None`: clear).
+    pub fn set_key(&self, key: Option<std::sync::Arc<GalleryKey>>) {
+        *self.key.write().unwrap_or_else(|p| p.into_inner()) = key;
+    }
+
+    fn key(&self) -> Option<std::sync::Arc<GalleryKey>> {
+        self.key.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The trail's file.
@@ -374,12 +398,14 @@ impl AuditTrail {
     /// Appends one entry under the trail's own lock; returns its sequence number. Cuts off a
     /// torn last entry first, recording that in an entry of its own.
     pub fn record(&self, event: &Event<'_>) -> Result<u64> {
+        let key = self.key();
+        let key = key.as_deref();
         let mut file = self.open_locked()?;
         let tail = self.prepare_tail(&mut file)?;
         let (mut sequence, mut previous, end) = (tail.sequence, tail.previous, tail.end);
         let mut bytes = Vec::new();
         if let Some(repair) = &tail.repair {
-            let entry = encode_entry(
+            let entry = encode_entry_with(
                 sequence,
                 now_ms(),
                 &previous,
@@ -391,12 +417,14 @@ impl AuditTrail {
                     detail: repair,
                 },
                 self.operator.as_deref(),
+                key,
             )?;
             previous = digest_of(&entry);
             sequence += 1;
             bytes.extend_from_slice(&entry);
         }
-        let entry = encode_entry(sequence, now_ms(), &previous, event, self.operator.as_deref())?;
+        let entry =
+            encode_entry_with(sequence, now_ms(), &previous, event, self.operator.as_deref(), key)?;
         bytes.extend_from_slice(&entry);
         let io = |e| Error::io(&self.path, e);
         file.seek(SeekFrom::Start(end)).map_err(io)?;
@@ -517,13 +545,25 @@ fn check_file_header(head: &[u8]) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// Serialises one entry.
+/// Serialises one entry with clear subject ids.
 pub fn encode_entry(
     sequence: u64,
     time_ms: i64,
     previous: &[u8; 32],
     event: &Event<'_>,
     operator: Option<&str>,
+) -> Result<Vec<u8>> {
+    encode_entry_with(sequence, time_ms, previous, event, operator, None)
+}
+
+/// Serialises one entry; with a key, its subject ids are sealed ([`SUBJECTS_SEALED`]).
+pub fn encode_entry_with(
+    sequence: u64,
+    time_ms: i64,
+    previous: &[u8; 32],
+    event: &Event<'_>,
+    operator: Option<&str>,
+    key: Option<&GalleryKey>,
 ) -> Result<Vec<u8>> {
     let operator = operator.unwrap_or("");
     if operator.len() > MAX_OPERATOR_LEN {
@@ -538,8 +578,28 @@ pub fn encode_entry(
             subjects.push(s);
         }
     }
+    let stored: Vec<Vec<u8>> = match key {
+        None => subjects.iter().map(|s| s.as_bytes().to_vec()).collect(),
+        Some(key) => {
+            // Sealed, a stored id must still fit its u8 length.
+            let room = u8::MAX as usize - KEY_ID_LEN - NONCE_LEN - TAG_LEN;
+            let mut sealed = Vec::with_capacity(subjects.len());
+            for s in &subjects {
+                let mut ct = truncate_at_char(s, room).as_bytes().to_vec();
+                let nonce = seal::new_nonce()?;
+                let tag = seal::seal_in_place(key, &nonce, SUBJECT_AAD, &mut ct)?;
+                let mut blob = key.id().to_vec();
+                blob.extend_from_slice(&nonce);
+                blob.extend_from_slice(&ct);
+                blob.extend_from_slice(&tag);
+                sealed.push(blob);
+            }
+            sealed
+        }
+    };
+    let count_field = stored.len() as u32 | if key.is_some() { SUBJECTS_SEALED } else { 0 };
     let body: usize =
-        operator.len() + subjects.iter().map(|s| 1 + s.len()).sum::<usize>() + event.detail.len();
+        operator.len() + stored.iter().map(|s| 1 + s.len()).sum::<usize>() + event.detail.len();
     let len = ENTRY_FIXED_LEN + body + TRAILER_LEN;
     let len32 = u32::try_from(len)
         .map_err(|_| Error::InvalidArgument("audit entry larger than 4 GiB".into()))?;
@@ -552,12 +612,12 @@ pub fn encode_entry(
     out.push(event.operation as u8);
     out.push(event.outcome as u8);
     out.extend_from_slice(&(operator.len() as u16).to_le_bytes());
-    out.extend_from_slice(&(subjects.len() as u32).to_le_bytes());
+    out.extend_from_slice(&count_field.to_le_bytes());
     out.extend_from_slice(&(event.detail.len() as u32).to_le_bytes());
     out.extend_from_slice(operator.as_bytes());
-    for s in &subjects {
+    for s in &stored {
         out.push(s.len() as u8);
-        out.extend_from_slice(s.as_bytes());
+        out.extend_from_slice(s);
     }
     out.extend_from_slice(event.detail.as_bytes());
     out.extend_from_slice(&len32.to_le_bytes());
@@ -603,7 +663,9 @@ pub fn decode_entry(bytes: &[u8], offset: u64) -> std::result::Result<Entry, Str
     }
     // Every fixed-part read below is inside the MIN_ENTRY_LEN bytes checked above.
     let operator_len = get_u16(e, OFFSET_OPERATOR_LEN).unwrap_or(0) as usize;
-    let subject_count = get_u32(e, OFFSET_SUBJECT_COUNT).unwrap_or(0) as usize;
+    let count_field = get_u32(e, OFFSET_SUBJECT_COUNT).unwrap_or(0);
+    let sealed = count_field & SUBJECTS_SEALED != 0;
+    let subject_count = (count_field & !SUBJECTS_SEALED) as usize;
     let detail_len = get_u32(e, OFFSET_DETAIL_LEN).unwrap_or(0) as usize;
     let body = &e[ENTRY_FIXED_LEN..len - TRAILER_LEN];
     let text = |b: &[u8], what: &str| {
@@ -618,7 +680,14 @@ pub fn decode_entry(bytes: &[u8], offset: u64) -> std::result::Result<Entry, Str
     for _ in 0..subject_count {
         let n = *body.get(at).ok_or("subject ids exceed the entry")? as usize;
         let s = body.get(at + 1..at + 1 + n).ok_or("subject ids exceed the entry")?;
-        subjects.push(text(s, "subject id")?);
+        if sealed {
+            if s.len() < KEY_ID_LEN + NONCE_LEN + TAG_LEN {
+                return Err("sealed subject id shorter than its seal".into());
+            }
+            subjects.push(format!("{SEALED_SUBJECT_PREFIX}{}", hex(s)));
+        } else {
+            subjects.push(text(s, "subject id")?);
+        }
         at += 1 + n;
     }
     if at + detail_len != body.len() {
@@ -638,6 +707,44 @@ pub fn decode_entry(bytes: &[u8], offset: u64) -> std::result::Result<Entry, Str
         detail,
         digest: digest_of(e),
     })
+}
+
+/// Decrypts the sealed subject ids of `entries` that were sealed under `key`; returns how
+/// many sealed ids are left (sealed under another key, e.g. before a rekey, or damaged).
+pub fn unseal_subjects(entries: &mut [Entry], key: &GalleryKey) -> usize {
+    let mut left = 0;
+    for s in entries.iter_mut().flat_map(|e| e.subjects.iter_mut()) {
+        let Some(hex_blob) = s.strip_prefix(SEALED_SUBJECT_PREFIX) else { continue };
+        match unseal_subject(hex_blob, key) {
+            Some(clear) => *s = clear,
+            None => left += 1,
+        }
+    }
+    left
+}
+
+fn unseal_subject(hex_blob: &str, key: &GalleryKey) -> Option<String> {
+    let blob: Vec<u8> = (0..hex_blob.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex_blob.get(i..i + 2)?, 16).ok())
+        .collect::<Option<_>>()?;
+    if blob.get(..KEY_ID_LEN)? != key.id() {
+        return None;
+    }
+    let nonce = seal::array_at::<NONCE_LEN>(&blob, KEY_ID_LEN)?;
+    let tag = seal::array_at::<TAG_LEN>(&blob, blob.len().checked_sub(TAG_LEN)?)?;
+    let mut ct = blob.get(KEY_ID_LEN + NONCE_LEN..blob.len() - TAG_LEN)?.to_vec();
+    seal::open_in_place(key, &nonce, SUBJECT_AAD, &mut ct, &tag).then_some(())?;
+    String::from_utf8(ct).ok()
+}
+
+/// [`verify`], then decrypts the sealed subject ids under `key` ([`unseal_subjects`]).
+pub fn verify_with(dir: &Path, key: Option<&GalleryKey>) -> Result<AuditReport> {
+    let mut report = verify(dir)?;
+    if let Some(key) = key {
+        unseal_subjects(&mut report.entries, key);
+    }
+    Ok(report)
 }
 
 /// Reads the entry ending at the end of the file if it is complete and intact.
@@ -793,7 +900,8 @@ pub fn verify(dir: &Path) -> Result<AuditReport> {
         .iter()
         .any(|e| e.operation == Operation::Create as u8 && e.outcome == Outcome::Committed as u8);
     if created {
-        let manifest = super::manifest::Manifest::read(dir)?;
+        // Only the generation is compared; the gallery's own open authenticates the manifest.
+        let manifest = super::manifest::Manifest::read_unauthenticated(dir)?;
         let audited = last_committed_generation(&report.entries).unwrap_or(0);
         if manifest.generation > audited {
             report.problem = Some(ChainProblem {

@@ -68,8 +68,20 @@ const MUTUAL_WEIGHT: f32 = 2.0;
 
 /// Magic of a coarse-descriptor file.
 pub const FILTER_MAGIC: [u8; 4] = *b"RLCF";
-/// Format version of the coarse-descriptor file.
+/// Format version of the coarse-descriptor file of a clear gallery.
 pub const FILTER_VERSION: u16 = 1;
+/// Format version of a sealed coarse-descriptor file: the version-1 header, then a seal block
+/// ([`SEAL_OFFSET_KEY_ID`] to [`SEALED_HEADER_LEN`]), then the records sealed with
+/// XChaCha20-Poly1305 (everything before them as associated data), then the 16-byte tag.
+pub const FILTER_VERSION_SEALED: u16 = 2;
+/// Sealed files: key id of the gallery key (16 bytes).
+pub const SEAL_OFFSET_KEY_ID: usize = 32;
+/// Sealed files: XChaCha20-Poly1305 nonce (24 bytes).
+pub const SEAL_OFFSET_NONCE: usize = 48;
+/// Sealed files: reserved, zero (8 bytes).
+pub const SEAL_OFFSET_RESERVED: usize = 72;
+/// Sealed files: where the sealed records start.
+pub const SEALED_HEADER_LEN: usize = 80;
 /// Header size; the records follow.
 pub const FILTER_HEADER_LEN: usize = 32;
 /// Magic (4 bytes).
@@ -86,6 +98,8 @@ pub const OFFSET_RECORD_LEN: usize = 12;
 pub const OFFSET_BODY_CRC: usize = 16;
 /// Reserved, zero, up to the end of the header.
 pub const OFFSET_RESERVED_B: usize = 20;
+
+use super::seal::{self, GalleryKey, KEY_ID_LEN, NONCE_LEN, TAG_LEN};
 
 /// Record field offsets: pooled validity, one u64 per minutia slot.
 pub const RECORD_VALIDITY: usize = 0;
@@ -813,6 +827,51 @@ impl SegmentFilter {
         super::segment::write(path, &self.to_bytes())
     }
 
+    /// The bytes of a sealed file ([`FILTER_VERSION_SEALED`]).
+    pub fn to_sealed_bytes(&self, key: &GalleryKey) -> Result<Vec<u8>> {
+        let clear = self.to_bytes();
+        let mut out =
+            Vec::with_capacity(clear.len() + SEALED_HEADER_LEN - FILTER_HEADER_LEN + TAG_LEN);
+        out.extend_from_slice(&clear[..FILTER_HEADER_LEN]);
+        out[OFFSET_VERSION..OFFSET_VERSION + 2]
+            .copy_from_slice(&FILTER_VERSION_SEALED.to_le_bytes());
+        let nonce = seal::new_nonce()?;
+        out.extend_from_slice(&key.id());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&[0u8; SEALED_HEADER_LEN - SEAL_OFFSET_RESERVED]);
+        out.extend_from_slice(&clear[FILTER_HEADER_LEN..]);
+        let (header, body) = out.split_at_mut(SEALED_HEADER_LEN);
+        let tag = seal::seal_in_place(key, &nonce, header, body)?;
+        out.extend_from_slice(&tag);
+        Ok(out)
+    }
+
+    /// Writes the filter to `path`, sealed under `key` when given.
+    pub fn write_with(&self, path: &Path, key: Option<&GalleryKey>) -> Result<()> {
+        match key {
+            Some(key) => super::segment::write(path, &self.to_sealed_bytes(key)?),
+            None => self.write(path),
+        }
+    }
+
+    /// Opens a sidecar: a clear one is mapped ([`SegmentFilter::open`]), a sealed one is read,
+    /// authenticated and decrypted into memory under `key`.
+    pub fn open_with(path: &Path, records: u32, key: Option<&GalleryKey>) -> Result<SegmentFilter> {
+        let Some(key) = key else { return SegmentFilter::open(path, records) };
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let mut body = open_sealed(path, &bytes, records, Some(key))?;
+        let mut words = vec![0u64; FILTER_HEADER_LEN / 8 + records as usize * RECORD_WORDS];
+        for (w, chunk) in
+            bytes[..FILTER_HEADER_LEN].chunks_exact(8).chain(body.chunks_exact(8)).enumerate()
+        {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(chunk);
+            words[w] = u64::from_le_bytes(b);
+        }
+        zeroize::Zeroize::zeroize(&mut body);
+        Ok(SegmentFilter { words: Words::Owned(words), records })
+    }
+
     /// Maps a filter file and checks its header and length against the segment's record count
     /// (no per-record work; [`SegmentFilter::verify_file`] checks the body).
     pub fn open(path: &Path, records: u32) -> Result<SegmentFilter> {
@@ -838,6 +897,15 @@ impl SegmentFilter {
     /// Checks the sidecar of a segment with `records` records, if there is one: header, length
     /// and checksum. A missing sidecar is no damage (it is rebuilt in memory).
     pub fn verify_file(path: &Path, records: u32) -> Option<super::segment::Problem> {
+        SegmentFilter::verify_file_with(path, records, None)
+    }
+
+    /// [`SegmentFilter::verify_file`] of a sidecar sealed under `key` (a clear one when `None`).
+    pub fn verify_file_with(
+        path: &Path,
+        records: u32,
+        key: Option<&GalleryKey>,
+    ) -> Option<super::segment::Problem> {
         let problem = |offset: usize, message: String| {
             Some(super::segment::Problem {
                 path: path.to_path_buf(),
@@ -850,6 +918,26 @@ impl SegmentFilter {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
             Err(e) => return problem(0, format!("cannot read: {e}")),
         };
+        if key.is_some() {
+            return match open_sealed(path, &bytes, records, key) {
+                Ok(mut body) => {
+                    let stored = super::segment::get_u32(&bytes, OFFSET_BODY_CRC).unwrap_or(0);
+                    let computed = crc32fast::hash(&body);
+                    zeroize::Zeroize::zeroize(&mut body);
+                    (stored != computed).then(|| super::segment::Problem {
+                        path: path.to_path_buf(),
+                        offset: OFFSET_BODY_CRC as u64,
+                        message: format!(
+                            "coarse-descriptor checksum {stored:#010x}, computed {computed:#010x}"
+                        ),
+                    })
+                }
+                Err(Error::GalleryCorrupt { offset, message, .. }) => {
+                    problem(offset as usize, message)
+                }
+                Err(e) => problem(0, e.to_string()),
+            };
+        }
         if let Err((at, message)) = check_header(&bytes, records) {
             return problem(at, message);
         }
@@ -881,13 +969,68 @@ impl SegmentFilter {
     }
 }
 
+/// Checks a sealed sidecar's header and key and decrypts its records.
+fn open_sealed(
+    path: &Path,
+    bytes: &[u8],
+    records: u32,
+    key: Option<&GalleryKey>,
+) -> Result<Vec<u8>> {
+    let corrupt = |offset: usize, message: String| Error::GalleryCorrupt {
+        path: path.to_path_buf(),
+        offset: offset as u64,
+        message,
+    };
+    let version = super::segment::get_u16(bytes, OFFSET_VERSION);
+    if bytes.len() >= FILTER_HEADER_LEN && version == Some(FILTER_VERSION) {
+        return Err(seal::clear_with_key(path));
+    }
+    check_fields(bytes, records, FILTER_VERSION_SEALED).map_err(|(at, m)| corrupt(at, m))?;
+    let expected = SEALED_HEADER_LEN + records as usize * RECORD_LEN + TAG_LEN;
+    if bytes.len() != expected {
+        return Err(corrupt(
+            bytes.len().min(expected),
+            format!("{} bytes, expected {expected}", bytes.len()),
+        ));
+    }
+    let key =
+        seal::check_key(path, key, &bytes[SEAL_OFFSET_KEY_ID..SEAL_OFFSET_KEY_ID + KEY_ID_LEN])?;
+    let nonce = seal::array_at::<NONCE_LEN>(bytes, SEAL_OFFSET_NONCE).unwrap_or_default();
+    let tag = seal::array_at::<TAG_LEN>(bytes, expected - TAG_LEN).unwrap_or_default();
+    let mut body = bytes[SEALED_HEADER_LEN..expected - TAG_LEN].to_vec();
+    if !seal::open_in_place(key, &nonce, &bytes[..SEALED_HEADER_LEN], &mut body, &tag) {
+        return Err(corrupt(
+            SEALED_HEADER_LEN,
+            "sealed coarse descriptors fail authentication: damaged or edited".into(),
+        ));
+    }
+    Ok(body)
+}
+
 fn check_header(bytes: &[u8], records: u32) -> std::result::Result<(), (usize, String)> {
+    check_fields(bytes, records, FILTER_VERSION)?;
+    let expected = FILTER_HEADER_LEN + records as usize * RECORD_LEN;
+    if bytes.len() != expected {
+        return Err((
+            bytes.len().min(expected),
+            format!("{} bytes, expected {expected}", bytes.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// The header fields both versions share; `version` is the one expected.
+fn check_fields(
+    bytes: &[u8],
+    records: u32,
+    version: u16,
+) -> std::result::Result<(), (usize, String)> {
     if bytes.len() < FILTER_HEADER_LEN || bytes[..4] != FILTER_MAGIC {
         return Err((OFFSET_MAGIC, "not a Ridgeline coarse-descriptor file".into()));
     }
     let field16 = |at| super::segment::get_u16(bytes, at).unwrap_or(0);
     let field32 = |at| super::segment::get_u32(bytes, at).unwrap_or(0);
-    if field16(OFFSET_VERSION) != FILTER_VERSION {
+    if field16(OFFSET_VERSION) != version {
         return Err((OFFSET_VERSION, format!("format version {}", field16(OFFSET_VERSION))));
     }
     if field32(OFFSET_RECORD_COUNT) != records {
@@ -898,13 +1041,6 @@ fn check_header(bytes: &[u8], records: u32) -> std::result::Result<(), (usize, S
     }
     if field32(OFFSET_RECORD_LEN) as usize != RECORD_LEN {
         return Err((OFFSET_RECORD_LEN, format!("record length {}", field32(OFFSET_RECORD_LEN))));
-    }
-    let expected = FILTER_HEADER_LEN + records as usize * RECORD_LEN;
-    if bytes.len() != expected {
-        return Err((
-            bytes.len().min(expected),
-            format!("{} bytes, expected {expected}", bytes.len()),
-        ));
     }
     Ok(())
 }

@@ -306,7 +306,7 @@ pub fn segment_filter(seg: &LiveSegment) -> &SegmentFilter {
     let segment = seg.segment();
     segment.index_cache().get_or_init(|| {
         let sidecar = segment.path().with_file_name(super::filter::file_name(segment.id()));
-        SegmentFilter::open(&sidecar, segment.len())
+        SegmentFilter::open_with(&sidecar, segment.len(), segment.key().map(|k| &**k))
             .unwrap_or_else(|_| SegmentFilter::build(segment.len(), |i| prepared(seg, i)))
     })
 }

@@ -7,19 +7,36 @@
 //!
 //! Layout (little-endian; offsets are the constants below, documented in `docs/FORMATS.md`):
 //! a 48-byte header, then one 16-byte entry per segment, then one 16-byte entry per deletion.
+//! An encrypted gallery's manifest (version 2) ends with a 56-byte trailer: the key id, a
+//! nonce and a MAC under the gallery key over every byte before the MAC, so that an edited
+//! manifest (a deletion dropped, a segment listed twice, a generation changed) fails with a
+//! typed error. The manifest holds no personal data (ids, counts, record indices), so it is
+//! authenticated, not encrypted.
 
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
+use super::seal::{self, GalleryKey, KEY_ID_LEN, NONCE_LEN, TAG_LEN};
 use super::segment::{get_u16, get_u32, get_u64, DescriptorLayout};
 use crate::error::{Error, Result};
 
 /// Magic number of the manifest file.
 pub const MANIFEST_MAGIC: [u8; 8] = [0x89, b'R', b'L', b'M', b'\r', b'\n', 0x1a, b'\n'];
-/// Manifest format version written by this build.
+/// Manifest format version of a clear gallery.
 pub const MANIFEST_VERSION: u16 = 1;
+/// Manifest format version of an encrypted gallery: version 1 followed by the trailer.
+pub const MANIFEST_VERSION_SEALED: u16 = 2;
+/// Size of the trailer of a version-2 manifest.
+pub const TRAILER_LEN: usize = KEY_ID_LEN + NONCE_LEN + TAG_LEN;
+/// Trailer: key id of the gallery key (16 bytes), relative to the trailer's start.
+pub const TRAILER_KEY_ID: usize = 0;
+/// Trailer: XChaCha20-Poly1305 nonce (24 bytes).
+pub const TRAILER_NONCE: usize = KEY_ID_LEN;
+/// Trailer: the MAC, a Poly1305 tag of XChaCha20-Poly1305 sealing nothing with every byte of
+/// the manifest before it as associated data (16 bytes).
+pub const TRAILER_TAG: usize = KEY_ID_LEN + NONCE_LEN;
 /// File name of the committed manifest.
 pub const MANIFEST_FILE: &str = "MANIFEST";
 /// File name of a manifest being written.
@@ -31,7 +48,7 @@ pub const OFFSET_MAGIC: usize = 0;
 pub const OFFSET_VERSION: usize = 8;
 /// Reserved, zero (u16).
 pub const OFFSET_RESERVED_A: usize = 10;
-/// CRC-32 of every byte from [`OFFSET_GENERATION`] to the end (u32).
+/// CRC-32 of every byte from [`OFFSET_GENERATION`] to the end of the deletion entries (u32).
 pub const OFFSET_CRC: usize = 12;
 /// Commit generation, +1 per commit (u64).
 pub const OFFSET_GENERATION: usize = 16;
@@ -90,7 +107,22 @@ impl Manifest {
         }
     }
 
-    /// Serialises the manifest.
+    /// Serialises the manifest: clear (version 1), or authenticated under `key` (version 2).
+    pub fn encode_with(&self, key: Option<&GalleryKey>) -> Result<Vec<u8>> {
+        let mut out = self.encode();
+        if let Some(key) = key {
+            out[OFFSET_VERSION..OFFSET_VERSION + 2]
+                .copy_from_slice(&MANIFEST_VERSION_SEALED.to_le_bytes());
+            let nonce = seal::new_nonce()?;
+            out.extend_from_slice(&key.id());
+            out.extend_from_slice(&nonce);
+            let tag = seal::seal_in_place(key, &nonce, &out, &mut [])?;
+            out.extend_from_slice(&tag);
+        }
+        Ok(out)
+    }
+
+    /// Serialises the manifest of a clear gallery (version 1).
     pub fn encode(&self) -> Vec<u8> {
         let len = HEADER_LEN
             + self.segments.len() * SEGMENT_ENTRY_LEN
@@ -122,8 +154,29 @@ impl Manifest {
         out
     }
 
-    /// Parses and checks a manifest read from `path`.
+    /// Parses and checks a clear manifest read from `path`.
     pub fn decode(path: &Path, bytes: &[u8]) -> Result<Manifest> {
+        Manifest::decode_with(path, bytes, None)
+    }
+
+    /// Parses and checks a manifest; a version-2 manifest needs its key and must authenticate
+    /// under it, a version-1 one must come without a key ([`Error::GalleryKey`] otherwise).
+    pub fn decode_with(path: &Path, bytes: &[u8], key: Option<&GalleryKey>) -> Result<Manifest> {
+        Manifest::decode_checked(path, bytes, Some(key))
+    }
+
+    /// Parses a manifest of either version without checking its MAC: for tools that only
+    /// compare generations and hold no key. Never the basis of reading a gallery.
+    pub fn decode_unauthenticated(path: &Path, bytes: &[u8]) -> Result<Manifest> {
+        Manifest::decode_checked(path, bytes, None)
+    }
+
+    /// `key`: `None` skips authentication; `Some(k)` checks the version-2 MAC under `k`.
+    fn decode_checked(
+        path: &Path,
+        bytes: &[u8],
+        key: Option<Option<&GalleryKey>>,
+    ) -> Result<Manifest> {
         let corrupt = |offset: usize, message: String| Error::GalleryCorrupt {
             path: path.to_path_buf(),
             offset: offset as u64,
@@ -137,13 +190,55 @@ impl Manifest {
         }
         // Every header read below is inside the HEADER_LEN bytes checked above.
         let version = get_u16(bytes, OFFSET_VERSION).unwrap_or(0);
-        if version != MANIFEST_VERSION {
-            return Err(Error::GalleryVersion {
-                path: path.to_path_buf(),
-                expected: MANIFEST_VERSION,
-                got: version,
-            });
-        }
+        let body = match version {
+            MANIFEST_VERSION => {
+                if let Some(Some(_)) = key {
+                    return Err(seal::clear_with_key(path));
+                }
+                bytes
+            }
+            MANIFEST_VERSION_SEALED => {
+                let Some(trailer_at) =
+                    bytes.len().checked_sub(TRAILER_LEN).filter(|&t| t >= HEADER_LEN)
+                else {
+                    return Err(corrupt(bytes.len(), "manifest shorter than its trailer".into()));
+                };
+                let trailer = &bytes[trailer_at..];
+                if let Some(key) = key {
+                    let stored_id = &trailer[TRAILER_KEY_ID..TRAILER_KEY_ID + KEY_ID_LEN];
+                    let key = seal::check_key(path, key, stored_id)?;
+                    let nonce = seal::array_at::<NONCE_LEN>(trailer, TRAILER_NONCE);
+                    let tag = seal::array_at::<TAG_LEN>(trailer, TRAILER_TAG);
+                    let authentic = match (nonce, tag) {
+                        (Some(nonce), Some(tag)) => seal::open_in_place(
+                            key,
+                            &nonce,
+                            &bytes[..trailer_at + TRAILER_TAG],
+                            &mut [],
+                            &tag,
+                        ),
+                        _ => false,
+                    };
+                    if !authentic {
+                        return Err(corrupt(
+                            trailer_at + TRAILER_TAG,
+                            "manifest fails authentication under the gallery key: it was edited \
+                             or damaged"
+                                .into(),
+                        ));
+                    }
+                }
+                &bytes[..trailer_at]
+            }
+            _ => {
+                return Err(Error::GalleryVersion {
+                    path: path.to_path_buf(),
+                    expected: MANIFEST_VERSION_SEALED,
+                    got: version,
+                })
+            }
+        };
+        let bytes = body;
         let stored = get_u32(bytes, OFFSET_CRC).unwrap_or(0);
         let computed = crc32fast::hash(&bytes[OFFSET_GENERATION..]);
         if stored != computed {
@@ -189,21 +284,51 @@ impl Manifest {
         })
     }
 
-    /// Reads the committed manifest of the gallery in `dir`.
+    /// Reads the committed manifest of the clear gallery in `dir`.
     pub fn read(dir: &Path) -> Result<Manifest> {
-        let path = dir.join(MANIFEST_FILE);
-        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-        Manifest::decode(&path, &bytes)
+        Manifest::read_with(dir, None)
     }
 
-    /// Commits this manifest: write temp, fsync, rename, fsync the folder.
+    /// Reads and checks the committed manifest of the gallery in `dir` ([`Manifest::decode_with`]).
+    pub fn read_with(dir: &Path, key: Option<&GalleryKey>) -> Result<Manifest> {
+        let path = dir.join(MANIFEST_FILE);
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        Manifest::decode_with(&path, &bytes, key)
+    }
+
+    /// Reads the committed manifest without checking its MAC ([`Manifest::decode_unauthenticated`]).
+    pub fn read_unauthenticated(dir: &Path) -> Result<Manifest> {
+        let path = dir.join(MANIFEST_FILE);
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        Manifest::decode_unauthenticated(&path, &bytes)
+    }
+
+    /// Whether the gallery in `dir` is encrypted (its manifest is version 2), and the key id
+    /// it names; nothing is authenticated.
+    pub fn sealed_key_id(dir: &Path) -> Result<Option<[u8; KEY_ID_LEN]>> {
+        let path = dir.join(MANIFEST_FILE);
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        if get_u16(&bytes, OFFSET_VERSION) != Some(MANIFEST_VERSION_SEALED) {
+            return Ok(None);
+        }
+        let at = bytes.len().saturating_sub(TRAILER_LEN) + TRAILER_KEY_ID;
+        Ok(seal::array_at::<KEY_ID_LEN>(&bytes, at))
+    }
+
+    /// Commits this clear manifest: write temp, fsync, rename, fsync the folder.
     pub fn commit(&self, dir: &Path) -> Result<()> {
+        self.commit_with(dir, None)
+    }
+
+    /// Commits this manifest, authenticated under `key` when given.
+    pub fn commit_with(&self, dir: &Path, key: Option<&GalleryKey>) -> Result<()> {
+        let bytes = self.encode_with(key)?;
         let tmp = dir.join(MANIFEST_TMP_FILE);
         let path = dir.join(MANIFEST_FILE);
         {
             let mut file =
                 crate::private_files::create_file(&tmp, false).map_err(|e| Error::io(&tmp, e))?;
-            file.write_all(&self.encode()).map_err(|e| Error::io(&tmp, e))?;
+            file.write_all(&bytes).map_err(|e| Error::io(&tmp, e))?;
             file.sync_all().map_err(|e| Error::io(&tmp, e))?;
         }
         std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;

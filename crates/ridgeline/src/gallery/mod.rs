@@ -16,7 +16,7 @@
 //!
 //! Layers: [`segment`] (one file), [`manifest`] (the commit point), [`lock`] (one writer),
 //! [`store`] (records as opaque descriptor bytes + templates, snapshots), [`audit`] (who did
-//! what, hash-chained).
+//! what, hash-chained), [`seal`] (the key and the encryption of files at rest).
 
 pub mod audit;
 pub mod filter;
@@ -25,6 +25,9 @@ pub mod index;
 pub mod lock;
 pub mod manifest;
 pub mod person;
+pub mod seal;
+#[cfg(test)]
+mod seal_tests;
 pub mod segment;
 pub mod sharding;
 pub mod store;
@@ -41,8 +44,9 @@ pub use audit::{AuditReport, AuditTrail, Operation, Outcome};
 pub use identify::{Candidate, Identification, SearchMode, SearchOptions};
 pub use person::{
     EnrolOptions, EnrolledPerson, FingerEvidence, NewPerson, PeopleOutcome, PersonCandidate,
-    PersonIdentification, PersonRecord, PersonSearchOptions, Print,
+    PersonIdentification, PersonRecord, PersonSearchOptions, PersonSearchTotals, Print,
 };
+pub use seal::GalleryKey;
 pub use segment::{DescriptorLayout, NewRecord, Problem, MAX_FINGER, MAX_SUBJECT_ID_LEN};
 pub use store::{
     CompactOptions, CompactReport, DroppedRecord, OpenMode, OpenOptions, RecordId, Snapshot, Store,
@@ -316,6 +320,17 @@ impl Gallery {
     /// Compaction with options: drop damaged records (reporting each), purge removed bytes.
     pub fn compact_with(&self, options: CompactOptions) -> Result<CompactReport> {
         self.store.compact_with(options)
+    }
+
+    /// Rewrites the whole gallery under `new_key` (encrypting a clear one), crash-safely and
+    /// audited as a key operation ([`Store::rekey`]).
+    pub fn rekey(&self, new_key: GalleryKey, drop_damaged: bool) -> Result<CompactReport> {
+        self.store.rekey(new_key, drop_damaged)
+    }
+
+    /// Whether the gallery is encrypted.
+    pub fn is_encrypted(&self) -> bool {
+        self.store.is_encrypted()
     }
 
     /// Checks every checksum of every file.

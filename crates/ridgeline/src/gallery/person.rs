@@ -48,6 +48,9 @@ pub const MAX_PRINTS: usize = 10;
 pub const PER_FINGER_CANDIDATES: usize = 32;
 /// The false match rate per search of a person-level decision unless the caller gives one.
 pub const DEFAULT_FMR_PER_SEARCH: f64 = 1e-4;
+/// Candidates the duplicate-person check of an enrolment looks among for another subject that
+/// matches (the enrolled subject itself may rank first when it is being updated).
+pub const DUPLICATE_CHECK_CANDIDATES: usize = 3;
 
 /// One print of a person: finger position and template.
 #[derive(Debug, Clone, Copy)]
@@ -185,6 +188,78 @@ impl PersonIdentification {
     pub fn match_threshold(&self) -> f64 {
         calibrated_score(self.threshold_fmr)
     }
+
+    /// The best candidate other than `subject_id` (canonical form) that matches: the subject an
+    /// enrolment of `subject_id` with these prints would register a second time.
+    pub fn duplicate_of(&self, subject_id: &str) -> Option<&PersonCandidate> {
+        self.candidates.iter().find(|c| c.fmr <= self.threshold_fmr && c.subject_id != subject_id)
+    }
+}
+
+/// What a person-level search covered, besides the per-subject evidence: the totals the
+/// decision is taken over. A search split over shards adds up its shards' totals (subjects are
+/// disjoint between shards).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PersonSearchTotals {
+    /// Subjects holding a record some probe finger is compared with.
+    pub searched: usize,
+    /// Records eligible over all the per-finger searches.
+    pub records_searched: usize,
+    /// Precise comparisons made (per-finger searches and candidate evaluation).
+    pub compared: usize,
+    /// Whether a per-finger search re-ranked beyond its short list.
+    pub escalated: bool,
+    /// Committed records the search could not read.
+    pub skipped_records: usize,
+}
+
+/// The decision of a person-level identification from the evidence of its candidate subjects
+/// (each evaluated over all its records, see [`Gallery::evaluate_subjects`]) and the totals of
+/// the search: the candidates best first (lowest fused false match rate), cut to `top_k`, and
+/// the rate a match needs, `fmr_per_search` over the subjects searched. The one rule both a
+/// gallery's search and a search over shards decide by.
+pub fn decide_person(
+    mut candidates: Vec<PersonCandidate>,
+    totals: &PersonSearchTotals,
+    top_k: usize,
+    fmr_per_search: f64,
+) -> PersonIdentification {
+    candidates.sort_by(best_first);
+    candidates.truncate(top_k.max(1));
+    PersonIdentification {
+        candidates,
+        searched: totals.searched,
+        records_searched: totals.records_searched,
+        compared: totals.compared,
+        escalated: totals.escalated,
+        fmr_per_search,
+        threshold_fmr: fmr_per_comparison(fmr_per_search, totals.searched),
+        skipped_records: totals.skipped_records,
+    }
+}
+
+/// The finger filters of the single-finger searches of probe finger `probe`: every record for
+/// an unknown position (0), else the records of its position, and those of unknown position
+/// when the gallery holds any (`unknown_position`).
+pub fn finger_filters(probe: u8, unknown_position: bool) -> Vec<Option<u8>> {
+    match probe {
+        0 => vec![None],
+        f if unknown_position => vec![Some(f), Some(0)],
+        f => vec![Some(f)],
+    }
+}
+
+/// The options of one probe finger's single-finger search (`finger`: one of its
+/// [`finger_filters`]) in a person-level search.
+pub fn finger_search_options(options: &PersonSearchOptions, finger: Option<u8>) -> SearchOptions {
+    SearchOptions {
+        top_k: options.top_k.max(1).max(PER_FINGER_CANDIDATES),
+        finger,
+        mode: options.mode,
+        escalate_below: Some(default_escalation_score()),
+        escalate_to: ESCALATED_MAX,
+        allow_partial: options.allow_partial,
+    }
 }
 
 /// An enrolled person.
@@ -294,6 +369,20 @@ impl SubjectIndex {
     /// Records of unknown finger position (0).
     pub fn unknown_position(&self) -> usize {
         self.unknown_position
+    }
+
+    /// Subjects a search with probe fingers at positions `probes` covers: every subject when a
+    /// position is unknown (0), else those holding a record some probe finger is compared with.
+    pub fn searched_subjects(&self, probes: &[u8]) -> usize {
+        if probes.contains(&0) {
+            return self.len();
+        }
+        self.subjects
+            .values()
+            .filter(|records| {
+                records.iter().any(|(_, f)| probes.iter().any(|&p| comparable(p, *f)))
+            })
+            .count()
     }
 }
 
@@ -461,39 +550,24 @@ impl Gallery {
         prepared: &[MatchTemplate],
         options: &PersonSearchOptions,
     ) -> Result<PersonIdentification> {
-        let top_k = options.top_k.max(1);
         let mut known: HashMap<(usize, RecordId), f64> = HashMap::new();
         let mut candidates: Vec<String> = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
-        let (mut records_searched, mut compared, mut escalated) = (0, 0, false);
-        let mut skipped_records = 0;
+        let mut totals = PersonSearchTotals::default();
         for (k, (print, probe)) in prints.iter().zip(prepared).enumerate() {
-            let filters: &[Option<u8>] = match print.finger {
-                0 => &[None],
-                f if index.unknown_position() > 0 => &[Some(f), Some(0)],
-                f => &[Some(f)],
-            };
-            for &finger in filters {
-                let search = SearchOptions {
-                    top_k: top_k.max(PER_FINGER_CANDIDATES),
-                    finger,
-                    mode: options.mode,
-                    escalate_below: Some(default_escalation_score()),
-                    escalate_to: ESCALATED_MAX,
-                    allow_partial: options.allow_partial,
-                };
+            for finger in finger_filters(print.finger, index.unknown_position() > 0) {
                 let found = identify::identify(
                     snapshot,
                     &self.matcher,
                     self.shortlist,
                     probe.view(),
-                    &search,
+                    &finger_search_options(options, finger),
                 )?;
-                records_searched += found.searched;
-                compared += found.compared;
-                escalated |= found.escalated;
+                totals.records_searched += found.searched;
+                totals.compared += found.compared;
+                totals.escalated |= found.escalated;
                 // Every per-finger search reads the same snapshot.
-                skipped_records = skipped_records.max(found.skipped_records);
+                totals.skipped_records = totals.skipped_records.max(found.skipped_records);
                 for c in found.candidates {
                     known.insert((k, c.record), c.score);
                     if seen.insert(c.subject_id.clone()) {
@@ -502,8 +576,51 @@ impl Gallery {
                 }
             }
         }
+        let (evaluated, compared) =
+            self.evaluate_in(snapshot, index, prints, prepared, &candidates, &known);
+        totals.compared += compared;
+        let positions: Vec<u8> = prints.iter().map(|p| p.finger).collect();
+        totals.searched = index.searched_subjects(&positions);
+        Ok(decide_person(evaluated, &totals, options.top_k, options.fmr_per_search))
+    }
+
+    /// The evidence of each of `subjects` (ids as the gallery stores them) for the probe
+    /// `prints` (`prepared`: the same prints prepared for matching): every probe finger
+    /// compared with every record of the subject it is comparable with, reusing the scores in
+    /// `known` (by probe finger index and record) and computing the rest. Returns the
+    /// candidates (subjects with no comparable record give none) and the fresh comparisons.
+    /// A search split over shards runs this on the shard owning the subjects, with the scores
+    /// of its global short lists, and decides with [`decide_person`].
+    pub fn evaluate_subjects(
+        &self,
+        snapshot: &Snapshot,
+        prints: &[Print<'_>],
+        prepared: &[MatchTemplate],
+        subjects: &[String],
+        known: &HashMap<(usize, RecordId), f64>,
+    ) -> Result<(Vec<PersonCandidate>, usize)> {
+        if prints.len() != prepared.len() {
+            return Err(Error::InvalidArgument(format!(
+                "{} prints but {} prepared probes",
+                prints.len(),
+                prepared.len()
+            )));
+        }
+        let index = self.subject_index(snapshot)?;
+        Ok(self.evaluate_in(snapshot, &index, prints, prepared, subjects, known))
+    }
+
+    fn evaluate_in(
+        &self,
+        snapshot: &Snapshot,
+        index: &SubjectIndex,
+        prints: &[Print<'_>],
+        prepared: &[MatchTemplate],
+        subjects: &[String],
+        known: &HashMap<(usize, RecordId), f64>,
+    ) -> (Vec<PersonCandidate>, usize) {
         let matcher: &Matcher = &self.matcher;
-        let evaluated: Vec<(Option<PersonCandidate>, usize)> = candidates
+        let evaluated: Vec<(Option<PersonCandidate>, usize)> = subjects
             .par_iter()
             .map(|id| {
                 evaluate(id, prints, index.records(id), |k, record| match known.get(&(k, record)) {
@@ -516,32 +633,8 @@ impl Gallery {
                 })
             })
             .collect();
-        compared += evaluated.iter().map(|(_, n)| n).sum::<usize>();
-        let mut candidates: Vec<PersonCandidate> =
-            evaluated.into_iter().filter_map(|(c, _)| c).collect();
-        candidates.sort_by(best_first);
-        candidates.truncate(top_k);
-        let searched = if prints.iter().any(|p| p.finger == 0) {
-            index.len()
-        } else {
-            index
-                .subjects
-                .values()
-                .filter(|records| {
-                    records.iter().any(|(_, f)| prints.iter().any(|p| comparable(p.finger, *f)))
-                })
-                .count()
-        };
-        Ok(PersonIdentification {
-            candidates,
-            searched,
-            records_searched,
-            compared,
-            escalated,
-            fmr_per_search: options.fmr_per_search,
-            threshold_fmr: fmr_per_comparison(options.fmr_per_search, searched),
-            skipped_records,
-        })
+        let compared = evaluated.iter().map(|(_, n)| n).sum::<usize>();
+        (evaluated.into_iter().filter_map(|(c, _)| c).collect(), compared)
     }
 
     /// Enrols one person with one commit; refuses a second record of an enrolled person (see
@@ -612,7 +705,7 @@ impl Gallery {
         let index = self.subject_index(&snapshot).map_err(refuse)?;
         // The duplicate check never runs on part of the gallery.
         let search = PersonSearchOptions {
-            top_k: 3,
+            top_k: DUPLICATE_CHECK_CANDIDATES,
             fmr_per_search: options.fmr_per_search,
             mode: options.mode,
             allow_partial: false,
@@ -735,9 +828,7 @@ impl Gallery {
         let probes: Vec<MatchTemplate> = prepared.iter().map(|(_, m)| m.clone()).collect();
         let found = self.search_prepared(snapshot, index, person.prints, &probes, search)?;
         let threshold = found.threshold_fmr;
-        if let Some(other) =
-            found.candidates.iter().find(|c| c.fmr <= threshold && c.subject_id != subject_id)
-        {
+        if let Some(other) = found.duplicate_of(&subject_id) {
             return Err(Error::DuplicatePerson {
                 subject_id,
                 existing: other.subject_id.clone(),
@@ -941,6 +1032,45 @@ mod tests {
         // Fresh comparisons are counted.
         let (_, compared) = evaluate("P1", &prints, &records, |_, _| Some((low, true)));
         assert_eq!(compared, 4);
+    }
+
+    #[test]
+    fn the_decision_ranks_by_fused_rate_and_splits_the_rate_over_subjects() {
+        let candidate = |id: &str, fmr: f64| PersonCandidate {
+            subject_id: id.to_string(),
+            score: calibrated_score(fmr),
+            fmr,
+            fingers: Vec::new(),
+        };
+        let evidence = vec![candidate("b", 1e-3), candidate("a", 1e-9), candidate("c", 1e-9)];
+        let totals = PersonSearchTotals { searched: 1000, ..Default::default() };
+        let found = decide_person(evidence.clone(), &totals, 2, 1e-4);
+        let ids: Vec<&str> = found.candidates.iter().map(|c| c.subject_id.as_str()).collect();
+        // Equal rates and scores: by id.
+        assert_eq!(ids, ["a", "c"]);
+        assert!((found.threshold_fmr - 1e-7).abs() < 1e-18);
+        assert_eq!(found.matched().map(|c| c.subject_id.as_str()), Some("a"));
+        assert_eq!(found.duplicate_of("a").map(|c| c.subject_id.as_str()), Some("c"));
+        assert_eq!(found.duplicate_of("x").map(|c| c.subject_id.as_str()), Some("a"));
+        // Over more subjects the same evidence no longer matches.
+        let many = PersonSearchTotals { searched: 1_000_000_000, ..Default::default() };
+        let found = decide_person(evidence, &many, 5, 1e-4);
+        assert!(found.matched().is_none());
+        assert!(found.duplicate_of("x").is_none());
+        assert_eq!(found.candidates.len(), 3);
+    }
+
+    #[test]
+    fn each_probe_finger_searches_its_position_and_the_unknown_one() {
+        assert_eq!(finger_filters(0, true), [None]);
+        assert_eq!(finger_filters(3, false), [Some(3)]);
+        assert_eq!(finger_filters(3, true), [Some(3), Some(0)]);
+        let options = PersonSearchOptions { top_k: 50, ..Default::default() };
+        assert_eq!(finger_search_options(&options, Some(2)).top_k, 50);
+        assert_eq!(
+            finger_search_options(&PersonSearchOptions::default(), None).top_k,
+            PER_FINGER_CANDIDATES
+        );
     }
 
     #[test]

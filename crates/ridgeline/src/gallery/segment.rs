@@ -17,8 +17,11 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use memmap2::Mmap;
 
+use super::seal::{self, GalleryKey, KEY_ID_LEN, NONCE_LEN, TAG_LEN};
 use crate::error::{Error, Result};
 
 /// PNG-style magic: a high byte (catches 7-bit transfers), the name, CR LF (catches line-ending
@@ -36,8 +39,14 @@ pub const SEGMENT_VERSION_1: u16 = 1;
 pub const HEADER_LEN: usize = 128;
 /// Size of one entry of the entry table.
 pub const ENTRY_LEN: usize = 32;
-/// Payload protection: plaintext. Other values are reserved for AEAD-encrypted payloads.
+/// Payload protection: plaintext.
 pub const PROTECTION_NONE: u16 = 0;
+/// Payload protection: every byte after the header, up to the tag, is sealed with
+/// XChaCha20-Poly1305 (see [`super::seal`]) under the key whose id is at [`OFFSET_KEY_ID`],
+/// with the nonce at [`OFFSET_NONCE`] and the header (as stored) as associated data; the
+/// 16-byte tag closes the file and counts in its length. The sealed bytes are, once
+/// decrypted, exactly what a clear segment holds at the same offsets.
+pub const PROTECTION_SEALED: u16 = 1;
 
 /// Header field offsets.
 pub const OFFSET_MAGIC: usize = 0;
@@ -73,8 +82,12 @@ pub const OFFSET_IDS_OFFSET: usize = 80;
 pub const OFFSET_TEMPLATES_OFFSET: usize = 88;
 /// CRC-32 of the entry table (u32).
 pub const OFFSET_ENTRIES_CRC: usize = 96;
-/// Reserved, zero, up to the end of the header.
+/// Reserved, zero, up to the end of the header (clear segments).
 pub const OFFSET_RESERVED_B: usize = 100;
+/// Sealed segments: the XChaCha20-Poly1305 nonce (24 bytes), in what clear segments reserve.
+pub const OFFSET_NONCE: usize = 100;
+/// Sealed segments: reserved, zero (4 bytes), up to the end of the header.
+pub const OFFSET_RESERVED_C: usize = 124;
 
 /// Entry field offsets (relative to the entry).
 pub const ENTRY_TEMPLATE_OFFSET: usize = 0;
@@ -280,6 +293,41 @@ pub fn encode(segment_id: u64, layout: DescriptorLayout, records: &[NewRecord]) 
     Ok(out)
 }
 
+/// Serialises a segment sealed under `key` ([`PROTECTION_SEALED`]).
+pub fn encode_sealed(
+    segment_id: u64,
+    layout: DescriptorLayout,
+    records: &[NewRecord],
+    key: &GalleryKey,
+) -> Result<Vec<u8>> {
+    let mut out = encode(segment_id, layout, records)?;
+    let nonce = seal::new_nonce()?;
+    put_u16(&mut out, OFFSET_PROTECTION, PROTECTION_SEALED);
+    out[OFFSET_KEY_ID..OFFSET_KEY_ID + KEY_ID_LEN].copy_from_slice(&key.id());
+    out[OFFSET_NONCE..OFFSET_NONCE + NONCE_LEN].copy_from_slice(&nonce);
+    let file_len = (out.len() + TAG_LEN) as u64;
+    put_u64(&mut out, OFFSET_FILE_LEN, file_len);
+    let crc = header_crc(&out[..HEADER_LEN]);
+    put_u32(&mut out, OFFSET_HEADER_CRC, crc);
+    let (header, payload) = out.split_at_mut(HEADER_LEN);
+    let tag = seal::seal_in_place(key, &nonce, header, payload)?;
+    out.extend_from_slice(&tag);
+    Ok(out)
+}
+
+/// Serialises a segment, sealed when a key is given.
+pub fn encode_with(
+    segment_id: u64,
+    layout: DescriptorLayout,
+    records: &[NewRecord],
+    key: Option<&GalleryKey>,
+) -> Result<Vec<u8>> {
+    match key {
+        Some(key) => encode_sealed(segment_id, layout, records, key),
+        None => encode(segment_id, layout, records),
+    }
+}
+
 fn id_crc(id: &[u8], finger: u8) -> u32 {
     let mut h = crc32fast::Hasher::new();
     h.update(id);
@@ -305,11 +353,68 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// A mapped, header-checked segment.
+/// Where a segment's bytes live: mapped from a clear file, or decrypted into memory at open.
+/// Either way they hold the clear layout at the file's offsets, so readers do not care.
+#[derive(Debug)]
+enum Backing {
+    Mapped(Mmap),
+    Owned(OwnedBytes),
+}
+
+impl std::ops::Deref for Backing {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Backing::Mapped(m) => m,
+            Backing::Owned(o) => o.as_bytes(),
+        }
+    }
+}
+
+/// Heap bytes that start 8-byte aligned, like a map (descriptors are read as u64 words), and
+/// are wiped when dropped (they are decrypted personal data).
+pub(crate) struct OwnedBytes {
+    words: Vec<u64>,
+    len: usize,
+}
+
+impl OwnedBytes {
+    pub(crate) fn copy_of(bytes: &[u8]) -> OwnedBytes {
+        let mut owned = OwnedBytes { words: vec![0u64; bytes.len().div_ceil(8)], len: bytes.len() };
+        owned.as_bytes_mut().copy_from_slice(bytes);
+        owned
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        // SAFETY: the words own at least `len` initialised bytes; u8 has no alignment needs.
+        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), self.len) }
+    }
+
+    pub(crate) fn as_bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `as_bytes`, and `&mut self` makes the borrow unique.
+        unsafe { std::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast::<u8>(), self.len) }
+    }
+}
+
+impl Drop for OwnedBytes {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.words);
+    }
+}
+
+impl std::fmt::Debug for OwnedBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OwnedBytes({} bytes)", self.len)
+    }
+}
+
+/// A header-checked segment: mapped (clear) or decrypted into memory (sealed).
 #[derive(Debug)]
 pub struct Segment {
     path: PathBuf,
-    map: Mmap,
+    map: Backing,
+    /// The key a sealed segment was opened with (its sidecar is sealed under the same key).
+    key: Option<Arc<GalleryKey>>,
     id: u64,
     count: u32,
     version: u16,
@@ -317,6 +422,8 @@ pub struct Segment {
     entries_off: usize,
     ids_off: usize,
     templates_off: usize,
+    /// End of the template region: the file's end, or where a sealed file's tag starts.
+    payload_end: usize,
     /// The coarse descriptors of this segment, mapped or built on first indexed search (the segment never
     /// changes, so neither does its index).
     index_cache: std::sync::OnceLock<super::filter::SegmentFilter>,
@@ -339,8 +446,21 @@ pub struct EntryView<'a> {
 }
 
 impl Segment {
-    /// Maps a segment and checks its header and region bounds (no per-record work).
+    /// Maps a clear segment and checks its header and region bounds (no per-record work).
     pub fn open(path: &Path, expected_id: u64, expected_count: u32) -> Result<Segment> {
+        Segment::open_with(path, expected_id, expected_count, None)
+    }
+
+    /// Opens a segment: a clear one is mapped, a sealed one is read, authenticated and
+    /// decrypted into memory under `key`. A sealed segment without its key, or a clear one
+    /// where a key is given, is [`Error::GalleryKey`]; a sealed payload that fails
+    /// authentication is [`Error::GalleryCorrupt`].
+    pub fn open_with(
+        path: &Path,
+        expected_id: u64,
+        expected_count: u32,
+        key: Option<&Arc<GalleryKey>>,
+    ) -> Result<Segment> {
         let corrupt = |offset: usize, message: String| Error::GalleryCorrupt {
             path: path.to_path_buf(),
             offset: offset as u64,
@@ -389,12 +509,21 @@ impl Segment {
             return Err(corrupt(OFFSET_HEADER_LEN, "unexpected header length".into()));
         }
         let protection = field16(OFFSET_PROTECTION);
-        if protection != PROTECTION_NONE {
-            return Err(corrupt(
-                OFFSET_PROTECTION,
-                format!("payload protection {protection} is not supported by this build"),
-            ));
-        }
+        let sealed_with = match protection {
+            PROTECTION_NONE if key.is_some() => return Err(seal::clear_with_key(path)),
+            PROTECTION_NONE => None,
+            PROTECTION_SEALED => {
+                let stored = &h[OFFSET_KEY_ID..OFFSET_KEY_ID + KEY_ID_LEN];
+                seal::check_key(path, key.map(|k| &**k), stored)?;
+                key.cloned()
+            }
+            _ => {
+                return Err(corrupt(
+                    OFFSET_PROTECTION,
+                    format!("payload protection {protection} is not supported by this build"),
+                ))
+            }
+        };
         let id = field64(OFFSET_SEGMENT_ID);
         if id != expected_id {
             return Err(corrupt(
@@ -427,6 +556,11 @@ impl Segment {
             ));
         }
         let n = count as u64;
+        let tag_len = if sealed_with.is_some() { TAG_LEN as u64 } else { 0 };
+        let Some(payload_end) = file_len.checked_sub(tag_len).filter(|&e| e >= HEADER_LEN as u64)
+        else {
+            return Err(corrupt(OFFSET_FILE_LEN, "file too short for its tag".into()));
+        };
         let records_off = field64(OFFSET_RECORDS_OFFSET);
         let entries_off = field64(OFFSET_ENTRIES_OFFSET);
         let ids_off = field64(OFFSET_IDS_OFFSET);
@@ -435,13 +569,34 @@ impl Segment {
             && Some(entries_off) == n.checked_mul(layout.len as u64).map(|x| x + records_off)
             && Some(ids_off) == n.checked_mul(ENTRY_LEN as u64).map(|x| x + entries_off)
             && ids_off <= templates_off
-            && templates_off <= file_len;
+            && templates_off <= payload_end;
         if !regions_ok {
             return Err(corrupt(OFFSET_RECORDS_OFFSET, "region offsets are inconsistent".into()));
         }
+        let map = match &sealed_with {
+            None => Backing::Mapped(map),
+            Some(key) => {
+                let mut owned = OwnedBytes::copy_of(&map);
+                drop(map);
+                let bytes = owned.as_bytes_mut();
+                let (header, rest) = bytes.split_at_mut(HEADER_LEN);
+                let (payload, tag) = rest.split_at_mut(payload_end as usize - HEADER_LEN);
+                let nonce = seal::array_at::<NONCE_LEN>(header, OFFSET_NONCE).unwrap_or_default();
+                let tag = seal::array_at::<TAG_LEN>(tag, 0).unwrap_or_default();
+                if !seal::open_in_place(key, &nonce, header, payload, &tag) {
+                    return Err(corrupt(
+                        HEADER_LEN,
+                        "sealed payload fails authentication: the file is damaged or was edited"
+                            .into(),
+                    ));
+                }
+                Backing::Owned(owned)
+            }
+        };
         Ok(Segment {
             path: path.to_path_buf(),
             map,
+            key: sealed_with,
             id,
             count,
             version,
@@ -449,9 +604,15 @@ impl Segment {
             entries_off: entries_off as usize,
             ids_off: ids_off as usize,
             templates_off: templates_off as usize,
+            payload_end: payload_end as usize,
             index_cache: std::sync::OnceLock::new(),
             damaged_ids: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The key a sealed segment was opened with (`None`: a clear segment).
+    pub fn key(&self) -> Option<&Arc<GalleryKey>> {
+        self.key.as_ref()
     }
 
     /// The cache slot of this segment's coarse descriptors (first search stage).
@@ -528,7 +689,7 @@ impl Segment {
         let tpl_off = get_u64(e, ENTRY_TEMPLATE_OFFSET).unwrap_or(u64::MAX);
         let tpl_len = get_u32(e, ENTRY_TEMPLATE_LEN).unwrap_or(0) as u64;
         let ids = &self.map[self.ids_off..self.templates_off];
-        let templates = &self.map[self.templates_off..];
+        let templates = &self.map[self.templates_off..self.payload_end];
         let subject_id =
             ids.get(id_off..id_off + id_len).ok_or_else(|| corrupt("subject id out of bounds"))?;
         // Version 1 files hold zero here (reserved), so they have no block.

@@ -23,6 +23,7 @@ use rayon::prelude::*;
 use super::audit::{self, AuditTrail, Event, Operation, Outcome};
 use super::lock::WriterLock;
 use super::manifest::{self, Manifest, SegmentEntry, MANIFEST_FILE, MANIFEST_TMP_FILE};
+use super::seal::GalleryKey;
 use super::segment::{self, DescriptorLayout, NewRecord, Problem, Segment};
 use crate::error::{Error, Result};
 
@@ -288,8 +289,11 @@ impl Snapshot {
             .flat_map_iter(|s| {
                 let sidecar =
                     s.segment.path().with_file_name(super::filter::file_name(s.segment.id()));
-                let index_problem =
-                    super::filter::SegmentFilter::verify_file(&sidecar, s.segment.len());
+                let index_problem = super::filter::SegmentFilter::verify_file_with(
+                    &sidecar,
+                    s.segment.len(),
+                    s.segment.key().map(|k| &**k),
+                );
                 s.segment.verify().into_iter().chain(index_problem)
             })
             .collect();
@@ -425,11 +429,14 @@ pub struct OpenOptions {
     /// Whether this opener records its operations in the audit trail. On by default; off is
     /// for scratch galleries and benchmarks, whose operations nobody has to account for.
     pub audit: bool,
+    /// The gallery key: an encrypted gallery needs it, a clear one refuses it, and a gallery
+    /// created with one is encrypted (`docs/SECURITY.md`).
+    pub key: Option<GalleryKey>,
 }
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions { operator: None, audit: true }
+        OpenOptions { operator: None, audit: true, key: None }
     }
 }
 
@@ -449,6 +456,18 @@ impl OpenOptions {
     /// Turns the audit trail on or off for this opener.
     pub fn audit(mut self, enabled: bool) -> OpenOptions {
         self.audit = enabled;
+        self
+    }
+
+    /// Sets the gallery key (an encrypted gallery; see [`OpenOptions::key`]).
+    pub fn key(mut self, key: GalleryKey) -> OpenOptions {
+        self.key = Some(key);
+        self
+    }
+
+    /// Sets or clears the gallery key.
+    pub fn key_opt(mut self, key: Option<GalleryKey>) -> OpenOptions {
+        self.key = key;
         self
     }
 
@@ -482,6 +501,8 @@ pub fn error_kind(error: &Error) -> &'static str {
         Error::SubjectExists { .. } => "subject_exists",
         Error::DuplicatePerson { .. } => "duplicate_person",
         Error::AuditTrail { .. } => "audit_trail",
+        Error::GalleryKey { .. } => "gallery_key",
+        Error::GalleryRolledBack { .. } => "gallery_rolled_back",
         _ => "error",
     }
 }
@@ -512,6 +533,8 @@ pub struct Store {
     sidecar: bool,
     /// Where this opener records what it does (`None`: not audited).
     audit: Option<AuditTrail>,
+    /// The gallery key (`None`: a clear gallery); replaced only by [`Store::rekey`].
+    key: RwLock<Option<Arc<GalleryKey>>>,
 }
 
 impl Store {
@@ -543,21 +566,30 @@ impl Store {
         crate::private_files::create_dir(dir).map_err(|e| Error::io(dir, e))?;
         let lock = WriterLock::acquire(dir)?;
         let manifest = Manifest::empty(layout);
-        manifest.commit(dir)?;
-        let snapshot = Arc::new(build_snapshot(dir, &manifest, None)?);
+        let key = options.key.clone().map(Arc::new);
+        if let Some(trail) = &trail {
+            trail.set_key(key.clone());
+        }
+        manifest.commit_with(dir, key.as_deref())?;
+        let snapshot = Arc::new(build_snapshot(dir, &manifest, None, key.as_ref())?);
+        let detail = match &key {
+            Some(k) => format!("encrypted, key id {}", k.id_hex()),
+            None => String::new(),
+        };
         let store = Store {
             dir: dir.to_path_buf(),
             writer: Some(Mutex::new(WriterState { _lock: lock, manifest })),
             current: RwLock::new(snapshot),
             sidecar: false,
             audit: trail,
+            key: RwLock::new(key),
         };
         store.record(&Event {
             operation: Operation::Create,
             outcome: Outcome::Committed,
             generation: Some(0),
             subjects: &[],
-            detail: "",
+            detail: &detail,
         })?;
         Ok(store)
     }
@@ -582,7 +614,24 @@ impl Store {
             OpenMode::Writable => Some(WriterLock::acquire(dir)?),
             OpenMode::ReadOnly => None,
         };
-        let (manifest, snapshot) = open_consistent(dir)?;
+        let key = options.key.clone().map(Arc::new);
+        if let Some(trail) = &trail {
+            trail.set_key(key.clone());
+        }
+        let (manifest, snapshot) = open_consistent(dir, key.as_ref())?;
+        if key.is_some() {
+            // The manifest authenticates under the key, but an older authentic manifest could
+            // have been put back: the trail knows the newest generation committed.
+            if let Some(audited) = audit::last_committed_generation_from_end(dir) {
+                if audited > manifest.generation {
+                    return Err(Error::GalleryRolledBack {
+                        path: dir.join(MANIFEST_FILE),
+                        manifest: manifest.generation,
+                        audited,
+                    });
+                }
+            }
+        }
         if let Some(expected) = layout {
             if manifest.layout != expected {
                 return Err(Error::GalleryDescriptorLayout {
@@ -603,6 +652,7 @@ impl Store {
             current: RwLock::new(Arc::new(snapshot)),
             sidecar: false,
             audit: trail,
+            key: RwLock::new(key),
         };
         if store.writer.is_some() && store.audit.is_some() {
             if let Some(audited) = audit::last_committed_generation_from_end(dir) {
@@ -623,6 +673,16 @@ impl Store {
             }
         }
         Ok(store)
+    }
+
+    /// The gallery key (`None`: a clear gallery).
+    pub fn key(&self) -> Option<Arc<GalleryKey>> {
+        self.key.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Whether the gallery is encrypted.
+    pub fn is_encrypted(&self) -> bool {
+        self.key().is_some()
     }
 
     /// The audit trail this opener records to (`None`: opened without auditing).
@@ -690,18 +750,20 @@ impl Store {
         id: u64,
         layout: DescriptorLayout,
         records: &[NewRecord],
+        key: Option<&Arc<GalleryKey>>,
     ) -> Result<()> {
-        let bytes = segment::encode(id, layout, records)?;
+        let bytes = segment::encode_with(id, layout, records, key.map(|k| &**k))?;
         let path = self.dir.join(segment::file_name(id));
         segment::write(&path, &bytes)?;
         drop(bytes);
         if self.sidecar {
-            // Built from the mapping just written: descriptors there are 8-byte aligned.
-            let written = Segment::open(&path, id, records.len() as u32)?;
+            // Built from the file just written (mapped, or decrypted into aligned memory):
+            // descriptors there are 8-byte aligned.
+            let written = Segment::open_with(&path, id, records.len() as u32, key)?;
             let filter = super::filter::SegmentFilter::build(written.len(), |i| {
                 written.descriptor(i).and_then(|d| crate::matcher::PreparedRef::from_bytes(d).ok())
             });
-            filter.write(&self.dir.join(super::filter::file_name(id)))?;
+            filter.write_with(&self.dir.join(super::filter::file_name(id)), key.map(|k| &**k))?;
         }
         Ok(())
     }
@@ -731,7 +793,7 @@ impl Store {
         if self.writer.is_some() {
             return Ok(()); // the writer's view is always current
         }
-        let (_, snapshot) = open_consistent(&self.dir)?;
+        let (_, snapshot) = open_consistent(&self.dir, self.key().as_ref())?;
         self.publish(snapshot);
         Ok(())
     }
@@ -809,10 +871,12 @@ impl Store {
             return;
         }
         let Ok(mut w) = self.writer() else { return };
-        match Manifest::read(&self.dir) {
+        let key = self.key();
+        match Manifest::read_with(&self.dir, key.as_deref()) {
             Ok(disk) if disk.generation > w.manifest.generation => {
                 let current = self.snapshot();
-                if let Ok(snapshot) = build_snapshot(&self.dir, &disk, Some(&current)) {
+                if let Ok(snapshot) = build_snapshot(&self.dir, &disk, Some(&current), key.as_ref())
+                {
                     let generation = disk.generation;
                     w.manifest = disk;
                     self.publish(snapshot);
@@ -864,19 +928,20 @@ impl Store {
         current.check_ids_readable()?;
         check_duplicates(&current, &records, &replaced)?;
 
+        let key = self.key();
         let mut next = w.manifest.clone();
         let id = next.next_segment_id;
         next.generation += 1;
         if !records.is_empty() {
             next.next_segment_id += 1;
-            self.write_segment(id, next.layout, &records)?;
+            self.write_segment(id, next.layout, &records, key.as_ref())?;
             manifest::sync_dir(&self.dir)?;
             next.segments.push(SegmentEntry { id, count: records.len() as u32 });
         }
         next.deletions.extend(replaced.iter().copied());
-        next.commit(&self.dir)?;
+        next.commit_with(&self.dir, key.as_deref())?;
 
-        let snapshot = build_snapshot(&self.dir, &next, Some(&current))?;
+        let snapshot = build_snapshot(&self.dir, &next, Some(&current), key.as_ref())?;
         let generation = next.generation;
         w.manifest = next;
         self.publish(snapshot);
@@ -908,11 +973,12 @@ impl Store {
         if found.is_empty() {
             return Err(Error::SubjectNotFound { subject_id: subject_id.to_string() });
         }
+        let key = self.key();
         let mut next = w.manifest.clone();
         next.generation += 1;
         next.deletions.extend(found.iter().map(|r| (r.segment, r.index)));
-        next.commit(&self.dir)?;
-        let snapshot = build_snapshot(&self.dir, &next, Some(&current))?;
+        next.commit_with(&self.dir, key.as_deref())?;
+        let snapshot = build_snapshot(&self.dir, &next, Some(&current), key.as_ref())?;
         let generation = next.generation;
         w.manifest = next;
         self.publish(snapshot);
@@ -929,7 +995,7 @@ impl Store {
     /// [`Store::compact`] with options: drop damaged records (reporting each) and purge.
     pub fn compact_with(&self, options: CompactOptions) -> Result<CompactReport> {
         let operation = if options.purge { Operation::Purge } else { Operation::Compact };
-        match self.compact_unrecorded(options) {
+        match self.compact_unrecorded(options, None) {
             Ok((report, generation, erased)) => {
                 if let Some(generation) = generation {
                     let mut subjects: Vec<&str> = erased.iter().map(String::as_str).collect();
@@ -955,14 +1021,57 @@ impl Store {
         }
     }
 
+    /// Rewrites every live record under `new_key` through compaction, and with it the
+    /// manifest and the sidecars; encrypts a clear gallery. Crash-safe like compaction: the
+    /// old files, under the old key, stay valid and named until the new manifest's rename
+    /// commits the new key; the old files are then overwritten with zeros and removed.
+    /// Refuses (`GalleryDamaged`) when a record fails its checksums or a segment cannot be
+    /// read, unless `drop_damaged`. Recorded in the audit trail as a key operation.
+    pub fn rekey(&self, new_key: GalleryKey, drop_damaged: bool) -> Result<CompactReport> {
+        let old = self.key().map(|k| k.id_hex());
+        let new_key = Arc::new(new_key);
+        let options = CompactOptions { drop_damaged, purge: true };
+        match self.compact_unrecorded(options, Some(&new_key)) {
+            Ok((report, generation, erased)) => {
+                let detail = match old {
+                    Some(old) => format!("key id {old} replaced by {}", new_key.id_hex()),
+                    None => format!("encrypted under key id {}", new_key.id_hex()),
+                };
+                let detail = format!(
+                    "{detail}; {} records rewritten, {} deleted records dropped",
+                    report.records_rewritten, report.records_dropped
+                );
+                let mut subjects: Vec<&str> = erased.iter().map(String::as_str).collect();
+                subjects
+                    .extend(report.damaged_dropped.iter().filter_map(|d| d.subject_id.as_deref()));
+                if let Some(generation) = generation {
+                    self.record_commit(Operation::Key, generation, &subjects, &detail)?;
+                }
+                Ok(report)
+            }
+            Err(e) => {
+                self.after_failure(&e);
+                self.record_error(Operation::Key, &[], &e);
+                Err(e)
+            }
+        }
+    }
+
     /// Compaction; returns the report, the generation committed (`None`: nothing to do) and
-    /// the subject ids of the deleted records whose bytes it dropped.
+    /// the subject ids of the deleted records whose bytes it dropped. With `new_key`, every
+    /// segment is rewritten under it and the manifest committed under it.
     fn compact_unrecorded(
         &self,
         options: CompactOptions,
+        new_key: Option<&Arc<GalleryKey>>,
     ) -> Result<(CompactReport, Option<u64>, Vec<String>)> {
         let mut w = self.writer()?;
         let current = self.snapshot();
+        let rekey = new_key.is_some();
+        let key = match new_key {
+            Some(k) => Some(k.clone()),
+            None => self.key(),
+        };
         let before = w.manifest.segments.len();
         let mut keep = Vec::new();
         let mut rewrite = Vec::new();
@@ -972,13 +1081,24 @@ impl Store {
             let has_deletions = seg.is_some_and(|s| s.live < entry.count as usize);
             let small = (entry.count as usize) < COMPACT_SEGMENT_RECORDS;
             match seg {
-                Some(s) if has_deletions || small => rewrite.push(s.clone()),
+                Some(s) if has_deletions || small || rekey => rewrite.push(s.clone()),
                 // A full segment is rewritten only to drop damaged records from it.
                 Some(s) if options.drop_damaged && !damaged_records(s).is_empty() => {
                     rewrite.push(s.clone())
                 }
                 Some(_) => keep.push(*entry),
                 None if options.drop_damaged => lost_segments.push(*entry),
+                // Rekeying leaves no file under the old key behind.
+                None if rekey => {
+                    return Err(Error::GalleryDamaged {
+                        skipped: current.unreadable,
+                        detail: format!(
+                            "segment {:#x} cannot be read, so it cannot be rewritten under the \
+                             new key",
+                            entry.id
+                        ),
+                    })
+                }
                 // Damaged segments stay named, so that verify keeps reporting them.
                 None => keep.push(*entry),
             }
@@ -1028,7 +1148,7 @@ impl Store {
         let records_lost = if lost_segments.is_empty() { 0 } else { current.unreadable };
         let dropped: usize = rewrite.iter().map(|s| s.segment.len() as usize - s.live).sum();
         let small_only = rewrite.len() <= 1 && dropped == 0 && damaged.is_empty();
-        if lost_segments.is_empty() && (rewrite.is_empty() || small_only) {
+        if !rekey && lost_segments.is_empty() && (rewrite.is_empty() || small_only) {
             let nothing = CompactReport {
                 segments_before: before,
                 segments_after: before,
@@ -1064,7 +1184,7 @@ impl Store {
             }
             let id = next.next_segment_id;
             next.next_segment_id += 1;
-            self.write_segment(id, next.layout, batch)?;
+            self.write_segment(id, next.layout, batch, key.as_ref())?;
             new_segments.push(SegmentEntry { id, count: batch.len() as u32 });
             batch.clear();
             Ok(())
@@ -1099,8 +1219,14 @@ impl Store {
         next.segments = keep;
         next.segments.extend(new_segments);
         next.deletions.retain(|(seg, _)| !removed.contains(seg));
-        next.commit(&self.dir)?;
-        let snapshot = build_snapshot(&self.dir, &next, Some(&current))?;
+        next.commit_with(&self.dir, key.as_deref())?;
+        if rekey {
+            *self.key.write().unwrap_or_else(|p| p.into_inner()) = key.clone();
+            if let Some(trail) = &self.audit {
+                trail.set_key(key.clone());
+            }
+        }
+        let snapshot = build_snapshot(&self.dir, &next, Some(&current), key.as_ref())?;
         let after = next.segments.len();
         let generation = next.generation;
         w.manifest = next;
@@ -1175,6 +1301,7 @@ impl Store {
     ) -> Result<(usize, u64, DescriptorLayout)> {
         let mut w = self.writer()?;
         let current = self.snapshot();
+        let key = self.key();
         let from = w.manifest.layout;
         let damaged: usize = current.segments.iter().map(|s| damaged_records(s).len()).sum();
         if !current.damaged.is_empty() || damaged > 0 {
@@ -1197,7 +1324,7 @@ impl Store {
             }
             let id = next.next_segment_id;
             next.next_segment_id += 1;
-            self.write_segment(id, layout, batch)?;
+            self.write_segment(id, layout, batch, key.as_ref())?;
             written.push(SegmentEntry { id, count: batch.len() as u32 });
             batch.clear();
             Ok(())
@@ -1239,8 +1366,8 @@ impl Store {
         let old: Vec<u64> = w.manifest.segments.iter().map(|e| e.id).collect();
         next.segments = written;
         next.deletions.clear();
-        next.commit(&self.dir)?;
-        let snapshot = build_snapshot(&self.dir, &next, None)?;
+        next.commit_with(&self.dir, key.as_deref())?;
+        let snapshot = build_snapshot(&self.dir, &next, None, key.as_ref())?;
         let generation = next.generation;
         w.manifest = next;
         self.publish(snapshot);
@@ -1309,14 +1436,15 @@ fn check_duplicates(
 
 /// Reads the manifest and maps its segments, retrying if a concurrent compaction deleted a
 /// segment between the two steps.
-fn open_consistent(dir: &Path) -> Result<(Manifest, Snapshot)> {
+fn open_consistent(dir: &Path, key: Option<&Arc<GalleryKey>>) -> Result<(Manifest, Snapshot)> {
     let mut attempt = 0;
     loop {
-        let manifest = Manifest::read(dir)?;
-        let snapshot = build_snapshot(dir, &manifest, None)?;
+        let manifest = Manifest::read_with(dir, key.map(|k| &**k))?;
+        let snapshot = build_snapshot(dir, &manifest, None, key)?;
         let raced = !snapshot.damaged.is_empty()
             && attempt < OPEN_RETRIES
-            && Manifest::read(dir).is_ok_and(|m| m.generation != manifest.generation);
+            && Manifest::read_with(dir, key.map(|k| &**k))
+                .is_ok_and(|m| m.generation != manifest.generation);
         if !raced {
             return Ok((manifest, snapshot));
         }
@@ -1329,6 +1457,7 @@ fn build_snapshot(
     dir: &Path,
     manifest: &Manifest,
     previous: Option<&Snapshot>,
+    key: Option<&Arc<GalleryKey>>,
 ) -> Result<Snapshot> {
     let reuse: HashMap<u64, &LiveSegment> = previous
         .map(|p| p.segments.iter().map(|s| (s.segment.id(), s)).collect())
@@ -1349,8 +1478,19 @@ fn build_snapshot(
         let path = dir.join(segment::file_name(entry.id));
         let segment = match reuse.get(&entry.id) {
             Some(s) => s.segment.clone(),
-            None => match Segment::open(&path, entry.id, entry.count) {
+            None => match Segment::open_with(&path, entry.id, entry.count, key) {
                 Ok(s) => Arc::new(s),
+                // The manifest authenticated under the gallery key (or is clear): a segment
+                // under another key, or clear in an encrypted gallery, does not belong here.
+                Err(Error::GalleryKey { path, message }) => {
+                    damaged.push(Problem {
+                        path,
+                        offset: segment::OFFSET_PROTECTION as u64,
+                        message,
+                    });
+                    unreadable += live_here;
+                    continue;
+                }
                 Err(Error::GalleryCorrupt { path, offset, message }) => {
                     damaged.push(Problem { path, offset, message });
                     unreadable += live_here;

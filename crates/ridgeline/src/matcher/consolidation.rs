@@ -13,6 +13,61 @@ use super::PreparedRef;
 /// are enough, and selecting them is linear while sorting all pairs is not.
 const SELECTION_POOL: usize = 4 * MAX_RELAXATION_PAIRS;
 
+/// The consolidation's choices that a measurement may vary ([`super::Matcher::with_tuning`]);
+/// [`Tuning::default`] holds the constants of [`super::parameters`], which every product path
+/// uses. Lets one process score many variants on templates extracted once
+/// (`examples/consolidation_sweep.rs`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tuning {
+    /// [`OVERLAP_RADIUS_PX`].
+    pub overlap_radius_px: f32,
+    /// [`OVERLAP_MIN_MINUTIAE`].
+    pub overlap_min_minutiae: usize,
+    /// [`OVERLAP_MIN_SHARE`].
+    pub overlap_min_share: f32,
+    /// [`OVERLAP_SCORED_PAIRS`].
+    pub overlap_scored_pairs: bool,
+    /// [`AGREEMENT_POSITION_ERROR_PX`].
+    pub agreement_position_error_px: f32,
+    /// [`AGREEMENT_LOCAL_ERROR_PX`].
+    pub agreement_local_error_px: f32,
+    /// [`AGREEMENT_DRIFT_PER_PX`].
+    pub agreement_drift_per_px: f32,
+    /// [`AGREEMENT_WEIGHT`].
+    pub agreement_weight: f32,
+    /// [`COMPATIBLE_POSITION_ERROR_PER_PX`].
+    pub relaxation_error_per_px: f32,
+}
+
+impl Default for Tuning {
+    fn default() -> Tuning {
+        Tuning {
+            overlap_radius_px: OVERLAP_RADIUS_PX,
+            overlap_min_minutiae: OVERLAP_MIN_MINUTIAE,
+            overlap_min_share: OVERLAP_MIN_SHARE,
+            overlap_scored_pairs: OVERLAP_SCORED_PAIRS,
+            agreement_position_error_px: AGREEMENT_POSITION_ERROR_PX,
+            agreement_local_error_px: AGREEMENT_LOCAL_ERROR_PX,
+            agreement_drift_per_px: AGREEMENT_DRIFT_PER_PX,
+            agreement_weight: AGREEMENT_WEIGHT,
+            relaxation_error_per_px: COMPATIBLE_POSITION_ERROR_PER_PX,
+        }
+    }
+}
+
+impl Tuning {
+    /// How many of a print's `n` minutiae count as in the common region when `inside` of them
+    /// lie in it: never fewer than the floor, never more than `n`.
+    fn counted(&self, inside: usize, n: usize) -> usize {
+        if self.overlap_radius_px <= 0.0 {
+            return n;
+        }
+        let floor =
+            self.overlap_min_minutiae.max((self.overlap_min_share * n as f32).ceil() as usize);
+        inside.max(floor).min(n)
+    }
+}
+
 /// The score of a comparison from its local similarities (`pairs` is reordered), also listing the consolidated matches (probe index, candidate index) that made
 /// the score when `matches` is given (for drawing them; the hot loop passes `None`). Inlined
 /// into each instruction-set variant of the comparison, so that its loops vectorise for it.
@@ -22,9 +77,9 @@ pub(super) fn score_with_matches(
     candidate: PreparedRef<'_>,
     pairs: &mut [Pair],
     matches: Option<&mut Vec<(usize, usize)>>,
+    tuning: &Tuning,
 ) -> f32 {
-    let scored_pairs = scored_pair_count(probe.len().min(candidate.len()));
-    if pairs.is_empty() || scored_pairs == 0 {
+    if pairs.is_empty() {
         return 0.0;
     }
     // Best first; `Pair`'s order is total, so the selection does not depend on the algorithm.
@@ -70,7 +125,7 @@ pub(super) fn score_with_matches(
         }
     }
     let selected = &mut selected[..n];
-    relax(selected);
+    relax(selected, tuning.relaxation_error_per_px);
 
     // The best pairs after relaxation: those both similar and supported by consistent pairs.
     selected.sort_unstable_by(|a, b| b.relaxed.total_cmp(&a.relaxed));
@@ -81,7 +136,12 @@ pub(super) fn score_with_matches(
     for (seed, s) in seeds.iter_mut().zip(selected.iter()) {
         *seed = (s.probe_index as usize, s.candidate_index as usize);
     }
-    let agreement = global_agreement(probe, candidate, &seeds[..seeds_taken]);
+    let agreement = global_agreement(probe, candidate, &seeds[..seeds_taken], tuning);
+    let scored_pairs = if tuning.overlap_scored_pairs {
+        scored_pair_count(agreement.counted_probe.min(agreement.counted_candidate))
+    } else {
+        scored_pair_count(probe.len().min(candidate.len()))
+    };
     if let Some(matches) = matches {
         matches.extend(
             selected
@@ -92,7 +152,30 @@ pub(super) fn score_with_matches(
     }
     let total: f32 = selected.iter().take(scored_pairs).map(|s| s.relaxed).sum();
     let local = (total / scored_pairs as f32).clamp(0.0, 1.0);
-    ((local + AGREEMENT_WEIGHT * agreement) / (1.0 + AGREEMENT_WEIGHT)).clamp(0.0, 1.0)
+    let w = tuning.agreement_weight;
+    ((local + w * agreement.value()) / (1.0 + w)).clamp(0.0, 1.0)
+}
+
+/// The outcome of the global agreement under the best seed.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Agreement {
+    /// Minutia pairs the seed's alignment explains.
+    mates: usize,
+    /// Probe minutiae counted: those in the common region, within the floor ([`Tuning`]).
+    counted_probe: usize,
+    /// Candidate minutiae counted, likewise.
+    counted_candidate: usize,
+}
+
+impl Agreement {
+    /// `k² / (n_probe · n_candidate)` over the counted minutiae, in `[0, 1]`.
+    fn value(&self) -> f32 {
+        let denominator = self.counted_probe * self.counted_candidate;
+        if denominator == 0 {
+            return 0.0;
+        }
+        ((self.mates * self.mates) as f32 / denominator as f32).min(1.0)
+    }
 }
 
 /// Minutia columns are processed in blocks of this many (one vector of 32-bit lanes).
@@ -104,10 +187,13 @@ const INDEX_BITS: u32 = 6;
 const _: () = assert!(MAX_PREPARED_MINUTIAE <= 1 << INDEX_BITS);
 const INDEX_MASK: u32 = (1 << INDEX_BITS) - 1;
 
-/// How much of both templates one rigid motion explains, in `[0, 1]`. Under the motion of each
+/// How much of both templates one rigid motion explains ([`Agreement::value`], in `[0, 1]`). Under the motion of each
 /// seed pair (probe minutia onto candidate minutia), minutiae of the two templates that are each
 /// other's nearest within [`AGREEMENT_POSITION_ERROR_PX`] and [`COMPATIBLE_ROTATION_ERROR_RAD`]
-/// are paired; the most pairs `k` over the seeds give `k² / (n_probe · n_candidate)`. Unlike
+/// are paired (`k`); `n_probe` and `n_candidate` count the minutiae within
+/// [`Tuning::overlap_radius_px`] of a minutia of the other template under the same motion (the
+/// common region), never fewer than the floor of [`Tuning::counted`]. The seed with the
+/// highest `k² / (n_probe · n_candidate)` counts. Unlike
 /// relaxation, which only sees the few pairs chosen by local similarity, this counts every
 /// minutia, so a print whose cylinders are spoiled by missing or spurious neighbours still
 /// scores for the minutiae that do line up. Mutual nearest neighbours make the count symmetric
@@ -122,13 +208,13 @@ fn global_agreement(
     probe: PreparedRef<'_>,
     candidate: PreparedRef<'_>,
     seeds: &[(usize, usize)],
-) -> f32 {
+    tuning: &Tuning,
+) -> Agreement {
     let (na, nb) = (probe.len(), candidate.len());
     if na == 0 || nb == 0 {
-        return 0.0;
+        return Agreement::default();
     }
     // Candidate minutiae as columns; the padding lies far outside any tolerance.
-    const FAR_PX: f32 = 1.0e9;
     let mut bx = [FAR_PX; AGREEMENT_COLUMNS];
     let mut by = [FAR_PX; AGREEMENT_COLUMNS];
     let mut ba = [0f32; AGREEMENT_COLUMNS];
@@ -137,25 +223,37 @@ fn global_agreement(
         (bx[l], by[l], ba[l]) = (m.x, m.y, m.angle);
     }
     let blocks = nb.div_ceil(AGREEMENT_BLOCK);
-    let tolerance_sq = AGREEMENT_POSITION_ERROR_PX * AGREEMENT_POSITION_ERROR_PX;
-    let mut best = 0usize;
+    let tolerance_sq = tuning.agreement_position_error_px * tuning.agreement_position_error_px;
+    let overlap_sq = tuning.overlap_radius_px * tuning.overlap_radius_px;
+    let mut best = Agreement::default();
     for &(seed_probe, seed_candidate) in seeds {
         let (a, b) = (probe.minutia(seed_probe), candidate.minutia(seed_candidate));
         let rotation = b.angle - a.angle;
         let (sin, cos) = rotation.sin_cos();
-        let mut column_key = [u32::MAX; AGREEMENT_COLUMNS];
-        let mut row_arg = [u32::MAX; MAX_PREPARED_MINUTIAE];
-        for (k, row) in row_arg.iter_mut().enumerate().take(na) {
-            // Where the motion puts probe minutia k and its direction, as in
-            // `Motions::compatibilities` (y down).
+        // Where the motion puts each probe minutia and its direction, as in
+        // `Motions::compatibilities` (y down).
+        let mut px = [FAR_PX; MAX_PREPARED_MINUTIAE];
+        let mut py = [FAR_PX; MAX_PREPARED_MINUTIAE];
+        let mut pa = [0f32; MAX_PREPARED_MINUTIAE];
+        for k in 0..na {
             let m = probe.minutia(k);
             let (ux, uy) = (m.x - a.x, m.y - a.y);
-            let (px, py) = (ux * cos + uy * sin + b.x, -ux * sin + uy * cos + b.y);
-            let direction = m.angle + rotation;
+            (px[k], py[k]) = (ux * cos + uy * sin + b.x, -ux * sin + uy * cos + b.y);
+            pa[k] = m.angle + rotation;
+        }
+        let mut column_key = [u32::MAX; AGREEMENT_COLUMNS];
+        let mut column_near = [f32::INFINITY; AGREEMENT_COLUMNS];
+        let mut row_arg = [u32::MAX; MAX_PREPARED_MINUTIAE];
+        let mut inside_probe = 0;
+        for (k, row) in row_arg.iter_mut().enumerate().take(na) {
+            let (x, y, direction) = (px[k], py[k], pa[k]);
             let mut row_key = u32::MAX;
+            let mut row_near = f32::INFINITY;
             for block in 0..blocks {
                 for l in block * AGREEMENT_BLOCK..(block + 1) * AGREEMENT_BLOCK {
-                    let d_sq = (bx[l] - px) * (bx[l] - px) + (by[l] - py) * (by[l] - py);
+                    let d_sq = (bx[l] - x) * (bx[l] - x) + (by[l] - y) * (by[l] - y);
+                    row_near = row_near.min(d_sq);
+                    column_near[l] = column_near[l].min(d_sq);
                     // The direction difference brought into [-π, π) without branches.
                     let turn = ba[l] - direction;
                     let turn = turn - TAU * (turn * (1.0 / TAU) + 0.5).floor();
@@ -168,18 +266,129 @@ fn global_agreement(
                 }
             }
             *row = row_key;
+            inside_probe += usize::from(row_near <= overlap_sq);
         }
-        let mutual = row_arg
-            .iter()
-            .take(na)
-            .enumerate()
-            .filter(|&(k, &key)| {
-                key != u32::MAX && column_key[(key & INDEX_MASK) as usize] & INDEX_MASK == k as u32
-            })
-            .count();
-        best = best.max(mutual);
+        let inside_candidate =
+            column_near.iter().take(nb).filter(|&&d_sq| d_sq <= overlap_sq).count();
+        let mates = if tuning.agreement_local_error_px > 0.0 {
+            grown_mates(&px, &py, &pa, na, &bx, &by, &ba, nb, seed_probe, seed_candidate, tuning)
+        } else {
+            row_arg
+                .iter()
+                .take(na)
+                .enumerate()
+                .filter(|&(k, &key)| {
+                    key != u32::MAX
+                        && column_key[(key & INDEX_MASK) as usize] & INDEX_MASK == k as u32
+                })
+                .count()
+        };
+        let outcome = Agreement {
+            mates,
+            counted_probe: tuning.counted(inside_probe, na),
+            counted_candidate: tuning.counted(inside_candidate, nb),
+        };
+        if best.counted_probe == 0 || outcome.value() > best.value() {
+            best = outcome;
+        }
     }
-    (best * best) as f32 / (na * nb) as f32
+    best
+}
+
+/// Padding coordinate of unused minutia slots, far outside any tolerance.
+const FAR_PX: f32 = 1.0e9;
+
+/// Mates grown from the seed outwards, tolerating skin distortion: probe minutiae are visited in
+/// order of distance from the seed (positions `px`, `py` already moved by the seed's motion);
+/// each is predicted at its position plus the displacement of the nearest pair accepted so far
+/// (the seed's is zero) and pairs with the nearest unused candidate minutia of compatible
+/// direction within [`Tuning::agreement_local_error_px`], provided its displacement from the
+/// seed's motion stays within [`Tuning::agreement_position_error_px`] plus
+/// [`Tuning::agreement_drift_per_px`] of its distance from the seed. A smooth distortion moves
+/// neighbouring minutiae alike, so each new mate is checked against its neighbours' motion, not
+/// the seed's; the drift bound keeps chains of chance pairs from wandering across an impostor.
+#[allow(clippy::too_many_arguments)] // columns of two templates, kept flat for the hot loop
+#[inline(always)]
+fn grown_mates(
+    px: &[f32; MAX_PREPARED_MINUTIAE],
+    py: &[f32; MAX_PREPARED_MINUTIAE],
+    pa: &[f32; MAX_PREPARED_MINUTIAE],
+    na: usize,
+    bx: &[f32; AGREEMENT_COLUMNS],
+    by: &[f32; AGREEMENT_COLUMNS],
+    ba: &[f32; AGREEMENT_COLUMNS],
+    nb: usize,
+    seed_probe: usize,
+    seed_candidate: usize,
+    tuning: &Tuning,
+) -> usize {
+    let (sx, sy) = (px[seed_probe], py[seed_probe]);
+    // Visiting order: by distance from the seed, ties by index (a total order).
+    let mut order = [0u32; MAX_PREPARED_MINUTIAE];
+    let mut distance_sq = [0f32; MAX_PREPARED_MINUTIAE];
+    for k in 0..na {
+        distance_sq[k] = (px[k] - sx) * (px[k] - sx) + (py[k] - sy) * (py[k] - sy);
+        order[k] = k as u32;
+    }
+    order[..na].sort_unstable_by(|&p, &q| {
+        distance_sq[p as usize].total_cmp(&distance_sq[q as usize]).then(p.cmp(&q))
+    });
+    // Accepted pairs: probe position and displacement (candidate minus moved probe).
+    let mut accepted_x = [0f32; MAX_PREPARED_MINUTIAE];
+    let mut accepted_y = [0f32; MAX_PREPARED_MINUTIAE];
+    let mut shift_x = [0f32; MAX_PREPARED_MINUTIAE];
+    let mut shift_y = [0f32; MAX_PREPARED_MINUTIAE];
+    let mut used = [false; MAX_PREPARED_MINUTIAE];
+    (accepted_x[0], accepted_y[0]) = (sx, sy);
+    (shift_x[0], shift_y[0]) = (bx[seed_candidate] - sx, by[seed_candidate] - sy);
+    used[seed_candidate] = true;
+    let mut accepted = 1;
+    let local_sq = tuning.agreement_local_error_px * tuning.agreement_local_error_px;
+    for &k in &order[..na] {
+        let k = k as usize;
+        if k == seed_probe {
+            continue;
+        }
+        let (x, y) = (px[k], py[k]);
+        let mut anchor = 0;
+        let mut anchor_sq = f32::INFINITY;
+        for t in 0..accepted {
+            let d_sq = (accepted_x[t] - x) * (accepted_x[t] - x)
+                + (accepted_y[t] - y) * (accepted_y[t] - y);
+            if d_sq < anchor_sq {
+                (anchor, anchor_sq) = (t, d_sq);
+            }
+        }
+        let (qx, qy) = (x + shift_x[anchor], y + shift_y[anchor]);
+        let drift = tuning.agreement_position_error_px
+            + tuning.agreement_drift_per_px * distance_sq[k].sqrt();
+        let drift_sq = drift * drift;
+        let mut best = usize::MAX;
+        let mut best_sq = local_sq;
+        for l in 0..nb {
+            if used[l] {
+                continue;
+            }
+            let d_sq = (bx[l] - qx) * (bx[l] - qx) + (by[l] - qy) * (by[l] - qy);
+            let total_sq = (bx[l] - x) * (bx[l] - x) + (by[l] - y) * (by[l] - y);
+            let turn = ba[l] - pa[k];
+            let turn = turn - TAU * (turn * (1.0 / TAU) + 0.5).floor();
+            if d_sq <= best_sq
+                && total_sq <= drift_sq
+                && turn.abs() <= COMPATIBLE_ROTATION_ERROR_RAD
+                && (d_sq < best_sq || best == usize::MAX)
+            {
+                (best, best_sq) = (l, d_sq);
+            }
+        }
+        if best != usize::MAX {
+            used[best] = true;
+            (accepted_x[accepted], accepted_y[accepted]) = (x, y);
+            (shift_x[accepted], shift_y[accepted]) = (bx[best] - x, by[best] - y);
+            accepted += 1;
+        }
+    }
+    accepted
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -201,7 +410,7 @@ struct Selected {
 }
 
 #[inline(always)]
-fn relax(pairs: &mut [Selected]) {
+fn relax(pairs: &mut [Selected], error_per_px: f32) {
     let n = pairs.len();
     if n < 2 {
         for p in pairs.iter_mut() {
@@ -214,7 +423,7 @@ fn relax(pairs: &mut [Selected]) {
     let mut compat = [[0f32; MAX_RELAXATION_PAIRS]; MAX_RELAXATION_PAIRS];
     let motions = Motions::of(pairs);
     for (t, row) in compat.iter_mut().enumerate().take(n) {
-        motions.compatibilities(t, row);
+        motions.compatibilities(t, row, error_per_px);
         row[..=t].fill(0.0);
     }
     #[allow(clippy::needless_range_loop)] // a transpose reads best with both indices
@@ -290,7 +499,7 @@ impl Motions {
     /// the measure symmetric. With y down, a counter-clockwise (as viewed) turn maps (x, y) to
     /// (x cos + y sin, −x sin + y cos). Written without branches so that it vectorises.
     #[inline(always)]
-    fn compatibilities(&self, t: usize, row: &mut [f32; MAX_RELAXATION_PAIRS]) {
+    fn compatibilities(&self, t: usize, row: &mut [f32; MAX_RELAXATION_PAIRS], error_per_px: f32) {
         let (tax, tay, tbx, tby) = (self.ax[t], self.ay[t], self.bx[t], self.by[t]);
         let (trot, tcos, tsin) = (self.rotation[t], self.cos[t], self.sin[t]);
         // Whole blocks of 8 from the one holding t + 1: fixed-length inner loops vectorise,
@@ -308,8 +517,7 @@ impl Motions {
                 };
                 let error_sq = 0.5 * (miss_sq(tcos, tsin) + miss_sq(self.cos[k], self.sin[k]));
                 let length = (0.5 * (ux * ux + uy * uy + vx * vx + vy * vy)).sqrt();
-                let tolerance =
-                    COMPATIBLE_POSITION_ERROR_PX + COMPATIBLE_POSITION_ERROR_PER_PX * length;
+                let tolerance = COMPATIBLE_POSITION_ERROR_PX + error_per_px * length;
                 let position_term = 1.0 - error_sq / (tolerance * tolerance);
                 row[k] = if rotation_term <= 0.0 || position_term <= 0.0 {
                     0.0
@@ -391,6 +599,11 @@ mod tests {
         }
     }
 
+    /// The global agreement's value with the default tuning.
+    fn agreement(a: PreparedRef<'_>, b: PreparedRef<'_>, seeds: &[(usize, usize)]) -> f32 {
+        global_agreement(a, b, seeds, &Tuning::default()).value()
+    }
+
     /// The seed pairing minutia `i` of the probe with minutia `j` of the candidate.
     fn seed(i: usize, j: usize) -> [(usize, usize); 1] {
         [(i, j)]
@@ -422,7 +635,7 @@ mod tests {
         let a = MatchTemplate::prepare(&spread_template(30, |x, y, a| (x, y, a)));
         let n = a.view().len();
         assert!(n >= 20, "too few prepared minutiae: {n}");
-        assert_eq!(global_agreement(a.view(), a.view(), &seed(3, 3)), 1.0);
+        assert_eq!(agreement(a.view(), a.view(), &seed(3, 3)), 1.0);
         // Turned by 0.3 rad counter-clockwise (as viewed, y down) about the origin and shifted.
         let (sin, cos) = 0.3f32.sin_cos();
         let moved = |x: f32, y: f32, angle: f32| {
@@ -431,10 +644,10 @@ mod tests {
         let b = MatchTemplate::prepare(&spread_template(30, moved));
         assert_eq!(b.view().len(), n);
         let j = mate(&a, &b, 5, moved);
-        assert_eq!(global_agreement(a.view(), b.view(), &seed(5, j)), 1.0);
+        assert_eq!(agreement(a.view(), b.view(), &seed(5, j)), 1.0);
         // A seed pairing two different minutiae implies a motion that lines up almost nothing.
         let wrong = mate(&a, &b, 9, moved);
-        assert!(global_agreement(a.view(), b.view(), &seed(5, wrong)) < 0.1);
+        assert!(agreement(a.view(), b.view(), &seed(5, wrong)) < 0.1);
     }
 
     #[test]
@@ -454,14 +667,89 @@ mod tests {
         let mut best = 0.0f32;
         for i in [0, 7, 12, 20] {
             let j = mate(&a, &b, i, moved);
-            let ab = global_agreement(a.view(), b.view(), &seed(i, j));
-            let ba = global_agreement(b.view(), a.view(), &seed(j, i));
+            let ab = agreement(a.view(), b.view(), &seed(i, j));
+            let ba = agreement(b.view(), a.view(), &seed(j, i));
             assert_eq!(ab, ba, "seed ({i}, {j})");
             best = best.max(ab);
         }
         // k² / (na · nb) with k the shifted minutiae that survived preparation in both.
         assert!(best > 0.3 && best < 0.9, "{best} ({na}, {nb})");
-        assert_eq!(global_agreement(a.view(), b.view(), &[]), 0.0);
+        assert_eq!(agreement(a.view(), b.view(), &[]), 0.0);
+    }
+
+    #[test]
+    fn common_region_counts_only_minutiae_near_the_other_print() {
+        // The probe covers x in [60, 340); the candidate is the same finger placed 150 px to
+        // the left, so only the probe's minutiae right of x = 210 have mates on the sensor.
+        let a = MatchTemplate::prepare(&spread_template(40, |x, y, a| (x, y, a)));
+        let shifted = |x: f32, y: f32, a: f32| (x - 150.0, y, a);
+        let b_full = spread_template(40, shifted);
+        let mut b_part = b_full.clone();
+        b_part.minutiae.retain(|m| m.x >= 60.0);
+        let b = MatchTemplate::prepare(&b_part);
+        let i = (0..a.view().len())
+            .find(|&i| a.view().minutia(i).x > 260.0)
+            .expect("a minutia in the common region");
+        let j = mate(&a, &b, i, shifted);
+        let before = Tuning { overlap_radius_px: 0.0, ..Tuning::default() };
+        let all = global_agreement(a.view(), b.view(), &seed(i, j), &before);
+        let common = global_agreement(a.view(), b.view(), &seed(i, j), &Tuning::default());
+        assert_eq!(all.mates, common.mates);
+        assert_eq!((all.counted_probe, all.counted_candidate), (a.view().len(), b.view().len()));
+        assert!(common.counted_probe < a.view().len(), "{common:?}");
+        assert!(common.counted_candidate <= b.view().len(), "{common:?}");
+        assert!(common.value() > 1.5 * all.value(), "{} vs {}", common.value(), all.value());
+        // Symmetric: the same counts with the roles swapped.
+        let swapped = global_agreement(b.view(), a.view(), &seed(j, i), &Tuning::default());
+        assert_eq!(
+            (swapped.mates, swapped.counted_probe, swapped.counted_candidate),
+            (common.mates, common.counted_candidate, common.counted_probe)
+        );
+    }
+
+    #[test]
+    fn a_tiny_common_region_counts_at_least_the_floor() {
+        let tuning = Tuning::default();
+        let floor = (OVERLAP_MIN_SHARE * 40.0).ceil() as usize;
+        assert!(floor > 3);
+        assert_eq!(tuning.counted(3, 40), floor);
+        assert_eq!(tuning.counted(35, 40), 35);
+        assert_eq!(tuning.counted(0, 2), (OVERLAP_MIN_SHARE * 2.0).ceil() as usize);
+        assert!(tuning.counted(50, 40) <= 40);
+        let off = Tuning { overlap_radius_px: 0.0, ..tuning };
+        assert_eq!(off.counted(3, 40), 40);
+        // Three mates among a print's 40 minutiae stay a small agreement however small the
+        // overlap: at most (3 / floor)².
+        let tiny = Agreement {
+            mates: 3,
+            counted_probe: tuning.counted(3, 40),
+            counted_candidate: tuning.counted(3, 40),
+        };
+        assert!(tiny.value() <= 0.06, "{}", tiny.value());
+    }
+
+    #[test]
+    fn grown_mates_follow_a_smooth_distortion_that_one_motion_misses() {
+        // The second impression is sheared: minutiae move sideways by 0.12 px per px of height
+        // below the seed row, up to 34 px at the bottom, as when the finger is pushed on the
+        // glass. The seed's rigid motion explains only the rows near it.
+        let a = MatchTemplate::prepare(&spread_template(40, |x, y, a| (x, y, a)));
+        let sheared = |x: f32, y: f32, a: f32| (x + 0.12 * (y - 60.0), y, a);
+        let b = MatchTemplate::prepare(&spread_template(40, sheared));
+        let i = (0..a.view().len())
+            .min_by(|&p, &q| a.view().minutia(p).y.total_cmp(&a.view().minutia(q).y))
+            .expect("minutiae");
+        let j = mate(&a, &b, i, sheared);
+        let rigid = Tuning { agreement_local_error_px: 0.0, ..Tuning::default() };
+        let grown =
+            Tuning { agreement_local_error_px: 10.0, agreement_drift_per_px: 0.15, ..rigid };
+        let rigid_mates = global_agreement(a.view(), b.view(), &seed(i, j), &rigid).mates;
+        let grown_mates = global_agreement(a.view(), b.view(), &seed(i, j), &grown).mates;
+        assert!(grown_mates > rigid_mates + 5, "{grown_mates} vs {rigid_mates}");
+        // Without drift allowance the growth is held to the seed's motion like the rigid count.
+        let held = Tuning { agreement_drift_per_px: 0.0, ..grown };
+        let held_mates = global_agreement(a.view(), b.view(), &seed(i, j), &held).mates;
+        assert!(held_mates <= rigid_mates + 1, "{held_mates} vs {rigid_mates}");
     }
 
     #[test]
@@ -502,7 +790,7 @@ mod tests {
         let (mut nonzero, mut zero) = (0, 0);
         for t in 0..pairs.len() {
             let mut row = [0f32; MAX_RELAXATION_PAIRS];
-            motions.compatibilities(t, &mut row);
+            motions.compatibilities(t, &mut row, COMPATIBLE_POSITION_ERROR_PER_PX);
             for k in t + 1..pairs.len() {
                 let expected = compatibility(&pairs[t], &pairs[k]);
                 assert_eq!(row[k].to_bits(), expected.to_bits(), "pairs {t}, {k}");

@@ -18,7 +18,10 @@
 //! 4. **Global agreement.** Under the rigid motion of the best relaxed pair, the minutiae of the
 //!    two templates that are each other's nearest within a ridge period or so are counted
 //!    (`k`), giving `k² / (n_probe · n_candidate)`: how much of both prints one alignment
-//!    explains, including minutiae whose cylinders were too spoiled to be selected.
+//!    explains, including minutiae whose cylinders were too spoiled to be selected. The counts
+//!    `n` are of the minutiae in the common region (near a minutia of the other print under
+//!    that motion), at least a share of each print's minutiae, so that impressions placed far
+//!    apart are judged on the area both show.
 //! 5. **Score.** The mean relaxed similarity of the best `n_p` pairs, `n_p` growing with the
 //!    smaller minutiae count, fused with the global agreement at a small weight
 //!    ([`parameters::AGREEMENT_WEIGHT`]). The score lies in `[0, 1]`; [`calibration`] maps it to
@@ -39,6 +42,7 @@ const BLOCKED: bool = BIT_WORDS % 8 == 0 && 8 % LAYER_WORDS == 0;
 /// Whether the cylinder layout is the one the AVX-512 kernel holds in registers (16 × 16 × 6).
 const AVX512_LAYOUT: bool = cylinder::CYLINDER_WORDS == 28 && LAYER_WORDS == 4;
 const _: () = assert!(CYLINDER_BITS < 1 << 16, "popcounts are packed in 16-bit fields");
+pub use consolidation::Tuning;
 use pair::Pair;
 use parameters::*;
 pub use prepared::{
@@ -58,6 +62,8 @@ pub struct Matcher {
     min_common_cells: u32,
     /// The kernel family this matcher runs (the process's, see [`crate::cpu::kernel`]).
     kernel: Kernel,
+    /// The consolidation's parameters ([`parameters`] unless measuring variants).
+    tuning: Tuning,
 }
 
 impl Default for Matcher {
@@ -109,7 +115,19 @@ impl Matcher {
     pub fn new() -> Matcher {
         let min_common_cells =
             (MIN_COMMON_CELL_SHARE * cylinder::disk_cells() as f32).ceil() as u32;
-        Matcher { min_common_cells, kernel: crate::cpu::kernel() }
+        Matcher { min_common_cells, kernel: crate::cpu::kernel(), tuning: Tuning::default() }
+    }
+
+    /// A matcher whose consolidation uses `tuning` instead of the constants of [`parameters`].
+    /// For measuring variants on templates extracted once; scores of any other tuning are not
+    /// what the calibration table maps to false match rates.
+    pub fn with_tuning(self, tuning: Tuning) -> Matcher {
+        Matcher { tuning, ..self }
+    }
+
+    /// The consolidation's parameters this matcher uses.
+    pub fn tuning(&self) -> &Tuning {
+        &self.tuning
     }
 
     /// A matcher that runs a given kernel family, or the portable code where this CPU does not
@@ -171,7 +189,13 @@ impl Matcher {
         }
         let mut pairs = PairBuffer::new();
         self.local_similarities_generic(probe, candidate, &mut pairs);
-        consolidation::score_with_matches(probe, candidate, pairs.as_mut_slice(), matches) as f64
+        consolidation::score_with_matches(
+            probe,
+            candidate,
+            pairs.as_mut_slice(),
+            matches,
+            &self.tuning,
+        ) as f64
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -185,7 +209,13 @@ impl Matcher {
         let mut pairs = PairBuffer::new();
         // SAFETY: this function runs only where these features were detected (as it does).
         unsafe { self.local_similarities_avx512(probe, candidate, &mut pairs) };
-        consolidation::score_with_matches(probe, candidate, pairs.as_mut_slice(), matches) as f64
+        consolidation::score_with_matches(
+            probe,
+            candidate,
+            pairs.as_mut_slice(),
+            matches,
+            &self.tuning,
+        ) as f64
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -199,7 +229,13 @@ impl Matcher {
         let mut pairs = PairBuffer::new();
         // SAFETY: this function runs only where these features were detected (as it does).
         unsafe { self.local_similarities_avx2(probe, candidate, &mut pairs) };
-        consolidation::score_with_matches(probe, candidate, pairs.as_mut_slice(), matches) as f64
+        consolidation::score_with_matches(
+            probe,
+            candidate,
+            pairs.as_mut_slice(),
+            matches,
+            &self.tuning,
+        ) as f64
     }
 
     /// The local similarities by the kernel [`Matcher::compare`] uses on this CPU.
@@ -586,6 +622,42 @@ mod tests {
                 assert!((s1 - s2).abs() < 0.02, "{s1} vs {s2}");
             }
         }
+    }
+
+    #[test]
+    fn direction_differences_wrap_over_the_full_circle() {
+        // Every direction difference the matcher takes (the pairing bound, pair compatibility,
+        // relaxation, global agreement) must wrap: a copy turned by up to ±85°, which carries
+        // many directions across 0 / 2π, scores like the copy itself. Beyond ±90° the pairing
+        // bound (`MAX_DIRECTION_DIFFERENCE_RAD`, as in MCC) refuses every pair by design: a
+        // finger is not placed upside down, and the bound keeps impostor pairs out.
+        let matcher = Matcher::new();
+        let mut rng = Rng(23);
+        let t = random_template(&mut rng, 35);
+        let p = MatchTemplate::prepare(&t);
+        let own = matcher.compare(p.view(), p.view());
+        let turned = |turn: f32| {
+            let (sin, cos) = turn.sin_cos();
+            let mut turned = t.clone();
+            for m in &mut turned.minutiae {
+                let (x, y) = (m.x - 190.0, m.y - 220.0);
+                // Counter-clockwise as viewed (y down), the template's angle convention.
+                (m.x, m.y) = (300.0 + x * cos + y * sin, 300.0 - x * sin + y * cos);
+                m.angle = crate::template::normalize_angle(m.angle + turn);
+            }
+            (turned.width, turned.height) = (600, 600);
+            MatchTemplate::prepare(&turned)
+        };
+        for degrees in (-85..=85).step_by(5) {
+            let turn = (degrees as f32 + 0.7).to_radians();
+            let q = turned(turn);
+            let s = matcher.compare(p.view(), q.view());
+            assert!((s - own).abs() < 0.01, "turn {degrees}°: {s} vs own {own}");
+            let back = matcher.compare(q.view(), p.view());
+            assert!((back - own).abs() < 0.01, "turn {degrees}° back: {back} vs own {own}");
+        }
+        let upside_down = turned(std::f32::consts::PI);
+        assert!(matcher.compare(p.view(), upside_down.view()) < 0.1 * own);
     }
 
     #[test]

@@ -98,3 +98,35 @@ pub const AGREEMENT_POSITION_ERROR_PX: f32 = 15.0;
 /// to 0.13 measured alike on the FVC2002 B sets and better than 0.05 at FMR 1 % and 0.1 %
 /// (`docs/ACCURACY.md`, "The agreement's seed and weight"); 0.2 worse.
 pub const AGREEMENT_WEIGHT: f32 = 0.1;
+
+/// The common region of two prints under the seed's motion: a minutia lies in it when a
+/// minutia of the other print is within this distance (the union of these disks stands for the
+/// other print's footprint, as the hull margin does for the cylinders' validity). The global
+/// agreement counts only the minutiae inside, so that two impressions placed far apart are not
+/// penalised for the minutiae the other cannot show. 30 to 50 px measured alike on the FVC2002
+/// B sets, and the leave-one-set-out choice picked 40 px in three folds of four
+/// (`docs/ACCURACY.md`, "Partial overlap and distortion in the consolidation"). Zero counts
+/// every minutia.
+pub const OVERLAP_RADIUS_PX: f32 = 40.0;
+/// Fewest minutiae a print counts in the common region, so that a tiny overlap (a few chance
+/// pairs) cannot make an agreement near one: the larger of this and [`OVERLAP_MIN_SHARE`] of the
+/// print's minutiae (never more than it has). A share scales with the print; a fixed count of
+/// 12 or 16 measured worse.
+pub const OVERLAP_MIN_MINUTIAE: usize = 0;
+/// See [`OVERLAP_MIN_MINUTIAE`]. 0.4: at most two and a half times the agreement of the same
+/// mates over all minutiae; 0.3 let impostors with small overlaps through on DB3, 0.5 and 0.6
+/// gave back part of the gain.
+pub const OVERLAP_MIN_SHARE: f32 = 0.4;
+/// Whether the number of scored pairs `n_p` follows the smaller count of minutiae in the
+/// common region instead of the smaller count overall. Measured alike; off keeps `n_p` the
+/// published rule.
+pub const OVERLAP_SCORED_PAIRS: bool = false;
+/// Distortion tolerance of the global agreement: when positive, mates are grown from the seed
+/// outwards, each predicted by the displacement of its nearest already-accepted pair instead of
+/// by the seed's rigid motion alone, within this distance; their total displacement from the
+/// seed's motion may still reach [`AGREEMENT_POSITION_ERROR_PX`] plus
+/// [`AGREEMENT_DRIFT_PER_PX`] of their distance from the seed. Zero (one rigid motion): growing
+/// measured no better on the distorted stress set and worse on DB3.
+pub const AGREEMENT_LOCAL_ERROR_PX: f32 = 0.0;
+/// See [`AGREEMENT_LOCAL_ERROR_PX`].
+pub const AGREEMENT_DRIFT_PER_PX: f32 = 0.0;
