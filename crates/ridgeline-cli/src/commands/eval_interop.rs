@@ -438,7 +438,8 @@ fn draw_table(path: &Path, label: &str, r: &Report) -> anyhow::Result<()> {
     };
     root.draw(&Text::new(
         format!(
-            "Interoperability: {label} — {}",
+            "Interoperability: {label}{} — {}",
+            if r.fitted > 0 { ", ISO stretched to the image" } else { "" },
             match r.pass {
                 Some(true) => "pass",
                 Some(false) => "fail",
