@@ -142,6 +142,9 @@ fn an_image_without_its_iso_template_is_a_user_error() {
     let err = user_error(&["eval-interop", path_str(tmp.path()), "--dpi", "500", "--json"]);
     assert!(err.contains("103_2 has an image but no ISO template"), "{err}");
 
+    let err = user_error(&["eval-interop", path_str(tmp.path()), "--ext", "iso"]);
+    assert!(err.contains("--ext names the images"), "{err}");
+
     let empty = tempfile::tempdir().expect("temp dir");
     let err = user_error(&["eval-interop", path_str(empty.path())]);
     assert!(err.contains("no files named") || err.contains("no images"), "{err}");

@@ -214,6 +214,11 @@ fn check_same_samples(iso: &Outcome, own: &Outcome, dataset: &Path) -> anyhow::R
 }
 
 fn measure(args: &Args, show_progress: bool) -> anyhow::Result<Report> {
+    if args.ext.as_deref().is_some_and(|e| e.trim_start_matches('.').eq_ignore_ascii_case("iso")) {
+        anyhow::bail!(
+            "--ext names the images; the vendor's templates are always <finger>_<impression>.iso"
+        );
+    }
     let mut iso = evaluate(&args.dataset, &args.protocol, args.dpi, Some("iso"), show_progress)
         .context("cannot evaluate the ISO templates")?;
     let own = evaluate(&args.dataset, &args.protocol, args.dpi, args.ext.as_deref(), show_progress)
