@@ -47,6 +47,8 @@ enum Command {
     EvalExtract(commands::eval_extract::Args),
     /// The stress report: accuracy and extraction under acquisition conditions, and real sets.
     EvalStress(commands::eval_stress::Args),
+    /// Interoperability: vendor ISO templates and ours, pure and mixed (MINEX style).
+    EvalInterop(commands::eval_interop::Args),
     /// Create, inspect, verify or compact a gallery.
     Gallery(commands::gallery::Args),
     /// Enrol templates or images into a gallery.
@@ -110,6 +112,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Synth(args) => commands::synth::run(args),
         Command::EvalExtract(args) => commands::eval_extract::run(args),
         Command::EvalStress(args) => commands::eval_stress::run(args),
+        Command::EvalInterop(args) => commands::eval_interop::run(args),
         Command::Gallery(args) => commands::gallery::run(args),
         Command::Enroll(args) => commands::enroll::run(args),
         Command::Identify(args) => commands::identify::run(args),

@@ -387,7 +387,7 @@ pub(crate) fn comparison_pairs(samples: &[Sample], protocol: &str) -> Vec<(usize
     pairs
 }
 
-fn progress(len: u64, what: &str, shown: bool) -> ProgressBar {
+pub(crate) fn progress(len: u64, what: &str, shown: bool) -> ProgressBar {
     if !shown {
         return ProgressBar::hidden();
     }

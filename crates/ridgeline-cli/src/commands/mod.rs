@@ -16,6 +16,7 @@ pub mod demo;
 pub mod enroll;
 pub mod eval;
 pub mod eval_extract;
+pub mod eval_interop;
 pub mod eval_stress;
 pub mod extract;
 pub mod gallery;
