@@ -70,10 +70,8 @@ fn version_1_gallery_is_re_prepared_when_opened_and_then_searches() {
         "the upgrade is audited"
     );
     // Opening again finds the current layout and rewrites nothing.
-    let generation = Store::open(work.path(), OpenMode::ReadOnly, None)
-        .expect("store")
-        .snapshot()
-        .generation();
+    let generation =
+        Store::open(work.path(), OpenMode::ReadOnly, None).expect("store").snapshot().generation();
     let again = Gallery::open(work.path(), OpenMode::ReadOnly).expect("open again");
     assert_eq!(again.snapshot().generation(), generation);
     // The checked-in copy is untouched.

@@ -38,6 +38,8 @@ pub mod prepared;
 use cylinder::{BIT_WORDS, CYLINDER_BITS, LAYER_WORDS};
 
 /// Whether the cylinder layout suits the blocked kernels (blocks of 8 words holding whole layers).
+// Written for any geometry: at one word per layer the modulos are trivially zero.
+#[allow(clippy::modulo_one)]
 const BLOCKED: bool = BIT_WORDS % 8 == 0 && 8 % LAYER_WORDS == 0;
 /// Whether the cylinder layout is the one the AVX-512 kernel holds in registers (16 × 16 × 6).
 const AVX512_LAYOUT: bool = cylinder::CYLINDER_WORDS == 28 && LAYER_WORDS == 4;
@@ -366,6 +368,9 @@ impl Matcher {
     /// how many were written. Written so that the compiler can vectorise the popcounts for
     /// whichever instruction set the caller enabled.
     #[inline(always)]
+    // Written for any geometry: at one word per layer the modulos are trivially zero, and the
+    // blocked loop (taken only where `BLOCKED`) is empty.
+    #[allow(clippy::modulo_one, clippy::reversed_empty_ranges)]
     fn local_similarities_generic(
         &self,
         probe: PreparedRef<'_>,
@@ -762,6 +767,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::modulo_one)] // any geometry; one word per layer today
     fn prepared_layout_matches_documented_offsets() {
         use prepared::*;
         let mut rng = Rng(11);
