@@ -93,9 +93,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mean_count = counts.iter().sum::<usize>() as f64 / counts.len() as f64;
     let max_count = counts.iter().copied().max().unwrap_or(0);
     let cylinder_bytes = CYLINDER_WORDS * 8;
-    // Prepared bytes if only the cylinders in use were stored (header, then a 16-byte minutia
+    // Prepared bytes if only the cylinders in use were stored (header, then a minutia
     // record and a cylinder per kept minutia); the fixed-stride form stores the maximum.
-    let slot = 16 + cylinder_bytes;
+    let slot = ridgeline::matcher::prepared::MINUTIA_RECORD_LEN + cylinder_bytes;
     let report = serde_json::json!({
         "spatial_cells": SPATIAL_CELLS_USED,
         "angular_cells": ANGULAR_CELLS_USED,

@@ -123,11 +123,14 @@ pub enum Operation {
     Repair = 13,
     /// A commit found without its entry (a writer stopped between commit and append).
     Recovery = 14,
+    /// Every record re-prepared for this build's matcher (a gallery of an earlier descriptor
+    /// layout, opened).
+    Upgrade = 15,
 }
 
 impl Operation {
     /// Every operation, in code order.
-    pub const ALL: [Operation; 14] = [
+    pub const ALL: [Operation; 15] = [
         Operation::Create,
         Operation::Enrol,
         Operation::EnrolPerson,
@@ -142,6 +145,7 @@ impl Operation {
         Operation::Dedup,
         Operation::Repair,
         Operation::Recovery,
+        Operation::Upgrade,
     ];
 
     /// The operation of a code.
@@ -166,6 +170,7 @@ impl Operation {
             Operation::Dedup => "dedup",
             Operation::Repair => "repair",
             Operation::Recovery => "recovery",
+            Operation::Upgrade => "upgrade",
         }
     }
 
@@ -182,6 +187,7 @@ impl Operation {
                 | Operation::Purge
                 | Operation::Key
                 | Operation::Recovery
+                | Operation::Upgrade
         )
     }
 }

@@ -3,9 +3,10 @@
 //! re-ranks.
 //!
 //! Each record keeps, beside its full descriptor, a *coarse* one: for its
-//! [`COARSE_MINUTIAE`] best-quality minutiae, the MCC cylinder pooled from 16×16 spatial × 6
-//! angular cells down to 8×8 × 2 (a cell is set when any of the 2×2×3 cells it covers is), so
-//! 192 bits per minutia instead of 1,792 (validity included). The coarse score of a record:
+//! [`COARSE_MINUTIAE`] best-quality minutiae, the MCC cylinder pooled down to 8×8 spatial × 2
+//! angular cells (a cell is set when any of the cylinder's cells it covers is: the three
+//! angular sections of one half, and a square of spatial cells when the cylinder has more than
+//! 8 per side), so 192 bits per minutia. The coarse score of a record:
 //! every probe minutia finds its most similar record minutia and every record minutia its most
 //! similar probe minutia (directions within 90°, both cylinders mostly inside their prints);
 //! the best pairs vote, mutual ones double, weighted by their similarity squared, for the
@@ -49,6 +50,7 @@ use std::path::Path;
 
 use crate::cpu::Kernel;
 use crate::error::{Error, Result};
+use crate::matcher::parameters::SPATIAL_CELLS;
 use crate::matcher::PreparedRef;
 
 /// Minutiae per record in the coarse descriptor (the best by quality).
@@ -121,6 +123,10 @@ pub struct Coarse {
     words: [u64; RECORD_WORDS],
 }
 
+/// Cylinder cells per side of one pooled cell.
+const POOL: usize = SPATIAL_CELLS / 8;
+const _: () = assert!(SPATIAL_CELLS % 8 == 0, "the coarse record pools to 8 × 8 cells");
+
 fn pooled(prepared: PreparedRef<'_>, i: usize) -> (u64, u64, u64) {
     let validity = prepared.cylinder_validity(i);
     let bits = prepared.cylinder_bits(i);
@@ -133,18 +139,20 @@ fn pooled(prepared: PreparedRef<'_>, i: usize) -> (u64, u64, u64) {
     for pi in 0..8 {
         for pj in 0..8 {
             let pooled_cell = pi * 8 + pj;
-            for (di, dj) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
-                let cell = (2 * pi + di) * 16 + 2 * pj + dj;
-                if bit(validity, cell) {
-                    valid |= 1 << pooled_cell;
-                }
-                for k in 0..sections {
-                    let layer = &bits[k * layer_words..(k + 1) * layer_words];
-                    if bit(layer, cell) {
-                        if k < sections.div_ceil(2) {
-                            half0 |= 1 << pooled_cell;
-                        } else {
-                            half1 |= 1 << pooled_cell;
+            for di in 0..POOL {
+                for dj in 0..POOL {
+                    let cell = (POOL * pi + di) * SPATIAL_CELLS + POOL * pj + dj;
+                    if bit(validity, cell) {
+                        valid |= 1 << pooled_cell;
+                    }
+                    for k in 0..sections {
+                        let layer = &bits[k * layer_words..(k + 1) * layer_words];
+                        if bit(layer, cell) {
+                            if k < sections.div_ceil(2) {
+                                half0 |= 1 << pooled_cell;
+                            } else {
+                                half1 |= 1 << pooled_cell;
+                            }
                         }
                     }
                 }

@@ -77,6 +77,24 @@ pub fn matcher_layout() -> DescriptorLayout {
     DescriptorLayout { len: PREPARED_LEN as u32, version: PREPARED_FORMAT_VERSION }
 }
 
+/// Re-prepares a gallery written for an earlier matcher (an older prepared descriptor layout)
+/// from its stored templates, in one audited commit, so that this build can search it. Opening
+/// does it once; it takes the writer lock for the time (about 0.7 ms of CPU per record, spread
+/// over the threads), and fails with [`Error::GalleryLocked`] while another writer holds it.
+fn upgrade(dir: &Path, options: &OpenOptions) -> Result<()> {
+    let mut store = Store::open_with(dir, OpenMode::Writable, None, options)?;
+    if store.snapshot().layout() == matcher_layout() {
+        // Another opener upgraded it between our look and the lock.
+        return Ok(());
+    }
+    store.set_filter_sidecar(true);
+    store.relayout(matcher_layout(), &|template| {
+        let template = Template::from_native_bytes(template)?;
+        Ok(MatchTemplate::prepare(&template).as_bytes().to_vec())
+    })?;
+    Ok(())
+}
+
 /// One template to enrol.
 #[derive(Debug, Clone, Copy)]
 pub struct Enrolment<'a> {
@@ -141,7 +159,16 @@ impl Gallery {
     /// [`Gallery::open`] with open options: the operator recorded in the audit trail with
     /// everything this opener does (searches too), or no auditing.
     pub fn open_with(dir: &Path, mode: OpenMode, options: &OpenOptions) -> Result<Gallery> {
-        Ok(Gallery::with_store(Store::open_with(dir, mode, Some(matcher_layout()), options)?))
+        let store = match Store::open_with(dir, mode, Some(matcher_layout()), options) {
+            Err(Error::GalleryDescriptorLayout { got_version, .. })
+                if (1..PREPARED_FORMAT_VERSION).contains(&got_version) =>
+            {
+                upgrade(dir, options)?;
+                Store::open_with(dir, mode, Some(matcher_layout()), options)?
+            }
+            opened => opened?,
+        };
+        Ok(Gallery::with_store(store))
     }
 
     fn with_store(mut store: Store) -> Gallery {

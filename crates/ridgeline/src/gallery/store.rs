@@ -1231,23 +1231,7 @@ impl Store {
         let generation = next.generation;
         w.manifest = next;
         self.publish(snapshot);
-        for id in removed {
-            // Readers holding the old mapping keep it: unlink leaves the inode until unmapped.
-            let path = self.dir.join(segment::file_name(id));
-            let sidecar = self.dir.join(super::filter::file_name(id));
-            for file in [&path, &sidecar] {
-                if options.purge {
-                    overwrite_with_zeros(file)?;
-                }
-                match std::fs::remove_file(file) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                        return Err(Error::io(file, e))
-                    }
-                    _ => {}
-                }
-            }
-        }
-        manifest::sync_dir(&self.dir)?;
+        self.remove_segment_files(removed, options.purge)?;
         let report = CompactReport {
             segments_before: before,
             segments_after: after,
@@ -1259,6 +1243,136 @@ impl Store {
             purged: options.purge,
         };
         Ok((report, Some(generation), erased))
+    }
+
+    /// Removes the files of segments no longer named by the manifest (zeroed first with
+    /// `purge`). Readers holding an old mapping keep it: unlink leaves the inode until unmapped.
+    fn remove_segment_files(&self, ids: impl IntoIterator<Item = u64>, purge: bool) -> Result<()> {
+        for id in ids {
+            let path = self.dir.join(segment::file_name(id));
+            let sidecar = self.dir.join(super::filter::file_name(id));
+            for file in [&path, &sidecar] {
+                if purge {
+                    overwrite_with_zeros(file)?;
+                }
+                match std::fs::remove_file(file) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(Error::io(file, e))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        manifest::sync_dir(&self.dir)
+    }
+
+    /// Rewrites every live record with a descriptor of `layout` made by `describe` from its
+    /// stored template, in one commit (audited as an upgrade): how a gallery written for an
+    /// earlier matcher becomes searchable by this one. Deleted records are dropped on the way.
+    /// Refuses a gallery with damage, which would otherwise be copied or lost: compact it with
+    /// [`CompactOptions::drop_damaged`] first. Returns the records rewritten.
+    pub fn relayout(
+        &self,
+        layout: DescriptorLayout,
+        describe: &(dyn Fn(&[u8]) -> Result<Vec<u8>> + Sync),
+    ) -> Result<usize> {
+        match self.relayout_unrecorded(layout, describe) {
+            Ok((rewritten, generation, from)) => {
+                let detail = format!(
+                    "{rewritten} records re-prepared from descriptor layout version {} ({} bytes) \
+                     to version {} ({} bytes)",
+                    from.version, from.len, layout.version, layout.len
+                );
+                self.record_commit(Operation::Upgrade, generation, &[], &detail)?;
+                Ok(rewritten)
+            }
+            Err(e) => {
+                self.after_failure(&e);
+                self.record_error(Operation::Upgrade, &[], &e);
+                Err(e)
+            }
+        }
+    }
+
+    fn relayout_unrecorded(
+        &self,
+        layout: DescriptorLayout,
+        describe: &(dyn Fn(&[u8]) -> Result<Vec<u8>> + Sync),
+    ) -> Result<(usize, u64, DescriptorLayout)> {
+        let mut w = self.writer()?;
+        let current = self.snapshot();
+        let key = self.key();
+        let from = w.manifest.layout;
+        let damaged: usize = current.segments.iter().map(|s| damaged_records(s).len()).sum();
+        if !current.damaged.is_empty() || damaged > 0 {
+            return Err(Error::GalleryDamaged {
+                skipped: damaged + current.unreadable,
+                detail: "re-preparing the gallery for this matcher would copy or lose damaged \
+                         records; run `gallery verify`, then `gallery compact --drop-damaged`"
+                    .into(),
+            });
+        }
+        let mut next = w.manifest.clone();
+        next.generation += 1;
+        next.layout = layout;
+        let mut written = Vec::new();
+        let mut rewritten = 0usize;
+        let mut batch: Vec<NewRecord> = Vec::new();
+        let mut flush = |batch: &mut Vec<NewRecord>, next: &mut Manifest| -> Result<()> {
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let id = next.next_segment_id;
+            next.next_segment_id += 1;
+            self.write_segment(id, layout, batch, key.as_ref())?;
+            written.push(SegmentEntry { id, count: batch.len() as u32 });
+            batch.clear();
+            Ok(())
+        };
+        for s in current.segments.iter() {
+            let live: Vec<u32> = (0..s.segment.len()).filter(|&i| !s.is_deleted(i)).collect();
+            let records: Vec<NewRecord> = live
+                .par_iter()
+                .map(|&i| {
+                    let view = s.segment.entry_view(i)?;
+                    let (subject_id, finger) = s.segment.subject(i)?;
+                    let descriptor = describe(view.template)?;
+                    if descriptor.len() != layout.len as usize {
+                        return Err(Error::InvalidArgument(format!(
+                            "a re-prepared descriptor holds {} bytes, the layout {}",
+                            descriptor.len(),
+                            layout.len
+                        )));
+                    }
+                    Ok(NewRecord {
+                        subject_id: subject_id.to_string(),
+                        finger,
+                        template: view.template.to_vec(),
+                        descriptor,
+                        demographics: s.segment.demographics(i)?.unwrap_or_default().to_vec(),
+                    })
+                })
+                .collect::<Result<_>>()?;
+            for record in records {
+                batch.push(record);
+                rewritten += 1;
+                if batch.len() == COMPACT_SEGMENT_RECORDS {
+                    flush(&mut batch, &mut next)?;
+                }
+            }
+        }
+        flush(&mut batch, &mut next)?;
+        manifest::sync_dir(&self.dir)?;
+        let old: Vec<u64> = w.manifest.segments.iter().map(|e| e.id).collect();
+        next.segments = written;
+        next.deletions.clear();
+        next.commit_with(&self.dir, key.as_deref())?;
+        let snapshot = build_snapshot(&self.dir, &next, None, key.as_ref())?;
+        let generation = next.generation;
+        w.manifest = next;
+        self.publish(snapshot);
+        self.remove_segment_files(old, false)?;
+        Ok((rewritten, generation, from))
     }
 }
 

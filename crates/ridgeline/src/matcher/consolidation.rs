@@ -180,7 +180,8 @@ impl Agreement {
 
 /// Minutia columns are processed in blocks of this many (one vector of 32-bit lanes).
 const AGREEMENT_BLOCK: usize = 16;
-const _: () = assert!(MAX_PREPARED_MINUTIAE % AGREEMENT_BLOCK == 0);
+/// Columns of the agreement's arrays: the most minutiae, padded to whole blocks.
+const AGREEMENT_COLUMNS: usize = MAX_PREPARED_MINUTIAE.next_multiple_of(AGREEMENT_BLOCK);
 /// Low bits of a distance key that hold a minutia index (the distance keeps the rest).
 const INDEX_BITS: u32 = 6;
 const _: () = assert!(MAX_PREPARED_MINUTIAE <= 1 << INDEX_BITS);
@@ -214,9 +215,9 @@ fn global_agreement(
         return Agreement::default();
     }
     // Candidate minutiae as columns; the padding lies far outside any tolerance.
-    let mut bx = [FAR_PX; MAX_PREPARED_MINUTIAE];
-    let mut by = [FAR_PX; MAX_PREPARED_MINUTIAE];
-    let mut ba = [0f32; MAX_PREPARED_MINUTIAE];
+    let mut bx = [FAR_PX; AGREEMENT_COLUMNS];
+    let mut by = [FAR_PX; AGREEMENT_COLUMNS];
+    let mut ba = [0f32; AGREEMENT_COLUMNS];
     for l in 0..nb {
         let m = candidate.minutia(l);
         (bx[l], by[l], ba[l]) = (m.x, m.y, m.angle);
@@ -240,8 +241,8 @@ fn global_agreement(
             (px[k], py[k]) = (ux * cos + uy * sin + b.x, -ux * sin + uy * cos + b.y);
             pa[k] = m.angle + rotation;
         }
-        let mut column_key = [u32::MAX; MAX_PREPARED_MINUTIAE];
-        let mut column_near = [f32::INFINITY; MAX_PREPARED_MINUTIAE];
+        let mut column_key = [u32::MAX; AGREEMENT_COLUMNS];
+        let mut column_near = [f32::INFINITY; AGREEMENT_COLUMNS];
         let mut row_arg = [u32::MAX; MAX_PREPARED_MINUTIAE];
         let mut inside_probe = 0;
         for (k, row) in row_arg.iter_mut().enumerate().take(na) {
@@ -313,9 +314,9 @@ fn grown_mates(
     py: &[f32; MAX_PREPARED_MINUTIAE],
     pa: &[f32; MAX_PREPARED_MINUTIAE],
     na: usize,
-    bx: &[f32; MAX_PREPARED_MINUTIAE],
-    by: &[f32; MAX_PREPARED_MINUTIAE],
-    ba: &[f32; MAX_PREPARED_MINUTIAE],
+    bx: &[f32; AGREEMENT_COLUMNS],
+    by: &[f32; AGREEMENT_COLUMNS],
+    ba: &[f32; AGREEMENT_COLUMNS],
     nb: usize,
     seed_probe: usize,
     seed_candidate: usize,

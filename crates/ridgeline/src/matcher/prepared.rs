@@ -1,7 +1,7 @@
 //! The prepared form of a template: one fixed-size, 8-byte aligned byte layout holding the
 //! minutiae geometry and their cylinders, read in place (zero copy) from a gallery's mmap.
 //!
-//! Layout, version [`PREPARED_FORMAT_VERSION`] (all integers and floats little-endian; also in
+//! Layout, version [`PREPARED_FORMAT_VERSION`] (all integers little-endian; also in
 //! `docs/FORMATS.md`):
 //!
 //! | offset | size | field |
@@ -12,11 +12,13 @@
 //! | 8 | 2 | minutiae in the source template (u16) |
 //! | 10 | 1 | template quality 0–100 |
 //! | 11 | 5 | reserved, zero |
-//! | 16 | 16 × MAX | minutia records; the first `n` used, the rest zero |
-//! | 16 + 16 × MAX | 8 × CYLINDER_WORDS × MAX | cylinders, same order; the first `n` used |
+//! | 16 | 8 × MAX | minutia records; the first `n` used, the rest zero |
+//! | 16 + 8 × MAX | 8 × CYLINDER_WORDS × MAX | cylinders, same order; the first `n` used |
 //!
-//! Minutia record (16 bytes): x f32, y f32 (500-dpi pixels), angle f32 (radians, the template
-//! convention), quality u8, kind u8 (0 ending, 1 bifurcation), 2 reserved bytes.
+//! Minutia record (8 bytes): x u16 and y u16 in 1/8 pixel at 500 dpi ([`POSITION_STEPS_PER_PX`]),
+//! direction u16 in 1/65,536 of a turn (the template convention), quality u8, kind u8 (0 ending,
+//! 1 bifurcation). An eighth of a pixel and 0.006° are far below what extraction resolves, and
+//! halve the record against 32-bit floats.
 //! Cylinder record (`CYLINDER_WORDS` u64): `LAYER_WORDS` validity words (bit `c` of the layer
 //! = spatial cell `c = i·NS + j`, i along the minutia direction), then `ANGULAR_CELLS` layers
 //! of `LAYER_WORDS` bit words, angular section `k` covering relative directions
@@ -33,7 +35,7 @@ compile_error!("the prepared template layout is read in place as little-endian w
 /// Magic number at the start of every prepared template.
 pub const PREPARED_MAGIC: [u8; 4] = *b"RLMC";
 /// Version of the prepared layout; bumped whenever the layout or the cylinder parameters change.
-pub const PREPARED_FORMAT_VERSION: u16 = 1;
+pub const PREPARED_FORMAT_VERSION: u16 = 2;
 /// Offset of the magic number.
 pub const OFFSET_MAGIC: usize = 0;
 /// Offset of the format version.
@@ -47,7 +49,14 @@ pub const OFFSET_QUALITY: usize = 10;
 /// Size of the header.
 pub const HEADER_LEN: usize = 16;
 /// Size of one minutia record.
-pub const MINUTIA_RECORD_LEN: usize = 16;
+pub const MINUTIA_RECORD_LEN: usize = 8;
+/// Fixed-point steps per 500-dpi pixel of the stored positions.
+pub const POSITION_STEPS_PER_PX: f32 = 8.0;
+/// Positions at or beyond this many 500-dpi pixels (about 16 inches) cannot be stored; such
+/// minutiae are left out when preparing, like non-finite ones.
+pub const MAX_POSITION_PX: f32 = 65_535.0 / POSITION_STEPS_PER_PX;
+/// Direction steps per turn of the stored directions.
+const DIRECTION_STEPS: f32 = 65_536.0;
 /// Offset of the minutia records.
 pub const OFFSET_MINUTIAE: usize = HEADER_LEN;
 /// Size of one cylinder record.
@@ -96,7 +105,10 @@ impl MatchTemplate {
         let mut minutiae: Vec<_> = template
             .minutiae
             .iter()
-            .filter(|m| m.x.is_finite() && m.y.is_finite() && m.angle.is_finite())
+            .filter(|m| {
+                let inside = |v: f32| (0.0..MAX_POSITION_PX).contains(&(v * scale));
+                inside(m.x) && inside(m.y) && m.angle.is_finite()
+            })
             .collect();
         // Stable sort: equal qualities keep the template's order, so preparing is deterministic.
         minutiae.sort_by_key(|m| std::cmp::Reverse(m.quality));
@@ -112,10 +124,11 @@ impl MatchTemplate {
         });
         let points: Vec<Point> = minutiae
             .iter()
-            .map(|m| Point {
-                x: m.x * scale,
-                y: m.y * scale,
-                angle: crate::template::normalize_angle(m.angle),
+            .map(|m| {
+                // The cylinders are computed from the stored (rounded) geometry, so that a
+                // prepared record describes its own minutiae exactly.
+                let (x, y, angle) = quantise(m.x * scale, m.y * scale, m.angle);
+                Point { x: position(x), y: position(y), angle: direction(angle) }
             })
             .collect();
         let cylinders = cylinder::compute_all(&points);
@@ -132,11 +145,12 @@ impl MatchTemplate {
         for ((m, p), c) in minutiae.iter().zip(&points).zip(&cylinders) {
             let Some(c) = c else { continue };
             let rec = OFFSET_MINUTIAE + count * MINUTIA_RECORD_LEN;
-            bytes[rec..rec + 4].copy_from_slice(&p.x.to_le_bytes());
-            bytes[rec + 4..rec + 8].copy_from_slice(&p.y.to_le_bytes());
-            bytes[rec + 8..rec + 12].copy_from_slice(&p.angle.to_le_bytes());
-            bytes[rec + 12] = m.quality.min(100);
-            bytes[rec + 13] = match m.kind {
+            let (x, y, angle) = quantise(p.x, p.y, p.angle);
+            bytes[rec..rec + 2].copy_from_slice(&x.to_le_bytes());
+            bytes[rec + 2..rec + 4].copy_from_slice(&y.to_le_bytes());
+            bytes[rec + 4..rec + 6].copy_from_slice(&angle.to_le_bytes());
+            bytes[rec + 6] = m.quality.min(100);
+            bytes[rec + 7] = match m.kind {
                 MinutiaKind::Ending => 0,
                 MinutiaKind::Bifurcation => 1,
             };
@@ -243,14 +257,13 @@ impl<'a> PreparedRef<'a> {
     #[inline]
     pub fn minutia(&self, i: usize) -> PreparedMinutia {
         assert!(i < self.len(), "minutia index {i} out of range");
-        let w0 = self.words[(OFFSET_MINUTIAE + i * MINUTIA_RECORD_LEN) / 8];
-        let w1 = self.words[(OFFSET_MINUTIAE + i * MINUTIA_RECORD_LEN) / 8 + 1];
+        let w = self.words[(OFFSET_MINUTIAE + i * MINUTIA_RECORD_LEN) / 8];
         PreparedMinutia {
-            x: f32::from_bits(w0 as u32),
-            y: f32::from_bits((w0 >> 32) as u32),
-            angle: f32::from_bits(w1 as u32),
-            quality: (w1 >> 32) as u8,
-            kind: if (w1 >> 40) as u8 & 1 == 1 {
+            x: position(w as u16),
+            y: position((w >> 16) as u16),
+            angle: direction((w >> 32) as u16),
+            quality: (w >> 48) as u8,
+            kind: if (w >> 56) as u8 & 1 == 1 {
                 MinutiaKind::Bifurcation
             } else {
                 MinutiaKind::Ending
@@ -261,7 +274,7 @@ impl<'a> PreparedRef<'a> {
     /// Direction of minutia `i` in radians.
     #[inline]
     pub fn angle(&self, i: usize) -> f32 {
-        f32::from_bits(self.words[(OFFSET_MINUTIAE + i * MINUTIA_RECORD_LEN) / 8 + 1] as u32)
+        direction((self.words[(OFFSET_MINUTIAE + i * MINUTIA_RECORD_LEN) / 8] >> 32) as u16)
     }
 
     /// The whole cylinder record of minutia `i`: `LAYER_WORDS` validity words, then the bits.
@@ -295,6 +308,26 @@ impl<'a> PreparedRef<'a> {
             std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), self.words.len() * 8)
         }
     }
+}
+
+/// The stored fixed-point form of a position (500-dpi pixels, inside `[0, MAX_POSITION_PX)`)
+/// and a direction (radians, any value).
+fn quantise(x: f32, y: f32, angle: f32) -> (u16, u16, u16) {
+    let step = |v: f32| (v * POSITION_STEPS_PER_PX).round().clamp(0.0, 65_535.0) as u16;
+    let turn = crate::template::normalize_angle(angle) / std::f32::consts::TAU;
+    // A direction that rounds up to a full turn is direction 0 (the cast wraps it).
+    let angle = ((turn * DIRECTION_STEPS).round() as u32 & 0xffff) as u16;
+    (step(x), step(y), angle)
+}
+
+#[inline]
+fn position(steps: u16) -> f32 {
+    steps as f32 / POSITION_STEPS_PER_PX
+}
+
+#[inline]
+fn direction(steps: u16) -> f32 {
+    steps as f32 * (std::f32::consts::TAU / DIRECTION_STEPS)
 }
 
 fn length_error(len: usize) -> Error {
