@@ -191,13 +191,27 @@ impl Matcher {
         }
         let mut pairs = PairBuffer::new();
         self.local_similarities_generic(probe, candidate, &mut pairs);
-        consolidation::score_with_matches(
+        self.consolidate(probe, candidate, &mut pairs, matches)
+    }
+
+    /// The consolidation of the local similarities in `pairs` into the score (inlined into each
+    /// kernel's compiled comparison).
+    #[inline(always)]
+    fn consolidate(
+        &self,
+        probe: PreparedRef<'_>,
+        candidate: PreparedRef<'_>,
+        pairs: &mut PairBuffer,
+        matches: Option<&mut Vec<(usize, usize)>>,
+    ) -> f64 {
+        let score = consolidation::score_with_matches(
             probe,
             candidate,
             pairs.as_mut_slice(),
             matches,
             &self.tuning,
-        ) as f64
+        );
+        score as f64
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -211,13 +225,7 @@ impl Matcher {
         let mut pairs = PairBuffer::new();
         // SAFETY: this function runs only where these features were detected (as it does).
         unsafe { self.local_similarities_avx512(probe, candidate, &mut pairs) };
-        consolidation::score_with_matches(
-            probe,
-            candidate,
-            pairs.as_mut_slice(),
-            matches,
-            &self.tuning,
-        ) as f64
+        self.consolidate(probe, candidate, &mut pairs, matches)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -231,13 +239,7 @@ impl Matcher {
         let mut pairs = PairBuffer::new();
         // SAFETY: this function runs only where these features were detected (as it does).
         unsafe { self.local_similarities_avx2(probe, candidate, &mut pairs) };
-        consolidation::score_with_matches(
-            probe,
-            candidate,
-            pairs.as_mut_slice(),
-            matches,
-            &self.tuning,
-        ) as f64
+        self.consolidate(probe, candidate, &mut pairs, matches)
     }
 
     /// The local similarities by the kernel [`Matcher::compare`] uses on this CPU.
