@@ -79,7 +79,7 @@ pub fn matcher_layout() -> DescriptorLayout {
 
 /// Re-prepares a gallery written for an earlier matcher (an older prepared descriptor layout)
 /// from its stored templates, in one audited commit, so that this build can search it. Opening
-/// does it once; it takes the writer lock for the time (about 0.7 ms of CPU per record, spread
+/// does it once; it takes the writer lock for the time (about 0.25 ms of CPU per record, spread
 /// over the threads), and fails with [`Error::GalleryLocked`] while another writer holds it.
 fn upgrade(dir: &Path, options: &OpenOptions) -> Result<()> {
     let mut store = Store::open_with(dir, OpenMode::Writable, None, options)?;
