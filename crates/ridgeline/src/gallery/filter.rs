@@ -123,9 +123,11 @@ pub struct Coarse {
     words: [u64; RECORD_WORDS],
 }
 
-/// Cylinder cells per side of one pooled cell.
-const POOL: usize = SPATIAL_CELLS / 8;
-const _: () = assert!(SPATIAL_CELLS % 8 == 0, "the coarse record pools to 8 × 8 cells");
+/// The pooled cell (of 8 × 8) that holds cylinder cell `(i, j)`: squares of cells when the
+/// cylinder has a multiple of 8 per side, the nearest covering cell otherwise.
+fn pooled_cell(i: usize, j: usize) -> usize {
+    (i * 8 / SPATIAL_CELLS) * 8 + j * 8 / SPATIAL_CELLS
+}
 
 fn pooled(prepared: PreparedRef<'_>, i: usize) -> (u64, u64, u64) {
     let validity = prepared.cylinder_validity(i);
@@ -136,24 +138,20 @@ fn pooled(prepared: PreparedRef<'_>, i: usize) -> (u64, u64, u64) {
     };
     let sections = bits.len() / layer_words.max(1);
     let (mut valid, mut half0, mut half1) = (0u64, 0u64, 0u64);
-    for pi in 0..8 {
-        for pj in 0..8 {
-            let pooled_cell = pi * 8 + pj;
-            for di in 0..POOL {
-                for dj in 0..POOL {
-                    let cell = (POOL * pi + di) * SPATIAL_CELLS + POOL * pj + dj;
-                    if bit(validity, cell) {
-                        valid |= 1 << pooled_cell;
-                    }
-                    for k in 0..sections {
-                        let layer = &bits[k * layer_words..(k + 1) * layer_words];
-                        if bit(layer, cell) {
-                            if k < sections.div_ceil(2) {
-                                half0 |= 1 << pooled_cell;
-                            } else {
-                                half1 |= 1 << pooled_cell;
-                            }
-                        }
+    for ci in 0..SPATIAL_CELLS {
+        for cj in 0..SPATIAL_CELLS {
+            let cell = ci * SPATIAL_CELLS + cj;
+            let pooled = 1u64 << pooled_cell(ci, cj);
+            if bit(validity, cell) {
+                valid |= pooled;
+            }
+            for k in 0..sections {
+                let layer = &bits[k * layer_words..(k + 1) * layer_words];
+                if bit(layer, cell) {
+                    if k < sections.div_ceil(2) {
+                        half0 |= pooled;
+                    } else {
+                        half1 |= pooled;
                     }
                 }
             }
