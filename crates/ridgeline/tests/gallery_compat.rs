@@ -7,13 +7,24 @@ use std::path::{Path, PathBuf};
 
 use ridgeline::gallery::synthetic::SyntheticPopulation;
 use ridgeline::gallery::{
-    matcher_layout, Gallery, GalleryKey, OpenMode, OpenOptions, Operation, SearchOptions, Store,
+    matcher_layout, Gallery, GalleryKey, OpenMode, OpenOptions, Operation, SearchOptions, Snapshot,
+    Store,
 };
 
 const SUBJECTS: [(&str, u8); 3] = [("alice", 2), ("bob", 7), ("carol", 0)];
 
 fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/gallery-v1")
+}
+
+/// alice and bob are stored with their fingers and exactly their enrolled templates.
+fn assert_live_records_are_the_enrolled_ones(snap: &Snapshot, pop: &SyntheticPopulation) {
+    for (f, (id, finger)) in SUBJECTS.iter().enumerate().take(2) {
+        let rec = &snap.get(id).expect("get")[0];
+        assert_eq!(rec.finger, *finger);
+        let t = ridgeline::Template::from_native_bytes(&rec.template).expect("template");
+        assert_eq!(t, pop.impression(f as u64, 0), "{id}: the template as enrolled");
+    }
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -34,12 +45,7 @@ fn version_1_gallery_still_opens() {
     assert_eq!(snap.len(), 2);
     assert_eq!(snap.deleted(), 1);
     assert!(snap.verify().is_ok(), "{:?}", snap.verify().problems);
-    for (f, (id, finger)) in SUBJECTS.iter().enumerate().take(2) {
-        let rec = &snap.get(id).expect("get")[0];
-        assert_eq!(rec.finger, *finger);
-        let t = ridgeline::Template::from_native_bytes(&rec.template).expect("template");
-        assert_eq!(t, pop.impression(f as u64, 0));
-    }
+    assert_live_records_are_the_enrolled_ones(&snap, &pop);
     assert!(snap.get("carol").is_err());
 }
 
@@ -56,12 +62,7 @@ fn version_1_gallery_is_re_prepared_when_opened_and_then_searches() {
     assert!(snap.verify().is_ok(), "{:?}", snap.verify().problems);
     let r = g.identify(&pop.impression(1, 1), &SearchOptions::default()).expect("identify");
     assert_eq!(r.candidates[0].subject_id, "bob");
-    for (f, (id, finger)) in SUBJECTS.iter().enumerate().take(2) {
-        let rec = &snap.get(id).expect("get")[0];
-        assert_eq!(rec.finger, *finger);
-        let t = ridgeline::Template::from_native_bytes(&rec.template).expect("template");
-        assert_eq!(t, pop.impression(f as u64, 0), "templates are copied unchanged");
-    }
+    assert_live_records_are_the_enrolled_ones(&snap, &pop);
     drop(g);
     let report = ridgeline::gallery::audit::verify(work.path()).expect("verify trail");
     assert!(report.is_ok(), "{:?}", report.problem);
@@ -109,12 +110,7 @@ fn encrypted_gallery_still_opens_with_its_key() {
     assert_eq!(snap.len(), 2);
     assert_eq!(snap.deleted(), 1);
     assert!(snap.verify().is_ok(), "{:?}", snap.verify().problems);
-    for (f, (id, finger)) in SUBJECTS.iter().enumerate().take(2) {
-        let rec = &snap.get(id).expect("get")[0];
-        assert_eq!(rec.finger, *finger);
-        let t = ridgeline::Template::from_native_bytes(&rec.template).expect("template");
-        assert_eq!(t, pop.impression(f as u64, 0));
-    }
+    assert_live_records_are_the_enrolled_ones(&snap, &pop);
     let mut trail = ridgeline::gallery::audit::verify(&dir).expect("audit");
     assert!(trail.is_ok(), "{trail:?}");
     assert_eq!(ridgeline::gallery::audit::unseal_subjects(&mut trail.entries, &key), 0);

@@ -1175,20 +1175,7 @@ impl Store {
 
         let mut next = w.manifest.clone();
         next.generation += 1;
-        let mut batch = Vec::new();
-        let mut rewritten = 0usize;
-        let mut new_segments = Vec::new();
-        let mut flush = |batch: &mut Vec<NewRecord>, next: &mut Manifest| -> Result<()> {
-            if batch.is_empty() {
-                return Ok(());
-            }
-            let id = next.next_segment_id;
-            next.next_segment_id += 1;
-            self.write_segment(id, next.layout, batch, key.as_ref())?;
-            new_segments.push(SegmentEntry { id, count: batch.len() as u32 });
-            batch.clear();
-            Ok(())
-        };
+        let mut writer = SegmentBatches::new(self, next.layout, key.as_ref());
         for s in &rewrite {
             for i in 0..s.segment.len() {
                 let here = RecordId { segment: s.segment.id(), index: i };
@@ -1199,21 +1186,17 @@ impl Store {
                 let (subject_id, finger) = s.segment.subject(i)?;
                 let descriptor = s.segment.descriptor(i).unwrap_or_default().to_vec();
                 let demographics = s.segment.demographics(i)?.unwrap_or_default().to_vec();
-                batch.push(NewRecord {
+                let record = NewRecord {
                     subject_id: subject_id.to_string(),
                     finger,
                     template: view.template.to_vec(),
                     descriptor,
                     demographics,
-                });
-                rewritten += 1;
-                if batch.len() == COMPACT_SEGMENT_RECORDS {
-                    flush(&mut batch, &mut next)?;
-                }
+                };
+                writer.push(record, &mut next)?;
             }
         }
-        flush(&mut batch, &mut next)?;
-        manifest::sync_dir(&self.dir)?;
+        let (new_segments, rewritten) = writer.finish(&mut next)?;
         let mut removed: HashSet<u64> = rewrite.iter().map(|s| s.segment.id()).collect();
         removed.extend(&lost_ids);
         next.segments = keep;
@@ -1315,20 +1298,7 @@ impl Store {
         let mut next = w.manifest.clone();
         next.generation += 1;
         next.layout = layout;
-        let mut written = Vec::new();
-        let mut rewritten = 0usize;
-        let mut batch: Vec<NewRecord> = Vec::new();
-        let mut flush = |batch: &mut Vec<NewRecord>, next: &mut Manifest| -> Result<()> {
-            if batch.is_empty() {
-                return Ok(());
-            }
-            let id = next.next_segment_id;
-            next.next_segment_id += 1;
-            self.write_segment(id, layout, batch, key.as_ref())?;
-            written.push(SegmentEntry { id, count: batch.len() as u32 });
-            batch.clear();
-            Ok(())
-        };
+        let mut writer = SegmentBatches::new(self, layout, key.as_ref());
         for s in current.segments.iter() {
             let live: Vec<u32> = (0..s.segment.len()).filter(|&i| !s.is_deleted(i)).collect();
             let records: Vec<NewRecord> = live
@@ -1354,15 +1324,10 @@ impl Store {
                 })
                 .collect::<Result<_>>()?;
             for record in records {
-                batch.push(record);
-                rewritten += 1;
-                if batch.len() == COMPACT_SEGMENT_RECORDS {
-                    flush(&mut batch, &mut next)?;
-                }
+                writer.push(record, &mut next)?;
             }
         }
-        flush(&mut batch, &mut next)?;
-        manifest::sync_dir(&self.dir)?;
+        let (written, rewritten) = writer.finish(&mut next)?;
         let old: Vec<u64> = w.manifest.segments.iter().map(|e| e.id).collect();
         next.segments = written;
         next.deletions.clear();
@@ -1373,6 +1338,51 @@ impl Store {
         self.publish(snapshot);
         self.remove_segment_files(old, false)?;
         Ok((rewritten, generation, from))
+    }
+}
+
+/// Records rewritten into new segments of [`COMPACT_SEGMENT_RECORDS`] each (compaction, rekey,
+/// re-preparing): ids come from the next manifest, and every file is synced before it is named.
+struct SegmentBatches<'a> {
+    store: &'a Store,
+    layout: DescriptorLayout,
+    key: Option<&'a Arc<GalleryKey>>,
+    batch: Vec<NewRecord>,
+    written: Vec<SegmentEntry>,
+    records: usize,
+}
+
+impl<'a> SegmentBatches<'a> {
+    fn new(store: &'a Store, layout: DescriptorLayout, key: Option<&'a Arc<GalleryKey>>) -> Self {
+        SegmentBatches { store, layout, key, batch: Vec::new(), written: Vec::new(), records: 0 }
+    }
+
+    fn push(&mut self, record: NewRecord, next: &mut Manifest) -> Result<()> {
+        self.batch.push(record);
+        self.records += 1;
+        if self.batch.len() == COMPACT_SEGMENT_RECORDS {
+            self.flush(next)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, next: &mut Manifest) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let id = next.next_segment_id;
+        next.next_segment_id += 1;
+        self.store.write_segment(id, self.layout, &self.batch, self.key)?;
+        self.written.push(SegmentEntry { id, count: self.batch.len() as u32 });
+        self.batch.clear();
+        Ok(())
+    }
+
+    /// Writes the last batch and syncs the folder; returns the new segments and the records.
+    fn finish(mut self, next: &mut Manifest) -> Result<(Vec<SegmentEntry>, usize)> {
+        self.flush(next)?;
+        manifest::sync_dir(&self.store.dir)?;
+        Ok((self.written, self.records))
     }
 }
 

@@ -122,14 +122,13 @@ impl MatchTemplate {
             );
             a.total_cmp(&b)
         });
-        let points: Vec<Point> = minutiae
+        // The stored (rounded) geometry; the cylinders are computed from it, so that a prepared
+        // record describes its own minutiae exactly.
+        let stored: Vec<(u16, u16, u16)> =
+            minutiae.iter().map(|m| quantise(m.x * scale, m.y * scale, m.angle)).collect();
+        let points: Vec<Point> = stored
             .iter()
-            .map(|m| {
-                // The cylinders are computed from the stored (rounded) geometry, so that a
-                // prepared record describes its own minutiae exactly.
-                let (x, y, angle) = quantise(m.x * scale, m.y * scale, m.angle);
-                Point { x: position(x), y: position(y), angle: direction(angle) }
-            })
+            .map(|&(x, y, angle)| Point { x: position(x), y: position(y), angle: direction(angle) })
             .collect();
         let cylinders = cylinder::compute_all(&points);
 
@@ -142,10 +141,9 @@ impl MatchTemplate {
         );
         bytes[OFFSET_QUALITY] = template.quality.min(100);
         let mut count = 0usize;
-        for ((m, p), c) in minutiae.iter().zip(&points).zip(&cylinders) {
+        for ((m, &(x, y, angle)), c) in minutiae.iter().zip(&stored).zip(&cylinders) {
             let Some(c) = c else { continue };
             let rec = OFFSET_MINUTIAE + count * MINUTIA_RECORD_LEN;
-            let (x, y, angle) = quantise(p.x, p.y, p.angle);
             bytes[rec..rec + 2].copy_from_slice(&x.to_le_bytes());
             bytes[rec + 2..rec + 4].copy_from_slice(&y.to_le_bytes());
             bytes[rec + 4..rec + 6].copy_from_slice(&angle.to_le_bytes());
