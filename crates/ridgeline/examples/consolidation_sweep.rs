@@ -153,13 +153,7 @@ fn thread_cpu_seconds() -> f64 {
 /// The consolidation without the common-region normalisation: every minutia counts in the
 /// global agreement and in `n_p` (the matcher before the partial-overlap rule).
 fn before() -> Tuning {
-    Tuning {
-        overlap_radius_px: 0.0,
-        overlap_min_minutiae: 0,
-        overlap_min_share: 0.0,
-        overlap_scored_pairs: false,
-        ..Tuning::default()
-    }
+    Tuning { overlap_radius_px: 0.0, overlap_min_share: 0.0, ..Tuning::default() }
 }
 
 /// Families of variants; the first of each is [`before`], the last of the first family is the
@@ -170,33 +164,14 @@ fn variants() -> Vec<(&'static str, Vec<(String, Tuning)>)> {
     let mut overlap = first();
     for radius in [30.0, 40.0, 50.0] {
         for share in [0.3, 0.4, 0.5] {
-            for scored in [false, true] {
-                overlap.push((
-                    format!(
-                        "overlap {radius} px, floor {share} n, n_p {}",
-                        if scored { "overlap" } else { "all" }
-                    ),
-                    Tuning {
-                        overlap_radius_px: radius,
-                        overlap_min_minutiae: 0,
-                        overlap_min_share: share,
-                        overlap_scored_pairs: scored,
-                        ..base
-                    },
-                ));
-            }
+            overlap.push((
+                format!("overlap {radius} px, floor {share} n"),
+                Tuning { overlap_radius_px: radius, overlap_min_share: share, ..base },
+            ));
         }
     }
     overlap.push(("default".to_string(), Tuning::default()));
     let mut distortion = first();
-    for local in [10.0, 12.0, 15.0] {
-        for drift in [0.0, 0.1] {
-            distortion.push((
-                format!("grown, local {local} px, drift 15 px + {drift} of the distance"),
-                Tuning { agreement_local_error_px: local, agreement_drift_per_px: drift, ..base },
-            ));
-        }
-    }
     for per_px in [0.05, 0.15, 0.2] {
         distortion.push((
             format!("relaxation tolerance 12 px + {per_px} of the distance"),
@@ -214,12 +189,6 @@ fn variants() -> Vec<(&'static str, Vec<(String, Tuning)>)> {
         on_default.push((
             format!("default, agreement tolerance {tolerance} px"),
             Tuning { agreement_position_error_px: tolerance, ..Tuning::default() },
-        ));
-    }
-    for local in [10.0, 15.0] {
-        on_default.push((
-            format!("default, grown, local {local} px"),
-            Tuning { agreement_local_error_px: local, ..Tuning::default() },
         ));
     }
     vec![("overlap", overlap), ("distortion", distortion), ("on the default", on_default)]

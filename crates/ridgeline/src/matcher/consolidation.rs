@@ -21,18 +21,10 @@ const SELECTION_POOL: usize = 4 * MAX_RELAXATION_PAIRS;
 pub struct Tuning {
     /// [`OVERLAP_RADIUS_PX`].
     pub overlap_radius_px: f32,
-    /// [`OVERLAP_MIN_MINUTIAE`].
-    pub overlap_min_minutiae: usize,
     /// [`OVERLAP_MIN_SHARE`].
     pub overlap_min_share: f32,
-    /// [`OVERLAP_SCORED_PAIRS`].
-    pub overlap_scored_pairs: bool,
     /// [`AGREEMENT_POSITION_ERROR_PX`].
     pub agreement_position_error_px: f32,
-    /// [`AGREEMENT_LOCAL_ERROR_PX`].
-    pub agreement_local_error_px: f32,
-    /// [`AGREEMENT_DRIFT_PER_PX`].
-    pub agreement_drift_per_px: f32,
     /// [`AGREEMENT_WEIGHT`].
     pub agreement_weight: f32,
     /// [`COMPATIBLE_POSITION_ERROR_PER_PX`].
@@ -43,12 +35,8 @@ impl Default for Tuning {
     fn default() -> Tuning {
         Tuning {
             overlap_radius_px: OVERLAP_RADIUS_PX,
-            overlap_min_minutiae: OVERLAP_MIN_MINUTIAE,
             overlap_min_share: OVERLAP_MIN_SHARE,
-            overlap_scored_pairs: OVERLAP_SCORED_PAIRS,
             agreement_position_error_px: AGREEMENT_POSITION_ERROR_PX,
-            agreement_local_error_px: AGREEMENT_LOCAL_ERROR_PX,
-            agreement_drift_per_px: AGREEMENT_DRIFT_PER_PX,
             agreement_weight: AGREEMENT_WEIGHT,
             relaxation_error_per_px: COMPATIBLE_POSITION_ERROR_PER_PX,
         }
@@ -62,8 +50,7 @@ impl Tuning {
         if self.overlap_radius_px <= 0.0 {
             return n;
         }
-        let floor =
-            self.overlap_min_minutiae.max((self.overlap_min_share * n as f32).ceil() as usize);
+        let floor = (self.overlap_min_share * n as f32).ceil() as usize;
         inside.max(floor).min(n)
     }
 }
@@ -137,11 +124,7 @@ pub(super) fn score_with_matches(
         *seed = (s.probe_index as usize, s.candidate_index as usize);
     }
     let agreement = global_agreement(probe, candidate, &seeds[..seeds_taken], tuning);
-    let scored_pairs = if tuning.overlap_scored_pairs {
-        scored_pair_count(agreement.counted_probe.min(agreement.counted_candidate))
-    } else {
-        scored_pair_count(probe.len().min(candidate.len()))
-    };
+    let scored_pairs = scored_pair_count(probe.len().min(candidate.len()));
     if let Some(matches) = matches {
         matches.extend(
             selected
@@ -270,19 +253,14 @@ fn global_agreement(
         }
         let inside_candidate =
             column_near.iter().take(nb).filter(|&&d_sq| d_sq <= overlap_sq).count();
-        let mates = if tuning.agreement_local_error_px > 0.0 {
-            grown_mates(&px, &py, &pa, na, &bx, &by, &ba, nb, seed_probe, seed_candidate, tuning)
-        } else {
-            row_arg
-                .iter()
-                .take(na)
-                .enumerate()
-                .filter(|&(k, &key)| {
-                    key != u32::MAX
-                        && column_key[(key & INDEX_MASK) as usize] & INDEX_MASK == k as u32
-                })
-                .count()
-        };
+        let mates = row_arg
+            .iter()
+            .take(na)
+            .enumerate()
+            .filter(|&(k, &key)| {
+                key != u32::MAX && column_key[(key & INDEX_MASK) as usize] & INDEX_MASK == k as u32
+            })
+            .count();
         let outcome = Agreement {
             mates,
             counted_probe: tuning.counted(inside_probe, na),
@@ -297,99 +275,6 @@ fn global_agreement(
 
 /// Padding coordinate of unused minutia slots, far outside any tolerance.
 const FAR_PX: f32 = 1.0e9;
-
-/// Mates grown from the seed outwards, tolerating skin distortion: probe minutiae are visited in
-/// order of distance from the seed (positions `px`, `py` already moved by the seed's motion);
-/// each is predicted at its position plus the displacement of the nearest pair accepted so far
-/// (the seed's is zero) and pairs with the nearest unused candidate minutia of compatible
-/// direction within [`Tuning::agreement_local_error_px`], provided its displacement from the
-/// seed's motion stays within [`Tuning::agreement_position_error_px`] plus
-/// [`Tuning::agreement_drift_per_px`] of its distance from the seed. A smooth distortion moves
-/// neighbouring minutiae alike, so each new mate is checked against its neighbours' motion, not
-/// the seed's; the drift bound keeps chains of chance pairs from wandering across an impostor.
-#[allow(clippy::too_many_arguments)] // columns of two templates, kept flat for the hot loop
-#[inline(always)]
-fn grown_mates(
-    px: &[f32; MAX_PREPARED_MINUTIAE],
-    py: &[f32; MAX_PREPARED_MINUTIAE],
-    pa: &[f32; MAX_PREPARED_MINUTIAE],
-    na: usize,
-    bx: &[f32; AGREEMENT_COLUMNS],
-    by: &[f32; AGREEMENT_COLUMNS],
-    ba: &[f32; AGREEMENT_COLUMNS],
-    nb: usize,
-    seed_probe: usize,
-    seed_candidate: usize,
-    tuning: &Tuning,
-) -> usize {
-    let (sx, sy) = (px[seed_probe], py[seed_probe]);
-    // Visiting order: by distance from the seed, ties by index (a total order).
-    let mut order = [0u32; MAX_PREPARED_MINUTIAE];
-    let mut distance_sq = [0f32; MAX_PREPARED_MINUTIAE];
-    for k in 0..na {
-        distance_sq[k] = (px[k] - sx) * (px[k] - sx) + (py[k] - sy) * (py[k] - sy);
-        order[k] = k as u32;
-    }
-    order[..na].sort_unstable_by(|&p, &q| {
-        distance_sq[p as usize].total_cmp(&distance_sq[q as usize]).then(p.cmp(&q))
-    });
-    // Accepted pairs: probe position and displacement (candidate minus moved probe).
-    let mut accepted_x = [0f32; MAX_PREPARED_MINUTIAE];
-    let mut accepted_y = [0f32; MAX_PREPARED_MINUTIAE];
-    let mut shift_x = [0f32; MAX_PREPARED_MINUTIAE];
-    let mut shift_y = [0f32; MAX_PREPARED_MINUTIAE];
-    let mut used = [false; MAX_PREPARED_MINUTIAE];
-    (accepted_x[0], accepted_y[0]) = (sx, sy);
-    (shift_x[0], shift_y[0]) = (bx[seed_candidate] - sx, by[seed_candidate] - sy);
-    used[seed_candidate] = true;
-    let mut accepted = 1;
-    let local_sq = tuning.agreement_local_error_px * tuning.agreement_local_error_px;
-    for &k in &order[..na] {
-        let k = k as usize;
-        if k == seed_probe {
-            continue;
-        }
-        let (x, y) = (px[k], py[k]);
-        let mut anchor = 0;
-        let mut anchor_sq = f32::INFINITY;
-        for t in 0..accepted {
-            let d_sq = (accepted_x[t] - x) * (accepted_x[t] - x)
-                + (accepted_y[t] - y) * (accepted_y[t] - y);
-            if d_sq < anchor_sq {
-                (anchor, anchor_sq) = (t, d_sq);
-            }
-        }
-        let (qx, qy) = (x + shift_x[anchor], y + shift_y[anchor]);
-        let drift = tuning.agreement_position_error_px
-            + tuning.agreement_drift_per_px * distance_sq[k].sqrt();
-        let drift_sq = drift * drift;
-        let mut best = usize::MAX;
-        let mut best_sq = local_sq;
-        for l in 0..nb {
-            if used[l] {
-                continue;
-            }
-            let d_sq = (bx[l] - qx) * (bx[l] - qx) + (by[l] - qy) * (by[l] - qy);
-            let total_sq = (bx[l] - x) * (bx[l] - x) + (by[l] - y) * (by[l] - y);
-            let turn = ba[l] - pa[k];
-            let turn = turn - TAU * (turn * (1.0 / TAU) + 0.5).floor();
-            if d_sq <= best_sq
-                && total_sq <= drift_sq
-                && turn.abs() <= COMPATIBLE_ROTATION_ERROR_RAD
-                && (d_sq < best_sq || best == usize::MAX)
-            {
-                (best, best_sq) = (l, d_sq);
-            }
-        }
-        if best != usize::MAX {
-            used[best] = true;
-            (accepted_x[accepted], accepted_y[accepted]) = (x, y);
-            (shift_x[accepted], shift_y[accepted]) = (bx[best] - x, by[best] - y);
-            accepted += 1;
-        }
-    }
-    accepted
-}
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Selected {
@@ -726,30 +611,6 @@ mod tests {
             counted_candidate: tuning.counted(3, 40),
         };
         assert!(tiny.value() <= 0.06, "{}", tiny.value());
-    }
-
-    #[test]
-    fn grown_mates_follow_a_smooth_distortion_that_one_motion_misses() {
-        // The second impression is sheared: minutiae move sideways by 0.12 px per px of height
-        // below the seed row, up to 34 px at the bottom, as when the finger is pushed on the
-        // glass. The seed's rigid motion explains only the rows near it.
-        let a = MatchTemplate::prepare(&spread_template(40, |x, y, a| (x, y, a)));
-        let sheared = |x: f32, y: f32, a: f32| (x + 0.12 * (y - 60.0), y, a);
-        let b = MatchTemplate::prepare(&spread_template(40, sheared));
-        let i = (0..a.view().len())
-            .min_by(|&p, &q| a.view().minutia(p).y.total_cmp(&a.view().minutia(q).y))
-            .expect("minutiae");
-        let j = mate(&a, &b, i, sheared);
-        let rigid = Tuning { agreement_local_error_px: 0.0, ..Tuning::default() };
-        let grown =
-            Tuning { agreement_local_error_px: 10.0, agreement_drift_per_px: 0.15, ..rigid };
-        let rigid_mates = global_agreement(a.view(), b.view(), &seed(i, j), &rigid).mates;
-        let grown_mates = global_agreement(a.view(), b.view(), &seed(i, j), &grown).mates;
-        assert!(grown_mates > rigid_mates + 5, "{grown_mates} vs {rigid_mates}");
-        // Without drift allowance the growth is held to the seed's motion like the rigid count.
-        let held = Tuning { agreement_drift_per_px: 0.0, ..grown };
-        let held_mates = global_agreement(a.view(), b.view(), &seed(i, j), &held).mates;
-        assert!(held_mates <= rigid_mates + 1, "{held_mates} vs {rigid_mates}");
     }
 
     #[test]

@@ -108,25 +108,9 @@ pub const AGREEMENT_WEIGHT: f32 = 0.1;
 /// (`docs/ACCURACY.md`, "Partial overlap and distortion in the consolidation"). Zero counts
 /// every minutia.
 pub const OVERLAP_RADIUS_PX: f32 = 40.0;
-/// Fewest minutiae a print counts in the common region, so that a tiny overlap (a few chance
-/// pairs) cannot make an agreement near one: the larger of this and [`OVERLAP_MIN_SHARE`] of the
-/// print's minutiae (never more than it has). A share scales with the print; a fixed count of
-/// 12 or 16 measured worse.
-pub const OVERLAP_MIN_MINUTIAE: usize = 0;
-/// See [`OVERLAP_MIN_MINUTIAE`]. 0.4: at most two and a half times the agreement of the same
-/// mates over all minutiae; 0.3 let impostors with small overlaps through on DB3, 0.5 and 0.6
-/// gave back part of the gain.
+/// Fewest minutiae a print counts in the common region, as a share of its minutiae (never more
+/// than it has), so that a tiny overlap (a few chance pairs) cannot make an agreement near one.
+/// 0.4: at most two and a half times the agreement of the same mates over all minutiae; 0.3 let
+/// impostors with small overlaps through on DB3, 0.5 and 0.6 gave back part of the gain, and a
+/// fixed count of 12 or 16 minutiae measured worse than a share, which scales with the print.
 pub const OVERLAP_MIN_SHARE: f32 = 0.4;
-/// Whether the number of scored pairs `n_p` follows the smaller count of minutiae in the
-/// common region instead of the smaller count overall. Measured alike; off keeps `n_p` the
-/// published rule.
-pub const OVERLAP_SCORED_PAIRS: bool = false;
-/// Distortion tolerance of the global agreement: when positive, mates are grown from the seed
-/// outwards, each predicted by the displacement of its nearest already-accepted pair instead of
-/// by the seed's rigid motion alone, within this distance; their total displacement from the
-/// seed's motion may still reach [`AGREEMENT_POSITION_ERROR_PX`] plus
-/// [`AGREEMENT_DRIFT_PER_PX`] of their distance from the seed. Zero (one rigid motion): growing
-/// measured no better on the distorted stress set and worse on DB3.
-pub const AGREEMENT_LOCAL_ERROR_PX: f32 = 0.0;
-/// See [`AGREEMENT_LOCAL_ERROR_PX`].
-pub const AGREEMENT_DRIFT_PER_PX: f32 = 0.0;
