@@ -1,4 +1,4 @@
-//! The gallery and de-duplication commands under damage and hostile input (issue #25): a
+//! The gallery and de-duplication commands under damage and hostile input: a
 //! damaged gallery fails searches by default and says so when a partial answer is asked for;
 //! compaction does not launder damage; de-duplication finds duplicates in a population made
 //! only of them and never resumes another job; inputs are checked before they are trusted;

@@ -253,7 +253,7 @@ pub enum Error {
         /// The id as given.
         id: String,
         /// What is wrong with it.
-        problem: crate::people::SubjectIdProblem,
+        problem: SubjectIdProblem,
     },
 
     /// An enrolment under an id that is already enrolled, without saying it updates it.
@@ -306,5 +306,66 @@ impl Error {
 impl From<std::io::Error> for Error {
     fn from(source: std::io::Error) -> Self {
         Error::Io { path: None, source }
+    }
+}
+
+/// Why a subject id is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SubjectIdProblem {
+    /// Nothing left after trimming.
+    Empty,
+    /// Longer than the gallery's limit after normalisation.
+    TooLong {
+        /// Bytes of UTF-8 after normalisation.
+        bytes: usize,
+        /// The most bytes an id may have (`MAX_SUBJECT_ID_LEN`).
+        max: usize,
+    },
+    /// A control character (C0, DEL or C1).
+    Control {
+        /// The code point.
+        code_point: u32,
+    },
+    /// An invisible or format character (zero-width, bidirectional control, BOM inside, …).
+    Invisible {
+        /// The code point.
+        code_point: u32,
+    },
+    /// White space other than U+0020 inside the id, or a line or paragraph separator.
+    Space {
+        /// The code point.
+        code_point: u32,
+    },
+    /// A private-use code point or a non-character.
+    NotText {
+        /// The code point.
+        code_point: u32,
+    },
+}
+
+impl std::fmt::Display for SubjectIdProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            SubjectIdProblem::Empty => write!(f, "it is empty"),
+            SubjectIdProblem::TooLong { bytes, max } => {
+                write!(f, "it is {bytes} bytes long, at most {max}")
+            }
+            SubjectIdProblem::Control { code_point } => {
+                write!(f, "it holds the control character U+{code_point:04X}")
+            }
+            SubjectIdProblem::Invisible { code_point } => {
+                write!(f, "it holds the invisible character U+{code_point:04X}")
+            }
+            SubjectIdProblem::Space { code_point } => {
+                write!(
+                    f,
+                    "it holds the space character U+{code_point:04X} (only U+0020 is allowed)"
+                )
+            }
+            SubjectIdProblem::NotText { code_point } => {
+                write!(f, "it holds U+{code_point:04X}, a private-use code point or non-character")
+            }
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The gallery never answers from damaged data without saying so: compaction does not copy
 //! damage under fresh checksums, a search that cannot read every committed record fails (or,
 //! when asked for, says how many it skipped), and a record whose id fails its checksum is
-//! never reported nor lets its subject enrol twice. Regression tests of issue #25.
+//! never reported nor lets its subject enrol twice. Each test is a regression test of one fault found under attack.
 
 use std::path::{Path, PathBuf};
 

@@ -14,8 +14,9 @@
 pub mod manifest;
 pub mod subject_id;
 
+pub use crate::error::SubjectIdProblem;
 pub use manifest::{parse_people, read_people, PersonRow, PersonRows};
-pub use subject_id::{canonical_stored, normalize_subject_id, SubjectIdProblem};
+pub use subject_id::{canonical_stored, normalize_subject_id};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::error::{Error, Result};

@@ -22,70 +22,11 @@ use std::borrow::Cow;
 
 use unicode_normalization::{is_nfc, UnicodeNormalization};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SubjectIdProblem};
 pub use crate::gallery::MAX_SUBJECT_ID_LEN;
 
 /// Byte-order mark, stripped at the start of an id and refused inside it.
 pub const BYTE_ORDER_MARK: char = '\u{FEFF}';
-
-/// Why a subject id is refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SubjectIdProblem {
-    /// Nothing left after trimming.
-    Empty,
-    /// Longer than [`MAX_SUBJECT_ID_LEN`] bytes of UTF-8 after normalisation.
-    TooLong {
-        /// Bytes after normalisation.
-        bytes: usize,
-    },
-    /// A control character (C0, DEL or C1).
-    Control {
-        /// The code point.
-        code_point: u32,
-    },
-    /// An invisible or format character (zero-width, bidirectional control, BOM inside, …).
-    Invisible {
-        /// The code point.
-        code_point: u32,
-    },
-    /// White space other than U+0020 inside the id, or a line or paragraph separator.
-    Space {
-        /// The code point.
-        code_point: u32,
-    },
-    /// A private-use code point or a non-character.
-    NotText {
-        /// The code point.
-        code_point: u32,
-    },
-}
-
-impl std::fmt::Display for SubjectIdProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match *self {
-            SubjectIdProblem::Empty => write!(f, "it is empty"),
-            SubjectIdProblem::TooLong { bytes } => {
-                write!(f, "it is {bytes} bytes long, at most {MAX_SUBJECT_ID_LEN}")
-            }
-            SubjectIdProblem::Control { code_point } => {
-                write!(f, "it holds the control character U+{code_point:04X}")
-            }
-            SubjectIdProblem::Invisible { code_point } => {
-                write!(f, "it holds the invisible character U+{code_point:04X}")
-            }
-            SubjectIdProblem::Space { code_point } => {
-                write!(
-                    f,
-                    "it holds the space character U+{code_point:04X} (only U+0020 is allowed)"
-                )
-            }
-            SubjectIdProblem::NotText { code_point } => {
-                write!(f, "it holds U+{code_point:04X}, a private-use code point or non-character")
-            }
-        }
-    }
-}
 
 /// Whether `c` is invisible or a format character: Unicode's default-ignorable code points
 /// (general category Cf and the other invisibles) that can make two ids look the same.
@@ -171,7 +112,7 @@ pub fn check(raw: &str) -> Result<Cow<'_, str>> {
         return Err(refuse(problem));
     }
     if id.len() > MAX_SUBJECT_ID_LEN {
-        return Err(refuse(SubjectIdProblem::TooLong { bytes: id.len() }));
+        return Err(refuse(SubjectIdProblem::TooLong { bytes: id.len(), max: MAX_SUBJECT_ID_LEN }));
     }
     Ok(id)
 }
@@ -257,10 +198,10 @@ mod tests {
         assert_eq!(problem(""), SubjectIdProblem::Empty);
         assert_eq!(problem(" \u{FEFF}"), SubjectIdProblem::Invisible { code_point: 0xFEFF });
         assert_eq!(problem("\u{FEFF}  "), SubjectIdProblem::Empty);
-        assert_eq!(problem(&"x".repeat(65)), SubjectIdProblem::TooLong { bytes: 65 });
+        assert_eq!(problem(&"x".repeat(65)), SubjectIdProblem::TooLong { bytes: 65, max: 64 });
         assert!(normalize_subject_id(&"x".repeat(64)).is_ok());
         // The limit applies to the normalised bytes: 22 three-byte characters are 66 bytes.
-        assert_eq!(problem(&"伟".repeat(22)), SubjectIdProblem::TooLong { bytes: 66 });
+        assert_eq!(problem(&"伟".repeat(22)), SubjectIdProblem::TooLong { bytes: 66, max: 64 });
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! counts of the current choice, refined over a few rounds). λ is bisected on the size of the
 //! real stream, so the result is the best stream found that fits the budget.
 
-use super::encode::{
+use super::stream::{
     block_of, from_scaled, quantize, run_length, to_scaled, write_stream, Analysis, Steps,
 };
 use super::*;
@@ -318,7 +318,7 @@ pub(super) fn best_stream(a: &Analysis, budget_bytes: usize) -> Result<Vec<u8>> 
 #[cfg(test)]
 mod tests {
     use super::super::decode::{read_transform, reconstruct};
-    use super::super::encode::transform_segment;
+    use super::super::stream::transform_segment;
     use super::super::tree;
     use super::*;
     use crate::bytes::Reader;

@@ -13,6 +13,7 @@ mod allocation;
 mod decode;
 mod encode;
 mod huffman;
+mod stream;
 mod transform;
 mod tree;
 
