@@ -144,10 +144,10 @@ fn id_number(n: u32) -> String {
     format!("{body}{}", ridgeline_link::id_number::check_character(&b))
 }
 
-#[test]
-fn prints_fuse_with_demographics_and_conflicts_are_flagged() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = dir.path();
+/// Two exports of twelve people with prints of fingers 2 and 7 in `d` (`a.csv`, `b.csv`):
+/// b0 has the prints of a0 and no details, b11 the prints and name of a11 under another valid
+/// number, b1 the number and name of a1 with someone else's prints, the rest match in both.
+fn two_systems_with_prints(d: &Path) {
     let names = [
         "张伟", "李娜", "王芳", "刘洋", "陈静", "杨磊", "赵敏", "黄勇", "周杰", "吴霞", "徐刚",
         "孙丽",
@@ -182,6 +182,13 @@ fn prints_fuse_with_demographics_and_conflicts_are_flagged() {
     }
     std::fs::write(d.join("a.csv"), a).expect("write");
     std::fs::write(d.join("b.csv"), b).expect("write");
+}
+
+#[test]
+fn prints_fuse_with_demographics_and_conflicts_are_flagged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    two_systems_with_prints(d);
     let links = d.join("links.csv");
     let html = d.join("page.html");
     let summary = json(&ridgeline(&[
@@ -227,4 +234,43 @@ fn prints_fuse_with_demographics_and_conflicts_are_flagged() {
     };
     assert!(has("a11", "b11", "same_fingers_different_id_numbers"), "{conflicts:?}");
     assert!(has("a1", "b1", "same_id_number_different_fingers"), "{conflicts:?}");
+}
+
+#[test]
+fn the_indexed_print_search_links_what_the_exhaustive_one_links() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    two_systems_with_prints(d);
+    let scratch = d.join("tmp");
+    std::fs::create_dir(&scratch).expect("scratch");
+    let run = |mode: &str| {
+        let links = d.join(format!("links-{mode}.csv"));
+        let out = Command::new(env!("CARGO_BIN_EXE_ridgeline"))
+            .env("TMPDIR", &scratch)
+            .args([
+                "link",
+                d.join("a.csv").to_str().expect("utf-8"),
+                d.join("b.csv").to_str().expect("utf-8"),
+                "--out",
+                links.to_str().expect("utf-8"),
+                "--print-search",
+                mode,
+                "--json",
+            ])
+            .output()
+            .expect("runs");
+        let summary = json(&out);
+        (summary, std::fs::read_to_string(&links).expect("links"))
+    };
+    let (exhaustive, exhaustive_links) = run("exhaustive");
+    let (indexed, indexed_links) = run("indexed");
+    assert_eq!(exhaustive["print_search"], "exhaustive");
+    assert_eq!(indexed["print_search"], "indexed");
+    // b0 carries no details: only the print search can propose it, and both searches do.
+    assert!(indexed_links.lines().any(|l| l.starts_with("a0,b0,") && l.ends_with(",fingerprint")));
+    assert_eq!(indexed_links, exhaustive_links);
+    assert_eq!(indexed["conflicts"], exhaustive["conflicts"]);
+    // The scratch gallery of the indexed search is gone.
+    let left: Vec<_> = std::fs::read_dir(&scratch).expect("scratch").collect();
+    assert!(left.is_empty(), "{left:?}");
 }

@@ -12,12 +12,15 @@ use std::time::Instant;
 use anyhow::Context;
 use rayon::prelude::*;
 use ridgeline::matcher::{calibration, MatchTemplate, Matcher};
+use ridgeline::Template;
 use ridgeline_link::compare::{decode, FIELDS, LEVEL_NAMES};
 use ridgeline_link::record::{csv_field, flags};
 use ridgeline_link::{
     ColumnMap, ConflictKind, Evidence, LinkConfig, Linkage, Person, PrintEvidence,
 };
 use serde_json::json;
+
+use crate::progress::Progress;
 
 /// Arguments of `ridgeline link`.
 #[derive(Debug, clap::Args)]
@@ -48,6 +51,12 @@ pub struct Args {
     /// Resolution of fingerprint images whose files carry none.
     #[arg(long)]
     pub dpi: Option<u32>,
+    /// How the prints of the two systems are searched against each other, independently of
+    /// the demographics: `exhaustive` compares every record of A with every record of B,
+    /// `indexed` proposes candidates through the de-duplication's cylinder index; `auto` is
+    /// exhaustive up to 4 million record pairs, indexed beyond.
+    #[arg(long, value_enum, default_value_t = PrintSearch::Auto)]
+    pub print_search: PrintSearch,
     /// Also write the JSON summary (the report `ridgeline decide` applies decisions to) here.
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -56,8 +65,18 @@ pub struct Args {
     pub json: bool,
 }
 
-/// Most record pairs the fingerprint search compares exhaustively (beyond, prints are
-/// compared only on the demographic candidates).
+/// How the two systems' prints are searched against each other (`--print-search`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PrintSearch {
+    /// Exhaustive up to [`MAX_PRINT_SEARCH_PAIRS`] record pairs, indexed beyond.
+    Auto,
+    /// Every record of A against every record of B.
+    Exhaustive,
+    /// Candidates from the cylinder index, then the precise comparison.
+    Indexed,
+}
+
+/// Most record pairs `--print-search auto` compares exhaustively.
 const MAX_PRINT_SEARCH_PAIRS: usize = 4_000_000;
 
 /// Runs the command.
@@ -293,13 +312,15 @@ struct Prints {
     b: Vec<Vec<(u8, MatchTemplate)>>,
     match_fmr: f64,
     search_mode: &'static str,
+    /// Pairs the indexed search found matching (empty in exhaustive mode).
+    indexed_pairs: Vec<(u32, u32)>,
 }
+
+type SidePrints = Vec<Vec<(u8, Template)>>;
 
 impl Prints {
     fn load(a: &[Person], b: &[Person], args: &Args, match_fmr: f64) -> anyhow::Result<Prints> {
-        let load_side = |people: &[Person],
-                         csv: &Path|
-         -> anyhow::Result<Vec<Vec<(u8, MatchTemplate)>>> {
+        let load_side = |people: &[Person], csv: &Path| -> anyhow::Result<SidePrints> {
             let base = csv.parent().unwrap_or(Path::new("."));
             people
                 .par_iter()
@@ -310,24 +331,138 @@ impl Prints {
                             let path = base.join(&print.path);
                             let loaded = crate::commands::compare::load_template(&path, args.dpi)
                                 .with_context(|| format!("record {}", p.record_id))?;
-                            Ok((print.finger, MatchTemplate::prepare(&loaded.template)))
+                            Ok((print.finger, loaded.template))
                         })
                         .collect()
                 })
                 .collect()
         };
-        let pa = load_side(a, &args.a)?;
-        let pb = load_side(b, &args.b)?;
-        let with_a = pa.iter().filter(|v| !v.is_empty()).count();
-        let with_b = pb.iter().filter(|v| !v.is_empty()).count();
-        let search_mode = if with_a.saturating_mul(with_b) <= MAX_PRINT_SEARCH_PAIRS {
-            "exhaustive"
-        } else {
-            "demographic_candidates_only"
+        let ta = load_side(a, &args.a)?;
+        let tb = load_side(b, &args.b)?;
+        let with_a = ta.iter().filter(|v| !v.is_empty()).count();
+        let with_b = tb.iter().filter(|v| !v.is_empty()).count();
+        let exhaustive = match args.print_search {
+            PrintSearch::Exhaustive => true,
+            PrintSearch::Indexed => false,
+            PrintSearch::Auto => with_a.saturating_mul(with_b) <= MAX_PRINT_SEARCH_PAIRS,
         };
-        Ok(Prints { matcher: Matcher::new(), a: pa, b: pb, match_fmr, search_mode })
+        let prepare = |side: &SidePrints| -> Vec<Vec<(u8, MatchTemplate)>> {
+            side.par_iter()
+                .map(|r| r.iter().map(|(f, t)| (*f, MatchTemplate::prepare(t))).collect())
+                .collect()
+        };
+        let mut prints = Prints {
+            matcher: Matcher::new(),
+            a: prepare(&ta),
+            b: prepare(&tb),
+            match_fmr,
+            search_mode: if exhaustive { "exhaustive" } else { "indexed" },
+            indexed_pairs: Vec::new(),
+        };
+        if !exhaustive {
+            let proposed = indexed_cross_pairs(&ta, &tb, match_fmr)
+                .context("the indexed fingerprint search between the two systems failed")?;
+            prints.indexed_pairs = proposed
+                .into_iter()
+                .filter(|&(i, j)| prints.pair_fmr(i, j).is_some_and(|f| f <= match_fmr))
+                .collect();
+        }
+        Ok(prints)
     }
 }
+
+/// Record pairs (A, B) that the de-duplication's indexed search links across the two systems
+/// at a per-pair false match rate of `match_fmr` or below: both systems' prints are enrolled in
+/// one scratch gallery, sealed under a key that lives only in this process and removed
+/// afterwards, and searched N:N as `dedup` does (candidates from the cylinder index, then the
+/// precise comparison of every finger in common). Pairs within one system are dropped.
+/// Templates with fewer minutiae than enrolment accepts take no part.
+fn indexed_cross_pairs(
+    a: &SidePrints,
+    b: &SidePrints,
+    match_fmr: f64,
+) -> anyhow::Result<Vec<(u32, u32)>> {
+    use ridgeline::dedup::matching::GalleryPopulation;
+    use ridgeline::dedup::{search, SearchConfig};
+    use ridgeline::gallery::{Enrolment, GalleryKey, OpenOptions, MIN_ENROL_MINUTIAE};
+    use ridgeline::{Gallery, SearchMode};
+
+    let scratch = tempfile::Builder::new()
+        .prefix("ridgeline-link-")
+        .tempdir()
+        .context("cannot create a scratch folder for the print search")?;
+    let key = GalleryKey::generate()?;
+    let options = OpenOptions::new().audit(false).key(key);
+    let dir = scratch.path().join("gallery");
+    let gallery = Gallery::create_with(&dir, &options)
+        .with_context(|| format!("cannot create the scratch gallery {}", dir.display()))?;
+    // Subject ids name the side and the row only: nothing personal enters the scratch gallery.
+    let ids: Vec<(String, &Vec<(u8, Template)>)> = a
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (format!("a{i}"), r))
+        .chain(b.iter().enumerate().map(|(j, r)| (format!("b{j}"), r)))
+        .filter(|(_, r)| !r.is_empty())
+        .collect();
+    let progress = Progress::started("index prints", "records", ids.len() as u64);
+    for chunk in ids.chunks(ENROL_BATCH_RECORDS) {
+        let batch: Vec<Enrolment<'_>> = chunk
+            .iter()
+            .flat_map(|(id, prints)| {
+                prints.iter().filter(|(_, t)| t.minutiae.len() >= MIN_ENROL_MINUTIAE).map(
+                    move |(finger, template)| Enrolment {
+                        subject_id: id,
+                        finger: *finger,
+                        template,
+                    },
+                )
+            })
+            .collect();
+        if !batch.is_empty() {
+            gallery.enroll_batch(&batch)?;
+        }
+        progress.inc(chunk.len() as u64);
+    }
+    progress.finish();
+    let population =
+        GalleryPopulation::new(&gallery, SearchMode::Indexed, &std::collections::HashMap::new())?;
+    let records = population.infos().len();
+    // The search's per-pair threshold is its per-search rate over the other records; asking
+    // for `match_fmr` times their count gives the exhaustive search's per-pair threshold, as
+    // long as that is a rate (beyond about 1 / match_fmr records, the threshold is 1 / N).
+    let per_search = (match_fmr * records.saturating_sub(1).max(1) as f64).min(1.0);
+    let config = SearchConfig { fmr_per_search: per_search, ..SearchConfig::default() };
+    let progress = Progress::started("search prints", "records", records as u64);
+    let outcome = search(
+        &population,
+        &config,
+        0,
+        None,
+        &std::sync::atomic::AtomicBool::new(false),
+        &mut |done, _| progress.set(done),
+    )?;
+    progress.finish();
+    let side = |k: u32| -> Option<(bool, u32)> {
+        let id = &population.infos().get(k as usize)?.record_id;
+        let (first, row) = id.split_at(1);
+        Some((first == "a", row.parse().ok()?))
+    };
+    let mut pairs = Vec::new();
+    for pair in &outcome.pairs {
+        if let (Some(x), Some(y)) = (side(pair.a), side(pair.b)) {
+            match (x, y) {
+                ((true, i), (false, j)) | ((false, j), (true, i)) => pairs.push((i, j)),
+                _ => {}
+            }
+        }
+    }
+    pairs.sort_unstable();
+    pairs.dedup();
+    Ok(pairs)
+}
+
+/// Records enrolled per commit of the scratch gallery.
+const ENROL_BATCH_RECORDS: usize = 4096;
 
 impl PrintEvidence for Prints {
     fn pair_fmr(&self, a: u32, b: u32) -> Option<f64> {
@@ -344,7 +479,7 @@ impl PrintEvidence for Prints {
 
     fn matching_pairs(&self) -> Vec<(u32, u32)> {
         if self.search_mode != "exhaustive" {
-            return Vec::new();
+            return self.indexed_pairs.clone();
         }
         (0..self.a.len() as u32)
             .into_par_iter()
