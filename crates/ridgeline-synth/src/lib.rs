@@ -28,6 +28,7 @@ pub mod minutiae;
 pub mod model;
 pub mod pack;
 pub mod params;
+pub mod population;
 pub mod ridges;
 pub mod rng;
 pub mod stats;

@@ -11,7 +11,9 @@ use ridgeline::dedup::{fused_fmr, LinkThresholds, Population, RecordInfo};
 use ridgeline::gallery::SearchMode;
 
 use super::dedup::{finish_report, run_search};
-use super::demo::{accuracy, enroll_population, synth_population};
+use ridgeline_synth::population::{accuracy, found_pairs, synth_population, SynthPopulation};
+
+use super::demo::enroll_population;
 
 /// Arguments of `ridgeline bench dedup`.
 #[derive(Debug, clap::Args)]
@@ -48,7 +50,7 @@ pub struct Args {
 /// misses are the matcher's (prints too poor to link), the others the index's.
 fn reachable_pairs(
     pop: &GalleryPopulation<'_>,
-    population: &super::demo::SynthPopulation,
+    population: &SynthPopulation,
     index: &GalleryIndex<'_>,
     fmr: f64,
 ) -> anyhow::Result<Vec<(u32, u32)>> {
@@ -68,12 +70,12 @@ fn reachable_pairs(
 
 /// Maps a synthetic population's record index to the gallery population's.
 struct GalleryIndex<'a> {
-    population: &'a super::demo::SynthPopulation,
+    population: &'a SynthPopulation,
     position: HashMap<&'a str, u32>,
 }
 
 impl<'a> GalleryIndex<'a> {
-    fn new(pop: &'a GalleryPopulation<'_>, population: &'a super::demo::SynthPopulation) -> Self {
+    fn new(pop: &'a GalleryPopulation<'_>, population: &'a SynthPopulation) -> Self {
         let position =
             pop.infos().iter().enumerate().map(|(k, r)| (r.record_id.as_str(), k as u32)).collect();
         GalleryIndex { population, position }
@@ -118,7 +120,7 @@ fn missed_reachable(
 /// are verified at a looser threshold than a blind search uses, so the two kinds have different
 /// expected rates. With each kind, the false pairs' estimated false match rates, lowest first.
 fn false_links(
-    population: &super::demo::SynthPopulation,
+    population: &SynthPopulation,
     report: &ridgeline::dedup::Report,
 ) -> serde_json::Value {
     let index: HashMap<&str, usize> =
@@ -176,7 +178,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let records = population.infos.len();
     let index = GalleryIndex::new(&pop, &population);
     let reachable = reachable_pairs(&pop, &population, &index, args.fmr)?;
-    let found = super::demo::found_pairs(&population, &report);
+    let found = found_pairs(&population, &report);
     let missed: Vec<(u32, u32)> = reachable
         .iter()
         .copied()

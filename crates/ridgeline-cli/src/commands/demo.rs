@@ -12,12 +12,11 @@
 //!    register under a new id.
 //! 4. De-duplicate, and score what was found against what was planted.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use ridgeline::dedup::identity::make_id_number;
 use ridgeline::dedup::matching::GalleryPopulation;
 use ridgeline::dedup::RecordInfo;
 use ridgeline::gallery::{
@@ -25,6 +24,11 @@ use ridgeline::gallery::{
     SearchMode,
 };
 use ridgeline::Template;
+
+use ridgeline_synth::population::{
+    accuracy, finger_template, missed_pairs, synth_population, SynthPopulation, DUPLICATE_SHARE,
+    FINGER_POSITIONS,
+};
 
 use crate::progress::Progress;
 
@@ -52,101 +56,12 @@ pub struct Args {
     pub json: bool,
 }
 
-/// Share of people registered a second time.
-pub const DUPLICATE_SHARE: f64 = 0.03;
-/// Share of people whose record carries a number typed from someone else (not a duplicate).
-const WRONG_ID_SHARE: f64 = 0.005;
-/// Share of people whose identity number has a typo (invalid checksum).
-const TYPO_SHARE: f64 = 0.005;
-/// Finger positions every person gives (ISO: 2 right index, 7 left index).
-pub const DEMO_FINGERS: [u8; 2] = [2, 7];
 /// Walk-in probes identified in step 3: returning people (enrolled) …
 const WALK_IN_PROBES: usize = 5;
 /// … and new applicants (people of the generator who are not in the population).
 const NEW_APPLICANTS: usize = 2;
 /// The false match rate per search at which the window decides "already registered".
 const WINDOW_FMR_PER_SEARCH: f64 = 1e-4;
-
-/// How a duplicate was planted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Planted {
-    /// Registered again under a new identity number, prints re-captured.
-    NewIdRecaptured,
-    /// Registered again under the same number, prints re-captured.
-    SameIdRecaptured,
-    /// The same record copied from another system (identical templates).
-    Copied,
-}
-
-/// A synthetic population with its ground truth.
-#[derive(Debug)]
-pub struct SynthPopulation {
-    /// Identity of every record.
-    pub infos: Vec<RecordInfo>,
-    /// Templates of every record, by finger position.
-    pub templates: Vec<Vec<(u8, Template)>>,
-    /// Person behind every record.
-    pub person_of: Vec<u32>,
-    /// Planted duplicate pairs (record indices, a < b) and how.
-    pub planted: Vec<(u32, u32, Planted)>,
-}
-
-/// A small deterministic generator for the population's choices (SplitMix64).
-#[derive(Debug, Clone)]
-pub struct Choices(u64);
-
-impl Choices {
-    /// A stream for one seed.
-    pub fn new(seed: u64) -> Self {
-        Choices(seed ^ 0x9e37_79b9_7f4a_7c15)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n`.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-
-    /// True with probability `p`.
-    pub fn chance(&mut self, p: f64) -> bool {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-}
-
-const SURNAMES: [&str; 16] = [
-    "Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu", "Sun", "Ma",
-    "Zhu", "Hu", "Guo",
-];
-const GIVEN: [&str; 16] = [
-    "Wei", "Fang", "Na", "Min", "Jing", "Lei", "Qiang", "Jun", "Yan", "Jie", "Tao", "Ming", "Chao",
-    "Xiu", "Hui", "Bo",
-];
-
-fn person_identity(choices: &mut Choices) -> (String, String) {
-    loop {
-        let address = 110_000 + choices.below(540_000) as u32;
-        let year = 1940 + choices.below(66) as u32;
-        let month = 1 + choices.below(12) as u32;
-        let day = 1 + choices.below(31) as u32;
-        let sequence = choices.below(1000) as u32;
-        if let Some(id) = make_id_number(address, year, month, day, sequence) {
-            let name = format!(
-                "{} {}",
-                SURNAMES[choices.below(16) as usize],
-                GIVEN[choices.below(16) as usize]
-            );
-            return (id, name);
-        }
-    }
-}
 
 /// What the window decides for one search: the match, or "not registered", with the score
 /// the decision needed.
@@ -178,7 +93,7 @@ fn window_decision(found: &PersonIdentification) -> String {
 
 /// Both fingers of a person, impression `impression`, as the window captures them.
 fn window_prints(seed: u64, person: u32, impression: u32) -> anyhow::Result<Vec<(u8, Template)>> {
-    DEMO_FINGERS
+    FINGER_POSITIONS
         .iter()
         .enumerate()
         .map(|(i, &finger)| Ok((finger, finger_template(seed, person, i, impression)?)))
@@ -187,137 +102,6 @@ fn window_prints(seed: u64, person: u32, impression: u32) -> anyhow::Result<Vec<
 
 fn as_prints(loaded: &[(u8, Template)]) -> Vec<Print<'_>> {
     loaded.iter().map(|(finger, template)| Print { finger: *finger, template }).collect()
-}
-
-/// The template of one impression (from 0) of one finger of one person (from 0), from the synth
-/// crate's template-level generator.
-pub fn finger_template(
-    seed: u64,
-    person: u32,
-    position_index: usize,
-    impression: u32,
-) -> anyhow::Result<Template> {
-    // The generator numbers fingers and impressions from 1.
-    let finger = u64::from(person) * DEMO_FINGERS.len() as u64 + position_index as u64 + 1;
-    // A capture too sparse to enrol is taken again, as a clerk would ask for it: later
-    // attempts are impressions numbered far above the ones the population plans.
-    for attempt in 0..RECAPTURE_ATTEMPTS {
-        let number = u32::from(attempt) * RECAPTURE_STRIDE + impression + 1;
-        let template = ridgeline_synth::templates::generate(seed, finger, number, &TEMPLATE_CONFIG)
-            .with_context(|| format!("cannot synthesise finger {finger} impression {number}"))?;
-        if template.minutiae.len() >= ridgeline::gallery::MIN_ENROL_MINUTIAE {
-            return Ok(template);
-        }
-    }
-    anyhow::bail!(
-        "finger {finger} impression {} stayed too sparse to enrol after {RECAPTURE_ATTEMPTS} captures",
-        impression + 1
-    )
-}
-
-/// Captures of one impression before the population gives up on it.
-const RECAPTURE_ATTEMPTS: u8 = 8;
-/// Impression numbers between one capture attempt and the next.
-const RECAPTURE_STRIDE: u32 = 1000;
-
-/// Template-level synthesis settings of the population.
-static TEMPLATE_CONFIG: std::sync::LazyLock<ridgeline_synth::templates::TemplateConfig> =
-    std::sync::LazyLock::new(ridgeline_synth::templates::TemplateConfig::default);
-
-/// Synthesises `people` people with `fingers` fingers each (1 or 2) and planted duplicates.
-pub fn synth_population(
-    seed: u64,
-    people: usize,
-    fingers: usize,
-    duplicate_share: f64,
-) -> anyhow::Result<SynthPopulation> {
-    use rayon::prelude::*;
-    let fingers = fingers.clamp(1, DEMO_FINGERS.len());
-    let mut choices = Choices::new(seed);
-    // Plan every record first (cheap), then synthesise the templates in parallel.
-    struct Plan {
-        info: RecordInfo,
-        person: u32,
-        impression: u32,
-    }
-    let mut plans: Vec<Plan> = Vec::with_capacity(people + people / 20);
-    let mut identities = Vec::with_capacity(people);
-    for person in 0..people as u32 {
-        let (mut id, name) = person_identity(&mut choices);
-        if choices.chance(TYPO_SHARE) {
-            // Swap two adjacent digits of the sequence number: the checksum catches it.
-            let mut bytes = id.into_bytes();
-            bytes.swap(14, 15);
-            if bytes[14] == bytes[15] {
-                bytes[15] = b'0' + (bytes[15] - b'0' + 1) % 10;
-            }
-            id = String::from_utf8(bytes).unwrap_or_default();
-        }
-        identities.push((id.clone(), name.clone()));
-        plans.push(Plan {
-            info: RecordInfo {
-                record_id: format!("R{:07}", plans.len()),
-                person_id: id,
-                name,
-                fingers: DEMO_FINGERS[..fingers].to_vec(),
-            },
-            person,
-            impression: 0,
-        });
-    }
-    let mut planted = Vec::new();
-    for person in 0..people as u32 {
-        if choices.chance(WRONG_ID_SHARE) && people > 1 {
-            // A clerk typed another person's number into this person's record.
-            let other = (person as u64 + 1 + choices.below(people as u64 - 1)) % people as u64;
-            plans[person as usize].info.person_id = identities[other as usize].0.clone();
-        }
-        if !choices.chance(duplicate_share) {
-            continue;
-        }
-        let kind = match choices.below(3) {
-            0 => Planted::NewIdRecaptured,
-            1 => Planted::SameIdRecaptured,
-            _ => Planted::Copied,
-        };
-        let original = &plans[person as usize].info;
-        let (person_id, name, impression) = match kind {
-            Planted::NewIdRecaptured => {
-                let (new_id, _) = person_identity(&mut choices);
-                (new_id, original.name.clone(), 1)
-            }
-            Planted::SameIdRecaptured => (original.person_id.clone(), original.name.clone(), 1),
-            Planted::Copied => (original.person_id.clone(), original.name.clone(), 0),
-        };
-        let index = plans.len() as u32;
-        plans.push(Plan {
-            info: RecordInfo {
-                record_id: format!("R{:07}", index),
-                person_id,
-                name,
-                fingers: DEMO_FINGERS[..fingers].to_vec(),
-            },
-            person,
-            impression,
-        });
-        planted.push((person, index, kind));
-    }
-    let templates: Vec<Vec<(u8, Template)>> = plans
-        .par_iter()
-        .map(|plan| {
-            (0..fingers)
-                .map(|k| {
-                    Ok((DEMO_FINGERS[k], finger_template(seed, plan.person, k, plan.impression)?))
-                })
-                .collect::<anyhow::Result<Vec<_>>>()
-        })
-        .collect::<anyhow::Result<_>>()?;
-    Ok(SynthPopulation {
-        person_of: plans.iter().map(|p| p.person).collect(),
-        infos: plans.into_iter().map(|p| p.info).collect(),
-        templates,
-        planted,
-    })
 }
 
 /// Enrols a synthetic population into a new gallery at `dir`.
@@ -348,93 +132,8 @@ pub fn enroll_population(
     Ok(gallery)
 }
 
-/// Found pairs scored against the planted ones.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Accuracy {
-    /// Duplicate pairs planted.
-    pub planted: usize,
-    /// Pairs found.
-    pub found: usize,
-    /// Found pairs of two records of the same person.
-    pub true_pairs: usize,
-    /// Found pairs of different people.
-    pub false_pairs: usize,
-    /// `true_pairs / found`.
-    pub precision: f64,
-    /// Planted pairs found / planted.
-    pub recall: f64,
-}
-
 /// Missed planted pairs listed by the demo.
 const MISSED_SHOWN: usize = 5;
-
-/// Planted pairs the report does not link.
-pub fn missed_pairs(
-    population: &SynthPopulation,
-    report: &ridgeline::dedup::Report,
-) -> Vec<(u32, u32, Planted)> {
-    let linked: HashSet<(&str, &str)> = report
-        .clusters
-        .iter()
-        .flat_map(|c| c.pairs.iter())
-        .map(|p| (p.a.as_str().min(p.b.as_str()), p.a.as_str().max(p.b.as_str())))
-        .collect();
-    population
-        .planted
-        .iter()
-        .filter(|(a, b, _)| {
-            let (x, y) = (
-                population.infos[*a as usize].record_id.as_str(),
-                population.infos[*b as usize].record_id.as_str(),
-            );
-            !linked.contains(&(x.min(y), x.max(y)))
-        })
-        .copied()
-        .collect()
-}
-
-/// Scores the report's linked pairs against the ground truth.
-pub fn accuracy(population: &SynthPopulation, report: &ridgeline::dedup::Report) -> Accuracy {
-    let found = found_pairs(population, report);
-    let same_person = |&(a, b): &(u32, u32)| {
-        population.person_of.get(a as usize) == population.person_of.get(b as usize)
-    };
-    let true_pairs = found.iter().filter(|p| same_person(p)).count();
-    let planted_found = population
-        .planted
-        .iter()
-        .filter(|(a, b, _)| found.contains(&(*a.min(b), *a.max(b))))
-        .count();
-    let planted = population.planted.len();
-    Accuracy {
-        planted,
-        found: found.len(),
-        true_pairs,
-        false_pairs: found.len() - true_pairs,
-        precision: if found.is_empty() { 1.0 } else { true_pairs as f64 / found.len() as f64 },
-        recall: if planted == 0 { 1.0 } else { planted_found as f64 / planted as f64 },
-    }
-}
-
-/// The pairs a report links, as population record indices `(a, b)`, `a < b`.
-pub fn found_pairs(
-    population: &SynthPopulation,
-    report: &ridgeline::dedup::Report,
-) -> HashSet<(u32, u32)> {
-    let index: HashMap<&str, u32> = population
-        .infos
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.record_id.as_str(), i as u32))
-        .collect();
-    report
-        .clusters
-        .iter()
-        .flat_map(|c| c.pairs.iter())
-        .filter_map(|p| Some((*index.get(p.a.as_str())?, *index.get(p.b.as_str())?)))
-        .map(|(a, b)| (a.min(b), a.max(b)))
-        .collect()
-}
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -453,13 +152,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
 
     let t = Instant::now();
-    let population = synth_population(args.seed, args.people, DEMO_FINGERS.len(), DUPLICATE_SHARE)?;
+    let population =
+        synth_population(args.seed, args.people, FINGER_POSITIONS.len(), DUPLICATE_SHARE)?;
     timings.push(("synthesise", t.elapsed().as_secs_f64()));
     say(format!(
         "1. synthesised {} people as {} records ({} fingers each), {} planted duplicates, in {:.1} s",
         args.people,
         population.infos.len(),
-        DEMO_FINGERS.len(),
+        FINGER_POSITIONS.len(),
         population.planted.len(),
         timings[0].1
     ));
@@ -541,7 +241,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
          search: {returning_matched} of {WALK_IN_PROBES} returning people found registered, \
          {new_unmatched} of {NEW_APPLICANTS} new applicants not, a re-registration under a new \
          id {}, in {:.2} s",
-        DEMO_FINGERS.len(),
+        FINGER_POSITIONS.len(),
         if refused_as.is_some() { "refused" } else { "NOT refused" },
         timings[2].1
     ));
@@ -611,7 +311,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "walk_in_matched": returning_matched,
             "new_applicants": NEW_APPLICANTS,
             "new_applicants_unmatched": new_unmatched,
-            "window_fingers": DEMO_FINGERS.len(),
+            "window_fingers": FINGER_POSITIONS.len(),
             "reregistration_refused_as": refused_as,
             "seconds": timings.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
             "total_seconds": total,
@@ -637,32 +337,4 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         print_summary(&report, &json_path, Some(&html_path), false);
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_planned_capture_is_dense_enough_to_enrol() {
-        // Seed 7 (the `bench dedup` default) has fingers whose first capture holds fewer than
-        // the minutiae enrolment needs; they are captured again.
-        let mut recaptured = 0;
-        for person in 0..10_000 {
-            for impression in 0..2 {
-                let t = finger_template(7, person, 0, impression).expect("synthesised");
-                assert!(t.minutiae.len() >= ridgeline::gallery::MIN_ENROL_MINUTIAE);
-                let finger = u64::from(person) * DEMO_FINGERS.len() as u64 + 1;
-                let first = ridgeline_synth::templates::generate(
-                    7,
-                    finger,
-                    impression + 1,
-                    &TEMPLATE_CONFIG,
-                )
-                .expect("synthesised");
-                recaptured += usize::from(first != t);
-            }
-        }
-        assert!(recaptured > 0, "no sparse first capture: the test no longer covers recapture");
-    }
 }
