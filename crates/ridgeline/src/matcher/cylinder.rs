@@ -15,13 +15,13 @@
 use super::parameters::*;
 
 /// Words of one spatial layer (`NS·NS` bits).
-pub const LAYER_WORDS: usize = (SPATIAL_CELLS * SPATIAL_CELLS).div_ceil(64);
+pub(crate) const LAYER_WORDS: usize = (SPATIAL_CELLS * SPATIAL_CELLS).div_ceil(64);
 /// Words of a cylinder's bits (all angular sections).
-pub const BIT_WORDS: usize = LAYER_WORDS * ANGULAR_CELLS;
+pub(crate) const BIT_WORDS: usize = LAYER_WORDS * ANGULAR_CELLS;
 /// Words of one cylinder record: validity mask then bits.
 pub const CYLINDER_WORDS: usize = LAYER_WORDS + BIT_WORDS;
 /// Bits in a cylinder (upper bound of any popcount over it).
-pub const CYLINDER_BITS: usize = BIT_WORDS * 64;
+pub(crate) const CYLINDER_BITS: usize = BIT_WORDS * 64;
 
 /// A minutia in working geometry: 500-dpi pixels, direction in radians.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -33,36 +33,36 @@ use crate::template::{MinutiaKind, Template};
 compile_error!("the prepared template layout is read in place as little-endian words");
 
 /// Magic number at the start of every prepared template.
-pub const PREPARED_MAGIC: [u8; 4] = *b"RLMC";
+pub(crate) const PREPARED_MAGIC: [u8; 4] = *b"RLMC";
 /// Version of the prepared layout; bumped whenever the layout or the cylinder parameters change.
 pub const PREPARED_FORMAT_VERSION: u16 = 2;
 /// Offset of the magic number.
-pub const OFFSET_MAGIC: usize = 0;
+pub(crate) const OFFSET_MAGIC: usize = 0;
 /// Offset of the format version.
-pub const OFFSET_VERSION: usize = 4;
+pub(crate) const OFFSET_VERSION: usize = 4;
 /// Offset of the stored minutiae count.
-pub const OFFSET_COUNT: usize = 6;
+pub(crate) const OFFSET_COUNT: usize = 6;
 /// Offset of the source template's minutiae count.
-pub const OFFSET_SOURCE_COUNT: usize = 8;
+pub(crate) const OFFSET_SOURCE_COUNT: usize = 8;
 /// Offset of the template quality.
-pub const OFFSET_QUALITY: usize = 10;
+pub(crate) const OFFSET_QUALITY: usize = 10;
 /// Size of the header.
-pub const HEADER_LEN: usize = 16;
+pub(crate) const HEADER_LEN: usize = 16;
 /// Size of one minutia record.
 pub const MINUTIA_RECORD_LEN: usize = 8;
 /// Fixed-point steps per 500-dpi pixel of the stored positions.
-pub const POSITION_STEPS_PER_PX: f32 = 8.0;
+pub(crate) const POSITION_STEPS_PER_PX: f32 = 8.0;
 /// Positions at or beyond this many 500-dpi pixels (about 16 inches) cannot be stored; such
 /// minutiae are left out when preparing, like non-finite ones.
-pub const MAX_POSITION_PX: f32 = 65_535.0 / POSITION_STEPS_PER_PX;
+pub(crate) const MAX_POSITION_PX: f32 = 65_535.0 / POSITION_STEPS_PER_PX;
 /// Direction steps per turn of the stored directions.
 const DIRECTION_STEPS: f32 = 65_536.0;
 /// Offset of the minutia records.
-pub const OFFSET_MINUTIAE: usize = HEADER_LEN;
+pub(crate) const OFFSET_MINUTIAE: usize = HEADER_LEN;
 /// Size of one cylinder record.
-pub const CYLINDER_RECORD_LEN: usize = CYLINDER_WORDS * 8;
+pub(crate) const CYLINDER_RECORD_LEN: usize = CYLINDER_WORDS * 8;
 /// Offset of the cylinder records.
-pub const OFFSET_CYLINDERS: usize = OFFSET_MINUTIAE + MINUTIA_RECORD_LEN * MAX_PREPARED_MINUTIAE;
+pub(crate) const OFFSET_CYLINDERS: usize = OFFSET_MINUTIAE + MINUTIA_RECORD_LEN * MAX_PREPARED_MINUTIAE;
 /// Size in bytes of every prepared template.
 pub const PREPARED_LEN: usize = OFFSET_CYLINDERS + CYLINDER_RECORD_LEN * MAX_PREPARED_MINUTIAE;
 

@@ -22,31 +22,31 @@ use unicode_normalization::UnicodeNormalization;
 use crate::error::{Error, Result};
 
 /// Version of the demographic payload written by this build (its first byte).
-pub const DEMOGRAPHICS_VERSION: u8 = 1;
+pub(crate) const DEMOGRAPHICS_VERSION: u8 = 1;
 /// Payload offsets: format version (u8) …
-pub const DEMOGRAPHICS_OFFSET_VERSION: usize = 0;
+pub(crate) const DEMOGRAPHICS_OFFSET_VERSION: usize = 0;
 /// … number of fields that follow (u8) …
-pub const DEMOGRAPHICS_OFFSET_COUNT: usize = 1;
+pub(crate) const DEMOGRAPHICS_OFFSET_COUNT: usize = 1;
 /// … then the fields from here on, each `tag u8, length u16 LE, UTF-8 bytes`.
-pub const DEMOGRAPHICS_OFFSET_FIELDS: usize = 2;
+pub(crate) const DEMOGRAPHICS_OFFSET_FIELDS: usize = 2;
 /// Bytes before a field's value: tag (u8) and length (u16).
-pub const FIELD_HEADER_LEN: usize = 3;
+pub(crate) const FIELD_HEADER_LEN: usize = 3;
 /// Most bytes of one field's value (after normalisation).
-pub const MAX_FIELD_LEN: usize = 1024;
+pub(crate) const MAX_FIELD_LEN: usize = 1024;
 
 /// Field tags in the payload. Readers skip tags they do not know, so fields can be added
 /// without a new version.
-pub const TAG_NAME: u8 = 1;
+pub(crate) const TAG_NAME: u8 = 1;
 /// Identity number.
-pub const TAG_ID_NUMBER: u8 = 2;
+pub(crate) const TAG_ID_NUMBER: u8 = 2;
 /// Sex.
-pub const TAG_SEX: u8 = 3;
+pub(crate) const TAG_SEX: u8 = 3;
 /// Birth date.
-pub const TAG_BIRTH_DATE: u8 = 4;
+pub(crate) const TAG_BIRTH_DATE: u8 = 4;
 /// Address.
-pub const TAG_ADDRESS: u8 = 5;
+pub(crate) const TAG_ADDRESS: u8 = 5;
 /// Source system.
-pub const TAG_SOURCE: u8 = 6;
+pub(crate) const TAG_SOURCE: u8 = 6;
 
 /// Optional demographic fields of a person, as registered. Values are free text (normalised
 /// to NFC and trimmed, no control characters, at most [`MAX_FIELD_LEN`] bytes each); the

@@ -21,25 +21,25 @@ pub use decode::{decode, decode_image, WsqImage};
 pub use encode::{encode, MIN_BITRATE_BPP, TARGET_BITRATE_BPP};
 
 /// Start of image.
-pub const SOI: u16 = 0xFFA0;
+pub(crate) const SOI: u16 = 0xFFA0;
 /// End of image.
-pub const EOI: u16 = 0xFFA1;
+pub(crate) const EOI: u16 = 0xFFA1;
 /// Start of frame.
-pub const SOF: u16 = 0xFFA2;
+pub(crate) const SOF: u16 = 0xFFA2;
 /// Start of block.
-pub const SOB: u16 = 0xFFA3;
+pub(crate) const SOB: u16 = 0xFFA3;
 /// Define transform table.
-pub const DTT: u16 = 0xFFA4;
+pub(crate) const DTT: u16 = 0xFFA4;
 /// Define quantization table.
-pub const DQT: u16 = 0xFFA5;
+pub(crate) const DQT: u16 = 0xFFA5;
 /// Define Huffman table(s).
-pub const DHT: u16 = 0xFFA6;
+pub(crate) const DHT: u16 = 0xFFA6;
 /// Define restart interval.
-pub const DRI: u16 = 0xFFA7;
+pub(crate) const DRI: u16 = 0xFFA7;
 /// Comment.
-pub const COM: u16 = 0xFFA8;
+pub(crate) const COM: u16 = 0xFFA8;
 /// First restart marker (RST0); RST0–RST7 are `FFB0`–`FFB7`.
-pub const RST0: u16 = 0xFFB0;
+pub(crate) const RST0: u16 = 0xFFB0;
 
 /// Largest image (in pixels) accepted per byte of input, i.e. a stream must carry at least
 /// 1/32 bit per pixel. WSQ at 0.75 bpp stores about 11 pixels per byte, and fingerprint images
@@ -47,19 +47,19 @@ pub const RST0: u16 = 0xFFB0;
 /// before allocation: decoding costs about 10 bytes of memory and one wavelet synthesis per
 /// pixel, so a few hundred bytes must not claim a 65535 × 65535 image. (An encoder can reach
 /// the ratio only on a blank image; ours pads such streams with a comment.)
-pub const MAX_PIXELS_PER_INPUT_BYTE: usize = 256;
+pub(crate) const MAX_PIXELS_PER_INPUT_BYTE: usize = 256;
 /// Number of subbands that carry data.
-pub const NUM_SUBBANDS: usize = 60;
+pub(crate) const NUM_SUBBANDS: usize = 60;
 /// Subband index where the second block starts.
-pub const START_SUBBAND_2: usize = 19;
+pub(crate) const START_SUBBAND_2: usize = 19;
 /// Subband index where the third block starts.
-pub const START_SUBBAND_3: usize = 52;
+pub(crate) const START_SUBBAND_3: usize = 52;
 /// Huffman tables a stream may define.
-pub const MAX_HUFFMAN_TABLES: usize = 8;
+pub(crate) const MAX_HUFFMAN_TABLES: usize = 8;
 /// Values a WSQ Huffman table may hold.
-pub const MAX_HUFFMAN_VALUES: usize = 256;
+pub(crate) const MAX_HUFFMAN_VALUES: usize = 256;
 /// Longest Huffman code in bits.
-pub const MAX_HUFFMAN_BITS: usize = 16;
+pub(crate) const MAX_HUFFMAN_BITS: usize = 16;
 
 /// Whether the bytes start like a WSQ stream (SOI marker).
 pub fn is_wsq(bytes: &[u8]) -> bool {
