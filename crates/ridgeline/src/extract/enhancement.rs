@@ -33,14 +33,9 @@ fn radius_for(sigma: f32) -> usize {
 
 /// Padding the input image needs for [`compute`].
 pub fn padding_px() -> usize {
-    padding_px_for(GABOR_ALONG_SIGMA_PX)
-}
-
-/// Padding the input image needs for [`compute_with`] at this along-ridge σ.
-pub fn padding_px_for(along_sigma_px: f32) -> usize {
     // The first pass covers the margin the second reads, in whole runs, and reads along-ridge
     // samples around that.
-    ACROSS_RADIUS_MAX_PX + LANES + radius_for(along_sigma_px) + GABOR_ALONG_STEP_PX + 1
+    ACROSS_RADIUS_MAX_PX + LANES + radius_for(GABOR_ALONG_SIGMA_PX) + GABOR_ALONG_STEP_PX + 1
 }
 
 /// Precomputed sample offsets and weights of the two 1-D passes.
@@ -56,11 +51,11 @@ struct Kernels {
 }
 
 impl Kernels {
-    fn new(image: &PaddedImage, along_sigma_px: f32) -> Self {
+    fn new(image: &PaddedImage) -> Self {
         // Along the ridge the signal varies slowly, so every other pixel is enough.
         let step = GABOR_ALONG_STEP_PX as i32;
-        let along_taps = radius_for(along_sigma_px) as i32 / step;
-        let s2 = 2.0 * along_sigma_px * along_sigma_px;
+        let along_taps = radius_for(GABOR_ALONG_SIGMA_PX) as i32 / step;
+        let s2 = 2.0 * GABOR_ALONG_SIGMA_PX * GABOR_ALONG_SIGMA_PX;
         let mut along_weights: Vec<f32> = (-along_taps..=along_taps)
             .map(|k| (-((k * step) * (k * step)) as f32 / s2).exp())
             .collect();
@@ -127,26 +122,8 @@ pub fn compute(
     frequency: &FrequencyField,
     mask: &Mask,
 ) -> Plane<f32> {
-    let levels = vec![0u8; orientation.grid.len()];
-    compute_with(image, orientation, frequency, mask, &[GABOR_ALONG_SIGMA_PX], &levels)
-}
-
-/// [`compute`] with an along-ridge σ chosen per block: block `b` is smoothed with
-/// `sigmas[levels[b]]` (`image` padded by [`padding_px_for`] the largest).
-pub fn compute_with(
-    image: &PaddedImage,
-    orientation: &OrientationField,
-    frequency: &FrequencyField,
-    mask: &Mask,
-    sigmas: &[f32],
-    levels: &[u8],
-) -> Plane<f32> {
     let grid: BlockGrid = orientation.grid;
-    let sigmas = if sigmas.is_empty() { &[GABOR_ALONG_SIGMA_PX][..] } else { sigmas };
-    let all: Vec<Kernels> = sigmas.iter().map(|&s| Kernels::new(image, s)).collect();
-    let kernels = &all[0];
-    // A level beyond the given σs (or a block without one) takes the last σ.
-    let level_of = |b: usize| (levels.get(b).copied().unwrap_or(0) as usize).min(all.len() - 1);
+    let kernels = Kernels::new(image);
     let (w, h) = (image.width, image.height);
     let block_bin: Vec<usize> =
         orientation.angle.data.iter().map(|&a| orientation_bin(a, ORIENTATION_BINS)).collect();
@@ -181,10 +158,8 @@ pub fn compute_with(
             if needed[b] {
                 let centre = ((y + pad) * stride + x + pad) as usize;
                 let mut acc = [0.0f32; LANES];
-                let along_kernels = &all[level_of(b)];
-                for (&o, &k) in along_kernels.along_offsets[block_bin[b]]
-                    .iter()
-                    .zip(&along_kernels.along_weights)
+                for (&o, &k) in
+                    kernels.along_offsets[block_bin[b]].iter().zip(&kernels.along_weights)
                 {
                     let start = (centre as isize + o) as usize;
                     let src = &image.data[start..start + LANES];
@@ -241,54 +216,6 @@ mod tests {
             let resp: f32 = (-r..=r).zip(&k).map(|(i, w)| w * -(TAU * i as f32 / p).cos()).sum();
             assert!((resp - 1.0).abs() < 1e-4, "period {p}: {resp}");
         }
-    }
-
-    #[test]
-    fn per_block_sigma_levels_pick_their_kernels() {
-        use crate::extract::{frequency, gradients, orientation, segmentation};
-        let (w, h) = (96usize, 96usize);
-        // Oblique stripes of period 9 px with a break across the middle.
-        let data: Vec<u8> = (0..w * h)
-            .map(|i| {
-                let (x, y) = ((i % w) as f32, (i / w) as f32);
-                let v = (TAU * (0.8 * x + 0.6 * y) / 9.0).cos();
-                if (44..52).contains(&(i / w)) {
-                    220
-                } else {
-                    (128.0 + 90.0 * v) as u8
-                }
-            })
-            .collect();
-        let gray = Plane { width: w, height: h, data };
-        let grid = BlockGrid::new(w, h, BLOCK_SIZE_PX);
-        let g = gradients::compute(&gray, grid);
-        let mask = segmentation::compute(&g);
-        let o = orientation::compute(&g, &mask);
-        let values =
-            Plane { width: w, height: h, data: gray.data.iter().map(|&v| v as f32).collect() };
-        let padded = PaddedImage::new(&values, padding_px_for(6.5).max(frequency::reach_px()));
-        let f = frequency::compute(&padded, &o, &mask);
-        let zeros = vec![0u8; grid.len()];
-        let ones = vec![1u8; grid.len()];
-        let default = compute(&padded, &o, &f, &mask);
-        // Level 0 everywhere is the default σ, whatever the other level holds.
-        assert_eq!(
-            compute_with(&padded, &o, &f, &mask, &[GABOR_ALONG_SIGMA_PX, 6.5], &zeros).data,
-            default.data
-        );
-        // Level 1 everywhere is the other σ alone, and it differs from the default.
-        let wide = compute_with(&padded, &o, &f, &mask, &[6.5], &zeros);
-        assert_eq!(
-            compute_with(&padded, &o, &f, &mask, &[GABOR_ALONG_SIGMA_PX, 6.5], &ones).data,
-            wide.data
-        );
-        assert_ne!(wide.data, default.data);
-        // Out-of-range levels take the last σ instead of panicking.
-        let beyond = vec![7u8; grid.len()];
-        assert_eq!(
-            compute_with(&padded, &o, &f, &mask, &[GABOR_ALONG_SIGMA_PX, 6.5], &beyond).data,
-            wide.data
-        );
     }
 
     #[test]

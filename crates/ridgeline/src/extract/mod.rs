@@ -55,59 +55,16 @@ impl Default for ExtractorConfig {
     }
 }
 
-/// Which local reliability decides where the enhancement smooths further along the ridges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReliabilityMeasure {
-    /// Coherence × contrast saturated at a fixed grey-level deviation (the minutia quality's).
-    Absolute,
-    /// Coherence × contrast relative to the print's own typical block contrast.
-    Relative,
-    /// Coherence of the orientation field alone.
-    Coherence,
-}
-
-/// The thresholds a tuning sweep varies at run time (`examples/extraction_sweep.rs`).
-/// [`Tuning::default`] holds the constants of [`parameters`], which every product path uses.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Tuning {
-    /// [`parameters::GABOR_ALONG_SIGMA_PX`].
-    pub gabor_along_sigma_px: f32,
-    /// [`parameters::UNRELIABLE_BLOCK_RELIABILITY_MAX`].
-    pub unreliable_reliability_max: f32,
-    /// How that reliability is measured.
-    pub reliability_measure: ReliabilityMeasure,
-    /// [`parameters::GABOR_ALONG_SIGMA_UNRELIABLE_PX`].
-    pub gabor_along_sigma_unreliable_px: f32,
-}
-
-impl Default for Tuning {
-    fn default() -> Self {
-        Tuning {
-            gabor_along_sigma_px: parameters::GABOR_ALONG_SIGMA_PX,
-            unreliable_reliability_max: parameters::UNRELIABLE_BLOCK_RELIABILITY_MAX,
-            reliability_measure: ReliabilityMeasure::Absolute,
-            gabor_along_sigma_unreliable_px: parameters::GABOR_ALONG_SIGMA_UNRELIABLE_PX,
-        }
-    }
-}
-
 /// The minutiae extractor. Cheap to create, immutable, shareable across threads.
 #[derive(Debug, Clone)]
 pub struct Extractor {
     config: ExtractorConfig,
-    tuning: Tuning,
 }
 
 impl Extractor {
     /// An extractor with the given options.
     pub fn new(config: ExtractorConfig) -> Self {
-        Extractor { config, tuning: Tuning::default() }
-    }
-
-    /// The same extractor with other thresholds (for tuning sweeps; products use the default).
-    pub fn with_tuning(mut self, tuning: Tuning) -> Self {
-        self.tuning = tuning;
-        self
+        Extractor { config }
     }
 
     /// Extracts the template of a fingerprint image.
@@ -140,14 +97,12 @@ impl Extractor {
         if tracing {
             trace.record(trace::keys::ORIENTATION, trace::orientation(&gray, &orientation, &mask));
         }
-        let (sigmas, levels) = along_sigma_levels(&self.tuning, &orientation, &gradients);
-        let padded = padded_input(&gray, sigmas.iter().copied().fold(0.0, f32::max));
+        let padded = padded_input(&gray);
         let frequency = frequency::compute(&padded, &orientation, &mask);
         if tracing {
             trace.record(trace::keys::FREQUENCY, trace::frequency(&frequency, &mask));
         }
-        let enhanced =
-            enhancement::compute_with(&padded, &orientation, &frequency, &mask, &sigmas, &levels);
+        let enhanced = enhancement::compute(&padded, &orientation, &frequency, &mask);
         if tracing {
             trace.record(trace::keys::ENHANCED, trace::enhanced(&enhanced));
         }
@@ -229,54 +184,14 @@ impl Default for Extractor {
     }
 }
 
-/// The along-ridge σ of the enhancement per block: where the ridges are unreliable (faint,
-/// worn, cut by creases or dry patches) the filter smooths further along them, so that it
-/// bridges what breaks them; clear blocks keep the σ that preserves their true endings.
-/// Returns the σ of each level and each block's level.
-fn along_sigma_levels(
-    t: &Tuning,
-    orientation: &orientation::OrientationField,
-    gradients: &gradients::BlockGradients,
-) -> (Vec<f32>, Vec<u8>) {
-    let blocks = orientation.grid.len();
-    if t.unreliable_reliability_max <= 0.0 {
-        return (vec![t.gabor_along_sigma_px], vec![0; blocks]);
-    }
-    let typical = match t.reliability_measure {
-        ReliabilityMeasure::Relative => {
-            segmentation::typical_contrast(&gradients.std_dev.data).max(1.0)
-        }
-        _ => 1.0,
-    };
-    let levels = (0..blocks)
-        .map(|b| {
-            let coherence = orientation.coherence.data[b].clamp(0.0, 1.0);
-            let r = match t.reliability_measure {
-                ReliabilityMeasure::Absolute => {
-                    quality::block_reliability(orientation, gradients, b)
-                }
-                ReliabilityMeasure::Relative => {
-                    coherence * (gradients.std_dev.data[b] / typical).min(1.0)
-                }
-                ReliabilityMeasure::Coherence => coherence,
-            };
-            u8::from(r < t.unreliable_reliability_max)
-        })
-        .collect();
-    (vec![t.gabor_along_sigma_px, t.gabor_along_sigma_unreliable_px], levels)
-}
-
 /// The working image as floats with the border the oriented filters need.
-fn padded_input(gray: &Plane<u8>, along_sigma_px: f32) -> PaddedImage {
+fn padded_input(gray: &Plane<u8>) -> PaddedImage {
     let values = Plane {
         width: gray.width,
         height: gray.height,
         data: gray.data.iter().map(|&g| g as f32).collect(),
     };
-    PaddedImage::new(
-        &values,
-        enhancement::padding_px_for(along_sigma_px).max(frequency::reach_px()),
-    )
+    PaddedImage::new(&values, enhancement::padding_px().max(frequency::reach_px()))
 }
 
 /// Maps working-resolution coordinates back to the original image.

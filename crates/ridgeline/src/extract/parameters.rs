@@ -49,14 +49,6 @@ pub const FREQUENCY_SMOOTHING_SIGMA_BLOCKS: f32 = 2.0;
 
 /// Standard deviation of the Gaussian that smooths along the ridges.
 pub const GABOR_ALONG_SIGMA_PX: f32 = 4.5;
-/// Blocks whose reliability (coherence × saturated contrast, [`super::quality`]) is below this
-/// are smoothed along the ridges with [`GABOR_ALONG_SIGMA_UNRELIABLE_PX`]; 0 turns it off.
-/// Off: the leave-one-set-out sweep does not carry its gain on DB3 and the stress sets to the
-/// other development sets (docs/ACCURACY.md, "Extraction under dry, creased and worn prints").
-pub const UNRELIABLE_BLOCK_RELIABILITY_MAX: f32 = 0.0;
-/// The along-ridge σ of unreliable blocks (the value three of four folds of that sweep choose,
-/// with a threshold of 0.25).
-pub const GABOR_ALONG_SIGMA_UNRELIABLE_PX: f32 = 5.5;
 /// Sampling step of the along-ridge smoothing (the signal varies slowly along a ridge).
 pub const GABOR_ALONG_STEP_PX: usize = 2;
 /// Standard deviation of the Gabor envelope across the ridges, in ridge periods.

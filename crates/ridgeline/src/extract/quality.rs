@@ -24,11 +24,7 @@ use super::parameters::*;
 use super::segmentation::Mask;
 
 /// Local reliability 0–1 of a block: coherence times saturated contrast.
-pub fn block_reliability(
-    orientation: &OrientationField,
-    gradients: &BlockGradients,
-    b: usize,
-) -> f32 {
+fn block_reliability(orientation: &OrientationField, gradients: &BlockGradients, b: usize) -> f32 {
     let contrast = (gradients.std_dev.data[b] / QUALITY_CONTRAST_REFERENCE_GRAY).min(1.0);
     orientation.coherence.data[b].clamp(0.0, 1.0) * contrast
 }

@@ -86,16 +86,11 @@ pub fn coherence(gxx: f32, gyy: f32, gxy: f32) -> f32 {
 }
 
 fn contrast_threshold(std_devs: &[f32]) -> f32 {
-    (typical_contrast(std_devs) * SEGMENTATION_CONTRAST_RELATIVE)
-        .max(SEGMENTATION_CONTRAST_MIN_GRAY)
-}
-
-/// The print's typical block contrast: a high percentile of the blocks' standard deviations.
-pub fn typical_contrast(std_devs: &[f32]) -> f32 {
     let mut sorted: Vec<f32> = std_devs.to_vec();
     sorted.sort_by(f32::total_cmp);
     let at = ((sorted.len() as f32 - 1.0) * SEGMENTATION_CONTRAST_PERCENTILE).round() as usize;
-    sorted.get(at).copied().unwrap_or(0.0)
+    let typical = sorted.get(at).copied().unwrap_or(0.0);
+    (typical * SEGMENTATION_CONTRAST_RELATIVE).max(SEGMENTATION_CONTRAST_MIN_GRAY)
 }
 
 /// Sets each block to the majority of its 3×3 neighbourhood (blocks outside count as
