@@ -271,7 +271,7 @@ pub fn extract(py: Python<'_>, image: PyRef<'_, PyFingerImage>) -> PyResult<PyTe
 #[pyfunction]
 pub fn compare(py: Python<'_>, a: PyRef<'_, PyTemplate>, b: PyRef<'_, PyTemplate>) -> f64 {
     let (a, b) = (Arc::clone(&a.inner), Arc::clone(&b.inner));
-    py.detach(|| ridgeline::matcher::compare_templates(&a, &b))
+    py.detach(|| ridgeline::Matcher::new().score_templates(&a, &b).value())
 }
 
 /// The lowest score whose estimated false match rate is at most `fmr` (per comparison): the

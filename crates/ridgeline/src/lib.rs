@@ -10,7 +10,8 @@
 //!
 //! The entry points are at the root: [`FingerImage`] (8-bit grayscale with its resolution),
 //! [`Extractor`] (image in, [`Template`] out), [`Matcher`] with [`MatchTemplate`] (prepare a
-//! template once, compare it with many), [`Gallery`] (a crash-safe, memory-mapped store with
+//! template once, compare it with many) returning a [`Score`] with its false match rate,
+//! [`Gallery`] (a crash-safe, memory-mapped store with
 //! 1:N search returning an [`Identification`]), and the one error type [`Error`]. Scores are
 //! calibrated: [`matcher::calibration`] turns a score into an estimated false match rate and
 //! back, so thresholds are chosen as a rate (`1e-4`), not as a magic number.
@@ -84,8 +85,9 @@
 //! # let (a, b) = (empty(), empty());
 //! let matcher = Matcher::new();
 //! let (probe, candidate) = (MatchTemplate::prepare(&a), MatchTemplate::prepare(&b));
-//! let score = matcher.compare(probe.view(), candidate.view());
-//! let same_finger = score >= ridgeline::matcher::calibration::threshold_for_fmr(1e-4);
+//! let score = matcher.score(probe.view(), candidate.view());
+//! let same_finger = score.matches_at(1e-4); // the decision at a false match rate of 1e-4
+//! println!("score {:.3}, false match rate {:.1e}", score.value(), score.fmr());
 //! # assert!(!same_finger);
 //! ```
 //!
@@ -125,5 +127,5 @@ pub use error::{Error, Result};
 pub use extract::{Extractor, ExtractorConfig};
 pub use gallery::{Candidate, Gallery, Identification, OpenMode, SearchMode, SearchOptions};
 pub use image::FingerImage;
-pub use matcher::{MatchTemplate, Matcher, PreparedRef};
+pub use matcher::{MatchTemplate, Matcher, PreparedRef, Score};
 pub use template::{Minutia, MinutiaKind, SingularPoint, SingularPointKind, Template};

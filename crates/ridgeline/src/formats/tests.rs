@@ -615,8 +615,8 @@ fn sourceafis_iso_probe_matches_its_mate_not_the_other_finger() {
         return;
     };
     let matcher = crate::matcher::Matcher::new();
-    let genuine = matcher.compare_templates(&probe, &mate);
-    let impostor = matcher.compare_templates(&probe, &other);
+    let genuine = matcher.score_templates(&probe, &mate).value();
+    let impostor = matcher.score_templates(&probe, &other).value();
     eprintln!("genuine {genuine:.4}, impostor {impostor:.4}");
     assert!(genuine > 2.0 * impostor && genuine > impostor + 0.1, "{genuine} vs {impostor}");
 }

@@ -163,10 +163,18 @@ impl Matcher {
         DetailedComparison { score, matches }
     }
 
-    /// Prepares both templates and compares them.
-    pub fn compare_templates(&self, a: &Template, b: &Template) -> f64 {
+    /// The calibrated score of two prepared templates: the 1:1 decision's entry point
+    /// ([`Score::fmr`], [`Score::matches_at`]). [`Matcher::compare`] is the same number, bare,
+    /// for loops that compare many and decide once.
+    pub fn score(&self, probe: PreparedRef<'_>, candidate: PreparedRef<'_>) -> Score {
+        Score::new(self.compare(probe, candidate))
+    }
+
+    /// Prepares both templates and scores them (for one comparison; prepare once with
+    /// [`MatchTemplate::prepare`] to compare a template with many).
+    pub fn score_templates(&self, a: &Template, b: &Template) -> Score {
         let (a, b) = (MatchTemplate::prepare(a), MatchTemplate::prepare(b));
-        self.compare(a.view(), b.view())
+        self.score(a.view(), b.view())
     }
 
     /// A whole comparison, compiled for the instruction set this CPU supports (the
@@ -500,14 +508,62 @@ fn load_cylinder(
     }
 }
 
-/// Compares two templates with a default matcher (prepares both; for one comparison only).
-pub fn compare_templates(a: &Template, b: &Template) -> f64 {
-    Matcher::new().compare_templates(a, b)
+/// A comparison score in `[0, 1]` (higher is more similar) on the scale the calibration table
+/// maps to false match rates, so a decision is taken at a rate, not at a number.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Score {
+    value: f64,
+}
+
+impl Score {
+    /// Wraps a score as [`Matcher::compare`] gives it.
+    pub fn new(value: f64) -> Score {
+        Score { value }
+    }
+
+    /// The score itself.
+    pub fn value(self) -> f64 {
+        self.value
+    }
+
+    /// The estimated false match rate of a comparison scoring this high: the share of impostor
+    /// comparisons expected to score at least as high ([`calibration::fmr_for_score`]).
+    pub fn fmr(self) -> f64 {
+        calibration::fmr_for_score(self.value)
+    }
+
+    /// Whether the two prints match at a false match rate of `fmr` per comparison (for a 1:N
+    /// search, divide the per-search rate by the comparisons, as identification does).
+    pub fn matches_at(self, fmr: f64) -> bool {
+        self.value >= calibration::threshold_for_fmr(fmr)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_score_decides_at_the_calibrated_threshold() {
+        for fmr in [1e-2, 1e-3, 1e-4] {
+            let threshold = calibration::threshold_for_fmr(fmr);
+            assert!(Score::new(threshold).matches_at(fmr));
+            assert!(!Score::new(threshold - 1e-6).matches_at(fmr));
+            assert!(Score::new(threshold).fmr() <= fmr * 1.000_001, "{fmr}");
+        }
+        assert!(Score::new(0.02).fmr() >= Score::new(0.08).fmr());
+        let t = Template {
+            width: 300,
+            height: 300,
+            dpi: 500,
+            quality: 0,
+            minutiae: vec![],
+            singular_points: vec![],
+        };
+        let m = Matcher::new();
+        let (a, b) = (MatchTemplate::prepare(&t), MatchTemplate::prepare(&t));
+        assert_eq!(m.score_templates(&t, &t).value(), m.compare(a.view(), b.view()));
+    }
     use crate::template::{Minutia, MinutiaKind};
 
     /// A small deterministic generator (xorshift64*), so tests need no extra dependency.

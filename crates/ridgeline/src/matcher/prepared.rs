@@ -62,7 +62,8 @@ pub(crate) const OFFSET_MINUTIAE: usize = HEADER_LEN;
 /// Size of one cylinder record.
 pub(crate) const CYLINDER_RECORD_LEN: usize = CYLINDER_WORDS * 8;
 /// Offset of the cylinder records.
-pub(crate) const OFFSET_CYLINDERS: usize = OFFSET_MINUTIAE + MINUTIA_RECORD_LEN * MAX_PREPARED_MINUTIAE;
+pub(crate) const OFFSET_CYLINDERS: usize =
+    OFFSET_MINUTIAE + MINUTIA_RECORD_LEN * MAX_PREPARED_MINUTIAE;
 /// Size in bytes of every prepared template.
 pub const PREPARED_LEN: usize = OFFSET_CYLINDERS + CYLINDER_RECORD_LEN * MAX_PREPARED_MINUTIAE;
 
