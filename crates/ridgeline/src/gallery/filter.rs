@@ -1114,6 +1114,27 @@ mod tests {
         assert!(positive > compared / 2, "only {positive} of {compared} scores are positive");
     }
 
+    /// The similarity counts each side's set cells over its whole cylinder, which equals
+    /// counting them within its valid cells only because no cell outside them is set.
+    #[test]
+    fn pooled_cells_are_set_only_where_valid() {
+        let (mut set, mut slots) = (0u32, 0);
+        for k in 0..12 {
+            let coarse = Coarse::of(MatchTemplate::prepare(&template(k, 0.0, 0.0)).view());
+            let w = coarse.words();
+            for slot in 0..COARSE_MINUTIAE {
+                let valid = w[RECORD_VALIDITY / 8 + slot];
+                let bits = [w[RECORD_BITS_0 / 8 + slot], w[RECORD_BITS_1 / 8 + slot]];
+                for b in bits {
+                    assert_eq!(b & !valid, 0, "template {k} slot {slot}");
+                    set += b.count_ones();
+                }
+                slots += usize::from(valid != 0);
+            }
+        }
+        assert!(slots > 12 * 20 && set > 1000, "{slots} slots, {set} set cells");
+    }
+
     #[test]
     fn the_mate_scores_highest_and_the_file_round_trips() {
         let gallery: Vec<MatchTemplate> =
