@@ -79,6 +79,15 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     file.sync_all()
 }
 
+/// Writes `bytes` to a new owner-only file at `path` durably: created (failing if it exists),
+/// written and fsynced. The caller fsyncs the folder before anything names the file.
+pub fn write_new_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let mut file = create_file(path, true)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;

@@ -820,7 +820,8 @@ impl SegmentFilter {
 
     /// Writes the filter to `path` (a new file) and fsyncs it.
     pub fn write(&self, path: &Path) -> Result<()> {
-        super::segment::write(path, &self.to_bytes())
+        crate::private_files::write_new_synced(path, &self.to_bytes())
+            .map_err(|e| Error::io(path, e))
     }
 
     /// The bytes of a sealed file ([`FILTER_VERSION_SEALED`]).

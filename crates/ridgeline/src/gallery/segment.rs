@@ -14,7 +14,6 @@
 //! below and a test checks them against a written file.
 
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use std::sync::Arc;
@@ -347,10 +346,7 @@ fn header_crc(header: &[u8]) -> u32 {
 /// Writes a segment file durably: create (failing if it exists), write, fsync.
 /// The caller fsyncs the folder before naming the segment in the manifest.
 pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut file = crate::private_files::create_file(path, true).map_err(|e| Error::io(path, e))?;
-    file.write_all(bytes).map_err(|e| Error::io(path, e))?;
-    file.sync_all().map_err(|e| Error::io(path, e))?;
-    Ok(())
+    crate::private_files::write_new_synced(path, bytes).map_err(|e| Error::io(path, e))
 }
 
 /// Where a segment's bytes live: mapped from a clear file, or decrypted into memory at open.
