@@ -59,6 +59,15 @@ echo "seeds: $(ls corpus/wsq | wc -l) wsq, $(ls corpus/ansi_nist | wc -l) ansi_n
 # The clear test gallery, and clear de-duplication checkpoints (version 2 and 1).
 mkdir -p corpus/clear_gallery corpus/dedup_checkpoint
 cp ../crates/ridgeline/tests/data/gallery-v1/* corpus/clear_gallery/
+# A clear gallery of this build, for its coarse sidecars (the checked-in one has none).
+tmp=$(mktemp -d)
+"$cli" synth --out "$tmp/t" --fingers 3 --impressions 1 --templates-only --seed 5 > /dev/null 2>&1
+"$cli" gallery create "$tmp/g" > /dev/null
+for f in 1 2 3; do
+  "$cli" enroll --gallery "$tmp/g" --id "P$f" --print "1=$tmp/t/${f}_1.rlt" > /dev/null 2>&1
+done
+for f in "$tmp"/g/*.idx "$tmp"/g/*.seg "$tmp"/g/MANIFEST; do cp "$f" "corpus/clear_gallery/new-$(basename "$f")"; done
+rm -r "$tmp"
 python3 - corpus/dedup_checkpoint <<'PY'
 import struct, sys, zlib
 out = sys.argv[1]

@@ -503,6 +503,66 @@ mod tests {
         }
     }
 
+    /// Sixteen records; each even record and the next are duplicates.
+    struct Pairs;
+
+    impl crate::dedup::Population for Pairs {
+        fn len(&self) -> usize {
+            16
+        }
+        fn candidates(&self, record: u32) -> Result<Vec<u32>> {
+            Ok((0..16).filter(|&r| r != record).collect())
+        }
+        fn finger_fmrs(&self, a: u32, b: u32) -> Result<Vec<f64>> {
+            Ok(vec![if a % 2 == 0 && b == a + 1 { 1e-12 } else { 0.5 }])
+        }
+    }
+
+    #[test]
+    fn a_search_under_a_key_checkpoints_sealed_and_resumes_only_with_it() {
+        use crate::dedup::{search, Resumable, SearchConfig};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("r.json.checkpoint");
+        let config = SearchConfig {
+            block_records: 4,
+            checkpoint_interval: std::time::Duration::ZERO,
+            ..SearchConfig::default()
+        };
+        let never = AtomicBool::new(false);
+        let reference = search(&Pairs, &config, 9, None, &never, &mut |_, _| {}).expect("runs");
+        assert_eq!(reference.pairs.len(), 8);
+
+        // Stopped after the first block: the checkpoint on disk is sealed.
+        let k = key(1);
+        let stop = AtomicBool::new(false);
+        let sealed = Resumable { path: &path, resume: false, key: Some(&k) };
+        let first = search(&Pairs, &config, 9, Some(sealed), &stop, &mut |done, _| {
+            if done > 0 {
+                stop.store(true, Ordering::Relaxed);
+            }
+        })
+        .expect("runs");
+        assert!(!first.complete);
+        let bytes = std::fs::read(&path).expect("checkpoint");
+        assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), CHECKPOINT_VERSION_SEALED);
+        assert!(matches!(Checkpoint::read(&path), Err(Error::GalleryKey { .. })));
+
+        // Without the key or with another: refused, and the checkpoint is left as it was.
+        for wrong in [None, Some(key(2))] {
+            let resume = Resumable { path: &path, resume: true, key: wrong.as_ref() };
+            let got = search(&Pairs, &config, 9, Some(resume), &never, &mut |_, _| {});
+            assert!(matches!(got, Err(Error::GalleryKey { .. })), "{wrong:?}: {got:?}");
+            assert_eq!(std::fs::read(&path).expect("checkpoint"), bytes);
+        }
+        let resume = Resumable { path: &path, resume: true, key: Some(&k) };
+        let resumed =
+            search(&Pairs, &config, 9, Some(resume), &never, &mut |_, _| {}).expect("runs");
+        assert_eq!(resumed.stats.resumed_from, Some(4));
+        assert_eq!(resumed.pairs, reference.pairs);
+        assert_eq!(resumed.stats.pairs_compared, reference.stats.pairs_compared);
+    }
+
     #[test]
     fn atomic_write_replaces_and_leaves_no_temporary() {
         let dir = tempfile::tempdir().expect("temp dir");
