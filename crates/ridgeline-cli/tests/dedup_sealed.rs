@@ -183,7 +183,7 @@ fn a_keyed_dedup_leaves_nothing_personal_in_clear_and_resumes_only_with_its_key(
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&out).expect("report")).expect("JSON");
     assert_eq!(report["stats"]["resumed_from_record"], saved.next_record);
-    let planted = (PEOPLE / DUPLICATE_EVERY) as u64;
+    let planted = PEOPLE / DUPLICATE_EVERY;
     let linked = report["stats"]["duplicate_pairs"].as_u64().expect("duplicate_pairs");
     assert!(linked >= planted / 2, "{linked} of {planted} planted pairs");
     assert!(!work.exists(), "work folder removed after a successful run");
