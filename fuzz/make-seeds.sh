@@ -56,3 +56,25 @@ mkdir -p corpus/wsq_small corpus/ansi_nist_small
 cp corpus/wsq/crop*.wsq corpus/wsq_small/
 cp corpus/ansi_nist/small_*.an2 corpus/ansi_nist_small/
 echo "seeds: $(ls corpus/wsq | wc -l) wsq, $(ls corpus/ansi_nist | wc -l) ansi_nist"
+# The clear test gallery, and clear de-duplication checkpoints (version 2 and 1).
+mkdir -p corpus/clear_gallery corpus/dedup_checkpoint
+cp ../crates/ridgeline/tests/data/gallery-v1/* corpus/clear_gallery/
+# A clear gallery of this build, for its coarse sidecars (the checked-in one has none).
+tmp=$(mktemp -d)
+"$cli" synth --out "$tmp/t" --fingers 3 --impressions 1 --templates-only --seed 5 > /dev/null 2>&1
+"$cli" gallery create "$tmp/g" > /dev/null
+for f in 1 2 3; do
+  "$cli" enroll --gallery "$tmp/g" --id "P$f" --print "1=$tmp/t/${f}_1.rlt" > /dev/null 2>&1
+done
+for f in "$tmp"/g/*.idx "$tmp"/g/*.seg "$tmp"/g/MANIFEST; do cp "$f" "corpus/clear_gallery/new-$(basename "$f")"; done
+rm -r "$tmp"
+python3 - corpus/dedup_checkpoint <<'PY'
+import struct, sys, zlib
+out = sys.argv[1]
+pairs = struct.pack("<IIdd", 3, 700, 9.5, 3.1e-10) + struct.pack("<IIdd", 10, 11, 12.0, 1e-12)
+compared = struct.pack("<Q", 2) + struct.pack("<II", 7, 512) + struct.pack("<II", 500, 900)
+for version, tail in [(2, pairs + compared), (1, pairs)]:
+    head = b"RLC\x1a" + struct.pack("<HH", version, 0) + struct.pack("<6Q", 0x0123456789ABCDEF, 1000, 512, 2, 4242, 1234)
+    crc = zlib.crc32(tail, zlib.crc32(head))
+    open(f"{out}/v{version}.ckpt", "wb").write(head + struct.pack("<II", crc, 0) + tail)
+PY

@@ -11,8 +11,16 @@ use std::sync::Arc;
 use libfuzzer_sys::fuzz_target;
 use ridgeline::gallery::filter::SegmentFilter;
 use ridgeline::gallery::manifest::Manifest;
-use ridgeline::gallery::segment::Segment;
-use ridgeline::gallery::GalleryKey;
+use ridgeline::gallery::segment::{self, Segment};
+use ridgeline::gallery::{filter, GalleryKey};
+
+fn get_u32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn get_u64(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
 
 fuzz_target!(|data: &[u8]| {
     let hex = b"5e41ed0000000000000000000000000000000000000000000000000000c0ffee";
@@ -25,16 +33,21 @@ fuzz_target!(|data: &[u8]| {
 
     let file = std::env::temp_dir().join(format!("ridgeline-fuzz-sealed-{}", std::process::id()));
     if std::fs::write(&file, data).is_ok() {
-        if let Ok(seg) = Segment::open_with(&file, 1, 1, Some(&key)) {
+        // The id and count the manifest would expect, from the input, so that mutations get
+        // past those checks to the sealed payload.
+        let id = get_u64(data, segment::OFFSET_SEGMENT_ID).unwrap_or(1);
+        let count = get_u32(data, segment::OFFSET_RECORD_COUNT).unwrap_or(1);
+        let records = get_u32(data, filter::OFFSET_RECORD_COUNT).unwrap_or(1);
+        if let Ok(seg) = Segment::open_with(&file, id, count, Some(&key)) {
             let _ = seg.verify();
             for i in 0..seg.len() {
                 let _ = (seg.subject(i), seg.demographics(i), seg.descriptor(i));
             }
         }
-        if let Ok(filter) = SegmentFilter::open_with(&file, 1, Some(&key)) {
+        if let Ok(filter) = SegmentFilter::open_with(&file, records, Some(&key)) {
             let _ = filter.record(0);
         }
-        let _ = SegmentFilter::verify_file_with(&file, 1, Some(&key));
+        let _ = SegmentFilter::verify_file_with(&file, records, Some(&key));
         let _ = std::fs::remove_file(&file);
     }
 

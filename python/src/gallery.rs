@@ -738,11 +738,13 @@ fn dedup_report(
     let key = population_key(infos, fmr, mode);
     let config = SearchConfig { fmr_per_search: fmr, ..SearchConfig::default() };
     let stop = std::sync::atomic::AtomicBool::new(false);
+    // An encrypted gallery's checkpoint is sealed with its key.
+    let sealing = gallery.key();
     let outcome = search(
         &population,
         &config,
         key,
-        checkpoint.as_deref().map(|path| Resumable { path, resume }),
+        checkpoint.as_deref().map(|path| Resumable { path, resume, key: sealing.as_deref() }),
         &stop,
         &mut |_, _| {},
     )?;

@@ -73,7 +73,7 @@ fn resumed_run_equals_uninterrupted_run() {
         &pop,
         &config,
         42,
-        Some(Resumable { path: &path, resume: false }),
+        Some(Resumable { path: &path, resume: false, key: None }),
         &stop,
         &mut stop_after_three_blocks,
     )
@@ -87,7 +87,7 @@ fn resumed_run_equals_uninterrupted_run() {
         &pop,
         &config,
         43,
-        Some(Resumable { path: &path, resume: true }),
+        Some(Resumable { path: &path, resume: true, key: None }),
         &never,
         &mut |_, _| {}
     )
@@ -97,7 +97,7 @@ fn resumed_run_equals_uninterrupted_run() {
         &pop,
         &config,
         42,
-        Some(Resumable { path: &path, resume: true }),
+        Some(Resumable { path: &path, resume: true, key: None }),
         &never,
         &mut |_, _| {},
     )

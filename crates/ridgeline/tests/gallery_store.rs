@@ -79,9 +79,7 @@ fn crash_child() {
     let Ok(dir) = std::env::var(CHILD_ENV) else { return };
     let start: u64 = std::env::var("START_BATCH").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
     let sealed = std::env::var_os(SEALED_ENV).is_some();
-    let store =
-        Store::open_with(Path::new(&dir), OpenMode::Writable, Some(LAYOUT), &options(sealed))
-            .expect("open");
+    let store = open_writable(Path::new(&dir), sealed).expect("open");
     let mut reports = std::io::stderr();
     for b in start.. {
         store.append(batch(b)).expect("append");
@@ -94,20 +92,26 @@ fn crash_child() {
     }
 }
 
-/// Batches present in the gallery, each checked to be complete and byte-exact.
-fn present_batches(dir: &Path, sealed: bool) -> BTreeSet<u64> {
-    // Once (a fresh-clone CI run on a loaded 2-core machine) the writer lock of the child just
-    // killed and reaped was still held when the gallery was reopened, which no local run
-    // reproduced; the reopen waits a little for it, and a lock still held after 10 s fails.
+/// Opens the gallery for writing, waiting up to 10 s for a lock held a moment too long: the
+/// tests of this binary run in parallel threads, and a child one thread is spawning holds a
+/// copy of every descriptor of the process between its fork and its exec, the writer lock the
+/// other thread holds for a moment (reopening after a kill) among them. On a loaded 2-core
+/// machine that window is long enough for the other test's child to find the lock taken.
+fn open_writable(dir: &Path, sealed: bool) -> ridgeline::Result<Store> {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let store = loop {
+    loop {
         match Store::open_with(dir, OpenMode::Writable, Some(LAYOUT), &options(sealed)) {
             Err(ridgeline::Error::GalleryLocked { .. }) if std::time::Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(50));
             }
-            opened => break opened.expect("reopen after crash"),
+            opened => return opened,
         }
-    };
+    }
+}
+
+/// Batches present in the gallery, each checked to be complete and byte-exact.
+fn present_batches(dir: &Path, sealed: bool) -> BTreeSet<u64> {
+    let store = open_writable(dir, sealed).expect("reopen after crash");
     let snap = store.snapshot();
     let report = snap.verify();
     assert!(report.is_ok(), "verify after crash: {:?}", report.problems);

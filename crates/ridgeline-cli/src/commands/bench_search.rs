@@ -128,10 +128,19 @@ pub(super) fn build_gallery(
     let marker = dir.join(POPULATION_MARKER);
     let marker_text = |records: usize| format!("{population_id}records {records}\n");
     if dir.join("MANIFEST").exists() {
-        if let Ok(g) = Gallery::open_with(dir, OpenMode::ReadOnly, &unaudited()) {
-            if std::fs::read_to_string(&marker).is_ok_and(|m| m == marker_text(g.len())) {
-                return Ok(0.0);
+        match Gallery::open_with(dir, OpenMode::ReadOnly, &unaudited()) {
+            Ok(g) => {
+                if std::fs::read_to_string(&marker).is_ok_and(|m| m == marker_text(g.len())) {
+                    return Ok(0.0);
+                }
             }
+            // A missing or wrong key is refused, not answered by building over the gallery.
+            Err(e @ ridgeline::Error::GalleryKey { .. }) => {
+                return Err(e).with_context(|| {
+                    format!("the bench gallery {} (give its key, or another --dir)", dir.display())
+                })
+            }
+            Err(_) => {}
         }
         std::fs::remove_dir_all(dir)
             .with_context(|| format!("cannot clear old bench gallery {}", dir.display()))?;
@@ -242,7 +251,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let n = args.gallery_size;
     let dir = args.dir.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("ridgeline-bench/synth-gallery-{n}-seed{}", args.seed))
+        // An encrypted bench gallery lives apart from the clear one of the same population.
+        let sealed = if super::key().is_some() { "-sealed" } else { "" };
+        std::env::temp_dir()
+            .join(format!("ridgeline-bench/synth-gallery-{n}-seed{}{sealed}", args.seed))
     });
     let population = Population { seed: args.seed, config: TemplateConfig::default() };
     let build_s = build(&dir, n, &population, !args.no_compact)?;
@@ -308,6 +320,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "shortlist": args.shortlist,
         "escalate_to": args.escalate_to,
         "build_s": build_s,
+        "encrypted": gallery.is_encrypted(),
         "open_ms": open_ms,
         "coarse_load_ms": index_ms,
         "indexed": summary(&indexed, &probes),

@@ -5,6 +5,10 @@
 //! and identity flags written as JSON or CSV, and optionally an HTML adjudication report. The
 //! run checkpoints to `REPORT.checkpoint` beside the report; Ctrl-C writes a checkpoint and
 //! stops, and `--resume` carries on from it (also after a kill).
+//!
+//! Under a key (`--key-file`, which an encrypted `--gallery` needs anyway) the checkpoint and
+//! the work folder of a manifest run (`REPORT.work/`, its enrolled gallery) are sealed with
+//! it, and `--resume` needs the same key again.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -88,6 +92,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut metadata = HashMap::new();
     let mut image_paths = HashMap::new();
     let checkpoint = checkpoint_path(&args.out);
+    // The gallery key seals the checkpoint and the work gallery: an encrypted population
+    // gallery opens only with it, and a manifest run is sealed under the one given.
+    let seal_key = super::key();
+    let seal_key = seal_key.as_ref();
     let mut workdir = None;
     let mut job = None;
     let gallery_dir = match (&args.gallery, &args.input) {
@@ -96,10 +104,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let records = read_manifest(manifest)
                 .with_context(|| format!("cannot read {}", manifest.display()))?;
             let key = input_job_key(manifest, &records, &args)?;
-            refuse_other_job(&checkpoint, args.resume, key)?;
+            refuse_other_job(&checkpoint, args.resume, key, seal_key)?;
             let dir = work_dir(&args.out);
             let gallery_dir = dir.join("gallery");
-            enroll_manifest(&records, &dir, args.resume, key)?;
+            enroll_manifest(&records, &dir, args.resume, key, seal_key)?;
             workdir = Some(dir);
             job = Some(key);
             for r in records {
@@ -115,7 +123,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // A population gallery records the run in its audit trail; the work gallery of a manifest
     // is scratch, removed after the run.
     let options = if workdir.is_some() {
-        ridgeline::gallery::OpenOptions::new().audit(false)
+        ridgeline::gallery::OpenOptions::new().audit(false).key_opt(seal_key.cloned())
     } else {
         super::open_options()
     };
@@ -128,7 +136,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(key) => key,
         None => {
             let key = gallery_job_key(&gallery_dir, &gallery, &args);
-            refuse_other_job(&checkpoint, args.resume, key)?;
+            refuse_other_job(&checkpoint, args.resume, key, seal_key)?;
             key
         }
     };
@@ -137,6 +145,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         key,
         args.fmr,
         Some((&checkpoint, args.resume, checkpoint_interval)),
+        seal_key,
     )?;
     if !outcome.complete {
         bail!(
@@ -268,6 +277,7 @@ fn enroll_manifest(
     workdir: &Path,
     resume: bool,
     job: u64,
+    key: Option<&ridgeline::gallery::GalleryKey>,
 ) -> anyhow::Result<()> {
     use rayon::prelude::*;
     let dir = &workdir.join("gallery");
@@ -279,11 +289,17 @@ fn enroll_manifest(
         // written only after the last enrolment); anything else is enrolled afresh.
         let same_job = std::fs::read_to_string(&job_file).is_ok_and(|t| t == job_text);
         if same_job {
-            let scratch = ridgeline::gallery::OpenOptions::new().audit(false);
-            if let Ok(gallery) = Gallery::open_with(dir, OpenMode::ReadOnly, &scratch) {
-                if gallery.len() == fingers {
-                    return Ok(());
+            let scratch = ridgeline::gallery::OpenOptions::new().audit(false).key_opt(key.cloned());
+            match Gallery::open_with(dir, OpenMode::ReadOnly, &scratch) {
+                Ok(gallery) if gallery.len() == fingers => return Ok(()),
+                // A missing or wrong key is the user's to fix; re-enrolling would throw the
+                // finished work away.
+                Err(e @ ridgeline::Error::GalleryKey { .. }) => {
+                    return Err(e).with_context(|| {
+                        format!("cannot resume with the work gallery {}", dir.display())
+                    })
                 }
+                _ => {}
             }
         }
     }
@@ -293,7 +309,7 @@ fn enroll_manifest(
     ridgeline::private_files::create_dir(workdir)
         .with_context(|| format!("cannot create {}", workdir.display()))?;
     std::fs::create_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let scratch = ridgeline::gallery::OpenOptions::new().audit(false);
+    let scratch = ridgeline::gallery::OpenOptions::new().audit(false).key_opt(key.cloned());
     let gallery = Gallery::create_with(dir, &scratch)
         .with_context(|| format!("cannot create gallery {}", dir.display()))?;
     let progress = Progress::started("enrol", "records", records.len() as u64);
@@ -343,11 +359,17 @@ fn remove_work_dir(dir: &Path) -> anyhow::Result<()> {
 
 /// Refuses `--resume` when the checkpoint belongs to another job (other inputs, other
 /// settings, another engine version), before anything is enrolled or searched.
-fn refuse_other_job(checkpoint: &Path, resume: bool, job: u64) -> anyhow::Result<()> {
+/// A sealed checkpoint needs `key`: a missing or wrong key is refused the same way.
+fn refuse_other_job(
+    checkpoint: &Path,
+    resume: bool,
+    job: u64,
+    key: Option<&ridgeline::gallery::GalleryKey>,
+) -> anyhow::Result<()> {
     if !resume || !checkpoint.exists() {
         return Ok(());
     }
-    let saved = ridgeline::dedup::Checkpoint::read(checkpoint)?;
+    let saved = ridgeline::dedup::Checkpoint::read_with(checkpoint, key)?;
     if saved.job_key != job {
         bail!(
             "checkpoint {} belongs to another job (other input files or contents, settings or \
@@ -438,15 +460,17 @@ pub fn run_search<P: Population>(
     mode: SearchMode,
     checkpoint: Option<(&Path, bool, Duration)>,
 ) -> anyhow::Result<SearchOutcome> {
-    run_search_keyed(population, population_key(infos, fmr, mode), fmr, checkpoint)
+    run_search_keyed(population, population_key(infos, fmr, mode), fmr, checkpoint, None)
 }
 
-/// [`run_search`] under a job key the caller computed (see [`input_job_key`]).
+/// [`run_search`] under a job key the caller computed (see [`input_job_key`]), its checkpoint
+/// sealed under `seal_key` if given.
 fn run_search_keyed<P: Population>(
     population: &P,
     key: u64,
     fmr: f64,
     checkpoint: Option<(&Path, bool, Duration)>,
+    seal_key: Option<&ridgeline::gallery::GalleryKey>,
 ) -> anyhow::Result<SearchOutcome> {
     let bar = Progress::new("dedup", "records", population.len() as u64);
     let mut progress = |done: u64, _total: u64| bar.set(done);
@@ -458,7 +482,7 @@ fn run_search_keyed<P: Population>(
         population,
         &config,
         key,
-        checkpoint.map(|(path, resume, _)| Resumable { path, resume }),
+        checkpoint.map(|(path, resume, _)| Resumable { path, resume, key: seal_key }),
         &INTERRUPTED,
         &mut progress,
     )?;
@@ -767,9 +791,9 @@ mod tests {
         };
         ridgeline::dedup::checkpoint::write_file_atomic(&checkpoint, &saved.to_bytes())
             .expect("write checkpoint");
-        assert!(refuse_other_job(&checkpoint, true, first).is_ok());
-        let refused = refuse_other_job(&checkpoint, true, second).expect_err("another job");
+        assert!(refuse_other_job(&checkpoint, true, first, None).is_ok());
+        let refused = refuse_other_job(&checkpoint, true, second, None).expect_err("another job");
         assert!(refused.to_string().contains("another job"), "{refused}");
-        assert!(refuse_other_job(&checkpoint, false, second).is_ok(), "no --resume: fresh");
+        assert!(refuse_other_job(&checkpoint, false, second, None).is_ok(), "no --resume: fresh");
     }
 }

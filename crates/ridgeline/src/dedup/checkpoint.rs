@@ -27,12 +27,28 @@
 //! | 72 + 24·n | 8·m | compared pairs `a` u32, `b` u32 (a < next record ≤ b) |
 //!
 //! Version 1 (no compared-pairs section) is still read: such a resume compares those pairs again.
+//!
+//! # Sealed checkpoint (version 3)
+//! A run under a gallery key (an encrypted gallery, or `dedup --key-file`) seals the whole
+//! version-2 encoding, so that which records were linked, and how strongly, stays with the key
+//! holder. The clear header names the key; `--resume` needs the same key again.
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 4 | magic `RLC\x1a` |
+//! | 4 | 2 | format version 3 (u16) |
+//! | 6 | 2 | reserved, zero |
+//! | 8 | 16 | key id ([`crate::gallery::seal`]) |
+//! | 24 | 24 | nonce |
+//! | 48 | n | XChaCha20 ciphertext of the complete version-2 checkpoint |
+//! | 48 + n | 16 | Poly1305 tag; associated data = bytes 0–47 |
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::clusters::LinkedPair;
 use crate::error::{Error, Result};
+use crate::gallery::seal::{self, GalleryKey, KEY_ID_LEN, NONCE_LEN, TAG_LEN};
 
 /// Magic number at the start of a checkpoint.
 pub const CHECKPOINT_MAGIC: [u8; 4] = *b"RLC\x1a";
@@ -64,6 +80,17 @@ pub const PAIR_RECORD_LEN: usize = 24;
 pub const COMPARED_COUNT_LEN: usize = 8;
 /// Size of one compared-pair record.
 pub const COMPARED_RECORD_LEN: usize = 8;
+/// Format version of a sealed checkpoint.
+pub const CHECKPOINT_VERSION_SEALED: u16 = 3;
+/// Offset of a sealed checkpoint's key id.
+pub const SEALED_OFFSET_KEY_ID: usize = 8;
+/// Offset of a sealed checkpoint's nonce.
+pub const SEALED_OFFSET_NONCE: usize = SEALED_OFFSET_KEY_ID + KEY_ID_LEN;
+/// Size of a sealed checkpoint's clear header (the AEAD's associated data); the ciphertext
+/// starts here.
+pub const SEALED_HEADER_LEN: usize = SEALED_OFFSET_NONCE + NONCE_LEN;
+/// Associated data prefix that keeps a sealed checkpoint from passing for another sealed file.
+pub const SEALED_DOMAIN: &[u8] = b"ridgeline dedup checkpoint";
 
 /// The resumable state of a de-duplication run.
 #[derive(Debug, Clone, PartialEq)]
@@ -215,16 +242,95 @@ impl Checkpoint {
         })
     }
 
-    /// Reads a checkpoint file.
-    pub fn read(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        Self::from_bytes(&bytes).map_err(|message| Error::Checkpoint { path: path.into(), message })
+    /// Encodes the checkpoint, sealed under `key` (version 3) or clear (version 2).
+    pub fn to_bytes_with(&self, key: Option<&GalleryKey>) -> Result<Vec<u8>> {
+        let Some(key) = key else {
+            return Ok(self.to_bytes());
+        };
+        let clear = zeroize::Zeroizing::new(self.to_bytes());
+        let nonce = seal::new_nonce()?;
+        let mut out = Vec::with_capacity(SEALED_HEADER_LEN + clear.len() + TAG_LEN);
+        out.extend_from_slice(&CHECKPOINT_MAGIC);
+        out.extend_from_slice(&CHECKPOINT_VERSION_SEALED.to_le_bytes());
+        out.extend_from_slice(&[0, 0]);
+        out.extend_from_slice(&key.id());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&clear);
+        let (header, payload) = out.split_at_mut(SEALED_HEADER_LEN);
+        let tag = seal::seal_in_place(key, &nonce, &sealed_aad(header), payload)?;
+        out.extend_from_slice(&tag);
+        Ok(out)
     }
 
-    /// Replaces the checkpoint file atomically and durably.
-    pub fn write_atomic(&self, path: &Path) -> Result<()> {
-        write_file_atomic(path, &self.to_bytes())
+    /// Decodes a clear or sealed checkpoint read from `path`. A sealed one needs its key: none,
+    /// or another key, is [`Error::GalleryKey`]; a clear one read with a key is refused too
+    /// (the run that wrote it was not protected, the one resuming expects protection).
+    pub fn from_bytes_with(path: &Path, bytes: &[u8], key: Option<&GalleryKey>) -> Result<Self> {
+        let corrupt = |message: String| Error::Checkpoint { path: path.into(), message };
+        let version = seal::array_at::<2>(bytes, OFFSET_VERSION).map(u16::from_le_bytes);
+        if bytes.get(..4) != Some(&CHECKPOINT_MAGIC[..])
+            || version != Some(CHECKPOINT_VERSION_SEALED)
+        {
+            if key.is_some() && bytes.get(..4) == Some(&CHECKPOINT_MAGIC[..]) {
+                return Err(Error::GalleryKey {
+                    path: path.into(),
+                    message: "a clear checkpoint (its run had no key), but a key was given; \
+                              resume without the key, or run without --resume to start afresh"
+                        .into(),
+                });
+            }
+            return Self::from_bytes(bytes).map_err(corrupt);
+        }
+        let header = bytes
+            .get(..SEALED_HEADER_LEN)
+            .ok_or_else(|| corrupt("shorter than its header".into()))?;
+        let key = seal::check_key(path, key, &header[SEALED_OFFSET_KEY_ID..SEALED_OFFSET_NONCE])?;
+        if bytes.len() < SEALED_HEADER_LEN + TAG_LEN {
+            return Err(corrupt("shorter than its header and tag".into()));
+        }
+        let nonce: [u8; NONCE_LEN] = seal::array_at(header, SEALED_OFFSET_NONCE)
+            .ok_or_else(|| corrupt("shorter than its header".into()))?;
+        let tag: [u8; TAG_LEN] = seal::array_at(bytes, bytes.len() - TAG_LEN)
+            .ok_or_else(|| corrupt("shorter than its tag".into()))?;
+        let mut clear =
+            zeroize::Zeroizing::new(bytes[SEALED_HEADER_LEN..bytes.len() - TAG_LEN].to_vec());
+        if !seal::open_in_place(key, &nonce, &sealed_aad(header), &mut clear, &tag) {
+            return Err(corrupt(
+                "does not authenticate under the key (damaged or edited file)".into(),
+            ));
+        }
+        let inner = seal::array_at::<2>(&clear, OFFSET_VERSION).map(u16::from_le_bytes);
+        if inner != Some(CHECKPOINT_VERSION) {
+            return Err(corrupt("its sealed contents are not a version-2 checkpoint".into()));
+        }
+        Self::from_bytes(&clear).map_err(corrupt)
     }
+
+    /// Reads a clear checkpoint file.
+    pub fn read(path: &Path) -> Result<Self> {
+        Self::read_with(path, None)
+    }
+
+    /// Reads a checkpoint file, sealed under `key` or clear ([`Checkpoint::from_bytes_with`]).
+    pub fn read_with(path: &Path, key: Option<&GalleryKey>) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::from_bytes_with(path, &bytes, key)
+    }
+
+    /// Replaces the checkpoint file atomically and durably, clear.
+    pub fn write_atomic(&self, path: &Path) -> Result<()> {
+        self.write_atomic_with(path, None)
+    }
+
+    /// Replaces the checkpoint file atomically and durably, sealed under `key` if given.
+    pub fn write_atomic_with(&self, path: &Path, key: Option<&GalleryKey>) -> Result<()> {
+        write_file_atomic(path, &self.to_bytes_with(key)?)
+    }
+}
+
+/// The associated data of a sealed checkpoint: a domain and its clear header.
+fn sealed_aad(header: &[u8]) -> Vec<u8> {
+    [SEALED_DOMAIN, header].concat()
 }
 
 /// Writes `bytes` to `path` so that a crash leaves either the old or the new file: temporary
@@ -335,6 +441,126 @@ mod tests {
             bad[flip] ^= 0x10;
             assert!(Checkpoint::from_bytes(&bad).is_err(), "flip at {flip}");
         }
+    }
+
+    fn key(byte: u8) -> GalleryKey {
+        GalleryKey::from_bytes(&[byte; 32]).expect("key")
+    }
+
+    #[test]
+    fn sealed_checkpoints_round_trip_and_hold_their_documented_fields() {
+        let c = sample();
+        let k = key(1);
+        let path = Path::new("r.json.checkpoint");
+        let clear = c.to_bytes();
+        let sealed = c.to_bytes_with(Some(&k)).expect("seal");
+        assert_eq!(&sealed[..4], b"RLC\x1a");
+        assert_eq!(u16::from_le_bytes([sealed[OFFSET_VERSION], sealed[OFFSET_VERSION + 1]]), 3);
+        assert_eq!(&sealed[6..8], &[0, 0]);
+        assert_eq!(&sealed[SEALED_OFFSET_KEY_ID..SEALED_OFFSET_KEY_ID + 16], &k.id());
+        assert_eq!((SEALED_OFFSET_NONCE, SEALED_HEADER_LEN), (24, 48));
+        assert_eq!(sealed.len(), SEALED_HEADER_LEN + clear.len() + TAG_LEN);
+        // Nothing of the clear encoding after its magic shows: not the job key, not a pair.
+        let body = &sealed[SEALED_HEADER_LEN..];
+        for window in [&clear[8..16], &clear[HEADER_LEN..HEADER_LEN + 8]] {
+            assert!(!body.windows(8).any(|w| w == window));
+        }
+        assert_eq!(Checkpoint::from_bytes_with(path, &sealed, Some(&k)).expect("opens"), c);
+        // A fresh nonce each time: two writes of one state differ.
+        assert_ne!(sealed, c.to_bytes_with(Some(&k)).expect("seal"));
+        assert_eq!(c.to_bytes_with(None).expect("clear"), clear);
+    }
+
+    #[test]
+    fn a_sealed_checkpoint_refuses_a_missing_or_wrong_key_and_damage() {
+        let c = sample();
+        let path = Path::new("r.json.checkpoint");
+        let sealed = c.to_bytes_with(Some(&key(1))).expect("seal");
+        for k in [None, Some(key(2))] {
+            match Checkpoint::from_bytes_with(path, &sealed, k.as_ref()) {
+                Err(Error::GalleryKey { .. }) => {}
+                other => panic!("{k:?}: {other:?}"),
+            }
+        }
+        // A clear checkpoint read with a key: the resuming run expects protection.
+        let clear = c.to_bytes();
+        assert!(matches!(
+            Checkpoint::from_bytes_with(path, &clear, Some(&key(1))),
+            Err(Error::GalleryKey { .. })
+        ));
+        assert_eq!(Checkpoint::from_bytes_with(path, &clear, None).expect("clear"), c);
+        for flip in [6, SEALED_OFFSET_NONCE, SEALED_HEADER_LEN, sealed.len() - 1] {
+            let mut bad = sealed.clone();
+            bad[flip] ^= 0x10;
+            match Checkpoint::from_bytes_with(path, &bad, Some(&key(1))) {
+                Err(Error::Checkpoint { .. }) => {}
+                other => panic!("flip at {flip}: {other:?}"),
+            }
+        }
+        for cut in [0, 7, SEALED_HEADER_LEN, SEALED_HEADER_LEN + TAG_LEN - 1, sealed.len() - 1] {
+            let got = Checkpoint::from_bytes_with(path, &sealed[..cut], Some(&key(1)));
+            assert!(got.is_err(), "cut at {cut}");
+        }
+    }
+
+    /// Sixteen records; each even record and the next are duplicates.
+    struct Pairs;
+
+    impl crate::dedup::Population for Pairs {
+        fn len(&self) -> usize {
+            16
+        }
+        fn candidates(&self, record: u32) -> Result<Vec<u32>> {
+            Ok((0..16).filter(|&r| r != record).collect())
+        }
+        fn finger_fmrs(&self, a: u32, b: u32) -> Result<Vec<f64>> {
+            Ok(vec![if a % 2 == 0 && b == a + 1 { 1e-12 } else { 0.5 }])
+        }
+    }
+
+    #[test]
+    fn a_search_under_a_key_checkpoints_sealed_and_resumes_only_with_it() {
+        use crate::dedup::{search, Resumable, SearchConfig};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("r.json.checkpoint");
+        let config = SearchConfig {
+            block_records: 4,
+            checkpoint_interval: std::time::Duration::ZERO,
+            ..SearchConfig::default()
+        };
+        let never = AtomicBool::new(false);
+        let reference = search(&Pairs, &config, 9, None, &never, &mut |_, _| {}).expect("runs");
+        assert_eq!(reference.pairs.len(), 8);
+
+        // Stopped after the first block: the checkpoint on disk is sealed.
+        let k = key(1);
+        let stop = AtomicBool::new(false);
+        let sealed = Resumable { path: &path, resume: false, key: Some(&k) };
+        let first = search(&Pairs, &config, 9, Some(sealed), &stop, &mut |done, _| {
+            if done > 0 {
+                stop.store(true, Ordering::Relaxed);
+            }
+        })
+        .expect("runs");
+        assert!(!first.complete);
+        let bytes = std::fs::read(&path).expect("checkpoint");
+        assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), CHECKPOINT_VERSION_SEALED);
+        assert!(matches!(Checkpoint::read(&path), Err(Error::GalleryKey { .. })));
+
+        // Without the key or with another: refused, and the checkpoint is left as it was.
+        for wrong in [None, Some(key(2))] {
+            let resume = Resumable { path: &path, resume: true, key: wrong.as_ref() };
+            let got = search(&Pairs, &config, 9, Some(resume), &never, &mut |_, _| {});
+            assert!(matches!(got, Err(Error::GalleryKey { .. })), "{wrong:?}: {got:?}");
+            assert_eq!(std::fs::read(&path).expect("checkpoint"), bytes);
+        }
+        let resume = Resumable { path: &path, resume: true, key: Some(&k) };
+        let resumed =
+            search(&Pairs, &config, 9, Some(resume), &never, &mut |_, _| {}).expect("runs");
+        assert_eq!(resumed.stats.resumed_from, Some(4));
+        assert_eq!(resumed.pairs, reference.pairs);
+        assert_eq!(resumed.stats.pairs_compared, reference.stats.pairs_compared);
     }
 
     #[test]

@@ -34,6 +34,7 @@ use super::checkpoint::Checkpoint;
 use super::clusters::LinkedPair;
 use super::fusion::{fused_fmr, pair_fmr_threshold, score_for_fmr};
 use crate::error::{Error, Result};
+use crate::gallery::GalleryKey;
 
 /// What the N:N search needs from a population of records.
 pub trait Population: Sync {
@@ -86,6 +87,9 @@ pub struct Resumable<'a> {
     pub path: &'a Path,
     /// Start from the checkpoint if it exists (else start afresh and overwrite it).
     pub resume: bool,
+    /// Seal the checkpoint under this key (the gallery's, or the run's `--key-file`); a
+    /// resume needs the same key.
+    pub key: Option<&'a GalleryKey>,
 }
 
 /// What a search produced.
@@ -151,9 +155,9 @@ pub fn search<P: Population + ?Sized>(
         compared_ahead: Vec::new(),
     };
     let mut resumed_from = None;
-    if let Some(Resumable { path, resume: true }) = checkpoint {
+    if let Some(Resumable { path, resume: true, key }) = checkpoint {
         if path.exists() {
-            let saved = Checkpoint::read(path)?;
+            let saved = Checkpoint::read_with(path, key)?;
             if saved.job_key != job || saved.records != n as u64 || saved.next_record > n as u64 {
                 return Err(Error::Checkpoint {
                     path: path.into(),
@@ -218,7 +222,7 @@ pub fn search<P: Population + ?Sized>(
         if let Some(c) = checkpoint {
             if last_write.elapsed() >= config.checkpoint_interval {
                 state.compared_ahead = compared_ahead(&pending);
-                state.write_atomic(c.path)?;
+                state.write_atomic_with(c.path, c.key)?;
                 last_write = Instant::now();
             }
         }
@@ -226,7 +230,7 @@ pub fn search<P: Population + ?Sized>(
     state.elapsed_ms = elapsed_before + started.elapsed().as_millis() as u64;
     if let Some(c) = checkpoint {
         state.compared_ahead = compared_ahead(&pending);
-        state.write_atomic(c.path)?;
+        state.write_atomic_with(c.path, c.key)?;
     }
     let complete = state.next_record as usize >= n;
     state.pairs.sort_by_key(|p| (p.a, p.b));

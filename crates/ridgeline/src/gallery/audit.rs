@@ -883,7 +883,8 @@ pub fn verify_bytes(bytes: &[u8]) -> AuditReport {
 /// Reads and checks the audit trail of the gallery in `dir` (no trail yet: no entries), and
 /// checks it against the gallery's manifest: when the trail has recorded the gallery's
 /// creation, every committed generation up to the manifest's must have its entry, so that
-/// entries cut from the end of the trail are found too.
+/// entries cut from the end of the trail are found too, and the trail's newest commit must not
+/// be newer than the manifest, so that an older manifest put back is found.
 pub fn verify(dir: &Path) -> Result<AuditReport> {
     let path = dir.join(AUDIT_FILE);
     let bytes = match std::fs::read(&path) {
@@ -911,6 +912,18 @@ pub fn verify(dir: &Path) -> Result<AuditReport> {
                 message: format!(
                     "the gallery is at generation {}, the trail's last commit is generation \
                      {audited}: entries are missing from its end",
+                    manifest.generation
+                ),
+            });
+        } else if manifest.generation < audited {
+            // The trail is never ahead of the manifest: a writer commits, then records.
+            report.problem = Some(ChainProblem {
+                index: report.entries.len() as u64,
+                offset: bytes.len() as u64,
+                torn: false,
+                message: format!(
+                    "the gallery is at generation {}, the trail records generation {audited} \
+                     as committed: an older manifest was put back (rolled back)",
                     manifest.generation
                 ),
             });

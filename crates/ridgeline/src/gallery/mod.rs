@@ -333,6 +333,12 @@ impl Gallery {
         self.store.is_encrypted()
     }
 
+    /// The gallery's key (`None`: a clear gallery); what it writes beside the gallery, such as
+    /// a de-duplication checkpoint, is sealed with it.
+    pub fn key(&self) -> Option<std::sync::Arc<GalleryKey>> {
+        self.store.key()
+    }
+
     /// Checks every checksum of every file.
     pub fn verify(&self) -> VerifyReport {
         self.snapshot().verify()

@@ -254,6 +254,37 @@ fn an_edited_or_rolled_back_manifest_is_refused() {
 }
 
 #[test]
+fn a_rolled_back_manifest_of_a_clear_gallery_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    enrolled(dir.path(), None);
+    let path = dir.path().join(MANIFEST_FILE);
+    let old = std::fs::read(&path).expect("read");
+    {
+        let g =
+            Gallery::open_with(dir.path(), OpenMode::Writable, &OpenOptions::new()).expect("open");
+        g.remove(&subject(0)).expect("remove");
+    }
+    let newest = std::fs::read(&path).expect("read");
+    // The removed subject comes back with the older manifest, unless the trail catches it.
+    std::fs::write(&path, &old).expect("roll back");
+    for mode in [OpenMode::ReadOnly, OpenMode::Writable] {
+        let open = Gallery::open_with(dir.path(), mode, &OpenOptions::new());
+        assert!(
+            matches!(open, Err(Error::GalleryRolledBack { manifest: 2, audited: 3, .. })),
+            "{mode:?}: {open:?}"
+        );
+    }
+    // `gallery audit --verify` says so too.
+    let report = audit::verify(dir.path()).expect("audit");
+    let problem = report.problem.expect("a problem");
+    assert!(problem.message.contains("rolled back"), "{problem}");
+    // Put back the newest manifest: all is well again.
+    std::fs::write(&path, &newest).expect("restore");
+    Gallery::open_with(dir.path(), OpenMode::ReadOnly, &OpenOptions::new()).expect("opens");
+    assert!(audit::verify(dir.path()).expect("audit").is_ok());
+}
+
+#[test]
 fn rekey_rewrites_everything_under_the_new_key_and_encrypts_a_clear_gallery() {
     let dir = tempfile::tempdir().expect("tempdir");
     let templates = enrolled(dir.path(), None);

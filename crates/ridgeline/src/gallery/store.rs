@@ -618,18 +618,20 @@ impl Store {
         if let Some(trail) = &trail {
             trail.set_key(key.clone());
         }
+        // An older manifest put back (authentic under the key, or merely consistent in a clear
+        // gallery) is caught by the trail, which knows the newest generation committed. A clear
+        // gallery has no MAC: one who rewrites the manifest and the trail's end together is not
+        // caught (docs/SECURITY.md). The trail is read first: a writer commits its manifest
+        // before its entry, so a commit between the two reads cannot look like a rollback.
+        let audited = audit::last_committed_generation_from_end(dir);
         let (manifest, snapshot) = open_consistent(dir, key.as_ref())?;
-        if key.is_some() {
-            // The manifest authenticates under the key, but an older authentic manifest could
-            // have been put back: the trail knows the newest generation committed.
-            if let Some(audited) = audit::last_committed_generation_from_end(dir) {
-                if audited > manifest.generation {
-                    return Err(Error::GalleryRolledBack {
-                        path: dir.join(MANIFEST_FILE),
-                        manifest: manifest.generation,
-                        audited,
-                    });
-                }
+        if let Some(audited) = audited {
+            if audited > manifest.generation {
+                return Err(Error::GalleryRolledBack {
+                    path: dir.join(MANIFEST_FILE),
+                    manifest: manifest.generation,
+                    audited,
+                });
             }
         }
         if let Some(expected) = layout {
