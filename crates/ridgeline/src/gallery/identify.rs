@@ -311,6 +311,41 @@ pub fn segment_filter(seg: &LiveSegment) -> &SegmentFilter {
     })
 }
 
+/// How many records an indexed search re-ranks: the short list, and the records kept from the
+/// coarse ranking for an escalation (at least the short list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShortlistLengths {
+    /// Records re-ranked by every search.
+    pub shortlist: usize,
+    /// Records re-ranked in all when the search escalates.
+    pub kept: usize,
+}
+
+/// The short-list rule of a search over `searched` records (`shortlist`: a fixed length that
+/// overrides the rule, as [`super::Gallery::with_shortlist`] sets).
+pub fn shortlist_lengths(
+    searched: usize,
+    options: &SearchOptions,
+    shortlist: Option<usize>,
+) -> ShortlistLengths {
+    let top_k = options.top_k.max(1);
+    let default_len =
+        ((searched as f64 * SHORTLIST_SHARE).ceil() as usize).clamp(SHORTLIST_MIN, SHORTLIST_MAX);
+    let shortlist_len = shortlist.unwrap_or(default_len).max(top_k);
+    let kept = match options.escalate_below {
+        Some(_) => options.escalate_to,
+        None => shortlist_len,
+    }
+    .max(shortlist_len);
+    ShortlistLengths { shortlist: shortlist_len, kept }
+}
+
+/// The most coarse scores a shard must return so that the global short list is right whatever
+/// the total gallery size: the kept length of the largest gallery.
+pub fn max_kept(options: &SearchOptions, shortlist: Option<usize>) -> usize {
+    shortlist_lengths(usize::MAX, options, shortlist).kept
+}
+
 /// Records per rayon task in the coarse stage.
 const COARSE_CHUNK_RECORDS: u32 = 4096;
 
@@ -327,7 +362,7 @@ fn indexed(
     // The coarse stage keeps enough records for an escalation too: keeping them costs a
     // larger selection, not another pass over the gallery. (One rule, shared with sharded
     // search, so a sharded gallery re-ranks what one gallery of its size would.)
-    let lengths = super::sharding::shortlist_lengths(searched, options, shortlist);
+    let lengths = shortlist_lengths(searched, options, shortlist);
     let (shortlist_len, kept_len) = (lengths.shortlist, lengths.kept);
     let tasks = chunks(snapshot, COARSE_CHUNK_RECORDS);
     // The best coarse scores under one total order (score, then record), so which records

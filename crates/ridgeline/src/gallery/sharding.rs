@@ -25,49 +25,13 @@ use std::cmp::Ordering;
 use rayon::prelude::*;
 
 use super::filter::{coarse_score, Coarse};
-use super::identify::{
-    segment_filter, SearchOptions, SHORTLIST_MAX, SHORTLIST_MIN, SHORTLIST_SHARE,
-};
+pub use super::identify::max_kept;
+use super::identify::{segment_filter, shortlist_lengths, SearchOptions};
 use super::store::{LiveSegment, RecordId, Snapshot};
 use crate::matcher::{Matcher, PreparedRef};
 
 /// Records per rayon task in the coarse stage (as in [`super::identify`]).
 const COARSE_CHUNK_RECORDS: u32 = 4096;
-
-/// How many records an indexed search re-ranks: the short list, and the records kept from the
-/// coarse ranking for an escalation (at least the short list).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ShortlistLengths {
-    /// Records re-ranked by every search.
-    pub shortlist: usize,
-    /// Records re-ranked in all when the search escalates.
-    pub kept: usize,
-}
-
-/// The short-list rule of a search over `searched` records (`shortlist`: a fixed length that
-/// overrides the rule, as [`super::Gallery::with_shortlist`] sets).
-pub fn shortlist_lengths(
-    searched: usize,
-    options: &SearchOptions,
-    shortlist: Option<usize>,
-) -> ShortlistLengths {
-    let top_k = options.top_k.max(1);
-    let default_len =
-        ((searched as f64 * SHORTLIST_SHARE).ceil() as usize).clamp(SHORTLIST_MIN, SHORTLIST_MAX);
-    let shortlist_len = shortlist.unwrap_or(default_len).max(top_k);
-    let kept = match options.escalate_below {
-        Some(_) => options.escalate_to,
-        None => shortlist_len,
-    }
-    .max(shortlist_len);
-    ShortlistLengths { shortlist: shortlist_len, kept }
-}
-
-/// The most coarse scores a shard must return so that the global short list is right whatever
-/// the total gallery size: the kept length of the largest gallery.
-pub fn max_kept(options: &SearchOptions, shortlist: Option<usize>) -> usize {
-    shortlist_lengths(usize::MAX, options, shortlist).kept
-}
 
 /// One record's coarse score.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -251,6 +215,7 @@ pub fn top(mut scored: Vec<(f64, ShardHit)>, top_k: usize) -> Vec<(f64, ShardHit
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gallery::identify::{SHORTLIST_MAX, SHORTLIST_MIN};
     use crate::gallery::synthetic::SyntheticPopulation;
     use crate::gallery::{Enrolment, Gallery, SearchMode};
     use crate::matcher::MatchTemplate;
