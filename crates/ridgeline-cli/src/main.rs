@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod commands;
+mod cpu_report;
 mod exit;
 mod progress;
 
@@ -94,7 +95,7 @@ fn main() -> ExitCode {
         .or_else(|| std::env::var_os("RIDGELINE_KEY_FILE").map(std::path::PathBuf::from))
         .filter(|f| !f.as_os_str().is_empty());
     let result = std::panic::catch_unwind(move || {
-        commands::bench::check_kernel_request()?;
+        cpu_report::check_kernel_request()?;
         commands::load_key(key_file.as_deref())?;
         run(cli.command)
     });
@@ -118,6 +119,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Identify(args) => commands::identify::run(args),
         Command::Remove(args) => commands::remove::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Dedup(args) if args.demographics => commands::dedup_demographics::run(&args),
         Command::Dedup(args) => commands::dedup::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Link(args) => commands::link::run(args),

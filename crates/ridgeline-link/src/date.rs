@@ -93,7 +93,7 @@ impl Date {
             return DateLevel::Slip;
         }
         let (a, b) = (self.0.to_string(), other.0.to_string());
-        if crate::id_number::one_edit(a.as_bytes(), b.as_bytes()) {
+        if crate::text::one_edit(a.as_bytes(), b.as_bytes()) {
             return DateLevel::Slip;
         }
         if self.year() == other.year() {

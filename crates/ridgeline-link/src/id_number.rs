@@ -10,6 +10,7 @@
 use crate::date::Date;
 use crate::sex::Sex;
 use crate::text::fold;
+pub use crate::text::one_edit;
 
 /// Weights of ISO 7064 MOD 11-2 for positions 1..=17 (2^(18-i) mod 11).
 const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -219,20 +220,6 @@ impl IdNumber {
             return IdLevel::OneEdit;
         }
         IdLevel::Different
-    }
-}
-
-/// Whether two equally long strings differ by one substituted character or one swap of two
-/// adjacent characters.
-pub fn one_edit(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diffs: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).take(3).collect();
-    match diffs.as_slice() {
-        [_] => true,
-        [i, j] => *j == i + 1 && a[*i] == b[*j] && a[*j] == b[*i],
-        _ => false,
     }
 }
 

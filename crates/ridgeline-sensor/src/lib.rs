@@ -16,14 +16,14 @@
 //! This is the only crate of the workspace that links libusb.
 
 pub mod error;
+mod open;
 pub mod params;
 pub mod reader;
 pub mod usb;
 pub mod virtual_reader;
 
 pub use error::{Error, Result, UDEV_RULE};
-pub use reader::{
-    open_reader, CancelToken, Connection, OpenOptions, Reader, ReaderInfo, ReaderSpec,
-};
+pub use open::open_reader;
+pub use reader::{CancelToken, Connection, OpenOptions, Reader, ReaderInfo, ReaderSpec};
 pub use ridgeline::FingerImage;
 pub use usb::list_readers;

@@ -1,4 +1,4 @@
-//! The [`Reader`] trait, reader specs, and opening a reader from a spec.
+//! The [`Reader`] trait and reader specs.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -9,7 +9,6 @@ use std::time::Duration;
 use ridgeline::FingerImage;
 
 use crate::error::{Error, Result};
-use crate::{usb, virtual_reader};
 
 /// A fingerprint reader that captures one image at a time.
 pub trait Reader: Send + std::fmt::Debug {
@@ -160,17 +159,6 @@ pub struct OpenOptions {
     /// for every key exchange (what real use wants); a fixed value makes a recorded session
     /// replay, since the seed is sent to the device.
     pub scramble_seed: Option<u32>,
-}
-
-/// Opens the reader named by `spec`.
-pub fn open_reader(spec: &ReaderSpec, options: &OpenOptions) -> Result<Box<dyn Reader>> {
-    match spec {
-        ReaderSpec::Auto | ReaderSpec::Usb => usb::open(None, options),
-        ReaderSpec::UsbId { vendor_id, product_id } => {
-            usb::open(Some((*vendor_id, *product_id)), options)
-        }
-        ReaderSpec::Virtual(dir) => Ok(Box::new(virtual_reader::VirtualReader::open(dir)?)),
-    }
 }
 
 #[cfg(test)]

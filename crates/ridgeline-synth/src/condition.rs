@@ -24,7 +24,7 @@
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::impression::ImpressionConfig;
+use crate::impression_config::ImpressionConfig;
 use crate::rng::Rng;
 
 /// A minutia within this distance of a crease's edge is not ground truth.
@@ -246,17 +246,7 @@ impl Patch {
     }
 }
 
-/// A shear wave of the skin: displacement `amplitude · sin(k·p + phase)` along `direction`
-/// (perpendicular to `k`, so the skin slides along the wave front, as when it is dragged).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ShearWave {
-    /// Wave vector, radians per pixel.
-    pub k: (f64, f64),
-    /// Phase, radians.
-    pub phase: f64,
-    /// Displacement amplitude along the wave front, pixels (signed).
-    pub amplitude: (f64, f64),
-}
+pub use crate::warp::ShearWave;
 
 /// Everything the conditions do to one impression, drawn once per impression.
 #[derive(Debug, Clone, Default, PartialEq)]

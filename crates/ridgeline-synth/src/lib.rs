@@ -23,6 +23,7 @@ pub mod condition;
 pub mod dataset;
 pub mod error;
 pub mod impression;
+mod impression_config;
 pub mod master;
 pub mod minutiae;
 pub mod model;

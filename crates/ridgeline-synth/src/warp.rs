@@ -12,11 +12,22 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::condition::ShearWave;
 use crate::rng::Rng;
 
 /// Most shear waves a warp carries.
 const MAX_SHEAR_WAVES: usize = 2;
+
+/// A shear wave of the skin: displacement `amplitude · sin(k·p + phase)` along `direction`
+/// (perpendicular to `k`, so the skin slides along the wave front, as when it is dragged).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ShearWave {
+    /// Wave vector, radians per pixel.
+    pub k: (f64, f64),
+    /// Phase, radians.
+    pub phase: f64,
+    /// Displacement amplitude along the wave front, pixels (signed).
+    pub amplitude: (f64, f64),
+}
 
 /// How far a finger may be placed and distorted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,18 +120,26 @@ impl Warp {
         }
     }
 
-    /// Applies the placement and distortion parts of a condition's [`crate::condition::Stress`].
-    pub fn stressed(mut self, stress: &crate::condition::Stress) -> Self {
-        if let Some(angle) = stress.rotation_rad {
+    /// Applies the placement and distortion parts of an acquisition condition
+    /// (`condition::Stress`): a rotation instead of the ordinary draw, a shift of the finger on
+    /// the master, a skin distortion instead of the ordinary draw, and shear waves.
+    pub fn stressed(
+        mut self,
+        rotation_rad: Option<f64>,
+        shift_px: (f64, f64),
+        skin: Option<(f64, (f64, f64))>,
+        shear: &[ShearWave],
+    ) -> Self {
+        if let Some(angle) = rotation_rad {
             self.rotation = (angle.cos(), angle.sin());
         }
-        self.master_center.0 += stress.shift_px.0;
-        self.master_center.1 += stress.shift_px.1;
-        if let Some((angle, translation)) = stress.skin {
+        self.master_center.0 += shift_px.0;
+        self.master_center.1 += shift_px.1;
+        if let Some((angle, translation)) = skin {
             self.skin_rotation = (angle.cos(), angle.sin());
             self.skin_translation = translation;
         }
-        for (slot, wave) in self.shear.iter_mut().zip(&stress.shear) {
+        for (slot, wave) in self.shear.iter_mut().zip(shear) {
             *slot = *wave;
             self.shear_on = true;
         }

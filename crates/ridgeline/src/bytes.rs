@@ -1,4 +1,5 @@
-//! Bounds-checked big-endian reading and writing shared by every interchange codec.
+//! Bounds-checked byte reading: big-endian reading and writing shared by every interchange
+//! codec, and the little-endian reads of the gallery's own files.
 //!
 //! Every read names the format and the byte offset in its error, so a bad record is reported
 //! as "iso19794-2:2005: … (at byte offset 37)" rather than as a panic.
@@ -103,6 +104,17 @@ impl Writer {
     pub(crate) fn patch_u32(&mut self, at: usize, v: u32) {
         self.out[at..at + 4].copy_from_slice(&v.to_be_bytes());
     }
+}
+
+/// Little-endian reads of the gallery's files that fail (with `None`) instead of panicking past the end.
+pub(crate) fn get_u16(buf: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(buf.get(at..at.checked_add(2)?)?.try_into().ok()?))
+}
+pub(crate) fn get_u32(buf: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(buf.get(at..at.checked_add(4)?)?.try_into().ok()?))
+}
+pub(crate) fn get_u64(buf: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(buf.get(at..at.checked_add(8)?)?.try_into().ok()?))
 }
 
 #[cfg(test)]

@@ -191,7 +191,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let false_links = false_links(&population, &report);
     let summary = serde_json::json!({
         "records": records,
-        "cpu": super::bench::cpu_report(),
+        "cpu": crate::cpu_report::cpu_report(),
         "fingers_per_record": args.fingers,
         "mode": if args.exhaustive { "exhaustive" } else { "indexed" },
         "threads": rayon::current_num_threads(),

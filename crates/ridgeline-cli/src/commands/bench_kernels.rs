@@ -134,7 +134,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let report = serde_json::json!({
-        "cpu": super::bench::cpu_report(),
+        "cpu": crate::cpu_report::cpu_report(),
         "templates": prepared.len(),
         "probes": probes.len(),
         "kernels": rows,

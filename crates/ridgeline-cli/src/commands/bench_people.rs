@@ -525,7 +525,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "seed": args.seed,
         "fmr_per_search": args.fmr,
         "mode": if args.exhaustive { "exhaustive" } else { "indexed" },
-        "cpu": super::bench::cpu_report(),
+        "cpu": crate::cpu_report::cpu_report(),
         "threads": rayon::current_num_threads(),
         "gallery_dir": dir,
         "build_s": build_s,

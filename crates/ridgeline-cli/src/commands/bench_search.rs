@@ -314,7 +314,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let per = |bytes: f64| bytes / n as f64;
     let report = serde_json::json!({
         "gallery_size": n,
-        "cpu": super::bench::cpu_report(),
+        "cpu": crate::cpu_report::cpu_report(),
         "gallery_dir": dir,
         "threads": rayon::current_num_threads(),
         "shortlist": args.shortlist,

@@ -81,9 +81,6 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    if args.demographics {
-        return crate::commands::dedup_demographics::run(&args);
-    }
     let format = ReportFormat::from_path(&args.out)?;
     let checkpoint_interval = Duration::try_from_secs_f64(args.checkpoint_seconds)
         .with_context(|| format!("--checkpoint-seconds {}", args.checkpoint_seconds))?;

@@ -257,7 +257,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 Evidence::Fingerprint => "the fingerprints",
                 Evidence::Both => "both the personal details and the fingerprints",
             };
-            let levels: Vec<String> = super::link::describe_pattern(l.pattern)
+            let levels: Vec<String> = super::link_report::describe_pattern(l.pattern)
                 .iter()
                 .map(|(f, level)| format!("{}: {}", f.replace('_', " "), level.replace('_', " ")))
                 .collect();

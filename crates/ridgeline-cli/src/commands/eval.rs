@@ -194,7 +194,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.json {
         let out = serde_json::json!({
             "images": samples.len(),
-            "cpu": super::bench::cpu_report(),
+            "cpu": crate::cpu_report::cpu_report(),
             "genuine": genuine.len(),
             "impostor": impostor.len(),
             "failed_to_extract": failed,

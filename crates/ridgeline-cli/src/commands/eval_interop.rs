@@ -357,7 +357,7 @@ fn report_json(args: &Args, r: &Report) -> serde_json::Value {
         "mixed_eer_factor": MIXED_EER_FACTOR,
         "pass": r.pass,
         "extract_ms_median": r.extract_ms_median,
-        "cpu": super::bench::cpu_report(),
+        "cpu": crate::cpu_report::cpu_report(),
     })
 }
 

@@ -13,11 +13,9 @@ use anyhow::Context;
 use rayon::prelude::*;
 use ridgeline::matcher::{calibration, MatchTemplate, Matcher};
 use ridgeline::Template;
-use ridgeline_link::compare::{decode, FIELDS, LEVEL_NAMES};
+use ridgeline_link::compare::{FIELDS, LEVEL_NAMES};
 use ridgeline_link::record::{csv_field, flags};
-use ridgeline_link::{
-    ColumnMap, ConflictKind, Evidence, LinkConfig, Linkage, Person, PrintEvidence,
-};
+use ridgeline_link::{ColumnMap, Evidence, LinkConfig, Linkage, Person, PrintEvidence};
 use serde_json::json;
 
 use crate::progress::Progress;
@@ -490,26 +488,5 @@ impl PrintEvidence for Prints {
                     .map(move |j| (i, j))
             })
             .collect()
-    }
-}
-
-/// What the levels of a link's comparison vector were, for reports.
-pub fn describe_pattern(pattern: u16) -> Vec<(&'static str, &'static str)> {
-    decode(pattern)
-        .iter()
-        .enumerate()
-        .map(|(f, l)| (FIELDS[f], l.map_or("missing", |l| LEVEL_NAMES[f][l as usize])))
-        .collect()
-}
-
-/// Name of a conflict kind for people.
-pub fn conflict_text(kind: ConflictKind) -> &'static str {
-    match kind {
-        ConflictKind::SameFingersDifferentIdNumbers => {
-            "the fingerprints match but the identity numbers differ"
-        }
-        ConflictKind::SameIdNumberDifferentFingers => {
-            "the identity numbers are the same but the fingerprints do not match"
-        }
     }
 }

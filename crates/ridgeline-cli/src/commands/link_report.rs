@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::adjudication::{PairView, PrintView};
 use ridgeline::matcher::{MatchTemplate, Matcher};
+use ridgeline_link::compare::{decode, FIELDS, LEVEL_NAMES};
 use ridgeline_link::{ConflictKind, Evidence, Linkage, Person};
 use serde_json::json;
 
@@ -201,7 +202,7 @@ chance that the two records are different people is written as \"1 in N\": 1 in 
                         }
                         .to_string(),
                     );
-                    let levels: Vec<String> = super::link::describe_pattern(l.pattern)
+                    let levels: Vec<String> = describe_pattern(l.pattern)
                         .iter()
                         .map(|(f, level)| {
                             format!("{}: {}", f.replace('_', " "), level.replace('_', " "))
@@ -242,7 +243,7 @@ chance that the two records are different people is written as \"1 in N\": 1 in 
             ClusterView {
                 id: cluster_id(pa, pb),
                 heading: format!("Pair {}", k + 1),
-                conflict: item.conflict.map(|c| super::link::conflict_text(c).to_string()),
+                conflict: item.conflict.map(|c| conflict_text(c).to_string()),
                 notes,
                 columns: vec![
                     format!("System A: {}", pa.record_id),
@@ -324,4 +325,25 @@ pub fn draw(
         }
     }
     best.map(|(_, v)| v)
+}
+
+/// What the levels of a link's comparison vector were, for reports.
+pub fn describe_pattern(pattern: u16) -> Vec<(&'static str, &'static str)> {
+    decode(pattern)
+        .iter()
+        .enumerate()
+        .map(|(f, l)| (FIELDS[f], l.map_or("missing", |l| LEVEL_NAMES[f][l as usize])))
+        .collect()
+}
+
+/// Name of a conflict kind for people.
+pub fn conflict_text(kind: ConflictKind) -> &'static str {
+    match kind {
+        ConflictKind::SameFingersDifferentIdNumbers => {
+            "the fingerprints match but the identity numbers differ"
+        }
+        ConflictKind::SameIdNumberDifferentFingers => {
+            "the identity numbers are the same but the fingerprints do not match"
+        }
+    }
 }

@@ -607,7 +607,8 @@ impl GalleryPopulation<'_> {
                 for &(_, id) in
                     self.fingers(other).iter().filter(|&&(q, _)| positions_compatible(*position, q))
                 {
-                    if let Some(words) = self.snapshot.coarse(id) {
+                    if let Some(words) = crate::gallery::identify::coarse_record(&self.snapshot, id)
+                    {
                         comparisons.push((k, p, words));
                     }
                 }

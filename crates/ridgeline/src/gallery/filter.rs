@@ -846,7 +846,8 @@ impl SegmentFilter {
     /// Writes the filter to `path`, sealed under `key` when given.
     pub fn write_with(&self, path: &Path, key: Option<&GalleryKey>) -> Result<()> {
         match key {
-            Some(key) => super::segment::write(path, &self.to_sealed_bytes(key)?),
+            Some(key) => crate::private_files::write_new_synced(path, &self.to_sealed_bytes(key)?)
+                .map_err(|e| Error::io(path, e)),
             None => self.write(path),
         }
     }
@@ -893,7 +894,7 @@ impl SegmentFilter {
 
     /// Checks the sidecar of a segment with `records` records, if there is one: header, length
     /// and checksum. A missing sidecar is no damage (it is rebuilt in memory).
-    pub fn verify_file(path: &Path, records: u32) -> Option<super::segment::Problem> {
+    pub fn verify_file(path: &Path, records: u32) -> Option<super::damage::Problem> {
         SegmentFilter::verify_file_with(path, records, None)
     }
 
@@ -902,9 +903,9 @@ impl SegmentFilter {
         path: &Path,
         records: u32,
         key: Option<&GalleryKey>,
-    ) -> Option<super::segment::Problem> {
+    ) -> Option<super::damage::Problem> {
         let problem = |offset: usize, message: String| {
-            Some(super::segment::Problem {
+            Some(super::damage::Problem {
                 path: path.to_path_buf(),
                 offset: offset as u64,
                 message,
@@ -918,10 +919,10 @@ impl SegmentFilter {
         if key.is_some() {
             return match open_sealed(path, &bytes, records, key) {
                 Ok(mut body) => {
-                    let stored = super::segment::get_u32(&bytes, OFFSET_BODY_CRC).unwrap_or(0);
+                    let stored = crate::bytes::get_u32(&bytes, OFFSET_BODY_CRC).unwrap_or(0);
                     let computed = crc32fast::hash(&body);
                     zeroize::Zeroize::zeroize(&mut body);
-                    (stored != computed).then(|| super::segment::Problem {
+                    (stored != computed).then(|| super::damage::Problem {
                         path: path.to_path_buf(),
                         offset: OFFSET_BODY_CRC as u64,
                         message: format!(
@@ -938,7 +939,7 @@ impl SegmentFilter {
         if let Err((at, message)) = check_header(&bytes, records) {
             return problem(at, message);
         }
-        let stored = super::segment::get_u32(&bytes, OFFSET_BODY_CRC).unwrap_or(0);
+        let stored = crate::bytes::get_u32(&bytes, OFFSET_BODY_CRC).unwrap_or(0);
         let computed = crc32fast::hash(&bytes[FILTER_HEADER_LEN..]);
         if stored != computed {
             // Point at the first damaged record when the header is fine.
@@ -978,7 +979,7 @@ fn open_sealed(
         offset: offset as u64,
         message,
     };
-    let version = super::segment::get_u16(bytes, OFFSET_VERSION);
+    let version = crate::bytes::get_u16(bytes, OFFSET_VERSION);
     if bytes.len() >= FILTER_HEADER_LEN && version == Some(FILTER_VERSION) {
         return Err(seal::clear_with_key(path));
     }
@@ -1025,8 +1026,8 @@ fn check_fields(
     if bytes.len() < FILTER_HEADER_LEN || bytes[..4] != FILTER_MAGIC {
         return Err((OFFSET_MAGIC, "not a Ridgeline coarse-descriptor file".into()));
     }
-    let field16 = |at| super::segment::get_u16(bytes, at).unwrap_or(0);
-    let field32 = |at| super::segment::get_u32(bytes, at).unwrap_or(0);
+    let field16 = |at| crate::bytes::get_u16(bytes, at).unwrap_or(0);
+    let field32 = |at| crate::bytes::get_u32(bytes, at).unwrap_or(0);
     if field16(OFFSET_VERSION) != version {
         return Err((OFFSET_VERSION, format!("format version {}", field16(OFFSET_VERSION))));
     }

@@ -346,6 +346,12 @@ pub fn max_kept(options: &SearchOptions, shortlist: Option<usize>) -> usize {
     shortlist_lengths(usize::MAX, options, shortlist).kept
 }
 
+/// Coarse descriptor words of a record of `snapshot` (see [`super::filter`]): the segment's
+/// sidecar mapped, or built in memory, once per segment.
+pub fn coarse_record(snapshot: &Snapshot, id: RecordId) -> Option<&[u64]> {
+    segment_filter(snapshot.live_segment(id.segment)?).record(id.index)
+}
+
 /// Records per rayon task in the coarse stage.
 const COARSE_CHUNK_RECORDS: u32 = 4096;
 

@@ -19,6 +19,7 @@
 //! what, hash-chained), [`seal`] (the key and the encryption of files at rest).
 
 pub mod audit;
+mod damage;
 pub mod filter;
 pub mod identify;
 pub mod index;
@@ -31,6 +32,7 @@ mod seal_tests;
 pub mod segment;
 pub mod sharding;
 pub mod store;
+mod subjects;
 pub mod synthetic;
 
 use std::path::Path;
@@ -53,9 +55,7 @@ pub use store::{
     StoreStats, StoredRecord, VerifyReport,
 };
 
-/// Extensions of the per-segment files (`<segment id in hex>.<ext>`); the writer deletes such
-/// files whose segment the manifest no longer names.
-pub const SEGMENT_FILE_EXTENSIONS: &[&str] = &["seg", "idx"];
+pub use store::SEGMENT_FILE_EXTENSIONS;
 
 /// The least minutiae a template needs to be enrolled: the same floor extraction applies
 /// before it hands out a template (`RL_MIN_USABLE_MINUTIAE` in the C API).
@@ -137,7 +137,7 @@ pub struct Gallery {
     /// Short-list length of indexed searches (`None`: the default rule).
     shortlist: Option<usize>,
     /// Subject index cache and the enrolment lock of person-level operations.
-    people: person::PersonState,
+    people: subjects::PersonState,
 }
 
 impl Gallery {

@@ -24,7 +24,7 @@
 //! against each other.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -32,12 +32,14 @@ use super::audit::{self, Operation, Outcome};
 use super::identify::{self, default_escalation_score, SearchMode, SearchOptions, ESCALATED_MAX};
 use super::segment::{self, NewRecord, MAX_FINGER};
 use super::store::{RecordId, Snapshot};
+use super::subjects::comparable;
+pub use super::subjects::SubjectIndex;
 use super::Gallery;
 use crate::dedup::fusion::fused_fmr;
 use crate::error::{Error, Result};
 use crate::matcher::calibration::{fmr_for_score, fmr_per_comparison, threshold_for_fmr, MIN_FMR};
 use crate::matcher::{MatchTemplate, Matcher};
-use crate::people::subject_id::{self, canonical_stored};
+use crate::people::subject_id;
 use crate::people::Demographics;
 use crate::template::Template;
 
@@ -315,89 +317,6 @@ pub fn best_of_fmr(p: f64, k: usize) -> f64 {
         return p;
     }
     (-(k as f64 * (-p).ln_1p()).exp_m1()).clamp(0.0, 1.0)
-}
-
-/// Which subject holds which records, in canonical id form; built once per snapshot.
-#[derive(Debug, Default)]
-pub struct SubjectIndex {
-    generation: u64,
-    subjects: HashMap<String, Vec<(RecordId, u8)>>,
-    unknown_position: usize,
-}
-
-impl SubjectIndex {
-    /// Reads the id and finger of every live record of `snapshot`.
-    pub fn build(snapshot: &Snapshot) -> Result<SubjectIndex> {
-        let per_segment: Vec<Vec<(String, RecordId, u8)>> = snapshot
-            .segments()
-            .par_iter()
-            .map(|s| {
-                let seg = s.segment();
-                (0..seg.len())
-                    .filter(|&i| !s.is_deleted(i))
-                    .map(|i| {
-                        let (id, finger) = seg.subject(i)?;
-                        let record = RecordId { segment: seg.id(), index: i };
-                        Ok((canonical_stored(id).into_owned(), record, finger))
-                    })
-                    .collect()
-            })
-            .collect::<Result<_>>()?;
-        let mut index = SubjectIndex { generation: snapshot.generation(), ..Default::default() };
-        for (id, record, finger) in per_segment.into_iter().flatten() {
-            index.unknown_position += usize::from(finger == 0);
-            index.subjects.entry(id).or_default().push((record, finger));
-        }
-        Ok(index)
-    }
-
-    /// Number of subjects.
-    pub fn len(&self) -> usize {
-        self.subjects.len()
-    }
-
-    /// Whether no subject is enrolled.
-    pub fn is_empty(&self) -> bool {
-        self.subjects.is_empty()
-    }
-
-    /// The live records (and finger positions) of a subject, by canonical id, oldest first.
-    pub fn records(&self, subject_id: &str) -> &[(RecordId, u8)] {
-        self.subjects.get(subject_id).map(Vec::as_slice).unwrap_or(&[])
-    }
-
-    /// Records of unknown finger position (0).
-    pub fn unknown_position(&self) -> usize {
-        self.unknown_position
-    }
-
-    /// Subjects a search with probe fingers at positions `probes` covers: every subject when a
-    /// position is unknown (0), else those holding a record some probe finger is compared with.
-    pub fn searched_subjects(&self, probes: &[u8]) -> usize {
-        if probes.contains(&0) {
-            return self.len();
-        }
-        self.subjects
-            .values()
-            .filter(|records| {
-                records.iter().any(|(_, f)| probes.iter().any(|&p| comparable(p, *f)))
-            })
-            .count()
-    }
-}
-
-/// The cache of the subject index of the latest snapshot a gallery searched.
-#[derive(Debug, Default)]
-pub(crate) struct PersonState {
-    index: Mutex<Option<Arc<SubjectIndex>>>,
-    /// Serialises person enrolments of this handle: check and commit must see the same
-    /// gallery.
-    enrol: Mutex<()>,
-}
-
-/// Whether probe finger `probe` is compared with a record of position `record`.
-fn comparable(probe: u8, record: u8) -> bool {
-    probe == 0 || record == 0 || probe == record
 }
 
 fn validate_prints(prints: &[Print<'_>]) -> Result<()> {

@@ -186,16 +186,8 @@ fn put_u64(buf: &mut [u8], at: usize, v: u64) {
     buf[at..at + 8].copy_from_slice(&v.to_le_bytes());
 }
 
-/// Little-endian reads that fail (with `None`) instead of panicking past the end.
-pub(crate) fn get_u16(buf: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(buf.get(at..at.checked_add(2)?)?.try_into().ok()?))
-}
-pub(crate) fn get_u32(buf: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(buf.get(at..at.checked_add(4)?)?.try_into().ok()?))
-}
-pub(crate) fn get_u64(buf: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(buf.get(at..at.checked_add(8)?)?.try_into().ok()?))
-}
+pub use super::damage::Problem;
+pub(crate) use crate::bytes::{get_u16, get_u32, get_u64};
 
 /// Serialises a segment into memory (the caller writes and syncs it).
 pub fn encode(segment_id: u64, layout: DescriptorLayout, records: &[NewRecord]) -> Result<Vec<u8>> {
@@ -854,23 +846,6 @@ fn split_block(block: &[u8]) -> std::result::Result<Option<&[u8]>, &'static str>
     match get_u32(crc, 0) {
         Some(stored) if stored == crc32fast::hash(payload) => Ok(Some(payload)),
         _ => Err("demographic block checksum mismatch"),
-    }
-}
-
-/// One integrity problem found by `verify`: which file, where, what.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// The damaged file.
-    pub path: PathBuf,
-    /// Byte offset of the damaged field or record.
-    pub offset: u64,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} at byte {}: {}", self.path.display(), self.offset, self.message)
     }
 }
 

@@ -56,6 +56,10 @@ pub struct StoredRecord {
     pub template: Vec<u8>,
 }
 
+/// Extensions of the per-segment files (`<segment id in hex>.<ext>`); the writer deletes such
+/// files whose segment the manifest no longer names.
+pub const SEGMENT_FILE_EXTENSIONS: &[&str] = &["seg", "idx"];
+
 /// A mapped segment with the deletions that apply to it in one snapshot.
 #[derive(Debug, Clone)]
 pub struct LiveSegment {
@@ -183,7 +187,7 @@ impl Snapshot {
         self.deletions.len()
     }
 
-    fn live_segment(&self, id: u64) -> Option<&LiveSegment> {
+    pub(crate) fn live_segment(&self, id: u64) -> Option<&LiveSegment> {
         self.segments.iter().find(|s| s.segment.id() == id)
     }
 
@@ -222,12 +226,6 @@ impl Snapshot {
             .live_segment(id.segment)
             .ok_or_else(|| Error::InvalidArgument(format!("no segment {:#x}", id.segment)))?;
         seg.segment.demographics(id.index)
-    }
-
-    /// Coarse descriptor words of a record (see [`super::filter`]): the segment's sidecar
-    /// mapped, or built in memory, once per segment.
-    pub fn coarse(&self, id: RecordId) -> Option<&[u64]> {
-        super::identify::segment_filter(self.live_segment(id.segment)?).record(id.index)
     }
 
     /// Every live record of a subject (all fingers), found by a parallel scan of the ids.
@@ -1616,7 +1614,7 @@ fn remove_orphans(dir: &Path, manifest: &Manifest) -> Result<()> {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
         let orphan = match name.split_once('.') {
-            Some((stem, ext)) if super::SEGMENT_FILE_EXTENSIONS.contains(&ext) => {
+            Some((stem, ext)) if SEGMENT_FILE_EXTENSIONS.contains(&ext) => {
                 u64::from_str_radix(stem, 16).is_ok_and(|id| !named.contains(&id))
             }
             _ => name == MANIFEST_TMP_FILE,
