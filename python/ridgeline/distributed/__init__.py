@@ -60,7 +60,9 @@ from ridgeline._errors import (
 )
 from ridgeline._native import Gallery, Identification, Template
 
-__all__ = ["ShardedGallery", "shard_of", "normalise_id", "DESCRIPTOR_FILE"]
+from ridgeline.distributed._dedup import DistributedDedup, dedup  # noqa: E402
+
+__all__ = ["ShardedGallery", "DistributedDedup", "dedup", "shard_of", "normalise_id", "DESCRIPTOR_FILE"]
 
 #: Name of the descriptor file inside every shard directory.
 DESCRIPTOR_FILE = "ridgeline-shard.json"

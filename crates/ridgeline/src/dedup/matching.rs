@@ -68,7 +68,10 @@ impl FingerMatcher for Matcher {
 /// gallery's index.
 #[derive(Debug)]
 pub struct GalleryPopulation<'g> {
-    gallery: &'g Gallery,
+    /// The gallery's matcher: the population reads records only through its own snapshot, so
+    /// it needs nothing else of the gallery (see [`GalleryPopulation::into_owned`]).
+    matcher: Matcher,
+    gallery: std::marker::PhantomData<&'g Gallery>,
     snapshot: Arc<Snapshot>,
     /// Record infos, in order of first enrolment.
     infos: Vec<RecordInfo>,
@@ -151,7 +154,8 @@ impl<'g> GalleryPopulation<'g> {
             })?),
         };
         Ok(GalleryPopulation {
-            gallery,
+            matcher: gallery.matcher().clone(),
+            gallery: std::marker::PhantomData,
             snapshot,
             infos,
             fingers,
@@ -160,6 +164,23 @@ impl<'g> GalleryPopulation<'g> {
             candidates_per_record: DEFAULT_CANDIDATES_PER_RECORD,
             skipped_records,
         })
+    }
+
+    /// The same population, no longer tied to the borrow of its gallery: it holds the
+    /// snapshot it reads (which keeps its segments mapped) and a copy of the matcher, so it
+    /// can live in a long-lived object such as a worker's cache.
+    pub fn into_owned(self) -> GalleryPopulation<'static> {
+        GalleryPopulation {
+            matcher: self.matcher,
+            gallery: std::marker::PhantomData,
+            snapshot: self.snapshot,
+            infos: self.infos,
+            fingers: self.fingers,
+            keys: self.keys,
+            hashes: self.hashes,
+            candidates_per_record: self.candidates_per_record,
+            skipped_records: self.skipped_records,
+        }
     }
 
     /// Committed records left out because they could not be read (0 unless opened with
@@ -673,7 +694,7 @@ impl Population for GalleryPopulation<'_> {
     }
 
     fn finger_fmrs(&self, a: u32, b: u32) -> Result<Vec<f64>> {
-        let matcher = self.gallery.matcher();
+        let matcher = &self.matcher;
         let (fa, fb) = (self.fingers(a), self.fingers(b));
         let (lead, other) = if fb.len() < fa.len() { (fb, fa) } else { (fa, fb) };
         let mut out = Vec::with_capacity(lead.len());

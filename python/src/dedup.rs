@@ -1,0 +1,233 @@
+//! `DedupJob`: the de-duplication of one gallery split into tasks that may run in other
+//! processes or on other machines (`ridgeline.distributed.dedup` runs them as Ray tasks).
+//!
+//! A job opens the gallery read-only and holds its population (with the candidate index where
+//! it proposes candidates). Its steps are the core's ([`ridgeline::dedup::split`]): the blocks
+//! of records, the candidate pairs of a block, the scores of a list of pairs, and the report
+//! from every linked pair; the report is built by the same code as `ridgeline dedup`'s.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use ridgeline::dedup::matching::{GalleryPopulation, DEFAULT_CANDIDATES_PER_RECORD};
+use ridgeline::dedup::split::{
+    candidate_pairs, gallery_content_key, merge_outcome, pair_threshold, plan_blocks, score_pairs,
+};
+use ridgeline::dedup::{finish_report, job_key, population_key, Distinct, LinkedPair};
+use ridgeline::gallery::{Gallery, OpenMode, OpenOptions, SearchMode};
+
+use crate::errors::{invalid, IntoPy};
+
+/// Bytes of one pair in the packed form `candidate_pairs` returns and `score_pairs` takes: two
+/// little-endian u32 record indices, lower first.
+const PAIR_BYTES: usize = 8;
+
+/// A scored pair as Python sees it: (a, b, score, fmr).
+type PyPair = (u32, u32, f64, f64);
+
+/// One gallery's de-duplication job, split into tasks.
+#[derive(Debug)]
+#[pyclass(name = "DedupJob", module = "ridgeline._native", frozen)]
+pub struct PyDedupJob {
+    /// Held so that the gallery stays open (read-only) as long as the job.
+    _gallery: Arc<Gallery>,
+    population: GalleryPopulation<'static>,
+    path: PathBuf,
+    fmr: f64,
+    mode: SearchMode,
+    candidates: usize,
+    /// Whether the population proposes candidates (else it only scores and reports).
+    proposes: bool,
+    key: u64,
+}
+
+fn packed_pairs(pairs: &[(u32, u32)]) -> Vec<u8> {
+    pairs.iter().flat_map(|&(a, b)| a.to_le_bytes().into_iter().chain(b.to_le_bytes())).collect()
+}
+
+fn unpacked_pairs(bytes: &[u8]) -> Option<Vec<(u32, u32)>> {
+    if bytes.len() % PAIR_BYTES != 0 {
+        return None;
+    }
+    let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    Some(bytes.chunks_exact(PAIR_BYTES).map(|p| (word(&p[..4]), word(&p[4..]))).collect())
+}
+
+#[pymethods]
+impl PyDedupJob {
+    /// Opens the job of de-duplicating the gallery in `dir` (read-only), with the settings of
+    /// `Gallery.dedup`: `fmr` per search, `exhaustive` (every pair instead of the candidate
+    /// index), `candidates` per record. `proposes=False` skips building the candidate index:
+    /// such a job scores pairs and builds the report but cannot list candidates.
+    #[new]
+    #[pyo3(signature = (dir, fmr=1e-4, *, exhaustive=false, candidates=DEFAULT_CANDIDATES_PER_RECORD, proposes=true))]
+    fn new(
+        py: Python<'_>,
+        dir: PathBuf,
+        fmr: f64,
+        exhaustive: bool,
+        candidates: usize,
+        proposes: bool,
+    ) -> PyResult<Self> {
+        let mode = if exhaustive { SearchMode::Exhaustive } else { SearchMode::Indexed };
+        let build = || -> ridgeline::Result<PyDedupJob> {
+            // Many tasks open the same gallery: none of them writes to its audit trail.
+            let options = OpenOptions::new().audit(false);
+            let gallery = Arc::new(Gallery::open_with(&dir, OpenMode::ReadOnly, &options)?);
+            // Without candidates to propose, the exhaustive population needs no index.
+            let built = if proposes { mode } else { SearchMode::Exhaustive };
+            let population =
+                GalleryPopulation::new(&gallery, built, &std::collections::HashMap::new())?
+                    .with_candidates_per_record(candidates)
+                    .into_owned();
+            pair_threshold(fmr, population.infos().len())?;
+            let population_part = population_key(population.infos(), fmr, mode).to_le_bytes();
+            let content = gallery_content_key(&gallery).to_le_bytes();
+            let per_record = (candidates.max(1) as u64).to_le_bytes();
+            let key = job_key([
+                b"ridgeline distributed dedup".as_slice(),
+                env!("CARGO_PKG_VERSION").as_bytes(),
+                population_part.as_slice(),
+                content.as_slice(),
+                per_record.as_slice(),
+            ]);
+            Ok(PyDedupJob {
+                _gallery: gallery,
+                population,
+                path: dir.clone(),
+                fmr,
+                mode,
+                candidates: candidates.max(1),
+                proposes,
+                key,
+            })
+        };
+        py.detach(build).py(py)
+    }
+
+    /// Identity of the job: the gallery's records (ids, fingers, checksums), the settings and
+    /// the engine version, as 16 hexadecimal digits. Equal keys mean the same pairs and report.
+    #[getter]
+    fn key(&self) -> String {
+        format!("{:016x}", self.key)
+    }
+
+    /// Subjects (records of the de-duplication) in the population.
+    #[getter]
+    fn records(&self) -> usize {
+        self.population.infos().len()
+    }
+
+    /// The gallery folder.
+    #[getter]
+    fn path(&self) -> PathBuf {
+        self.path.clone()
+    }
+
+    /// The settings: `fmr`, `exhaustive`, `candidates`.
+    #[getter]
+    fn settings(&self) -> (f64, bool, usize) {
+        (self.fmr, self.mode == SearchMode::Exhaustive, self.candidates)
+    }
+
+    /// The records cut into consecutive blocks of `block_records`: `[(start, end)]`.
+    fn blocks(&self, py: Python<'_>, block_records: usize) -> PyResult<Vec<(u32, u32)>> {
+        let blocks = plan_blocks(self.records(), block_records).py(py)?;
+        Ok(blocks.into_iter().map(|b| (b.start, b.end)).collect())
+    }
+
+    /// The pairs the records `start..end` propose, sorted and without repeats, packed as
+    /// little-endian u32 pairs `(a, b)`, `a < b` (8 bytes each).
+    fn candidate_pairs<'py>(
+        &self,
+        py: Python<'py>,
+        start: u32,
+        end: u32,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        if !self.proposes {
+            return Err(invalid(py, "this job was opened with proposes=False"));
+        }
+        let pairs = py.detach(|| candidate_pairs(&self.population, start..end)).py(py)?;
+        Ok(PyBytes::new(py, &packed_pairs(&pairs)))
+    }
+
+    /// Scores packed pairs (as `candidate_pairs` returns them): the pairs at or below the
+    /// job's per-pair threshold, as `(a, b, score, fmr)`, in the order given.
+    fn score_pairs(&self, py: Python<'_>, pairs: &[u8]) -> PyResult<Vec<PyPair>> {
+        let Some(pairs) = unpacked_pairs(pairs) else {
+            return Err(invalid(py, format!("{} bytes are not packed pairs", pairs.len())));
+        };
+        let n = self.records();
+        if let Some(&(a, b)) = pairs.iter().find(|&&(a, b)| a >= b || b as usize >= n) {
+            return Err(invalid(py, format!("({a}, {b}) is not a pair of the {n} records")));
+        }
+        let linked = py
+            .detach(|| {
+                let threshold = pair_threshold(self.fmr, n)?;
+                score_pairs(&self.population, &pairs, threshold)
+            })
+            .py(py)?;
+        Ok(linked.into_iter().map(|p| (p.a, p.b, p.score, p.fmr)).collect())
+    }
+
+    /// The report of the finished job, as `Gallery.dedup` and `ridgeline dedup --gallery`
+    /// write it (JSON text): from every linked pair `(a, b, score, fmr)` of the scoring
+    /// tasks, the number of distinct pairs compared, and the seconds the search and the whole
+    /// job took.
+    fn report(
+        &self,
+        py: Python<'_>,
+        linked: Vec<PyPair>,
+        pairs_compared: u64,
+        search_seconds: f64,
+        total_seconds: f64,
+    ) -> PyResult<String> {
+        let build = || -> ridgeline::Result<String> {
+            let seconds = |s: f64| {
+                Duration::try_from_secs_f64(s).map_err(|_| {
+                    ridgeline::Error::InvalidArgument(format!("{s} is not a duration in seconds"))
+                })
+            };
+            let total = seconds(total_seconds)?;
+            let linked =
+                linked.into_iter().map(|(a, b, score, fmr)| LinkedPair { a, b, score, fmr });
+            let outcome = merge_outcome(
+                self.records(),
+                self.fmr,
+                linked.collect(),
+                pairs_compared,
+                seconds(search_seconds)?.as_secs_f64(),
+            )?;
+            let started = Instant::now().checked_sub(total).unwrap_or_else(Instant::now);
+            let report = finish_report(
+                &self.population,
+                self.population.infos(),
+                &outcome,
+                self.fmr,
+                self.mode,
+                started,
+                &Distinct::default(),
+            )?;
+            Ok(report.to_json())
+        };
+        py.detach(build).py(py)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "DedupJob({:?}, records={}, key={:016x})",
+            self.path.display().to_string(),
+            self.records(),
+            self.key
+        )
+    }
+}
+
+/// Registers the class.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyDedupJob>()?;
+    Ok(())
+}
