@@ -16,7 +16,7 @@ use ridgeline::dedup::matching::{GalleryPopulation, DEFAULT_CANDIDATES_PER_RECOR
 use ridgeline::dedup::split::{
     candidate_pairs, gallery_content_key, merge_outcome, pair_threshold, plan_blocks, score_pairs,
 };
-use ridgeline::dedup::{finish_report, job_key, population_key, Distinct, LinkedPair};
+use ridgeline::dedup::{finish_report, job_key, population_key, Distinct, LinkedPair, Report};
 use ridgeline::gallery::{Gallery, OpenMode, OpenOptions, SearchMode};
 
 use crate::errors::{invalid, IntoPy};
@@ -202,7 +202,7 @@ impl PyDedupJob {
                 seconds(search_seconds)?.as_secs_f64(),
             )?;
             let started = Instant::now().checked_sub(total).unwrap_or_else(Instant::now);
-            let report = finish_report(
+            let mut report = finish_report(
                 &self.population,
                 self.population.infos(),
                 &outcome,
@@ -211,6 +211,7 @@ impl PyDedupJob {
                 started,
                 &Distinct::default(),
             )?;
+            mark_complete(&mut report);
             Ok(report.to_json())
         };
         py.detach(build).py(py)
@@ -224,6 +225,13 @@ impl PyDedupJob {
             self.key
         )
     }
+}
+
+/// The statistics `ridgeline dedup` adds about unreadable records: none here, since the
+/// population refuses a gallery with unreadable records (`GalleryDamagedError`).
+pub fn mark_complete(report: &mut Report) {
+    report.stats.insert("partial".into(), false.into());
+    report.stats.insert("skipped_records".into(), 0.into());
 }
 
 /// Registers the class.
