@@ -69,6 +69,13 @@ def main():
                 ray.shutdown()
             assert results(report) == results(direct), f"{k} workers: another report"
             out[f"ray_{k}_workers_s"] = seconds
+            with open(os.path.join(tmp, f"job{k}", "done.jsonl"), encoding="utf-8") as f:
+                entries = [json.loads(line) for line in f]
+            # Time spent inside the tasks (opening the gallery and building its index in a
+            # worker's first task included): the rest of the wall time is Ray and the driver.
+            for stage in ("candidates", "scores"):
+                out[f"ray_{k}_workers_{stage}_task_s"] = round(
+                    sum(e["seconds"] for e in entries if e["stage"] == stage), 2)
             out[f"ray_{k}_workers_pairs_per_s"] = round(out["pairs_compared"] / seconds)
         out["load_average_after"] = os.getloadavg()[0]
     print(json.dumps(out, indent=2))

@@ -34,7 +34,7 @@ __all__ = ["DistributedDedup", "dedup", "JOB_FILE", "LOG_FILE", "DEFAULT_BLOCK_R
 
 #: The job's identity and settings, in the job folder.
 JOB_FILE = "job.json"
-#: One JSON line per task result written: ``{"stage", "block", "run", "pairs"}``.
+#: One JSON line per task result written: ``{"stage", "block", "run", "pairs", "seconds"}``.
 LOG_FILE = "done.jsonl"
 #: The finished report, as ``ridgeline dedup --out REPORT.json`` writes it.
 REPORT_FILE = "report.json"
@@ -60,6 +60,12 @@ def _job(spec: Dict[str, Any], proposes: bool, fresh: bool = False) -> DedupJob:
     once; ``fresh`` always opens it again."""
     settings = (spec["gallery"], spec["fmr"], spec["exhaustive"], spec["candidates"], proposes)
     job = None if fresh else _OPEN_JOBS.get(settings)
+    if job is None and not proposes and not fresh:
+        # A job that proposes also scores and reports: no need to open the gallery again.
+        job = _OPEN_JOBS.get(settings[:-1] + (True,))
+        if job is not None and job.key == spec.get("key"):
+            return job
+        job = None
     if job is not None and spec.get("key") is not None and job.key != spec["key"]:
         job = None
     if job is None:
@@ -212,8 +218,9 @@ class DistributedDedup:
     def _done(self, stage: str) -> List[int]:
         return [b for b in range(len(self.blocks)) if os.path.exists(self._result_path(stage, b))]
 
-    def _log(self, stage: str, block: int, pairs: int) -> None:
-        line = json.dumps({"stage": stage, "block": block, "run": self.run_id, "pairs": pairs})
+    def _log(self, stage: str, block: int, pairs: int, seconds: float) -> None:
+        line = json.dumps({"stage": stage, "block": block, "run": self.run_id, "pairs": pairs,
+                           "seconds": round(seconds, 3)})
         with open(os.path.join(self.job_dir, LOG_FILE), "a", encoding="utf-8") as f:
             f.write(line + "\n")
 
@@ -224,13 +231,13 @@ class DistributedDedup:
         with open(temp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(temp, path)
-        self._log(_CANDIDATES, block, len(packed) // 8)
+        self._log(_CANDIDATES, block, len(packed) // 8, seconds)
 
     def _save_scores(self, block: int, pairs_compared: int, linked, seconds: float) -> None:
         record = {"block": block, "pairs_compared": pairs_compared, "seconds": seconds,
                   "run": self.run_id, "linked": [list(p) for p in linked]}
         _write_atomic(self._result_path(_SCORES, block), json.dumps(record).encode())
-        self._log(_SCORES, block, pairs_compared)
+        self._log(_SCORES, block, pairs_compared, seconds)
 
     # -- running -------------------------------------------------------------------------
 
