@@ -24,6 +24,10 @@ use crate::errors::{invalid, IntoPy};
 /// Bytes of one pair in the packed form `candidate_pairs` returns and `score_pairs` takes: two
 /// little-endian u32 record indices, lower first.
 const PAIR_BYTES: usize = 8;
+/// Offset of the lower record index `a` in a packed pair.
+const PAIR_A: usize = 0;
+/// Offset of the higher record index `b` in a packed pair.
+const PAIR_B: usize = 4;
 
 /// A scored pair as Python sees it: (a, b, score, fmr).
 type PyPair = (u32, u32, f64, f64);
@@ -45,15 +49,22 @@ pub struct PyDedupJob {
 }
 
 fn packed_pairs(pairs: &[(u32, u32)]) -> Vec<u8> {
-    pairs.iter().flat_map(|&(a, b)| a.to_le_bytes().into_iter().chain(b.to_le_bytes())).collect()
+    let mut out = vec![0u8; pairs.len() * PAIR_BYTES];
+    for (slot, &(a, b)) in out.chunks_exact_mut(PAIR_BYTES).zip(pairs) {
+        slot[PAIR_A..PAIR_A + 4].copy_from_slice(&a.to_le_bytes());
+        slot[PAIR_B..PAIR_B + 4].copy_from_slice(&b.to_le_bytes());
+    }
+    out
 }
 
 fn unpacked_pairs(bytes: &[u8]) -> Option<Vec<(u32, u32)>> {
     if bytes.len() % PAIR_BYTES != 0 {
         return None;
     }
-    let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-    Some(bytes.chunks_exact(PAIR_BYTES).map(|p| (word(&p[..4]), word(&p[4..]))).collect())
+    let word = |p: &[u8], at: usize| {
+        p.get(at..at + 4).and_then(|w| w.try_into().ok()).map(u32::from_le_bytes)
+    };
+    bytes.chunks_exact(PAIR_BYTES).map(|p| Some((word(p, PAIR_A)?, word(p, PAIR_B)?))).collect()
 }
 
 #[pymethods]

@@ -7,6 +7,7 @@ import os
 import subprocess
 from collections import Counter
 
+import numpy as np
 import pytest
 
 import ridgeline
@@ -165,3 +166,38 @@ def test_a_changed_gallery_refuses_the_old_job(cluster, tmp_path):
     with pytest.raises(ridgeline.DedupJobMismatchError, match="not empty"):
         DistributedDedup(path, tmp_path / "other", 1e-4, timeout_s=600)
     assert json.loads((job_dir / JOB_FILE).read_text())["records"] == 30
+
+
+def test_the_job_s_steps_and_their_errors(gallery):
+    """The core's split as the tasks call it, without Ray: packed pairs as docs/FORMATS.md
+    gives them, and bad input refused with typed errors."""
+    from ridgeline._native import DedupJob
+
+    path, expected = gallery
+    job = DedupJob(str(path), 1e-4)
+    assert job.records == expected["stats"]["records"]
+    assert len(job.key) == 16 and job.key == DedupJob(str(path), 1e-4, proposes=False).key
+    assert job.key != DedupJob(str(path), 1e-4, candidates=32).key
+    blocks = job.blocks(50)
+    assert blocks[0] == (0, 50) and blocks[-1][1] == job.records
+    packed = job.candidate_pairs(0, 50)
+    pairs = np.frombuffer(packed, dtype="<u4").reshape(-1, 2)
+    assert len(pairs) > 50 and (pairs[:, 0] < pairs[:, 1]).all() and (pairs[:, 0] < 50).any()
+    keys = [tuple(p) for p in pairs.tolist()]
+    assert keys == sorted(set(keys))
+    linked = job.score_pairs(packed)
+    assert all(a < b and score > 0 and 0 < fmr <= 1 for a, b, score, fmr in linked)
+    with pytest.raises(ridgeline.InvalidArgumentError, match="packed pairs"):
+        job.score_pairs(packed[:7])
+    with pytest.raises(ridgeline.InvalidArgumentError, match="not a pair"):
+        job.score_pairs(np.array([[3, 2]], dtype="<u4").tobytes())
+    with pytest.raises(ridgeline.InvalidArgumentError, match="outside"):
+        job.candidate_pairs(0, job.records + 1)
+    with pytest.raises(ridgeline.InvalidArgumentError, match="proposes=False"):
+        DedupJob(str(path), 1e-4, proposes=False).candidate_pairs(0, 1)
+    with pytest.raises(ridgeline.InvalidArgumentError):
+        DedupJob(str(path), 0.0)
+    with pytest.raises(ridgeline.InvalidArgumentError, match="at least one"):
+        job.blocks(0)
+    with pytest.raises(ridgeline.InvalidArgumentError, match="not a pair"):
+        job.report([(5, 5, 9.0, 1e-9)], 1, 0.0, 0.0)
