@@ -1,4 +1,6 @@
-"""A gallery sharded over a Ray cluster: :class:`ShardedGallery`.
+"""A gallery sharded over a Ray cluster: :class:`ShardedGallery`; and the de-duplication of a
+gallery as Ray tasks, resumable from a job folder: :func:`dedup` / :class:`DistributedDedup`
+(module ``ridgeline.distributed._dedup``; see ``docs/PYTHON.md``).
 
 A sharded gallery is a list of shards, each an ordinary Ridgeline gallery directory, served by
 one Ray actor that maps it. A subject lives on one shard, chosen by a stable hash of its
