@@ -148,17 +148,27 @@ pub fn merge_outcome(
 /// A key of what a gallery holds: every live record's subject, finger and checksums, in order.
 /// Two galleries (or one gallery at two moments) with the same key hold the same records.
 pub fn gallery_content_key(gallery: &Gallery) -> u64 {
-    let snapshot = gallery.snapshot();
+    galleries_content_key(&[gallery])
+}
+
+/// A key of what a list of galleries holds (the shards of a population, in their order): each
+/// gallery's records as [`gallery_content_key`] reads them, gallery after gallery.
+pub fn galleries_content_key(galleries: &[&Gallery]) -> u64 {
     let mut parts: Vec<Vec<u8>> = Vec::new();
-    for live in snapshot.segments() {
-        let segment = live.segment();
-        for i in (0..segment.len()).filter(|&i| !live.is_deleted(i)) {
-            if let Ok(view) = segment.entry_view(i) {
-                parts.push(view.subject_id.to_vec());
-                parts.push(vec![view.finger]);
+    for (shard, gallery) in galleries.iter().enumerate() {
+        // Marks where a gallery starts, so that a record moved across a boundary changes the key.
+        parts.push((shard as u64).to_le_bytes().to_vec());
+        let snapshot = gallery.snapshot();
+        for live in snapshot.segments() {
+            let segment = live.segment();
+            for i in (0..segment.len()).filter(|&i| !live.is_deleted(i)) {
+                if let Ok(view) = segment.entry_view(i) {
+                    parts.push(view.subject_id.to_vec());
+                    parts.push(vec![view.finger]);
+                }
+                let sums = segment.record_checksums(i).unwrap_or_default();
+                parts.push(sums.iter().flat_map(|c| c.to_le_bytes()).collect());
             }
-            let sums = segment.record_checksums(i).unwrap_or_default();
-            parts.push(sums.iter().flat_map(|c| c.to_le_bytes()).collect());
         }
     }
     super::search::job_key(parts.iter().map(Vec::as_slice))
@@ -237,6 +247,112 @@ mod tests {
         assert!(merge_outcome(10, 1e-3, vec![backwards], 1, 0.0).is_err());
         let outside = LinkedPair { a: 3, b: 10, score: 1.0, fmr: 1e-9 };
         assert!(merge_outcome(10, 1e-3, vec![outside], 1, 0.0).is_err());
+    }
+
+    /// Subjects `0..n` with two fingers each; every 7th subject (after the first) is a second
+    /// enrolment of the subject 5 before it (turned and shifted prints of the same fingers).
+    fn planted(n: u32) -> Vec<(String, Vec<(u8, crate::template::Template)>)> {
+        use crate::test_support::scattered_template;
+        (0..n)
+            .map(|s| {
+                let (seed, turn, shift) =
+                    if s % 7 == 6 { (s - 5, 0.08, 6.0) } else { (s, 0.0, 0.0) };
+                let fingers = [2u8, 7]
+                    .iter()
+                    .map(|&f| (f, scattered_template(34, seed * 16 + u32::from(f), turn, shift)))
+                    .collect();
+                (format!("subject-{s:03}"), fingers)
+            })
+            .collect()
+    }
+
+    /// A population spread over three galleries searches and reports exactly as one gallery
+    /// holding the same subjects (enrolled shard after shard), and its content key tells the
+    /// shards' order apart.
+    #[test]
+    fn a_population_of_shards_equals_one_gallery() {
+        use crate::dedup::matching::GalleryPopulation;
+        use crate::dedup::report::finish_report;
+        use crate::dedup::Distinct;
+        use crate::gallery::SearchMode;
+        use std::collections::HashMap;
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let subjects = planted(60);
+        let shard_of = |s: usize| (s * 5 + s / 3) % 3;
+        let shards: Vec<Gallery> = (0..3)
+            .map(|k| Gallery::create(&dir.path().join(format!("shard{k}"))).expect("create shard"))
+            .collect();
+        let one = Gallery::create(&dir.path().join("one")).expect("create gallery");
+        for (s, (id, fingers)) in subjects.iter().enumerate() {
+            for (finger, template) in fingers {
+                shards[shard_of(s)].enroll(id, *finger, template).expect("enrol shard");
+            }
+        }
+        for k in 0..3 {
+            for (s, (id, fingers)) in subjects.iter().enumerate() {
+                if shard_of(s) == k {
+                    for (finger, template) in fingers {
+                        one.enroll(id, *finger, template).expect("enrol");
+                    }
+                }
+            }
+        }
+        let refs: Vec<&Gallery> = shards.iter().collect();
+        let fmr = 1e-3;
+        let config = SearchConfig { fmr_per_search: fmr, ..Default::default() };
+        let stop = AtomicBool::new(false);
+        for mode in [SearchMode::Indexed, SearchMode::Exhaustive] {
+            let sharded = GalleryPopulation::open_many(&refs, mode, &HashMap::new(), false)
+                .expect("sharded population")
+                .with_candidates_per_record(4);
+            let single = GalleryPopulation::new(&one, mode, &HashMap::new())
+                .expect("population")
+                .with_candidates_per_record(4);
+            assert_eq!(sharded.galleries(), 3);
+            assert_eq!(sharded.infos(), single.infos());
+            let ids = |p: &GalleryPopulation<'_>| -> Vec<(u8, crate::template::Template)> {
+                (0..p.infos().len() as u32)
+                    .flat_map(|r| {
+                        p.fingers(r)
+                            .iter()
+                            .map(|&(f, id)| (f, p.finger_template(r, id).expect("template")))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect()
+            };
+            assert_eq!(ids(&sharded), ids(&single));
+            let a = search(&sharded, &config, 1, None, &stop, &mut |_, _| {}).expect("search");
+            let b = search(&single, &config, 1, None, &stop, &mut |_, _| {}).expect("search");
+            assert!(a.pairs.len() >= 8, "{mode:?}: {} linked", a.pairs.len());
+            assert_eq!(a.pairs, b.pairs, "{mode:?}");
+            assert_eq!(a.stats.pairs_compared, b.stats.pairs_compared, "{mode:?}");
+            let started = std::time::Instant::now();
+            let report = |p: &GalleryPopulation<'_>, o: &SearchOutcome| {
+                let r = finish_report(p, p.infos(), o, fmr, mode, started, &Distinct::default())
+                    .expect("report");
+                (serde_json::to_value(&r.clusters).ok(), serde_json::to_value(&r.flags).ok())
+            };
+            assert_eq!(report(&sharded, &a), report(&single, &b), "{mode:?}");
+        }
+        // The shards in another order are another population.
+        let swapped = [refs[1], refs[0], refs[2]];
+        assert_ne!(galleries_content_key(&refs), galleries_content_key(&swapped));
+        // A template is named by its record in a population of several galleries.
+        let sharded =
+            GalleryPopulation::open_many(&refs, SearchMode::Exhaustive, &HashMap::new(), false)
+                .expect("population");
+        let (_, id) = sharded.fingers(0)[0];
+        assert!(sharded.template(id).is_err());
+        // A subject held by two galleries is refused rather than merged or counted twice.
+        let (id, fingers) = &subjects[0];
+        let other = (shard_of(0) + 1) % 3;
+        shards[other].enroll(id, fingers[0].0, &fingers[0].1).expect("enrol twice");
+        let twice =
+            GalleryPopulation::open_many(&refs, SearchMode::Exhaustive, &HashMap::new(), false);
+        assert!(matches!(twice, Err(Error::InvalidArgument(_))), "{twice:?}");
+        assert!(GalleryPopulation::open_many(&[], SearchMode::Exhaustive, &HashMap::new(), false)
+            .is_err());
     }
 
     #[test]
