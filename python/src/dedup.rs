@@ -1,8 +1,11 @@
-//! `DedupJob`: the de-duplication of one gallery split into tasks that may run in other
-//! processes or on other machines (`ridgeline.distributed.dedup` runs them as Ray tasks).
+//! `DedupJob`: the de-duplication of one gallery, or of the shards of a sharded gallery as one
+//! population, split into tasks that may run in other processes or on other machines
+//! (`ridgeline.distributed.dedup` runs them as Ray tasks).
 //!
-//! A job opens the gallery read-only and holds its population (with the candidate index where
-//! it proposes candidates). Its steps are the core's ([`ridgeline::dedup::split`]): the blocks
+//! A job opens the galleries read-only and holds their population (with the candidate index
+//! where it proposes candidates). A sealed gallery's key is read from a key file named by the
+//! job (or by `RIDGELINE_KEY_FILE` in the worker's environment), so that the key itself never
+//! travels in task arguments. Its steps are the core's ([`ridgeline::dedup::split`]): the blocks
 //! of records, the candidate pairs of a block, the scores of a list of pairs, and the report
 //! from every linked pair; the report is built by the same code as `ridgeline dedup`'s.
 
@@ -14,10 +17,10 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use ridgeline::dedup::matching::{GalleryPopulation, DEFAULT_CANDIDATES_PER_RECORD};
 use ridgeline::dedup::split::{
-    candidate_pairs, gallery_content_key, merge_outcome, pair_threshold, plan_blocks, score_pairs,
+    candidate_pairs, galleries_content_key, merge_outcome, pair_threshold, plan_blocks, score_pairs,
 };
 use ridgeline::dedup::{finish_report, job_key, population_key, Distinct, LinkedPair, Report};
-use ridgeline::gallery::{Gallery, OpenMode, OpenOptions, SearchMode};
+use ridgeline::gallery::{Gallery, GalleryKey, OpenMode, OpenOptions, SearchMode};
 
 use crate::errors::{invalid, IntoPy};
 
@@ -32,14 +35,17 @@ const PAIR_B: usize = 4;
 /// A scored pair as Python sees it: (a, b, score, fmr).
 type PyPair = (u32, u32, f64, f64);
 
-/// One gallery's de-duplication job, split into tasks.
+/// The environment variable naming a gallery key file, as for the `ridgeline` command.
+const KEY_FILE_ENV: &str = "RIDGELINE_KEY_FILE";
+
+/// One gallery's (or one sharded gallery's) de-duplication job, split into tasks.
 #[derive(Debug)]
 #[pyclass(name = "DedupJob", module = "ridgeline._native", frozen)]
 pub struct PyDedupJob {
-    /// Held so that the gallery stays open (read-only) as long as the job.
-    _gallery: Arc<Gallery>,
+    /// Held so that the galleries stay open (read-only) as long as the job.
+    _galleries: Vec<Arc<Gallery>>,
     population: GalleryPopulation<'static>,
-    path: PathBuf,
+    paths: Vec<PathBuf>,
     fmr: f64,
     mode: SearchMode,
     candidates: usize,
@@ -69,34 +75,62 @@ fn unpacked_pairs(bytes: &[u8]) -> Option<Vec<(u32, u32)>> {
 
 #[pymethods]
 impl PyDedupJob {
-    /// Opens the job of de-duplicating the gallery in `dir` (read-only), with the settings of
-    /// `Gallery.dedup`: `fmr` per search, `exhaustive` (every pair instead of the candidate
-    /// index), `candidates` per record. `proposes=False` skips building the candidate index:
-    /// such a job scores pairs and builds the report but cannot list candidates.
+    /// Opens the job of de-duplicating the gallery in `dir` (read-only), or the population of
+    /// the shards of a sharded gallery when `dir` is a list of shard folders (in the sharded
+    /// gallery's order; their records as one population, equal to one gallery holding them),
+    /// with the settings of `Gallery.dedup`: `fmr` per search, `exhaustive` (every pair
+    /// instead of the candidate index), `candidates` per record. `proposes=False` skips
+    /// building the candidate index: such a job scores pairs and builds the report but cannot
+    /// list candidates. `key_file`: a file holding the key of sealed galleries (as for
+    /// `ridgeline --key-file`); without it, the file named by `RIDGELINE_KEY_FILE`, if set.
     #[new]
-    #[pyo3(signature = (dir, fmr=1e-4, *, exhaustive=false, candidates=DEFAULT_CANDIDATES_PER_RECORD, proposes=true))]
+    #[pyo3(signature = (dir, fmr=1e-4, *, exhaustive=false, candidates=DEFAULT_CANDIDATES_PER_RECORD, proposes=true, key_file=None))]
     fn new(
         py: Python<'_>,
-        dir: PathBuf,
+        dir: &Bound<'_, PyAny>,
         fmr: f64,
         exhaustive: bool,
         candidates: usize,
         proposes: bool,
+        key_file: Option<PathBuf>,
     ) -> PyResult<Self> {
+        let dirs: Vec<PathBuf> = match dir.extract::<PathBuf>() {
+            Ok(path) => vec![path],
+            Err(_) => dir
+                .extract::<Vec<PathBuf>>()
+                .map_err(|_| invalid(py, "dir is a gallery folder or a list of shard folders"))?,
+        };
+        if dirs.is_empty() {
+            return Err(invalid(py, "a job needs at least one gallery folder"));
+        }
+        let key_file = key_file.or_else(|| {
+            std::env::var_os(KEY_FILE_ENV).filter(|v| !v.is_empty()).map(PathBuf::from)
+        });
         let mode = if exhaustive { SearchMode::Exhaustive } else { SearchMode::Indexed };
         let build = || -> ridgeline::Result<PyDedupJob> {
             // Many tasks open the same gallery: none of them writes to its audit trail.
-            let options = OpenOptions::new().audit(false);
-            let gallery = Arc::new(Gallery::open_with(&dir, OpenMode::ReadOnly, &options)?);
+            let mut options = OpenOptions::new().audit(false);
+            if let Some(path) = &key_file {
+                options = options.key(GalleryKey::read_file(path)?);
+            }
+            let galleries: Vec<Arc<Gallery>> = dirs
+                .iter()
+                .map(|d| Gallery::open_with(d, OpenMode::ReadOnly, &options).map(Arc::new))
+                .collect::<ridgeline::Result<_>>()?;
+            let refs: Vec<&Gallery> = galleries.iter().map(|g| &**g).collect();
             // Without candidates to propose, the exhaustive population needs no index.
             let built = if proposes { mode } else { SearchMode::Exhaustive };
-            let population =
-                GalleryPopulation::new(&gallery, built, &std::collections::HashMap::new())?
-                    .with_candidates_per_record(candidates)
-                    .into_owned();
+            let population = GalleryPopulation::open_many(
+                &refs,
+                built,
+                &std::collections::HashMap::new(),
+                false,
+            )?
+            .with_candidates_per_record(candidates)
+            .into_owned();
             pair_threshold(fmr, population.infos().len())?;
             let population_part = population_key(population.infos(), fmr, mode).to_le_bytes();
-            let content = gallery_content_key(&gallery).to_le_bytes();
+            let content = galleries_content_key(&refs).to_le_bytes();
             let per_record = (candidates.max(1) as u64).to_le_bytes();
             let key = job_key([
                 b"ridgeline distributed dedup".as_slice(),
@@ -106,9 +140,9 @@ impl PyDedupJob {
                 per_record.as_slice(),
             ]);
             Ok(PyDedupJob {
-                _gallery: gallery,
+                _galleries: galleries,
                 population,
-                path: dir.clone(),
+                paths: dirs.clone(),
                 fmr,
                 mode,
                 candidates: candidates.max(1),
@@ -132,10 +166,16 @@ impl PyDedupJob {
         self.population.infos().len()
     }
 
-    /// The gallery folder.
+    /// The gallery folder (the first shard's, for a sharded gallery).
     #[getter]
     fn path(&self) -> PathBuf {
-        self.path.clone()
+        self.paths[0].clone()
+    }
+
+    /// The gallery folders: one, or the shards in their order.
+    #[getter]
+    fn paths(&self) -> Vec<PathBuf> {
+        self.paths.clone()
     }
 
     /// The settings: `fmr`, `exhaustive`, `candidates`.
@@ -231,7 +271,7 @@ impl PyDedupJob {
     fn __repr__(&self) -> String {
         format!(
             "DedupJob({:?}, records={}, key={:016x})",
-            self.path.display().to_string(),
+            self.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             self.records(),
             self.key
         )

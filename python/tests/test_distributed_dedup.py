@@ -201,3 +201,77 @@ def test_the_job_s_steps_and_their_errors(gallery):
         job.blocks(0)
     with pytest.raises(ridgeline.InvalidArgumentError, match="not a pair"):
         job.report([(5, 5, 9.0, 1e-9)], 1, 0.0, 0.0)
+
+
+def test_a_sharded_gallery_dedups_as_one_gallery(cluster, tmp_path):
+    """A gallery sharded 3 ways, de-duplicated as Ray tasks over its shards, gives the report
+    of one gallery holding the same records (enrolled shard after shard), which is also what
+    `ridgeline dedup --gallery` writes for that gallery."""
+    from ridgeline.distributed import ShardedGallery, shard_of
+    from test_api import cli_binary
+
+    records, planted = population()
+    dirs = [tmp_path / f"shard{k}" for k in range(3)]
+    one = tmp_path / "one"
+    with ridgeline.Gallery.create(one) as g:
+        g.enroll_many([r for k in range(3) for r in records if shard_of(r[0], 3) == k])
+        expected = g.dedup(1e-4)
+    assert linked(expected) == planted
+    # Every shard holds records, and some planted duplicates span two shards.
+    assert len({shard_of(r[0], 3) for r in records}) == 3
+    assert any(len({shard_of(i, 3) for i in group}) > 1 for group in planted)
+    sharded = ShardedGallery.create([str(d) for d in dirs])
+    try:
+        sharded.enroll_many(records)
+        assert len(sharded) == sum(len(fingers) for _, fingers in records)
+        report = sharded.dedup(tmp_path / "job", 1e-4, block_records=BLOCK, timeout_s=600)
+        assert results(report) == results(expected)
+        # The module function takes the sharded gallery or its folders, with the same answer.
+        again = dedup([str(d) for d in dirs], tmp_path / "job", 1e-4, block_records=BLOCK, timeout_s=600)
+        assert again == report
+    finally:
+        sharded.close()
+    out = tmp_path / "cli.json"
+    subprocess.run([cli_binary(), "dedup", "--gallery", str(one), "--fmr", "1e-4", "--out", str(out)],
+                   capture_output=True, text=True, check=True)
+    assert results(json.loads(out.read_text())) == results(report)
+    # The shards in another order are another job (and another record order).
+    with pytest.raises(ridgeline.DedupJobMismatchError, match="key"):
+        DistributedDedup([str(d) for d in reversed(dirs)], tmp_path / "job", 1e-4, block_records=BLOCK,
+                         timeout_s=600)
+    with pytest.raises(ridgeline.InvalidArgumentError, match="twice"):
+        DistributedDedup([str(dirs[0]), str(dirs[0])], tmp_path / "job2", 1e-4)
+
+
+def test_a_sealed_gallery_dedups_with_a_key_file(cluster, tmp_path, monkeypatch):
+    """A sealed gallery is de-duplicated by workers that read its key from a key file: only
+    the file's path is in the tasks' arguments and the job folder."""
+    from ridgeline._native import DedupJob
+
+    t = ridgeline.synthetic_template
+    key = bytes(range(7, 39)).hex()
+    path = tmp_path / "sealed"
+    records = [(f"s{i:02}", {1: t(SEED + 2, i), 6: t(SEED + 2, 500 + i)}) for i in range(60)]
+    records += [("s07again", {1: t(SEED + 2, 7, 1), 6: t(SEED + 2, 507, 1)})]
+    with ridgeline.Gallery.create(path, key=key) as g:
+        g.enroll_many(records)
+        expected = g.dedup(1e-4)
+    assert linked(expected) == [["s07", "s07again"]]
+    key_file = tmp_path / "gallery.key"
+    key_file.write_text(key + "\n")
+    # Without the key the gallery cannot be read: a typed error, not an empty report.
+    monkeypatch.delenv("RIDGELINE_KEY_FILE", raising=False)
+    with pytest.raises(ridgeline.RidgelineError, match="key"):
+        DedupJob(str(path), 1e-4)
+    job_dir = tmp_path / "job"
+    report = dedup(path, job_dir, 1e-4, key_file=key_file, block_records=16, timeout_s=600)
+    assert results(report) == results(expected)
+    for name in os.listdir(job_dir):
+        if os.path.isfile(job_dir / name):
+            assert key not in (job_dir / name).read_text(errors="replace")
+    assert json.loads((job_dir / JOB_FILE).read_text())["key_file"] == str(key_file)
+    # The environment variable names the key file as for the `ridgeline` command.
+    monkeypatch.setenv("RIDGELINE_KEY_FILE", str(key_file))
+    assert DedupJob(str(path), 1e-4).records == len(records)
+    with pytest.raises(ridgeline.RidgelineError):
+        DedupJob(str(path), 1e-4, key_file=str(tmp_path / "missing.key"))

@@ -545,6 +545,15 @@ class ShardedGallery:
         """Each shard's ``Gallery.verify()``."""
         return _get([s.verify.remote() for s in self._shards], self.timeout_s)
 
+    def dedup(self, job_dir, fmr: float = 1e-4, **options) -> Dict[str, Any]:
+        """De-duplicates every shard's records as one population, as Ray tasks with their
+        state in ``job_dir`` (resumable): the report equals ``Gallery.dedup`` on one gallery
+        holding the same records, enrolled shard after shard. The tasks read the shard folders
+        themselves (read-only, beside the shard actors): they must be reachable at the same
+        paths from every node. Options as for :class:`DistributedDedup`; an enrolment or
+        removal during the job makes its remaining tasks fail with ``DedupJobMismatchError``."""
+        return dedup(list(self.dirs), job_dir, fmr, **options)
+
     @property
     def shard_actors(self) -> List[Any]:
         """The shard actors, by shard index (e.g. for monitoring)."""

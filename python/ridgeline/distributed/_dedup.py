@@ -1,4 +1,5 @@
-"""De-duplication of a gallery as Ray tasks, resumable from a job folder.
+"""De-duplication of a gallery, or of a sharded gallery's shards as one population, as Ray
+tasks, resumable from a job folder.
 
 The job is the core's split of ``ridgeline dedup`` (``ridgeline::dedup::split``, exposed as
 ``ridgeline._native.DedupJob``):
@@ -58,7 +59,10 @@ def _job(spec: Dict[str, Any], proposes: bool, fresh: bool = False) -> DedupJob:
     """The job of ``spec`` in this process, checked against the key the driver planned with.
     A job kept from earlier whose key differs (the gallery changed since) is opened again
     once; ``fresh`` always opens it again."""
-    settings = (spec["gallery"], spec["fmr"], spec["exhaustive"], spec["candidates"], proposes)
+    gallery = spec["gallery"]
+    dirs = tuple(gallery) if isinstance(gallery, (list, tuple)) else gallery
+    settings = (dirs, spec["fmr"], spec["exhaustive"], spec["candidates"], spec.get("key_file"),
+                proposes)
     job = None if fresh else _OPEN_JOBS.get(settings)
     if job is None and not proposes and not fresh:
         # A job that proposes also scores and reports: no need to open the gallery again.
@@ -70,8 +74,11 @@ def _job(spec: Dict[str, Any], proposes: bool, fresh: bool = False) -> DedupJob:
         job = None
     if job is None:
         _OPEN_JOBS.pop(settings, None)
-        job = DedupJob(spec["gallery"], spec["fmr"], exhaustive=spec["exhaustive"],
-                       candidates=spec["candidates"], proposes=proposes)
+        # The key of a sealed gallery is read here, on the worker, from the key file (or
+        # RIDGELINE_KEY_FILE); only the file's path travels in the task's arguments.
+        job = DedupJob(list(dirs) if isinstance(dirs, tuple) else dirs, spec["fmr"],
+                       exhaustive=spec["exhaustive"], candidates=spec["candidates"],
+                       proposes=proposes, key_file=spec.get("key_file"))
         while len(_OPEN_JOBS) >= _OPEN_JOBS_MAX:
             _OPEN_JOBS.pop(next(iter(_OPEN_JOBS)))
         _OPEN_JOBS[settings] = job
@@ -133,21 +140,36 @@ class DistributedDedup:
     """The de-duplication of the gallery in ``gallery_dir`` on the Ray cluster the caller has
     ``ray.init``-ed, with its state in ``job_dir``.
 
-    The gallery folder must be readable at the same path on every node that runs tasks (shared
-    storage, or a copy at the same path); the job folder is the driver's. Settings as for
+    ``gallery_dir`` is one gallery folder, or the list of a sharded gallery's shard folders in
+    its order (:attr:`ShardedGallery.dirs`): the shards' records are then one population, and
+    the report equals that of one gallery holding them. Every task reads every shard: the
+    folders must be readable at the same paths on every node that runs tasks (shared storage,
+    or copies at the same paths); the job folder is the driver's. Settings as for
     :meth:`ridgeline.Gallery.dedup`; ``block_records`` records per task; ``task_cpus`` CPUs Ray
     reserves per task; ``max_retries`` how often Ray re-runs a task whose worker died;
-    ``task_options`` extra ``.options()`` for the tasks (e.g. a scheduling strategy)."""
+    ``task_options`` extra ``.options()`` for the tasks (e.g. a scheduling strategy).
+    ``key_file``: for sealed galleries, the path of the key file *on the workers* (each task
+    reads the key from it; the key itself is never a task argument); without it, workers use
+    the file their ``RIDGELINE_KEY_FILE`` environment names, e.g. set through
+    ``ray.init(runtime_env={"env_vars": {"RIDGELINE_KEY_FILE": path}})``."""
 
     def __init__(self, gallery_dir, job_dir, fmr: float = 1e-4, *, exhaustive: bool = False,
                  candidates: int = 64, block_records: int = DEFAULT_BLOCK_RECORDS,
                  task_cpus: float = 1.0, max_retries: int = 3,
-                 task_options: Optional[Dict[str, Any]] = None, timeout_s: Optional[float] = None):
+                 task_options: Optional[Dict[str, Any]] = None, timeout_s: Optional[float] = None,
+                 key_file=None):
         if not ray.is_initialized():
             raise RuntimeError("DistributedDedup needs a running Ray: call ray.init() first")
         if block_records < 1:
             raise InvalidArgumentError("block_records must be at least 1")
-        self.gallery_dir = os.path.abspath(os.fspath(gallery_dir))
+        if isinstance(gallery_dir, (list, tuple)):
+            if not gallery_dir:
+                raise InvalidArgumentError("a job needs at least one gallery folder")
+            self.gallery_dir: Any = [os.path.abspath(os.fspath(d)) for d in gallery_dir]
+            if len(set(self.gallery_dir)) != len(self.gallery_dir):
+                raise InvalidArgumentError("a shard folder is listed twice")
+        else:
+            self.gallery_dir = os.path.abspath(os.fspath(gallery_dir))
         self.job_dir = os.path.abspath(os.fspath(job_dir))
         self.block_records = int(block_records)
         self.timeout_s = timeout_s
@@ -164,6 +186,7 @@ class DistributedDedup:
             "fmr": float(fmr),
             "exhaustive": bool(exhaustive),
             "candidates": int(candidates),
+            "key_file": None if key_file is None else os.path.abspath(os.fspath(key_file)),
             "key": None,
         }
         key, self.records, blocks = self._get(self._task(_describe).remote(self.spec, self.block_records))
@@ -182,6 +205,8 @@ class DistributedDedup:
             "fmr": self.spec["fmr"],
             "exhaustive": self.spec["exhaustive"],
             "candidates": self.spec["candidates"],
+            # Where the workers read the key (never the key): informative, like the folders.
+            "key_file": self.spec["key_file"],
             "block_records": self.block_records,
             "records": self.records,
             "blocks": len(self.blocks),
@@ -197,7 +222,8 @@ class DistributedDedup:
                     saved = json.load(f)
                 except ValueError as error:
                     raise DedupJobMismatchError(f"{path} is not a job file: {error}") from None
-            differs = sorted(k for k in identity if k != "gallery" and saved.get(k) != identity[k])
+            differs = sorted(k for k in identity
+                             if k not in ("gallery", "key_file") and saved.get(k) != identity[k])
             if differs:
                 raise DedupJobMismatchError(
                     f"{self.job_dir} holds another job ({', '.join(differs)} differ: "
@@ -360,11 +386,12 @@ class DistributedDedup:
 
 
 def dedup(gallery_dir, job_dir, fmr: float = 1e-4, **options) -> Dict[str, Any]:
-    """De-duplicates the gallery in ``gallery_dir`` on the Ray cluster, with its state in
-    ``job_dir`` (created if missing; an interrupted job's folder resumes it). Returns the
+    """De-duplicates the gallery in ``gallery_dir`` (a folder, a list of shard folders, or a
+    :class:`ShardedGallery`) on the Ray cluster, with its state in ``job_dir`` (created if missing; an interrupted job's folder resumes it). Returns the
     report ``Gallery.dedup`` returns for the same gallery and settings. Options as for
     :class:`DistributedDedup`."""
-    report = DistributedDedup(gallery_dir, job_dir, fmr, **options).run()
+    dirs = getattr(gallery_dir, "dirs", None)
+    report = DistributedDedup(gallery_dir if dirs is None else list(dirs), job_dir, fmr, **options).run()
     if report is None:  # pragma: no cover - run() without max_tasks finishes or raises
         raise RidgelineError(f"the job in {job_dir} did not finish")
     return report
