@@ -220,14 +220,17 @@ def test_a_sharded_gallery_dedups_as_one_gallery(cluster, tmp_path):
     # Every shard holds records, and some planted duplicates span two shards.
     assert len({shard_of(r[0], 3) for r in records}) == 3
     assert any(len({shard_of(i, 3) for i in group}) > 1 for group in planted)
-    sharded = ShardedGallery.create([str(d) for d in dirs])
+    # The shard actors leave CPU for the tasks: on 3 nodes of 1 CPU, actors of 1 CPU each
+    # would leave none and the tasks would never be scheduled.
+    sharded = ShardedGallery.create([str(d) for d in dirs], shard_cpus=0.5)
     try:
         sharded.enroll_many(records)
         assert len(sharded) == sum(len(fingers) for _, fingers in records)
-        report = sharded.dedup(tmp_path / "job", 1e-4, block_records=BLOCK, timeout_s=600)
+        report = sharded.dedup(tmp_path / "job", 1e-4, block_records=BLOCK, task_cpus=0.5, timeout_s=600)
         assert results(report) == results(expected)
         # The module function takes the sharded gallery or its folders, with the same answer.
-        again = dedup([str(d) for d in dirs], tmp_path / "job", 1e-4, block_records=BLOCK, timeout_s=600)
+        again = dedup([str(d) for d in dirs], tmp_path / "job", 1e-4, block_records=BLOCK, task_cpus=0.5,
+                      timeout_s=600)
         assert again == report
     finally:
         sharded.close()
@@ -238,7 +241,7 @@ def test_a_sharded_gallery_dedups_as_one_gallery(cluster, tmp_path):
     # The shards in another order are another job (and another record order).
     with pytest.raises(ridgeline.DedupJobMismatchError, match="key"):
         DistributedDedup([str(d) for d in reversed(dirs)], tmp_path / "job", 1e-4, block_records=BLOCK,
-                         timeout_s=600)
+                         task_cpus=0.5, timeout_s=600)
     with pytest.raises(ridgeline.InvalidArgumentError, match="twice"):
         DistributedDedup([str(dirs[0]), str(dirs[0])], tmp_path / "job2", 1e-4)
 
