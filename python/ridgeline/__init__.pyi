@@ -12,6 +12,7 @@ from ridgeline._errors import (
     CheckpointError as CheckpointError,
     CorruptImageError as CorruptImageError,
     CorruptTemplateError as CorruptTemplateError,
+    DedupJobMismatchError as DedupJobMismatchError,
     DuplicateSubjectError as DuplicateSubjectError,
     EmptyInputError as EmptyInputError,
     FormatError as FormatError,

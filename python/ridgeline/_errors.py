@@ -129,6 +129,11 @@ class CheckpointError(RidgelineError):
     """A de-duplication checkpoint that cannot be resumed."""
 
 
+class DedupJobMismatchError(CheckpointError):
+    """A distributed de-duplication's job folder (or a worker's view of the gallery) belongs
+    to another job: other records, settings or engine version. Nothing was reused."""
+
+
 class NotSupportedError(RidgelineError, NotImplementedError):
     """A feature this build does not offer (e.g. gallery encryption keys)."""
 

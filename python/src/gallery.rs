@@ -748,8 +748,9 @@ fn dedup_report(
         &stop,
         &mut |_, _| {},
     )?;
-    let report =
+    let mut report =
         finish_report(&population, infos, &outcome, fmr, mode, started, &Distinct::default())?;
+    crate::dedup::mark_complete(&mut report);
     if let Some(path) = &checkpoint {
         // The report holds everything the checkpoint did.
         let _ = std::fs::remove_file(path);

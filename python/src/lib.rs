@@ -5,6 +5,7 @@
 //! runs, so other Python threads go on and the engine's own threads (rayon) use every core.
 //! Core errors become Python exceptions of one class per error kind ([`errors`]).
 
+mod dedup;
 mod errors;
 mod gallery;
 mod identification;
@@ -16,6 +17,7 @@ use pyo3::prelude::*;
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     template::register(m)?;
     gallery::register(m)?;
+    dedup::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

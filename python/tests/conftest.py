@@ -74,3 +74,26 @@ def answer(found):
     ]
     return (candidates, found.matched, found.searched, found.records_searched, found.compared,
             found.escalated, found.fmr_threshold)
+
+
+#: Object store per node; Ray's floor is 75 MB.
+OBJECT_STORE_BYTES = 100 * 1024 * 1024
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    """A local Ray cluster of three nodes of one CPU each on this machine, shared by the
+    distributed tests (skipped where Ray is not installed)."""
+    ray = pytest.importorskip("ray")
+    cluster_utils = pytest.importorskip("ray.cluster_utils")
+    c = cluster_utils.Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 1, "object_store_memory": OBJECT_STORE_BYTES},
+    )
+    for _ in range(2):
+        c.add_node(num_cpus=1, object_store_memory=OBJECT_STORE_BYTES)
+    c.wait_for_nodes()
+    ray.init(address=c.address, include_dashboard=False, log_to_driver=False)
+    yield c
+    ray.shutdown()
+    c.shutdown()

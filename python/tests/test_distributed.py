@@ -12,28 +12,8 @@ import ridgeline
 from conftest import SEED, answer, people
 
 ray = pytest.importorskip("ray")
-cluster_utils = pytest.importorskip("ray.cluster_utils")
 import ray.exceptions  # noqa: E402
 from ridgeline.distributed import ShardedGallery, shard_of  # noqa: E402
-
-#: Object store per node; Ray's floor is 75 MB.
-OBJECT_STORE_BYTES = 100 * 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    """Three nodes of one CPU each on this machine."""
-    c = cluster_utils.Cluster(
-        initialize_head=True,
-        head_node_args={"num_cpus": 1, "object_store_memory": OBJECT_STORE_BYTES},
-    )
-    for _ in range(2):
-        c.add_node(num_cpus=1, object_store_memory=OBJECT_STORE_BYTES)
-    c.wait_for_nodes()
-    ray.init(address=c.address, include_dashboard=False, log_to_driver=False)
-    yield c
-    ray.shutdown()
-    c.shutdown()
 
 
 def test_shard_assignment_is_stable():

@@ -1,4 +1,6 @@
-"""A gallery sharded over a Ray cluster: :class:`ShardedGallery`.
+"""A gallery sharded over a Ray cluster: :class:`ShardedGallery`; and the de-duplication of a
+gallery as Ray tasks, resumable from a job folder: :func:`dedup` / :class:`DistributedDedup`
+(module ``ridgeline.distributed._dedup``; see ``docs/PYTHON.md``).
 
 A sharded gallery is a list of shards, each an ordinary Ridgeline gallery directory, served by
 one Ray actor that maps it. A subject lives on one shard, chosen by a stable hash of its
@@ -60,7 +62,9 @@ from ridgeline._errors import (
 )
 from ridgeline._native import Gallery, Identification, Template
 
-__all__ = ["ShardedGallery", "shard_of", "normalise_id", "DESCRIPTOR_FILE"]
+from ridgeline.distributed._dedup import DistributedDedup, dedup  # noqa: E402
+
+__all__ = ["ShardedGallery", "DistributedDedup", "dedup", "shard_of", "normalise_id", "DESCRIPTOR_FILE"]
 
 #: Name of the descriptor file inside every shard directory.
 DESCRIPTOR_FILE = "ridgeline-shard.json"
@@ -540,6 +544,15 @@ class ShardedGallery:
     def verify(self) -> List[Dict[str, Any]]:
         """Each shard's ``Gallery.verify()``."""
         return _get([s.verify.remote() for s in self._shards], self.timeout_s)
+
+    def dedup(self, job_dir, fmr: float = 1e-4, **options) -> Dict[str, Any]:
+        """De-duplicates every shard's records as one population, as Ray tasks with their
+        state in ``job_dir`` (resumable): the report equals ``Gallery.dedup`` on one gallery
+        holding the same records, enrolled shard after shard. The tasks read the shard folders
+        themselves (read-only, beside the shard actors): they must be reachable at the same
+        paths from every node. Options as for :class:`DistributedDedup`; an enrolment or
+        removal during the job makes its remaining tasks fail with ``DedupJobMismatchError``."""
+        return dedup(list(self.dirs), job_dir, fmr, **options)
 
     @property
     def shard_actors(self) -> List[Any]:

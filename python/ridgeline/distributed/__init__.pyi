@@ -47,3 +47,29 @@ class ShardedGallery:
     def close(self) -> None: ...
     def __enter__(self) -> ShardedGallery: ...
     def __exit__(self, *exc: object) -> None: ...
+
+class DistributedDedup:
+    gallery_dir: str
+    job_dir: str
+    block_records: int
+    records: int
+    blocks: List[Tuple[int, int]]
+    run_id: str
+    def __init__(
+        self,
+        gallery_dir: str,
+        job_dir: str,
+        fmr: float = 1e-4,
+        *,
+        exhaustive: bool = False,
+        candidates: int = 64,
+        block_records: int = 512,
+        task_cpus: float = 1.0,
+        max_retries: int = 3,
+        task_options: Optional[Dict[str, Any]] = None,
+        timeout_s: Optional[float] = None,
+    ) -> None: ...
+    def status(self) -> Dict[str, int]: ...
+    def run(self, *, max_tasks: Optional[int] = None) -> Optional[Dict[str, Any]]: ...
+
+def dedup(gallery_dir: str, job_dir: str, fmr: float = 1e-4, **options: Any) -> Dict[str, Any]: ...

@@ -65,14 +65,28 @@ impl FingerMatcher for Matcher {
 }
 
 /// The records of a gallery (its subjects, each with its fingers), searched through the
-/// gallery's index.
+/// gallery's index; or the union of the records of several galleries (the shards of a sharded
+/// gallery) as one population, with one candidate index over all of them.
+///
+/// Records are ordered by gallery, then by first enrolment within the gallery: a population of
+/// one gallery is that gallery's, and a population of shards has the order of one gallery into
+/// which the shards' subjects were enrolled shard after shard. Everything the search computes
+/// (candidate weights, ties between candidates, pair scores) depends only on the records and
+/// that order, so both give the same pairs and report.
 #[derive(Debug)]
 pub struct GalleryPopulation<'g> {
-    gallery: &'g Gallery,
-    snapshot: Arc<Snapshot>,
+    /// The first gallery's matcher: the population reads records only through its own
+    /// snapshots, so it needs nothing else of the galleries (see
+    /// [`GalleryPopulation::into_owned`]).
+    matcher: Matcher,
+    gallery: std::marker::PhantomData<&'g Gallery>,
+    /// One snapshot per gallery.
+    snapshots: Vec<Arc<Snapshot>>,
+    /// Per record, the gallery (index into `snapshots`) that holds its fingers.
+    shard_of: Vec<u32>,
     /// Record infos, in order of first enrolment.
     infos: Vec<RecordInfo>,
-    /// Stored fingers of each record: (position, where it lives).
+    /// Stored fingers of each record: (position, where it lives in its gallery).
     fingers: Vec<Vec<(u8, RecordId)>>,
     /// The candidate index (indexed mode only).
     keys: Option<KeyIndex>,
@@ -103,56 +117,98 @@ impl<'g> GalleryPopulation<'g> {
         metadata: &HashMap<String, RecordInfo>,
         allow_partial: bool,
     ) -> Result<Self> {
-        let snapshot = gallery.snapshot();
+        Self::open_many(&[gallery], mode, metadata, allow_partial)
+    }
+
+    /// The union of the subjects of `galleries` (in that order) as one population. A subject
+    /// is held by one gallery: a subject id found in two of them is refused
+    /// (`InvalidArgument`), since one gallery holding both would merge them into one record.
+    /// The galleries compare with the first one's matcher (the shards of one sharded gallery
+    /// share their settings).
+    pub fn open_many(
+        galleries: &[&'g Gallery],
+        mode: SearchMode,
+        metadata: &HashMap<String, RecordInfo>,
+        allow_partial: bool,
+    ) -> Result<Self> {
+        let Some(first) = galleries.first() else {
+            return Err(Error::InvalidArgument("a population needs at least one gallery".into()));
+        };
+        if galleries.len() > u32::MAX as usize {
+            return Err(Error::InvalidArgument(format!("{} galleries", galleries.len())));
+        }
+        let snapshots: Vec<Arc<Snapshot>> = galleries.iter().map(|g| g.snapshot()).collect();
         let mut infos: Vec<RecordInfo> = Vec::new();
         let mut fingers: Vec<Vec<(u8, RecordId)>> = Vec::new();
+        let mut shard_of: Vec<u32> = Vec::new();
         let mut index_of: HashMap<String, u32> = HashMap::new();
-        let live: Vec<RecordId> = live_records(&snapshot).collect();
-        let intact = intact_records(&snapshot, &live);
-        let skipped_records =
-            snapshot.unreadable_records() + intact.iter().filter(|&&ok| !ok).count();
-        if skipped_records > 0 && !allow_partial {
-            let detail = match snapshot.damaged().first() {
-                Some(p) => p.to_string(),
-                None => "records fail their checksums".to_string(),
-            };
-            return Err(Error::GalleryDamaged { skipped: skipped_records, detail });
+        let mut skipped_records = 0;
+        let mut damage: Option<String> = None;
+        for (shard, snapshot) in snapshots.iter().enumerate() {
+            let live: Vec<RecordId> = live_records(snapshot).collect();
+            let intact = intact_records(snapshot, &live);
+            let skipped = snapshot.unreadable_records() + intact.iter().filter(|&&ok| !ok).count();
+            if skipped > 0 && damage.is_none() {
+                damage = Some(match snapshot.damaged().first() {
+                    Some(p) => p.to_string(),
+                    None => "records fail their checksums".to_string(),
+                });
+            }
+            skipped_records += skipped;
+            for (&id, _) in live.iter().zip(&intact).filter(|(_, &ok)| ok) {
+                let (subject, finger) = snapshot.subject(id)?;
+                let k = match index_of.get(subject) {
+                    Some(&k) if shard_of[k as usize] as usize == shard => k,
+                    Some(&k) => {
+                        return Err(Error::InvalidArgument(format!(
+                            "subject {subject:?} is held by galleries {} and {shard}: the \
+                             galleries are not shards of one population",
+                            shard_of[k as usize]
+                        )))
+                    }
+                    None => {
+                        let k = infos.len() as u32;
+                        index_of.insert(subject.to_string(), k);
+                        let mut info =
+                            metadata.get(subject).cloned().unwrap_or_else(|| RecordInfo {
+                                record_id: subject.to_string(),
+                                person_id: String::new(),
+                                name: String::new(),
+                                fingers: Vec::new(),
+                            });
+                        info.fingers.clear();
+                        infos.push(info);
+                        fingers.push(Vec::new());
+                        shard_of.push(shard as u32);
+                        k
+                    }
+                };
+                infos[k as usize].fingers.push(finger);
+                fingers[k as usize].push((finger, id));
+            }
         }
-        for (&id, _) in live.iter().zip(&intact).filter(|(_, &ok)| ok) {
-            let (subject, finger) = snapshot.subject(id)?;
-            let k = match index_of.get(subject) {
-                Some(&k) => k,
-                None => {
-                    let k = infos.len() as u32;
-                    index_of.insert(subject.to_string(), k);
-                    let mut info = metadata.get(subject).cloned().unwrap_or_else(|| RecordInfo {
-                        record_id: subject.to_string(),
-                        person_id: String::new(),
-                        name: String::new(),
-                        fingers: Vec::new(),
-                    });
-                    info.fingers.clear();
-                    infos.push(info);
-                    fingers.push(Vec::new());
-                    k
-                }
-            };
-            infos[k as usize].fingers.push(finger);
-            fingers[k as usize].push((finger, id));
+        if skipped_records > 0 && !allow_partial {
+            let detail = damage.unwrap_or_default();
+            return Err(Error::GalleryDamaged { skipped: skipped_records, detail });
         }
         let hashes = HashFunctions::default();
         let keys = match mode {
             SearchMode::Exhaustive => None,
-            SearchMode::Indexed => Some(KeyIndex::build(&fingers, key_space(&hashes), |id| {
-                let bytes = snapshot.descriptor(id).ok_or_else(|| {
-                    Error::InvalidArgument(format!("record {id:?} has no descriptor"))
-                })?;
-                Ok(entry_keys(&hashes, PreparedRef::from_bytes(bytes)?))
-            })?),
+            SearchMode::Indexed => {
+                Some(KeyIndex::build(&fingers, key_space(&hashes), |record, id| {
+                    let snapshot = &snapshots[shard_of[record] as usize];
+                    let bytes = snapshot.descriptor(id).ok_or_else(|| {
+                        Error::InvalidArgument(format!("record {id:?} has no descriptor"))
+                    })?;
+                    Ok(entry_keys(&hashes, PreparedRef::from_bytes(bytes)?))
+                })?)
+            }
         };
         Ok(GalleryPopulation {
-            gallery,
-            snapshot,
+            matcher: first.matcher().clone(),
+            gallery: std::marker::PhantomData,
+            snapshots,
+            shard_of,
             infos,
             fingers,
             keys,
@@ -160,6 +216,24 @@ impl<'g> GalleryPopulation<'g> {
             candidates_per_record: DEFAULT_CANDIDATES_PER_RECORD,
             skipped_records,
         })
+    }
+
+    /// The same population, no longer tied to the borrow of its gallery: it holds the
+    /// snapshot it reads (which keeps its segments mapped) and a copy of the matcher, so it
+    /// can live in a long-lived object such as a worker's cache.
+    pub fn into_owned(self) -> GalleryPopulation<'static> {
+        GalleryPopulation {
+            matcher: self.matcher,
+            gallery: std::marker::PhantomData,
+            snapshots: self.snapshots,
+            shard_of: self.shard_of,
+            infos: self.infos,
+            fingers: self.fingers,
+            keys: self.keys,
+            hashes: self.hashes,
+            candidates_per_record: self.candidates_per_record,
+            skipped_records: self.skipped_records,
+        }
     }
 
     /// Committed records left out because they could not be read (0 unless opened with
@@ -179,9 +253,38 @@ impl<'g> GalleryPopulation<'g> {
         &self.infos
     }
 
-    /// The stored template of a record's finger.
+    /// The stored template of a finger of a one-gallery population (`InvalidArgument` for a
+    /// population of several galleries: see [`GalleryPopulation::finger_template`]).
     pub fn template(&self, id: RecordId) -> Result<Template> {
-        Template::from_native_bytes(&self.snapshot.record(id)?.template)
+        match self.snapshots.as_slice() {
+            [snapshot] => Template::from_native_bytes(&snapshot.record(id)?.template),
+            _ => Err(Error::InvalidArgument(
+                "a population of several galleries names a finger by its record too".into(),
+            )),
+        }
+    }
+
+    /// The stored template of `record`'s finger `id` (one of [`GalleryPopulation::fingers`]).
+    pub fn finger_template(&self, record: u32, id: RecordId) -> Result<Template> {
+        Template::from_native_bytes(&self.snapshot_of(record)?.record(id)?.template)
+    }
+
+    /// Galleries the population spans.
+    pub fn galleries(&self) -> usize {
+        self.snapshots.len()
+    }
+
+    /// The gallery (by its place in the list the population was opened with) holding `record`.
+    pub fn gallery_of(&self, record: u32) -> Option<usize> {
+        self.shard_of.get(record as usize).map(|&s| s as usize)
+    }
+
+    fn snapshot_of(&self, record: u32) -> Result<&Snapshot> {
+        self.shard_of
+            .get(record as usize)
+            .and_then(|&s| self.snapshots.get(s as usize))
+            .map(|s| &**s)
+            .ok_or_else(|| Error::InvalidArgument(format!("record {record} is out of range")))
     }
 
     /// The stored fingers of a record.
@@ -189,9 +292,9 @@ impl<'g> GalleryPopulation<'g> {
         self.fingers.get(record as usize).map_or(&[], Vec::as_slice)
     }
 
-    fn prepared(&self, id: RecordId) -> Result<PreparedRef<'_>> {
+    fn prepared(&self, record: u32, id: RecordId) -> Result<PreparedRef<'_>> {
         let bytes = self
-            .snapshot
+            .snapshot_of(record)?
             .descriptor(id)
             .ok_or_else(|| Error::InvalidArgument(format!("record {id:?} has no descriptor")))?;
         PreparedRef::from_bytes(bytes)
@@ -235,14 +338,18 @@ const KEYED_BLOCK_RECORDS: usize = 16_384;
 /// order, computing the keys a block of records at a time in parallel.
 fn for_each_keyed_block(
     fingers: &[Vec<(u8, RecordId)>],
-    keys: &(impl Fn(RecordId) -> Result<Vec<u32>> + Sync),
+    keys: &(impl Fn(usize, RecordId) -> Result<Vec<u32>> + Sync),
     mut each: impl FnMut(usize, &[(u8, Vec<u32>)]),
 ) -> Result<()> {
     use rayon::prelude::*;
     for (block, records) in fingers.chunks(KEYED_BLOCK_RECORDS).enumerate() {
+        let first = block * KEYED_BLOCK_RECORDS;
         let keyed: Vec<Vec<(u8, Vec<u32>)>> = records
             .par_iter()
-            .map(|record| record.iter().map(|&(p, id)| Ok((p, keys(id)?))).collect::<Result<_>>())
+            .enumerate()
+            .map(|(k, record)| {
+                record.iter().map(|&(p, id)| Ok((p, keys(first + k, id)?))).collect::<Result<_>>()
+            })
             .collect::<Result<_>>()?;
         for (k, record_fingers) in keyed.iter().enumerate() {
             each(block * KEYED_BLOCK_RECORDS + k, record_fingers);
@@ -260,7 +367,7 @@ impl KeyIndex {
     fn build(
         fingers: &[Vec<(u8, RecordId)>],
         key_space: usize,
-        keys: impl Fn(RecordId) -> Result<Vec<u32>> + Sync,
+        keys: impl Fn(usize, RecordId) -> Result<Vec<u32>> + Sync,
     ) -> Result<Self> {
         // Offsets are 8 bytes per key: the default hash functions have 8.4 million keys.
         if key_space > 1 << 26 {
@@ -555,7 +662,7 @@ impl GalleryPopulation<'_> {
         // both, idf², and the sum is divided by the candidate's length.
         let mut keys: Vec<KeyCursor> = Vec::new();
         for &(position, id) in self.fingers(record) {
-            for key in entry_keys(&self.hashes, self.prepared(id)?) {
+            for key in entry_keys(&self.hashes, self.prepared(record, id)?) {
                 let postings = index.range(key);
                 if !postings.is_empty() {
                     let weight = idf(index.entries, postings.len()).powi(2);
@@ -594,7 +701,7 @@ impl GalleryPopulation<'_> {
         let probes: Vec<(u8, Coarse)> = self
             .fingers(record)
             .iter()
-            .map(|&(position, id)| Ok((position, Coarse::of(self.prepared(id)?))))
+            .map(|&(position, id)| Ok((position, Coarse::of(self.prepared(record, id)?))))
             .collect::<Result<_>>()?;
         // Every comparison to make (candidate, probe finger, the candidate finger's coarse
         // record), listed first so that a record can be fetched from memory while an earlier
@@ -603,12 +710,12 @@ impl GalleryPopulation<'_> {
         // within the noise of a million-record run (docs/PERFORMANCE.md).
         let mut comparisons: Vec<(usize, usize, &[u64])> = Vec::new();
         for (k, &other) in proposed.iter().enumerate() {
+            let snapshot = self.snapshot_of(other)?;
             for (p, (position, _)) in probes.iter().enumerate() {
                 for &(_, id) in
                     self.fingers(other).iter().filter(|&&(q, _)| positions_compatible(*position, q))
                 {
-                    if let Some(words) = crate::gallery::identify::coarse_record(&self.snapshot, id)
-                    {
+                    if let Some(words) = crate::gallery::identify::coarse_record(snapshot, id) {
                         comparisons.push((k, p, words));
                     }
                 }
@@ -674,16 +781,17 @@ impl Population for GalleryPopulation<'_> {
     }
 
     fn finger_fmrs(&self, a: u32, b: u32) -> Result<Vec<f64>> {
-        let matcher = self.gallery.matcher();
+        let matcher = &self.matcher;
         let (fa, fb) = (self.fingers(a), self.fingers(b));
-        let (lead, other) = if fb.len() < fa.len() { (fb, fa) } else { (fa, fb) };
+        let (lead, other, a_lead, b_other) =
+            if fb.len() < fa.len() { (fb, fa, b, a) } else { (fa, fb, a, b) };
         let mut out = Vec::with_capacity(lead.len());
         for &(position, id) in lead {
-            let probe = self.prepared(id)?;
+            let probe = self.prepared(a_lead, id)?;
             let mut best: Option<f64> = None;
             for &(p, other_id) in other {
                 if positions_compatible(position, p) {
-                    let fmr = finger_fmr(matcher.compare(probe, self.prepared(other_id)?));
+                    let fmr = finger_fmr(matcher.compare(probe, self.prepared(b_other, other_id)?));
                     best = Some(best.map_or(fmr, |b| b.min(fmr)));
                 }
             }
@@ -710,7 +818,7 @@ mod tests {
                 _ => vec![9, 15],
             })
         };
-        let index = KeyIndex::build(&fingers, 16, keys).expect("small index");
+        let index = KeyIndex::build(&fingers, 16, |_, r| keys(r)).expect("small index");
         assert_eq!(index.entries, 4);
         let bucket = |k: u32| index.bucket(k).collect::<Vec<_>>();
         assert_eq!(bucket(0), vec![(0, 2)]);
@@ -757,7 +865,7 @@ mod tests {
         let back: Vec<(usize, u32)> =
             dense.iter().map(|&k| ((k >> params.key_bits) as usize, k & mask)).collect();
         assert_eq!(back, expected);
-        assert!(KeyIndex::build(&[], 1 << 27, |_| Ok(Vec::new())).is_err());
+        assert!(KeyIndex::build(&[], 1 << 27, |_, _| Ok(Vec::new())).is_err());
     }
 
     /// A key shared by more fingers than the votes would read is not stored at all; the others
@@ -769,7 +877,7 @@ mod tests {
         let fingers: Vec<Vec<(u8, RecordId)>> = (0..records).map(|r| vec![(1, id(r))]).collect();
         // Every finger has key 3; finger r also has key 4 + r % 2.
         let keys = |r: RecordId| -> Result<Vec<u32>> { Ok(vec![3, 4 + r.index % 2]) };
-        let index = KeyIndex::build(&fingers, 8, keys).expect("small index");
+        let index = KeyIndex::build(&fingers, 8, |_, r| keys(r)).expect("small index");
         assert_eq!(index.bucket(3).len(), 0);
         assert_eq!(index.bucket(4).len(), (records as usize).div_ceil(2));
         assert_eq!(index.bucket(5).len(), records as usize / 2);
@@ -791,7 +899,7 @@ mod tests {
         let keys = |r: RecordId| -> Result<Vec<u32>> {
             Ok((0..40u32).filter(|k| (r.index * 7 + k * 13) % (3 + k % 5) == 0).collect())
         };
-        let index = KeyIndex::build(&fingers, 40, keys).expect("index");
+        let index = KeyIndex::build(&fingers, 40, |_, r| keys(r)).expect("index");
         for record in [0u32, 1, 2, 150, 299] {
             let (position, finger) = fingers[record as usize][0];
             let cursors: Vec<KeyCursor> = keys(finger)
@@ -855,7 +963,7 @@ mod tests {
                 .map(|&(key, _)| key)
                 .collect())
         };
-        let index = KeyIndex::build(&fingers, 2, keys).expect("index");
+        let index = KeyIndex::build(&fingers, 2, |_, r| keys(r)).expect("index");
         let bucket = |k: u32| index.bucket(k).map(|(r, _)| r).collect::<Vec<_>>();
         assert_eq!(bucket(0), (0..records).step_by(1000).collect::<Vec<_>>());
         assert_eq!(bucket(1), (0..records).step_by(4099).collect::<Vec<_>>());

@@ -22,6 +22,7 @@ pub mod matching;
 pub mod population;
 pub mod report;
 pub mod search;
+pub mod split;
 
 pub use checkpoint::Checkpoint;
 pub use clusters::{build_clusters, Cluster, LinkedPair, UnionFind};

@@ -32,7 +32,7 @@ use rayon::prelude::*;
 
 use super::checkpoint::Checkpoint;
 use super::clusters::LinkedPair;
-use super::fusion::{fused_fmr, pair_fmr_threshold, score_for_fmr};
+use super::split::{pair_threshold, proposed_pair, score_pairs};
 use crate::error::{Error, Result};
 use crate::gallery::GalleryKey;
 
@@ -134,17 +134,11 @@ pub fn search<P: Population + ?Sized>(
     stop: &AtomicBool,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<SearchOutcome> {
-    if !(config.fmr_per_search > 0.0 && config.fmr_per_search <= 1.0) {
-        return Err(Error::InvalidArgument(format!(
-            "--fmr {} is not in (0, 1]",
-            config.fmr_per_search
-        )));
-    }
     let n = population.len();
+    let threshold = pair_threshold(config.fmr_per_search, n)?;
     if n > u32::MAX as usize {
         return Err(Error::InvalidArgument(format!("{n} records is more than this build handles")));
     }
-    let threshold = pair_fmr_threshold(config.fmr_per_search, n);
     let mut state = Checkpoint {
         job_key: job,
         records: n as u64,
@@ -188,11 +182,7 @@ pub fn search<P: Population + ?Sized>(
             .collect::<Result<_>>()?;
         let mut to_compare: Vec<(u32, u32)> = Vec::new();
         for (i, candidates) in (start..end).zip(proposals) {
-            for j in candidates {
-                if j == i || j as usize >= n {
-                    continue;
-                }
-                let (a, b) = (i.min(j), i.max(j));
+            for (a, b) in candidates.into_iter().filter_map(|j| proposed_pair(i, j, n)) {
                 let seen =
                     pending.get(&b).is_some_and(|v| v.contains(&a)) || found.contains(&(a, b));
                 if !seen {
@@ -201,14 +191,7 @@ pub fn search<P: Population + ?Sized>(
                 }
             }
         }
-        let linked: Vec<Option<LinkedPair>> = to_compare
-            .par_iter()
-            .map(|&(a, b)| {
-                let fmr = fused_fmr(&population.finger_fmrs(a, b)?);
-                Ok((fmr <= threshold).then(|| LinkedPair { a, b, score: score_for_fmr(fmr), fmr }))
-            })
-            .collect::<Result<_>>()?;
-        for pair in linked.into_iter().flatten() {
+        for pair in score_pairs(population, &to_compare, threshold)? {
             found.insert((pair.a, pair.b));
             state.pairs.push(pair);
         }
