@@ -365,6 +365,21 @@ fn checksum(bytes: &[u8]) -> u32 {
     hasher.finalize()
 }
 
+/// A stable 64-bit key (FNV-1a) over the parts that define a job: record ids and fingers, the
+/// threshold and the search mode. Not `std`'s hasher, whose seed changes between runs.
+pub fn job_key<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> u64 {
+    const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut hash = OFFSET_BASIS;
+    for part in parts {
+        for &byte in part.iter().chain((part.len() as u64).to_le_bytes().iter()) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(PRIME);
+        }
+    }
+    hash
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@ pub mod fusion;
 pub mod identity;
 pub mod manifest;
 pub mod matching;
+mod outcome;
 pub mod population;
 pub mod report;
 pub mod search;

@@ -5,9 +5,26 @@
 //! those is that finger's evidence. The record with fewer fingers leads, so every common
 //! finger counts once (see [`super::fusion`] for how they are combined).
 
-use super::search::Population;
 use crate::error::Result;
 use crate::template::Template;
+
+/// What the N:N search needs from a population of records.
+pub trait Population: Sync {
+    /// Number of records; records are `0..len`.
+    fn len(&self) -> usize;
+
+    /// Whether there are no records.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Records that may be duplicates of `record` (any order, may include `record` itself and
+    /// repeats). An exhaustive population returns every other record.
+    fn candidates(&self, record: u32) -> Result<Vec<u32>>;
+
+    /// The calibrated false match rate of each finger the two records have in common.
+    fn finger_fmrs(&self, a: u32, b: u32) -> Result<Vec<f64>>;
+}
 
 /// A 1:1 comparison with a calibrated false match rate, on a prepared form of templates.
 pub trait FingerMatcher: Sync {

@@ -30,29 +30,13 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+pub use super::checkpoint::job_key;
 use super::checkpoint::Checkpoint;
-use super::clusters::LinkedPair;
+pub use super::outcome::{SearchOutcome, SearchStats};
+pub use super::population::Population;
 use super::split::{pair_threshold, proposed_pair, score_pairs};
 use crate::error::{Error, Result};
 use crate::gallery::GalleryKey;
-
-/// What the N:N search needs from a population of records.
-pub trait Population: Sync {
-    /// Number of records; records are `0..len`.
-    fn len(&self) -> usize;
-
-    /// Whether there are no records.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Records that may be duplicates of `record` (any order, may include `record` itself and
-    /// repeats). An exhaustive population returns every other record.
-    fn candidates(&self, record: u32) -> Result<Vec<u32>>;
-
-    /// The calibrated false match rate of each finger the two records have in common.
-    fn finger_fmrs(&self, a: u32, b: u32) -> Result<Vec<f64>>;
-}
 
 /// Settings of a search.
 #[derive(Debug, Clone)]
@@ -90,34 +74,6 @@ pub struct Resumable<'a> {
     /// Seal the checkpoint under this key (the gallery's, or the run's `--key-file`); a
     /// resume needs the same key.
     pub key: Option<&'a GalleryKey>,
-}
-
-/// What a search produced.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SearchOutcome {
-    /// Pairs at or below the per-pair threshold, sorted by `(a, b)`.
-    pub pairs: Vec<LinkedPair>,
-    /// False if the run was stopped before every record was searched.
-    pub complete: bool,
-    /// Counters.
-    pub stats: SearchStats,
-}
-
-/// Counters of a search.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct SearchStats {
-    /// Records in the population.
-    pub records: u64,
-    /// Records searched (including those of a resumed checkpoint).
-    pub records_searched: u64,
-    /// Record pairs compared (each once).
-    pub pairs_compared: u64,
-    /// Per-pair false match rate threshold used.
-    pub pair_fmr_threshold: f64,
-    /// Search time in seconds, including the time before a resume.
-    pub search_seconds: f64,
-    /// Record the run resumed from, if it did.
-    pub resumed_from: Option<u64>,
 }
 
 /// Runs (or resumes) the N:N search.
@@ -235,19 +191,4 @@ pub fn search<P: Population + ?Sized>(
 /// can be millions of them, and their order does not matter to a resumed run.
 fn compared_ahead(pending: &HashMap<u32, Vec<u32>>) -> Vec<(u32, u32)> {
     pending.iter().flat_map(|(&b, earlier)| earlier.iter().map(move |&a| (a, b))).collect()
-}
-
-/// A stable 64-bit key (FNV-1a) over the parts that define a job: record ids and fingers, the
-/// threshold and the search mode. Not `std`'s hasher, whose seed changes between runs.
-pub fn job_key<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> u64 {
-    const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut hash = OFFSET_BASIS;
-    for part in parts {
-        for &byte in part.iter().chain((part.len() as u64).to_le_bytes().iter()) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(PRIME);
-        }
-    }
-    hash
 }

@@ -20,7 +20,8 @@ use std::ops::Range;
 
 use super::clusters::LinkedPair;
 use super::fusion::{fused_fmr, pair_fmr_threshold, score_for_fmr};
-use super::search::{Population, SearchOutcome, SearchStats};
+use super::outcome::{SearchOutcome, SearchStats};
+use super::population::Population;
 use crate::error::{Error, Result};
 use crate::gallery::Gallery;
 
