@@ -12,6 +12,8 @@ use ridgeline::dedup::{RecordInfo, Report};
 use ridgeline::Template;
 
 use crate::error::{Error, Result};
+use crate::templates::{TemplateMaster, RECAPTURE_ATTEMPTS};
+use ridgeline::gallery::MIN_ENROL_MINUTIAE;
 
 /// Share of people registered a second time.
 pub const DUPLICATE_SHARE: f64 = 0.03;
@@ -110,25 +112,16 @@ pub fn finger_template(
 ) -> Result<Template> {
     // The generator numbers fingers and impressions from 1.
     let finger = u64::from(person) * FINGER_POSITIONS.len() as u64 + position_index as u64 + 1;
-    // A capture too sparse to enrol is taken again, as a clerk would ask for it: later
-    // attempts are impressions numbered far above the ones the population plans.
-    for attempt in 0..RECAPTURE_ATTEMPTS {
-        let number = u32::from(attempt) * RECAPTURE_STRIDE + impression + 1;
-        let template = crate::templates::generate(seed, finger, number, &TEMPLATE_CONFIG)?;
-        if template.minutiae.len() >= ridgeline::gallery::MIN_ENROL_MINUTIAE {
-            return Ok(template);
-        }
-    }
-    Err(Error::InvalidConfig(format!(
-        "finger {finger} impression {} stayed too sparse to enrol after {RECAPTURE_ATTEMPTS} captures",
-        impression + 1
-    )))
+    // A capture too sparse to enrol is taken again, as a clerk would ask for it.
+    TemplateMaster::generate(seed, finger, &TEMPLATE_CONFIG)
+        .capture(seed, finger, impression + 1, &TEMPLATE_CONFIG, MIN_ENROL_MINUTIAE)
+        .ok_or_else(|| {
+            Error::InvalidConfig(format!(
+                "finger {finger} impression {} stayed too sparse to enrol after {RECAPTURE_ATTEMPTS} captures",
+                impression + 1
+            ))
+        })
 }
-
-/// Captures of one impression before the population gives up on it.
-const RECAPTURE_ATTEMPTS: u8 = 8;
-/// Impression numbers between one capture attempt and the next.
-const RECAPTURE_STRIDE: u32 = 1000;
 
 /// Template-level synthesis settings of the population.
 static TEMPLATE_CONFIG: std::sync::LazyLock<crate::templates::TemplateConfig> =

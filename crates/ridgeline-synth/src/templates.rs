@@ -326,6 +326,32 @@ fn other_kind(kind: MinutiaKind) -> MinutiaKind {
     }
 }
 
+/// Captures of one impression before [`TemplateMaster::capture`] gives up.
+pub const RECAPTURE_ATTEMPTS: u8 = 8;
+/// Impression numbers between one capture attempt and the next: far above any impression a
+/// population plans, so a recapture never repeats another planned impression.
+pub const RECAPTURE_STRIDE: u32 = 1000;
+
+impl TemplateMaster {
+    /// Impression `impression` (from 1), captured again as a clerk would ask while it holds
+    /// fewer than `min_minutiae` minutiae (attempt `k` is impression `impression + k ×`
+    /// [`RECAPTURE_STRIDE`]); `None` when [`RECAPTURE_ATTEMPTS`] captures all stay too sparse.
+    pub fn capture(
+        &self,
+        seed: u64,
+        finger: u64,
+        impression: u32,
+        config: &TemplateConfig,
+        min_minutiae: usize,
+    ) -> Option<Template> {
+        (0..RECAPTURE_ATTEMPTS).find_map(|attempt| {
+            let number = u32::from(attempt) * RECAPTURE_STRIDE + impression;
+            let template = self.impression(seed, finger, number, config);
+            (template.minutiae.len() >= min_minutiae).then_some(template)
+        })
+    }
+}
+
 /// The template of impression `impression` (from 1) of finger `finger` (from 1) for `seed`.
 ///
 /// Random access: costs one master draw plus one impression, whatever the index.

@@ -14,7 +14,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use ridgeline::gallery::{Enrolment, Gallery, OpenMode, SearchMode, SearchOptions};
+use ridgeline::gallery::{
+    Enrolment, Gallery, OpenMode, SearchMode, SearchOptions, MIN_ENROL_MINUTIAE,
+};
 use ridgeline::Template;
 use ridgeline_synth::templates::{TemplateConfig, TemplateMaster};
 
@@ -88,6 +90,16 @@ pub(super) struct Population {
 }
 
 impl Population {
+    /// Impression `impression` of finger `finger`, captured again while too sparse to enrol,
+    /// as a clerk would ask for it (a million fingers hold a few such first captures).
+    pub(super) fn capture(&self, finger: u64, impression: u32) -> anyhow::Result<Template> {
+        TemplateMaster::generate(self.seed, finger + 1, &self.config)
+            .capture(self.seed, finger + 1, impression, &self.config, MIN_ENROL_MINUTIAE)
+            .with_context(|| {
+                format!("synthetic finger {} impression {impression} stays too sparse", finger + 1)
+            })
+    }
+
     pub(super) fn impression(&self, finger: u64, impression: u32) -> Template {
         TemplateMaster::generate(self.seed, finger + 1, &self.config).impression(
             self.seed,
@@ -106,7 +118,7 @@ fn build(
 ) -> anyhow::Result<f64> {
     let population_id = format!("synth-templates seed {} size {n}\n", population.seed);
     build_gallery(dir, &population_id, n, "templates", compact, |f| {
-        Ok(vec![(subject_id(f as u64), 1 + (f % 10) as u8, population.impression(f as u64, 1))])
+        Ok(vec![(subject_id(f as u64), 1 + (f % 10) as u8, population.capture(f as u64, 1)?)])
     })
 }
 
@@ -272,14 +284,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let probes: Vec<(u64, Template)> = (0..args.probes.max(1))
         .map(|j| {
             let f = (j as u64 * 7_919 + 13) % n as u64;
-            (f, population.impression(f, 2))
+            Ok((f, population.capture(f, 2)?))
         })
-        .collect();
+        .collect::<anyhow::Result<_>>()?;
     let indexed = search(&gallery, &probes, search_options(&args, SearchMode::Indexed))?;
     // Walk-ins: fingers after the enrolled ones, so none has a mate in the gallery.
     let walk_in_probes: Vec<(u64, Template)> = (0..args.walk_ins as u64)
-        .map(|j| (n as u64 + j, population.impression(n as u64 + j, 2)))
-        .collect();
+        .map(|j| Ok((n as u64 + j, population.capture(n as u64 + j, 2)?)))
+        .collect::<anyhow::Result<_>>()?;
     let walk_ins = search(&gallery, &walk_in_probes, search_options(&args, SearchMode::Indexed))?;
     let rss_after = resident_bytes();
     let e = args.exhaustive_probes.min(probes.len());
