@@ -430,18 +430,7 @@ fn gallery_job_key(dir: &Path, gallery: &Gallery, args: &Args) -> u64 {
     let mut parts = job_settings(args);
     let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     parts.push(canonical.to_string_lossy().as_bytes().to_vec());
-    let snapshot = gallery.snapshot();
-    for live in snapshot.segments() {
-        let segment = live.segment();
-        for i in (0..segment.len()).filter(|&i| !live.is_deleted(i)) {
-            if let Ok(view) = segment.entry_view(i) {
-                parts.push(view.subject_id.to_vec());
-                parts.push(vec![view.finger]);
-            }
-            let sums = segment.record_checksums(i).unwrap_or_default();
-            parts.push(sums.iter().flat_map(|c| c.to_le_bytes()).collect());
-        }
-    }
+    ridgeline::dedup::split::push_record_parts(gallery, &mut parts);
     job_key(parts.iter().map(Vec::as_slice))
 }
 

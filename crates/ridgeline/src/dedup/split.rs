@@ -152,6 +152,24 @@ pub fn gallery_content_key(gallery: &Gallery) -> u64 {
     galleries_content_key(&[gallery])
 }
 
+/// Appends what identifies each live record of `gallery` to a job key's parts: its id, its
+/// finger and its stored checksums, in store order (another gallery, or this one after a
+/// change, gives other parts).
+pub fn push_record_parts(gallery: &Gallery, parts: &mut Vec<Vec<u8>>) {
+    let snapshot = gallery.snapshot();
+    for live in snapshot.segments() {
+        let segment = live.segment();
+        for i in (0..segment.len()).filter(|&i| !live.is_deleted(i)) {
+            if let Ok(view) = segment.entry_view(i) {
+                parts.push(view.subject_id.to_vec());
+                parts.push(vec![view.finger]);
+            }
+            let sums = segment.record_checksums(i).unwrap_or_default();
+            parts.push(sums.iter().flat_map(|c| c.to_le_bytes()).collect());
+        }
+    }
+}
+
 /// A key of what a list of galleries holds (the shards of a population, in their order): each
 /// gallery's records as [`gallery_content_key`] reads them, gallery after gallery.
 pub fn galleries_content_key(galleries: &[&Gallery]) -> u64 {
@@ -159,18 +177,7 @@ pub fn galleries_content_key(galleries: &[&Gallery]) -> u64 {
     for (shard, gallery) in galleries.iter().enumerate() {
         // Marks where a gallery starts, so that a record moved across a boundary changes the key.
         parts.push((shard as u64).to_le_bytes().to_vec());
-        let snapshot = gallery.snapshot();
-        for live in snapshot.segments() {
-            let segment = live.segment();
-            for i in (0..segment.len()).filter(|&i| !live.is_deleted(i)) {
-                if let Ok(view) = segment.entry_view(i) {
-                    parts.push(view.subject_id.to_vec());
-                    parts.push(vec![view.finger]);
-                }
-                let sums = segment.record_checksums(i).unwrap_or_default();
-                parts.push(sums.iter().flat_map(|c| c.to_le_bytes()).collect());
-            }
-        }
+        push_record_parts(gallery, &mut parts);
     }
     super::search::job_key(parts.iter().map(Vec::as_slice))
 }
