@@ -1,7 +1,7 @@
 """De-duplication throughput against the number of parallel tasks on one machine, and the
 overhead of Ray over the direct call.
 
-    python python/benchmarks/dedup_shards.py [--subjects 3000] [--workers 1,2] [--block 256]
+    python python/benchmarks/dedup_shards.py [--subjects 3000] [--workers 1,2] [--block 256] [--shards 1,3]
 
 Enrols synthetic people (fingers 1 and 6) with planted duplicates (another impression of every
 50th person under a new id) into one gallery, times `Gallery.dedup` (the direct call, the
@@ -9,7 +9,9 @@ engine's threads on every core), then `ridgeline.distributed.dedup` on a local R
 `k` CPUs for each `k` of `--workers`, with one engine thread per task (RAYON_NUM_THREADS=1 in
 the workers), so that `k` is the number of tasks working at once. Every distributed report is
 checked equal to the direct one (clusters, flags, statistics other than timings) before its
-time counts. Prints one JSON object.
+time counts. With `--shards`, the population is also split over that many galleries and the
+shards are de-duplicated as one population on the most workers (pairs compared and clusters
+checked equal to the one gallery's). Prints one JSON object.
 """
 
 import argparse
@@ -37,6 +39,9 @@ def main():
     parser.add_argument("--subjects", type=int, default=3000)
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--block", type=int, default=256)
+    parser.add_argument("--shards", default="",
+                        help="also split the population over this many galleries each (e.g. 1,3) "
+                             "and de-duplicate the shards as one population, on the most workers")
     args = parser.parse_args()
     t = ridgeline.synthetic_template
     records = [(f"s{i}", {1: t(SEED, i), 6: t(SEED, 100_000 + i)}) for i in range(args.subjects)]
@@ -77,6 +82,28 @@ def main():
                 out[f"ray_{k}_workers_{stage}_task_s"] = round(
                     sum(e["seconds"] for e in entries if e["stage"] == stage), 2)
             out[f"ray_{k}_workers_pairs_per_s"] = round(out["pairs_compared"] / seconds)
+        # The same population split over `s` galleries (record j in shard j mod s), searched as
+        # one population: the pairs compared and the clusters are the one gallery's.
+        workers = max(int(w) for w in args.workers.split(","))
+        for shards in [int(x) for x in args.shards.split(",") if x]:
+            paths = [os.path.join(tmp, f"shards{shards}", str(k)) for k in range(shards)]
+            for k, shard in enumerate(paths):
+                os.makedirs(os.path.dirname(shard), exist_ok=True)
+                with ridgeline.Gallery.create(shard) as g:
+                    g.enroll_many(records[k::shards])
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
+                     runtime_env={"env_vars": {"RAYON_NUM_THREADS": "1"}})
+            try:
+                began = time.perf_counter()
+                report = dedup(paths, os.path.join(tmp, f"shardjob{shards}"), 1e-4,
+                               block_records=args.block)
+                seconds = time.perf_counter() - began
+            finally:
+                ray.shutdown()
+            assert report["stats"]["pairs_compared"] == out["pairs_compared"], f"{shards} shards"
+            assert report["stats"]["clusters"] == out["clusters"], f"{shards} shards"
+            out[f"shards_{shards}_ray_{workers}_workers_s"] = seconds
+            out[f"shards_{shards}_ray_{workers}_workers_pairs_per_s"] = round(out["pairs_compared"] / seconds)
         out["load_average_after"] = os.getloadavg()[0]
     print(json.dumps(out, indent=2))
 
