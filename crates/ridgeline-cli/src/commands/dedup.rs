@@ -577,7 +577,9 @@ fn best_finger_view(
             if !ridgeline::dedup::population::positions_compatible(fa, fb) {
                 continue;
             }
-            let (Ok(ta), Ok(tb)) = (population.template(ida), population.template(idb)) else {
+            let (Ok(ta), Ok(tb)) =
+                (population.finger_template(a, ida), population.finger_template(b, idb))
+            else {
                 continue;
             };
             let (pa, pb) = (MatchTemplate::prepare(&ta), MatchTemplate::prepare(&tb));

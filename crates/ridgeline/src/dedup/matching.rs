@@ -253,17 +253,6 @@ impl<'g> GalleryPopulation<'g> {
         &self.infos
     }
 
-    /// The stored template of a finger of a one-gallery population (`InvalidArgument` for a
-    /// population of several galleries: see [`GalleryPopulation::finger_template`]).
-    pub fn template(&self, id: RecordId) -> Result<Template> {
-        match self.snapshots.as_slice() {
-            [snapshot] => Template::from_native_bytes(&snapshot.record(id)?.template),
-            _ => Err(Error::InvalidArgument(
-                "a population of several galleries names a finger by its record too".into(),
-            )),
-        }
-    }
-
     /// The stored template of `record`'s finger `id` (one of [`GalleryPopulation::fingers`]).
     pub fn finger_template(&self, record: u32, id: RecordId) -> Result<Template> {
         Template::from_native_bytes(&self.snapshot_of(record)?.record(id)?.template)

@@ -346,12 +346,13 @@ mod tests {
         // The shards in another order are another population.
         let swapped = [refs[1], refs[0], refs[2]];
         assert_ne!(galleries_content_key(&refs), galleries_content_key(&swapped));
-        // A template is named by its record in a population of several galleries.
+        // A template is named by its record, which says which gallery holds it.
         let sharded =
             GalleryPopulation::open_many(&refs, SearchMode::Exhaustive, &HashMap::new(), false)
                 .expect("population");
         let (_, id) = sharded.fingers(0)[0];
-        assert!(sharded.template(id).is_err());
+        assert!(sharded.finger_template(0, id).is_ok());
+        assert!(sharded.finger_template(sharded.infos().len() as u32, id).is_err());
         // A subject held by two galleries is refused rather than merged or counted twice.
         let (id, fingers) = &subjects[0];
         let other = (shard_of(0) + 1) % 3;
