@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use ridgeline::dedup::matching::{GalleryPopulation, DEFAULT_CANDIDATES_PER_RECORD};
 use ridgeline::dedup::split::{
     candidate_pairs, galleries_content_key, merge_outcome, pair_threshold, plan_blocks, score_pairs,
 };
 use ridgeline::dedup::{finish_report, job_key, population_key, Distinct, LinkedPair, Report};
+use ridgeline::dedup::{GalleryPopulation, DEFAULT_CANDIDATES_PER_RECORD};
 use ridgeline::gallery::{Gallery, GalleryKey, OpenMode, OpenOptions, SearchMode};
 
 use crate::errors::{invalid, IntoPy};

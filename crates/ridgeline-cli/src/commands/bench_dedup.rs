@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use anyhow::Context;
-use ridgeline::dedup::matching::GalleryPopulation;
+use ridgeline::dedup::GalleryPopulation;
 use ridgeline::dedup::{fused_fmr, LinkThresholds, Population, RecordInfo};
 use ridgeline::gallery::SearchMode;
 
@@ -37,7 +37,7 @@ pub struct Args {
     #[arg(long)]
     pub exhaustive: bool,
     /// Candidate records the index proposes per record (more: higher recall, slower).
-    #[arg(long, default_value_t = ridgeline::dedup::matching::DEFAULT_CANDIDATES_PER_RECORD)]
+    #[arg(long, default_value_t = ridgeline::dedup::DEFAULT_CANDIDATES_PER_RECORD)]
     pub candidates: usize,
     /// Print one JSON object.
     #[arg(long)]

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use super::adjudication::{PairView, PrintView};
 use anyhow::{bail, Context};
-use ridgeline::dedup::matching::GalleryPopulation;
+use ridgeline::dedup::GalleryPopulation;
 pub use ridgeline::dedup::{finish_report, population_key, Distinct};
 use ridgeline::dedup::{
     job_key, read_manifest, search, Population, RecordInfo, Report, Resumable, SearchConfig,
@@ -55,7 +55,7 @@ pub struct Args {
     #[arg(long)]
     pub exhaustive: bool,
     /// Candidate records the index proposes per record (more: higher recall, slower).
-    #[arg(long, default_value_t = ridgeline::dedup::matching::DEFAULT_CANDIDATES_PER_RECORD)]
+    #[arg(long, default_value_t = ridgeline::dedup::DEFAULT_CANDIDATES_PER_RECORD)]
     pub candidates: usize,
     /// Records a clerk decided are different people (the `distinct` list of `ridgeline decide
     /// --out APPLIED.json`; repeatable): their pairs are not linked again.

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use ridgeline::dedup::matching::GalleryPopulation;
+use ridgeline::dedup::GalleryPopulation;
 use ridgeline::dedup::RecordInfo;
 use ridgeline::gallery::{
     EnrolOptions, Enrolment, Gallery, NewPerson, PersonIdentification, PersonSearchOptions, Print,
@@ -49,7 +49,7 @@ pub struct Args {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Candidate records the index proposes per record (more: higher recall, slower).
-    #[arg(long, default_value_t = ridgeline::dedup::matching::DEFAULT_CANDIDATES_PER_RECORD)]
+    #[arg(long, default_value_t = ridgeline::dedup::DEFAULT_CANDIDATES_PER_RECORD)]
     pub candidates: usize,
     /// Print one JSON object instead of text.
     #[arg(long)]

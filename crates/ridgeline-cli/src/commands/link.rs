@@ -380,7 +380,7 @@ fn indexed_cross_pairs(
     b: &SidePrints,
     match_fmr: f64,
 ) -> anyhow::Result<Vec<(u32, u32)>> {
-    use ridgeline::dedup::matching::GalleryPopulation;
+    use ridgeline::dedup::GalleryPopulation;
     use ridgeline::dedup::{search, SearchConfig};
     use ridgeline::gallery::{Enrolment, GalleryKey, OpenOptions, MIN_ENROL_MINUTIAE};
     use ridgeline::{Gallery, SearchMode};

@@ -13,12 +13,14 @@
 //! records sharing an identity number are verified against each other at the rate of a search
 //! among the number's holders ([`fusion::same_id_pair_fmr_threshold`]).
 
+mod candidate_index;
 pub mod checkpoint;
 pub mod clusters;
+mod cylinder_hashes;
 pub mod fusion;
+mod gallery_population;
 pub mod identity;
 pub mod manifest;
-pub mod matching;
 mod outcome;
 pub mod population;
 pub mod report;
@@ -28,6 +30,7 @@ pub mod split;
 pub use checkpoint::Checkpoint;
 pub use clusters::{build_clusters, Cluster, LinkedPair, UnionFind};
 pub use fusion::{fused_fmr, pair_fmr_threshold, same_id_pair_fmr_threshold, score_for_fmr};
+pub use gallery_population::{CandidateRanks, GalleryPopulation, DEFAULT_CANDIDATES_PER_RECORD};
 pub use identity::{validate_id_number, IdProblem};
 pub use manifest::{read_manifest, ManifestRecord, RecordInfo};
 pub use population::{ExhaustivePopulation, FingerMatcher};

@@ -279,9 +279,9 @@ mod tests {
     /// shards' order apart.
     #[test]
     fn a_population_of_shards_equals_one_gallery() {
-        use crate::dedup::matching::GalleryPopulation;
         use crate::dedup::report::finish_report;
         use crate::dedup::Distinct;
+        use crate::dedup::GalleryPopulation;
         use crate::gallery::SearchMode;
         use std::collections::HashMap;
 

@@ -22,7 +22,6 @@ pub mod audit;
 mod damage;
 pub mod filter;
 pub mod identify;
-pub mod index;
 pub mod lock;
 pub mod manifest;
 pub mod person;

@@ -19,8 +19,8 @@
 //! * keys with fewer than [`IndexParams::min_key_ones`] set bits are not indexed: near-empty keys are
 //!   shared by most cylinders and would only add noise and huge buckets.
 //!
-//! Used by de-duplication (`dedup::matching`) to propose candidate records; 1:N identification
-//! uses the coarse first stage of [`super::filter`] instead, which keeps mates in its short
+//! The de-duplication's candidate index ([`super::candidate_index`]) is built on these keys; 1:N
+//! identification uses the coarse first stage of [`crate::gallery::filter`] instead, which keeps mates in its short
 //! list far more often (see `docs/PERFORMANCE.md`).
 
 use crate::matcher::PreparedRef;
@@ -32,7 +32,7 @@ use crate::matcher::PreparedRef;
 /// mate more chances to collide at the cost of more postings per vote; the keys are computed
 /// when the index is built, so this is not part of any file format.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct IndexParams {
+pub(crate) struct IndexParams {
     /// Hash tables (independent hash functions).
     pub tables: usize,
     /// Bits per key (at most 32).
@@ -63,11 +63,11 @@ const LAYER_BITS: usize = SPATIAL_CELLS * SPATIAL_CELLS;
 const GROUP_BITS: u32 = 3;
 
 /// No key: the cylinder is too sparse for this table.
-pub const NO_KEY: u32 = u32::MAX;
+pub(crate) const NO_KEY: u32 = u32::MAX;
 
 /// The bit groups of every hash function.
 #[derive(Debug, Clone)]
-pub struct HashFunctions {
+pub(crate) struct HashFunctions {
     params: IndexParams,
     /// `groups[t * key_bits + b]` = (word index into the cylinder's bit words, group mask) of
     /// key bit `b` of table `t`.
@@ -81,13 +81,8 @@ impl Default for HashFunctions {
 }
 
 impl HashFunctions {
-    /// The hash functions with the default parameters.
-    pub fn new() -> HashFunctions {
-        HashFunctions::default()
-    }
-
     /// The hash functions for `params` (fixed for given parameters: the seed is a constant).
-    pub fn with_params(params: IndexParams) -> HashFunctions {
+    pub(crate) fn with_params(params: IndexParams) -> HashFunctions {
         let params = IndexParams {
             tables: params.tables.max(1),
             key_bits: params.key_bits.clamp(1, 31),
@@ -134,13 +129,13 @@ impl HashFunctions {
     }
 
     /// The parameters.
-    pub fn params(&self) -> IndexParams {
+    pub(crate) fn params(&self) -> IndexParams {
         self.params
     }
 
     /// Key of table `t` for a cylinder's bit words, or [`NO_KEY`] if too sparse to index.
     #[inline]
-    pub fn key(&self, t: usize, bits: &[u64]) -> u32 {
+    pub(crate) fn key(&self, t: usize, bits: &[u64]) -> u32 {
         let kb = self.params.key_bits;
         let mut key = 0u32;
         for (b, &(word, mask)) in self.groups[t * kb..(t + 1) * kb].iter().enumerate() {
@@ -154,16 +149,8 @@ impl HashFunctions {
         }
     }
 
-    /// Keys of a prepared template per cylinder and table (`None` where too sparse).
-    pub fn keys(&self, prepared: PreparedRef<'_>) -> Vec<Vec<Option<u32>>> {
-        self.flat_keys(prepared)
-            .chunks(self.params.tables)
-            .map(|c| c.iter().map(|&k| (k != NO_KEY).then_some(k)).collect())
-            .collect()
-    }
-
     /// Keys of a prepared template: `tables` per cylinder, cylinder after cylinder.
-    pub fn flat_keys(&self, prepared: PreparedRef<'_>) -> Vec<u32> {
+    pub(crate) fn flat_keys(&self, prepared: PreparedRef<'_>) -> Vec<u32> {
         let mut keys = Vec::with_capacity(prepared.len() * self.params.tables);
         for i in 0..prepared.len() {
             let bits = prepared.cylinder_bits(i);
