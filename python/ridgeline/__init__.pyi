@@ -223,8 +223,10 @@ class Gallery:
         candidates: int = 64,
         checkpoint: Optional[StrPath] = None,
         resume: bool = False,
+        html: Optional[StrPath] = None,
     ) -> Dict[str, Any]:
-        """The ``ridgeline dedup`` report of this gallery, as a dict."""
+        """The ``ridgeline dedup`` report of this gallery, as a dict; ``html``: also write the
+        clerk's adjudication page there."""
     def close(self) -> None: ...
     def __len__(self) -> int: ...
     def __enter__(self) -> Gallery: ...

@@ -69,6 +69,18 @@ pub fn invalid(py: Python<'_>, message: impl Into<String>) -> PyErr {
     to_py(py, Error::InvalidArgument(message.into()))
 }
 
+/// The core error a report error is raised as: `IoError` for a file that cannot be written,
+/// `InvalidArgumentError` for a report the page cannot show (e.g. record ids that make two
+/// groups' ids equal).
+pub fn from_report(error: ridgeline_report::ReportError) -> Error {
+    match error {
+        ridgeline_report::ReportError::Write { path, source } => {
+            Error::Io { path: Some(path), source }
+        }
+        other => Error::InvalidArgument(other.to_string()),
+    }
+}
+
 /// `.py(py)?` on a core result.
 pub trait IntoPy<T> {
     /// Converts the error to its Python exception.

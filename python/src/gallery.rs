@@ -434,8 +434,10 @@ impl PyGallery {
     /// `fmr`: acceptable chance that a subject without duplicates is linked falsely (per
     /// search). `exhaustive`: every pair instead of the candidate index. `candidates`:
     /// candidates the index proposes per subject. `checkpoint`: a file the run checkpoints to,
-    /// and `resume=True` carries on from it.
-    #[pyo3(signature = (fmr=1e-4, *, exhaustive=false, candidates=DEFAULT_CANDIDATES_PER_RECORD, checkpoint=None, resume=false))]
+    /// and `resume=True` carries on from it. `html`: also write the clerk's adjudication page
+    /// of the report to this file (owner-only), as `ridgeline dedup --html` does.
+    #[pyo3(signature = (fmr=1e-4, *, exhaustive=false, candidates=DEFAULT_CANDIDATES_PER_RECORD, checkpoint=None, resume=false, html=None))]
+    #[allow(clippy::too_many_arguments)]
     fn dedup<'py>(
         &self,
         py: Python<'py>,
@@ -444,10 +446,14 @@ impl PyGallery {
         candidates: usize,
         checkpoint: Option<PathBuf>,
         resume: bool,
+        html: Option<PathBuf>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let gallery = self.gallery(py)?;
         let json = py
-            .detach(|| dedup_report(&gallery, fmr, exhaustive, candidates, checkpoint, resume))
+            .detach(|| {
+                let run = DedupRun { fmr, exhaustive, candidates, checkpoint, resume, html };
+                dedup_report(&gallery, run)
+            })
             .py(py)?;
         py.import("json")?.getattr("loads")?.call1((json,))
     }
@@ -720,15 +726,19 @@ pub fn decide_person(
     Ok(decision(candidates, &totals, top, fmr_per_search))
 }
 
-/// The `ridgeline dedup --gallery` report as JSON.
-fn dedup_report(
-    gallery: &Gallery,
+/// The settings of a `Gallery.dedup` call.
+struct DedupRun {
     fmr: f64,
     exhaustive: bool,
     candidates: usize,
     checkpoint: Option<PathBuf>,
     resume: bool,
-) -> ridgeline::Result<String> {
+    html: Option<PathBuf>,
+}
+
+/// The `ridgeline dedup --gallery` report as JSON, and its adjudication page where asked.
+fn dedup_report(gallery: &Gallery, run: DedupRun) -> ridgeline::Result<String> {
+    let DedupRun { fmr, exhaustive, candidates, checkpoint, resume, html } = run;
     let started = Instant::now();
     let mode = if exhaustive { SearchMode::Exhaustive } else { SearchMode::Indexed };
     let population = GalleryPopulation::new(gallery, mode, &HashMap::new())?
@@ -751,6 +761,21 @@ fn dedup_report(
     let mut report =
         finish_report(&population, infos, &outcome, fmr, mode, started, &Distinct::default())?;
     crate::dedup::mark_complete(&mut report);
+    if let Some(path) = &html {
+        // Before the checkpoint goes: a page that cannot be written leaves the run resumable.
+        // No image files here: the prints are drawn from their templates.
+        let views =
+            ridgeline_report::dedup::pair_views(&population, &report, gallery, &HashMap::new());
+        ridgeline_report::dedup::write_page(
+            &report,
+            &views,
+            infos,
+            &Default::default(),
+            &Default::default(),
+            path,
+        )
+        .map_err(crate::errors::from_report)?;
+    }
     if let Some(path) = &checkpoint {
         // The report holds everything the checkpoint did.
         let _ = std::fs::remove_file(path);

@@ -297,8 +297,7 @@ pub fn fmr_for_score(score: f64) -> f64 {
 #[pyo3(signature = (seed, finger, impression=0))]
 pub fn synthetic_template(seed: u64, finger: u64, impression: u32) -> PyTemplate {
     PyTemplate::new(
-        ridgeline::gallery::synthetic::SyntheticPopulation::new(seed)
-            .impression(finger, impression),
+        ridgeline_synth::fixture::FixturePopulation::new(seed).impression(finger, impression),
     )
 }
 

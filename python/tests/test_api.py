@@ -3,6 +3,7 @@
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 import threading
@@ -306,6 +307,35 @@ def test_dedup_report_matches_cli_shape(tmp_path):
     assert report["stats"]["clusters"] == 2
     again = ridgeline.dedup(tmp_path / "g", 1e-4, exhaustive=True)
     assert again["clusters"] == report["clusters"] or [c["records"] for c in again["clusters"]] == [c["records"] for c in report["clusters"]]
+
+
+def test_dedup_writes_the_clerks_html_page_as_the_cli_does(tmp_path):
+    with ridgeline.Gallery.create(tmp_path / "g") as g:
+        for s in range(30):
+            g.enroll(f"r{s:02}", {1: ridgeline.synthetic_template(SEED, s)}, check_duplicate=False)
+        g.enroll("dup7", {1: ridgeline.synthetic_template(SEED, 7, 1)}, check_duplicate=False)
+        page = tmp_path / "page.html"
+        report = g.dedup(1e-4, html=page)
+    clusters = [[r["record_id"] for r in c["records"]] for c in report["clusters"]]
+    assert sorted(sorted(c) for c in clusters) == [["dup7", "r07"]]
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and text.endswith("</html>\n")
+    for records in clusters:
+        assert f'data-cluster="{"~".join(records)}"' in text
+        assert all(f"<th>{r}</th>" in text for r in records)
+    assert "<svg" in text  # the pair's prints, drawn from their templates
+    assert page.stat().st_mode & 0o777 == 0o600  # it names people: owner-only
+    # The module function takes it too; a page that cannot be written is an IoError (OSError).
+    with pytest.raises(ridgeline.IoError):
+        ridgeline.dedup(tmp_path / "g", 1e-4, html=tmp_path / "missing" / "page.html")
+    # The CLI's page of the same gallery is the same page; only the report hash differs, since
+    # the report it names holds the run's timings.
+    binary = cli_binary()
+    cli_page = tmp_path / "cli.html"
+    subprocess.run([binary, "dedup", "--gallery", str(tmp_path / "g"), "--out", str(tmp_path / "r.json"),
+                    "--html", str(cli_page)], check=True, capture_output=True)
+    unhashed = lambda t: re.sub(r'data-report="[0-9a-f]+"', 'data-report=""', t)
+    assert unhashed(cli_page.read_text(encoding="utf-8")) == unhashed(text)
 
 
 def test_help_is_useful():

@@ -22,6 +22,7 @@ pub mod class;
 pub mod condition;
 pub mod dataset;
 pub mod error;
+pub mod fixture;
 pub mod impression;
 mod impression_config;
 pub mod master;

@@ -122,6 +122,10 @@ pub mod private_files;
 pub mod template;
 #[cfg(test)]
 mod test_support;
+// The gallery fixture (`ridgeline-synth`'s `fixture.rs`, compiled into the unit tests by
+// `test_support`) names the core `ridgeline::`, as it does in its own crate.
+#[cfg(test)]
+extern crate self as ridgeline;
 
 pub use error::{Error, Result};
 pub use extract::{Extractor, ExtractorConfig};

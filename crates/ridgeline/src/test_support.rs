@@ -4,6 +4,11 @@ use std::path::PathBuf;
 
 use crate::template::{Minutia, MinutiaKind, Template};
 
+/// `ridgeline_synth::fixture`, the one source of the gallery tests' template population: unit
+/// tests cannot use a crate that depends on the core, so they compile its file here.
+#[path = "../../ridgeline-synth/src/fixture.rs"]
+pub(crate) mod fixture;
+
 /// A path below `../shared/` beside the repository, or `None` with a SKIPPED message where the
 /// shared data is absent. (Integration tests use `ridgeline_tests::shared_path`, which the core
 /// crate cannot depend on.)

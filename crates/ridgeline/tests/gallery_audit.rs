@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use ridgeline::gallery::audit::{self, Entry};
-use ridgeline::gallery::synthetic::SyntheticPopulation;
 use ridgeline::gallery::{
     CompactOptions, EnrolOptions, Gallery, NewPerson, OpenMode, OpenOptions, PersonSearchOptions,
     Print, SearchOptions,
 };
 use ridgeline::{Error, Template};
+use ridgeline_synth::fixture::FixturePopulation;
 
 fn kinds(entries: &[Entry]) -> Vec<String> {
     entries.iter().map(|e| format!("{}:{}", e.operation_name(), e.outcome_name())).collect()
@@ -26,7 +26,7 @@ fn trail(dir: &std::path::Path) -> Vec<Entry> {
 fn every_operation_appends_its_entry() {
     let dir = tempfile::tempdir().expect("tempdir");
     let g = dir.path().join("g");
-    let pop = SyntheticPopulation::new(25);
+    let pop = FixturePopulation::new(25);
     let t: Vec<Template> = (0..6).map(|f| pop.impression(f, 0)).collect();
     let clerk = OpenOptions::new().operator("clerk 1");
     let gallery = Gallery::create_with(&g, &clerk).expect("create");
@@ -100,7 +100,7 @@ fn every_operation_appends_its_entry() {
 #[test]
 fn a_search_appends_while_a_writer_holds_the_gallery() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pop = SyntheticPopulation::new(26);
+    let pop = FixturePopulation::new(26);
     let writer = Gallery::create(dir.path()).expect("create");
     writer.enroll("s1", 1, &pop.impression(1, 0)).expect("enrol");
     assert!(matches!(
@@ -124,7 +124,7 @@ fn a_search_appends_while_a_writer_holds_the_gallery() {
 #[test]
 fn searches_and_enrolments_in_parallel_keep_one_chain() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pop = SyntheticPopulation::new(27);
+    let pop = FixturePopulation::new(27);
     let writer = Gallery::create(dir.path()).expect("create");
     writer.enroll("s0", 1, &pop.impression(0, 0)).expect("enrol");
     let reader = Arc::new(Gallery::open(dir.path(), OpenMode::ReadOnly).expect("reader"));
@@ -149,7 +149,7 @@ fn searches_and_enrolments_in_parallel_keep_one_chain() {
 #[test]
 fn a_commit_without_its_entry_is_found_and_recorded_by_the_next_writer() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pop = SyntheticPopulation::new(28);
+    let pop = FixturePopulation::new(28);
     Gallery::create(dir.path()).expect("create");
     {
         // An opener that does not audit stands for a writer stopped between its commit and

@@ -5,11 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
-use ridgeline::gallery::synthetic::SyntheticPopulation;
 use ridgeline::gallery::{
     matcher_layout, Gallery, GalleryKey, OpenMode, OpenOptions, Operation, SearchOptions, Snapshot,
     Store,
 };
+use ridgeline_synth::fixture::FixturePopulation;
 
 const SUBJECTS: [(&str, u8); 3] = [("alice", 2), ("bob", 7), ("carol", 0)];
 
@@ -18,7 +18,7 @@ fn data_dir() -> PathBuf {
 }
 
 /// alice and bob are stored with their fingers and exactly their enrolled templates.
-fn assert_live_records_are_the_enrolled_ones(snap: &Snapshot, pop: &SyntheticPopulation) {
+fn assert_live_records_are_the_enrolled_ones(snap: &Snapshot, pop: &FixturePopulation) {
     for (f, (id, finger)) in SUBJECTS.iter().enumerate().take(2) {
         let rec = &snap.get(id).expect("get")[0];
         assert_eq!(rec.finger, *finger);
@@ -37,7 +37,7 @@ fn copy_dir(from: &Path, to: &Path) {
 #[test]
 fn version_1_gallery_still_opens() {
     let dir = data_dir();
-    let pop = SyntheticPopulation::new(2026);
+    let pop = FixturePopulation::new(2026);
     // The storage format: readable whatever the matcher's descriptor version is now.
     let store = Store::open(&dir, OpenMode::ReadOnly, None).expect("open version-1 gallery");
     let snap = store.snapshot();
@@ -53,7 +53,7 @@ fn version_1_gallery_still_opens() {
 fn version_1_gallery_is_re_prepared_when_opened_and_then_searches() {
     let work = tempfile::tempdir().expect("tempdir");
     copy_dir(&data_dir(), work.path());
-    let pop = SyntheticPopulation::new(2026);
+    let pop = FixturePopulation::new(2026);
     // A read-only open is enough: the upgrade takes the writer lock for its one commit.
     let g = Gallery::open(work.path(), OpenMode::ReadOnly).expect("open and upgrade");
     let snap = g.snapshot();
@@ -90,7 +90,7 @@ const SEALED_KEY_HEX: &str = "5e41ed00000000000000000000000000000000000000000000
 fn encrypted_gallery_still_opens_with_its_key() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/gallery-sealed-v1");
     let key = GalleryKey::from_file_contents(SEALED_KEY_HEX.as_bytes()).expect("key");
-    let pop = SyntheticPopulation::new(2026);
+    let pop = FixturePopulation::new(2026);
     if std::env::var_os("REGENERATE").is_some() {
         let _ = std::fs::remove_dir_all(&dir);
         let g = Gallery::create_with(&dir, &OpenOptions::new().key(key.clone())).expect("create");

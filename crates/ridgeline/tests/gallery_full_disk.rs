@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ridgeline::gallery::audit;
-use ridgeline::gallery::synthetic::SyntheticPopulation;
 use ridgeline::gallery::{Gallery, OpenMode, SearchOptions};
 use ridgeline::Error;
+use ridgeline_synth::fixture::FixturePopulation;
 
 const TEST_NAME: &str = "enrolment_until_the_disk_is_full_loses_nothing";
 const DIR_VAR: &str = "RIDGELINE_FULL_DISK_DIR";
@@ -86,7 +86,7 @@ fn fill_and_check(root: &Path) {
     std::fs::write(&ballast, vec![1u8; BALLAST_BYTES]).expect("ballast");
     let dir = root.join("gallery");
     let gallery = Gallery::create(&dir).expect("create on the small file system");
-    let pop = SyntheticPopulation::new(41);
+    let pop = FixturePopulation::new(41);
     let mut committed: Vec<(String, u64)> = Vec::new();
     let mut failures = 0;
     // Singles, then pairs: a batch that does not fit must leave none of its records.

@@ -4,9 +4,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use ridgeline::gallery::synthetic::SyntheticPopulation;
 use ridgeline::gallery::{Enrolment, Gallery, OpenMode, SearchMode, SearchOptions};
 use ridgeline::{Error, Template};
+use ridgeline_synth::fixture::FixturePopulation;
 
 fn subject(f: u64) -> String {
     format!("s{f:05}")
@@ -16,7 +16,7 @@ fn finger_of(f: u64) -> u8 {
     1 + (f % 10) as u8
 }
 
-fn build(dir: &std::path::Path, n: u64, pop: &SyntheticPopulation) -> Gallery {
+fn build(dir: &std::path::Path, n: u64, pop: &FixturePopulation) -> Gallery {
     let gallery = Gallery::create(dir).expect("create");
     let templates: Vec<(String, Template)> =
         (0..n).map(|f| (subject(f), pop.impression(f, 0))).collect();
@@ -36,7 +36,7 @@ fn options(mode: SearchMode) -> SearchOptions {
 #[test]
 fn exhaustive_finds_the_mate_and_indexed_agrees_with_it() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pop = SyntheticPopulation::new(11);
+    let pop = FixturePopulation::new(11);
     let n = 300;
     let gallery = build(dir.path(), n, &pop);
     let probes = 30;
@@ -63,7 +63,7 @@ fn exhaustive_finds_the_mate_and_indexed_agrees_with_it() {
 #[test]
 fn a_shortlist_covering_the_gallery_reproduces_exhaustive_search_exactly() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pop = SyntheticPopulation::new(12);
+    let pop = FixturePopulation::new(12);
     let gallery = build(dir.path(), 120, &pop).with_shortlist(Some(10_000));
     for f in [3u64, 50, 119] {
         let probe = pop.impression(f, 2);
@@ -78,7 +78,7 @@ fn a_shortlist_covering_the_gallery_reproduces_exhaustive_search_exactly() {
 fn escalation_re_ranks_further_only_when_nothing_in_the_short_list_matches() {
     use ridgeline::gallery::identify::{default_escalation_score, ESCALATED_MAX};
     let dir = tempfile::tempdir().expect("tempdir");
-    let pop = SyntheticPopulation::new(14);
+    let pop = FixturePopulation::new(14);
     let n = 200u64;
     let (short, wide) = (8, 32);
     let gallery = build(dir.path(), n, &pop).with_shortlist(Some(short));
@@ -122,7 +122,7 @@ fn a_match_needs_the_per_search_rate_divided_by_the_records_searched() {
     use ridgeline::gallery::identify::match_threshold;
     use ridgeline::matcher::calibration::{fmr_for_score, threshold_for_fmr};
     let dir = tempfile::tempdir().expect("tempdir");
-    let pop = SyntheticPopulation::new(16);
+    let pop = FixturePopulation::new(16);
     let n = 100u64;
     let gallery = build(dir.path(), n, &pop);
     let genuine = gallery.identify(&pop.impression(42, 1), &options(SearchMode::Indexed));
@@ -152,7 +152,7 @@ fn a_match_needs_the_per_search_rate_divided_by_the_records_searched() {
 #[test]
 fn finger_filter_removal_and_get() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pop = SyntheticPopulation::new(13);
+    let pop = FixturePopulation::new(13);
     let gallery = build(dir.path(), 60, &pop);
     let probe = pop.impression(7, 1);
     let only = SearchOptions { finger: Some(finger_of(7)), ..options(SearchMode::Exhaustive) };
@@ -176,7 +176,7 @@ fn finger_filter_removal_and_get() {
 #[test]
 fn searches_run_on_consistent_snapshots_while_enrolment_and_compaction_go_on() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pop = SyntheticPopulation::new(14);
+    let pop = FixturePopulation::new(14);
     let gallery = Arc::new(build(dir.path(), 40, &pop));
     let done = Arc::new(AtomicBool::new(false));
     let readers: Vec<_> = (0..2)

@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use ridgeline::gallery::segment::{self, ENTRY_ID_LEN, ENTRY_LEN, HEADER_LEN};
-use ridgeline::gallery::synthetic::SyntheticPopulation;
 use ridgeline::gallery::{CompactOptions, Enrolment, Gallery, OpenMode, SearchMode, SearchOptions};
 use ridgeline::{Error, Template};
+use ridgeline_synth::fixture::FixturePopulation;
 
 const SUBJECTS: u64 = 40;
 
@@ -18,7 +18,7 @@ fn subject(f: u64) -> String {
 
 /// A gallery of `SUBJECTS` subjects (finger 1) enrolled in two batches (two segments); the
 /// writer is dropped so that tests can damage the files.
-fn build(dir: &Path, pop: &SyntheticPopulation) {
+fn build(dir: &Path, pop: &FixturePopulation) {
     let gallery = Gallery::create(dir).expect("create");
     let templates: Vec<(String, Template)> =
         (0..SUBJECTS).map(|f| (subject(f), pop.impression(f, 0))).collect();
@@ -59,7 +59,7 @@ fn exhaustive() -> SearchOptions {
 #[test]
 fn compaction_refuses_to_copy_damage_and_drops_it_only_when_asked_naming_each_record() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pop = SyntheticPopulation::new(25);
+    let pop = FixturePopulation::new(25);
     build(dir.path(), &pop);
     // One byte inside the first segment's template area (record 0's template).
     let first = segment_paths(dir.path())[0].clone();
@@ -106,7 +106,7 @@ fn compaction_refuses_to_copy_damage_and_drops_it_only_when_asked_naming_each_re
 #[test]
 fn a_search_that_cannot_read_every_record_fails_unless_a_partial_answer_is_asked_for() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pop = SyntheticPopulation::new(26);
+    let pop = FixturePopulation::new(26);
     build(dir.path(), &pop);
     std::fs::remove_file(&segment_paths(dir.path())[1]).expect("lose the second segment");
     let gallery = Gallery::open(dir.path(), OpenMode::ReadOnly).expect("opens");
@@ -130,7 +130,7 @@ fn a_search_that_cannot_read_every_record_fails_unless_a_partial_answer_is_asked
 #[test]
 fn a_search_over_a_damaged_descriptor_fails_instead_of_missing_its_subject() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pop = SyntheticPopulation::new(27);
+    let pop = FixturePopulation::new(27);
     build(dir.path(), &pop);
     let first = segment_paths(dir.path())[0].clone();
     let bytes = std::fs::read(&first).expect("read");
@@ -154,7 +154,7 @@ fn a_search_over_a_damaged_descriptor_fails_instead_of_missing_its_subject() {
 #[test]
 fn a_forged_id_is_never_reported_and_does_not_let_its_subject_enrol_twice() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pop = SyntheticPopulation::new(28);
+    let pop = FixturePopulation::new(28);
     build(dir.path(), &pop);
     // One bit of record 1's id-length byte: "person1" would read as "person1p"-like garbage
     // borrowed from the next id.
@@ -189,7 +189,7 @@ fn a_forged_id_is_never_reported_and_does_not_let_its_subject_enrol_twice() {
 fn templates_too_sparse_to_match_are_refused_at_enrolment() {
     let dir = tempfile::tempdir().expect("tempdir");
     let gallery = Gallery::create(dir.path()).expect("create");
-    let pop = SyntheticPopulation::new(29);
+    let pop = FixturePopulation::new(29);
     let mut sparse = pop.impression(0, 0);
     sparse.minutiae.truncate(ridgeline::gallery::MIN_ENROL_MINUTIAE - 1);
     assert!(matches!(gallery.enroll("few", 1, &sparse), Err(Error::TooFewMinutiae { .. })));
@@ -216,7 +216,7 @@ fn gallery_files_are_owner_only_under_a_permissive_umask() {
     let old = unsafe { libc::umask(0) };
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("g");
-    let pop = SyntheticPopulation::new(30);
+    let pop = FixturePopulation::new(30);
     build(&root, &pop);
     unsafe { libc::umask(old) };
     let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
@@ -230,7 +230,7 @@ fn gallery_files_are_owner_only_under_a_permissive_umask() {
 #[test]
 fn purging_compaction_leaves_no_removed_record_in_any_file() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pop = SyntheticPopulation::new(31);
+    let pop = FixturePopulation::new(31);
     build(dir.path(), &pop);
     let gallery = Gallery::open(dir.path(), OpenMode::Writable).expect("open");
     let gone = subject(SUBJECTS - 1); // no other id contains it

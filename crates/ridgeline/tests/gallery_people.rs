@@ -3,15 +3,15 @@
 //! per-finger evidence, demographics stored with the record, and normalised subject ids.
 //! Synthetic templates, fixed seeds.
 
-use ridgeline::gallery::synthetic::SyntheticPopulation;
 use ridgeline::gallery::{
     EnrolOptions, Gallery, NewPerson, OpenMode, PersonSearchOptions, Print, SearchMode,
 };
 use ridgeline::people::Demographics;
 use ridgeline::{Error, Template};
+use ridgeline_synth::fixture::FixturePopulation;
 
 /// Person `p`'s fingers 1 and 6 are synthetic fingers `2p` and `2p + 1`.
-fn prints_of(pop: &SyntheticPopulation, p: u64, impression: u32) -> [(u8, Template); 2] {
+fn prints_of(pop: &FixturePopulation, p: u64, impression: u32) -> [(u8, Template); 2] {
     [(1, pop.impression(2 * p, impression)), (6, pop.impression(2 * p + 1, impression))]
 }
 
@@ -25,7 +25,7 @@ fn id(p: u64) -> String {
 
 const PEOPLE: u64 = 40;
 
-fn enrol_population(gallery: &Gallery, pop: &SyntheticPopulation) {
+fn enrol_population(gallery: &Gallery, pop: &FixturePopulation) {
     let templates: Vec<[(u8, Template); 2]> = (0..PEOPLE).map(|p| prints_of(pop, p, 0)).collect();
     let prints: Vec<Vec<Print<'_>>> = templates.iter().map(|t| as_prints(t)).collect();
     let ids: Vec<String> = (0..PEOPLE).map(id).collect();
@@ -43,7 +43,7 @@ fn enrol_population(gallery: &Gallery, pop: &SyntheticPopulation) {
 #[test]
 fn two_fingers_identify_a_person_with_fused_evidence() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pop = SyntheticPopulation::new(24);
+    let pop = FixturePopulation::new(24);
     let gallery = Gallery::create(dir.path()).expect("create");
     enrol_population(&gallery, &pop);
     assert_eq!(gallery.len(), 2 * PEOPLE as usize);
@@ -102,7 +102,7 @@ fn two_fingers_identify_a_person_with_fused_evidence() {
 #[test]
 fn one_record_per_person_and_updates_by_recapture() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pop = SyntheticPopulation::new(25);
+    let pop = FixturePopulation::new(25);
     let gallery = Gallery::create(dir.path()).expect("create");
     enrol_population(&gallery, &pop);
     let records = gallery.len();
@@ -182,7 +182,7 @@ fn one_record_per_person_and_updates_by_recapture() {
 #[test]
 fn people_of_one_batch_are_checked_against_each_other() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pop = SyntheticPopulation::new(26);
+    let pop = FixturePopulation::new(26);
     let gallery = Gallery::create(dir.path()).expect("create");
     let a = prints_of(&pop, 1, 0);
     let a_again = prints_of(&pop, 1, 1);
@@ -209,7 +209,7 @@ fn people_of_one_batch_are_checked_against_each_other() {
 #[test]
 fn ids_in_other_unicode_forms_are_one_subject() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pop = SyntheticPopulation::new(27);
+    let pop = FixturePopulation::new(27);
     let gallery = Gallery::create(dir.path()).expect("create");
     let t = prints_of(&pop, 3, 0);
     let prints = as_prints(&t);

@@ -24,6 +24,7 @@ use anyhow::{bail, Context};
 use ridgeline::gallery::{Enrolment, Gallery, OpenMode};
 use ridgeline_link::decisions::{self, Decision, DecisionRow};
 use ridgeline_link::record::{csv_field, split_csv_line};
+use ridgeline_report::dedup::{units as dedup_units, Unit};
 use serde_json::{json, Value};
 
 /// Arguments of `ridgeline decide`.
@@ -48,66 +49,11 @@ pub struct Args {
     pub json: bool,
 }
 
-/// A cluster of a report as `decide` sees it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Unit {
-    /// Cluster id, as on the page.
-    pub id: String,
-    /// Record ids (de-duplication) or `[a_record_id, b_record_id]` (link).
-    pub records: Vec<String>,
-    /// Finger count per record where the report says (de-duplication clusters).
-    pub fingers: Vec<usize>,
-}
-
 /// What kind of report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Dedup,
     Link,
-}
-
-/// The clusters of a de-duplication report: its clusters (records joined by `~`), then its
-/// flagged pairs outside them ("one identity number, different fingerprints"; "matching
-/// fingerprints, different numbers" where the details kept the pair apart), which a clerk
-/// also decides.
-pub fn dedup_units(report: &Value) -> anyhow::Result<Vec<Unit>> {
-    let mut units = Vec::new();
-    let clusters = report["clusters"].as_array().context("the report has no clusters list")?;
-    for (k, c) in clusters.iter().enumerate() {
-        let records =
-            c["records"].as_array().with_context(|| format!("cluster {k} has no records"))?;
-        let mut ids = Vec::new();
-        let mut fingers = Vec::new();
-        for r in records {
-            ids.push(
-                r["record_id"]
-                    .as_str()
-                    .with_context(|| format!("cluster {k}: a record without record_id"))?
-                    .to_string(),
-            );
-            fingers.push(r["finger"].as_array().map_or(0, Vec::len));
-        }
-        units.push(Unit { id: ids.join("~"), records: ids, fingers });
-    }
-    for f in report["flags"].as_array().map_or(&[][..], Vec::as_slice) {
-        if f["kind"] != "same_id_different_fingerprints"
-            && f["kind"] != "same_fingerprints_different_id"
-        {
-            continue;
-        }
-        let ids: Vec<String> = f["records"]
-            .as_array()
-            .map_or(&[][..], Vec::as_slice)
-            .iter()
-            .filter_map(|r| r.as_str().map(str::to_string))
-            .collect();
-        // A pair inside one cluster is decided with its cluster.
-        let in_one_cluster = units.iter().any(|u| ids.iter().all(|r| u.records.contains(r)));
-        if ids.len() >= 2 && !in_one_cluster {
-            units.push(Unit { id: ids.join("~"), fingers: vec![0; ids.len()], records: ids });
-        }
-    }
-    Ok(units)
 }
 
 fn link_units(report: &Value) -> anyhow::Result<Vec<Unit>> {

@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::adjudication::{PairView, PrintView};
 use anyhow::{bail, Context};
 use ridgeline::dedup::GalleryPopulation;
 pub use ridgeline::dedup::{finish_report, population_key, Distinct};
@@ -24,8 +23,8 @@ use ridgeline::dedup::{
     SearchOutcome,
 };
 use ridgeline::gallery::{Enrolment, Gallery, OpenMode, SearchMode};
-use ridgeline::matcher::MatchTemplate;
 use ridgeline::{FingerImage, Template};
+pub use ridgeline_report::dedup::{pair_views, write_page};
 
 use crate::progress::Progress;
 
@@ -515,141 +514,10 @@ pub fn read_distinct(paths: &[PathBuf], infos: &[RecordInfo]) -> anyhow::Result<
 pub fn write_report(report: &Report, out: &Path, format: ReportFormat) -> anyhow::Result<()> {
     let text = match format {
         ReportFormat::Json => report.to_json(),
-        ReportFormat::Csv => report.to_csv(),
+        ReportFormat::Csv => ridgeline_report::dedup::csv(report),
     };
     ridgeline::dedup::checkpoint::write_file_atomic(out, text.as_bytes())
         .with_context(|| format!("cannot write {}", out.display()))
-}
-
-/// Clusters drawn with prints in the HTML report (the rest are listed with scores only), so
-/// that the file stays a size a browser opens quickly.
-pub const HTML_MAX_DRAWN_PAIRS: usize = 200;
-
-/// Drawings of the strongest pairs: per pair the finger whose comparison scored best, with its
-/// matched minutiae; images where the manifest named image files.
-pub fn pair_views(
-    population: &GalleryPopulation<'_>,
-    report: &Report,
-    gallery: &Gallery,
-    image_paths: &HashMap<(String, u8), PathBuf>,
-) -> HashMap<(String, String), PairView> {
-    let index: HashMap<&str, u32> = population
-        .infos()
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.record_id.as_str(), i as u32))
-        .collect();
-    let mut views = HashMap::new();
-    let pairs = report.clusters.iter().flat_map(|c| c.pairs.iter()).take(HTML_MAX_DRAWN_PAIRS);
-    for p in pairs {
-        let (Some(&a), Some(&b)) = (index.get(p.a.as_str()), index.get(p.b.as_str())) else {
-            continue;
-        };
-        if let Some(view) = best_finger_view(population, gallery, a, b, image_paths) {
-            views.insert((p.a.clone(), p.b.clone()), view);
-        }
-    }
-    views
-}
-
-/// The best-scoring finger pair of two records, with its matched template minutiae.
-struct BestFinger {
-    score: f64,
-    fa: u8,
-    ta: Template,
-    fb: u8,
-    tb: Template,
-    matched: Vec<(usize, usize)>,
-}
-
-fn best_finger_view(
-    population: &GalleryPopulation<'_>,
-    gallery: &Gallery,
-    a: u32,
-    b: u32,
-    image_paths: &HashMap<(String, u8), PathBuf>,
-) -> Option<PairView> {
-    let matcher = gallery.matcher();
-    let infos = population.infos();
-    let mut best: Option<BestFinger> = None;
-    for &(fa, ida) in population.fingers(a) {
-        for &(fb, idb) in population.fingers(b) {
-            if !ridgeline::dedup::population::positions_compatible(fa, fb) {
-                continue;
-            }
-            let (Ok(ta), Ok(tb)) =
-                (population.finger_template(a, ida), population.finger_template(b, idb))
-            else {
-                continue;
-            };
-            let (pa, pb) = (MatchTemplate::prepare(&ta), MatchTemplate::prepare(&tb));
-            let detail = matcher.compare_detailed(pa.view(), pb.view());
-            if best.as_ref().map_or(true, |bst| detail.score > bst.score) {
-                let matched = detail
-                    .matches
-                    .iter()
-                    .filter_map(|&(i, j)| {
-                        Some((
-                            nearest_minutia(&ta, pa.view().minutia(i))?,
-                            nearest_minutia(&tb, pb.view().minutia(j))?,
-                        ))
-                    })
-                    .collect();
-                best = Some(BestFinger { score: detail.score, fa, ta, fb, tb, matched });
-            }
-        }
-    }
-    let BestFinger { score, fa, ta, fb, tb, matched } = best?;
-    let print = |record: u32, finger: u8, t: Template| {
-        let id = infos.get(record as usize).map(|r| r.record_id.clone()).unwrap_or_default();
-        let png = image_paths
-            .get(&(id.clone(), finger))
-            .and_then(|p| FingerImage::open(p, None).ok())
-            .and_then(|img| img.to_png().ok());
-        PrintView { label: id, finger, png, width: t.width, height: t.height, minutiae: t.minutiae }
-    };
-    Some(PairView { left: print(a, fa, ta), right: print(b, fb, tb), matched, finger_score: score })
-}
-
-/// The template minutia a prepared minutia came from (prepared coordinates are at 500 dpi).
-pub fn nearest_minutia(
-    template: &Template,
-    m: ridgeline::matcher::PreparedMinutia,
-) -> Option<usize> {
-    let scale = template.dpi as f32 / ridgeline::image::STANDARD_DPI as f32;
-    let (x, y) = (m.x * scale, m.y * scale);
-    template
-        .minutiae
-        .iter()
-        .enumerate()
-        .map(|(k, t)| (k, (t.x - x).powi(2) + (t.y - y).powi(2)))
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(k, _)| k)
-}
-
-/// Writes the adjudication page of a report, owner-only (it carries prints, names and
-/// identity numbers).
-pub fn write_page(
-    report: &Report,
-    views: &HashMap<(String, String), PairView>,
-    infos: &[RecordInfo],
-    extra: &crate::commands::dedup_page::ExtraFields,
-    notes: &HashMap<String, Vec<String>>,
-    path: &Path,
-) -> anyhow::Result<()> {
-    let json: serde_json::Value =
-        serde_json::from_str(&report.to_json()).context("the report does not read back as JSON")?;
-    let page = crate::commands::dedup_page::page(
-        report,
-        &json,
-        views,
-        infos,
-        extra,
-        notes,
-        "Duplicate registrations to check",
-    )?;
-    ridgeline::private_files::write(path, crate::commands::adjudication::render(&page).as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Records in the report's statistics whether the run skipped records it could not read.

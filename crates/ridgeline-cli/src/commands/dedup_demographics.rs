@@ -257,7 +257,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 Evidence::Fingerprint => "the fingerprints",
                 Evidence::Both => "both the personal details and the fingerprints",
             };
-            let levels: Vec<String> = super::link_report::describe_pattern(l.pattern)
+            let levels: Vec<String> = ridgeline_report::link::describe_pattern(l.pattern)
                 .iter()
                 .map(|(f, level)| format!("{}: {}", f.replace('_', " "), level.replace('_', " ")))
                 .collect();
@@ -282,7 +282,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     ridgeline::dedup::checkpoint::write_file_atomic(&args.out, text.as_bytes())
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     if let Some(path) = &args.html {
-        let mut extra: super::dedup_page::ExtraFields = HashMap::new();
+        let mut extra: ridgeline_report::dedup::ExtraFields = HashMap::new();
         for p in &people {
             extra.insert(
                 p.record_id.to_string(),
@@ -312,7 +312,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             .map(|f| (&f.records[0], &f.records[1]));
         let shown =
             report.clusters.iter().flat_map(|c| &c.pairs).map(|p| (&p.a, &p.b)).chain(flagged);
-        for (a, b) in shown.take(super::dedup::HTML_MAX_DRAWN_PAIRS) {
+        for (a, b) in shown.take(ridgeline_report::dedup::MAX_DRAWN_PAIRS) {
             let (Some(&x), Some(&y)) = (index.get(a.as_str()), index.get(b.as_str())) else {
                 continue;
             };
@@ -321,17 +321,16 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 views.insert((a.clone(), b.clone()), view);
             }
         }
-        let page = super::dedup_page::page(
+        let page = ridgeline_report::dedup::page(
             &report,
             &value,
             &views,
             &infos,
             &extra,
             &notes,
-            "Duplicate registrations to check",
+            ridgeline_report::dedup::TITLE,
         )?;
-        ridgeline::private_files::write(path, super::adjudication::render(&page).as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        ridgeline_report::html::write(&page, path)?;
     }
     if args.json {
         println!(

@@ -107,12 +107,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         summary(&a, &b, &linkage, prints.as_ref(), read_s, started.elapsed().as_secs_f64());
     // What `decide` needs to check a decisions file against this run and to reconcile: the
     // pairs on the page and the links file they belong to.
-    let review = crate::commands::link_report::review_items(&linkage);
+    let review = ridgeline_report::link::review_items(&linkage);
     let links_bytes = std::fs::read(&args.out)
         .with_context(|| format!("cannot read back {}", args.out.display()))?;
     summary["links_file"] = json!(args.out.display().to_string());
     summary["links_hash"] = json!(ridgeline_link::decisions::bytes_hash(&links_bytes));
-    summary["review"] = crate::commands::link_report::review_json(&a, &b, &linkage, &review.items);
+    summary["review"] = ridgeline_report::link::review_json(&a, &b, &linkage, &review.items);
     let hash = ridgeline_link::decisions::report_hash(&summary);
     if let Some(path) = &args.report {
         ridgeline::private_files::write(path, format!("{summary}\n").as_bytes())
@@ -124,12 +124,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             base_b: args.b.parent().unwrap_or(Path::new(".")),
             dpi: args.dpi,
         };
+        let matcher = Matcher::new();
+        let mut draw = |pa: &Person, pb: &Person| {
+            crate::commands::link_report::draw(&matcher, pa, pb, &source)
+        };
         let page =
-            crate::commands::link_report::page(&a, &b, &linkage, &review, &summary, &hash, &source);
-        let text = crate::commands::adjudication::render(&page);
+            ridgeline_report::link::page(&a, &b, &linkage, &review, &summary, &hash, &mut draw);
         // Owner-only: the page carries names, identity numbers and addresses.
-        ridgeline::private_files::write(html, text.as_bytes())
-            .with_context(|| format!("cannot write {}", html.display()))?;
+        ridgeline_report::html::write(&page, html)?;
     }
     if args.json {
         println!("{summary}");

@@ -1,4 +1,3 @@
-pub mod adjudication;
 pub mod bench;
 pub mod bench_curve;
 pub mod bench_dedup;
@@ -11,7 +10,6 @@ pub mod convert;
 pub mod decide;
 pub mod dedup;
 pub mod dedup_demographics;
-pub mod dedup_page;
 pub mod demo;
 pub mod enroll;
 pub mod eval;

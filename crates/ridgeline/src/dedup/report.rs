@@ -1,4 +1,5 @@
-//! The de-duplication report: clusters, identity flags and statistics, as JSON or CSV.
+//! The de-duplication report: clusters, identity flags and statistics, as JSON (the CSV form
+//! and the clerk's HTML page are `ridgeline-report`'s).
 //!
 //! JSON: one object `{"clusters": [...], "flags": [...], "stats": {...}}`. A cluster is
 //! `{"records": [{"record_id", "person_id", "name", "finger"}], "pairs": [{"a", "b", "score",
@@ -13,7 +14,7 @@ use serde::Serialize;
 use super::clusters::{build_clusters, Cluster, LinkedPair};
 use super::fusion::{fused_fmr, same_id_pair_fmr_threshold, score_for_fmr};
 use super::identity::validate_id_number;
-use super::manifest::{csv_field, RecordInfo};
+use super::manifest::RecordInfo;
 use super::search::{job_key, Population, SearchOutcome};
 use crate::error::Result;
 use crate::gallery::SearchMode;
@@ -285,63 +286,6 @@ impl Report {
         // Serialising plain structs, string keys and finite-or-null numbers cannot fail.
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
-
-    /// The report as CSV: one row per linked pair, then one row per flag.
-    ///
-    /// Columns: `row,cluster,a,b,score,fmr,weakest_link_fmr,a_person_id,b_person_id,a_name,
-    /// b_name,flag`; pair rows have `row = pair`, flag rows `row = flag` with the record ids in
-    /// `a`/`b`, the flag kind in `flag` and its message in `a_name`.
-    pub fn to_csv(&self) -> String {
-        let mut out = String::from(
-            "row,cluster,a,b,score,fmr,weakest_link_fmr,a_person_id,b_person_id,a_name,b_name,flag\n",
-        );
-        // A partial run says so in its first row: its "no duplicate" is not complete.
-        let skipped = self.stats.get("skipped_records").and_then(|v| v.as_u64()).unwrap_or(0);
-        if skipped > 0 {
-            out.push_str(&format!(
-                "partial,,,,,,,,,,,{skipped} committed records could not be read and were skipped\n"
-            ));
-        }
-        for (k, c) in self.clusters.iter().enumerate() {
-            let info: HashMap<&str, &RecordEntry> =
-                c.records.iter().map(|r| (r.record_id.as_str(), r)).collect();
-            for p in &c.pairs {
-                let (ra, rb) = (info.get(p.a.as_str()), info.get(p.b.as_str()));
-                let field = |r: Option<&&RecordEntry>, f: fn(&RecordEntry) -> &str| {
-                    csv_field(r.map_or("", |r| f(r)))
-                };
-                out.push_str(&format!(
-                    "pair,{k},{},{},{:.3},{:e},{:e},{},{},{},{},\n",
-                    csv_field(&p.a),
-                    csv_field(&p.b),
-                    p.score,
-                    p.fmr,
-                    c.weakest_link_fmr,
-                    field(ra, |r| &r.person_id),
-                    field(rb, |r| &r.person_id),
-                    field(ra, |r| &r.name),
-                    field(rb, |r| &r.name),
-                ));
-            }
-        }
-        for f in &self.flags {
-            let kind = serde_json::to_value(f.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            out.push_str(&format!(
-                "flag,,{},{},,{},,{},{},{},,{}\n",
-                csv_field(f.records.first().map_or("", String::as_str)),
-                csv_field(f.records.get(1..).map(|r| r.join(" ")).as_deref().unwrap_or("")),
-                f.fmr.map(|x| format!("{x:e}")).unwrap_or_default(),
-                csv_field(f.person_ids.first().map_or("", String::as_str)),
-                csv_field(f.person_ids.get(1..).map(|r| r.join(" ")).as_deref().unwrap_or("")),
-                csv_field(&f.message),
-                kind,
-            ));
-        }
-        out
-    }
 }
 
 /// Record pairs (`a < b`, population indices) a clerk decided are different people.
@@ -455,9 +399,6 @@ mod tests {
         assert_eq!(json["clusters"][0]["records"][0]["finger"], serde_json::json!([1, 6]));
         assert_eq!(json["clusters"][0]["pairs"][0]["fmr"], serde_json::json!(1e-9));
         assert_eq!(json["flags"][0]["kind"], "same_fingerprints_different_id");
-        let csv = report.to_csv();
-        assert_eq!(csv.lines().count(), 1 + 1 + 3);
-        assert!(csv.lines().nth(1).is_some_and(|l| l.starts_with("pair,0,r0,r1,9.000,1e-9,")));
     }
 
     /// Per-pair finger rates from a table; pairs not in it do not match at all.

@@ -32,7 +32,6 @@ pub mod segment;
 pub mod sharding;
 pub mod store;
 mod subjects;
-pub mod synthetic;
 
 use std::path::Path;
 use std::sync::Arc;

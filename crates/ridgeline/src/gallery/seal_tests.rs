@@ -9,10 +9,10 @@ use super::manifest::{self, Manifest, MANIFEST_FILE};
 use super::seal::{GalleryKey, KEY_ID_LEN, NONCE_LEN, TAG_LEN};
 use super::segment::{self, get_u16, get_u32, get_u64, NewRecord, Segment};
 use super::store::{OpenMode, OpenOptions, Store};
-use super::synthetic::SyntheticPopulation;
 use super::{Enrolment, Gallery, SearchOptions};
 use crate::error::Error;
 use crate::template::Template;
+use crate::test_support::fixture::FixturePopulation;
 
 fn key(byte: u8) -> GalleryKey {
     GalleryKey::from_bytes(&[byte; 32]).expect("key")
@@ -31,7 +31,7 @@ fn subject(i: usize) -> String {
 /// A gallery of `SUBJECTS` subjects (two enrolment batches, one removal) under `k`; returns
 /// the templates enrolled.
 fn enrolled(dir: &Path, k: Option<&GalleryKey>) -> Vec<Template> {
-    let pop = SyntheticPopulation::new(0x5ea1);
+    let pop = FixturePopulation::new(0x5ea1);
     let templates: Vec<Template> = (0..SUBJECTS).map(|i| pop.impression(i as u64, 0)).collect();
     let options = OpenOptions::new().key_opt(k.cloned());
     let g = Gallery::create_with(dir, &options).expect("create");
@@ -69,7 +69,7 @@ fn an_encrypted_gallery_round_trips_and_searches_like_a_clear_one() {
         Gallery::open_with(sealed_dir.path(), OpenMode::ReadOnly, &with_key(&k)).expect("open");
     assert!(sealed.is_encrypted() && !clear.is_encrypted());
     assert_eq!(sealed.len(), SUBJECTS);
-    let pop = SyntheticPopulation::new(0x5ea1);
+    let pop = FixturePopulation::new(0x5ea1);
     for i in [0, 5, 11] {
         let probe = pop.impression(i as u64, 1);
         let a = clear.identify(&probe, &SearchOptions::default()).expect("clear search");
@@ -115,7 +115,7 @@ fn no_file_of_an_encrypted_gallery_holds_an_id_or_template_bytes_in_clear() {
     {
         // Searches, an export and a removal put subject ids into the audit trail.
         let g = Gallery::open_with(dir.path(), OpenMode::Writable, &with_key(&k)).expect("open");
-        let pop = SyntheticPopulation::new(0x5ea1);
+        let pop = FixturePopulation::new(0x5ea1);
         g.identify(&pop.impression(2, 1), &SearchOptions::default()).expect("search");
         g.get(&subject(4)).expect("get");
         g.remove(&subject(5)).expect("remove");
@@ -186,7 +186,7 @@ fn a_flipped_byte_in_a_sealed_area_is_damage_never_garbage() {
     let len = std::fs::metadata(&seg).expect("meta").len() as usize;
     flip(&seg, segment::HEADER_LEN + (len - segment::HEADER_LEN) / 2);
     let g = Gallery::open_with(dir.path(), OpenMode::ReadOnly, &with_key(&k)).expect("opens");
-    let pop = SyntheticPopulation::new(0x5ea1);
+    let pop = FixturePopulation::new(0x5ea1);
     let search = g.identify(&pop.impression(9, 1), &SearchOptions::default());
     assert!(matches!(search, Err(Error::GalleryDamaged { .. })), "{search:?}");
     let report = g.verify();
@@ -298,7 +298,7 @@ fn rekey_rewrites_everything_under_the_new_key_and_encrypts_a_clear_gallery() {
         assert_eq!(report.records_dropped, 1);
         assert!(g.is_encrypted());
         // The same handle goes on under the new key.
-        let pop = SyntheticPopulation::new(0x5ea1);
+        let pop = FixturePopulation::new(0x5ea1);
         let found = g.identify(&pop.impression(3, 1), &SearchOptions::default()).expect("search");
         assert_eq!(found.candidates[0].subject_id, subject(3));
     }

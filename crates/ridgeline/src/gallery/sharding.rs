@@ -216,9 +216,9 @@ pub fn top(mut scored: Vec<(f64, ShardHit)>, top_k: usize) -> Vec<(f64, ShardHit
 mod tests {
     use super::*;
     use crate::gallery::identify::{SHORTLIST_MAX, SHORTLIST_MIN};
-    use crate::gallery::synthetic::SyntheticPopulation;
     use crate::gallery::{Enrolment, Gallery, SearchMode};
     use crate::matcher::MatchTemplate;
+    use crate::test_support::fixture::FixturePopulation;
 
     /// The two-phase search over shards, as a driver runs it, in one process.
     fn sharded_identify(
@@ -270,7 +270,7 @@ mod tests {
     #[test]
     fn sharded_search_equals_one_gallery() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let population = SyntheticPopulation::new(7);
+        let population = FixturePopulation::new(7);
         let subjects = 600u64;
         let templates: Vec<_> = (0..subjects).map(|f| population.impression(f, 0)).collect();
         let ids: Vec<String> = (0..subjects).map(|f| format!("s{f:04}")).collect();

@@ -1,5 +1,11 @@
-//! Synthetic minutiae templates for gallery tests and benchmarks, at template level (no
-//! images), with random access by finger: `impression(finger, k)` is the same on every call.
+//! The gallery tests' fixed template population, at template level (no images), with random
+//! access by finger: `impression(finger, k)` is the same on every call. It is simpler than
+//! [`crate::templates`] and kept unchanged because it reproduces, byte for byte, the checked-in
+//! version-1 gallery and the galleries the core's tests build.
+//!
+//! The core crate's own unit tests cannot depend on this crate (it depends on the core), so
+//! they compile this same file as a test-only module (`test_support::fixture`); it therefore
+//! names the core as `ridgeline::` only.
 //!
 //! Each finger gets a master set of minutiae spread over an elliptical print with a minimum
 //! spacing, directions following a smooth loop-like orientation field (so that cylinders of
@@ -10,7 +16,7 @@
 
 use std::f32::consts::{PI, TAU};
 
-use crate::template::{normalize_angle, Minutia, MinutiaKind, Template};
+use ridgeline::template::{normalize_angle, Minutia, MinutiaKind, Template, MAX_MINUTIAE};
 
 /// Image size of every synthetic impression, pixels at 500 dpi.
 const IMAGE_WIDTH_PX: f32 = 400.0;
@@ -41,7 +47,7 @@ const WINDOW_SHARE: f32 = 0.85;
 
 /// A deterministic population of synthetic fingers.
 #[derive(Debug, Clone, Copy)]
-pub struct SyntheticPopulation {
+pub struct FixturePopulation {
     seed: u64,
 }
 
@@ -104,10 +110,10 @@ impl Flow {
     }
 }
 
-impl SyntheticPopulation {
+impl FixturePopulation {
     /// A population; the same seed always gives the same fingers.
-    pub fn new(seed: u64) -> SyntheticPopulation {
-        SyntheticPopulation { seed }
+    pub fn new(seed: u64) -> FixturePopulation {
+        FixturePopulation { seed }
     }
 
     fn master(&self, finger: u64) -> Vec<Minutia> {
@@ -208,7 +214,7 @@ impl SyntheticPopulation {
         }
         minutiae
             .retain(|m| m.x >= 0.0 && m.y >= 0.0 && m.x < IMAGE_WIDTH_PX && m.y < IMAGE_HEIGHT_PX);
-        minutiae.truncate(crate::template::MAX_MINUTIAE);
+        minutiae.truncate(MAX_MINUTIAE);
         Template {
             width: IMAGE_WIDTH_PX as u32,
             height: IMAGE_HEIGHT_PX as u32,
@@ -226,7 +232,7 @@ mod tests {
 
     #[test]
     fn impressions_are_deterministic_valid_and_differ() {
-        let pop = SyntheticPopulation::new(7);
+        let pop = FixturePopulation::new(7);
         let a = pop.impression(3, 0);
         assert_eq!(a, pop.impression(3, 0));
         assert_ne!(a, pop.impression(3, 1));

@@ -1,4 +1,4 @@
-//! The adjudication page shared by `dedup` and `link`: one self-contained HTML file a clerk
+//! The adjudication page of `dedup` and `link` runs: one self-contained HTML file a clerk
 //! opens from disk. A plain-language summary first; then per cluster (records that may be one
 //! person) the records side by side with their names, numbers and addresses in characters and
 //! the characters that differ highlighted, the chance of a wrong link as "1 in N", the prints
@@ -17,6 +17,9 @@
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::error::{ReportError, Result};
 
 /// The page to render.
 #[derive(Debug, Clone, Default)]
@@ -206,10 +209,12 @@ pub fn group(n: u64) -> String {
 }
 
 /// The cluster ids of a page must be distinct: the decisions file names clusters by them.
-pub fn check_unique_ids(clusters: &[ClusterView]) -> anyhow::Result<()> {
+pub fn check_unique_ids(clusters: &[ClusterView]) -> Result<()> {
     let mut seen = HashSet::new();
     for c in clusters {
-        anyhow::ensure!(seen.insert(c.id.as_str()), "two clusters share the id {:?}", c.id);
+        if !seen.insert(c.id.as_str()) {
+            return Err(ReportError::DuplicateClusterId(c.id.clone()));
+        }
     }
     Ok(())
 }
@@ -257,6 +262,13 @@ the page.</p></section>\n",
 <script>{SCRIPT}</script></body></html>\n"
     );
     html
+}
+
+/// Renders the page and writes it to `path`, owner-only (a page carries prints, names and
+/// identity numbers), replacing a file there.
+pub fn write(page: &Page, path: &Path) -> Result<()> {
+    ridgeline::private_files::write(path, render(page).as_bytes())
+        .map_err(|source| ReportError::Write { path: path.to_path_buf(), source })
 }
 
 fn write_cluster(html: &mut String, k: usize, c: &ClusterView) {
@@ -503,5 +515,26 @@ mod tests {
         assert_eq!(html.matches("type=\"radio\"").count(), 3);
         assert!(html.contains("data-report=\"abc\""));
         assert!(!html.contains("http"), "no external resources");
+    }
+
+    #[test]
+    fn two_groups_with_one_id_are_refused_and_a_page_is_written_owner_only() {
+        let view = |id: &str| ClusterView { id: id.into(), ..Default::default() };
+        assert!(check_unique_ids(&[view("a~b"), view("a~c")]).is_ok());
+        let err = check_unique_ids(&[view("a~b"), view("a~b")]).expect_err("duplicate id");
+        assert_eq!(err.to_string(), "two clusters share the id \"a~b\"");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("page.html");
+        let page = Page { title: "T".into(), clusters: vec![view("a~b")], ..Default::default() };
+        write(&page, &path).expect("write");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), render(&page));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let missing = dir.path().join("no/such/folder/page.html");
+        assert!(matches!(write(&page, &missing), Err(ReportError::Write { .. })));
     }
 }
