@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use ridgeline::dedup::manifest::csv_field;
-use ridgeline::dedup::matching::GalleryPopulation;
 use ridgeline::dedup::report::RecordEntry;
+use ridgeline::dedup::GalleryPopulation;
 use ridgeline::dedup::{FlagKind, RecordInfo, Report};
 use ridgeline::{FingerImage, Gallery, Template};
 use serde_json::Value;

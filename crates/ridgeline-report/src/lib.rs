@@ -18,7 +18,7 @@
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::collections::HashMap;
-//! use ridgeline::dedup::matching::GalleryPopulation;
+//! use ridgeline::dedup::GalleryPopulation;
 //! # let gallery: ridgeline::Gallery = unimplemented!();
 //! # let population: GalleryPopulation<'_> = unimplemented!();
 //! # let report: ridgeline::dedup::Report = unimplemented!();
