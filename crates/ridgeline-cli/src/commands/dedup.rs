@@ -23,7 +23,7 @@ use ridgeline::dedup::{
     SearchOutcome,
 };
 use ridgeline::gallery::{Enrolment, Gallery, OpenMode, SearchMode};
-use ridgeline::{FingerImage, Template};
+use ridgeline::Template;
 pub use ridgeline_report::dedup::{pair_views, write_page};
 
 use crate::progress::Progress;
@@ -244,25 +244,6 @@ pub fn checkpoint_path(out: &Path) -> PathBuf {
     out.with_file_name(name)
 }
 
-/// Reads a template file, or extracts one from an image.
-pub fn load_template(path: &Path) -> anyhow::Result<Template> {
-    let bytes = ridgeline::image::read_input(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    if ridgeline::formats::detect_format(&bytes).is_ok() {
-        let (template, warnings) = ridgeline::formats::decode_template_with_warnings(&bytes)
-            .with_context(|| format!("cannot decode {}", path.display()))?;
-        for warning in warnings {
-            eprintln!("warning: {}: {warning}", path.display());
-        }
-        return Ok(template);
-    }
-    let image = FingerImage::decode(&bytes, None)
-        .with_context(|| format!("{} is neither a template nor an image", path.display()))?;
-    ridgeline::extract::Extractor::new(ridgeline::extract::ExtractorConfig::default())
-        .extract(&image)
-        .with_context(|| format!("cannot extract minutiae from {}", path.display()))
-}
-
 /// The file in the work folder naming the job its gallery was enrolled for.
 const JOB_FILE: &str = "JOB";
 
@@ -312,7 +293,12 @@ fn enroll_manifest(
     for chunk in records.chunks(ENROL_BATCH_RECORDS) {
         let templates: Vec<Vec<Template>> = chunk
             .par_iter()
-            .map(|r| r.paths.iter().map(|p| load_template(p)).collect::<anyhow::Result<Vec<_>>>())
+            .map(|r| {
+                r.paths
+                    .iter()
+                    .map(|p| super::probe_input::load_template(p))
+                    .collect::<anyhow::Result<Vec<_>>>()
+            })
             .collect::<anyhow::Result<_>>()?;
         let batch: Vec<Enrolment<'_>> = chunk
             .iter()

@@ -114,7 +114,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             r.prints
                 .iter()
                 .map(|p| {
-                    let t = super::dedup::load_template(&p.path)
+                    let t = super::probe_input::load_template(&p.path)
                         .with_context(|| format!("record {}, finger {}", r.id, p.finger))?;
                     Ok((p.finger, MatchTemplate::prepare(&t)))
                 })
