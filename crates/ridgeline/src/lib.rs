@@ -101,6 +101,8 @@
 //! * [`gallery`]: the memory-mapped template store and 1:N identification.
 //! * [`dedup`]: N:N de-duplication of a population, with clusters and reports.
 //! * [`eval`]: accuracy metrics (EER, FNMR at FMR, DET curves).
+//! * [`people`]: a person's demographic fields, the people manifest, subject-id forms.
+//! * [`private_files`]: owner-only files and folders for what the engine writes about people.
 //! * [`cpu`]: the one CPU-feature detection that picks every SIMD kernel.
 //!
 //! Errors are typed ([`Error`]); nothing in this crate panics on user-controlled input.
@@ -110,7 +112,7 @@
 mod bytes;
 pub mod cpu;
 pub mod dedup;
-pub mod error;
+mod error;
 pub mod eval;
 pub mod extract;
 pub mod formats;

@@ -17,8 +17,9 @@ mod stream;
 mod transform;
 mod tree;
 
-pub use decode::{decode, decode_image, WsqImage};
-pub use encode::{encode, MIN_BITRATE_BPP, TARGET_BITRATE_BPP};
+pub(crate) use decode::decode_image;
+pub use decode::{decode, WsqImage};
+pub use encode::{encode, TARGET_BITRATE_BPP};
 
 /// Start of image.
 pub(crate) const SOI: u16 = 0xFFA0;
