@@ -56,7 +56,7 @@ impl FingerImage {
         Ok(FingerImage { width, height, dpi, pixels: gray.into_raw() })
     }
 
-    /// Reads and decodes an image file (at most [`MAX_INPUT_BYTES`]). See
+    /// Reads and decodes an image file (at most 256 MiB). See
     /// [`FingerImage::decode`] for `dpi`.
     pub fn open(path: impl AsRef<Path>, dpi: Option<u32>) -> Result<Self> {
         let bytes = read_input(path.as_ref())?;

@@ -52,7 +52,7 @@ pub(crate) const TAG_ADDRESS: u8 = 5;
 pub(crate) const TAG_SOURCE: u8 = 6;
 
 /// Optional demographic fields of a person, as registered. Values are free text (normalised
-/// to NFC and trimmed, no control characters, at most [`MAX_FIELD_LEN`] bytes each); the
+/// to NFC and trimmed, no control characters, at most 1024 bytes each); the
 /// identity number is not validated here, because records from other systems carry numbers
 /// of many kinds (`crate::dedup::validate_id_number` checks GB 11643 numbers).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
