@@ -94,9 +94,11 @@
 //! # Modules
 //!
 //! * [`image`]: 8-bit grayscale images with their resolution, decoded from files or raw buffers.
-//! * [`extract`]: the minutiae extraction pipeline, one module per intermediate product.
+//! * [`extract`]: the minutiae extraction pipeline; its intermediate products are seen through
+//!   [`extract::trace`].
 //! * [`template`]: the minutiae template and its native file format.
-//! * [`formats`]: interchange formats (ISO/IEC 19794-2, ANSI INCITS 378, WSQ, ANSI/NIST-ITL).
+//! * [`formats`]: interchange formats (ISO/IEC 19794-2, ANSI INCITS 378, ANSI/NIST-ITL); WSQ is
+//!   [`image::wsq`].
 //! * [`matcher`]: 1:1 comparison on prepared templates, with calibrated scores.
 //! * [`gallery`]: the memory-mapped template store and 1:N identification.
 //! * [`dedup`]: N:N de-duplication of a population, with clusters and reports.
