@@ -294,6 +294,6 @@ pub extern "C" fn rl_threshold_for_fmr(fmr: f64, score: *mut f64) -> rl_status {
 mod recapture_tests {
     #[test]
     fn the_c_threshold_is_the_core_one() {
-        assert_eq!(super::RL_QUALITY_RECAPTURE, ridgeline::extract::quality::RECAPTURE_QUALITY);
+        assert_eq!(super::RL_QUALITY_RECAPTURE, ridgeline::extract::RECAPTURE_QUALITY);
     }
 }

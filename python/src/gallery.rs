@@ -19,7 +19,7 @@ use ridgeline::gallery::{
 };
 use ridgeline::matcher::MatchTemplate;
 use ridgeline::people::canonical_stored;
-use ridgeline::people::subject_id::lookup_form;
+use ridgeline::people::lookup_form;
 use ridgeline::Template;
 
 use crate::errors::{invalid, named, IntoPy};

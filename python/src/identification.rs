@@ -8,7 +8,7 @@
 use pyo3::prelude::*;
 use ridgeline::gallery::person::calibrated_score;
 use ridgeline::gallery::{FingerEvidence, PersonCandidate, PersonIdentification, RecordId};
-use ridgeline::people::subject_id::lookup_form;
+use ridgeline::people::lookup_form;
 
 /// A candidate subject's evidence as it travels from a shard to the driver:
 /// `(subject id, fused score, fused fmr, [(probe finger, finger, score, fmr, segment, index)])`.

@@ -237,7 +237,7 @@ fn inputs_are_checked_before_they_are_trusted() {
         ridgeline::formats::TemplateFormat::Iso19794_2_2005,
     )
     .expect("ISO");
-    use ridgeline::formats::iso2005_ansi2004::{ISO_OFFSET_RESOLUTION_X, ISO_OFFSET_RESOLUTION_Y};
+    use ridgeline::formats::{ISO_OFFSET_RESOLUTION_X, ISO_OFFSET_RESOLUTION_Y};
     for at in [ISO_OFFSET_RESOLUTION_X, ISO_OFFSET_RESOLUTION_Y] {
         iso[at..at + 2].copy_from_slice(&[0, 0]);
     }

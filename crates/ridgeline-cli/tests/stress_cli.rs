@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 
 use common::{ok, ok_json as json, path_str as path, run as ridgeline};
-use ridgeline::extract::quality::RECAPTURE_QUALITY;
+use ridgeline::extract::RECAPTURE_QUALITY;
 
 fn synth(out: &Path, fingers: &str, condition: Option<&str>) {
     let mut args = vec!["synth", "--out", path(out), "--fingers", fingers, "--impressions", "2"];

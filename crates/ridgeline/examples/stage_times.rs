@@ -1,10 +1,32 @@
 //! CPU time of each extraction stage on one image (this thread's time on the CPU, so that a
 //! busy machine does not inflate it), for profiling:
 //! `cargo run --release -p ridgeline --example stage_times IMAGE [DPI]`
+//!
+//! The clock is a [`Trace`] sink that draws nothing and reads the time as each stage finishes.
 
-use ridgeline::extract::grid::{BlockGrid, PaddedImage, Plane};
-use ridgeline::extract::*;
+use ridgeline::extract::trace::STAGES;
+use ridgeline::extract::{Extractor, Trace, TraceImage};
 use ridgeline::FingerImage;
+
+/// Adds this thread's CPU time since the previous stage to the stage just finished.
+struct StageClock {
+    last_ms: f64,
+    total_ms: [f64; STAGES.len()],
+}
+
+impl Trace for StageClock {
+    fn is_enabled(&self) -> bool {
+        false
+    }
+    fn record(&mut self, _key: &'static str, _image: TraceImage) {}
+    fn stage_finished(&mut self, stage: &'static str) {
+        let now = cpu_ms();
+        if let Some(i) = STAGES.iter().position(|&s| s == stage) {
+            self.total_ms[i] += now - self.last_ms;
+        }
+        self.last_ms = now;
+    }
+}
 
 fn main() -> ridgeline::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -14,61 +36,18 @@ fn main() -> ridgeline::Result<()> {
     };
     let dpi = args.get(2).and_then(|d| d.parse().ok());
     let image = FingerImage::open(path, dpi)?;
-    let mut t = [0f64; 10];
+    let extractor = Extractor::default();
     let rounds = 20;
+    let mut clock = StageClock { last_ms: 0.0, total_ms: [0.0; STAGES.len()] };
     for _ in 0..rounds {
-        let mut clock = cpu_ms();
-        let mut lap = |i: usize| {
-            let now = cpu_ms();
-            t[i] += (now - clock) / rounds as f64;
-            clock = now;
-        };
-        let working = image.resampled_to(500);
-        let (w, h) = (working.width() as usize, working.height() as usize);
-        let gray = Plane { width: w, height: h, data: working.into_pixels() };
-        let grid = BlockGrid::new(w, h, parameters::BLOCK_SIZE_PX);
-        let g = gradients::compute(&gray, grid);
-        lap(0);
-        let mask = segmentation::compute(&g);
-        lap(1);
-        let o = orientation::compute(&g, &mask);
-        lap(2);
-        let values =
-            Plane { width: w, height: h, data: gray.data.iter().map(|&v| v as f32).collect() };
-        let padded =
-            PaddedImage::new(&values, enhancement::padding_px().max(frequency::reach_px()));
-        let f = frequency::compute(&padded, &o, &mask);
-        lap(3);
-        let e = enhancement::compute(&padded, &o, &f, &mask);
-        lap(4);
-        let b = binarization::compute(&e, &mask);
-        lap(5);
-        let s = skeleton::compute(&b);
-        lap(6);
-        let c = minutiae::detect(&s, &o);
-        lap(7);
-        let _r = filtering::apply(&c, &mask);
-        lap(8);
-        let coarse = orientation::compute_smoothed(&g, &mask, 2.0);
-        let _sp = singular_points::detect(grid, &coarse.angle, &mask.blocks);
-        lap(9);
+        // Resampling to 500 dpi happens before the first stage and counts towards it.
+        clock.last_ms = cpu_ms();
+        extractor.extract_traced(&image, &mut clock)?;
     }
-    let names = [
-        "gradients",
-        "segmentation",
-        "orientation",
-        "frequency",
-        "enhancement",
-        "binarization",
-        "skeleton",
-        "minutiae",
-        "filtering",
-        "singular",
-    ];
-    for (n, v) in names.iter().zip(t) {
-        println!("{n:14} {v:7.2} ms");
+    for (name, total) in STAGES.iter().zip(clock.total_ms) {
+        println!("{name:16} {:7.2} ms", total / rounds as f64);
     }
-    println!("{:14} {:7.2} ms", "total", t.iter().sum::<f64>());
+    println!("{:16} {:7.2} ms", "total", clock.total_ms.iter().sum::<f64>() / rounds as f64);
     Ok(())
 }
 

@@ -94,13 +94,17 @@
 //! # Modules
 //!
 //! * [`image`]: 8-bit grayscale images with their resolution, decoded from files or raw buffers.
-//! * [`extract`]: the minutiae extraction pipeline, one module per intermediate product.
+//! * [`extract`]: the minutiae extraction pipeline; its intermediate products are seen through
+//!   [`extract::trace`].
 //! * [`template`]: the minutiae template and its native file format.
-//! * [`formats`]: interchange formats (ISO/IEC 19794-2, ANSI INCITS 378, WSQ, ANSI/NIST-ITL).
+//! * [`formats`]: interchange formats (ISO/IEC 19794-2, ANSI INCITS 378, ANSI/NIST-ITL); WSQ is
+//!   [`image::wsq`].
 //! * [`matcher`]: 1:1 comparison on prepared templates, with calibrated scores.
 //! * [`gallery`]: the memory-mapped template store and 1:N identification.
 //! * [`dedup`]: N:N de-duplication of a population, with clusters and reports.
 //! * [`eval`]: accuracy metrics (EER, FNMR at FMR, DET curves).
+//! * [`people`]: a person's demographic fields, the people manifest, subject-id forms.
+//! * [`private_files`]: owner-only files and folders for what the engine writes about people.
 //! * [`cpu`]: the one CPU-feature detection that picks every SIMD kernel.
 //!
 //! Errors are typed ([`Error`]); nothing in this crate panics on user-controlled input.
@@ -110,7 +114,7 @@
 mod bytes;
 pub mod cpu;
 pub mod dedup;
-pub mod error;
+mod error;
 pub mod eval;
 pub mod extract;
 pub mod formats;

@@ -11,9 +11,9 @@ use std::io;
 use std::path::Path;
 
 /// Mode of files holding personal data.
-pub const PRIVATE_FILE_MODE: u32 = 0o600;
+pub(crate) const PRIVATE_FILE_MODE: u32 = 0o600;
 /// Mode of folders holding personal data.
-pub const PRIVATE_DIR_MODE: u32 = 0o700;
+pub(crate) const PRIVATE_DIR_MODE: u32 = 0o700;
 
 /// Opens `path` for writing as an owner-only file: a new file (`create_new`, failing if it
 /// exists), or created or truncated.
@@ -81,7 +81,7 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Writes `bytes` to a new owner-only file at `path` durably: created (failing if it exists),
 /// written and fsynced. The caller fsyncs the folder before anything names the file.
-pub fn write_new_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_new_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
     use std::io::Write;
     let mut file = create_file(path, true)?;
     file.write_all(bytes)?;

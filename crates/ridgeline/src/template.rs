@@ -34,17 +34,18 @@ use crate::error::{Error, Result};
 /// Magic number at the start of every native template file.
 pub const NATIVE_MAGIC: [u8; 4] = *b"RLT\x1a";
 /// Native template format version written by this build.
-pub const NATIVE_VERSION: u16 = 1;
+pub(crate) const NATIVE_VERSION: u16 = 1;
 /// Offset of the magic number.
-pub const OFFSET_MAGIC: usize = 0;
+pub(crate) const OFFSET_MAGIC: usize = 0;
 /// Offset of the format version.
-pub const OFFSET_VERSION: usize = 4;
+pub(crate) const OFFSET_VERSION: usize = 4;
 /// Offset of the reserved field.
-pub const OFFSET_RESERVED: usize = 6;
+#[cfg(test)]
+pub(crate) const OFFSET_RESERVED: usize = 6;
 /// Offset of the payload length.
-pub const OFFSET_PAYLOAD_LEN: usize = 8;
+pub(crate) const OFFSET_PAYLOAD_LEN: usize = 8;
 /// Offset of the payload checksum.
-pub const OFFSET_CHECKSUM: usize = 12;
+pub(crate) const OFFSET_CHECKSUM: usize = 12;
 /// Size of the header; the payload starts here.
 pub const HEADER_LEN: usize = 16;
 /// Largest payload we accept: far above any real template (a few hundred minutiae take a few

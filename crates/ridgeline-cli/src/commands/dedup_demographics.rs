@@ -83,7 +83,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             "--resume and --exhaustive are for the fingerprint search; --demographics has neither"
         );
     }
-    let rows = ridgeline::people::manifest::read_people(manifest)
+    let rows = ridgeline::people::read_people(manifest)
         .with_context(|| format!("cannot read {}", manifest.display()))?;
     let people: Vec<Person> = rows
         .par_iter()

@@ -77,7 +77,7 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
     /// Enrol images whose quality is below the recapture threshold
-    /// (`ridgeline::extract::quality::RECAPTURE_QUALITY`) instead of refusing them.
+    /// (`ridgeline::extract::RECAPTURE_QUALITY`) instead of refusing them.
     #[arg(long)]
     pub accept_low_quality: bool,
 }
@@ -98,7 +98,7 @@ impl std::fmt::Display for LowQualityPrint {
             "{}: image quality {} is below the recapture threshold {}; capture the finger again, or pass --accept-low-quality",
             self.path.display(),
             self.quality,
-            ridgeline::extract::quality::RECAPTURE_QUALITY
+            ridgeline::extract::RECAPTURE_QUALITY
         )
     }
 }
@@ -126,7 +126,7 @@ fn load_checked(path: &Path, accept_low_quality: bool) -> anyhow::Result<Templat
     let loaded = super::compare::load_template(path, None)?;
     let extracted = loaded.extract_ms.is_some();
     let quality = loaded.template.quality;
-    if extracted && !accept_low_quality && ridgeline::extract::quality::needs_recapture(quality) {
+    if extracted && !accept_low_quality && ridgeline::extract::needs_recapture(quality) {
         return Err(LowQualityPrint { path: path.to_path_buf(), quality }.into());
     }
     Ok(loaded.template)

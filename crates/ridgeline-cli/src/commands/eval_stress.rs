@@ -16,7 +16,7 @@ use std::time::Instant;
 use anyhow::Context;
 use rayon::prelude::*;
 use ridgeline::eval;
-use ridgeline::extract::quality::RECAPTURE_QUALITY;
+use ridgeline::extract::RECAPTURE_QUALITY;
 use ridgeline_synth::condition::{self, Condition};
 use ridgeline_synth::dataset::{self, DatasetSpec};
 use ridgeline_synth::truth::{self, MatchCounts, Tolerance};

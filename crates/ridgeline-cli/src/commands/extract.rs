@@ -114,7 +114,7 @@ fn json_report(template: &Template, extract_ms: f64) -> serde_json::Value {
         "height": template.height,
         "dpi": template.dpi,
         "quality": template.quality,
-        "recapture": ridgeline::extract::quality::needs_recapture(template.quality),
+        "recapture": ridgeline::extract::needs_recapture(template.quality),
         "minutiae": minutiae,
         "extract_ms": extract_ms,
     })
@@ -136,11 +136,11 @@ fn print_human(args: &Args, template: &Template, extract_ms: f64) {
         template.singular_points.len(),
         extract_ms
     );
-    if ridgeline::extract::quality::needs_recapture(template.quality) {
+    if ridgeline::extract::needs_recapture(template.quality) {
         println!(
             "recapture: image quality {} is below {}; capture the finger again",
             template.quality,
-            ridgeline::extract::quality::RECAPTURE_QUALITY
+            ridgeline::extract::RECAPTURE_QUALITY
         );
     }
     if let Some(out) = &args.out {

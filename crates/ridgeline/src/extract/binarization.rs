@@ -9,7 +9,7 @@ use super::grid::Plane;
 use super::segmentation::Mask;
 
 /// Binarizes the enhanced image.
-pub fn compute(enhanced: &Plane<f32>, mask: &Mask) -> Plane<bool> {
+pub(crate) fn compute(enhanced: &Plane<f32>, mask: &Mask) -> Plane<bool> {
     let (w, h) = (enhanced.width, enhanced.height);
     // Ridge flags with a one-pixel frame of background, then 3×3 box sums, row and column
     // separately, to count each pixel's ridge neighbours.
@@ -45,14 +45,9 @@ pub fn compute(enhanced: &Plane<f32>, mask: &Mask) -> Plane<bool> {
     out
 }
 
-/// The 8 neighbours of a pixel.
-pub const NEIGHBOURS_8: [(isize, isize); 8] =
-    [(-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)];
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::extract::grid::BlockGrid;
 
     #[test]
     fn threshold_at_zero_inside_mask_with_cleanup() {
@@ -62,9 +57,7 @@ mod tests {
         for x in 0..w {
             enhanced.set(x, 1, 1.0); // a ridge line: kept
         }
-        let grid = BlockGrid::new(w, h, 8);
-        let mask =
-            Mask { grid, blocks: Plane::filled(1, 1, true), pixels: Plane::filled(w, h, true) };
+        let mask = Mask { blocks: Plane::filled(1, 1, true), pixels: Plane::filled(w, h, true) };
         let b = compute(&enhanced, &mask);
         assert!(!b.at(4, 4));
         // The line is kept except its two end pixels, which have one neighbour each.

@@ -32,7 +32,7 @@ fn radius_for(sigma: f32) -> usize {
 }
 
 /// Padding the input image needs for [`compute`].
-pub fn padding_px() -> usize {
+pub(crate) fn padding_px() -> usize {
     // The first pass covers the margin the second reads, in whole runs, and reads along-ridge
     // samples around that.
     ACROSS_RADIUS_MAX_PX + LANES + radius_for(GABOR_ALONG_SIGMA_PX) + GABOR_ALONG_STEP_PX + 1
@@ -116,7 +116,7 @@ fn across_kernel(period: f32) -> Vec<f32> {
 }
 
 /// Filters `image` (grey levels, dark ridges, padded by at least [`padding_px`]).
-pub fn compute(
+pub(crate) fn compute(
     image: &PaddedImage,
     orientation: &OrientationField,
     frequency: &FrequencyField,

@@ -21,7 +21,7 @@ use crate::template::MinutiaKind;
 
 /// Why a candidate was removed (kept for the trace and for tests).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Removal {
+pub(crate) enum Removal {
     /// Near the edge of the print.
     Border,
     /// Spur.
@@ -39,7 +39,7 @@ pub enum Removal {
 }
 
 /// Decides, for every candidate, whether it is kept (`None`) or why it was removed.
-pub fn apply(candidates: &[Candidate], mask: &Mask) -> Vec<Option<Removal>> {
+pub(crate) fn apply(candidates: &[Candidate], mask: &Mask) -> Vec<Option<Removal>> {
     let n = candidates.len();
     let mut removed: Vec<Option<Removal>> = vec![None; n];
     for (i, c) in candidates.iter().enumerate() {
@@ -151,7 +151,6 @@ mod tests {
     fn full_mask(size: usize) -> Mask {
         let grid = BlockGrid::new(size, size, 8);
         Mask {
-            grid,
             blocks: Plane::filled(grid.cols, grid.rows, true),
             pixels: Plane::filled(size, size, true),
         }

@@ -17,11 +17,11 @@ use super::segmentation::Mask;
 
 /// Ridge period per block, in pixels.
 #[derive(Debug, Clone)]
-pub struct FrequencyField {
+pub(crate) struct FrequencyField {
     /// The block grid.
-    pub grid: BlockGrid,
+    pub(crate) grid: BlockGrid,
     /// Ridge period per block, in pixels, within the plausible range.
-    pub period_px: Plane<f32>,
+    pub(crate) period_px: Plane<f32>,
 }
 
 /// Sample offsets of the oriented window for each orientation bin, ordered across the ridge
@@ -62,14 +62,18 @@ impl SignatureWindows {
 
 /// Largest distance (pixels) an x-signature window reaches from its centre; the padding of the
 /// image must be at least this.
-pub fn reach_px() -> usize {
+pub(crate) fn reach_px() -> usize {
     let half_across = FREQUENCY_WINDOW_ACROSS_PX as f32 / 2.0;
     let half_along = FREQUENCY_WINDOW_ALONG_PX as f32 / 2.0;
     (half_across * half_across + half_along * half_along).sqrt().ceil() as usize + 1
 }
 
 /// Estimates the ridge period of every foreground block of `image` (grey levels, dark ridges).
-pub fn compute(image: &PaddedImage, orientation: &OrientationField, mask: &Mask) -> FrequencyField {
+pub(crate) fn compute(
+    image: &PaddedImage,
+    orientation: &OrientationField,
+    mask: &Mask,
+) -> FrequencyField {
     let grid = orientation.grid;
     let windows = SignatureWindows::new(image);
     let mut period = Plane::filled(grid.cols, grid.rows, 0.0f32);
@@ -107,7 +111,7 @@ pub fn compute(image: &PaddedImage, orientation: &OrientationField, mask: &Mask)
 /// The period of an x-signature: mean distance between its minima (ridge centres), minima
 /// closer than [`RIDGE_PERIOD_MIN_PX`] counting as one, or `None` when the signature is too flat
 /// or the period implausible.
-pub fn signature_period(signature: &[f32]) -> Option<f32> {
+pub(crate) fn signature_period(signature: &[f32]) -> Option<f32> {
     let n = signature.len();
     if n < 5 {
         return None;

@@ -6,24 +6,26 @@ use super::grid::{BlockGrid, Plane};
 
 /// Per-block sums of the gradient structure tensor and grey-level moments.
 #[derive(Debug, Clone)]
-pub struct BlockGradients {
+pub(crate) struct BlockGradients {
     /// The block grid.
-    pub grid: BlockGrid,
+    pub(crate) grid: BlockGrid,
     /// Sum of gx² over the block.
-    pub gxx: Plane<f32>,
+    pub(crate) gxx: Plane<f32>,
     /// Sum of gy² over the block.
-    pub gyy: Plane<f32>,
+    pub(crate) gyy: Plane<f32>,
     /// Sum of gx·gy over the block.
-    pub gxy: Plane<f32>,
+    pub(crate) gxy: Plane<f32>,
     /// Mean grey level of the block.
-    pub mean: Plane<f32>,
+    // Read by the tests only; computed on the way to the standard deviation anyway.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) mean: Plane<f32>,
     /// Grey-level standard deviation of the block.
-    pub std_dev: Plane<f32>,
+    pub(crate) std_dev: Plane<f32>,
 }
 
 /// Computes the block sums from 3×3 Sobel gradients of `gray` (a `width` × `height` image).
 /// Pixels on the image's edge have no full neighbourhood and contribute no gradient.
-pub fn compute(gray: &Plane<u8>, grid: BlockGrid) -> BlockGradients {
+pub(crate) fn compute(gray: &Plane<u8>, grid: BlockGrid) -> BlockGradients {
     let (w, h) = (gray.width, gray.height);
     let blank = Plane::filled(grid.cols, grid.rows, 0.0f32);
     let (mut gxx, mut gyy, mut gxy) = (blank.clone(), blank.clone(), blank.clone());

@@ -9,36 +9,36 @@ use std::f32::consts::{PI, TAU};
 
 /// A row-major 2-D array of values, one per pixel or per block.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Plane<T> {
+pub(crate) struct Plane<T> {
     /// Columns.
-    pub width: usize,
+    pub(crate) width: usize,
     /// Rows.
-    pub height: usize,
+    pub(crate) height: usize,
     /// `width * height` values, row by row.
-    pub data: Vec<T>,
+    pub(crate) data: Vec<T>,
 }
 
 impl<T: Copy> Plane<T> {
     /// A plane filled with one value.
-    pub fn filled(width: usize, height: usize, value: T) -> Self {
+    pub(crate) fn filled(width: usize, height: usize, value: T) -> Self {
         Plane { width, height, data: vec![value; width * height] }
     }
 
     /// The value at column `x`, row `y`; callers keep coordinates in bounds.
     #[inline]
-    pub fn at(&self, x: usize, y: usize) -> T {
+    pub(crate) fn at(&self, x: usize, y: usize) -> T {
         self.data[y * self.width + x]
     }
 
     /// Sets the value at column `x`, row `y`.
     #[inline]
-    pub fn set(&mut self, x: usize, y: usize, value: T) {
+    pub(crate) fn set(&mut self, x: usize, y: usize, value: T) {
         self.data[y * self.width + x] = value;
     }
 
     /// The value at signed coordinates, or `None` outside the plane.
     #[inline]
-    pub fn get(&self, x: isize, y: isize) -> Option<T> {
+    pub(crate) fn get(&self, x: isize, y: isize) -> Option<T> {
         if x < 0 || y < 0 || x as usize >= self.width || y as usize >= self.height {
             None
         } else {
@@ -49,22 +49,22 @@ impl<T: Copy> Plane<T> {
 
 /// The division of an image into square blocks; the last row and column may be partial.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BlockGrid {
+pub(crate) struct BlockGrid {
     /// Block side in pixels.
-    pub block_px: usize,
+    pub(crate) block_px: usize,
     /// Image width in pixels.
-    pub width: usize,
+    pub(crate) width: usize,
     /// Image height in pixels.
-    pub height: usize,
+    pub(crate) height: usize,
     /// Number of block columns.
-    pub cols: usize,
+    pub(crate) cols: usize,
     /// Number of block rows.
-    pub rows: usize,
+    pub(crate) rows: usize,
 }
 
 impl BlockGrid {
     /// The grid of `block_px` blocks covering a `width` × `height` image.
-    pub fn new(width: usize, height: usize, block_px: usize) -> Self {
+    pub(crate) fn new(width: usize, height: usize, block_px: usize) -> Self {
         let block_px = block_px.max(1);
         BlockGrid {
             block_px,
@@ -76,18 +76,13 @@ impl BlockGrid {
     }
 
     /// Number of blocks.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.cols * self.rows
-    }
-
-    /// Whether the grid has no blocks.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// The block holding pixel (`x`, `y`).
     #[inline]
-    pub fn block_of(&self, x: usize, y: usize) -> (usize, usize) {
+    pub(crate) fn block_of(&self, x: usize, y: usize) -> (usize, usize) {
         (
             (x / self.block_px).min(self.cols.saturating_sub(1)),
             (y / self.block_px).min(self.rows.saturating_sub(1)),
@@ -95,7 +90,7 @@ impl BlockGrid {
     }
 
     /// Pixel ranges `(x0..x1, y0..y1)` of block (`bx`, `by`), clipped to the image.
-    pub fn pixels_of(
+    pub(crate) fn pixels_of(
         &self,
         bx: usize,
         by: usize,
@@ -106,14 +101,14 @@ impl BlockGrid {
     }
 
     /// Centre of block (`bx`, `by`) in pixel coordinates.
-    pub fn centre_of(&self, bx: usize, by: usize) -> (f32, f32) {
+    pub(crate) fn centre_of(&self, bx: usize, by: usize) -> (f32, f32) {
         let (xs, ys) = self.pixels_of(bx, by);
         ((xs.start + xs.end) as f32 * 0.5 - 0.5, (ys.start + ys.end) as f32 * 0.5 - 0.5)
     }
 
     /// Block coordinates (fractional) of a pixel position, for bilinear interpolation between
     /// block centres.
-    pub fn fractional_block(&self, x: f32, y: f32) -> (f32, f32) {
+    pub(crate) fn fractional_block(&self, x: f32, y: f32) -> (f32, f32) {
         let b = self.block_px as f32;
         ((x + 0.5) / b - 0.5, (y + 0.5) / b - 0.5)
     }
@@ -122,22 +117,22 @@ impl BlockGrid {
 /// An image copied into a larger buffer with a replicated border, so that oriented filters can
 /// read `pad` pixels beyond every edge without bounds checks.
 #[derive(Debug, Clone)]
-pub struct PaddedImage {
+pub(crate) struct PaddedImage {
     /// Width of the original image.
-    pub width: usize,
+    pub(crate) width: usize,
     /// Height of the original image.
-    pub height: usize,
+    pub(crate) height: usize,
     /// Border width on every side.
-    pub pad: usize,
+    pub(crate) pad: usize,
     /// Row length of the buffer (`width + 2 * pad`).
-    pub stride: usize,
+    pub(crate) stride: usize,
     /// The buffer, `(height + 2 * pad)` rows of `stride` values.
-    pub data: Vec<f32>,
+    pub(crate) data: Vec<f32>,
 }
 
 impl PaddedImage {
     /// Pads `values` (a `width` × `height` row-major plane) by `pad` replicated pixels.
-    pub fn new(values: &Plane<f32>, pad: usize) -> Self {
+    pub(crate) fn new(values: &Plane<f32>, pad: usize) -> Self {
         let (width, height) = (values.width, values.height);
         let stride = width + 2 * pad;
         let rows = height + 2 * pad;
@@ -157,20 +152,20 @@ impl PaddedImage {
 
     /// Buffer index of image pixel (`x`, `y`).
     #[inline]
-    pub fn index(&self, x: usize, y: usize) -> usize {
+    pub(crate) fn index(&self, x: usize, y: usize) -> usize {
         (y + self.pad) * self.stride + x + self.pad
     }
 
     /// Buffer index offset of a step of `dx`, `dy` pixels.
     #[inline]
-    pub fn offset(&self, dx: i32, dy: i32) -> isize {
+    pub(crate) fn offset(&self, dx: i32, dy: i32) -> isize {
         dy as isize * self.stride as isize + dx as isize
     }
 }
 
 /// Wraps an angle to `(-π, π]`.
 #[inline]
-pub fn wrap_pi(angle: f32) -> f32 {
+pub(crate) fn wrap_pi(angle: f32) -> f32 {
     let a = (angle + PI).rem_euclid(TAU) - PI;
     if a <= -PI {
         a + TAU
@@ -181,13 +176,14 @@ pub fn wrap_pi(angle: f32) -> f32 {
 
 /// Smallest absolute difference between two directed angles, in `[0, π]`.
 #[inline]
-pub fn angle_distance(a: f32, b: f32) -> f32 {
+pub(crate) fn angle_distance(a: f32, b: f32) -> f32 {
     wrap_pi(a - b).abs()
 }
 
 /// Smallest absolute difference between two undirected orientations (mod π), in `[0, π/2]`.
 #[inline]
-pub fn orientation_distance(a: f32, b: f32) -> f32 {
+#[cfg(test)]
+pub(crate) fn orientation_distance(a: f32, b: f32) -> f32 {
     let d = (a - b).rem_euclid(PI);
     d.min(PI - d)
 }
@@ -195,20 +191,20 @@ pub fn orientation_distance(a: f32, b: f32) -> f32 {
 /// Converts a direction in image coordinates (y down, step `(cos t, sin t)`) to the template
 /// convention (counter-clockwise as viewed, step `(cos a, -sin a)`), in `[0, 2π)`.
 #[inline]
-pub fn to_template_angle(image_angle: f32) -> f32 {
+pub(crate) fn to_template_angle(image_angle: f32) -> f32 {
     crate::template::normalize_angle(-image_angle)
 }
 
 /// Index of the orientation bin (of [`crate::extract::parameters::ORIENTATION_BINS`] over π)
 /// nearest to an undirected orientation.
 #[inline]
-pub fn orientation_bin(orientation: f32, bins: usize) -> usize {
+pub(crate) fn orientation_bin(orientation: f32, bins: usize) -> usize {
     let t = orientation.rem_euclid(PI) / PI * bins as f32;
     (t.round() as usize) % bins
 }
 
 /// A normalised 1-D Gaussian kernel of standard deviation `sigma`, radius `ceil(3 sigma)`.
-pub fn gaussian_kernel(sigma: f32) -> Vec<f32> {
+pub(crate) fn gaussian_kernel(sigma: f32) -> Vec<f32> {
     let radius = (3.0 * sigma).ceil().max(1.0) as i32;
     let mut kernel: Vec<f32> =
         (-radius..=radius).map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp()).collect();
@@ -220,7 +216,11 @@ pub fn gaussian_kernel(sigma: f32) -> Vec<f32> {
 /// Separable Gaussian smoothing of several block fields at once, each weighted by `weight`
 /// (normalised convolution: blocks of zero weight neither contribute nor distort the result).
 /// Every field and the weight share one grid; results are written back in place.
-pub fn smooth_weighted(fields: &mut [&mut Plane<f32>], weight: &Plane<f32>, sigma_blocks: f32) {
+pub(crate) fn smooth_weighted(
+    fields: &mut [&mut Plane<f32>],
+    weight: &Plane<f32>,
+    sigma_blocks: f32,
+) {
     let kernel = gaussian_kernel(sigma_blocks);
     let radius = (kernel.len() / 2) as isize;
     let (w, h) = (weight.width, weight.height);

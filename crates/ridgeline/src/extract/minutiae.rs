@@ -23,32 +23,32 @@ use crate::template::MinutiaKind;
 
 /// A ridge leaving a minutia.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Branch {
+pub(crate) struct Branch {
     /// The minutia it leads to within the traced distance, if any.
-    pub to: Option<usize>,
+    pub(crate) to: Option<usize>,
     /// Pixels followed.
-    pub length_px: usize,
+    pub(crate) length_px: usize,
     /// Direction from the minutia to the branch's point at [`DIRECTION_TRACE_PX`] (or its end).
-    pub direction: f32,
+    pub(crate) direction: f32,
 }
 
 /// A minutia candidate on the skeleton.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Candidate {
+pub(crate) struct Candidate {
     /// Column in working-resolution pixels.
-    pub x: f32,
+    pub(crate) x: f32,
     /// Row in working-resolution pixels.
-    pub y: f32,
+    pub(crate) y: f32,
     /// Ending or bifurcation.
-    pub kind: MinutiaKind,
+    pub(crate) kind: MinutiaKind,
     /// Direction, image coordinates, radians in `(-π, π]`.
-    pub direction: f32,
+    pub(crate) direction: f32,
     /// The ridges leaving it.
-    pub branches: Vec<Branch>,
+    pub(crate) branches: Vec<Branch>,
 }
 
 /// Finds the minutiae of a skeleton and traces their branches.
-pub fn detect(skeleton: &Plane<bool>, orientation: &OrientationField) -> Vec<Candidate> {
+pub(crate) fn detect(skeleton: &Plane<bool>, orientation: &OrientationField) -> Vec<Candidate> {
     let (w, h) = (skeleton.width, skeleton.height);
     let stride = w + 2;
     let mut buf = vec![0u8; stride * (h + 2)];

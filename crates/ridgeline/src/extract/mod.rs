@@ -10,7 +10,8 @@
 //! ```
 //!
 //! A key design decision: everything runs at 500 dpi ([`STANDARD_DPI`]), so that every length in
-//! [`parameters`] means the same thing on every sensor; inputs at other resolutions are
+//! the tuning constants (`extract/parameters.rs`, units in their names) means the same thing on
+//! every sensor; inputs at other resolutions are
 //! resampled first and the minutiae mapped back to the original pixels at the end.
 //!
 //! Speed: the work is block-wise where it can be (gradients, mask, orientation, frequency), the
@@ -18,23 +19,28 @@
 //! allocations. Extraction is single-threaded; callers parallelise across images.
 //!
 //! Every intermediate product can be looked at: pass a [`Trace`] sink to
-//! [`Extractor::extract_traced`] (`ridgeline extract --trace DIR` writes them as PNGs).
+//! [`Extractor::extract_traced`] (`ridgeline extract --trace DIR` writes them as PNGs). The
+//! stages themselves are private; [`trace`] is the one window onto them, with the stage names
+//! ([`trace::STAGES`]) a profiler's sink sees go by.
 
-pub mod binarization;
-pub mod enhancement;
-pub mod filtering;
-pub mod frequency;
-pub mod gradients;
-pub mod grid;
-pub mod minutiae;
-pub mod orientation;
-pub mod parameters;
-pub mod quality;
-pub mod segmentation;
-pub mod singular_points;
-pub mod skeleton;
+mod binarization;
+mod enhancement;
+mod filtering;
+mod frequency;
+mod gradients;
+mod grid;
+mod minutiae;
+mod orientation;
+mod parameters;
+mod quality;
+mod segmentation;
+mod singular_points;
+mod skeleton;
+#[cfg(test)]
+mod tests;
 pub mod trace;
 
+pub use quality::{needs_recapture, RECAPTURE_QUALITY};
 pub use trace::{CollectTrace, NoTrace, Trace, TraceImage};
 
 use crate::error::{Error, Result};
@@ -89,33 +95,42 @@ impl Extractor {
 
         let grid = BlockGrid::new(w, h, parameters::BLOCK_SIZE_PX);
         let gradients = gradients::compute(&gray, grid);
+        trace.stage_finished("gradients");
         let mask = segmentation::compute(&gradients);
+        trace.stage_finished("segmentation");
         if tracing {
             trace.record(trace::keys::MASK, trace::mask(&gray, &mask));
         }
         let orientation = orientation::compute(&gradients, &mask);
+        trace.stage_finished("orientation");
         if tracing {
             trace.record(trace::keys::ORIENTATION, trace::orientation(&gray, &orientation, &mask));
         }
         let padded = padded_input(&gray);
         let frequency = frequency::compute(&padded, &orientation, &mask);
+        trace.stage_finished("frequency");
         if tracing {
             trace.record(trace::keys::FREQUENCY, trace::frequency(&frequency, &mask));
         }
         let enhanced = enhancement::compute(&padded, &orientation, &frequency, &mask);
+        trace.stage_finished("enhancement");
         if tracing {
             trace.record(trace::keys::ENHANCED, trace::enhanced(&enhanced));
         }
         let binary = binarization::compute(&enhanced, &mask);
+        trace.stage_finished("binarization");
         if tracing {
             trace.record(trace::keys::BINARY, trace::binary(&binary));
         }
         let skeleton = skeleton::compute(&binary);
+        trace.stage_finished("skeleton");
         if tracing {
             trace.record(trace::keys::SKELETON, trace::skeleton(&gray, &skeleton));
         }
         let candidates = minutiae::detect(&skeleton, &orientation);
+        trace.stage_finished("minutiae");
         let removals = filtering::apply(&candidates, &mask);
+        trace.stage_finished("filtering");
         if tracing {
             trace.record(
                 trace::keys::MINUTIAE_RAW,
@@ -135,6 +150,8 @@ impl Extractor {
         kept.sort_by_key(|k| std::cmp::Reverse(k.1));
         kept.truncate(self.config.max_minutiae);
         kept.sort_by(|a, b| a.0.y.total_cmp(&b.0.y).then(a.0.x.total_cmp(&b.0.x)));
+        let image_quality = quality::image(&orientation, &gradients, &mask);
+        trace.stage_finished("quality");
         if tracing {
             let shown: Vec<minutiae::Candidate> = kept.iter().map(|(c, _)| c.clone()).collect();
             trace.record(trace::keys::MINUTIAE, trace::minutiae(&gray, &shown, None));
@@ -145,7 +162,7 @@ impl Extractor {
             parameters::SINGULAR_SMOOTHING_SIGMA_BLOCKS,
         );
         let singular = singular_points::detect(grid, &coarse.angle, &mask.blocks);
-        let image_quality = quality::image(&orientation, &gradients, &mask);
+        trace.stage_finished("singular_points");
 
         let to_original = Scale::new(image.dpi());
         let minutiae = kept

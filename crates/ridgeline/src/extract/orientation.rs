@@ -16,21 +16,21 @@ use super::segmentation::Mask;
 
 /// Ridge orientation and coherence per block.
 #[derive(Debug, Clone)]
-pub struct OrientationField {
+pub(crate) struct OrientationField {
     /// The block grid.
-    pub grid: BlockGrid,
+    pub(crate) grid: BlockGrid,
     /// Ridge orientation per block, radians in `[0, π)`, image coordinates (y down).
-    pub angle: Plane<f32>,
+    pub(crate) angle: Plane<f32>,
     /// Coherence per block, `[0, 1]`.
-    pub coherence: Plane<f32>,
+    pub(crate) coherence: Plane<f32>,
     /// Unit doubled-angle vector of the ridge orientation per block: `(cos 2θ, sin 2θ)`.
-    pub doubled: Plane<(f32, f32)>,
+    pub(crate) doubled: Plane<(f32, f32)>,
 }
 
 impl OrientationField {
     /// Ridge orientation at a pixel position, interpolated bilinearly between block centres in
     /// the doubled-angle domain.
-    pub fn orientation_at(&self, x: f32, y: f32) -> f32 {
+    pub(crate) fn orientation_at(&self, x: f32, y: f32) -> f32 {
         let (fx, fy) = self.grid.fractional_block(x, y);
         let max_x = (self.grid.cols - 1) as f32;
         let max_y = (self.grid.rows - 1) as f32;
@@ -52,21 +52,15 @@ impl OrientationField {
         }
         (0.5 * s.atan2(c)).rem_euclid(PI)
     }
-
-    /// Coherence of the block holding a pixel.
-    pub fn coherence_at(&self, x: usize, y: usize) -> f32 {
-        let (bx, by) = self.grid.block_of(x, y);
-        self.coherence.at(bx, by)
-    }
 }
 
 /// Computes the orientation field from block gradients, smoothing over the foreground.
-pub fn compute(gradients: &BlockGradients, mask: &Mask) -> OrientationField {
+pub(crate) fn compute(gradients: &BlockGradients, mask: &Mask) -> OrientationField {
     compute_smoothed(gradients, mask, ORIENTATION_SMOOTHING_SIGMA_BLOCKS)
 }
 
 /// [`compute`] with an explicit smoothing scale (singular points use a coarser one).
-pub fn compute_smoothed(
+pub(crate) fn compute_smoothed(
     gradients: &BlockGradients,
     mask: &Mask,
     sigma_blocks: f32,

@@ -30,7 +30,12 @@ fn block_reliability(orientation: &OrientationField, gradients: &BlockGradients,
 }
 
 /// Quality 0–100 of a minutia at working-resolution pixel (`x`, `y`).
-pub fn minutia(orientation: &OrientationField, gradients: &BlockGradients, x: f32, y: f32) -> u8 {
+pub(crate) fn minutia(
+    orientation: &OrientationField,
+    gradients: &BlockGradients,
+    x: f32,
+    y: f32,
+) -> u8 {
     let grid = orientation.grid;
     let (bx, by) = grid.block_of(x.max(0.0) as usize, y.max(0.0) as usize);
     let r = block_reliability(orientation, gradients, by * grid.cols + bx);
@@ -38,7 +43,7 @@ pub fn minutia(orientation: &OrientationField, gradients: &BlockGradients, x: f3
 }
 
 /// Quality 0–100 of the whole image.
-pub fn image(orientation: &OrientationField, gradients: &BlockGradients, mask: &Mask) -> u8 {
+pub(crate) fn image(orientation: &OrientationField, gradients: &BlockGradients, mask: &Mask) -> u8 {
     let mut sum = 0.0;
     let mut count = 0usize;
     for (b, &fg) in mask.blocks.data.iter().enumerate() {

@@ -8,35 +8,33 @@
 //! judged by the filtering stage, which keeps those whose ridges are well inside.
 
 use super::gradients::BlockGradients;
-use super::grid::{BlockGrid, Plane};
+use super::grid::Plane;
 use super::parameters::*;
 
 /// The foreground mask, per block and per pixel.
 #[derive(Debug, Clone)]
-pub struct Mask {
-    /// The block grid.
-    pub grid: BlockGrid,
+pub(crate) struct Mask {
     /// One flag per block.
-    pub blocks: Plane<bool>,
+    pub(crate) blocks: Plane<bool>,
     /// One flag per pixel (the block mask at pixel resolution).
-    pub pixels: Plane<bool>,
+    pub(crate) pixels: Plane<bool>,
 }
 
 impl Mask {
     /// Whether pixel (`x`, `y`) is foreground; false outside the image.
     #[inline]
-    pub fn contains(&self, x: isize, y: isize) -> bool {
+    pub(crate) fn contains(&self, x: isize, y: isize) -> bool {
         self.pixels.get(x, y).unwrap_or(false)
     }
 
     /// Number of foreground pixels.
-    pub fn area_px(&self) -> usize {
+    pub(crate) fn area_px(&self) -> usize {
         self.pixels.data.iter().filter(|&&m| m).count()
     }
 }
 
 /// Computes the mask from the block statistics.
-pub fn compute(gradients: &BlockGradients) -> Mask {
+pub(crate) fn compute(gradients: &BlockGradients) -> Mask {
     let grid = gradients.grid;
     let (cols, rows) = (grid.cols, grid.rows);
     let threshold = contrast_threshold(&gradients.std_dev.data);
@@ -72,12 +70,12 @@ pub fn compute(gradients: &BlockGradients) -> Mask {
             pixels.data[row + xs.start..row + xs.end].fill(blocks.data[by * cols + bx]);
         }
     }
-    Mask { grid, blocks, pixels }
+    Mask { blocks, pixels }
 }
 
 /// Coherence of a structure tensor: 0 for isotropic noise, 1 for perfectly parallel ridges.
 #[inline]
-pub fn coherence(gxx: f32, gyy: f32, gxy: f32) -> f32 {
+pub(crate) fn coherence(gxx: f32, gyy: f32, gxy: f32) -> f32 {
     let energy = gxx + gyy;
     if energy <= f32::EPSILON {
         return 0.0;

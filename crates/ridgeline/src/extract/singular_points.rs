@@ -12,13 +12,13 @@ use super::parameters::*;
 
 /// A singular point in working-resolution pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Detection {
+pub(crate) struct Detection {
     /// Column.
-    pub x: f32,
+    pub(crate) x: f32,
     /// Row.
-    pub y: f32,
+    pub(crate) y: f32,
     /// Core (true) or delta (false).
-    pub core: bool,
+    pub(crate) core: bool,
 }
 
 /// The 8 neighbours in order of increasing angle in image coordinates.
@@ -27,7 +27,7 @@ const RING_BY_ANGLE: [(isize, isize); 8] =
 
 /// Finds cores and deltas of an orientation field (angles per block, `[0, π)`), considering only
 /// blocks whose whole ring lies in `inside`.
-pub fn detect(grid: BlockGrid, angle: &Plane<f32>, inside: &Plane<bool>) -> Vec<Detection> {
+pub(crate) fn detect(grid: BlockGrid, angle: &Plane<f32>, inside: &Plane<bool>) -> Vec<Detection> {
     let mut raw: Vec<(f32, f32, bool, u32)> = Vec::new();
     for by in 1..grid.rows.saturating_sub(1) {
         for bx in 1..grid.cols.saturating_sub(1) {

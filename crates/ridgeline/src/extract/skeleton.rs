@@ -12,12 +12,12 @@
 use super::grid::Plane;
 
 /// Offsets (dx, dy) of the neighbour bits, clockwise from north.
-pub const RING: [(isize, isize); 8] =
+pub(crate) const RING: [(isize, isize); 8] =
     [(0, -1), (1, -1), (1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1)];
 
 /// The 8-neighbour code of pixel `i` in a buffer of row length `stride` (1 = ridge).
 #[inline]
-pub fn neighbour_code(buf: &[u8], i: usize, stride: usize) -> u8 {
+pub(crate) fn neighbour_code(buf: &[u8], i: usize, stride: usize) -> u8 {
     let up = i - stride;
     let down = i + stride;
     buf[up]
@@ -31,7 +31,7 @@ pub fn neighbour_code(buf: &[u8], i: usize, stride: usize) -> u8 {
 }
 
 /// Number of 0→1 transitions around the ring (the crossing number).
-pub const fn transitions(code: u8) -> u32 {
+pub(crate) const fn transitions(code: u8) -> u32 {
     let mut count = 0;
     let mut k = 0;
     while k < 8 {
@@ -46,7 +46,7 @@ pub const fn transitions(code: u8) -> u32 {
 }
 
 /// [`transitions`] of every neighbour code.
-pub static CROSSING_NUMBER: [u8; 256] = crossing_number_table();
+pub(crate) static CROSSING_NUMBER: [u8; 256] = crossing_number_table();
 
 const fn crossing_number_table() -> [u8; 256] {
     let mut table = [0u8; 256];
@@ -155,7 +155,7 @@ static ZHANG_SUEN_SECOND: [bool; 256] = zhang_suen_table(true);
 static STAIRCASE: [bool; 256] = staircase_table();
 
 /// Thins a binary ridge map to a one-pixel-wide skeleton of the same size.
-pub fn compute(binary: &Plane<bool>) -> Plane<bool> {
+pub(crate) fn compute(binary: &Plane<bool>) -> Plane<bool> {
     let (w, h) = (binary.width, binary.height);
     let stride = w + 2;
     // One-pixel frame of background so that neighbour reads never leave the buffer.

@@ -46,7 +46,26 @@ pub trait Trace {
     }
     /// Receives one stage's picture.
     fn record(&mut self, key: &'static str, image: TraceImage);
+    /// Called as each stage of [`STAGES`] finishes, before its product is drawn, whether or not
+    /// the sink is enabled: a profiler's clock (`cargo run --release -p ridgeline --example
+    /// stage_times IMAGE`).
+    fn stage_finished(&mut self, _stage: &'static str) {}
 }
+
+/// Names of the extraction stages as [`Trace::stage_finished`] reports them, in pipeline order.
+pub const STAGES: [&str; 11] = [
+    "gradients",
+    "segmentation",
+    "orientation",
+    "frequency",
+    "enhancement",
+    "binarization",
+    "skeleton",
+    "minutiae",
+    "filtering",
+    "quality",
+    "singular_points",
+];
 
 /// A sink that wants nothing.
 #[derive(Debug, Default, Clone, Copy)]
@@ -97,7 +116,7 @@ const GREEN: Rgb = [20, 180, 40];
 
 impl TraceImage {
     /// A picture of grey levels.
-    pub fn from_gray(width: usize, height: usize, gray: impl Iterator<Item = u8>) -> Self {
+    pub(crate) fn from_gray(width: usize, height: usize, gray: impl Iterator<Item = u8>) -> Self {
         let rgb = gray.flat_map(|g| [g, g, g]).collect();
         TraceImage { width: width as u32, height: height as u32, rgb }
     }
@@ -149,13 +168,13 @@ impl TraceImage {
 }
 
 /// The input with the background dimmed.
-pub fn mask(gray: &Plane<u8>, mask: &Mask) -> TraceImage {
+pub(crate) fn mask(gray: &Plane<u8>, mask: &Mask) -> TraceImage {
     let dim = |(&g, &m): (&u8, &bool)| if m { g } else { g / 3 };
     TraceImage::from_gray(gray.width, gray.height, gray.data.iter().zip(&mask.pixels.data).map(dim))
 }
 
 /// Orientation lines per block over the faded input.
-pub fn orientation(gray: &Plane<u8>, field: &OrientationField, mask: &Mask) -> TraceImage {
+pub(crate) fn orientation(gray: &Plane<u8>, field: &OrientationField, mask: &Mask) -> TraceImage {
     let mut img =
         TraceImage::from_gray(gray.width, gray.height, gray.data.iter().map(|&g| 160 + g / 3));
     let grid = field.grid;
@@ -177,7 +196,7 @@ pub fn orientation(gray: &Plane<u8>, field: &OrientationField, mask: &Mask) -> T
 }
 
 /// Ridge period per block as grey level, background black.
-pub fn frequency(field: &FrequencyField, mask: &Mask) -> TraceImage {
+pub(crate) fn frequency(field: &FrequencyField, mask: &Mask) -> TraceImage {
     let (w, h) = (mask.pixels.width, mask.pixels.height);
     let grid = field.grid;
     let span = RIDGE_PERIOD_MAX_PX - RIDGE_PERIOD_MIN_PX;
@@ -194,14 +213,14 @@ pub fn frequency(field: &FrequencyField, mask: &Mask) -> TraceImage {
 }
 
 /// The enhanced image, ridges dark, scaled to its own range.
-pub fn enhanced(values: &Plane<f32>) -> TraceImage {
+pub(crate) fn enhanced(values: &Plane<f32>) -> TraceImage {
     let peak = values.data.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-6);
     let pixels = values.data.iter().map(|v| (127.5 - 127.5 * v / peak).clamp(0.0, 255.0) as u8);
     TraceImage::from_gray(values.width, values.height, pixels)
 }
 
 /// A binary map, set pixels black.
-pub fn binary(values: &Plane<bool>) -> TraceImage {
+pub(crate) fn binary(values: &Plane<bool>) -> TraceImage {
     TraceImage::from_gray(
         values.width,
         values.height,
@@ -210,14 +229,14 @@ pub fn binary(values: &Plane<bool>) -> TraceImage {
 }
 
 /// The skeleton in black over the faded input.
-pub fn skeleton(gray: &Plane<u8>, skel: &Plane<bool>) -> TraceImage {
+pub(crate) fn skeleton(gray: &Plane<u8>, skel: &Plane<bool>) -> TraceImage {
     let pixels = gray.data.iter().zip(&skel.data).map(|(&g, &s)| if s { 0 } else { 170 + g / 3 });
     TraceImage::from_gray(gray.width, gray.height, pixels)
 }
 
 /// Minutiae over the input: with `removals`, every candidate coloured by its fate; without,
 /// the kept ones by kind.
-pub fn minutiae(
+pub(crate) fn minutiae(
     gray: &Plane<u8>,
     candidates: &[Candidate],
     removals: Option<&[Option<Removal>]>,

@@ -13,15 +13,15 @@ use crate::image::FingerImage;
 
 const FORMAT: &str = "ansi/nist-itl";
 /// Group separator: ends a field.
-pub const GS: u8 = 0x1D;
+pub(crate) const GS: u8 = 0x1D;
 /// File separator: ends a tagged record.
-pub const FS: u8 = 0x1C;
+pub(crate) const FS: u8 = 0x1C;
 /// Record separator: separates subfields.
-pub const RS: u8 = 0x1E;
+pub(crate) const RS: u8 = 0x1E;
 /// Unit separator: separates items of a subfield.
-pub const US: u8 = 0x1F;
+pub(crate) const US: u8 = 0x1F;
 /// Type-4 fixed header length (LEN 4, IDC 1, IMP 1, FGP 6, ISR 1, HLL 2, VLL 2, GCA 1).
-pub const TYPE4_HEADER_LEN: usize = 18;
+pub(crate) const TYPE4_HEADER_LEN: usize = 18;
 /// Millimetres per inch, for resolutions stated in pixels per millimetre.
 const MM_PER_INCH: f64 = 25.4;
 

@@ -13,28 +13,21 @@ use crate::bytes::{Reader, Writer};
 use crate::error::{Error, Result};
 
 /// Version of 2009 records.
-pub const VERSION: [u8; 4] = *b"030\0";
+pub(crate) const VERSION: [u8; 4] = *b"030\0";
 /// Version of 2009/Amd 1 records.
-pub const VERSION_AMD1: [u8; 4] = *b"035\0";
+pub(crate) const VERSION_AMD1: [u8; 4] = *b"035\0";
 /// Offset of the record length (u32).
-pub const OFFSET_LENGTH: usize = 8;
-/// Offset of the CBEFF product owner.
-pub const OFFSET_PRODUCT_OWNER: usize = 12;
-/// Offset of the CBEFF product type.
-pub const OFFSET_PRODUCT_TYPE: usize = 14;
-/// Offset of the certification flags (bit 7: capture device certified).
-pub const OFFSET_CERTIFICATION: usize = 16;
-/// Offset of the capture device id (u16).
-pub const OFFSET_DEVICE_ID: usize = 17;
+pub(crate) const OFFSET_LENGTH: usize = 8;
 /// Offset of the number of finger views.
-pub const OFFSET_VIEW_COUNT: usize = 19;
+#[cfg(test)]
+pub(crate) const OFFSET_VIEW_COUNT: usize = 19;
 /// Header length; the first finger view starts here.
-pub const HEADER_LEN: usize = 21;
+pub(crate) const HEADER_LEN: usize = 21;
 /// Finger view fields up to and including the minutia count.
-pub const VIEW_FIELDS_LEN: usize = 17;
+pub(crate) const VIEW_FIELDS_LEN: usize = 17;
 
 /// Decodes an ANSI INCITS 378-2009 or 2009/Amd 1 record.
-pub fn decode(bytes: &[u8]) -> Result<MinutiaeRecord> {
+pub(crate) fn decode(bytes: &[u8]) -> Result<MinutiaeRecord> {
     let format = TemplateFormat::Ansi378_2009;
     let mut r = Reader::new(bytes, format.name());
     let mut warnings = Vec::new();
@@ -113,7 +106,7 @@ pub fn decode(bytes: &[u8]) -> Result<MinutiaeRecord> {
 
 /// Encodes an ANSI INCITS 378-2009 record (version `"035"` when the record was read as
 /// 2009/Amd 1, else `"030"`).
-pub fn encode(record: &MinutiaeRecord) -> Result<Vec<u8>> {
+pub(crate) fn encode(record: &MinutiaeRecord) -> Result<Vec<u8>> {
     let h = &record.header;
     let mut w = Writer::default();
     w.bytes(&MAGIC);

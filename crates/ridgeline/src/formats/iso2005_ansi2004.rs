@@ -12,45 +12,46 @@ use crate::bytes::{Reader, Writer};
 use crate::error::{Error, Result};
 
 /// Magic number shared by every FMR record.
-pub const MAGIC: [u8; 4] = *b"FMR\0";
+pub(crate) const MAGIC: [u8; 4] = *b"FMR\0";
 /// Version written into 2005/2004 records.
-pub const VERSION_2005: [u8; 4] = *b" 20\0";
+pub(crate) const VERSION_2005: [u8; 4] = *b" 20\0";
 /// Another spelling of the same version found in real files (FingerprintIO's ANSI 2004 sample).
-pub const VERSION_2005_ALT: [u8; 4] = *b"020\0";
+pub(crate) const VERSION_2005_ALT: [u8; 4] = *b"020\0";
 
 /// ISO 2005 header: offset of the 4-byte record length.
-pub const ISO_OFFSET_LENGTH: usize = 8;
-/// ISO 2005 header: capture equipment (4 certification bits, 12-bit device id).
-pub const ISO_OFFSET_EQUIPMENT: usize = 12;
+pub(crate) const ISO_OFFSET_LENGTH: usize = 8;
 /// ISO 2005 header: image width.
-pub const ISO_OFFSET_WIDTH: usize = 14;
+#[cfg(test)]
+pub(crate) const ISO_OFFSET_WIDTH: usize = 14;
 /// ISO 2005 header: image height.
-pub const ISO_OFFSET_HEIGHT: usize = 16;
+#[cfg(test)]
+pub(crate) const ISO_OFFSET_HEIGHT: usize = 16;
 /// ISO 2005 header: horizontal resolution, pixels per cm.
 pub const ISO_OFFSET_RESOLUTION_X: usize = 18;
 /// ISO 2005 header: vertical resolution, pixels per cm.
 pub const ISO_OFFSET_RESOLUTION_Y: usize = 20;
 /// ISO 2005 header: number of finger views.
-pub const ISO_OFFSET_VIEW_COUNT: usize = 22;
+#[cfg(test)]
+pub(crate) const ISO_OFFSET_VIEW_COUNT: usize = 22;
 /// ISO 2005 header length; the first finger view starts here.
-pub const ISO_HEADER_LEN: usize = 24;
+pub(crate) const ISO_HEADER_LEN: usize = 24;
 
 /// ANSI 2004 header: offset of the 2-byte record length (0: a 4-byte length follows).
-pub const ANSI_OFFSET_LENGTH: usize = 8;
+pub(crate) const ANSI_OFFSET_LENGTH: usize = 8;
 /// ANSI 2004 header length with the 2-byte length field.
-pub const ANSI_HEADER_LEN: usize = 26;
+pub(crate) const ANSI_HEADER_LEN: usize = 26;
 /// ANSI 2004 header length with the 6-byte length field.
-pub const ANSI_HEADER_LEN_LONG: usize = 30;
+pub(crate) const ANSI_HEADER_LEN_LONG: usize = 30;
 
 /// Finger view header length (position, view/impression, quality, minutia count).
-pub const VIEW_HEADER_LEN: usize = 4;
+pub(crate) const VIEW_HEADER_LEN: usize = 4;
 /// Bytes per minutia.
-pub const MINUTIA_LEN: usize = 6;
+pub(crate) const MINUTIA_LEN: usize = 6;
 /// Extended data block header (type id, length).
-pub const BLOCK_HEADER_LEN: usize = 4;
+pub(crate) const BLOCK_HEADER_LEN: usize = 4;
 
 /// Decodes an ISO/IEC 19794-2:2005 record.
-pub fn decode_iso(bytes: &[u8]) -> Result<MinutiaeRecord> {
+pub(crate) fn decode_iso(bytes: &[u8]) -> Result<MinutiaeRecord> {
     let format = TemplateFormat::Iso19794_2_2005;
     let mut r = Reader::new(bytes, format.name());
     let mut warnings = Vec::new();
@@ -70,7 +71,7 @@ pub fn decode_iso(bytes: &[u8]) -> Result<MinutiaeRecord> {
 }
 
 /// Decodes an ANSI INCITS 378-2004 record.
-pub fn decode_ansi(bytes: &[u8]) -> Result<MinutiaeRecord> {
+pub(crate) fn decode_ansi(bytes: &[u8]) -> Result<MinutiaeRecord> {
     let format = TemplateFormat::Ansi378_2004;
     let mut r = Reader::new(bytes, format.name());
     let mut warnings = Vec::new();
@@ -256,7 +257,7 @@ fn split_blocks(mut area: &[u8], length_includes_header: bool) -> Option<Vec<Ext
 }
 
 /// Encodes an ISO/IEC 19794-2:2005 record.
-pub fn encode_iso(record: &MinutiaeRecord) -> Result<Vec<u8>> {
+pub(crate) fn encode_iso(record: &MinutiaeRecord) -> Result<Vec<u8>> {
     let format = TemplateFormat::Iso19794_2_2005;
     let mut w = Writer::default();
     w.bytes(&MAGIC);
@@ -270,7 +271,7 @@ pub fn encode_iso(record: &MinutiaeRecord) -> Result<Vec<u8>> {
 }
 
 /// Encodes an ANSI INCITS 378-2004 record (2-byte length when it fits, else 0 and 4 bytes).
-pub fn encode_ansi(record: &MinutiaeRecord) -> Result<Vec<u8>> {
+pub(crate) fn encode_ansi(record: &MinutiaeRecord) -> Result<Vec<u8>> {
     let format = TemplateFormat::Ansi378_2004;
     let mut body = Writer::default();
     body.u16(record.header.product_owner);

@@ -14,23 +14,25 @@ use crate::bytes::{Reader, Writer};
 use crate::error::{Error, Result};
 
 /// Version of 2011 records.
-pub const VERSION: [u8; 4] = *b"030\0";
+pub(crate) const VERSION: [u8; 4] = *b"030\0";
 /// Offset of the record length (u32).
-pub const OFFSET_LENGTH: usize = 8;
+pub(crate) const OFFSET_LENGTH: usize = 8;
 /// Offset of the number of finger representations (u16).
-pub const OFFSET_VIEW_COUNT: usize = 12;
+pub(crate) const OFFSET_VIEW_COUNT: usize = 12;
 /// Offset of the certification flag (u8).
-pub const OFFSET_CERTIFICATION: usize = 14;
+#[cfg(test)]
+pub(crate) const OFFSET_CERTIFICATION: usize = 14;
 /// Header length; the first representation starts here.
-pub const HEADER_LEN: usize = 15;
+#[cfg(test)]
+pub(crate) const HEADER_LEN: usize = 15;
 /// Smallest possible representation: length, date, device, quality count, finger fields,
 /// minutia count and extended data length.
-pub const MIN_VIEW_LEN: usize = 4 + 9 + 5 + 1 + 13 + 2;
+pub(crate) const MIN_VIEW_LEN: usize = 4 + 9 + 5 + 1 + 13 + 2;
 /// Quality value of a minutia stored without one (5-byte minutiae).
-pub const QUALITY_NOT_REPORTED: u8 = 254;
+pub(crate) const QUALITY_NOT_REPORTED: u8 = 254;
 
 /// Decodes an ISO/IEC 19794-2:2011 record.
-pub fn decode(bytes: &[u8]) -> Result<MinutiaeRecord> {
+pub(crate) fn decode(bytes: &[u8]) -> Result<MinutiaeRecord> {
     let format = TemplateFormat::Iso19794_2_2011;
     let mut r = Reader::new(bytes, format.name());
     let mut warnings = Vec::new();
@@ -167,7 +169,7 @@ fn decode_view(
 }
 
 /// Encodes an ISO/IEC 19794-2:2011 record. Minutiae take 5 bytes when none reports a quality.
-pub fn encode(record: &MinutiaeRecord) -> Result<Vec<u8>> {
+pub(crate) fn encode(record: &MinutiaeRecord) -> Result<Vec<u8>> {
     let mut w = Writer::default();
     w.bytes(&MAGIC);
     w.bytes(&VERSION);

@@ -1,20 +1,21 @@
-//! Interchange formats: ISO/IEC 19794-2, ANSI INCITS 378, WSQ and ANSI/NIST-ITL.
+//! Interchange formats: ISO/IEC 19794-2, ANSI INCITS 378 and ANSI/NIST-ITL (WSQ, an image
+//! codec, is [`crate::image::wsq`]).
 //!
 //! A key design decision: one codec per standard behind one registry, [`TemplateFormat`].
 //! Every minutiae codec decodes into the same raw model ([`MinutiaeRecord`]: the integers of the
 //! file, all finger views, extension blocks as bytes) so that a record re-encodes to its own
 //! bytes; conversion to Ridgeline's [`Template`] units happens in one place
-//! ([`record`], with the angle table). [`decode_template`] detects the format from the bytes and
+//! (`formats/record.rs`, with the angle table). [`decode_template`] detects the format from the bytes and
 //! returns the first finger view; [`decode_record`] returns them all.
 //!
 //! Every parser here reads untrusted bytes: reads are bounds-checked, counts are checked against
 //! the bytes left before anything is allocated, and bad input is a typed [`Error::Format`].
 
 pub mod an2k;
-pub mod ansi2009;
-pub mod iso2005_ansi2004;
-pub mod iso2011;
-pub mod record;
+mod ansi2009;
+mod iso2005_ansi2004;
+mod iso2011;
+mod record;
 mod template_format;
 
 pub use record::{
@@ -23,6 +24,9 @@ pub use record::{
 };
 
 pub use template_format::TemplateFormat;
+
+// The two header offsets tools need to patch a record's stated resolution.
+pub use iso2005_ansi2004::{ISO_OFFSET_RESOLUTION_X, ISO_OFFSET_RESOLUTION_Y};
 
 use crate::error::{Error, Result};
 use crate::template::{Template, NATIVE_MAGIC};
@@ -168,7 +172,7 @@ impl MinutiaeRecord {
     }
 
     /// A one-view record of `format` holding `template`.
-    pub fn from_template(template: &Template, format: TemplateFormat) -> Result<Self> {
+    pub(crate) fn from_template(template: &Template, format: TemplateFormat) -> Result<Self> {
         let view = FingerView::from_template(template, format)?;
         let header = RecordHeader {
             width: view.width,

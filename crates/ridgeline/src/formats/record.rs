@@ -23,22 +23,20 @@ use crate::template::{
     normalize_angle, Minutia, MinutiaKind, SingularPoint, SingularPointKind, Template,
 };
 
-/// Pixels per centimetre at 500 dpi, the resolution almost every record states.
-pub const PIXELS_PER_CM_500_DPI: u16 = 197;
 /// Centimetres per inch, for resolution conversion.
 const CM_PER_INCH: f64 = 2.54;
 /// Largest coordinate the 14-bit minutia position fields hold.
-pub const MAX_COORDINATE: u16 = 0x3fff;
+pub(crate) const MAX_COORDINATE: u16 = 0x3fff;
 /// Type bits of a ridge ending (`01`), in the two top bits of the x field.
-pub const TYPE_ENDING: u8 = 1;
+pub(crate) const TYPE_ENDING: u8 = 1;
 /// Type bits of a bifurcation (`10`).
-pub const TYPE_BIFURCATION: u8 = 2;
+pub(crate) const TYPE_BIFURCATION: u8 = 2;
 /// Type bits of "other" (`00`).
-pub const TYPE_OTHER: u8 = 0;
+pub(crate) const TYPE_OTHER: u8 = 0;
 /// Extended data block type: ridge counts.
-pub const BLOCK_RIDGE_COUNTS: u16 = 0x0001;
+pub(crate) const BLOCK_RIDGE_COUNTS: u16 = 0x0001;
 /// Extended data block type: cores and deltas.
-pub const BLOCK_CORE_DELTA: u16 = 0x0002;
+pub(crate) const BLOCK_CORE_DELTA: u16 = 0x0002;
 
 /// A decoded minutiae record: every finger view it holds, with the record header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -254,7 +252,7 @@ impl ExtensionBlock {
     }
 
     /// Builds a core/delta block.
-    pub fn from_singular_points(points: &[StoredSingularPoint]) -> Result<Self> {
+    pub(crate) fn from_singular_points(points: &[StoredSingularPoint]) -> Result<Self> {
         let mut w = crate::bytes::Writer::default();
         for kind in [SingularPointKind::Core, SingularPointKind::Delta] {
             let of_kind: Vec<_> = points.iter().filter(|p| p.kind == kind).collect();
@@ -290,13 +288,13 @@ pub(crate) fn angle_codes_per_turn(format: TemplateFormat) -> u32 {
 }
 
 /// Converts an angle code to radians in Ridgeline's convention.
-pub fn angle_from_code(code: u8, format: TemplateFormat) -> f32 {
+pub(crate) fn angle_from_code(code: u8, format: TemplateFormat) -> f32 {
     let per_turn = angle_codes_per_turn(format) as f32;
     normalize_angle(code as f32 * std::f32::consts::TAU / per_turn)
 }
 
 /// Converts radians in Ridgeline's convention to the nearest angle code.
-pub fn angle_to_code(angle: f32, format: TemplateFormat) -> u8 {
+pub(crate) fn angle_to_code(angle: f32, format: TemplateFormat) -> u8 {
     let per_turn = angle_codes_per_turn(format);
     let code = (normalize_angle(angle) * per_turn as f32 / std::f32::consts::TAU).round() as u32;
     // Rounding can reach a full turn, which is code 0.
@@ -304,19 +302,23 @@ pub fn angle_to_code(angle: f32, format: TemplateFormat) -> u8 {
 }
 
 /// Pixels per centimetre to dots per inch (197 → 500).
-pub fn dpi_from_pixels_per_cm(ppcm: u16) -> u32 {
+pub(crate) fn dpi_from_pixels_per_cm(ppcm: u16) -> u32 {
     (ppcm as f64 * CM_PER_INCH).round() as u32
 }
 
 /// Dots per inch to pixels per centimetre (500 → 197).
-pub fn pixels_per_cm_from_dpi(dpi: u32) -> u16 {
+pub(crate) fn pixels_per_cm_from_dpi(dpi: u32) -> u16 {
     (dpi as f64 / CM_PER_INCH).round().min(u16::MAX as f64) as u16
 }
 
 impl FingerView {
     /// Converts the view to a [`Template`] in Ridgeline's units, appending any tolerated quirk
     /// to `warnings`.
-    pub fn to_template(&self, format: TemplateFormat, warnings: &mut Vec<String>) -> Template {
+    pub(crate) fn to_template(
+        &self,
+        format: TemplateFormat,
+        warnings: &mut Vec<String>,
+    ) -> Template {
         let dpi = if self.resolution_x == 0 {
             warnings.push("resolution 0 pixels/cm stated; assuming 500 dpi".into());
             500
@@ -378,7 +380,7 @@ impl FingerView {
 
     /// Builds a view from a [`Template`]: finger position unknown, live-scan plain impression,
     /// cores and deltas in a core/delta block.
-    pub fn from_template(template: &Template, format: TemplateFormat) -> Result<Self> {
+    pub(crate) fn from_template(template: &Template, format: TemplateFormat) -> Result<Self> {
         template.validate()?;
         let coordinate = |v: f32, what: &str| -> Result<u16> {
             let r = v.round();

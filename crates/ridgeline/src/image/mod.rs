@@ -17,9 +17,8 @@ mod raster;
 pub mod wsq;
 
 use raster::check_dimensions;
-pub use raster::{
-    check_dpi, FingerImage, MAX_DPI, MAX_SIDE_PX, MIN_DPI, MIN_SIDE_PX, STANDARD_DPI,
-};
+pub use raster::{check_dpi, FingerImage, MAX_SIDE_PX, MIN_SIDE_PX, STANDARD_DPI};
+pub(crate) use raster::{MAX_DPI, MIN_DPI};
 
 impl FingerImage {
     /// Decodes an image file's bytes.
@@ -57,7 +56,7 @@ impl FingerImage {
         Ok(FingerImage { width, height, dpi, pixels: gray.into_raw() })
     }
 
-    /// Reads and decodes an image file (at most [`MAX_INPUT_BYTES`]). See
+    /// Reads and decodes an image file (at most 256 MiB). See
     /// [`FingerImage::decode`] for `dpi`.
     pub fn open(path: impl AsRef<Path>, dpi: Option<u32>) -> Result<Self> {
         let bytes = read_input(path.as_ref())?;
@@ -350,9 +349,9 @@ mod tests {
 /// The most bytes an input file (image, template, interchange record) may have: far above a
 /// 1000 dpi ten-print card as uncompressed 8-bit pixels (about 60 MB), far below what would
 /// strain memory.
-pub const MAX_INPUT_BYTES: u64 = 256 << 20;
+pub(crate) const MAX_INPUT_BYTES: u64 = 256 << 20;
 
-/// Reads an input file, refusing (`InputTooLarge`) one longer than [`MAX_INPUT_BYTES`] before
+/// Reads an input file, refusing (`InputTooLarge`) one longer than 256 MiB before
 /// it is in memory: the length is checked first where the file has one, and the read stops one
 /// byte past the limit for files that do not (pipes, devices such as `/dev/zero`).
 pub fn read_input(path: &Path) -> Result<Vec<u8>> {
@@ -360,7 +359,7 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// [`read_input`] with another limit.
-pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>> {
+pub(crate) fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>> {
     use std::io::Read;
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;

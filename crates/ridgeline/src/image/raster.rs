@@ -9,9 +9,9 @@ pub const MIN_SIDE_PX: u32 = 64;
 /// Largest accepted image side, in pixels.
 pub const MAX_SIDE_PX: u32 = 4096;
 /// Lowest supported resolution.
-pub const MIN_DPI: u32 = 250;
+pub(crate) const MIN_DPI: u32 = 250;
 /// Highest supported resolution.
-pub const MAX_DPI: u32 = 1000;
+pub(crate) const MAX_DPI: u32 = 1000;
 /// The resolution the extractor works at internally, and the default for files that carry none.
 pub const STANDARD_DPI: u32 = 500;
 

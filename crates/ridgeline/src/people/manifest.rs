@@ -19,7 +19,7 @@ use super::{normalize_subject_id, Demographics};
 use crate::error::{Error, Result};
 
 /// Largest finger position.
-pub const MAX_FINGER_POSITION: u8 = crate::gallery::MAX_FINGER;
+pub(crate) const MAX_FINGER_POSITION: u8 = crate::gallery::MAX_FINGER;
 
 /// One row: a print of a person.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,7 +79,7 @@ pub fn read_people(path: &Path) -> Result<Vec<PersonRows>> {
 }
 
 /// Parses manifest text; relative paths are resolved against `base`.
-pub fn parse_people(text: &str, base: &Path) -> Result<Vec<PersonRows>> {
+pub(crate) fn parse_people(text: &str, base: &Path) -> Result<Vec<PersonRows>> {
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     let mut people: Vec<PersonRows> = Vec::new();
     let mut index_of: HashMap<String, usize> = HashMap::new();

@@ -1,22 +1,25 @@
 //! People: a subject with up to ten fingers and optional demographic fields, the unit a
 //! registration office keeps one record of.
 //!
-//! * [`subject_id`]: the canonical form of a subject id, applied wherever an id enters.
+//! * subject ids ([`lookup_form`], [`canonical_stored`]): the canonical form of a subject id,
+//!   applied wherever an id enters.
 //! * [`Demographics`]: name, identity number, sex, birth date, address and source system,
 //!   stored with the person's record in the gallery as the byte block documented below and in
 //!   `docs/FORMATS.md`.
-//! * [`manifest`]: the one CSV format that lists people (a row per print) for enrolment and
+//! * [`read_people`]: the one CSV format that lists people (a row per print) for enrolment and
 //!   de-duplication.
 //!
 //! The gallery operations on people (enrol a person in one commit, refuse a second record of
 //! the same person, identify with several fingers) are in `crate::gallery::person`.
 
-pub mod manifest;
-pub mod subject_id;
+pub(crate) mod manifest;
+pub(crate) mod subject_id;
 
 pub use crate::error::SubjectIdProblem;
-pub use manifest::{parse_people, read_people, PersonRow, PersonRows};
-pub use subject_id::{canonical_stored, normalize_subject_id};
+pub(crate) use manifest::parse_people;
+pub use manifest::{read_people, PersonRow, PersonRows};
+pub(crate) use subject_id::normalize_subject_id;
+pub use subject_id::{canonical_stored, lookup_form};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::error::{Error, Result};
@@ -49,7 +52,7 @@ pub(crate) const TAG_ADDRESS: u8 = 5;
 pub(crate) const TAG_SOURCE: u8 = 6;
 
 /// Optional demographic fields of a person, as registered. Values are free text (normalised
-/// to NFC and trimmed, no control characters, at most [`MAX_FIELD_LEN`] bytes each); the
+/// to NFC and trimmed, no control characters, at most 1024 bytes each); the
 /// identity number is not validated here, because records from other systems carry numbers
 /// of many kinds (`crate::dedup::validate_id_number` checks GB 11643 numbers).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -87,7 +90,7 @@ impl Demographics {
 
     /// The same fields normalised (NFC, trimmed; empty values dropped), or a typed error naming
     /// the field that holds a control character or is too long.
-    pub fn normalized(&self) -> Result<Demographics> {
+    pub(crate) fn normalized(&self) -> Result<Demographics> {
         let norm = |field: &str, value: &Option<String>| -> Result<Option<String>> {
             let Some(value) = value else { return Ok(None) };
             let value: String = value.trim_start_matches('\u{FEFF}').trim().nfc().collect();
@@ -120,7 +123,7 @@ impl Demographics {
 
     /// The payload stored in the gallery (see the offsets above); empty when no field is set.
     /// Fields are normalised first, so the stored form is the canonical one.
-    pub fn encode(&self) -> Result<Vec<u8>> {
+    pub(crate) fn encode(&self) -> Result<Vec<u8>> {
         let d = self.normalized()?;
         let set: Vec<(u8, &str)> =
             d.fields().iter().filter_map(|(tag, _, v)| v.as_deref().map(|v| (*tag, v))).collect();
@@ -138,7 +141,7 @@ impl Demographics {
     }
 
     /// Reads a payload written by [`Demographics::encode`]; unknown tags are skipped.
-    pub fn decode(bytes: &[u8]) -> Result<Demographics> {
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Demographics> {
         let bad = |at: usize, message: &str| Error::Format {
             format: "demographic block",
             message: message.to_string(),

@@ -23,10 +23,10 @@ use std::borrow::Cow;
 use unicode_normalization::{is_nfc, UnicodeNormalization};
 
 use crate::error::{Error, Result, SubjectIdProblem};
-pub use crate::gallery::MAX_SUBJECT_ID_LEN;
+pub(crate) use crate::gallery::MAX_SUBJECT_ID_LEN;
 
 /// Byte-order mark, stripped at the start of an id and refused inside it.
-pub const BYTE_ORDER_MARK: char = '\u{FEFF}';
+pub(crate) const BYTE_ORDER_MARK: char = '\u{FEFF}';
 
 /// Whether `c` is invisible or a format character: Unicode's default-ignorable code points
 /// (general category Cf and the other invisibles) that can make two ids look the same.
@@ -97,12 +97,12 @@ fn strip_and_compose(raw: &str) -> Cow<'_, str> {
 
 /// Normalises a subject id (see the module docs) or refuses it with
 /// [`Error::InvalidSubjectId`].
-pub fn normalize_subject_id(raw: &str) -> Result<String> {
+pub(crate) fn normalize_subject_id(raw: &str) -> Result<String> {
     check(raw).map(Cow::into_owned)
 }
 
 /// Normalises a subject id, borrowing where it is already canonical.
-pub fn check(raw: &str) -> Result<Cow<'_, str>> {
+pub(crate) fn check(raw: &str) -> Result<Cow<'_, str>> {
     let id = strip_and_compose(raw);
     let refuse = |problem| Error::InvalidSubjectId { id: raw.to_string(), problem };
     if id.is_empty() {

@@ -35,7 +35,7 @@ impl std::fmt::Debug for WsqImage {
 
 /// Decodes WSQ bytes into a [`FingerImage`]; `dpi` overrides the resolution, else the
 /// stream's `PPI` comment, else 500.
-pub fn decode_image(bytes: &[u8], dpi: Option<u32>) -> Result<FingerImage> {
+pub(crate) fn decode_image(bytes: &[u8], dpi: Option<u32>) -> Result<FingerImage> {
     let img = decode(bytes)?;
     let dpi =
         dpi.or(img.ppi.filter(|p| (crate::image::MIN_DPI..=crate::image::MAX_DPI).contains(p)));

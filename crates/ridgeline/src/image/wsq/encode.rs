@@ -15,7 +15,7 @@ use crate::image::FingerImage;
 /// The bit rate registration systems use, bits per pixel.
 pub const TARGET_BITRATE_BPP: f32 = 0.75;
 /// The lowest bit rate decoders accept ([`MAX_PIXELS_PER_INPUT_BYTE`] pixels per byte).
-pub const MIN_BITRATE_BPP: f32 = 8.0 / MAX_PIXELS_PER_INPUT_BYTE as f32;
+pub(crate) const MIN_BITRATE_BPP: f32 = 8.0 / MAX_PIXELS_PER_INPUT_BYTE as f32;
 
 /// Encodes an image as WSQ in at most `bitrate_bpp` bits per pixel (compressed bytes × 8 over
 /// all pixels of the image), as close to it as the rate–distortion search gets (0.75 is what

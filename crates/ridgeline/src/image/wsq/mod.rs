@@ -5,7 +5,7 @@
 //! our pixels equal `dwsq`'s, not merely fall within the standard's ±1 tolerance. NBIS's memory
 //! errors on hostile input are not reproduced: every table index and length is checked, every
 //! buffer access is bounds-checked, and the image size is bounded by the input size before
-//! anything is allocated ([`MAX_PIXELS_PER_INPUT_BYTE`]).
+//! anything is allocated (at most 256 pixels per input byte).
 //!
 //! Stream layout and quirks are in `docs/FORMATS.md` (section WSQ).
 
@@ -17,8 +17,9 @@ mod stream;
 mod transform;
 mod tree;
 
-pub use decode::{decode, decode_image, WsqImage};
-pub use encode::{encode, MIN_BITRATE_BPP, TARGET_BITRATE_BPP};
+pub(crate) use decode::decode_image;
+pub use decode::{decode, WsqImage};
+pub use encode::{encode, TARGET_BITRATE_BPP};
 
 /// Start of image.
 pub(crate) const SOI: u16 = 0xFFA0;

@@ -1,5 +1,6 @@
 //! WSQ against NIST's reference decoder output.
 
+use super::encode::MIN_BITRATE_BPP;
 use super::*;
 
 use crate::test_support::shared_path as shared;

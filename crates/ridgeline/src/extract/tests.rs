@@ -1,9 +1,8 @@
 //! Property tests of the extraction stages on generated images (fixed seeds, no data needed).
 
+use super::grid::{BlockGrid, PaddedImage, Plane};
+use super::*;
 use proptest::prelude::*;
-use ridgeline::extract::grid::{BlockGrid, PaddedImage, Plane};
-use ridgeline::extract::*;
-use ridgeline::FingerImage;
 
 /// A striped "print": ridges of the given orientation and period, with a ripple so the flow
 /// curves, on a light background border.
