@@ -290,7 +290,7 @@ impl<'g> GalleryPopulation<'g> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CandidateRanks {
     /// Rank by index votes; `None` without a single vote. Proposed when below
-    /// [`COARSE_WIDENING`] × the candidates per record.
+    /// `COARSE_WIDENING` × the candidates per record.
     pub vote: Option<usize>,
     /// Rank by coarse score among the proposed; `None` when not proposed. Kept when below the
     /// candidates per record.

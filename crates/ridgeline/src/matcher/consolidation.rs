@@ -19,15 +19,15 @@ const SELECTION_POOL: usize = 4 * MAX_RELAXATION_PAIRS;
 /// (`examples/consolidation_sweep.rs`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tuning {
-    /// [`OVERLAP_RADIUS_PX`].
+    /// `OVERLAP_RADIUS_PX`.
     pub overlap_radius_px: f32,
-    /// [`OVERLAP_MIN_SHARE`].
+    /// `OVERLAP_MIN_SHARE`.
     pub overlap_min_share: f32,
-    /// [`AGREEMENT_POSITION_ERROR_PX`].
+    /// `AGREEMENT_POSITION_ERROR_PX`.
     pub agreement_position_error_px: f32,
-    /// [`AGREEMENT_WEIGHT`].
+    /// `AGREEMENT_WEIGHT`.
     pub agreement_weight: f32,
-    /// [`COMPATIBLE_POSITION_ERROR_PER_PX`].
+    /// `COMPATIBLE_POSITION_ERROR_PER_PX`.
     pub relaxation_error_per_px: f32,
 }
 

@@ -10,7 +10,7 @@
 //!    90°, the similarity of their cylinders restricted to the cells valid in both:
 //!    `1 − √|a⊕b| / (√|a| + √|b|)` over the masked bits (popcounts).
 //! 2. **Pair selection.** The best pairs, one-to-one, by local similarity (at most
-//!    [`parameters::MAX_RELAXATION_PAIRS`]).
+//!    `parameters::MAX_RELAXATION_PAIRS`).
 //! 3. **Relaxation.** Each pair's similarity is reinforced by the pairs geometrically
 //!    consistent with it (the rigid motion of one predicts the position and rotation of the
 //!    other) and weakened otherwise, over a few iterations; pairs that keep their similarity
@@ -24,7 +24,7 @@
 //!    apart are judged on the area both show.
 //! 5. **Score.** The mean relaxed similarity of the best `n_p` pairs, `n_p` growing with the
 //!    smaller minutiae count, fused with the global agreement at a small weight
-//!    ([`parameters::AGREEMENT_WEIGHT`]). The score lies in `[0, 1]`; [`calibration`] maps it to
+//!    (`parameters::AGREEMENT_WEIGHT`). The score lies in `[0, 1]`; [`calibration`] maps it to
 //!    an estimated false match rate.
 
 pub mod calibration;

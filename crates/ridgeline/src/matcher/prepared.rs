@@ -15,7 +15,7 @@
 //! | 16 | 8 × MAX | minutia records; the first `n` used, the rest zero |
 //! | 16 + 8 × MAX | 8 × CYLINDER_WORDS × MAX | cylinders, same order; the first `n` used |
 //!
-//! Minutia record (8 bytes): x u16 and y u16 in 1/8 pixel at 500 dpi ([`POSITION_STEPS_PER_PX`]),
+//! Minutia record (8 bytes): x u16 and y u16 in 1/8 pixel at 500 dpi (`POSITION_STEPS_PER_PX`),
 //! direction u16 in 1/65,536 of a turn (the template convention), quality u8, kind u8 (0 ending,
 //! 1 bifurcation). An eighth of a pixel and 0.006° are far below what extraction resolves, and
 //! halve the record against 32-bit floats.
