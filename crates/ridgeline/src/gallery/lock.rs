@@ -9,7 +9,7 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, Result};
 
@@ -20,7 +20,6 @@ pub const LOCK_FILE: &str = "LOCK";
 #[derive(Debug)]
 pub struct WriterLock {
     _file: File,
-    path: PathBuf,
 }
 
 impl WriterLock {
@@ -54,12 +53,7 @@ impl WriterLock {
             file.flush()
         };
         stamp().map_err(|e| Error::io(&path, e))?;
-        Ok(WriterLock { _file: file, path })
-    }
-
-    /// The lock file.
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(WriterLock { _file: file })
     }
 }
 

@@ -14,15 +14,15 @@
 //! so it costs the same for ten records or a million. [`store::Snapshot::verify`] reads
 //! everything and checks every checksum. The byte layout is in `docs/FORMATS.md`.
 //!
-//! Layers: [`segment`] (one file), [`manifest`] (the commit point), [`lock`] (one writer),
-//! [`store`] (records as opaque descriptor bytes + templates, snapshots), [`audit`] (who did
+//! Layers: [`segment`] (one file), [`manifest`] (the commit point), `lock` (one writer),
+//! `store` (records as opaque descriptor bytes + templates, snapshots), [`audit`] (who did
 //! what, hash-chained), [`seal`] (the key and the encryption of files at rest).
 
 pub mod audit;
 mod damage;
 pub mod filter;
 pub mod identify;
-pub mod lock;
+mod lock;
 pub mod manifest;
 pub mod person;
 pub mod seal;
@@ -30,7 +30,7 @@ pub mod seal;
 mod seal_tests;
 pub mod segment;
 pub mod sharding;
-pub mod store;
+mod store;
 mod subjects;
 
 use std::path::Path;

@@ -986,7 +986,7 @@ impl Store {
     }
 
     /// Rewrites segments that hold deletions, and merges small segments, into new segments of
-    /// up to [`COMPACT_SEGMENT_RECORDS`]; full segments without deletions are kept as they are.
+    /// up to `COMPACT_SEGMENT_RECORDS`; full segments without deletions are kept as they are.
     /// Refuses (`GalleryDamaged`) to rewrite a record that fails its checksums.
     pub fn compact(&self) -> Result<CompactReport> {
         self.compact_with(CompactOptions::default())
