@@ -252,6 +252,33 @@ pub fn coarse_score_with(kernel: Kernel, probe: &Coarse, record: &[u64]) -> f32 
     coarse_score_generic(probe, record)
 }
 
+/// The coarse score function of a kernel family, chosen once for a whole pass over a gallery
+/// instead of once per record; a family the CPU does not support gives the portable code.
+pub fn scorer(kernel: Kernel) -> fn(&Coarse, &[u64]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    match kernel {
+        Kernel::Avx512 if kernel.is_supported() => return avx512_checked,
+        Kernel::Avx2 if kernel.is_supported() => return avx2_checked,
+        _ => {}
+    }
+    let _ = kernel;
+    coarse_score_generic
+}
+
+/// [`coarse_score_avx512`] behind the check [`scorer`] made before handing it out.
+#[cfg(target_arch = "x86_64")]
+fn avx512_checked(probe: &Coarse, record: &[u64]) -> f32 {
+    // SAFETY: only `scorer` names this function, after detecting the CPU features at run time.
+    unsafe { coarse_score_avx512(probe, record) }
+}
+
+/// [`coarse_score_avx2`] behind the check [`scorer`] made before handing it out.
+#[cfg(target_arch = "x86_64")]
+fn avx2_checked(probe: &Coarse, record: &[u64]) -> f32 {
+    // SAFETY: only `scorer` names this function, after detecting the CPU features at run time.
+    unsafe { coarse_score_avx2(probe, record) }
+}
+
 /// Without the AVX-512 intrinsics (a compiler older than Rust 1.89, see `build.rs`), the
 /// portable code compiled for AVX-512.
 #[cfg(all(target_arch = "x86_64", not(ridgeline_avx512_intrinsics)))]
@@ -1208,6 +1235,8 @@ mod tests {
                 for &kernel in &kernels {
                     let score = coarse_score_with(kernel, probe, &record.words);
                     assert_eq!(score.to_bits(), expected.to_bits(), "{kernel}");
+                    let by_scorer = scorer(kernel)(probe, &record.words);
+                    assert_eq!(by_scorer.to_bits(), expected.to_bits(), "{kernel} scorer");
                 }
                 compared += 1;
                 positive += usize::from(expected > 0.0);

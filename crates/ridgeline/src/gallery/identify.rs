@@ -17,7 +17,7 @@ use std::cmp::Ordering;
 
 use rayon::prelude::*;
 
-use super::filter::{coarse_score, Coarse, SegmentFilter};
+use super::filter::{Coarse, SegmentFilter};
 use super::store::{LiveSegment, RecordId, Snapshot};
 use crate::error::Result;
 use crate::matcher::{calibration, Matcher, PreparedRef};
@@ -377,26 +377,36 @@ fn coarse_best(
     probe: &Coarse,
     keep: usize,
 ) -> Vec<(f32, RecordId)> {
+    let score = super::filter::scorer(crate::cpu::kernel());
     // Each rayon job keeps its best records as it goes, pruned back to `keep` whenever it has
-    // twice that many, so the merge sees a few short lists, not every record.
+    // twice that many, so the merge sees a few short lists, not every record. After a pruning
+    // the job's `keep`-th best score is a floor: a record below it can never be among the
+    // job's best, so it is not kept at all (records at the floor are, for the tie-break).
     let best = tasks
         .par_iter()
-        .fold(Vec::new, |mut best, &(seg, start, end)| {
-            let filter = segment_filter(seg);
-            for i in start..end {
-                if !seg.searchable(i, finger) {
-                    continue;
+        .fold(
+            || (Vec::new(), f32::NEG_INFINITY),
+            |(mut best, mut floor), &(seg, start, end)| {
+                let filter = segment_filter(seg);
+                for i in start..end {
+                    if !seg.searchable(i, finger) {
+                        continue;
+                    }
+                    if let Some(words) = filter.record(i) {
+                        let s = score(probe, words);
+                        if s >= floor {
+                            best.push((s, RecordId { segment: seg.segment().id(), index: i }));
+                        }
+                    }
                 }
-                if let Some(words) = filter.record(i) {
-                    let record = RecordId { segment: seg.segment().id(), index: i };
-                    best.push((coarse_score(probe, words), record));
+                if best.len() >= 2 * keep {
+                    best = keep_best_coarse(best, keep);
+                    floor = best.iter().map(|b| b.0).fold(f32::INFINITY, f32::min);
                 }
-            }
-            if best.len() >= 2 * keep {
-                best = keep_best_coarse(best, keep);
-            }
-            best
-        })
+                (best, floor)
+            },
+        )
+        .map(|(best, _)| best)
         .reduce(Vec::new, |mut a, b| {
             a.extend(b);
             keep_best_coarse(a, keep)
