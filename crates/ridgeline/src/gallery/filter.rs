@@ -16,26 +16,30 @@
 //!
 //! The similarity of two pooled cylinders is the Dice coefficient of their set cells,
 //! `2·|a ∧ b| / (|a| + |b|)`. A cylinder's cells are set only where it is valid, so the shared
-//! cells lie within the cells valid in both; `|a|` and `|b|` belong to one side each, so they are
-//! counted once per probe minutia and once per record minutia, and a pair costs one popcount
-//! (of its shared cells). Counting `|a|` and `|b|` only within the cells valid in both (the
-//! shared and differing cells there, `2s / (2s + d)`) costs two more popcounts per pair and
-//! ranked the same: mate among the best 1 % of 20,000 synthetic records for 97 of 100 probes
-//! either way; without them the AVX2 kernel takes about a third less time.
-//!
-//! The precise matcher's bit-MCC similarity, `1 − √d / (√|a| + √|b|)`, ranks pairs much the
-//! same but needs three square roots and a division per pair, and those are what bounded the
-//! kernel: 512-bit square roots and divisions issue every 10–12 cycles. Dice needs one division
-//! and two popcounts fewer; with it the coarse stage runs 2× faster and, on the agreement test
-//! (`tests/tests/gallery_agreement.rs`), agrees more often with exhaustive search (synthetic
-//! 0.960 against 0.947, FVC dev 0.954 against 0.950).
+//! cells lie within the cells valid in both without a mask, and a pair costs one popcount (of
+//! its shared cells). `|a|` and `|b|` belong to one side each: a record slot's are counted once
+//! per record, and a probe's, with which probe slots can pair at all, once per search, when
+//! [`Coarse::of`] builds the probe. Dice ranks pairs much like the precise matcher's bit-MCC
+//! similarity, `1 − √d / (√|a| + √|b|)`, without its three square roots per pair, and agrees
+//! with exhaustive search at least as often on the agreement test
+//! (`tests/tests/gallery_agreement.rs`; figures in `docs/PERFORMANCE.md`).
 //!
 //! Which pairs may form: a minutia pairs only if its pooled cylinder has at least 20 valid
-//! cells (of 64), a property of each side alone. Asking for that many cells valid in *both*
-//! cylinders of a pair costs a popcount per pair and gives the same rankings on the bench
-//! population and the same agreement on both tests, so the kernel does not (9 % faster
-//! without). The kernel's time goes to issuing its vector instructions, not to the division
-//! (replacing it by a reciprocal estimate changed nothing measurable).
+//! cells (of 64), a property of each side alone, and only with minutiae whose direction is
+//! within 90° of its own.
+//!
+//! The kernels. The portable code is the reference, written as fixed-length lane loops the
+//! compiler vectorises. The AVX2 kernel counts bits by nibble lookup (`vpshufb`) and sums them
+//! per 64-bit lane with `vpsadbw`; records order their slots by direction, so the record slots
+//! within 90° of a probe minutia are one circular run, and the kernel computes only the blocks
+//! of four slots that hold one (about half); the votes are computed eight probe minutiae per
+//! register, a partner's direction and its own best pair read from one 32-entry table by
+//! in-register permutes. The AVX-512 kernel (VPOPCNTDQ) computes 16 record slots per register
+//! and keeps the pair masks in mask registers. Every kernel gives the portable scores bit for
+//! bit (the counts are exact integers, the divisions and products the same IEEE operations, a
+//! skipped pair has key zero in the portable code too), tested on every kernel the CPU runs.
+//! [`crate::cpu::kernel`] chooses the family once per process (`RIDGELINE_KERNEL` forces one),
+//! and [`scorer`] hands a pass over a gallery the one function it calls for every record.
 //!
 //! Why this and not locality-sensitive hashing of the cylinders (Cappelli, Ferrara, Maltoni,
 //! TPAMI 2011), nor geometric hashing of minutia triplets, both measured:
@@ -44,7 +48,7 @@
 //! first 256 coarse scores for 97 % (see `docs/PERFORMANCE.md`). Hashes need the quantised
 //! features of mates to agree exactly, which skin distortion, missing minutiae and partial
 //! contact rarely allow; the coarse comparison degrades gracefully instead. Its cost is linear
-//! in the gallery (about a microsecond per record and core) but small enough for a million.
+//! in the gallery, about a microsecond per record and core with AVX2.
 //!
 //! Coarse descriptors are written with each segment as a sidecar `<segment id>.idx` (layout in
 //! `docs/FORMATS.md`, offsets below), fsync'd before the manifest names the segment, and mapped
