@@ -1250,6 +1250,48 @@ mod tests {
         assert!(positive > compared / 2, "only {positive} of {compared} scores are positive");
     }
 
+    /// The AVX2 votes equal the generic ones vote by vote: the same bin and weight bits for
+    /// every probe minutia with a pair, weight +0 for one without.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_votes_equal_the_generic_votes() {
+        if !Kernel::Avx2.is_supported() {
+            eprintln!("SKIPPED: this CPU has no AVX2");
+            return;
+        }
+        let coarse: Vec<Coarse> = (0..16)
+            .map(|k| {
+                let turn = 0.07 * (k % 5) as f32;
+                Coarse::of(MatchTemplate::prepare(&template(k / 2, turn, (k % 3) as f32)).view())
+            })
+            .collect();
+        let (mut voted, mut mutual, mut registers) = (0, 0, 0u32);
+        for probe in &coarse {
+            for record in &coarse {
+                let best = best_pairs_generic(probe, &record.words);
+                let generic = rotation_votes(probe, &record.words, &best);
+                // SAFETY: AVX2 support was checked above.
+                let avx2 = unsafe { rotation_votes_avx2(probe, &record.words, &best) };
+                assert_eq!(avx2.pairable, generic.pairable);
+                for (i, &key) in best.of_probe.iter().enumerate() {
+                    if key == 0 {
+                        assert_eq!(avx2.weights[i].to_bits(), 0, "slot {i}");
+                        continue;
+                    }
+                    assert_eq!(avx2.bins[i], generic.bins[i], "slot {i}");
+                    assert_eq!(avx2.weights[i].to_bits(), generic.weights[i].to_bits(), "slot {i}");
+                    voted += 1;
+                    let j = (key & PARTNER_MASK) as usize;
+                    mutual += usize::from(best.of_record[j] & PARTNER_MASK == i as u32);
+                    registers |= 1 << (j / 8);
+                }
+            }
+        }
+        // Partners in all four registers of the table, mutual pairs and one-sided ones.
+        assert_eq!(registers, 0b1111);
+        assert!(voted > 1000 && mutual > 100 && mutual < voted, "{voted} votes, {mutual} mutual");
+    }
+
     /// The similarity counts each side's set cells over its whole cylinder, which equals
     /// counting them within its valid cells only because no cell outside them is set.
     #[test]
