@@ -16,26 +16,30 @@
 //!
 //! The similarity of two pooled cylinders is the Dice coefficient of their set cells,
 //! `2·|a ∧ b| / (|a| + |b|)`. A cylinder's cells are set only where it is valid, so the shared
-//! cells lie within the cells valid in both; `|a|` and `|b|` belong to one side each, so they are
-//! counted once per probe minutia and once per record minutia, and a pair costs one popcount
-//! (of its shared cells). Counting `|a|` and `|b|` only within the cells valid in both (the
-//! shared and differing cells there, `2s / (2s + d)`) costs two more popcounts per pair and
-//! ranked the same: mate among the best 1 % of 20,000 synthetic records for 97 of 100 probes
-//! either way; without them the AVX2 kernel takes about a third less time.
-//!
-//! The precise matcher's bit-MCC similarity, `1 − √d / (√|a| + √|b|)`, ranks pairs much the
-//! same but needs three square roots and a division per pair, and those are what bounded the
-//! kernel: 512-bit square roots and divisions issue every 10–12 cycles. Dice needs one division
-//! and two popcounts fewer; with it the coarse stage runs 2× faster and, on the agreement test
-//! (`tests/tests/gallery_agreement.rs`), agrees more often with exhaustive search (synthetic
-//! 0.960 against 0.947, FVC dev 0.954 against 0.950).
+//! cells lie within the cells valid in both without a mask, and a pair costs one popcount (of
+//! its shared cells). `|a|` and `|b|` belong to one side each: a record slot's are counted once
+//! per record, and a probe's, with which probe slots can pair at all, once per search, when
+//! [`Coarse::of`] builds the probe. Dice ranks pairs much like the precise matcher's bit-MCC
+//! similarity, `1 − √d / (√|a| + √|b|)`, without its three square roots per pair, and agrees
+//! with exhaustive search at least as often on the agreement test
+//! (`tests/tests/gallery_agreement.rs`; figures in `docs/PERFORMANCE.md`).
 //!
 //! Which pairs may form: a minutia pairs only if its pooled cylinder has at least 20 valid
-//! cells (of 64), a property of each side alone. Asking for that many cells valid in *both*
-//! cylinders of a pair costs a popcount per pair and gives the same rankings on the bench
-//! population and the same agreement on both tests, so the kernel does not (9 % faster
-//! without). The kernel's time goes to issuing its vector instructions, not to the division
-//! (replacing it by a reciprocal estimate changed nothing measurable).
+//! cells (of 64), a property of each side alone, and only with minutiae whose direction is
+//! within 90° of its own.
+//!
+//! The kernels. The portable code is the reference, written as fixed-length lane loops the
+//! compiler vectorises. The AVX2 kernel counts bits by nibble lookup (`vpshufb`) and sums them
+//! per 64-bit lane with `vpsadbw`; records order their slots by direction, so the record slots
+//! within 90° of a probe minutia are one circular run, and the kernel computes only the blocks
+//! of four slots that hold one (about half); the votes are computed eight probe minutiae per
+//! register, a partner's direction and its own best pair read from one 32-entry table by
+//! in-register permutes. The AVX-512 kernel (VPOPCNTDQ) computes 16 record slots per register
+//! and keeps the pair masks in mask registers. Every kernel gives the portable scores bit for
+//! bit (the counts are exact integers, the divisions and products the same IEEE operations, a
+//! skipped pair has key zero in the portable code too), tested on every kernel the CPU runs.
+//! [`crate::cpu::kernel`] chooses the family once per process (`RIDGELINE_KERNEL` forces one),
+//! and [`scorer`] hands a pass over a gallery the one function it calls for every record.
 //!
 //! Why this and not locality-sensitive hashing of the cylinders (Cappelli, Ferrara, Maltoni,
 //! TPAMI 2011), nor geometric hashing of minutia triplets, both measured:
@@ -44,7 +48,7 @@
 //! first 256 coarse scores for 97 % (see `docs/PERFORMANCE.md`). Hashes need the quantised
 //! features of mates to agree exactly, which skin distortion, missing minutiae and partial
 //! contact rarely allow; the coarse comparison degrades gracefully instead. Its cost is linear
-//! in the gallery (about a microsecond per record and core) but small enough for a million.
+//! in the gallery, about a microsecond per record and core with AVX2.
 //!
 //! Coarse descriptors are written with each segment as a sidecar `<segment id>.idx` (layout in
 //! `docs/FORMATS.md`, offsets below), fsync'd before the manifest names the segment, and mapped
@@ -123,10 +127,16 @@ const _: () = assert!(COARSE_MINUTIAE.is_power_of_two() && COARSE_MINUTIAE <= 32
 /// The low similarity bits that carry a partner's slot index.
 const PARTNER_MASK: u32 = COARSE_MINUTIAE as u32 - 1;
 
-/// The coarse descriptor of one template, in the record layout (as u64 words).
+/// The coarse descriptor of one template, in the record layout (as u64 words), with what a
+/// probe needs of it counted once: a search compares one probe with every record, so the
+/// probe side's per-slot counts are not recounted per record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Coarse {
     words: [u64; RECORD_WORDS],
+    /// Set cells of each slot, both angular halves.
+    cells: [u32; COARSE_MINUTIAE],
+    /// Bit `i` set: slot `i` has enough valid cells to pair as a probe minutia.
+    rows: u32,
 }
 
 /// The pooled cell (of 8 × 8) that holds cylinder cell `(i, j)`: squares of cells when the
@@ -191,7 +201,17 @@ impl Coarse {
             words[RECORD_DIRECTIONS / 8 + w] =
                 chunk.iter().enumerate().fold(0u64, |acc, (k, &d)| acc | u64::from(d) << (16 * k));
         }
-        Coarse { words }
+        Coarse::from_words(words)
+    }
+
+    /// A descriptor of record words.
+    fn from_words(words: [u64; RECORD_WORDS]) -> Coarse {
+        let cells = std::array::from_fn(|i| {
+            words[RECORD_BITS_0 / 8 + i].count_ones() + words[RECORD_BITS_1 / 8 + i].count_ones()
+        });
+        let rows =
+            pairable_slots(&words[RECORD_VALIDITY / 8..RECORD_VALIDITY / 8 + COARSE_MINUTIAE]);
+        Coarse { words, cells, rows }
     }
 
     /// The record as words, the form [`coarse_score`] takes a gallery record in.
@@ -234,6 +254,33 @@ pub fn coarse_score_with(kernel: Kernel, probe: &Coarse, record: &[u64]) -> f32 
     }
     let _ = kernel;
     coarse_score_generic(probe, record)
+}
+
+/// The coarse score function of a kernel family, chosen once for a whole pass over a gallery
+/// instead of once per record; a family the CPU does not support gives the portable code.
+pub fn scorer(kernel: Kernel) -> fn(&Coarse, &[u64]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    match kernel {
+        Kernel::Avx512 if kernel.is_supported() => return avx512_checked,
+        Kernel::Avx2 if kernel.is_supported() => return avx2_checked,
+        _ => {}
+    }
+    let _ = kernel;
+    coarse_score_generic
+}
+
+/// [`coarse_score_avx512`] behind the check [`scorer`] made before handing it out.
+#[cfg(target_arch = "x86_64")]
+fn avx512_checked(probe: &Coarse, record: &[u64]) -> f32 {
+    // SAFETY: only `scorer` names this function, after detecting the CPU features at run time.
+    unsafe { coarse_score_avx512(probe, record) }
+}
+
+/// [`coarse_score_avx2`] behind the check [`scorer`] made before handing it out.
+#[cfg(target_arch = "x86_64")]
+fn avx2_checked(probe: &Coarse, record: &[u64]) -> f32 {
+    // SAFETY: only `scorer` names this function, after detecting the CPU features at run time.
+    unsafe { coarse_score_avx2(probe, record) }
 }
 
 /// Without the AVX-512 intrinsics (a compiler older than Rust 1.89, see `build.rs`), the
@@ -306,15 +353,14 @@ fn rotation_votes_avx512(probe: &Coarse, record: &[u64]) -> RotationVotes {
     // Each row's 16 candidate keys, reduced to one maximum per row 16 rows at a time below.
     let mut rows = [_mm512_setzero_si512(); N];
     let mut column_best = [_mm512_setzero_si512(); 2];
-    for (i, row_keys) in rows.iter_mut().enumerate() {
-        let pv = p[RECORD_VALIDITY / 8 + i];
-        if pv.count_ones() < MIN_VALID_POOLED_CELLS {
-            continue;
-        }
+    let mut probe_rows = probe.rows;
+    while probe_rows != 0 {
+        let i = probe_rows.trailing_zeros() as usize;
+        probe_rows &= probe_rows - 1;
         let (p0, p1) = (p[RECORD_BITS_0 / 8 + i], p[RECORD_BITS_1 / 8 + i]);
         let probe_half0 = _mm512_set1_epi64(p0 as i64);
         let probe_half1 = _mm512_set1_epi64(p1 as i64);
-        let probe_cells = _mm512_set1_epi32((p0.count_ones() + p1.count_ones()) as i32);
+        let probe_cells = _mm512_set1_epi32(probe.cells[i] as i32);
         let shared = narrow(std::array::from_fn(|b| {
             _mm512_add_epi64(
                 _mm512_popcnt_epi64(_mm512_and_si512(probe_half0, half0[b])),
@@ -335,7 +381,7 @@ fn rotation_votes_avx512(probe: &Coarse, record: &[u64]) -> RotationVotes {
             row = _mm512_max_epu32(row, _mm512_or_si512(key, lane_index[h]));
             column_best[h] = _mm512_max_epu32(column_best[h], _mm512_or_si512(key, row_index));
         }
-        *row_keys = row;
+        rows[i] = row;
     }
     let best_of_probe = [row_maxima(&rows[..16]), row_maxima(&rows[16..])];
 
@@ -458,10 +504,92 @@ unsafe fn coarse_score_avx2(probe: &Coarse, record: &[u64]) -> f32 {
     match record.get(..RECORD_WORDS) {
         Some(record) => {
             let best = best_pairs_avx2(probe, record);
-            heaviest_rotation(&rotation_votes(probe, record, &best))
+            heaviest_rotation(&rotation_votes_avx2(probe, record, &best))
         }
         None => 0.0,
     }
+}
+
+/// [`rotation_votes`] in AVX2, eight probe minutiae per register, for the same sums bit for
+/// bit: the same two IEEE products per weight, and a probe minutia without a pair votes with
+/// weight +0 (into whichever bin), which adds nothing to any bin as in the generic code. A
+/// partner's direction and its best pair's probe slot are packed into one 32-entry table
+/// looked up by four in-register permutes and three blends, where the scalar loop spends
+/// about a fifth of the kernel's time on dependent loads.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt,avx2,bmi2")]
+fn rotation_votes_avx2(probe: &Coarse, record: &[u64], best: &BestPairs) -> RotationVotes {
+    use std::arch::x86_64::*;
+    const REGS: usize = COARSE_MINUTIAE / 8;
+    // SAFETY (the loads and stores below): each slice is exactly eight u32 (32 bytes) or eight
+    // u16 (16 bytes), and the unaligned forms accept any address.
+    let lanes = |v: &[u32], at: usize| -> __m256i {
+        let v = &v[at..at + 8];
+        unsafe { _mm256_loadu_si256(v.as_ptr().cast()) }
+    };
+    // The directions of eight slots, widened to u32 lanes.
+    let directions = |words: &[u64], r: usize| -> __m256i {
+        let at = RECORD_DIRECTIONS / 8 + 2 * r;
+        let w = &words[at..at + 2];
+        unsafe { _mm256_cvtepu16_epi32(_mm_loadu_si128(w.as_ptr().cast())) }
+    };
+    let partner = _mm256_set1_epi32(PARTNER_MASK as i32);
+    // Entry j: record slot j's direction (high half) and the probe slot of its best pair.
+    let table: [__m256i; REGS] = std::array::from_fn(|r| {
+        _mm256_or_si256(
+            _mm256_slli_epi32::<16>(directions(record, r)),
+            _mm256_and_si256(lanes(&best.of_record, 8 * r), partner),
+        )
+    });
+    // Entry j of lane j (0–31): permutes use j's low three bits, bits 3 and 4 (moved to the
+    // sign bit) pick the register.
+    let lookup = |j: __m256i| -> __m256i {
+        let bit3 = _mm256_castsi256_ps(_mm256_slli_epi32::<28>(j));
+        let bit4 = _mm256_castsi256_ps(_mm256_slli_epi32::<27>(j));
+        let pick = |a: __m256i, b: __m256i| {
+            _mm256_blendv_ps(
+                _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(a, j)),
+                _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(b, j)),
+                bit3,
+            )
+        };
+        _mm256_castps_si256(_mm256_blendv_ps(
+            pick(table[0], table[1]),
+            pick(table[2], table[3]),
+            bit4,
+        ))
+    };
+    let mut votes = RotationVotes {
+        bins: [0; COARSE_MINUTIAE],
+        weights: [0.0; COARSE_MINUTIAE],
+        pairable: best.pairable,
+    };
+    let first_lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    let low_half = _mm256_set1_epi32(0xffff);
+    for r in 0..REGS {
+        let key = lanes(&best.of_probe, 8 * r);
+        let j = _mm256_and_si256(key, partner);
+        let similarity = _mm256_castsi256_ps(_mm256_andnot_si256(partner, key));
+        let entry = lookup(j);
+        let slot = _mm256_add_epi32(first_lanes, _mm256_set1_epi32(8 * r as i32));
+        let mutual =
+            _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(entry, partner), slot));
+        let weight = _mm256_blendv_ps(_mm256_set1_ps(1.0), _mm256_set1_ps(MUTUAL_WEIGHT), mutual);
+        let weight = _mm256_mul_ps(_mm256_mul_ps(weight, similarity), similarity);
+        let turn = _mm256_and_si256(
+            _mm256_sub_epi32(_mm256_srli_epi32::<16>(entry), directions(&probe.words, r)),
+            low_half,
+        );
+        let bin = _mm256_srli_epi32::<16>(_mm256_mullo_epi32(
+            turn,
+            _mm256_set1_epi32(ROTATION_BINS as i32),
+        ));
+        let bins = &mut votes.bins[8 * r..8 * r + 8];
+        unsafe { _mm256_storeu_si256(bins.as_mut_ptr().cast(), bin) };
+        let weights = &mut votes.weights[8 * r..8 * r + 8];
+        unsafe { _mm256_storeu_ps(weights.as_mut_ptr(), weight) };
+    }
+    votes
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -525,11 +653,10 @@ fn best_pairs_avx2(probe: &Coarse, record: &[u64]) -> BestPairs {
     let p = &probe.words;
     let mut best_of_probe = [0u32; N];
     let mut column_best = [_mm_setzero_si128(); BLOCKS];
-    for (i, best_of_row) in best_of_probe.iter_mut().enumerate() {
-        let pv = p[RECORD_VALIDITY / 8 + i];
-        if pv.count_ones() < MIN_VALID_POOLED_CELLS {
-            continue;
-        }
+    let mut rows = probe.rows;
+    while rows != 0 {
+        let i = rows.trailing_zeros() as usize;
+        rows &= rows - 1;
         // The record slots this probe minutia may pair with: within 90° and pairable.
         let probe_direction = _mm256_set1_epi16(direction(p, i) as i16);
         let aligned = record_directions.map(|d| {
@@ -553,7 +680,7 @@ fn best_pairs_avx2(probe: &Coarse, record: &[u64]) -> BestPairs {
         let (p0, p1) = (p[RECORD_BITS_0 / 8 + i], p[RECORD_BITS_1 / 8 + i]);
         let probe_half0 = _mm256_set1_epi64x(p0 as i64);
         let probe_half1 = _mm256_set1_epi64x(p1 as i64);
-        let probe_cells = _mm_set1_epi32((p0.count_ones() + p1.count_ones()) as i32);
+        let probe_cells = _mm_set1_epi32(probe.cells[i] as i32);
         let row_index = _mm_set1_epi32(i as i32);
         let mut row = _mm_setzero_si128();
         let mut remaining = blocks;
@@ -580,7 +707,7 @@ fn best_pairs_avx2(probe: &Coarse, record: &[u64]) -> BestPairs {
         // The row's maximum over its four lanes.
         let row = _mm_max_epu32(row, _mm_shuffle_epi32::<0b0100_1110>(row));
         let row = _mm_max_epu32(row, _mm_shuffle_epi32::<0b1011_0001>(row));
-        *best_of_row = _mm_cvtsi128_si32(row) as u32;
+        best_of_probe[i] = _mm_cvtsi128_si32(row) as u32;
     }
     let mut best_of_record = [0u32; N];
     for (b, column) in column_best.iter().enumerate() {
@@ -630,13 +757,12 @@ fn best_pairs_generic(probe: &Coarse, record: &[u64]) -> BestPairs {
     let mut best_of_probe = [0u32; N];
     let mut best_of_record = [0u32; N];
     for (i, best_of_row) in best_of_probe.iter_mut().enumerate() {
-        let pv = p[RECORD_VALIDITY / 8 + i];
-        // A probe minutia that cannot pair: skip its whole row.
-        if pv.count_ones() < MIN_VALID_POOLED_CELLS {
+        // A probe minutia that cannot pair (or is not in this pass): skip its whole row.
+        if probe.rows >> i & 1 == 0 {
             continue;
         }
         let (p0, p1) = (p[RECORD_BITS_0 / 8 + i], p[RECORD_BITS_1 / 8 + i]);
-        let probe_cells = p0.count_ones() + p1.count_ones();
+        let probe_cells = probe.cells[i];
         let pd = direction(p, i);
         // Integer lanes first (popcounts), then float lanes (similarities): two simple loops
         // vectorise where one mixed loop does not.
@@ -692,6 +818,11 @@ fn rotation_votes(probe: &Coarse, record: &[u64], best: &BestPairs) -> RotationV
         pairable: best.pairable,
     };
     for (i, &key) in best.of_probe.iter().enumerate() {
+        // No pair: a vote of weight zero, which adds nothing to any bin
+        // (every sum starts at +0 and adds non-negative weights).
+        if key == 0 {
+            continue;
+        }
         let j = (key & PARTNER) as usize;
         let similarity = f32::from_bits(key & !PARTNER);
         let weight = if best.of_record[j] & PARTNER == i as u32 { MUTUAL_WEIGHT } else { 1.0 };
@@ -764,14 +895,14 @@ impl SegmentFilter {
         descriptor: impl Fn(u32) -> Option<PreparedRef<'a>> + Sync,
     ) -> SegmentFilter {
         use rayon::prelude::*;
-        let coarse: Vec<Coarse> = (0..count)
+        let coarse: Vec<[u64; RECORD_WORDS]> = (0..count)
             .into_par_iter()
-            .map(|r| descriptor(r).map_or(Coarse { words: [0; RECORD_WORDS] }, Coarse::of))
+            .map(|r| descriptor(r).map_or([0; RECORD_WORDS], |d| Coarse::of(d).words))
             .collect();
         let mut words = vec![0u64; FILTER_HEADER_LEN / 8 + coarse.len() * RECORD_WORDS];
         for (r, c) in coarse.iter().enumerate() {
             let at = FILTER_HEADER_LEN / 8 + r * RECORD_WORDS;
-            words[at..at + RECORD_WORDS].copy_from_slice(&c.words);
+            words[at..at + RECORD_WORDS].copy_from_slice(c);
         }
         let body_crc = {
             let mut h = crc32fast::Hasher::new();
@@ -1098,7 +1229,7 @@ mod tests {
                         _ => next() & next(),
                     };
                 }
-                Coarse { words }
+                Coarse::from_words(words)
             })
             .collect();
         let (mut compared, mut positive) = (0, 0);
@@ -1108,6 +1239,8 @@ mod tests {
                 for &kernel in &kernels {
                     let score = coarse_score_with(kernel, probe, &record.words);
                     assert_eq!(score.to_bits(), expected.to_bits(), "{kernel}");
+                    let by_scorer = scorer(kernel)(probe, &record.words);
+                    assert_eq!(by_scorer.to_bits(), expected.to_bits(), "{kernel} scorer");
                 }
                 compared += 1;
                 positive += usize::from(expected > 0.0);
@@ -1115,6 +1248,48 @@ mod tests {
         }
         assert_eq!(compared, 72 * 72);
         assert!(positive > compared / 2, "only {positive} of {compared} scores are positive");
+    }
+
+    /// The AVX2 votes equal the generic ones vote by vote: the same bin and weight bits for
+    /// every probe minutia with a pair, weight +0 for one without.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_votes_equal_the_generic_votes() {
+        if !Kernel::Avx2.is_supported() {
+            eprintln!("SKIPPED: this CPU has no AVX2");
+            return;
+        }
+        let coarse: Vec<Coarse> = (0..16)
+            .map(|k| {
+                let turn = 0.07 * (k % 5) as f32;
+                Coarse::of(MatchTemplate::prepare(&template(k / 2, turn, (k % 3) as f32)).view())
+            })
+            .collect();
+        let (mut voted, mut mutual, mut registers) = (0, 0, 0u32);
+        for probe in &coarse {
+            for record in &coarse {
+                let best = best_pairs_generic(probe, &record.words);
+                let generic = rotation_votes(probe, &record.words, &best);
+                // SAFETY: AVX2 support was checked above.
+                let avx2 = unsafe { rotation_votes_avx2(probe, &record.words, &best) };
+                assert_eq!(avx2.pairable, generic.pairable);
+                for (i, &key) in best.of_probe.iter().enumerate() {
+                    if key == 0 {
+                        assert_eq!(avx2.weights[i].to_bits(), 0, "slot {i}");
+                        continue;
+                    }
+                    assert_eq!(avx2.bins[i], generic.bins[i], "slot {i}");
+                    assert_eq!(avx2.weights[i].to_bits(), generic.weights[i].to_bits(), "slot {i}");
+                    voted += 1;
+                    let j = (key & PARTNER_MASK) as usize;
+                    mutual += usize::from(best.of_record[j] & PARTNER_MASK == i as u32);
+                    registers |= 1 << (j / 8);
+                }
+            }
+        }
+        // Partners in all four registers of the table, mutual pairs and one-sided ones.
+        assert_eq!(registers, 0b1111);
+        assert!(voted > 1000 && mutual > 100 && mutual < voted, "{voted} votes, {mutual} mutual");
     }
 
     /// The similarity counts each side's set cells over its whole cylinder, which equals

@@ -17,7 +17,7 @@ use std::cmp::Ordering;
 
 use rayon::prelude::*;
 
-use super::filter::{coarse_score, Coarse, SegmentFilter};
+use super::filter::{Coarse, SegmentFilter};
 use super::store::{LiveSegment, RecordId, Snapshot};
 use crate::error::Result;
 use crate::matcher::{calibration, Matcher, PreparedRef};
@@ -355,6 +355,65 @@ pub fn coarse_record(snapshot: &Snapshot, id: RecordId) -> Option<&[u64]> {
 /// Records per rayon task in the coarse stage.
 const COARSE_CHUNK_RECORDS: u32 = 4096;
 
+/// The best coarse score of a record first, ties by record, so which records are kept does
+/// not depend on how rayon split the work.
+fn coarse_first(a: &(f32, RecordId), b: &(f32, RecordId)) -> Ordering {
+    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
+}
+
+/// The `keep` best of `scored` under [`coarse_first`], in no particular order.
+fn keep_best_coarse(mut scored: Vec<(f32, RecordId)>, keep: usize) -> Vec<(f32, RecordId)> {
+    if scored.len() > keep {
+        scored.select_nth_unstable_by(keep, coarse_first);
+        scored.truncate(keep);
+    }
+    scored
+}
+
+/// The `keep` best coarse scores of the searchable records for `probe`.
+fn coarse_best(
+    tasks: &[(&LiveSegment, u32, u32)],
+    finger: Option<u8>,
+    probe: &Coarse,
+    keep: usize,
+) -> Vec<(f32, RecordId)> {
+    let score = super::filter::scorer(crate::cpu::kernel());
+    // Each rayon job keeps its best records as it goes, pruned back to `keep` whenever it has
+    // twice that many, so the merge sees a few short lists, not every record. After a pruning
+    // the job's `keep`-th best score is a floor: a record below it can never be among the
+    // job's best, so it is not kept at all (records at the floor are, for the tie-break).
+    let best = tasks
+        .par_iter()
+        .fold(
+            || (Vec::new(), f32::NEG_INFINITY),
+            |(mut best, mut floor), &(seg, start, end)| {
+                let filter = segment_filter(seg);
+                for i in start..end {
+                    if !seg.searchable(i, finger) {
+                        continue;
+                    }
+                    if let Some(words) = filter.record(i) {
+                        let s = score(probe, words);
+                        if s >= floor {
+                            best.push((s, RecordId { segment: seg.segment().id(), index: i }));
+                        }
+                    }
+                }
+                if best.len() >= 2 * keep {
+                    best = keep_best_coarse(best, keep);
+                    floor = best.iter().map(|b| b.0).fold(f32::INFINITY, f32::min);
+                }
+                (best, floor)
+            },
+        )
+        .map(|(best, _)| best)
+        .reduce(Vec::new, |mut a, b| {
+            a.extend(b);
+            keep_best_coarse(a, keep)
+        });
+    keep_best_coarse(best, keep)
+}
+
 fn indexed(
     snapshot: &Snapshot,
     matcher: &Matcher,
@@ -371,48 +430,13 @@ fn indexed(
     let lengths = shortlist_lengths(searched, options, shortlist);
     let (shortlist_len, kept_len) = (lengths.shortlist, lengths.kept);
     let tasks = chunks(snapshot, COARSE_CHUNK_RECORDS);
-    // The best coarse scores under one total order (score, then record), so which records
-    // make the short list does not depend on how rayon split the work.
-    let best_first =
-        |a: &(f32, RecordId), b: &(f32, RecordId)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-    let keep_best = |mut v: Vec<(f32, RecordId)>| {
-        if v.len() > kept_len {
-            v.select_nth_unstable_by(kept_len, best_first);
-            v.truncate(kept_len);
-        }
-        v
-    };
-    // Each rayon job keeps its best records as it goes, pruned back to the kept length
-    // whenever it has twice that many, so the merge sees a few short lists, not every record.
-    let voted = tasks
-        .par_iter()
-        .fold(Vec::new, |mut best, &(seg, start, end)| {
-            let filter = segment_filter(seg);
-            for i in start..end {
-                if !seg.searchable(i, finger) {
-                    continue;
-                }
-                if let Some(words) = filter.record(i) {
-                    let record = RecordId { segment: seg.segment().id(), index: i };
-                    best.push((coarse_score(&coarse_probe, words), record));
-                }
-            }
-            if best.len() >= 2 * kept_len {
-                best = keep_best(best);
-            }
-            best
-        })
-        .reduce(Vec::new, |mut a, b| {
-            a.extend(b);
-            keep_best(a)
-        });
-    let mut voted = keep_best(voted);
+    let mut voted = coarse_best(&tasks, finger, &coarse_probe, kept_len);
     // Only which records fall before the short list's end matters, not their order: each part
     // is re-ranked whole and `keep_top` orders the result. (Since escalation keeps 8,192
     // records at any size, a full sort here would order up to 8,192 for every search.)
     let split = shortlist_len.min(voted.len());
     if split < voted.len() {
-        voted.select_nth_unstable_by(split, best_first);
+        voted.select_nth_unstable_by(split, coarse_first);
     }
     let rerank = |records: &[(f32, RecordId)]| -> Vec<Scored> {
         records
