@@ -9,7 +9,7 @@ const CHECK_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8,
 /// Check character indexed by the weighted sum modulo 11.
 const CHECK_CHARS: &[u8; 11] = b"10X98765432";
 /// Length of a resident identity number.
-pub const ID_NUMBER_LEN: usize = 18;
+pub(crate) const ID_NUMBER_LEN: usize = 18;
 /// Earliest birth year we accept (the oldest living residents were born after it).
 const MIN_BIRTH_YEAR: u32 = 1850;
 /// Latest birth year we accept; later dates are data-entry errors.

@@ -37,9 +37,9 @@ pub(crate) const PREPARED_MAGIC: [u8; 4] = *b"RLMC";
 /// Version of the prepared layout; bumped whenever the layout or the cylinder parameters change.
 pub const PREPARED_FORMAT_VERSION: u16 = 2;
 /// Offset of the magic number.
-pub(crate) const OFFSET_MAGIC: usize = 0;
+pub const OFFSET_MAGIC: usize = 0;
 /// Offset of the format version.
-pub(crate) const OFFSET_VERSION: usize = 4;
+pub const OFFSET_VERSION: usize = 4;
 /// Offset of the stored minutiae count.
 pub(crate) const OFFSET_COUNT: usize = 6;
 /// Offset of the source template's minutiae count.
@@ -47,7 +47,7 @@ pub(crate) const OFFSET_SOURCE_COUNT: usize = 8;
 /// Offset of the template quality.
 pub(crate) const OFFSET_QUALITY: usize = 10;
 /// Size of the header.
-pub(crate) const HEADER_LEN: usize = 16;
+pub const HEADER_LEN: usize = 16;
 /// Size of one minutia record.
 pub const MINUTIA_RECORD_LEN: usize = 8;
 /// Fixed-point steps per 500-dpi pixel of the stored positions.
@@ -242,11 +242,6 @@ impl<'a> PreparedRef<'a> {
         self.len() == 0
     }
 
-    /// Minutiae count of the source template.
-    pub fn source_minutiae(&self) -> usize {
-        (self.words[1] & 0xffff) as usize
-    }
-
     /// Quality 0–100 of the source template.
     pub fn quality(&self) -> u8 {
         ((self.words[1] >> 16) & 0xff) as u8
@@ -288,7 +283,7 @@ impl<'a> PreparedRef<'a> {
     /// Validity mask of minutia `i`'s cylinder: one bit per spatial cell (`i·NS + j`), set
     /// where the cell lies inside the disk and the fingerprint's region of interest.
     #[inline]
-    pub fn cylinder_validity(&self, i: usize) -> &'a [u64] {
+    pub(crate) fn cylinder_validity(&self, i: usize) -> &'a [u64] {
         &self.cylinder(i)[..LAYER_WORDS]
     }
 
@@ -296,7 +291,7 @@ impl<'a> PreparedRef<'a> {
     /// bit `c` of layer `k` is set when neighbours are present near spatial cell `c` with a
     /// relative direction in angular section `k`. Used by the gallery's LSH index.
     #[inline]
-    pub fn cylinder_bits(&self, i: usize) -> &'a [u64] {
+    pub(crate) fn cylinder_bits(&self, i: usize) -> &'a [u64] {
         &self.cylinder(i)[LAYER_WORDS..]
     }
 
