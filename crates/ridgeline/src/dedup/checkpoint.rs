@@ -57,7 +57,7 @@ pub(crate) const CHECKPOINT_VERSION: u16 = 2;
 /// The first version, without the compared-pairs section; still read.
 pub(crate) const CHECKPOINT_VERSION_WITHOUT_COMPARED: u16 = 1;
 /// Offset of the format version.
-pub const OFFSET_VERSION: usize = 4;
+pub(crate) const OFFSET_VERSION: usize = 4;
 /// Offset of the job key.
 pub(crate) const OFFSET_JOB_KEY: usize = 8;
 /// Offset of the population size.
@@ -73,7 +73,7 @@ pub(crate) const OFFSET_ELAPSED_MS: usize = 48;
 /// Offset of the checksum.
 pub(crate) const OFFSET_CHECKSUM: usize = 56;
 /// Size of the header; pair records start here.
-pub const HEADER_LEN: usize = 64;
+pub(crate) const HEADER_LEN: usize = 64;
 /// Size of one pair record.
 pub(crate) const PAIR_RECORD_LEN: usize = 24;
 /// Size of the count before the compared pairs.

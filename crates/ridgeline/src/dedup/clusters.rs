@@ -21,7 +21,7 @@ impl UnionFind {
     }
 
     /// The representative of `x`'s set.
-    pub fn find(&mut self, mut x: u32) -> u32 {
+    pub(crate) fn find(&mut self, mut x: u32) -> u32 {
         while self.parent[x as usize] != x {
             let grandparent = self.parent[self.parent[x as usize] as usize];
             self.parent[x as usize] = grandparent;
@@ -31,7 +31,7 @@ impl UnionFind {
     }
 
     /// Merges the sets of `a` and `b`; returns whether they were separate.
-    pub fn union(&mut self, a: u32, b: u32) -> bool {
+    pub(crate) fn union(&mut self, a: u32, b: u32) -> bool {
         let (mut ra, mut rb) = (self.find(a), self.find(b));
         if ra == rb {
             return false;
@@ -64,9 +64,9 @@ pub struct Cluster {
     /// Record indices, ascending.
     pub records: Vec<u32>,
     /// Every linked pair within the cluster, strongest first.
-    pub pairs: Vec<LinkedPair>,
+    pub(crate) pairs: Vec<LinkedPair>,
     /// False match rate of the weakest link of the maximum spanning tree.
-    pub weakest_link_fmr: f64,
+    pub(crate) weakest_link_fmr: f64,
 }
 
 impl Cluster {

@@ -34,7 +34,7 @@ use crate::matcher::PreparedRef;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct IndexParams {
     /// Hash tables (independent hash functions).
-    pub tables: usize,
+    pub(crate) tables: usize,
     /// Bits per key (at most 32).
     pub(crate) key_bits: usize,
     /// Cylinder bits OR-ed into one key bit (all from one 64-bit word: one AND per key bit).
@@ -129,7 +129,7 @@ impl HashFunctions {
     }
 
     /// The parameters.
-    pub fn params(&self) -> IndexParams {
+    pub(crate) fn params(&self) -> IndexParams {
         self.params
     }
 

@@ -29,7 +29,7 @@ pub struct RecordEntry {
     /// Registered name.
     pub name: String,
     /// Finger positions the record holds.
-    pub finger: Vec<u8>,
+    pub(crate) finger: Vec<u8>,
 }
 
 /// One linked pair as listed in a cluster.
@@ -164,9 +164,9 @@ impl LinkThresholds {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct SameIdVerification {
     /// Pairs the search had not linked that pass the verification threshold.
-    pub linked: Vec<LinkedPair>,
+    pub(crate) linked: Vec<LinkedPair>,
     /// Pairs that do not: for the "same number, different fingerprints" flag.
-    pub unlinked: UnlinkedSameId,
+    pub(crate) unlinked: UnlinkedSameId,
 }
 
 /// Compares every pair of records sharing an identity number that is not among `linked`, and

@@ -43,9 +43,9 @@ pub const MANIFEST_FILE: &str = "MANIFEST";
 pub(crate) const MANIFEST_TMP_FILE: &str = "MANIFEST.tmp";
 
 /// Magic (8 bytes).
-pub const OFFSET_MAGIC: usize = 0;
+pub(crate) const OFFSET_MAGIC: usize = 0;
 /// Format version (u16).
-pub const OFFSET_VERSION: usize = 8;
+pub(crate) const OFFSET_VERSION: usize = 8;
 /// Reserved, zero (u16).
 #[cfg(test)]
 pub(crate) const OFFSET_RESERVED_A: usize = 10;
@@ -56,7 +56,7 @@ pub(crate) const OFFSET_GENERATION: usize = 16;
 /// Id the next new segment gets (u64).
 pub(crate) const OFFSET_NEXT_SEGMENT_ID: usize = 24;
 /// Bytes per descriptor record (u32).
-pub const OFFSET_DESCRIPTOR_LEN: usize = 32;
+pub(crate) const OFFSET_DESCRIPTOR_LEN: usize = 32;
 /// Descriptor format version (u16).
 pub(crate) const OFFSET_DESCRIPTOR_VERSION: usize = 36;
 /// Reserved, zero (u16).
@@ -67,7 +67,7 @@ pub(crate) const OFFSET_SEGMENT_COUNT: usize = 40;
 /// Number of deletion entries (u32).
 pub(crate) const OFFSET_DELETION_COUNT: usize = 44;
 /// Size of the header; the segment entries start here.
-pub const HEADER_LEN: usize = 48;
+pub(crate) const HEADER_LEN: usize = 48;
 /// Size of a segment entry: segment id (u64), record count (u32), reserved (u32).
 pub(crate) const SEGMENT_ENTRY_LEN: usize = 16;
 /// Size of a deletion entry: segment id (u64), record index (u32), reserved (u32).
@@ -86,11 +86,11 @@ pub struct SegmentEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
     /// Commit generation.
-    pub generation: u64,
+    pub(crate) generation: u64,
     /// Id for the next segment written.
     pub(crate) next_segment_id: u64,
     /// Descriptor layout every segment must have.
-    pub layout: DescriptorLayout,
+    pub(crate) layout: DescriptorLayout,
     /// Live segments, oldest first.
     pub segments: Vec<SegmentEntry>,
     /// Deleted records as (segment id, record index).
@@ -99,7 +99,7 @@ pub struct Manifest {
 
 impl Manifest {
     /// An empty gallery's manifest.
-    pub fn empty(layout: DescriptorLayout) -> Manifest {
+    pub(crate) fn empty(layout: DescriptorLayout) -> Manifest {
         Manifest {
             generation: 0,
             next_segment_id: 1,
@@ -292,7 +292,7 @@ impl Manifest {
     }
 
     /// Reads and checks the committed manifest of the gallery in `dir` ([`Manifest::decode_with`]).
-    pub fn read_with(dir: &Path, key: Option<&GalleryKey>) -> Result<Manifest> {
+    pub(crate) fn read_with(dir: &Path, key: Option<&GalleryKey>) -> Result<Manifest> {
         let path = dir.join(MANIFEST_FILE);
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
         Manifest::decode_with(&path, &bytes, key)

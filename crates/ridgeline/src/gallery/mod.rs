@@ -108,7 +108,7 @@ pub struct Enrolment<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnrolledRecord {
     /// Subject id.
-    pub subject_id: String,
+    pub(crate) subject_id: String,
     /// Finger position.
     pub finger: u8,
     /// The template as enrolled.

@@ -25,13 +25,13 @@ pub(crate) const CYLINDER_BITS: usize = BIT_WORDS * 64;
 
 /// A minutia in working geometry: 500-dpi pixels, direction in radians.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Point {
+pub(crate) struct Point {
     /// Column.
-    pub x: f32,
+    pub(crate) x: f32,
     /// Row (down).
-    pub y: f32,
+    pub(crate) y: f32,
     /// Direction, `[0, 2π)`, counter-clockwise as viewed.
-    pub angle: f32,
+    pub(crate) angle: f32,
 }
 
 /// One cylinder: validity mask words then bit words.

@@ -37,9 +37,9 @@ pub(crate) const PREPARED_MAGIC: [u8; 4] = *b"RLMC";
 /// Version of the prepared layout; bumped whenever the layout or the cylinder parameters change.
 pub const PREPARED_FORMAT_VERSION: u16 = 2;
 /// Offset of the magic number.
-pub const OFFSET_MAGIC: usize = 0;
+pub(crate) const OFFSET_MAGIC: usize = 0;
 /// Offset of the format version.
-pub const OFFSET_VERSION: usize = 4;
+pub(crate) const OFFSET_VERSION: usize = 4;
 /// Offset of the stored minutiae count.
 pub(crate) const OFFSET_COUNT: usize = 6;
 /// Offset of the source template's minutiae count.
@@ -47,7 +47,7 @@ pub(crate) const OFFSET_SOURCE_COUNT: usize = 8;
 /// Offset of the template quality.
 pub(crate) const OFFSET_QUALITY: usize = 10;
 /// Size of the header.
-pub const HEADER_LEN: usize = 16;
+pub(crate) const HEADER_LEN: usize = 16;
 /// Size of one minutia record.
 pub const MINUTIA_RECORD_LEN: usize = 8;
 /// Fixed-point steps per 500-dpi pixel of the stored positions.
@@ -90,11 +90,11 @@ pub struct PreparedMinutia {
     /// Row in 500-dpi pixels (down).
     pub y: f32,
     /// Direction in radians (template convention).
-    pub angle: f32,
+    pub(crate) angle: f32,
     /// Quality 0–100.
-    pub quality: u8,
+    pub(crate) quality: u8,
     /// Ending or bifurcation.
-    pub kind: MinutiaKind,
+    pub(crate) kind: MinutiaKind,
 }
 
 impl MatchTemplate {
