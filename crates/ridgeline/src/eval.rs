@@ -22,7 +22,7 @@
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct OperatingPoint {
     /// Decision threshold: scores `>= threshold` match. `f64::INFINITY` for "nothing matches".
-    pub(crate) threshold: f64,
+    pub threshold: f64,
     /// False match rate at this threshold, a fraction.
     pub fmr: f64,
     /// False non-match rate at this threshold, a fraction.

@@ -64,9 +64,9 @@ pub struct Cluster {
     /// Record indices, ascending.
     pub records: Vec<u32>,
     /// Every linked pair within the cluster, strongest first.
-    pub(crate) pairs: Vec<LinkedPair>,
+    pub pairs: Vec<LinkedPair>,
     /// False match rate of the weakest link of the maximum spanning tree.
-    pub(crate) weakest_link_fmr: f64,
+    pub weakest_link_fmr: f64,
 }
 
 impl Cluster {

@@ -27,19 +27,14 @@ pub(crate) mod report;
 pub(crate) mod search;
 pub mod split;
 
-pub use checkpoint::job_key;
-pub use checkpoint::Checkpoint;
+pub use checkpoint::{job_key, Checkpoint};
 pub use clusters::{Cluster, LinkedPair};
 pub use fusion::{fused_fmr, pair_fmr_threshold};
-pub use gallery_population::CandidateRanks;
-pub use gallery_population::{GalleryPopulation, DEFAULT_CANDIDATES_PER_RECORD};
+pub use gallery_population::{CandidateRanks, GalleryPopulation, DEFAULT_CANDIDATES_PER_RECORD};
 pub use identity::{make_id_number, validate_id_number, IdProblem};
 pub use manifest::{csv_field, read_manifest, ManifestRecord, RecordInfo};
-pub use outcome::SearchOutcome;
-pub use outcome::SearchStats;
-pub use population::ExhaustivePopulation;
-pub use population::FingerMatcher;
-pub use population::{positions_compatible, Population};
+pub use outcome::{SearchOutcome, SearchStats};
+pub use population::{positions_compatible, ExhaustivePopulation, FingerMatcher, Population};
 pub use report::{
     build_report, finish_report, population_key, ClusterEntry, Distinct, Flag, FlagKind,
     LinkThresholds, PairEntry, RecordEntry, Report,

@@ -24,7 +24,7 @@ pub struct SearchStats {
     /// Record pairs compared (each once).
     pub pairs_compared: u64,
     /// Per-pair false match rate threshold used.
-    pub(crate) pair_fmr_threshold: f64,
+    pub pair_fmr_threshold: f64,
     /// Search time in seconds, including the time before a resume.
     pub search_seconds: f64,
     /// Record the run resumed from, if it did.

@@ -29,7 +29,7 @@ pub struct RecordEntry {
     /// Registered name.
     pub name: String,
     /// Finger positions the record holds.
-    pub(crate) finger: Vec<u8>,
+    pub finger: Vec<u8>,
 }
 
 /// One linked pair as listed in a cluster.

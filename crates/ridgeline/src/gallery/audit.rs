@@ -265,7 +265,7 @@ pub struct Entry {
     /// Position in the trail (0 = first).
     pub sequence: u64,
     /// Byte offset of the entry in the file.
-    pub(crate) offset: u64,
+    pub offset: u64,
     /// Milliseconds since the Unix epoch, UTC.
     pub time_ms: i64,
     /// Gallery generation, if any applies.
@@ -273,7 +273,7 @@ pub struct Entry {
     /// Operation code as stored (`Operation::from_code`).
     pub operation: u8,
     /// Outcome code as stored (`Outcome::from_code`).
-    pub(crate) outcome: u8,
+    pub outcome: u8,
     /// The operator the caller named.
     pub operator: Option<String>,
     /// Subject ids affected.

@@ -108,7 +108,7 @@ pub struct Enrolment<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnrolledRecord {
     /// Subject id.
-    pub(crate) subject_id: String,
+    pub subject_id: String,
     /// Finger position.
     pub finger: u8,
     /// The template as enrolled.

@@ -290,7 +290,7 @@ pub struct PeopleOutcome {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PersonRecord {
     /// Subject id (canonical form).
-    pub(crate) subject_id: String,
+    pub subject_id: String,
     /// Live records: finger position and template.
     pub fingers: Vec<(u8, Template)>,
     /// The demographic fields stored most recently, if any.

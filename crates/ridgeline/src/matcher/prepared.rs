@@ -90,11 +90,11 @@ pub struct PreparedMinutia {
     /// Row in 500-dpi pixels (down).
     pub y: f32,
     /// Direction in radians (template convention).
-    pub(crate) angle: f32,
+    pub angle: f32,
     /// Quality 0–100.
-    pub(crate) quality: u8,
+    pub quality: u8,
     /// Ending or bifurcation.
-    pub(crate) kind: MinutiaKind,
+    pub kind: MinutiaKind,
 }
 
 impl MatchTemplate {
