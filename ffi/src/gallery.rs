@@ -194,7 +194,7 @@ pub extern "C" fn rl_gallery_open_with(
                 "flags {flags:#x}: give RL_OPEN_READ_ONLY, or RL_OPEN_WRITE with optional RL_OPEN_CREATE"
             )));
         }
-        let exists = dir.join(ridgeline::gallery::manifest::MANIFEST_FILE).exists();
+        let exists = dir.join(ridgeline::gallery::MANIFEST_FILE).exists();
         let gallery = if !exists && flags & RL_OPEN_CREATE != 0 {
             std::fs::create_dir_all(dir)
                 .map_err(|e| FfiError::from(ridgeline::Error::io(dir, e)))?;

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use libfuzzer_sys::fuzz_target;
 use ridgeline::gallery::filter::{self, SegmentFilter};
-use ridgeline::gallery::manifest::Manifest;
+use ridgeline::gallery::Manifest;
 use ridgeline::gallery::segment::{self, Segment};
 
 fn get_u32(b: &[u8], at: usize) -> Option<u32> {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
 use ridgeline::gallery::filter::SegmentFilter;
-use ridgeline::gallery::manifest::Manifest;
+use ridgeline::gallery::Manifest;
 use ridgeline::gallery::segment::{self, Segment};
 use ridgeline::gallery::{filter, GalleryKey};
 

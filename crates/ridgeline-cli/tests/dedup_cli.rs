@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use ridgeline::dedup::identity::make_id_number;
+use ridgeline::dedup::make_id_number;
 
 mod common;
 use common::PopulationRecord;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 
-use ridgeline::dedup::identity::make_id_number;
+use ridgeline::dedup::make_id_number;
 use ridgeline_link::synth::{write_population, ErrorRates, SynthConfig};
 use ridgeline_link::{read_records, ColumnMap, RawRecord};
 

@@ -8,9 +8,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use ridgeline::dedup::manifest::csv_field;
-use ridgeline::dedup::report::RecordEntry;
+use ridgeline::dedup::csv_field;
 use ridgeline::dedup::GalleryPopulation;
+use ridgeline::dedup::RecordEntry;
 use ridgeline::dedup::{FlagKind, RecordInfo, Report};
 use ridgeline::{FingerImage, Gallery, Template};
 use serde_json::Value;
@@ -305,7 +305,7 @@ fn best_finger_view(
     let mut best: Option<BestFinger> = None;
     for &(fa, ida) in population.fingers(a) {
         for &(fb, idb) in population.fingers(b) {
-            if !ridgeline::dedup::population::positions_compatible(fa, fb) {
+            if !ridgeline::dedup::positions_compatible(fa, fb) {
                 continue;
             }
             let (Ok(ta), Ok(tb)) =

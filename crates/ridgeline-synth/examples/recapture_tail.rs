@@ -13,7 +13,7 @@
 //! the generator's own placement), which says whether a better matcher could reach them.
 
 use rayon::prelude::*;
-use ridgeline::dedup::fusion::{fused_fmr, pair_fmr_threshold};
+use ridgeline::dedup::{fused_fmr, pair_fmr_threshold};
 use ridgeline::matcher::calibration::fmr_for_score;
 use ridgeline::matcher::{MatchTemplate, Matcher};
 use ridgeline::Template;

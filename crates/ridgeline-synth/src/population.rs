@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use ridgeline::dedup::identity::make_id_number;
+use ridgeline::dedup::make_id_number;
 use ridgeline::dedup::{RecordInfo, Report};
 use ridgeline::Template;
 

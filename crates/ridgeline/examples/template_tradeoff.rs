@@ -11,11 +11,11 @@
 //! form holds). The last line of the output is one JSON object.
 
 use rayon::prelude::*;
-use ridgeline::matcher::cylinder::CYLINDER_WORDS;
 use ridgeline::matcher::parameters::{
     ANGULAR_CELLS as ANGULAR_CELLS_USED, MAX_PREPARED_MINUTIAE,
     SPATIAL_CELLS as SPATIAL_CELLS_USED, SPATIAL_SIGMA_PX,
 };
+use ridgeline::matcher::CYLINDER_WORDS;
 use ridgeline::matcher::{MatchTemplate, Matcher};
 
 const SETS: [(&str, u32); 4] = [("DB1_B", 500), ("DB2_B", 569), ("DB3_B", 500), ("DB4_B", 500)];
@@ -95,7 +95,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cylinder_bytes = CYLINDER_WORDS * 8;
     // Prepared bytes if only the cylinders in use were stored (header, then a minutia
     // record and a cylinder per kept minutia); the fixed-stride form stores the maximum.
-    let slot = ridgeline::matcher::prepared::MINUTIA_RECORD_LEN + cylinder_bytes;
+    let slot = ridgeline::matcher::MINUTIA_RECORD_LEN + cylinder_bytes;
     let report = serde_json::json!({
         "spatial_cells": SPATIAL_CELLS_USED,
         "angular_cells": ANGULAR_CELLS_USED,

@@ -28,7 +28,8 @@ pub enum Kernel {
 }
 
 /// Every kernel family, narrowest first.
-pub const ALL_KERNELS: [Kernel; 4] = [Kernel::Portable, Kernel::Avx2, Kernel::Avx512, Kernel::Neon];
+pub(crate) const ALL_KERNELS: [Kernel; 4] =
+    [Kernel::Portable, Kernel::Avx2, Kernel::Avx512, Kernel::Neon];
 
 impl Kernel {
     /// The name used by [`KERNEL_VARIABLE`] and in benchmark reports.
@@ -42,12 +43,12 @@ impl Kernel {
     }
 
     /// The kernel family of a name (as [`Kernel::name`] writes it), case-insensitive.
-    pub fn from_name(name: &str) -> Option<Kernel> {
+    pub(crate) fn from_name(name: &str) -> Option<Kernel> {
         ALL_KERNELS.into_iter().find(|k| k.name().eq_ignore_ascii_case(name.trim()))
     }
 
     /// Whether this CPU can run the kernel family.
-    pub fn is_supported(self) -> bool {
+    pub(crate) fn is_supported(self) -> bool {
         match self {
             Kernel::Portable => true,
             Kernel::Avx2 => has_avx2(),

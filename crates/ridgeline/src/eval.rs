@@ -32,7 +32,7 @@ pub struct OperatingPoint {
 /// All operating points, by increasing threshold (so FMR falls and FNMR rises along the list).
 ///
 /// Empty when either score list is empty: no rate is defined then. NaN scores are ignored.
-pub fn operating_points(genuine: &[f64], impostor: &[f64]) -> Vec<OperatingPoint> {
+pub(crate) fn operating_points(genuine: &[f64], impostor: &[f64]) -> Vec<OperatingPoint> {
     let genuine = sorted_finite(genuine);
     let impostor = sorted_finite(impostor);
     if genuine.is_empty() || impostor.is_empty() {

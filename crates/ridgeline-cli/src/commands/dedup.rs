@@ -74,7 +74,7 @@ pub struct Args {
     pub allow_partial: bool,
     /// Least seconds between two checkpoint writes while the search runs (a checkpoint is also
     /// written on Ctrl-C and at the end); small values let tests interrupt short runs.
-    #[arg(long, hide = true, default_value_t = ridgeline::dedup::search::DEFAULT_CHECKPOINT_INTERVAL_S as f64)]
+    #[arg(long, hide = true, default_value_t = ridgeline::dedup::DEFAULT_CHECKPOINT_INTERVAL_S as f64)]
     pub checkpoint_seconds: f64,
 }
 
@@ -550,7 +550,7 @@ pub fn print_summary(report: &Report, out: &Path, html: Option<&Path>, json: boo
 fn record_run(
     gallery: &Gallery,
     population: &GalleryPopulation<'_>,
-    report: &ridgeline::dedup::report::Report,
+    report: &ridgeline::dedup::Report,
 ) -> anyhow::Result<()> {
     use ridgeline::gallery::audit::Event;
     use ridgeline::gallery::{Operation, Outcome};

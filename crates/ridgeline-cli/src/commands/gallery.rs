@@ -321,7 +321,7 @@ fn rekey(args: &RekeyArgs) -> anyhow::Result<()> {
 fn audit(args: &AuditArgs) -> anyhow::Result<()> {
     use ridgeline::gallery::audit;
     let dir = &args.dir.dir;
-    if !dir.join(ridgeline::gallery::manifest::MANIFEST_FILE).exists() {
+    if !dir.join(ridgeline::gallery::MANIFEST_FILE).exists() {
         anyhow::bail!("{} is not a gallery (it has no MANIFEST)", dir.display());
     }
     let report = audit::verify_with(dir, super::key().as_ref())

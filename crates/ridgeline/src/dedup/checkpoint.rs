@@ -53,42 +53,42 @@ use crate::gallery::seal::{self, GalleryKey, KEY_ID_LEN, NONCE_LEN, TAG_LEN};
 /// Magic number at the start of a checkpoint.
 pub const CHECKPOINT_MAGIC: [u8; 4] = *b"RLC\x1a";
 /// Checkpoint format version written by this build.
-pub const CHECKPOINT_VERSION: u16 = 2;
+pub(crate) const CHECKPOINT_VERSION: u16 = 2;
 /// The first version, without the compared-pairs section; still read.
-pub const CHECKPOINT_VERSION_WITHOUT_COMPARED: u16 = 1;
+pub(crate) const CHECKPOINT_VERSION_WITHOUT_COMPARED: u16 = 1;
 /// Offset of the format version.
-pub const OFFSET_VERSION: usize = 4;
+pub(crate) const OFFSET_VERSION: usize = 4;
 /// Offset of the job key.
-pub const OFFSET_JOB_KEY: usize = 8;
+pub(crate) const OFFSET_JOB_KEY: usize = 8;
 /// Offset of the population size.
-pub const OFFSET_RECORDS: usize = 16;
+pub(crate) const OFFSET_RECORDS: usize = 16;
 /// Offset of the next record to search.
-pub const OFFSET_NEXT_RECORD: usize = 24;
+pub(crate) const OFFSET_NEXT_RECORD: usize = 24;
 /// Offset of the pair count.
-pub const OFFSET_PAIR_COUNT: usize = 32;
+pub(crate) const OFFSET_PAIR_COUNT: usize = 32;
 /// Offset of the number of record pairs compared.
-pub const OFFSET_PAIRS_COMPARED: usize = 40;
+pub(crate) const OFFSET_PAIRS_COMPARED: usize = 40;
 /// Offset of the elapsed search time.
-pub const OFFSET_ELAPSED_MS: usize = 48;
+pub(crate) const OFFSET_ELAPSED_MS: usize = 48;
 /// Offset of the checksum.
-pub const OFFSET_CHECKSUM: usize = 56;
+pub(crate) const OFFSET_CHECKSUM: usize = 56;
 /// Size of the header; pair records start here.
-pub const HEADER_LEN: usize = 64;
+pub(crate) const HEADER_LEN: usize = 64;
 /// Size of one pair record.
-pub const PAIR_RECORD_LEN: usize = 24;
+pub(crate) const PAIR_RECORD_LEN: usize = 24;
 /// Size of the count before the compared pairs.
-pub const COMPARED_COUNT_LEN: usize = 8;
+pub(crate) const COMPARED_COUNT_LEN: usize = 8;
 /// Size of one compared-pair record.
-pub const COMPARED_RECORD_LEN: usize = 8;
+pub(crate) const COMPARED_RECORD_LEN: usize = 8;
 /// Format version of a sealed checkpoint.
 pub const CHECKPOINT_VERSION_SEALED: u16 = 3;
 /// Offset of a sealed checkpoint's key id.
-pub const SEALED_OFFSET_KEY_ID: usize = 8;
+pub(crate) const SEALED_OFFSET_KEY_ID: usize = 8;
 /// Offset of a sealed checkpoint's nonce.
-pub const SEALED_OFFSET_NONCE: usize = SEALED_OFFSET_KEY_ID + KEY_ID_LEN;
+pub(crate) const SEALED_OFFSET_NONCE: usize = SEALED_OFFSET_KEY_ID + KEY_ID_LEN;
 /// Size of a sealed checkpoint's clear header (the AEAD's associated data); the ciphertext
 /// starts here.
-pub const SEALED_HEADER_LEN: usize = SEALED_OFFSET_NONCE + NONCE_LEN;
+pub(crate) const SEALED_HEADER_LEN: usize = SEALED_OFFSET_NONCE + NONCE_LEN;
 /// Associated data prefix that keeps a sealed checkpoint from passing for another sealed file.
 pub const SEALED_DOMAIN: &[u8] = b"ridgeline dedup checkpoint";
 
@@ -243,7 +243,7 @@ impl Checkpoint {
     }
 
     /// Encodes the checkpoint, sealed under `key` (version 3) or clear (version 2).
-    pub fn to_bytes_with(&self, key: Option<&GalleryKey>) -> Result<Vec<u8>> {
+    pub(crate) fn to_bytes_with(&self, key: Option<&GalleryKey>) -> Result<Vec<u8>> {
         let Some(key) = key else {
             return Ok(self.to_bytes());
         };
@@ -318,12 +318,13 @@ impl Checkpoint {
     }
 
     /// Replaces the checkpoint file atomically and durably, clear.
-    pub fn write_atomic(&self, path: &Path) -> Result<()> {
+    #[cfg(test)]
+    pub(crate) fn write_atomic(&self, path: &Path) -> Result<()> {
         self.write_atomic_with(path, None)
     }
 
     /// Replaces the checkpoint file atomically and durably, sealed under `key` if given.
-    pub fn write_atomic_with(&self, path: &Path, key: Option<&GalleryKey>) -> Result<()> {
+    pub(crate) fn write_atomic_with(&self, path: &Path, key: Option<&GalleryKey>) -> Result<()> {
         write_file_atomic(path, &self.to_bytes_with(key)?)
     }
 }

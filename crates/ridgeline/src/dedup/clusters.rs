@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 
 /// Disjoint sets over `0..n` with union by size and path halving.
 #[derive(Debug, Clone)]
-pub struct UnionFind {
+pub(crate) struct UnionFind {
     parent: Vec<u32>,
     size: Vec<u32>,
 }
@@ -21,7 +21,7 @@ impl UnionFind {
     }
 
     /// The representative of `x`'s set.
-    pub fn find(&mut self, mut x: u32) -> u32 {
+    pub(crate) fn find(&mut self, mut x: u32) -> u32 {
         while self.parent[x as usize] != x {
             let grandparent = self.parent[self.parent[x as usize] as usize];
             self.parent[x as usize] = grandparent;
@@ -31,7 +31,7 @@ impl UnionFind {
     }
 
     /// Merges the sets of `a` and `b`; returns whether they were separate.
-    pub fn union(&mut self, a: u32, b: u32) -> bool {
+    pub(crate) fn union(&mut self, a: u32, b: u32) -> bool {
         let (mut ra, mut rb) = (self.find(a), self.find(b));
         if ra == rb {
             return false;
@@ -71,7 +71,7 @@ pub struct Cluster {
 
 impl Cluster {
     /// Score of the strongest pair.
-    pub fn best_score(&self) -> f64 {
+    pub(crate) fn best_score(&self) -> f64 {
         self.pairs.first().map_or(0.0, |p| p.score)
     }
 }
@@ -84,7 +84,7 @@ fn strongest_first(x: &LinkedPair, y: &LinkedPair) -> Ordering {
 /// Groups the pairs into clusters over records `0..records`, strongest cluster first.
 ///
 /// Pairs whose indices are out of range are ignored (they cannot come from a consistent run).
-pub fn build_clusters(records: usize, pairs: &[LinkedPair]) -> Vec<Cluster> {
+pub(crate) fn build_clusters(records: usize, pairs: &[LinkedPair]) -> Vec<Cluster> {
     let mut sorted: Vec<LinkedPair> =
         pairs.iter().copied().filter(|p| (p.a.max(p.b) as usize) < records && p.a != p.b).collect();
     sorted.sort_by(strongest_first);

@@ -34,13 +34,13 @@ use crate::matcher::PreparedRef;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct IndexParams {
     /// Hash tables (independent hash functions).
-    pub tables: usize,
+    pub(crate) tables: usize,
     /// Bits per key (at most 32).
-    pub key_bits: usize,
+    pub(crate) key_bits: usize,
     /// Cylinder bits OR-ed into one key bit (all from one 64-bit word: one AND per key bit).
-    pub group_bits: u32,
+    pub(crate) group_bits: u32,
     /// Keys with fewer set bits are neither indexed nor looked up.
-    pub min_key_ones: u32,
+    pub(crate) min_key_ones: u32,
 }
 
 impl Default for IndexParams {
@@ -135,7 +135,7 @@ impl HashFunctions {
 
     /// Key of table `t` for a cylinder's bit words, or [`NO_KEY`] if too sparse to index.
     #[inline]
-    pub(crate) fn key(&self, t: usize, bits: &[u64]) -> u32 {
+    pub fn key(&self, t: usize, bits: &[u64]) -> u32 {
         let kb = self.params.key_bits;
         let mut key = 0u32;
         for (b, &(word, mask)) in self.groups[t * kb..(t + 1) * kb].iter().enumerate() {

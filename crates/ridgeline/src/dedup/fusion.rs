@@ -20,7 +20,7 @@
 //! comparable across pairs with different numbers of fingers.
 
 /// Smallest per-finger false match rate the fusion trusts; below it the calibration has no data.
-pub const MIN_FINGER_FMR: f64 = 1e-15;
+pub(crate) const MIN_FINGER_FMR: f64 = 1e-15;
 
 /// Fuses per-finger false match rates (one per finger both records hold) into the false match
 /// rate of the record pair. Returns 1 when there is no common finger.
@@ -40,7 +40,7 @@ pub fn fused_fmr(finger_fmrs: &[f64]) -> f64 {
 }
 
 /// The score reported for a pair: `−log10` of its fused false match rate.
-pub fn score_for_fmr(fmr: f64) -> f64 {
+pub(crate) fn score_for_fmr(fmr: f64) -> f64 {
     -fmr.clamp(f64::MIN_POSITIVE, 1.0).log10()
 }
 
@@ -63,7 +63,7 @@ pub fn pair_fmr_threshold(fmr_per_search: f64, records: usize) -> f64 {
 /// claimed identity applies. A bad re-capture that the blind threshold cannot link is then
 /// linked on the strength a verification needs, instead of being flagged as "fingerprints that
 /// do not match" while they match at, say, a false match rate of 10⁻⁷.
-pub fn same_id_pair_fmr_threshold(fmr_per_search: f64, holders: usize) -> f64 {
+pub(crate) fn same_id_pair_fmr_threshold(fmr_per_search: f64, holders: usize) -> f64 {
     pair_fmr_threshold(fmr_per_search, holders)
 }
 

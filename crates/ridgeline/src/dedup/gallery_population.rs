@@ -258,11 +258,6 @@ impl<'g> GalleryPopulation<'g> {
         self.snapshots.len()
     }
 
-    /// The gallery (by its place in the list the population was opened with) holding `record`.
-    pub fn gallery_of(&self, record: u32) -> Option<usize> {
-        self.shard_of.get(record as usize).map(|&s| s as usize)
-    }
-
     fn snapshot_of(&self, record: u32) -> Result<&Snapshot> {
         self.shard_of
             .get(record as usize)

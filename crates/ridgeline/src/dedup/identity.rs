@@ -9,7 +9,7 @@ const CHECK_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8,
 /// Check character indexed by the weighted sum modulo 11.
 const CHECK_CHARS: &[u8; 11] = b"10X98765432";
 /// Length of a resident identity number.
-pub const ID_NUMBER_LEN: usize = 18;
+pub(crate) const ID_NUMBER_LEN: usize = 18;
 /// Earliest birth year we accept (the oldest living residents were born after it).
 const MIN_BIRTH_YEAR: u32 = 1850;
 /// Latest birth year we accept; later dates are data-entry errors.
@@ -30,7 +30,7 @@ pub enum IdProblem {
 
 impl IdProblem {
     /// Short description, as used in flags.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             IdProblem::Length => "length is not 18 characters",
             IdProblem::Characters => "characters other than digits (and a final X)",
@@ -68,7 +68,7 @@ pub fn validate_id_number(id: &str) -> Result<(), IdProblem> {
 }
 
 /// The check character for the first 17 digits (ASCII digits; callers checked them).
-pub fn check_character(first17: &[u8]) -> u8 {
+pub(crate) fn check_character(first17: &[u8]) -> u8 {
     let sum: u32 =
         first17.iter().zip(CHECK_WEIGHTS).map(|(&d, w)| u32::from(d.wrapping_sub(b'0')) * w).sum();
     CHECK_CHARS[(sum % 11) as usize]

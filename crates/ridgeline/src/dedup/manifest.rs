@@ -11,9 +11,6 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-/// Largest finger position (ISO/IEC 19794-2: 1–10, 0 unknown).
-pub const MAX_FINGER_POSITION: u8 = 10;
-
 /// One record of the population: a registration with one or more fingers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordInfo {
@@ -46,7 +43,7 @@ pub fn read_manifest(path: &Path) -> Result<Vec<ManifestRecord>> {
 /// Parses manifest text; relative paths are resolved against `base`. The format is the people
 /// manifest (`crate::people::manifest`): the older `record_id,person_id,name,finger,path`
 /// layout, or any header-named set of its columns.
-pub fn parse_manifest(text: &str, base: &Path) -> Result<Vec<ManifestRecord>> {
+pub(crate) fn parse_manifest(text: &str, base: &Path) -> Result<Vec<ManifestRecord>> {
     let people = crate::people::parse_people(text, base)?;
     Ok(people
         .into_iter()

@@ -9,35 +9,34 @@
 //! A key design decision: the search only needs a [`Population`] — candidates for a record and
 //! per-finger false match rates for a pair — so the same resumable, parallel search runs over a
 //! gallery's candidate index, or exhaustively over templates in memory. Pair scores are the
-//! fused false match rates of [`fusion`]; `--fmr` is a per-search rate ([`fusion::pair_fmr_threshold`]);
+//! fused false match rates of [`fused_fmr`]; `--fmr` is a per-search rate ([`pair_fmr_threshold`]);
 //! records sharing an identity number are verified against each other at the rate of a search
-//! among the number's holders ([`fusion::same_id_pair_fmr_threshold`]).
+//! among the number's holders (`same_id_pair_fmr_threshold`).
 
 mod candidate_index;
 pub mod checkpoint;
-pub mod clusters;
+pub(crate) mod clusters;
 mod cylinder_hashes;
-pub mod fusion;
+pub(crate) mod fusion;
 mod gallery_population;
-pub mod identity;
-pub mod manifest;
+pub(crate) mod identity;
+pub(crate) mod manifest;
 mod outcome;
-pub mod population;
-pub mod report;
-pub mod search;
+pub(crate) mod population;
+pub(crate) mod report;
+pub(crate) mod search;
 pub mod split;
 
-pub use checkpoint::Checkpoint;
-pub use clusters::{build_clusters, Cluster, LinkedPair, UnionFind};
-pub use fusion::{fused_fmr, pair_fmr_threshold, same_id_pair_fmr_threshold, score_for_fmr};
+pub use checkpoint::{job_key, Checkpoint};
+pub use clusters::{Cluster, LinkedPair};
+pub use fusion::{fused_fmr, pair_fmr_threshold};
 pub use gallery_population::{CandidateRanks, GalleryPopulation, DEFAULT_CANDIDATES_PER_RECORD};
-pub use identity::{validate_id_number, IdProblem};
-pub use manifest::{read_manifest, ManifestRecord, RecordInfo};
-pub use population::{ExhaustivePopulation, FingerMatcher};
+pub use identity::{make_id_number, validate_id_number, IdProblem};
+pub use manifest::{csv_field, read_manifest, ManifestRecord, RecordInfo};
+pub use outcome::{SearchOutcome, SearchStats};
+pub use population::{positions_compatible, ExhaustivePopulation, FingerMatcher, Population};
 pub use report::{
-    build_report, finish_report, population_key, same_id_pairs, verify_same_id_pairs, Distinct,
-    Flag, FlagKind, LinkThresholds, Report, SameIdPair, SameIdVerification,
+    build_report, finish_report, population_key, ClusterEntry, Distinct, Flag, FlagKind,
+    LinkThresholds, PairEntry, RecordEntry, Report,
 };
-pub use search::{
-    job_key, search, Population, Resumable, SearchConfig, SearchOutcome, SearchStats,
-};
+pub use search::{search, Resumable, SearchConfig, DEFAULT_CHECKPOINT_INTERVAL_S};

@@ -44,7 +44,7 @@ pub fn positions_compatible(a: u8, b: u8) -> bool {
 }
 
 /// The per-finger false match rates of two records, by the pairing rule of this module.
-pub fn record_finger_fmrs<M: FingerMatcher>(
+pub(crate) fn record_finger_fmrs<M: FingerMatcher>(
     matcher: &M,
     a: &[(u8, M::Prepared)],
     b: &[(u8, M::Prepared)],

@@ -97,24 +97,24 @@ pub struct Report {
 
 /// Same-identity-number pairs that were not linked, with their fused rates, as compared by the
 /// caller (`None` where a record could not be compared).
-pub type UnlinkedSameId = Vec<(u32, u32, Option<f64>)>;
+pub(crate) type UnlinkedSameId = Vec<(u32, u32, Option<f64>)>;
 
 /// Two records that hold the same identity number, and how many records hold it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SameIdPair {
+pub(crate) struct SameIdPair {
     /// First record (`a < b`).
     pub a: u32,
     /// Second record.
     pub b: u32,
     /// Records holding the number (at least 2).
-    pub holders: usize,
+    pub(crate) holders: usize,
 }
 
 /// Record pairs sharing a valid identity number (GB 11643-1999 checksum and birth date), sorted
 /// by `(a, b)`. Invalid numbers are left out: they are typing errors (flagged on their own), and
 /// a placeholder number shared by many records would otherwise make every pair of them a
 /// comparison.
-pub fn same_id_pairs(records: &[RecordInfo]) -> Vec<SameIdPair> {
+pub(crate) fn same_id_pairs(records: &[RecordInfo]) -> Vec<SameIdPair> {
     let mut by_id: HashMap<&str, Vec<u32>> = HashMap::new();
     for (i, r) in records.iter().enumerate() {
         if !r.person_id.is_empty() && validate_id_number(&r.person_id).is_ok() {
@@ -135,7 +135,7 @@ pub fn same_id_pairs(records: &[RecordInfo]) -> Vec<SameIdPair> {
 
 /// The fused-FMR threshold each record pair of a population is linked at: the blind search's
 /// ([`super::fusion::pair_fmr_threshold`]), or the verification's where the two records share
-/// an identity number ([`same_id_pair_fmr_threshold`]).
+/// an identity number (`same_id_pair_fmr_threshold`).
 #[derive(Debug, Clone)]
 pub struct LinkThresholds {
     blind: f64,
@@ -162,17 +162,17 @@ impl LinkThresholds {
 
 /// What checking the same-identity-number pairs found.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct SameIdVerification {
+pub(crate) struct SameIdVerification {
     /// Pairs the search had not linked that pass the verification threshold.
-    pub linked: Vec<LinkedPair>,
+    pub(crate) linked: Vec<LinkedPair>,
     /// Pairs that do not: for the "same number, different fingerprints" flag.
-    pub unlinked: UnlinkedSameId,
+    pub(crate) unlinked: UnlinkedSameId,
 }
 
 /// Compares every pair of records sharing an identity number that is not among `linked`, and
 /// links it at [`same_id_pair_fmr_threshold`] (a verification of the claimed identity, see
 /// there). The number points at these pairs, so the index missing one cannot hide it.
-pub fn verify_same_id_pairs<P: Population + ?Sized>(
+pub(crate) fn verify_same_id_pairs<P: Population + ?Sized>(
     population: &P,
     records: &[RecordInfo],
     linked: &[LinkedPair],
@@ -199,7 +199,7 @@ pub fn verify_same_id_pairs<P: Population + ?Sized>(
 /// Builds the report from the linked pairs.
 ///
 /// `unlinked_same_id` are the same-identity-number pairs that are not among `pairs`, with the
-/// rate the caller measured when comparing them ([`verify_same_id_pairs`]).
+/// rate the caller measured when comparing them (`verify_same_id_pairs`).
 pub fn build_report(
     records: &[RecordInfo],
     pairs: &[LinkedPair],

@@ -30,10 +30,10 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-pub use super::checkpoint::job_key;
+pub(crate) use super::checkpoint::job_key;
 use super::checkpoint::Checkpoint;
-pub use super::outcome::{SearchOutcome, SearchStats};
-pub use super::population::Population;
+pub(crate) use super::outcome::{SearchOutcome, SearchStats};
+pub(crate) use super::population::Population;
 use super::split::{pair_threshold, proposed_pair, score_pairs};
 use crate::error::{Error, Result};
 use crate::gallery::GalleryKey;
@@ -60,7 +60,7 @@ impl Default for SearchConfig {
 }
 
 /// Records per block: enough to keep every core busy, few enough that a stop is quick.
-pub const DEFAULT_BLOCK_RECORDS: usize = 512;
+pub(crate) const DEFAULT_BLOCK_RECORDS: usize = 512;
 /// Seconds between checkpoint writes.
 pub const DEFAULT_CHECKPOINT_INTERVAL_S: u64 = 5;
 

@@ -7,7 +7,7 @@
 //!
 //! 1. [`plan_blocks`]: the records `0..n` cut into consecutive blocks;
 //! 2. [`candidate_pairs`]: per block, the pairs its records propose (a task each);
-//! 3. the union of all blocks' pairs, cut by [`pairs_of_block`] into the pairs whose lower
+//! 3. the union of all blocks' pairs, cut into the pairs whose lower
 //!    record is in a block, each scored by [`score_pairs`] (a task each);
 //! 4. [`merge_outcome`]: every task's linked pairs as one [`SearchOutcome`], from which
 //!    [`finish_report`](super::report::finish_report) builds the report.
@@ -27,7 +27,7 @@ use crate::gallery::Gallery;
 
 /// The unordered pair `(min, max)` that record `i` proposes by naming `j`, or `None` when `j`
 /// is `i` itself or not a record of a population of `n`.
-pub fn proposed_pair(i: u32, j: u32, n: usize) -> Option<(u32, u32)> {
+pub(crate) fn proposed_pair(i: u32, j: u32, n: usize) -> Option<(u32, u32)> {
     (j != i && (j as usize) < n).then(|| (i.min(j), i.max(j)))
 }
 
@@ -79,7 +79,8 @@ pub fn candidate_pairs<P: Population + ?Sized>(
 }
 
 /// The pairs of `pairs` (sorted by `(a, b)`) whose lower record is in `block`.
-pub fn pairs_of_block(pairs: &[(u32, u32)], block: Range<u32>) -> &[(u32, u32)] {
+#[cfg(test)]
+fn pairs_of_block(pairs: &[(u32, u32)], block: Range<u32>) -> &[(u32, u32)] {
     let from = pairs.partition_point(|&(a, _)| a < block.start);
     let to = pairs.partition_point(|&(a, _)| a < block.end);
     &pairs[from..to]
@@ -146,12 +147,6 @@ pub fn merge_outcome(
     })
 }
 
-/// A key of what a gallery holds: every live record's subject, finger and checksums, in order.
-/// Two galleries (or one gallery at two moments) with the same key hold the same records.
-pub fn gallery_content_key(gallery: &Gallery) -> u64 {
-    galleries_content_key(&[gallery])
-}
-
 /// Appends what identifies each live record of `gallery` to a job key's parts: its id, its
 /// finger and its stored checksums, in store order (another gallery, or this one after a
 /// change, gives other parts).
@@ -171,7 +166,7 @@ pub fn push_record_parts(gallery: &Gallery, parts: &mut Vec<Vec<u8>>) {
 }
 
 /// A key of what a list of galleries holds (the shards of a population, in their order): each
-/// gallery's records as [`gallery_content_key`] reads them, gallery after gallery.
+/// gallery's live records (subject, finger and checksums, in order), gallery after gallery.
 pub fn galleries_content_key(galleries: &[&Gallery]) -> u64 {
     let mut parts: Vec<Vec<u8>> = Vec::new();
     for (shard, gallery) in galleries.iter().enumerate() {

@@ -35,60 +35,60 @@ use crate::error::{Error, Result};
 /// File name of the audit trail inside the gallery folder.
 pub const AUDIT_FILE: &str = "AUDIT";
 /// Magic number of the audit trail.
-pub const AUDIT_MAGIC: [u8; 8] = [0x89, b'R', b'L', b'A', b'\r', b'\n', 0x1a, b'\n'];
+pub(crate) const AUDIT_MAGIC: [u8; 8] = [0x89, b'R', b'L', b'A', b'\r', b'\n', 0x1a, b'\n'];
 /// Audit trail format version written by this build.
-pub const AUDIT_VERSION: u16 = 1;
+pub(crate) const AUDIT_VERSION: u16 = 1;
 
 /// File header: magic (8 bytes).
-pub const FILE_OFFSET_MAGIC: usize = 0;
+pub(crate) const FILE_OFFSET_MAGIC: usize = 0;
 /// File header: format version (u16).
-pub const FILE_OFFSET_VERSION: usize = 8;
+pub(crate) const FILE_OFFSET_VERSION: usize = 8;
 /// File header: reserved, zero (6 bytes).
-pub const FILE_OFFSET_RESERVED: usize = 10;
+pub(crate) const FILE_OFFSET_RESERVED: usize = 10;
 /// Size of the file header; the first entry starts here.
-pub const FILE_HEADER_LEN: usize = 16;
+pub(crate) const FILE_HEADER_LEN: usize = 16;
 
 /// Entry: total length of the entry in bytes, trailer included (u32).
-pub const OFFSET_LEN: usize = 0;
+pub(crate) const OFFSET_LEN: usize = 0;
 /// Entry: sequence number, 0 for the first entry, +1 per entry (u64).
-pub const OFFSET_SEQUENCE: usize = 4;
+pub(crate) const OFFSET_SEQUENCE: usize = 4;
 /// Entry: time, milliseconds since 1970-01-01T00:00:00 UTC (i64).
-pub const OFFSET_TIME: usize = 12;
+pub(crate) const OFFSET_TIME: usize = 12;
 /// Entry: the gallery's commit generation the operation produced or searched
 /// ([`NO_GENERATION`] where none applies) (u64).
-pub const OFFSET_GENERATION: usize = 20;
+pub(crate) const OFFSET_GENERATION: usize = 20;
 /// Entry: digest of the previous entry (its trailer digest; zeros for the first) (32 bytes).
-pub const OFFSET_PREVIOUS: usize = 28;
+pub(crate) const OFFSET_PREVIOUS: usize = 28;
 /// Entry: operation code ([`Operation`]) (u8).
-pub const OFFSET_OPERATION: usize = 60;
+pub(crate) const OFFSET_OPERATION: usize = 60;
 /// Entry: outcome code ([`Outcome`]) (u8).
-pub const OFFSET_OUTCOME: usize = 61;
+pub(crate) const OFFSET_OUTCOME: usize = 61;
 /// Entry: bytes of the operator id, 0 when none was given (u16).
-pub const OFFSET_OPERATOR_LEN: usize = 62;
+pub(crate) const OFFSET_OPERATOR_LEN: usize = 62;
 /// Entry: number of subject ids (u32); bit 31 ([`SUBJECTS_SEALED`]) set when they are sealed.
-pub const OFFSET_SUBJECT_COUNT: usize = 64;
+pub(crate) const OFFSET_SUBJECT_COUNT: usize = 64;
 /// Flag in the subject-count field: each subject id is stored sealed under the gallery key
 /// (an encrypted gallery's trail) as key id (16 bytes), nonce (24), ciphertext, tag (16).
-pub const SUBJECTS_SEALED: u32 = 1 << 31;
+pub(crate) const SUBJECTS_SEALED: u32 = 1 << 31;
 /// How a sealed subject id reads back without its key: this prefix, then the stored bytes in
 /// hexadecimal ([`unseal_subjects`] decrypts them).
-pub const SEALED_SUBJECT_PREFIX: &str = "sealed:";
+pub(crate) const SEALED_SUBJECT_PREFIX: &str = "sealed:";
 /// Associated data of a sealed subject id.
 const SUBJECT_AAD: &[u8] = b"ridgeline audit subject id";
 /// Entry: bytes of the detail text (u32).
-pub const OFFSET_DETAIL_LEN: usize = 68;
+pub(crate) const OFFSET_DETAIL_LEN: usize = 68;
 /// Size of an entry's fixed part; the operator id (UTF-8) follows, then each subject id as a
 /// u8 length and its UTF-8 bytes, then the detail text (UTF-8).
-pub const ENTRY_FIXED_LEN: usize = 72;
+pub(crate) const ENTRY_FIXED_LEN: usize = 72;
 /// Size of an entry's trailer: the entry length again (u32), then the SHA-256 of every byte of
 /// the entry before the digest (32 bytes).
-pub const TRAILER_LEN: usize = 36;
+pub(crate) const TRAILER_LEN: usize = 36;
 /// Smallest possible entry.
-pub const MIN_ENTRY_LEN: usize = ENTRY_FIXED_LEN + TRAILER_LEN;
+pub(crate) const MIN_ENTRY_LEN: usize = ENTRY_FIXED_LEN + TRAILER_LEN;
 /// Generation value of an entry to which no gallery generation applies.
-pub const NO_GENERATION: u64 = u64::MAX;
+pub(crate) const NO_GENERATION: u64 = u64::MAX;
 /// Longest operator id in bytes.
-pub const MAX_OPERATOR_LEN: usize = 256;
+pub(crate) const MAX_OPERATOR_LEN: usize = 256;
 
 /// What was done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -130,7 +130,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation, in code order.
-    pub const ALL: [Operation; 15] = [
+    pub(crate) const ALL: [Operation; 15] = [
         Operation::Create,
         Operation::Enrol,
         Operation::EnrolPerson,
@@ -149,7 +149,7 @@ impl Operation {
     ];
 
     /// The operation of a code.
-    pub fn from_code(code: u8) -> Option<Operation> {
+    pub(crate) fn from_code(code: u8) -> Option<Operation> {
         Operation::ALL.into_iter().find(|o| *o as u8 == code)
     }
 
@@ -175,7 +175,7 @@ impl Operation {
     }
 
     /// Whether the operation commits a new gallery generation when it succeeds.
-    pub fn commits(self) -> bool {
+    pub(crate) fn commits(self) -> bool {
         matches!(
             self,
             Operation::Create
@@ -226,7 +226,7 @@ impl Outcome {
     ];
 
     /// The outcome of a code.
-    pub fn from_code(code: u8) -> Option<Outcome> {
+    pub(crate) fn from_code(code: u8) -> Option<Outcome> {
         Outcome::ALL.into_iter().find(|o| *o as u8 == code)
     }
 
@@ -270,9 +270,9 @@ pub struct Entry {
     pub time_ms: i64,
     /// Gallery generation, if any applies.
     pub generation: Option<u64>,
-    /// Operation code as stored ([`Operation::from_code`]).
+    /// Operation code as stored (`Operation::from_code`).
     pub operation: u8,
-    /// Outcome code as stored ([`Outcome::from_code`]).
+    /// Outcome code as stored (`Outcome::from_code`).
     pub outcome: u8,
     /// The operator the caller named.
     pub operator: Option<String>,
@@ -346,7 +346,7 @@ pub struct AuditTrail {
 }
 
 /// Checks an operator id: 1–256 bytes of text without control characters.
-pub fn validate_operator(operator: &str) -> Result<()> {
+pub(crate) fn validate_operator(operator: &str) -> Result<()> {
     if operator.is_empty() || operator.len() > MAX_OPERATOR_LEN {
         return Err(Error::InvalidArgument(format!(
             "an operator id has 1 to {MAX_OPERATOR_LEN} bytes, this one {}",
@@ -373,7 +373,7 @@ impl AuditTrail {
     }
 
     /// Seals the subject ids of the entries appended from now on under `key` (`None`: clear).
-    pub fn set_key(&self, key: Option<std::sync::Arc<GalleryKey>>) {
+    pub(crate) fn set_key(&self, key: Option<std::sync::Arc<GalleryKey>>) {
         *self.key.write().unwrap_or_else(|p| p.into_inner()) = key;
     }
 
@@ -546,7 +546,8 @@ fn check_file_header(head: &[u8]) -> std::result::Result<(), String> {
 }
 
 /// Serialises one entry with clear subject ids.
-pub fn encode_entry(
+#[cfg(test)]
+pub(crate) fn encode_entry(
     sequence: u64,
     time_ms: i64,
     previous: &[u8; 32],
@@ -557,7 +558,7 @@ pub fn encode_entry(
 }
 
 /// Serialises one entry; with a key, its subject ids are sealed ([`SUBJECTS_SEALED`]).
-pub fn encode_entry_with(
+pub(crate) fn encode_entry_with(
     sequence: u64,
     time_ms: i64,
     previous: &[u8; 32],
@@ -933,7 +934,7 @@ pub fn verify(dir: &Path) -> Result<AuditReport> {
 }
 
 /// The highest generation the entries record as committed.
-pub fn last_committed_generation(entries: &[Entry]) -> Option<u64> {
+pub(crate) fn last_committed_generation(entries: &[Entry]) -> Option<u64> {
     entries
         .iter()
         .filter(|e| {
@@ -946,7 +947,7 @@ pub fn last_committed_generation(entries: &[Entry]) -> Option<u64> {
 
 /// The newest committed generation recorded, read backwards from the end of the trail (the
 /// writer's check at open; `None` when the trail holds no commit or cannot be read backwards).
-pub fn last_committed_generation_from_end(dir: &Path) -> Option<u64> {
+pub(crate) fn last_committed_generation_from_end(dir: &Path) -> Option<u64> {
     let mut file = File::open(dir.join(AUDIT_FILE)).ok()?;
     let mut end = file.metadata().ok()?.len();
     loop {
@@ -967,7 +968,7 @@ fn now_ms() -> i64 {
 }
 
 /// Formats milliseconds since the Unix epoch as ISO 8601 UTC.
-pub fn format_utc(ms: i64) -> String {
+pub(crate) fn format_utc(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let millis = ms.rem_euclid(1000);
     let days = secs.div_euclid(86_400);

@@ -23,53 +23,55 @@ use super::segment::{get_u16, get_u32, get_u64, DescriptorLayout};
 use crate::error::{Error, Result};
 
 /// Magic number of the manifest file.
-pub const MANIFEST_MAGIC: [u8; 8] = [0x89, b'R', b'L', b'M', b'\r', b'\n', 0x1a, b'\n'];
+pub(crate) const MANIFEST_MAGIC: [u8; 8] = [0x89, b'R', b'L', b'M', b'\r', b'\n', 0x1a, b'\n'];
 /// Manifest format version of a clear gallery.
-pub const MANIFEST_VERSION: u16 = 1;
+pub(crate) const MANIFEST_VERSION: u16 = 1;
 /// Manifest format version of an encrypted gallery: version 1 followed by the trailer.
-pub const MANIFEST_VERSION_SEALED: u16 = 2;
+pub(crate) const MANIFEST_VERSION_SEALED: u16 = 2;
 /// Size of the trailer of a version-2 manifest.
-pub const TRAILER_LEN: usize = KEY_ID_LEN + NONCE_LEN + TAG_LEN;
+pub(crate) const TRAILER_LEN: usize = KEY_ID_LEN + NONCE_LEN + TAG_LEN;
 /// Trailer: key id of the gallery key (16 bytes), relative to the trailer's start.
-pub const TRAILER_KEY_ID: usize = 0;
+pub(crate) const TRAILER_KEY_ID: usize = 0;
 /// Trailer: XChaCha20-Poly1305 nonce (24 bytes).
-pub const TRAILER_NONCE: usize = KEY_ID_LEN;
+pub(crate) const TRAILER_NONCE: usize = KEY_ID_LEN;
 /// Trailer: the MAC, a Poly1305 tag of XChaCha20-Poly1305 sealing nothing with every byte of
 /// the manifest before it as associated data (16 bytes).
-pub const TRAILER_TAG: usize = KEY_ID_LEN + NONCE_LEN;
+pub(crate) const TRAILER_TAG: usize = KEY_ID_LEN + NONCE_LEN;
 /// File name of the committed manifest.
 pub const MANIFEST_FILE: &str = "MANIFEST";
 /// File name of a manifest being written.
-pub const MANIFEST_TMP_FILE: &str = "MANIFEST.tmp";
+pub(crate) const MANIFEST_TMP_FILE: &str = "MANIFEST.tmp";
 
 /// Magic (8 bytes).
-pub const OFFSET_MAGIC: usize = 0;
+pub(crate) const OFFSET_MAGIC: usize = 0;
 /// Format version (u16).
-pub const OFFSET_VERSION: usize = 8;
+pub(crate) const OFFSET_VERSION: usize = 8;
 /// Reserved, zero (u16).
-pub const OFFSET_RESERVED_A: usize = 10;
+#[cfg(test)]
+pub(crate) const OFFSET_RESERVED_A: usize = 10;
 /// CRC-32 of every byte from [`OFFSET_GENERATION`] to the end of the deletion entries (u32).
-pub const OFFSET_CRC: usize = 12;
+pub(crate) const OFFSET_CRC: usize = 12;
 /// Commit generation, +1 per commit (u64).
-pub const OFFSET_GENERATION: usize = 16;
+pub(crate) const OFFSET_GENERATION: usize = 16;
 /// Id the next new segment gets (u64).
-pub const OFFSET_NEXT_SEGMENT_ID: usize = 24;
+pub(crate) const OFFSET_NEXT_SEGMENT_ID: usize = 24;
 /// Bytes per descriptor record (u32).
-pub const OFFSET_DESCRIPTOR_LEN: usize = 32;
+pub(crate) const OFFSET_DESCRIPTOR_LEN: usize = 32;
 /// Descriptor format version (u16).
-pub const OFFSET_DESCRIPTOR_VERSION: usize = 36;
+pub(crate) const OFFSET_DESCRIPTOR_VERSION: usize = 36;
 /// Reserved, zero (u16).
-pub const OFFSET_RESERVED_B: usize = 38;
+#[cfg(test)]
+pub(crate) const OFFSET_RESERVED_B: usize = 38;
 /// Number of segment entries (u32).
-pub const OFFSET_SEGMENT_COUNT: usize = 40;
+pub(crate) const OFFSET_SEGMENT_COUNT: usize = 40;
 /// Number of deletion entries (u32).
-pub const OFFSET_DELETION_COUNT: usize = 44;
+pub(crate) const OFFSET_DELETION_COUNT: usize = 44;
 /// Size of the header; the segment entries start here.
-pub const HEADER_LEN: usize = 48;
+pub(crate) const HEADER_LEN: usize = 48;
 /// Size of a segment entry: segment id (u64), record count (u32), reserved (u32).
-pub const SEGMENT_ENTRY_LEN: usize = 16;
+pub(crate) const SEGMENT_ENTRY_LEN: usize = 16;
 /// Size of a deletion entry: segment id (u64), record index (u32), reserved (u32).
-pub const DELETION_ENTRY_LEN: usize = 16;
+pub(crate) const DELETION_ENTRY_LEN: usize = 16;
 
 /// A live segment as the manifest names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,20 +86,20 @@ pub struct SegmentEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
     /// Commit generation.
-    pub generation: u64,
+    pub(crate) generation: u64,
     /// Id for the next segment written.
-    pub next_segment_id: u64,
+    pub(crate) next_segment_id: u64,
     /// Descriptor layout every segment must have.
-    pub layout: DescriptorLayout,
+    pub(crate) layout: DescriptorLayout,
     /// Live segments, oldest first.
     pub segments: Vec<SegmentEntry>,
     /// Deleted records as (segment id, record index).
-    pub deletions: BTreeSet<(u64, u32)>,
+    pub(crate) deletions: BTreeSet<(u64, u32)>,
 }
 
 impl Manifest {
     /// An empty gallery's manifest.
-    pub fn empty(layout: DescriptorLayout) -> Manifest {
+    pub(crate) fn empty(layout: DescriptorLayout) -> Manifest {
         Manifest {
             generation: 0,
             next_segment_id: 1,
@@ -108,7 +110,7 @@ impl Manifest {
     }
 
     /// Serialises the manifest: clear (version 1), or authenticated under `key` (version 2).
-    pub fn encode_with(&self, key: Option<&GalleryKey>) -> Result<Vec<u8>> {
+    pub(crate) fn encode_with(&self, key: Option<&GalleryKey>) -> Result<Vec<u8>> {
         let mut out = self.encode();
         if let Some(key) = key {
             out[OFFSET_VERSION..OFFSET_VERSION + 2]
@@ -290,29 +292,17 @@ impl Manifest {
     }
 
     /// Reads and checks the committed manifest of the gallery in `dir` ([`Manifest::decode_with`]).
-    pub fn read_with(dir: &Path, key: Option<&GalleryKey>) -> Result<Manifest> {
+    pub(crate) fn read_with(dir: &Path, key: Option<&GalleryKey>) -> Result<Manifest> {
         let path = dir.join(MANIFEST_FILE);
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
         Manifest::decode_with(&path, &bytes, key)
     }
 
     /// Reads the committed manifest without checking its MAC ([`Manifest::decode_unauthenticated`]).
-    pub fn read_unauthenticated(dir: &Path) -> Result<Manifest> {
+    pub(crate) fn read_unauthenticated(dir: &Path) -> Result<Manifest> {
         let path = dir.join(MANIFEST_FILE);
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
         Manifest::decode_unauthenticated(&path, &bytes)
-    }
-
-    /// Whether the gallery in `dir` is encrypted (its manifest is version 2), and the key id
-    /// it names; nothing is authenticated.
-    pub fn sealed_key_id(dir: &Path) -> Result<Option<[u8; KEY_ID_LEN]>> {
-        let path = dir.join(MANIFEST_FILE);
-        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-        if get_u16(&bytes, OFFSET_VERSION) != Some(MANIFEST_VERSION_SEALED) {
-            return Ok(None);
-        }
-        let at = bytes.len().saturating_sub(TRAILER_LEN) + TRAILER_KEY_ID;
-        Ok(seal::array_at::<KEY_ID_LEN>(&bytes, at))
     }
 
     /// Commits this clear manifest: write temp, fsync, rename, fsync the folder.
@@ -321,7 +311,7 @@ impl Manifest {
     }
 
     /// Commits this manifest, authenticated under `key` when given.
-    pub fn commit_with(&self, dir: &Path, key: Option<&GalleryKey>) -> Result<()> {
+    pub(crate) fn commit_with(&self, dir: &Path, key: Option<&GalleryKey>) -> Result<()> {
         let bytes = self.encode_with(key)?;
         let tmp = dir.join(MANIFEST_TMP_FILE);
         let path = dir.join(MANIFEST_FILE);
@@ -337,7 +327,7 @@ impl Manifest {
 }
 
 /// Makes the folder's entries (new, renamed and removed files) durable.
-pub fn sync_dir(dir: &Path) -> Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))
 }
 

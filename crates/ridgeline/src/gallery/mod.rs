@@ -14,7 +14,7 @@
 //! so it costs the same for ten records or a million. [`store::Snapshot::verify`] reads
 //! everything and checks every checksum. The byte layout is in `docs/FORMATS.md`.
 //!
-//! Layers: [`segment`] (one file), [`manifest`] (the commit point), `lock` (one writer),
+//! Layers: [`segment`] (one file), `manifest` (the commit point), `lock` (one writer),
 //! `store` (records as opaque descriptor bytes + templates, snapshots), [`audit`] (who did
 //! what, hash-chained), [`seal`] (the key and the encryption of files at rest).
 
@@ -23,7 +23,7 @@ mod damage;
 pub mod filter;
 pub mod identify;
 mod lock;
-pub mod manifest;
+pub(crate) mod manifest;
 pub mod person;
 pub mod seal;
 #[cfg(test)]
@@ -42,18 +42,18 @@ use crate::template::Template;
 
 pub use audit::{AuditReport, AuditTrail, Operation, Outcome};
 pub use identify::{Candidate, Identification, SearchMode, SearchOptions};
+pub use manifest::{Manifest, SegmentEntry, MANIFEST_FILE};
 pub use person::{
     EnrolOptions, EnrolledPerson, FingerEvidence, NewPerson, PeopleOutcome, PersonCandidate,
     PersonIdentification, PersonRecord, PersonSearchOptions, PersonSearchTotals, Print,
 };
 pub use seal::GalleryKey;
-pub use segment::{DescriptorLayout, NewRecord, Problem, MAX_FINGER, MAX_SUBJECT_ID_LEN};
+pub(crate) use segment::MAX_SUBJECT_ID_LEN;
+pub use segment::{DescriptorLayout, NewRecord, Problem, MAX_FINGER};
 pub use store::{
     CompactOptions, CompactReport, DroppedRecord, OpenMode, OpenOptions, RecordId, Snapshot, Store,
     StoreStats, StoredRecord, VerifyReport,
 };
-
-pub use store::SEGMENT_FILE_EXTENSIONS;
 
 /// The least minutiae a template needs to be enrolled: the same floor extraction applies
 /// before it hands out a template (`RL_MIN_USABLE_MINUTIAE` in the C API).
@@ -244,7 +244,7 @@ impl Gallery {
     }
 
     /// De-registers a subject: deletes all its records (every finger) with one commit.
-    /// `SubjectNotFound` if it has none. The id is normalised (see [`Gallery::remove_subject`]).
+    /// `SubjectNotFound` if it has none. The id is normalised (see `Gallery::remove_subject`).
     pub fn remove(&self, subject_id: &str) -> Result<usize> {
         self.remove_subject(subject_id)
     }

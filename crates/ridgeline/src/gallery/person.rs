@@ -30,10 +30,10 @@ use rayon::prelude::*;
 
 use super::audit::{self, Operation, Outcome};
 use super::identify::{self, default_escalation_score, SearchMode, SearchOptions, ESCALATED_MAX};
-use super::segment::{self, NewRecord, MAX_FINGER};
+use super::segment::{self, NewRecord};
 use super::store::{RecordId, Snapshot};
 use super::subjects::comparable;
-pub use super::subjects::SubjectIndex;
+pub(crate) use super::subjects::SubjectIndex;
 use super::Gallery;
 use crate::dedup::fusion::fused_fmr;
 use crate::error::{Error, Result};
@@ -44,12 +44,12 @@ use crate::people::Demographics;
 use crate::template::Template;
 
 /// Most prints of one person (ten fingers).
-pub const MAX_PRINTS: usize = 10;
+pub(crate) const MAX_PRINTS: usize = 10;
 /// Each probe finger's search hands at least this many records on to the fusion, so that a
 /// subject whose fingers are each only moderately ranked is still considered.
-pub const PER_FINGER_CANDIDATES: usize = 32;
+pub(crate) const PER_FINGER_CANDIDATES: usize = 32;
 /// The false match rate per search of a person-level decision unless the caller gives one.
-pub const DEFAULT_FMR_PER_SEARCH: f64 = 1e-4;
+pub(crate) const DEFAULT_FMR_PER_SEARCH: f64 = 1e-4;
 /// Candidates the duplicate-person check of an enrolment looks among for another subject that
 /// matches (the enrolled subject itself may rank first when it is being updated).
 pub const DUPLICATE_CHECK_CANDIDATES: usize = 3;
@@ -311,7 +311,7 @@ pub fn calibrated_score(fmr: f64) -> f64 {
 }
 
 /// The false match rate of the best of `k` comparisons that each have rate `p`.
-pub fn best_of_fmr(p: f64, k: usize) -> f64 {
+pub(crate) fn best_of_fmr(p: f64, k: usize) -> f64 {
     let p = p.clamp(0.0, 1.0);
     if k <= 1 {
         return p;
@@ -815,7 +815,7 @@ impl Gallery {
 
     /// De-registers a subject by id in canonical form (so an id stored in another Unicode form
     /// is found too): deletes all its records with one commit; `SubjectNotFound` if it has none.
-    pub fn remove_subject(&self, subject_id: &str) -> Result<usize> {
+    pub(crate) fn remove_subject(&self, subject_id: &str) -> Result<usize> {
         let subject_id = subject_id::lookup_form(subject_id);
         let _serial = self.people.enrol.lock().unwrap_or_else(|p| p.into_inner());
         let snapshot = self.snapshot();
@@ -852,9 +852,6 @@ fn latest_demographics(snapshot: &Snapshot, records: &[(RecordId, u8)]) -> Resul
     }
     Ok(None)
 }
-
-/// The largest finger position, for callers that validate positions themselves.
-pub const MAX_FINGER_POSITION: u8 = MAX_FINGER;
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,7 @@
 //! AEAD's associated data: it stays readable (magic, version, counts, key id) but an edit to
 //! it fails authentication like an edit to the payload.
 //!
-//! The key id written into every sealed file is the first [`KEY_ID_LEN`] bytes of
+//! The key id written into every sealed file is the first `KEY_ID_LEN` (16) bytes of
 //! SHA-256(`KEY_ID_DOMAIN` ‖ key): it tells a wrong key from a damaged file without revealing
 //! the key, and is domain-separated so that it is no hash of the key used anywhere else.
 
@@ -24,13 +24,13 @@ use crate::error::{Error, Result};
 /// Bytes of a gallery key.
 pub const KEY_LEN: usize = 32;
 /// Bytes of the key id stored in sealed files.
-pub const KEY_ID_LEN: usize = 16;
+pub(crate) const KEY_ID_LEN: usize = 16;
 /// Bytes of an XChaCha20-Poly1305 nonce.
-pub const NONCE_LEN: usize = 24;
+pub(crate) const NONCE_LEN: usize = 24;
 /// Bytes of a Poly1305 authentication tag.
-pub const TAG_LEN: usize = 16;
+pub(crate) const TAG_LEN: usize = 16;
 /// Prefix hashed before the key to make its id.
-pub const KEY_ID_DOMAIN: &[u8] = b"ridgeline gallery key id v1\0";
+pub(crate) const KEY_ID_DOMAIN: &[u8] = b"ridgeline gallery key id v1\0";
 /// Largest key file read (a key with surrounding whitespace, never a stray big file).
 const MAX_KEY_FILE_LEN: u64 = 256;
 
@@ -151,7 +151,7 @@ fn getrandom(buf: &mut [u8]) -> Result<()> {
 }
 
 /// A fresh random nonce.
-pub fn new_nonce() -> Result<[u8; NONCE_LEN]> {
+pub(crate) fn new_nonce() -> Result<[u8; NONCE_LEN]> {
     let mut nonce = [0u8; NONCE_LEN];
     getrandom(&mut nonce)?;
     Ok(nonce)
@@ -175,7 +175,7 @@ pub fn seal_in_place(
 /// Decrypts `buf` in place; `false` (and `buf` unchanged in meaning) when the tag does not
 /// authenticate `aad` and the ciphertext under this key: a damaged or edited file.
 #[must_use]
-pub fn open_in_place(
+pub(crate) fn open_in_place(
     key: &GalleryKey,
     nonce: &[u8; NONCE_LEN],
     aad: &[u8],
@@ -192,7 +192,7 @@ pub(crate) fn array_at<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N
 
 /// Checks that a file's key id is the key's: a missing key or another key is a
 /// [`Error::GalleryKey`], never a decryption attempt that would read as damage.
-pub fn check_key<'k>(
+pub(crate) fn check_key<'k>(
     path: &Path,
     key: Option<&'k GalleryKey>,
     stored_id: &[u8],
@@ -221,7 +221,7 @@ pub fn check_key<'k>(
 
 /// The error of a clear file opened with a key: the caller expects protection the file does
 /// not have.
-pub fn clear_with_key(path: &Path) -> Error {
+pub(crate) fn clear_with_key(path: &Path) -> Error {
     Error::GalleryKey {
         path: path.to_path_buf(),
         message: "not encrypted, but a key was given; open it without a key, or encrypt it with \

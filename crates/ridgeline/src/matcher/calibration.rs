@@ -14,7 +14,7 @@
 use super::calibration_table::{FMR_TABLE, TAIL_LOG10_SLOPE};
 
 /// Lowest FMR the functions report or accept (extrapolation stops here).
-pub const MIN_FMR: f64 = 1e-12;
+pub(crate) const MIN_FMR: f64 = 1e-12;
 
 /// The false match rate each of `comparisons` comparisons may have so that the whole search
 /// yields a false match with probability about `fmr_per_search` (the false positive

@@ -25,20 +25,20 @@ pub(crate) const CYLINDER_BITS: usize = BIT_WORDS * 64;
 
 /// A minutia in working geometry: 500-dpi pixels, direction in radians.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Point {
+pub(crate) struct Point {
     /// Column.
-    pub x: f32,
+    pub(crate) x: f32,
     /// Row (down).
-    pub y: f32,
+    pub(crate) y: f32,
     /// Direction, `[0, 2π)`, counter-clockwise as viewed.
-    pub angle: f32,
+    pub(crate) angle: f32,
 }
 
 /// One cylinder: validity mask words then bit words.
-pub type Cylinder = [u64; CYLINDER_WORDS];
+pub(crate) type Cylinder = [u64; CYLINDER_WORDS];
 
 /// The spatial cells that lie inside the disk, as a layer mask.
-pub fn disk_mask() -> [u64; LAYER_WORDS] {
+pub(crate) fn disk_mask() -> [u64; LAYER_WORDS] {
     let mut mask = [0u64; LAYER_WORDS];
     for i in 0..SPATIAL_CELLS {
         for j in 0..SPATIAL_CELLS {
@@ -53,7 +53,7 @@ pub fn disk_mask() -> [u64; LAYER_WORDS] {
 }
 
 /// Number of cells inside the disk.
-pub fn disk_cells() -> u32 {
+pub(crate) fn disk_cells() -> u32 {
     disk_mask().iter().map(|w| w.count_ones()).sum()
 }
 
@@ -66,7 +66,7 @@ fn cell_offset(i: usize, j: usize) -> (f32, f32) {
 
 /// Computes the cylinder of every minutia. Returns `None` for a minutia whose cylinder is
 /// invalid (too little of it inside the region of interest, or too few neighbours).
-pub fn compute_all(points: &[Point]) -> Vec<Option<Cylinder>> {
+pub(crate) fn compute_all(points: &[Point]) -> Vec<Option<Cylinder>> {
     let hull = convex_hull(points);
     let disk = disk_mask();
     let disk_cells = disk_cells();
@@ -148,7 +148,7 @@ pub fn compute_all(points: &[Point]) -> Vec<Option<Cylinder>> {
 
 /// Wraps an angle difference into `[-π, π)`.
 #[inline]
-pub fn wrap_angle(a: f32) -> f32 {
+pub(crate) fn wrap_angle(a: f32) -> f32 {
     let tau = std::f32::consts::TAU;
     if (-1.5 * tau..1.5 * tau).contains(&a) {
         wrap_direction_difference(a)
@@ -167,7 +167,7 @@ pub fn wrap_angle(a: f32) -> f32 {
 /// Gives exactly what the general reduction gives: with `x = a + π`, `x − τ` is exact for `x`
 /// in `[τ, 2τ)`, and `rem_euclid` adds τ to a negative remainder the same way.
 #[inline(always)]
-pub fn wrap_direction_difference(a: f32) -> f32 {
+pub(crate) fn wrap_direction_difference(a: f32) -> f32 {
     let tau = std::f32::consts::TAU;
     let shifted = a + std::f32::consts::PI;
     let reduced = if shifted >= tau {
@@ -187,7 +187,7 @@ pub fn wrap_direction_difference(a: f32) -> f32 {
 
 /// Absolute difference of two directions in `[0, 2π)`, in `[0, π]`; branch-light for hot loops.
 #[inline(always)]
-pub fn direction_difference(a: f32, b: f32) -> f32 {
+pub(crate) fn direction_difference(a: f32, b: f32) -> f32 {
     let d = (a - b).abs();
     if d > std::f32::consts::PI {
         std::f32::consts::TAU - d

@@ -30,10 +30,10 @@
 pub mod calibration;
 mod calibration_table;
 mod consolidation;
-pub mod cylinder;
+pub(crate) mod cylinder;
 mod pair;
 pub mod parameters;
-pub mod prepared;
+pub(crate) mod prepared;
 
 use cylinder::{BIT_WORDS, CYLINDER_BITS, LAYER_WORDS};
 
@@ -45,10 +45,12 @@ const BLOCKED: bool = BIT_WORDS % 8 == 0 && 8 % LAYER_WORDS == 0;
 const AVX512_LAYOUT: bool = cylinder::CYLINDER_WORDS == 28 && LAYER_WORDS == 4;
 const _: () = assert!(CYLINDER_BITS < 1 << 16, "popcounts are packed in 16-bit fields");
 pub use consolidation::Tuning;
+pub use cylinder::CYLINDER_WORDS;
 use pair::Pair;
 use parameters::*;
 pub use prepared::{
-    MatchTemplate, PreparedMinutia, PreparedRef, PREPARED_FORMAT_VERSION, PREPARED_LEN,
+    MatchTemplate, PreparedMinutia, PreparedRef, MINUTIA_RECORD_LEN, PREPARED_FORMAT_VERSION,
+    PREPARED_LEN,
 };
 
 use crate::cpu::Kernel;

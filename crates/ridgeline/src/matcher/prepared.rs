@@ -242,11 +242,6 @@ impl<'a> PreparedRef<'a> {
         self.len() == 0
     }
 
-    /// Minutiae count of the source template.
-    pub fn source_minutiae(&self) -> usize {
-        (self.words[1] & 0xffff) as usize
-    }
-
     /// Quality 0–100 of the source template.
     pub fn quality(&self) -> u8 {
         ((self.words[1] >> 16) & 0xff) as u8
@@ -288,7 +283,7 @@ impl<'a> PreparedRef<'a> {
     /// Validity mask of minutia `i`'s cylinder: one bit per spatial cell (`i·NS + j`), set
     /// where the cell lies inside the disk and the fingerprint's region of interest.
     #[inline]
-    pub fn cylinder_validity(&self, i: usize) -> &'a [u64] {
+    pub(crate) fn cylinder_validity(&self, i: usize) -> &'a [u64] {
         &self.cylinder(i)[..LAYER_WORDS]
     }
 
@@ -296,7 +291,7 @@ impl<'a> PreparedRef<'a> {
     /// bit `c` of layer `k` is set when neighbours are present near spatial cell `c` with a
     /// relative direction in angular section `k`. Used by the gallery's LSH index.
     #[inline]
-    pub fn cylinder_bits(&self, i: usize) -> &'a [u64] {
+    pub(crate) fn cylinder_bits(&self, i: usize) -> &'a [u64] {
         &self.cylinder(i)[LAYER_WORDS..]
     }
 
