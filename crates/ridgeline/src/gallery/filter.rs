@@ -3,7 +3,7 @@
 //! re-ranks.
 //!
 //! Each record keeps, beside its full descriptor, a *coarse* one: for its
-//! [`COARSE_MINUTIAE`] best-quality minutiae, the MCC cylinder pooled down to 8×8 spatial × 2
+//! `COARSE_MINUTIAE` best-quality minutiae, the MCC cylinder pooled down to 8×8 spatial × 2
 //! angular cells (a cell is set when any of the cylinder's cells it covers is: the three
 //! angular sections of one half, and a square of spatial cells when the cylinder has more than
 //! 8 per side), so 192 bits per minutia. The coarse score of a record:
@@ -39,7 +39,7 @@
 //! bit (the counts are exact integers, the divisions and products the same IEEE operations, a
 //! skipped pair has key zero in the portable code too), tested on every kernel the CPU runs.
 //! [`crate::cpu::kernel`] chooses the family once per process (`RIDGELINE_KERNEL` forces one),
-//! and [`scorer`] hands a pass over a gallery the one function it calls for every record.
+//! and `scorer` hands a pass over a gallery the one function it calls for every record.
 //!
 //! Why this and not locality-sensitive hashing of the cylinders (Cappelli, Ferrara, Maltoni,
 //! TPAMI 2011), nor geometric hashing of minutia triplets, both measured:
@@ -64,7 +64,7 @@ use crate::matcher::parameters::SPATIAL_CELLS;
 use crate::matcher::PreparedRef;
 
 /// Minutiae per record in the coarse descriptor (the best by quality).
-pub const COARSE_MINUTIAE: usize = 32;
+pub(crate) const COARSE_MINUTIAE: usize = 32;
 /// Rotation bins per turn for the coarse score's vote, and the window (bins) it sums.
 const ROTATION_BINS: usize = 24;
 /// Least number of valid pooled cells (of 64) for a minutia to pair at all: fewer, and its
@@ -77,50 +77,52 @@ const MAX_DIRECTION_DIFFERENCE: u16 = 16_384;
 const MUTUAL_WEIGHT: f32 = 2.0;
 
 /// Magic of a coarse-descriptor file.
-pub const FILTER_MAGIC: [u8; 4] = *b"RLCF";
+pub(crate) const FILTER_MAGIC: [u8; 4] = *b"RLCF";
 /// Format version of the coarse-descriptor file of a clear gallery.
-pub const FILTER_VERSION: u16 = 1;
+pub(crate) const FILTER_VERSION: u16 = 1;
 /// Format version of a sealed coarse-descriptor file: the version-1 header, then a seal block
 /// ([`SEAL_OFFSET_KEY_ID`] to [`SEALED_HEADER_LEN`]), then the records sealed with
 /// XChaCha20-Poly1305 (everything before them as associated data), then the 16-byte tag.
-pub const FILTER_VERSION_SEALED: u16 = 2;
+pub(crate) const FILTER_VERSION_SEALED: u16 = 2;
 /// Sealed files: key id of the gallery key (16 bytes).
-pub const SEAL_OFFSET_KEY_ID: usize = 32;
+pub(crate) const SEAL_OFFSET_KEY_ID: usize = 32;
 /// Sealed files: XChaCha20-Poly1305 nonce (24 bytes).
-pub const SEAL_OFFSET_NONCE: usize = 48;
+pub(crate) const SEAL_OFFSET_NONCE: usize = 48;
 /// Sealed files: reserved, zero (8 bytes).
-pub const SEAL_OFFSET_RESERVED: usize = 72;
+pub(crate) const SEAL_OFFSET_RESERVED: usize = 72;
 /// Sealed files: where the sealed records start.
-pub const SEALED_HEADER_LEN: usize = 80;
+pub(crate) const SEALED_HEADER_LEN: usize = 80;
 /// Header size; the records follow.
-pub const FILTER_HEADER_LEN: usize = 32;
+pub(crate) const FILTER_HEADER_LEN: usize = 32;
 /// Magic (4 bytes).
-pub const OFFSET_MAGIC: usize = 0;
+pub(crate) const OFFSET_MAGIC: usize = 0;
 /// Format version (u16).
-pub const OFFSET_VERSION: usize = 4;
+pub(crate) const OFFSET_VERSION: usize = 4;
 /// Reserved, zero (u16).
-pub const OFFSET_RESERVED_A: usize = 6;
+#[cfg(test)]
+pub(crate) const OFFSET_RESERVED_A: usize = 6;
 /// Records (u32); equals the segment's.
 pub const OFFSET_RECORD_COUNT: usize = 8;
 /// Bytes per record (u32), [`RECORD_LEN`].
-pub const OFFSET_RECORD_LEN: usize = 12;
+pub(crate) const OFFSET_RECORD_LEN: usize = 12;
 /// CRC-32 of the records (u32).
-pub const OFFSET_BODY_CRC: usize = 16;
+pub(crate) const OFFSET_BODY_CRC: usize = 16;
 /// Reserved, zero, up to the end of the header.
-pub const OFFSET_RESERVED_B: usize = 20;
+#[cfg(test)]
+pub(crate) const OFFSET_RESERVED_B: usize = 20;
 
 use super::seal::{self, GalleryKey, KEY_ID_LEN, NONCE_LEN, TAG_LEN};
 
 /// Record field offsets: pooled validity, one u64 per minutia slot.
-pub const RECORD_VALIDITY: usize = 0;
+pub(crate) const RECORD_VALIDITY: usize = 0;
 /// Pooled bits of angular half 0 (sections 0–2), one u64 per slot.
-pub const RECORD_BITS_0: usize = 8 * COARSE_MINUTIAE;
+pub(crate) const RECORD_BITS_0: usize = 8 * COARSE_MINUTIAE;
 /// Pooled bits of angular half 1 (sections 3–5), one u64 per slot.
-pub const RECORD_BITS_1: usize = 16 * COARSE_MINUTIAE;
+pub(crate) const RECORD_BITS_1: usize = 16 * COARSE_MINUTIAE;
 /// Minutia directions, u16 in 1/65,536 of a turn, one per slot.
-pub const RECORD_DIRECTIONS: usize = 24 * COARSE_MINUTIAE;
+pub(crate) const RECORD_DIRECTIONS: usize = 24 * COARSE_MINUTIAE;
 /// Bytes per record; unused slots are zero (no valid cell, so they never pair).
-pub const RECORD_LEN: usize = 26 * COARSE_MINUTIAE;
+pub(crate) const RECORD_LEN: usize = 26 * COARSE_MINUTIAE;
 const RECORD_WORDS: usize = RECORD_LEN / 8;
 // The score packs a slot index into the low bits of a similarity (see `best_pairs_generic`).
 const _: () = assert!(COARSE_MINUTIAE.is_power_of_two() && COARSE_MINUTIAE <= 32);
@@ -258,7 +260,7 @@ pub fn coarse_score_with(kernel: Kernel, probe: &Coarse, record: &[u64]) -> f32 
 
 /// The coarse score function of a kernel family, chosen once for a whole pass over a gallery
 /// instead of once per record; a family the CPU does not support gives the portable code.
-pub fn scorer(kernel: Kernel) -> fn(&Coarse, &[u64]) -> f32 {
+pub(crate) fn scorer(kernel: Kernel) -> fn(&Coarse, &[u64]) -> f32 {
     #[cfg(target_arch = "x86_64")]
     match kernel {
         Kernel::Avx512 if kernel.is_supported() => return avx512_checked,
@@ -955,7 +957,7 @@ impl SegmentFilter {
             .map_err(|e| Error::io(path, e))
     }
 
-    /// The bytes of a sealed file ([`FILTER_VERSION_SEALED`]).
+    /// The bytes of a sealed file (`FILTER_VERSION_SEALED`).
     pub fn to_sealed_bytes(&self, key: &GalleryKey) -> Result<Vec<u8>> {
         let clear = self.to_bytes();
         let mut out =
@@ -1175,7 +1177,7 @@ fn check_fields(
 }
 
 /// File name of a segment's coarse-descriptor sidecar.
-pub fn file_name(segment_id: u64) -> String {
+pub(crate) fn file_name(segment_id: u64) -> String {
     format!("{segment_id:016x}.idx")
 }
 
@@ -1341,6 +1343,8 @@ mod tests {
         let bytes = std::fs::read(&path).expect("test fixture");
         assert_eq!(&bytes[OFFSET_MAGIC..OFFSET_MAGIC + 4], b"RLCF");
         assert_eq!(bytes[OFFSET_RECORD_COUNT], 6);
+        assert_eq!(bytes[OFFSET_RESERVED_A..OFFSET_RECORD_COUNT], [0, 0]);
+        assert!(bytes[OFFSET_RESERVED_B..FILTER_HEADER_LEN].iter().all(|&b| b == 0));
         assert_eq!(
             bytes[OFFSET_RECORD_LEN..OFFSET_RECORD_LEN + 2],
             (RECORD_LEN as u16).to_le_bytes()

@@ -23,11 +23,11 @@ use crate::error::Result;
 use crate::matcher::{calibration, Matcher, PreparedRef};
 
 /// Short list = the this many records with the best coarse scores at least …
-pub const SHORTLIST_MIN: usize = 256;
+pub(crate) const SHORTLIST_MIN: usize = 256;
 /// … or this share of the searched records, whichever is larger …
-pub const SHORTLIST_SHARE: f64 = 0.01;
+pub(crate) const SHORTLIST_SHARE: f64 = 0.01;
 /// … but never more than this many (bounds the re-ranking cost at any gallery size).
-pub const SHORTLIST_MAX: usize = 8192;
+pub(crate) const SHORTLIST_MAX: usize = 8192;
 /// By default, when nothing in the short list reaches the escalation score, the coarse ranking
 /// is re-ranked down to this many records in all (never fewer than the short list). A fixed
 /// budget, because what bounds it is time, and a precise comparison costs the same at any
@@ -39,7 +39,7 @@ pub const SHORTLIST_MAX: usize = 8192;
 pub const ESCALATED_MAX: usize = SHORTLIST_MAX;
 /// The default escalation score is the matcher's threshold at this false match rate per
 /// comparison (the operating point of `ridgeline bench search`'s "identified").
-pub const ESCALATION_FMR: f64 = 1e-4;
+pub(crate) const ESCALATION_FMR: f64 = 1e-4;
 /// Records per rayon task in exhaustive search.
 const EXHAUSTIVE_CHUNK_RECORDS: u32 = 256;
 
@@ -94,7 +94,7 @@ impl Default for SearchOptions {
     }
 }
 
-/// The matcher's score at [`ESCALATION_FMR`].
+/// The matcher's score at `ESCALATION_FMR`.
 pub fn default_escalation_score() -> f64 {
     calibration::threshold_for_fmr(ESCALATION_FMR)
 }
@@ -202,7 +202,7 @@ fn check_partial(snapshot: &Snapshot, skipped: usize, options: &SearchOptions) -
 }
 
 /// Identifies `probe` in `snapshot`.
-pub fn identify(
+pub(crate) fn identify(
     snapshot: &Snapshot,
     matcher: &Matcher,
     shortlist: Option<usize>,
@@ -302,7 +302,7 @@ fn exhaustive(
 
 /// The coarse descriptors of a segment: its `.idx` sidecar mapped, or (missing or damaged)
 /// built in memory from the segment's descriptors; either way once per segment.
-pub fn segment_filter(seg: &LiveSegment) -> &SegmentFilter {
+pub(crate) fn segment_filter(seg: &LiveSegment) -> &SegmentFilter {
     let segment = seg.segment();
     segment.index_cache().get_or_init(|| {
         let sidecar = segment.path().with_file_name(super::filter::file_name(segment.id()));
@@ -314,7 +314,7 @@ pub fn segment_filter(seg: &LiveSegment) -> &SegmentFilter {
 /// How many records an indexed search re-ranks: the short list, and the records kept from the
 /// coarse ranking for an escalation (at least the short list).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ShortlistLengths {
+pub(crate) struct ShortlistLengths {
     /// Records re-ranked by every search.
     pub shortlist: usize,
     /// Records re-ranked in all when the search escalates.
@@ -323,7 +323,7 @@ pub struct ShortlistLengths {
 
 /// The short-list rule of a search over `searched` records (`shortlist`: a fixed length that
 /// overrides the rule, as [`super::Gallery::with_shortlist`] sets).
-pub fn shortlist_lengths(
+pub(crate) fn shortlist_lengths(
     searched: usize,
     options: &SearchOptions,
     shortlist: Option<usize>,
@@ -348,7 +348,7 @@ pub fn max_kept(options: &SearchOptions, shortlist: Option<usize>) -> usize {
 
 /// Coarse descriptor words of a record of `snapshot` (see [`super::filter`]): the segment's
 /// sidecar mapped, or built in memory, once per segment.
-pub fn coarse_record(snapshot: &Snapshot, id: RecordId) -> Option<&[u64]> {
+pub(crate) fn coarse_record(snapshot: &Snapshot, id: RecordId) -> Option<&[u64]> {
     segment_filter(snapshot.live_segment(id.segment)?).record(id.index)
 }
 

@@ -175,7 +175,7 @@ impl Gallery {
     }
 
     /// Sets how many records the first search stage hands to the precise matcher (`None`:
-    /// the default rule, see [`identify::SHORTLIST_MIN`]); for experiments.
+    /// the default rule, see `identify::SHORTLIST_MIN`); for experiments.
     pub fn with_shortlist(mut self, shortlist: Option<usize>) -> Gallery {
         self.shortlist = shortlist;
         self

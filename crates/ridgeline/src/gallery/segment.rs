@@ -25,99 +25,102 @@ use crate::error::{Error, Result};
 
 /// PNG-style magic: a high byte (catches 7-bit transfers), the name, CR LF (catches line-ending
 /// conversion), SUB (stops `type`), LF.
-pub const SEGMENT_MAGIC: [u8; 8] = [0x89, b'R', b'L', b'G', b'\r', b'\n', 0x1a, b'\n'];
+pub(crate) const SEGMENT_MAGIC: [u8; 8] = [0x89, b'R', b'L', b'G', b'\r', b'\n', 0x1a, b'\n'];
 /// Newest segment format version this build reads and writes. Version 2 adds the demographic
 /// block of a record (see [`ENTRY_DEMOGRAPHICS_LEN`]); a segment without any such block is still
 /// written as version 1, so galleries without demographics stay readable by version-1 builds,
 /// while a version-1 build refuses (rather than silently drops, e.g. at compaction) the blocks
 /// it does not know.
-pub const SEGMENT_VERSION: u16 = 2;
+pub(crate) const SEGMENT_VERSION: u16 = 2;
 /// The first segment format version: no demographic blocks (the entry field is zero).
-pub const SEGMENT_VERSION_1: u16 = 1;
+pub(crate) const SEGMENT_VERSION_1: u16 = 1;
 /// Size of the header; the descriptor records start right after it.
 pub const HEADER_LEN: usize = 128;
 /// Size of one entry of the entry table.
 pub const ENTRY_LEN: usize = 32;
 /// Payload protection: plaintext.
-pub const PROTECTION_NONE: u16 = 0;
+pub(crate) const PROTECTION_NONE: u16 = 0;
 /// Payload protection: every byte after the header, up to the tag, is sealed with
 /// XChaCha20-Poly1305 (see [`super::seal`]) under the key whose id is at [`OFFSET_KEY_ID`],
 /// with the nonce at [`OFFSET_NONCE`] and the header (as stored) as associated data; the
 /// 16-byte tag closes the file and counts in its length. The sealed bytes are, once
 /// decrypted, exactly what a clear segment holds at the same offsets.
-pub const PROTECTION_SEALED: u16 = 1;
+pub(crate) const PROTECTION_SEALED: u16 = 1;
 
 /// Header field offsets.
-pub const OFFSET_MAGIC: usize = 0;
+pub(crate) const OFFSET_MAGIC: usize = 0;
 /// Format version (u16).
-pub const OFFSET_VERSION: usize = 8;
+pub(crate) const OFFSET_VERSION: usize = 8;
 /// Header length (u16).
-pub const OFFSET_HEADER_LEN: usize = 10;
+pub(crate) const OFFSET_HEADER_LEN: usize = 10;
 /// CRC-32 of the header with this field zeroed (u32).
-pub const OFFSET_HEADER_CRC: usize = 12;
+pub(crate) const OFFSET_HEADER_CRC: usize = 12;
 /// Segment id (u64), the same as in the file name and the manifest.
 pub const OFFSET_SEGMENT_ID: usize = 16;
 /// Total file length (u64).
-pub const OFFSET_FILE_LEN: usize = 24;
+pub(crate) const OFFSET_FILE_LEN: usize = 24;
 /// Number of records (u32).
 pub const OFFSET_RECORD_COUNT: usize = 32;
 /// Bytes per prepared-descriptor record (u32, multiple of 8).
 pub const OFFSET_DESCRIPTOR_LEN: usize = 36;
 /// Prepared-descriptor format version (u16).
-pub const OFFSET_DESCRIPTOR_VERSION: usize = 40;
+pub(crate) const OFFSET_DESCRIPTOR_VERSION: usize = 40;
 /// Payload protection (u16): 0 = plaintext.
-pub const OFFSET_PROTECTION: usize = 42;
+pub(crate) const OFFSET_PROTECTION: usize = 42;
 /// Reserved, zero (u32).
-pub const OFFSET_RESERVED_A: usize = 44;
+#[cfg(test)]
+pub(crate) const OFFSET_RESERVED_A: usize = 44;
 /// Key id of the protection key (16 bytes), zero when plaintext.
-pub const OFFSET_KEY_ID: usize = 48;
+pub(crate) const OFFSET_KEY_ID: usize = 48;
 /// Offset of the descriptor records (u64), always [`HEADER_LEN`].
-pub const OFFSET_RECORDS_OFFSET: usize = 64;
+pub(crate) const OFFSET_RECORDS_OFFSET: usize = 64;
 /// Offset of the entry table (u64).
 pub const OFFSET_ENTRIES_OFFSET: usize = 72;
 /// Offset of the subject-id region (u64).
-pub const OFFSET_IDS_OFFSET: usize = 80;
+pub(crate) const OFFSET_IDS_OFFSET: usize = 80;
 /// Offset of the template region (u64).
 pub const OFFSET_TEMPLATES_OFFSET: usize = 88;
 /// CRC-32 of the entry table (u32).
-pub const OFFSET_ENTRIES_CRC: usize = 96;
+pub(crate) const OFFSET_ENTRIES_CRC: usize = 96;
 /// Reserved, zero, up to the end of the header (clear segments).
-pub const OFFSET_RESERVED_B: usize = 100;
+#[cfg(test)]
+pub(crate) const OFFSET_RESERVED_B: usize = 100;
 /// Sealed segments: the XChaCha20-Poly1305 nonce (24 bytes), in what clear segments reserve.
-pub const OFFSET_NONCE: usize = 100;
+pub(crate) const OFFSET_NONCE: usize = 100;
 /// Sealed segments: reserved, zero (4 bytes), up to the end of the header.
-pub const OFFSET_RESERVED_C: usize = 124;
+#[cfg(test)]
+pub(crate) const OFFSET_RESERVED_C: usize = 124;
 
 /// Entry field offsets (relative to the entry).
-pub const ENTRY_TEMPLATE_OFFSET: usize = 0;
+pub(crate) const ENTRY_TEMPLATE_OFFSET: usize = 0;
 /// Template length in bytes (u32).
-pub const ENTRY_TEMPLATE_LEN: usize = 8;
+pub(crate) const ENTRY_TEMPLATE_LEN: usize = 8;
 /// Subject-id offset within the id region (u32).
-pub const ENTRY_ID_OFFSET: usize = 12;
+pub(crate) const ENTRY_ID_OFFSET: usize = 12;
 /// Subject-id length in bytes (u8).
 pub const ENTRY_ID_LEN: usize = 16;
 /// Finger position 0–10 (u8).
-pub const ENTRY_FINGER: usize = 17;
+pub(crate) const ENTRY_FINGER: usize = 17;
 /// Version 1: reserved, zero (u16). Version 2: the same bytes are [`ENTRY_DEMOGRAPHICS_LEN`].
-pub const ENTRY_RESERVED: usize = 18;
+pub(crate) const ENTRY_RESERVED: usize = 18;
 /// Length in bytes (u16) of the record's demographic block, 0 for none (version 2). The block
 /// lies in the id region right after the record's subject id: an opaque payload (see
 /// `crate::people::Demographics`) followed by the CRC-32 of that payload (u32), which the
 /// length includes.
-pub const ENTRY_DEMOGRAPHICS_LEN: usize = ENTRY_RESERVED;
+pub(crate) const ENTRY_DEMOGRAPHICS_LEN: usize = ENTRY_RESERVED;
 /// Bytes of the CRC-32 that closes a demographic block.
-pub const DEMOGRAPHICS_CRC_LEN: usize = 4;
+pub(crate) const DEMOGRAPHICS_CRC_LEN: usize = 4;
 /// Largest demographic payload (the block length is a u16 and includes the CRC).
-pub const MAX_DEMOGRAPHICS_LEN: usize = u16::MAX as usize - DEMOGRAPHICS_CRC_LEN;
+pub(crate) const MAX_DEMOGRAPHICS_LEN: usize = u16::MAX as usize - DEMOGRAPHICS_CRC_LEN;
 /// CRC-32 of the descriptor record (u32).
-pub const ENTRY_DESCRIPTOR_CRC: usize = 20;
+pub(crate) const ENTRY_DESCRIPTOR_CRC: usize = 20;
 /// CRC-32 of the native template bytes (u32).
-pub const ENTRY_TEMPLATE_CRC: usize = 24;
+pub(crate) const ENTRY_TEMPLATE_CRC: usize = 24;
 /// CRC-32 of the subject id bytes followed by the finger byte (u32).
-pub const ENTRY_ID_CRC: usize = 28;
+pub(crate) const ENTRY_ID_CRC: usize = 28;
 
 /// Most subject-id bytes.
-pub const MAX_SUBJECT_ID_LEN: usize = 64;
+pub(crate) const MAX_SUBJECT_ID_LEN: usize = 64;
 /// Highest finger position (ISO/IEC 19794-2: 0 unknown, 1–10 right thumb to left little).
 pub const MAX_FINGER: u8 = 10;
 
@@ -143,12 +146,12 @@ pub struct NewRecord {
     /// Prepared match descriptors, exactly `DescriptorLayout::len` bytes.
     pub descriptor: Vec<u8>,
     /// Demographic payload stored with the record (empty for none); at most
-    /// [`MAX_DEMOGRAPHICS_LEN`] bytes.
+    /// `MAX_DEMOGRAPHICS_LEN` bytes.
     pub demographics: Vec<u8>,
 }
 
 /// Checks a subject id: 1–64 bytes of printable text (no control characters, so no NUL).
-pub fn validate_subject_id(id: &str) -> Result<()> {
+pub(crate) fn validate_subject_id(id: &str) -> Result<()> {
     if id.is_empty() || id.len() > MAX_SUBJECT_ID_LEN {
         return Err(Error::InvalidArgument(format!(
             "subject id must be 1-{MAX_SUBJECT_ID_LEN} bytes, got {}",
@@ -162,7 +165,7 @@ pub fn validate_subject_id(id: &str) -> Result<()> {
 }
 
 /// Checks a finger position (0–10).
-pub fn validate_finger(finger: u8) -> Result<()> {
+pub(crate) fn validate_finger(finger: u8) -> Result<()> {
     if finger > MAX_FINGER {
         return Err(Error::InvalidArgument(format!(
             "finger position {finger} is outside 0-{MAX_FINGER}"
@@ -172,7 +175,7 @@ pub fn validate_finger(finger: u8) -> Result<()> {
 }
 
 /// The file name of segment `id` inside the gallery folder.
-pub fn file_name(id: u64) -> String {
+pub(crate) fn file_name(id: u64) -> String {
     format!("{id:016x}.seg")
 }
 
@@ -190,7 +193,11 @@ pub use super::damage::Problem;
 pub(crate) use crate::bytes::{get_u16, get_u32, get_u64};
 
 /// Serialises a segment into memory (the caller writes and syncs it).
-pub fn encode(segment_id: u64, layout: DescriptorLayout, records: &[NewRecord]) -> Result<Vec<u8>> {
+pub(crate) fn encode(
+    segment_id: u64,
+    layout: DescriptorLayout,
+    records: &[NewRecord],
+) -> Result<Vec<u8>> {
     let count = u32::try_from(records.len())
         .map_err(|_| Error::InvalidArgument("too many records for one segment".into()))?;
     let dlen = layout.len as usize;
@@ -285,7 +292,7 @@ pub fn encode(segment_id: u64, layout: DescriptorLayout, records: &[NewRecord]) 
 }
 
 /// Serialises a segment sealed under `key` ([`PROTECTION_SEALED`]).
-pub fn encode_sealed(
+pub(crate) fn encode_sealed(
     segment_id: u64,
     layout: DescriptorLayout,
     records: &[NewRecord],
@@ -307,7 +314,7 @@ pub fn encode_sealed(
 }
 
 /// Serialises a segment, sealed when a key is given.
-pub fn encode_with(
+pub(crate) fn encode_with(
     segment_id: u64,
     layout: DescriptorLayout,
     records: &[NewRecord],
@@ -337,7 +344,7 @@ fn header_crc(header: &[u8]) -> u32 {
 
 /// Writes a segment file durably: create (failing if it exists), write, fsync.
 /// The caller fsyncs the folder before naming the segment in the manifest.
-pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     crate::private_files::write_new_synced(path, bytes).map_err(|e| Error::io(path, e))
 }
 
@@ -618,7 +625,7 @@ impl Segment {
         self.id
     }
 
-    /// Format version of the file ([`SEGMENT_VERSION_1`] or [`SEGMENT_VERSION`]).
+    /// Format version of the file (`SEGMENT_VERSION_1` or `SEGMENT_VERSION`).
     pub fn version(&self) -> u16 {
         self.version
     }

@@ -10,7 +10,7 @@
 //! 1. every shard scores every eligible record with the coarse stage and returns its best
 //!    [`max_kept`] coarse scores ([`coarse_top`]), with how many records it searched;
 //! 2. the driver merges them ([`GlobalShortlist::plan`]) under the rule of one gallery of the
-//!    total size ([`shortlist_lengths`]); the owning shards re-rank their part precisely
+//!    total size (`shortlist_lengths`); the owning shards re-rank their part precisely
 //!    ([`rerank`]); when nothing reaches the escalation score ([`needs_escalation`]) they
 //!    re-rank their part of the escalation list too; the driver keeps the best ([`top`]).
 //!
