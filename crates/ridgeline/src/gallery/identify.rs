@@ -210,14 +210,7 @@ pub(crate) fn identify(
     options: &SearchOptions,
 ) -> Result<Identification> {
     let top_k = options.top_k.max(1);
-    let searched: usize = match options.finger {
-        None => snapshot.len(),
-        Some(f) => snapshot
-            .segments()
-            .par_iter()
-            .map(|s| (0..s.segment().len()).filter(|&i| s.searchable(i, Some(f))).count())
-            .sum(),
-    };
+    let searched = searched_records(snapshot, options.finger);
     let (scored, compared, escalated, damaged) = match options.mode {
         SearchMode::Exhaustive => {
             let (scored, compared, damaged) =
@@ -370,13 +363,27 @@ fn keep_best_coarse(mut scored: Vec<(f32, RecordId)>, keep: usize) -> Vec<(f32, 
     scored
 }
 
-/// The `keep` best coarse scores of the searchable records for `probe`.
-fn coarse_best(
-    tasks: &[(&LiveSegment, u32, u32)],
+/// Records a search of `snapshot` takes part in: live, and of `finger` where one is named.
+pub(crate) fn searched_records(snapshot: &Snapshot, finger: Option<u8>) -> usize {
+    match finger {
+        None => snapshot.len(),
+        Some(f) => snapshot
+            .segments()
+            .par_iter()
+            .map(|s| (0..s.segment().len()).filter(|&i| s.searchable(i, Some(f))).count())
+            .sum(),
+    }
+}
+
+/// The `keep` best coarse scores of the searchable records of `snapshot` for `probe`, in no
+/// particular order: the coarse stage of an indexed search, one gallery's or one shard's.
+pub(crate) fn coarse_best(
+    snapshot: &Snapshot,
     finger: Option<u8>,
     probe: &Coarse,
     keep: usize,
 ) -> Vec<(f32, RecordId)> {
+    let tasks = chunks(snapshot, COARSE_CHUNK_RECORDS);
     let score = super::filter::scorer(crate::cpu::kernel());
     // Each rayon job keeps its best records as it goes, pruned back to `keep` whenever it has
     // twice that many, so the merge sees a few short lists, not every record. After a pruning
@@ -429,8 +436,7 @@ fn indexed(
     // search, so a sharded gallery re-ranks what one gallery of its size would.)
     let lengths = shortlist_lengths(searched, options, shortlist);
     let (shortlist_len, kept_len) = (lengths.shortlist, lengths.kept);
-    let tasks = chunks(snapshot, COARSE_CHUNK_RECORDS);
-    let mut voted = coarse_best(&tasks, finger, &coarse_probe, kept_len);
+    let mut voted = coarse_best(snapshot, finger, &coarse_probe, kept_len);
     // Only which records fall before the short list's end matters, not their order: each part
     // is re-ranked whole and `keep_top` orders the result. (Since escalation keeps 8,192
     // records at any size, a full sort here would order up to 8,192 for every search.)

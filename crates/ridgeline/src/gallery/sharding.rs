@@ -24,14 +24,11 @@ use std::cmp::Ordering;
 
 use rayon::prelude::*;
 
-use super::filter::{coarse_score, Coarse};
+use super::filter::Coarse;
 pub use super::identify::max_kept;
-use super::identify::{segment_filter, shortlist_lengths, SearchOptions};
-use super::store::{LiveSegment, RecordId, Snapshot};
+use super::identify::{coarse_best, searched_records, shortlist_lengths, SearchOptions};
+use super::store::{RecordId, Snapshot};
 use crate::matcher::{Matcher, PreparedRef};
-
-/// Records per rayon task in the coarse stage (as in [`super::identify`]).
-const COARSE_CHUNK_RECORDS: u32 = 4096;
 
 /// One record's coarse score.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -64,56 +61,12 @@ pub fn coarse_top(
     finger: Option<u8>,
     n: usize,
 ) -> CoarseList {
-    let coarse_probe = Coarse::of(probe);
-    let tasks: Vec<(&LiveSegment, u32, u32)> = snapshot
-        .segments()
-        .iter()
-        .flat_map(|s| {
-            let len = s.segment().len();
-            (0..len)
-                .step_by(COARSE_CHUNK_RECORDS as usize)
-                .map(move |start| (s, start, start.saturating_add(COARSE_CHUNK_RECORDS).min(len)))
-        })
+    let mut hits: Vec<CoarseHit> = coarse_best(snapshot, finger, &Coarse::of(probe), n)
+        .into_iter()
+        .map(|(score, record)| CoarseHit { score, record })
         .collect();
-    let keep_best = |mut v: Vec<CoarseHit>| {
-        if v.len() > n {
-            v.select_nth_unstable_by(n, coarse_order);
-            v.truncate(n);
-        }
-        v
-    };
-    let (hits, searched) = tasks
-        .par_iter()
-        .fold(
-            || (Vec::new(), 0usize),
-            |(mut best, mut searched), &(seg, start, end)| {
-                let filter = segment_filter(seg);
-                for i in start..end {
-                    if !seg.searchable(i, finger) {
-                        continue;
-                    }
-                    searched += 1;
-                    if let Some(words) = filter.record(i) {
-                        let record = RecordId { segment: seg.segment().id(), index: i };
-                        best.push(CoarseHit { score: coarse_score(&coarse_probe, words), record });
-                    }
-                }
-                if best.len() >= 2 * n.max(1) {
-                    best = keep_best(best);
-                }
-                (best, searched)
-            },
-        )
-        .reduce(
-            || (Vec::new(), 0),
-            |(mut a, n_a), (b, n_b)| {
-                a.extend(b);
-                (keep_best(a), n_a + n_b)
-            },
-        );
-    let mut hits = keep_best(hits);
     hits.sort_by(coarse_order);
-    CoarseList { searched, hits }
+    CoarseList { searched: searched_records(snapshot, finger), hits }
 }
 
 /// Phase 2 on a shard: the precise score of each record (`None` where its descriptor cannot be
