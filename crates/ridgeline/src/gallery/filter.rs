@@ -242,20 +242,7 @@ pub fn coarse_score(probe: &Coarse, record: &[u64]) -> f32 {
 /// code instead (never an instruction the CPU lacks).
 #[inline]
 pub fn coarse_score_with(kernel: Kernel, probe: &Coarse, record: &[u64]) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    match kernel {
-        Kernel::Avx512 if kernel.is_supported() => {
-            // SAFETY: the CPU features were detected at run time.
-            return unsafe { coarse_score_avx512(probe, record) };
-        }
-        Kernel::Avx2 if kernel.is_supported() => {
-            // SAFETY: the CPU features were detected at run time.
-            return unsafe { coarse_score_avx2(probe, record) };
-        }
-        _ => {}
-    }
-    let _ = kernel;
-    coarse_score_generic(probe, record)
+    scorer(kernel)(probe, record)
 }
 
 /// The coarse score function of a kernel family, chosen once for a whole pass over a gallery
