@@ -15,7 +15,7 @@ use super::manifest::RecordInfo;
 use super::population::{positions_compatible, FingerMatcher};
 use super::search::Population;
 use crate::error::{Error, Result};
-use crate::gallery::filter::{coarse_score, Coarse};
+use crate::gallery::filter::{scorer, Coarse};
 use crate::gallery::{Gallery, RecordId, SearchMode, Snapshot};
 use crate::matcher::{MatchTemplate, Matcher, PreparedRef};
 use crate::template::Template;
@@ -347,6 +347,7 @@ impl GalleryPopulation<'_> {
                 }
             }
         }
+        let coarse_score = scorer(crate::cpu::kernel());
         // Each probe finger takes its best compatible finger of the candidate; a candidate's
         // score is the sum over the probe fingers.
         let mut best = vec![0f32; proposed.len() * probes.len().max(1)];
