@@ -274,3 +274,46 @@ fn the_indexed_print_search_links_what_the_exhaustive_one_links() {
     let left: Vec<_> = std::fs::read_dir(&scratch).expect("scratch").collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn a_synthetic_population_with_prints_links_by_both_sources() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let people = dir.path().join("people");
+    let synth = json(&ridgeline(&[
+        "synth-people",
+        "--out",
+        people.to_str().expect("utf-8"),
+        "--records",
+        "600",
+        "--dup-rate",
+        "0.1",
+        "--fingers",
+        "2",
+        "--seed",
+        "5",
+        "--json",
+    ]));
+    assert_eq!((synth["duplicates"].as_u64(), synth["prints"].as_u64()), (Some(30), Some(1200)));
+    let links = dir.path().join("links.csv");
+    let summary = json(&ridgeline(&[
+        "link",
+        people.join("a.csv").to_str().expect("utf-8"),
+        people.join("b.csv").to_str().expect("utf-8"),
+        "--columns-a",
+        MAP_A,
+        "--out",
+        links.to_str().expect("utf-8"),
+        "--json",
+    ]));
+    assert_eq!(summary["quality_a"]["with_prints"], 300);
+    assert_eq!(summary["quality_b"]["with_prints"], 300);
+    // Two impressions of the same two fingers back the details of every planted pair.
+    assert_eq!(summary["evidence"]["both"], 30, "{}", summary["evidence"]);
+    let eval = json(&ridgeline(&[
+        "link-eval",
+        links.to_str().expect("utf-8"),
+        people.join("truth.csv").to_str().expect("utf-8"),
+        "--json",
+    ]));
+    assert_eq!((eval["precision"].as_f64(), eval["recall"].as_f64()), (Some(1.0), Some(1.0)));
+}

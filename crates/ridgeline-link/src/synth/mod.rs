@@ -349,8 +349,41 @@ impl Generator {
     }
 }
 
+/// Finger positions (ISO/IEC 19794-2) given to a record's prints, in order: the index fingers,
+/// which registration offices take first, then the middle fingers, thumbs, ring and little.
+pub const PRINT_POSITIONS: [u8; 10] = [2, 7, 3, 8, 1, 6, 4, 9, 5, 10];
+
+/// One print a record of the population carries: which synthetic finger, which impression of it,
+/// and where its template goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedPrint {
+    /// The finger, numbered from 1 across the population: person `p`'s `k`-th finger is
+    /// `p · fingers + k + 1`, so one person's fingers are the same in both systems.
+    pub finger: u64,
+    /// The impression of that finger, from 1. A planted pair's A record carries impression 1 and
+    /// its B record impression 2: two captures of the same fingers, never a copy.
+    pub impression: u32,
+    /// ISO/IEC 19794-2 finger position, as written in the `finger` column.
+    pub position: u8,
+    /// Path relative to the population folder, as written in the `path` column.
+    pub path: String,
+}
+
 /// Writes `a.csv`, `b.csv` and `truth.csv` into `dir`.
 pub fn write_population(dir: &Path, config: &SynthConfig) -> Result<SynthSummary> {
+    write_population_with_prints(dir, config, 0).map(|(summary, _)| summary)
+}
+
+/// Writes `a.csv`, `b.csv` and `truth.csv` into `dir` with `fingers` prints per record (0–10):
+/// both exports gain `finger,path` columns, one row per print (a record's rows repeat its
+/// details), and the prints the rows name are returned for the caller to write. Every person
+/// has fingers of their own; a planted pair's two records carry two impressions of the same
+/// fingers.
+pub fn write_population_with_prints(
+    dir: &Path,
+    config: &SynthConfig,
+    fingers: u8,
+) -> Result<(SynthSummary, Vec<PlannedPrint>)> {
     if !(0.0..=1.0).contains(&config.dup_rate) {
         return Err(Error::InvalidParameter {
             name: "dup_rate",
@@ -359,6 +392,12 @@ pub fn write_population(dir: &Path, config: &SynthConfig) -> Result<SynthSummary
     }
     if config.records < 2 {
         return Err(Error::InvalidParameter { name: "records", message: "at least 2".into() });
+    }
+    if usize::from(fingers) > PRINT_POSITIONS.len() {
+        return Err(Error::InvalidParameter {
+            name: "fingers",
+            message: format!("{fingers} is more than the 10 fingers of a person"),
+        });
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let n_a = config.records / 2;
@@ -377,9 +416,35 @@ pub fn write_population(dir: &Path, config: &SynthConfig) -> Result<SynthSummary
         let path = path.to_path_buf();
         move |e| Error::io(&path, e)
     };
-    writeln!(a, "rid,xm,sfzh,xb,csrq,zz").map_err(io(&a_path))?;
-    writeln!(b, "record_id,name,id_number,sex,birth_date,address").map_err(io(&b_path))?;
+    let print_columns = if fingers > 0 { ",finger,path" } else { "" };
+    writeln!(a, "rid,xm,sfzh,xb,csrq,zz{print_columns}").map_err(io(&a_path))?;
+    writeln!(b, "record_id,name,id_number,sex,birth_date,address{print_columns}")
+        .map_err(io(&b_path))?;
     writeln!(truth, "a_record_id,b_record_id").map_err(io(&truth_path))?;
+    let mut prints = Vec::with_capacity(config.records * usize::from(fingers));
+    // One row per print (or one row without prints), each repeating the record's details.
+    let mut write_rows = |out: &mut std::io::BufWriter<std::fs::File>,
+                          details: &str,
+                          id: &str,
+                          person: usize,
+                          impression: u32|
+     -> std::io::Result<()> {
+        if fingers == 0 {
+            return writeln!(out, "{details}");
+        }
+        for (k, &position) in PRINT_POSITIONS[..usize::from(fingers)].iter().enumerate() {
+            // A few hundred files per folder: ids share their leading digits.
+            let path = format!("prints/{}/{id}_{position}.rlt", &id[..id.len() - 3]);
+            writeln!(out, "{details},{position},{path}")?;
+            prints.push(PlannedPrint {
+                finger: (person * usize::from(fingers) + k + 1) as u64,
+                impression,
+                position,
+                path,
+            });
+        }
+        Ok(())
+    };
     // B's record numbers are a random permutation so that file order says nothing.
     let mut b_ids: Vec<u32> = (0..n_b as u32).collect();
     for i in (1..b_ids.len()).rev() {
@@ -397,24 +462,19 @@ pub fn write_population(dir: &Path, config: &SynthConfig) -> Result<SynthSummary
         }
     }
     let mut next_b = 0usize;
-    let mut write_b = |g: &mut Generator,
-                       t: &Truth,
-                       b: &mut std::io::BufWriter<std::fs::File>|
-     -> Result<String> {
+    let mut b_row = |g: &mut Generator, t: &Truth| -> (String, String) {
         let id = format!("B{:08}", b_ids[next_b]);
         next_b += 1;
         let [name, idn, sex, birth, address] = g.transcribe(t);
-        writeln!(
-            b,
+        let details = format!(
             "{id},{},{},{},{},{}",
             csv_field(&name),
             csv_field(&idn),
             sex,
             birth,
             csv_field(&address)
-        )
-        .map_err(io(&b_path))?;
-        Ok(id)
+        );
+        (id, details)
     };
     for (i, dup) in in_b.iter().enumerate() {
         let t = generator.person();
@@ -426,39 +486,116 @@ pub fn write_population(dir: &Path, config: &SynthConfig) -> Result<SynthSummary
             _ => "",
         };
         let birth = birth.replace('-', "");
-        writeln!(
-            a,
+        let details = format!(
             "{id},{},{},{sex},{birth},{}",
             csv_field(&name),
             csv_field(&idn),
             csv_field(&address)
-        )
-        .map_err(io(&a_path))?;
+        );
+        write_rows(&mut a, &details, &id, i, 1).map_err(io(&a_path))?;
         if *dup {
-            let b_id = write_b(&mut generator, &t, &mut b)?;
+            let (b_id, details) = b_row(&mut generator, &t);
+            write_rows(&mut b, &details, &b_id, i, 2).map_err(io(&b_path))?;
             writeln!(truth, "{id},{b_id}").map_err(io(&truth_path))?;
         }
     }
-    for _ in duplicates..n_b {
+    // People only in B come after A's people.
+    for person in n_a..n_a + (n_b - duplicates) {
         let t = generator.person();
-        write_b(&mut generator, &t, &mut b)?;
+        let (b_id, details) = b_row(&mut generator, &t);
+        write_rows(&mut b, &details, &b_id, person, 1).map_err(io(&b_path))?;
     }
     for (mut w, path) in [(a, a_path), (b, b_path), (truth, truth_path)] {
         w.flush().map_err(io(&path))?;
     }
-    Ok(SynthSummary { records_a: n_a, records_b: n_b, duplicates, config: *config })
+    Ok((SynthSummary { records_a: n_a, records_b: n_b, duplicates, config: *config }, prints))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{read_records, ColumnMap, Person};
+    use crate::record::{read_records, ColumnMap, Person, RawRecord};
 
     #[test]
     fn every_traditional_form_folds_back() {
         for &(s, t) in TRADITIONAL {
             assert_eq!(crate::text::fold(&t.to_string()), s.to_string(), "{t}");
         }
+    }
+
+    #[test]
+    fn prints_give_each_person_own_fingers_and_a_planted_pair_two_impressions_of_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config =
+            SynthConfig { records: 600, dup_rate: 0.1, seed: 9, errors: ErrorRates::default() };
+        let plain = tempfile::tempdir().expect("tempdir");
+        write_population(plain.path(), &config).expect("writes");
+        let (summary, prints) =
+            write_population_with_prints(dir.path(), &config, 2).expect("writes");
+        assert_eq!(prints.len(), 2 * 600);
+        // The details are the same draws as without prints: only the print columns are added.
+        let strip = |path: &Path| -> Vec<String> {
+            let text = std::fs::read_to_string(path).expect("read");
+            let mut rows: Vec<String> = Vec::new();
+            for line in text.lines() {
+                let cut = line.rsplitn(3, ',').nth(2).expect("print columns").to_string();
+                if rows.last() != Some(&cut) {
+                    rows.push(cut);
+                }
+            }
+            rows
+        };
+        for file in ["a.csv", "b.csv"] {
+            let with = strip(&dir.path().join(file));
+            let without = std::fs::read_to_string(plain.path().join(file)).expect("read");
+            assert_eq!(
+                with[1..],
+                without.lines().skip(1).map(String::from).collect::<Vec<_>>()[..]
+            );
+        }
+        let map = ColumnMap::parse(
+            "record_id=rid,name=xm,id_number=sfzh,sex=xb,birth_date=csrq,address=zz",
+        )
+        .expect("map");
+        let a = read_records(&dir.path().join("a.csv"), &map).expect("a");
+        let b = read_records(&dir.path().join("b.csv"), &ColumnMap::default()).expect("b");
+        assert_eq!((a.len(), b.len()), (300, 300));
+        let by_path: HashMap<&str, &PlannedPrint> =
+            prints.iter().map(|p| (p.path.as_str(), p)).collect();
+        let fingers_of = |r: &RawRecord| -> Vec<(u64, u32)> {
+            assert_eq!(r.prints.iter().map(|p| p.finger).collect::<Vec<_>>(), vec![2, 7]);
+            r.prints
+                .iter()
+                .map(|p| by_path[p.path.as_str()])
+                .map(|p| (p.finger, p.impression))
+                .collect()
+        };
+        let a_fingers: HashMap<&str, Vec<(u64, u32)>> =
+            a.iter().map(|r| (r.record_id.as_str(), fingers_of(r))).collect();
+        let b_fingers: HashMap<&str, Vec<(u64, u32)>> =
+            b.iter().map(|r| (r.record_id.as_str(), fingers_of(r))).collect();
+        let truth = crate::eval::read_pairs(&dir.path().join("truth.csv")).expect("truth");
+        assert_eq!(truth.len(), summary.duplicates);
+        let mut mates = HashSet::new();
+        for (x, y) in &truth {
+            let (fa, fb) = (&a_fingers[x.as_str()], &b_fingers[y.as_str()]);
+            assert_eq!(
+                fa.iter().map(|f| f.0).collect::<Vec<_>>(),
+                fb.iter().map(|f| f.0).collect::<Vec<_>>()
+            );
+            assert!(fa.iter().all(|f| f.1 == 1) && fb.iter().all(|f| f.1 == 2));
+            mates.insert(y.as_str());
+        }
+        // Everyone else has fingers no other record has.
+        let mut seen = HashSet::new();
+        for (id, fingers) in
+            a_fingers.iter().chain(b_fingers.iter().filter(|(id, _)| !mates.contains(*id)))
+        {
+            for f in fingers {
+                assert!(seen.insert(f.0), "finger {} of {id} is also another person's", f.0);
+            }
+        }
+        assert!(write_population_with_prints(dir.path(), &config, 11).is_err());
     }
 
     #[test]
