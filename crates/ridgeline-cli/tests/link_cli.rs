@@ -269,6 +269,11 @@ fn the_indexed_print_search_links_what_the_exhaustive_one_links() {
     // b0 carries no details: only the print search can propose it, and both searches do.
     assert!(indexed_links.lines().any(|l| l.starts_with("a0,b0,") && l.ends_with(",fingerprint")));
     assert_eq!(indexed_links, exhaustive_links);
+    // Without a search of their own, the prints only weigh in on the demographic candidates.
+    let (candidates, candidates_links) = run("candidates");
+    assert_eq!(candidates["print_search"], "candidates");
+    assert_eq!(candidates["print_candidates"], 0);
+    assert!(!candidates_links.lines().any(|l| l.starts_with("a0,b0,")));
     assert_eq!(indexed["conflicts"], exhaustive["conflicts"]);
     // The scratch gallery of the indexed search is gone.
     let left: Vec<_> = std::fs::read_dir(&scratch).expect("scratch").collect();

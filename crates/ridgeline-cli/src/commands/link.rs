@@ -52,7 +52,8 @@ pub struct Args {
     /// How the prints of the two systems are searched against each other, independently of
     /// the demographics: `exhaustive` compares every record of A with every record of B,
     /// `indexed` proposes candidates through the de-duplication's cylinder index; `auto` is
-    /// exhaustive up to 4 million record pairs, indexed beyond.
+    /// exhaustive up to 4 million record pairs, indexed beyond; `candidates` searches nothing
+    /// and compares prints only on the pairs the demographic blocking proposes.
     #[arg(long, value_enum, default_value_t = PrintSearch::Auto)]
     pub print_search: PrintSearch,
     /// Also write the JSON summary (the report `ridgeline decide` applies decisions to) here.
@@ -72,6 +73,9 @@ pub enum PrintSearch {
     Exhaustive,
     /// Candidates from the cylinder index, then the precise comparison.
     Indexed,
+    /// No search of the prints' own: they are compared on the demographic candidates only, so
+    /// a mate whose details share no blocking key with its record is not found. The cheapest.
+    Candidates,
 }
 
 /// Most record pairs `--print-search auto` compares exhaustively.
@@ -341,10 +345,14 @@ impl Prints {
         let tb = load_side(b, &args.b)?;
         let with_a = ta.iter().filter(|v| !v.is_empty()).count();
         let with_b = tb.iter().filter(|v| !v.is_empty()).count();
-        let exhaustive = match args.print_search {
-            PrintSearch::Exhaustive => true,
-            PrintSearch::Indexed => false,
-            PrintSearch::Auto => with_a.saturating_mul(with_b) <= MAX_PRINT_SEARCH_PAIRS,
+        let search_mode = match args.print_search {
+            PrintSearch::Exhaustive => "exhaustive",
+            PrintSearch::Indexed => "indexed",
+            PrintSearch::Candidates => "candidates",
+            PrintSearch::Auto if with_a.saturating_mul(with_b) <= MAX_PRINT_SEARCH_PAIRS => {
+                "exhaustive"
+            }
+            PrintSearch::Auto => "indexed",
         };
         let prepare = |side: &SidePrints| -> Vec<Vec<(u8, MatchTemplate)>> {
             side.par_iter()
@@ -356,10 +364,10 @@ impl Prints {
             a: prepare(&ta),
             b: prepare(&tb),
             match_fmr,
-            search_mode: if exhaustive { "exhaustive" } else { "indexed" },
+            search_mode,
             indexed_pairs: Vec::new(),
         };
-        if !exhaustive {
+        if search_mode == "indexed" {
             let proposed = indexed_cross_pairs(&ta, &tb, match_fmr)
                 .context("the indexed fingerprint search between the two systems failed")?;
             prints.indexed_pairs = proposed
@@ -478,8 +486,10 @@ impl PrintEvidence for Prints {
     }
 
     fn matching_pairs(&self) -> Vec<(u32, u32)> {
-        if self.search_mode != "exhaustive" {
-            return self.indexed_pairs.clone();
+        match self.search_mode {
+            "exhaustive" => {}
+            "indexed" => return self.indexed_pairs.clone(),
+            _ => return Vec::new(),
         }
         (0..self.a.len() as u32)
             .into_par_iter()
