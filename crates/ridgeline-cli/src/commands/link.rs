@@ -324,12 +324,15 @@ type SidePrints = Vec<Vec<(u8, Template)>>;
 
 impl Prints {
     fn load(a: &[Person], b: &[Person], args: &Args, match_fmr: f64) -> anyhow::Result<Prints> {
+        let with_prints = a.iter().chain(b).filter(|p| !p.prints.is_empty()).count();
+        let reading = Progress::started("read prints", "records", with_prints as u64);
         let load_side = |people: &[Person], csv: &Path| -> anyhow::Result<SidePrints> {
             let base = csv.parent().unwrap_or(Path::new("."));
             people
                 .par_iter()
                 .map(|p| {
-                    p.prints
+                    let prints = p
+                        .prints
                         .iter()
                         .map(|print| {
                             let path = base.join(&print.path);
@@ -337,12 +340,17 @@ impl Prints {
                                 .with_context(|| format!("record {}", p.record_id))?;
                             Ok((print.finger, loaded.template))
                         })
-                        .collect()
+                        .collect();
+                    if !p.prints.is_empty() {
+                        reading.inc(1);
+                    }
+                    prints
                 })
                 .collect()
         };
         let ta = load_side(a, &args.a)?;
         let tb = load_side(b, &args.b)?;
+        reading.finish();
         let with_a = ta.iter().filter(|v| !v.is_empty()).count();
         let with_b = tb.iter().filter(|v| !v.is_empty()).count();
         let search_mode = match args.print_search {
@@ -354,9 +362,15 @@ impl Prints {
             }
             PrintSearch::Auto => "indexed",
         };
+        let preparing = Progress::started("prepare prints", "records", with_prints as u64);
         let prepare = |side: &SidePrints| -> Vec<Vec<(u8, MatchTemplate)>> {
             side.par_iter()
-                .map(|r| r.iter().map(|(f, t)| (*f, MatchTemplate::prepare(t))).collect())
+                .map(|r| {
+                    if !r.is_empty() {
+                        preparing.inc(1);
+                    }
+                    r.iter().map(|(f, t)| (*f, MatchTemplate::prepare(t))).collect()
+                })
                 .collect()
         };
         let mut prints = Prints {
@@ -367,6 +381,7 @@ impl Prints {
             search_mode,
             indexed_pairs: Vec::new(),
         };
+        preparing.finish();
         if search_mode == "indexed" {
             let proposed = indexed_cross_pairs(&ta, &tb, match_fmr)
                 .context("the indexed fingerprint search between the two systems failed")?;
