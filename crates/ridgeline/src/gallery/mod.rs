@@ -19,8 +19,8 @@
 //! what, hash-chained), [`seal`] (the key and the encryption of files at rest).
 
 pub mod audit;
+pub mod coarse_file;
 mod damage;
-pub mod filter;
 pub mod identify;
 mod lock;
 pub(crate) mod manifest;
@@ -85,7 +85,7 @@ fn upgrade(dir: &Path, options: &OpenOptions) -> Result<()> {
         // Another opener upgraded it between our look and the lock.
         return Ok(());
     }
-    store.set_filter_sidecar(true);
+    store.set_coarse_sidecar(true);
     store.relayout(matcher_layout(), &|template| {
         let template = Template::from_native_bytes(template)?;
         Ok(MatchTemplate::prepare(&template).as_bytes().to_vec())
@@ -121,7 +121,7 @@ pub struct GalleryStats {
     /// The store's figures.
     pub store: StoreStats,
     /// Bytes of coarse descriptors mapped or built so far (0 until a search needs them).
-    pub index_bytes: usize,
+    pub coarse_bytes: usize,
 }
 
 /// A gallery: the store plus the matcher.
@@ -170,7 +170,7 @@ impl Gallery {
     }
 
     fn with_store(mut store: Store) -> Gallery {
-        store.set_filter_sidecar(true);
+        store.set_coarse_sidecar(true);
         Gallery { store, matcher: Matcher::new(), shortlist: None, people: Default::default() }
     }
 
@@ -302,12 +302,12 @@ impl Gallery {
     /// Counts and sizes.
     pub fn stats(&self) -> GalleryStats {
         let snap = self.snapshot();
-        let index_bytes = snap
+        let coarse_bytes = snap
             .segments()
             .iter()
-            .filter_map(|s| s.segment().index_cache().get().map(|i| i.memory_bytes()))
+            .filter_map(|s| s.segment().coarse_cache().get().map(|c| c.memory_bytes()))
             .sum();
-        GalleryStats { store: snap.stats(), index_bytes }
+        GalleryStats { store: snap.stats(), coarse_bytes }
     }
 
     /// Rewrites segments without deleted records.
@@ -344,11 +344,11 @@ impl Gallery {
 
     /// Maps (or, where a segment has no usable `.idx` sidecar, builds) the coarse descriptors of
     /// every segment now instead of at the first search.
-    pub fn build_index(&self) {
+    pub fn build_coarse(&self) {
         use rayon::prelude::*;
         let snap = self.snapshot();
         snap.segments().par_iter().for_each(|s| {
-            identify::segment_filter(s);
+            identify::coarse_file(s);
         });
     }
 

@@ -419,9 +419,9 @@ pub struct Segment {
     templates_off: usize,
     /// End of the template region: the file's end, or where a sealed file's tag starts.
     payload_end: usize,
-    /// The coarse descriptors of this segment, mapped or built on first indexed search (the segment never
-    /// changes, so neither does its index).
-    index_cache: std::sync::OnceLock<super::filter::SegmentFilter>,
+    /// The coarse descriptors of this segment, mapped or built at the first indexed search (the
+    /// segment never changes, so neither do they).
+    coarse_cache: std::sync::OnceLock<super::coarse_file::CoarseFile>,
     /// [`Segment::damaged_ids`], once computed.
     damaged_ids: std::sync::OnceLock<Vec<u32>>,
 }
@@ -600,7 +600,7 @@ impl Segment {
             ids_off: ids_off as usize,
             templates_off: templates_off as usize,
             payload_end: payload_end as usize,
-            index_cache: std::sync::OnceLock::new(),
+            coarse_cache: std::sync::OnceLock::new(),
             damaged_ids: std::sync::OnceLock::new(),
         })
     }
@@ -611,8 +611,8 @@ impl Segment {
     }
 
     /// The cache slot of this segment's coarse descriptors (first search stage).
-    pub fn index_cache(&self) -> &std::sync::OnceLock<super::filter::SegmentFilter> {
-        &self.index_cache
+    pub fn coarse_cache(&self) -> &std::sync::OnceLock<super::coarse_file::CoarseFile> {
+        &self.coarse_cache
     }
 
     /// The file this segment was mapped from.

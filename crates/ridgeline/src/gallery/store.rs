@@ -286,13 +286,13 @@ impl Snapshot {
             .par_iter()
             .flat_map_iter(|s| {
                 let sidecar =
-                    s.segment.path().with_file_name(super::filter::file_name(s.segment.id()));
-                let index_problem = super::filter::SegmentFilter::verify_file_with(
+                    s.segment.path().with_file_name(super::coarse_file::file_name(s.segment.id()));
+                let coarse_problem = super::coarse_file::CoarseFile::verify_file_with(
                     &sidecar,
                     s.segment.len(),
                     s.segment.key().map(|k| &**k),
                 );
-                s.segment.verify().into_iter().chain(index_problem)
+                s.segment.verify().into_iter().chain(coarse_problem)
             })
             .collect();
         problems.extend(self.damaged.iter().cloned());
@@ -739,7 +739,7 @@ impl Store {
 
     /// Writes the coarse descriptors (`<id>.idx`) beside every segment this store writes from
     /// now on.
-    pub fn set_filter_sidecar(&mut self, enabled: bool) {
+    pub fn set_coarse_sidecar(&mut self, enabled: bool) {
         self.sidecar = enabled;
     }
 
@@ -760,10 +760,11 @@ impl Store {
             // Built from the file just written (mapped, or decrypted into aligned memory):
             // descriptors there are 8-byte aligned.
             let written = Segment::open_with(&path, id, records.len() as u32, key)?;
-            let filter = super::filter::SegmentFilter::build(written.len(), |i| {
+            let filter = super::coarse_file::CoarseFile::build(written.len(), |i| {
                 written.descriptor(i).and_then(|d| crate::matcher::PreparedRef::from_bytes(d).ok())
             });
-            filter.write_with(&self.dir.join(super::filter::file_name(id)), key.map(|k| &**k))?;
+            filter
+                .write_with(&self.dir.join(super::coarse_file::file_name(id)), key.map(|k| &**k))?;
         }
         Ok(())
     }
@@ -1233,7 +1234,7 @@ impl Store {
     fn remove_segment_files(&self, ids: impl IntoIterator<Item = u64>, purge: bool) -> Result<()> {
         for id in ids {
             let path = self.dir.join(segment::file_name(id));
-            let sidecar = self.dir.join(super::filter::file_name(id));
+            let sidecar = self.dir.join(super::coarse_file::file_name(id));
             for file in [&path, &sidecar] {
                 if purge {
                     overwrite_with_zeros(file)?;
@@ -1599,7 +1600,7 @@ fn written_by_us(path: &Path) -> bool {
     head.iter().all(|&b| b == 0)
         || head.starts_with(&segment::SEGMENT_MAGIC)
         || head.starts_with(&manifest::MANIFEST_MAGIC)
-        || head.starts_with(&super::filter::FILTER_MAGIC)
+        || head.starts_with(&super::coarse_file::COARSE_MAGIC)
 }
 
 /// Deletes files an interrupted writer left behind: segments (and their sidecar files) the
