@@ -306,6 +306,12 @@ pub(crate) fn coarse_file(seg: &LiveSegment) -> &CoarseFile {
     })
 }
 
+/// The prepared descriptor of a record as the precise matcher reads it, only if it matches
+/// its checksum (`None`: no such record, damaged, or not the matcher's layout).
+pub(crate) fn intact_record_prepared(snapshot: &Snapshot, id: RecordId) -> Option<PreparedRef<'_>> {
+    PreparedRef::from_bytes(snapshot.intact_descriptor(id)?).ok()
+}
+
 /// How many records an indexed search re-ranks: the short list, and the records kept from the
 /// coarse ranking for an escalation (at least the short list).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -450,7 +456,7 @@ fn indexed(
         records
             .par_iter()
             .filter_map(|&(_, record)| {
-                let candidate = snapshot.intact_descriptor(record)?;
+                let candidate = intact_record_prepared(snapshot, record)?;
                 Some(Scored { score: matcher.compare(probe, candidate), record })
             })
             .collect()
