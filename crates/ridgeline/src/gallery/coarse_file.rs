@@ -9,6 +9,7 @@
 
 use std::path::Path;
 
+use crate::bytes::{FileBytes, OwnedBytes};
 use crate::error::{Error, Result};
 use crate::matcher::coarse::{Coarse, RECORD_LEN, RECORD_WORDS};
 use crate::matcher::PreparedRef;
@@ -50,17 +51,10 @@ pub(crate) const OFFSET_BODY_CRC: usize = 16;
 #[cfg(test)]
 pub(crate) const OFFSET_RESERVED_B: usize = 20;
 
-/// Where a coarse file's words live.
-#[derive(Debug)]
-enum Words {
-    Owned(Vec<u64>),
-    Mapped(memmap2::Mmap),
-}
-
 /// The coarse descriptors of one segment's records.
 #[derive(Debug)]
 pub struct CoarseFile {
-    words: Words,
+    bytes: FileBytes,
     records: u32,
 }
 
@@ -101,18 +95,14 @@ impl CoarseFile {
             b.copy_from_slice(chunk);
             words[w] = u64::from_le_bytes(b);
         }
-        CoarseFile { words: Words::Owned(words), records: count }
+        CoarseFile { bytes: FileBytes::Owned(OwnedBytes::from_words(words)), records: count }
     }
 
+    /// The file as words: built and decrypted ones are, and `open` checked a mapped one's
+    /// alignment and length.
+    #[inline]
     fn all_words(&self) -> &[u64] {
-        match &self.words {
-            Words::Owned(v) => v,
-            Words::Mapped(m) => {
-                // SAFETY: `open` checked that the mapping starts 8-byte aligned and that its
-                // length is a multiple of 8; every bit pattern is a valid u64.
-                unsafe { std::slice::from_raw_parts(m.as_ptr().cast::<u64>(), m.len() / 8) }
-            }
-        }
+        self.bytes.words()
     }
 
     /// The words of record `r`, if it exists.
@@ -176,7 +166,7 @@ impl CoarseFile {
             words[w] = u64::from_le_bytes(b);
         }
         zeroize::Zeroize::zeroize(&mut body);
-        Ok(CoarseFile { words: Words::Owned(words), records })
+        Ok(CoarseFile { bytes: FileBytes::Owned(OwnedBytes::from_words(words)), records })
     }
 
     /// Maps a coarse file and checks its header and length against the segment's record count
@@ -198,7 +188,7 @@ impl CoarseFile {
         if map.as_ptr() as usize % 8 != 0 {
             return Err(corrupt(0, "mapping is not 8-byte aligned".into()));
         }
-        Ok(CoarseFile { words: Words::Mapped(map), records })
+        Ok(CoarseFile { bytes: FileBytes::Mapped(map), records })
     }
 
     /// Checks the sidecar of a segment with `records` records, if there is one: header, length
@@ -272,7 +262,7 @@ impl CoarseFile {
 
     /// Whether the descriptors are mapped from its sidecar file (rather than built in memory).
     pub fn is_mapped(&self) -> bool {
-        matches!(self.words, Words::Mapped(_))
+        self.bytes.is_mapped()
     }
 }
 

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use memmap2::Mmap;
 
 use super::seal::{self, GalleryKey, KEY_ID_LEN, NONCE_LEN, TAG_LEN};
+use crate::bytes::{FileBytes, OwnedBytes};
 use crate::error::{Error, Result};
 
 /// PNG-style magic: a high byte (catches 7-bit transfers), the name, CR LF (catches line-ending
@@ -348,66 +349,11 @@ pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     crate::private_files::write_new_synced(path, bytes).map_err(|e| Error::io(path, e))
 }
 
-/// Where a segment's bytes live: mapped from a clear file, or decrypted into memory at open.
-/// Either way they hold the clear layout at the file's offsets, so readers do not care.
-#[derive(Debug)]
-enum Backing {
-    Mapped(Mmap),
-    Owned(OwnedBytes),
-}
-
-impl std::ops::Deref for Backing {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            Backing::Mapped(m) => m,
-            Backing::Owned(o) => o.as_bytes(),
-        }
-    }
-}
-
-/// Heap bytes that start 8-byte aligned, like a map (descriptors are read as u64 words), and
-/// are wiped when dropped (they are decrypted personal data).
-pub(crate) struct OwnedBytes {
-    words: Vec<u64>,
-    len: usize,
-}
-
-impl OwnedBytes {
-    pub(crate) fn copy_of(bytes: &[u8]) -> OwnedBytes {
-        let mut owned = OwnedBytes { words: vec![0u64; bytes.len().div_ceil(8)], len: bytes.len() };
-        owned.as_bytes_mut().copy_from_slice(bytes);
-        owned
-    }
-
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        // SAFETY: the words own at least `len` initialised bytes; u8 has no alignment needs.
-        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), self.len) }
-    }
-
-    pub(crate) fn as_bytes_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as in `as_bytes`, and `&mut self` makes the borrow unique.
-        unsafe { std::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast::<u8>(), self.len) }
-    }
-}
-
-impl Drop for OwnedBytes {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.words);
-    }
-}
-
-impl std::fmt::Debug for OwnedBytes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "OwnedBytes({} bytes)", self.len)
-    }
-}
-
 /// A header-checked segment: mapped (clear) or decrypted into memory (sealed).
 #[derive(Debug)]
 pub struct Segment {
     path: PathBuf,
-    map: Backing,
+    map: FileBytes,
     /// The key a sealed segment was opened with (its sidecar is sealed under the same key).
     key: Option<Arc<GalleryKey>>,
     id: u64,
@@ -569,7 +515,7 @@ impl Segment {
             return Err(corrupt(OFFSET_RECORDS_OFFSET, "region offsets are inconsistent".into()));
         }
         let map = match &sealed_with {
-            None => Backing::Mapped(map),
+            None => FileBytes::Mapped(map),
             Some(key) => {
                 let mut owned = OwnedBytes::copy_of(&map);
                 drop(map);
@@ -585,7 +531,7 @@ impl Segment {
                             .into(),
                     ));
                 }
-                Backing::Owned(owned)
+                FileBytes::Owned(owned)
             }
         };
         Ok(Segment {
