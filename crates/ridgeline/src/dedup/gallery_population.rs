@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::candidate_index::{best_scored, entry_keys, key_space, KeyIndex, COARSE_WIDENING};
 use super::cylinder_hashes::HashFunctions;
-use super::manifest::RecordInfo;
+use super::population_manifest::RecordInfo;
 use super::population::{positions_compatible, FingerMatcher};
 use super::search::Population;
 use crate::error::{Error, Result};
