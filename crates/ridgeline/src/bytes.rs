@@ -173,6 +173,7 @@ impl FileBytes {
     }
 
     /// Whether the bytes are mapped from their file.
+    #[cfg(test)]
     pub(crate) fn is_mapped(&self) -> bool {
         matches!(self, FileBytes::Mapped(_))
     }

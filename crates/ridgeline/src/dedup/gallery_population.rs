@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use super::candidate_index::{best_scored, entry_keys, key_space, KeyIndex, COARSE_WIDENING};
 use super::cylinder_hashes::HashFunctions;
-use super::population_manifest::RecordInfo;
 use super::population::{positions_compatible, FingerMatcher};
+use super::population_manifest::RecordInfo;
 use super::search::Population;
 use crate::error::{Error, Result};
 use crate::gallery::{Gallery, RecordId, SearchMode, Snapshot};

@@ -113,18 +113,18 @@ impl CoarseFile {
     }
 
     /// The file bytes.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
         self.all_words().iter().flat_map(|w| w.to_le_bytes()).collect()
     }
 
     /// Writes the file to `path` (a new file) and fsyncs it.
-    pub fn write(&self, path: &Path) -> Result<()> {
+    pub(crate) fn write(&self, path: &Path) -> Result<()> {
         crate::private_files::write_new_synced(path, &self.to_bytes())
             .map_err(|e| Error::io(path, e))
     }
 
     /// The bytes of a sealed file (`COARSE_VERSION_SEALED`).
-    pub fn to_sealed_bytes(&self, key: &GalleryKey) -> Result<Vec<u8>> {
+    pub(crate) fn to_sealed_bytes(&self, key: &GalleryKey) -> Result<Vec<u8>> {
         let clear = self.to_bytes();
         let mut out =
             Vec::with_capacity(clear.len() + SEALED_HEADER_LEN - COARSE_HEADER_LEN + TAG_LEN);
@@ -143,7 +143,7 @@ impl CoarseFile {
     }
 
     /// Writes the file to `path`, sealed under `key` when given.
-    pub fn write_with(&self, path: &Path, key: Option<&GalleryKey>) -> Result<()> {
+    pub(crate) fn write_with(&self, path: &Path, key: Option<&GalleryKey>) -> Result<()> {
         match key {
             Some(key) => crate::private_files::write_new_synced(path, &self.to_sealed_bytes(key)?)
                 .map_err(|e| Error::io(path, e)),
@@ -151,8 +151,10 @@ impl CoarseFile {
         }
     }
 
-    /// Opens a sidecar: a clear one is mapped ([`CoarseFile::open`]), a sealed one is read,
-    /// authenticated and decrypted into memory under `key`.
+    /// Opens a sidecar: a clear one (`key` `None`) is mapped and its header and length checked
+    /// against the segment's record count, without per-record work
+    /// ([`CoarseFile::verify_file_with`] checks the body); a sealed one is read, authenticated
+    /// and decrypted into memory under `key`.
     pub fn open_with(path: &Path, records: u32, key: Option<&GalleryKey>) -> Result<CoarseFile> {
         let Some(key) = key else { return CoarseFile::open(path, records) };
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
@@ -169,9 +171,9 @@ impl CoarseFile {
         Ok(CoarseFile { bytes: FileBytes::Owned(OwnedBytes::from_words(words)), records })
     }
 
-    /// Maps a coarse file and checks its header and length against the segment's record count
-    /// (no per-record work; [`CoarseFile::verify_file`] checks the body).
-    pub fn open(path: &Path, records: u32) -> Result<CoarseFile> {
+    /// Maps a clear coarse file and checks its header and length against the segment's record
+    /// count (no per-record work; `verify_file_with` checks the body).
+    pub(crate) fn open(path: &Path, records: u32) -> Result<CoarseFile> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         // Every search reads every coarse record, so the pages are faulted in here, in one
         // batch (`build_coarse`, or the first search), rather than one fault per 4 KiB.
@@ -191,13 +193,15 @@ impl CoarseFile {
         Ok(CoarseFile { bytes: FileBytes::Mapped(map), records })
     }
 
-    /// Checks the sidecar of a segment with `records` records, if there is one: header, length
-    /// and checksum. A missing sidecar is no damage (it is rebuilt in memory).
-    pub fn verify_file(path: &Path, records: u32) -> Option<super::damage::Problem> {
+    /// [`CoarseFile::verify_file_with`] of a clear sidecar.
+    #[cfg(test)]
+    pub(crate) fn verify_file(path: &Path, records: u32) -> Option<super::damage::Problem> {
         CoarseFile::verify_file_with(path, records, None)
     }
 
-    /// [`CoarseFile::verify_file`] of a sidecar sealed under `key` (a clear one when `None`).
+    /// Checks the sidecar of a segment with `records` records, if there is one: header, length
+    /// and checksum, and for a sealed one (`key` given) its authentication. A missing sidecar
+    /// is no damage (it is rebuilt in memory).
     pub fn verify_file_with(
         path: &Path,
         records: u32,
@@ -250,18 +254,14 @@ impl CoarseFile {
         None
     }
 
-    /// Records covered.
-    pub fn records(&self) -> u32 {
-        self.records
-    }
-
     /// Bytes the coarse descriptors take (in memory or mapped).
-    pub fn memory_bytes(&self) -> usize {
+    pub(crate) fn memory_bytes(&self) -> usize {
         self.all_words().len() * 8
     }
 
     /// Whether the descriptors are mapped from its sidecar file (rather than built in memory).
-    pub fn is_mapped(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_mapped(&self) -> bool {
         self.bytes.is_mapped()
     }
 }

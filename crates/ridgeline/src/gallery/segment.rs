@@ -388,7 +388,8 @@ pub struct EntryView<'a> {
 
 impl Segment {
     /// Maps a clear segment and checks its header and region bounds (no per-record work).
-    pub fn open(path: &Path, expected_id: u64, expected_count: u32) -> Result<Segment> {
+    #[cfg(test)]
+    pub(crate) fn open(path: &Path, expected_id: u64, expected_count: u32) -> Result<Segment> {
         Segment::open_with(path, expected_id, expected_count, None)
     }
 
@@ -552,27 +553,28 @@ impl Segment {
     }
 
     /// The key a sealed segment was opened with (`None`: a clear segment).
-    pub fn key(&self) -> Option<&Arc<GalleryKey>> {
+    pub(crate) fn key(&self) -> Option<&Arc<GalleryKey>> {
         self.key.as_ref()
     }
 
     /// The cache slot of this segment's coarse descriptors (first search stage).
-    pub fn coarse_cache(&self) -> &std::sync::OnceLock<super::coarse_file::CoarseFile> {
+    pub(crate) fn coarse_cache(&self) -> &std::sync::OnceLock<super::coarse_file::CoarseFile> {
         &self.coarse_cache
     }
 
     /// The file this segment was mapped from.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Segment id.
-    pub fn id(&self) -> u64 {
+    pub(crate) fn id(&self) -> u64 {
         self.id
     }
 
     /// Format version of the file (`SEGMENT_VERSION_1` or `SEGMENT_VERSION`).
-    pub fn version(&self) -> u16 {
+    #[cfg(test)]
+    pub(crate) fn version(&self) -> u16 {
         self.version
     }
 
@@ -587,19 +589,13 @@ impl Segment {
     }
 
     /// Descriptor layout of this segment.
-    pub fn layout(&self) -> DescriptorLayout {
+    pub(crate) fn layout(&self) -> DescriptorLayout {
         self.layout
     }
 
     /// Total bytes of the file.
-    pub fn file_len(&self) -> u64 {
+    pub(crate) fn file_len(&self) -> u64 {
         self.map.len() as u64
-    }
-
-    /// All descriptor records, back to back; record `i` is `len * i .. len * (i + 1)`.
-    /// The slice starts 128 bytes into a page-aligned map, so every record is 8-byte aligned.
-    pub fn descriptors(&self) -> &[u8] {
-        &self.map[HEADER_LEN..self.entries_off]
     }
 
     /// Descriptor record `index`.
@@ -678,21 +674,21 @@ impl Segment {
     }
 
     /// Whether record `index`'s subject id and finger match their checksum.
-    pub fn id_intact(&self, index: u32) -> bool {
+    pub(crate) fn id_intact(&self, index: u32) -> bool {
         self.entry_view(index).is_ok_and(|v| {
             Some(id_crc(v.subject_id, v.finger)) == self.entry_crc(index, ENTRY_ID_CRC)
         })
     }
 
     /// Whether record `index`'s descriptor matches its checksum.
-    pub fn descriptor_intact(&self, index: u32) -> bool {
+    pub(crate) fn descriptor_intact(&self, index: u32) -> bool {
         self.descriptor(index).is_some_and(|d| {
             Some(crc32fast::hash(d)) == self.entry_crc(index, ENTRY_DESCRIPTOR_CRC)
         })
     }
 
     /// Whether record `index`'s template matches its checksum.
-    pub fn template_intact(&self, index: u32) -> bool {
+    pub(crate) fn template_intact(&self, index: u32) -> bool {
         self.entry_view(index).is_ok_and(|v| {
             Some(crc32fast::hash(v.template)) == self.entry_crc(index, ENTRY_TEMPLATE_CRC)
         })
@@ -715,7 +711,7 @@ impl Segment {
 
     /// Records whose subject id does not match its checksum, ascending; computed once per
     /// segment (it never changes) on first use.
-    pub fn damaged_ids(&self) -> &[u32] {
+    pub(crate) fn damaged_ids(&self) -> &[u32] {
         self.damaged_ids.get_or_init(|| (0..self.count).filter(|&i| !self.id_intact(i)).collect())
     }
 

@@ -180,11 +180,6 @@ impl Coarse {
     pub fn words(&self) -> &[u64] {
         &self.words
     }
-
-    /// The record bytes (little-endian words).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        self.words.iter().flat_map(|w| w.to_le_bytes()).collect()
-    }
 }
 
 fn direction(record: &[u64], slot: usize) -> u16 {
