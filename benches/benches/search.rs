@@ -6,8 +6,9 @@
 //! (default 10,000). Larger galleries and rank-1 rates: `ridgeline bench search`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use ridgeline::gallery::filter::{coarse_score, Coarse, SegmentFilter};
+use ridgeline::gallery::coarse_file::CoarseFile;
 use ridgeline::gallery::{Enrolment, Gallery, SearchMode, SearchOptions};
+use ridgeline::matcher::coarse::{coarse_score, Coarse};
 use ridgeline::matcher::MatchTemplate;
 use ridgeline::Template;
 use ridgeline_synth::templates::{TemplateConfig, TemplateMaster};
@@ -29,14 +30,14 @@ fn bench(c: &mut Criterion) {
     // Coarse stage alone: one probe against 1,000 records in memory.
     let prepared: Vec<MatchTemplate> =
         (1..=1000).map(|f| MatchTemplate::prepare(&impression(f, 1))).collect();
-    let filter = SegmentFilter::build(1000, |r| prepared.get(r as usize).map(|m| m.view()));
+    let coarse = CoarseFile::build(1000, |r| prepared.get(r as usize).map(|m| m.view()));
     let probe = Coarse::of(MatchTemplate::prepare(&impression(17, 2)).view());
     let mut group = c.benchmark_group("search");
     group.throughput(Throughput::Elements(1000));
     group.bench_function("coarse score, 1,000 records, one thread", |b| {
         b.iter(|| {
             (0..1000u32)
-                .filter_map(|r| filter.record(r))
+                .filter_map(|r| coarse.record(r))
                 .map(|w| coarse_score(black_box(&probe), w))
                 .fold(0f32, f32::max)
         })
@@ -67,7 +68,7 @@ fn bench(c: &mut Criterion) {
             return;
         }
     }
-    gallery.build_index();
+    gallery.build_coarse();
     let probes: Vec<Template> = (0..16).map(|j| impression(1 + (j * 7919) % size, 2)).collect();
     group.throughput(Throughput::Elements(1));
     group.sample_size(10);

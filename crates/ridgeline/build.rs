@@ -1,4 +1,4 @@
-//! Build script: enables the matcher's and the coarse filter's AVX-512 kernels where the
+//! Build script: enables the matcher's and the coarse stage's AVX-512 kernels where the
 //! compiler provides the AVX-512 intrinsics (stable since Rust 1.89; the crate's minimum Rust is
 //! older, and there both fall back to auto-vectorised code).
 

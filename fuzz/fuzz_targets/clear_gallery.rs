@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use libfuzzer_sys::fuzz_target;
-use ridgeline::gallery::filter::{self, SegmentFilter};
+use ridgeline::gallery::coarse_file::{self, CoarseFile};
 use ridgeline::gallery::Manifest;
 use ridgeline::gallery::segment::{self, Segment};
 
@@ -36,13 +36,13 @@ fuzz_target!(|data: &[u8]| {
                 let _ = (seg.entry_view(i), seg.record_intact(i), seg.record_checksums(i));
             }
         }
-        let records = get_u32(data, filter::OFFSET_RECORD_COUNT).unwrap_or(1);
-        if let Ok(f) = SegmentFilter::open_with(&file, records, None) {
+        let records = get_u32(data, coarse_file::OFFSET_RECORD_COUNT).unwrap_or(1);
+        if let Ok(f) = CoarseFile::open_with(&file, records, None) {
             for r in 0..records.min(4096) {
                 let _ = f.record(r);
             }
         }
-        let _ = SegmentFilter::verify_file_with(&file, records, None);
+        let _ = CoarseFile::verify_file_with(&file, records, None);
         let _ = std::fs::remove_file(&file);
     }
 });

@@ -9,10 +9,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use ridgeline::gallery::filter::SegmentFilter;
-use ridgeline::gallery::Manifest;
+use ridgeline::gallery::coarse_file::{self, CoarseFile};
 use ridgeline::gallery::segment::{self, Segment};
-use ridgeline::gallery::{filter, GalleryKey};
+use ridgeline::gallery::{GalleryKey, Manifest};
 
 fn get_u32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
@@ -37,17 +36,17 @@ fuzz_target!(|data: &[u8]| {
         // past those checks to the sealed payload.
         let id = get_u64(data, segment::OFFSET_SEGMENT_ID).unwrap_or(1);
         let count = get_u32(data, segment::OFFSET_RECORD_COUNT).unwrap_or(1);
-        let records = get_u32(data, filter::OFFSET_RECORD_COUNT).unwrap_or(1);
+        let records = get_u32(data, coarse_file::OFFSET_RECORD_COUNT).unwrap_or(1);
         if let Ok(seg) = Segment::open_with(&file, id, count, Some(&key)) {
             let _ = seg.verify();
             for i in 0..seg.len() {
                 let _ = (seg.subject(i), seg.demographics(i), seg.descriptor(i));
             }
         }
-        if let Ok(filter) = SegmentFilter::open_with(&file, records, Some(&key)) {
-            let _ = filter.record(0);
+        if let Ok(coarse) = CoarseFile::open_with(&file, records, Some(&key)) {
+            let _ = coarse.record(0);
         }
-        let _ = SegmentFilter::verify_file_with(&file, records, Some(&key));
+        let _ = CoarseFile::verify_file_with(&file, records, Some(&key));
         let _ = std::fs::remove_file(&file);
     }
 

@@ -389,7 +389,7 @@ impl PyGallery {
         d.set_item("segment_bytes", s.store.segment_bytes)?;
         d.set_item("descriptor_len", s.store.descriptor_len)?;
         d.set_item("descriptor_version", s.store.descriptor_version)?;
-        d.set_item("index_bytes", s.index_bytes)?;
+        d.set_item("index_bytes", s.coarse_bytes)?;
         Ok(d)
     }
 

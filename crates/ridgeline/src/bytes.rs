@@ -1,5 +1,6 @@
 //! Bounds-checked byte reading: big-endian reading and writing shared by every interchange
-//! codec, and the little-endian reads of the gallery's own files.
+//! codec, the little-endian reads of the gallery's own files, and the one type that holds such
+//! a file's bytes, mapped or in memory ([`FileBytes`]).
 //!
 //! Every read names the format and the byte offset in its error, so a bad record is reported
 //! as "iso19794-2:2005: … (at byte offset 37)" rather than as a panic.
@@ -131,5 +132,93 @@ mod tests {
         let mut r = Reader::new(&[0; 4], "test");
         assert!(r.take(usize::MAX).is_err());
         assert_eq!(r.pos(), 0);
+    }
+}
+
+/// The bytes of one of the gallery's files: mapped from a clear file, or in memory (decrypted
+/// from a sealed file, or built). Either way they start 8-byte aligned (records are read in
+/// place as u64 words) and readers do not care which.
+#[derive(Debug)]
+pub(crate) enum FileBytes {
+    /// A read-only map of a file that is never modified while named by a manifest.
+    Mapped(memmap2::Mmap),
+    /// Heap bytes, wiped when dropped.
+    Owned(OwnedBytes),
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Mapped(m) => m,
+            FileBytes::Owned(o) => o.as_bytes(),
+        }
+    }
+}
+
+impl FileBytes {
+    /// The bytes as native-endian u64 words (the gallery's files are little-endian, and so are
+    /// the targets that read them in place); empty when they do not start 8-byte aligned or
+    /// their length is not a multiple of 8, which the opener checks and reports first.
+    #[inline]
+    pub(crate) fn words(&self) -> &[u64] {
+        let bytes: &[u8] = self;
+        if bytes.as_ptr() as usize % 8 != 0 || bytes.len() % 8 != 0 {
+            return &[];
+        }
+        // SAFETY: the start is 8-byte aligned and the length a multiple of 8 (checked above),
+        // the bytes live as long as `self`, and every bit pattern is a valid u64.
+        unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<u64>(), bytes.len() / 8) }
+    }
+
+    /// Whether the bytes are mapped from their file.
+    #[cfg(test)]
+    pub(crate) fn is_mapped(&self) -> bool {
+        matches!(self, FileBytes::Mapped(_))
+    }
+}
+
+/// Heap bytes that start 8-byte aligned, like a map (records are read as u64 words), and are
+/// wiped when dropped (they may be decrypted personal data).
+pub(crate) struct OwnedBytes {
+    words: Vec<u64>,
+    len: usize,
+}
+
+impl OwnedBytes {
+    /// A copy of `bytes`.
+    pub(crate) fn copy_of(bytes: &[u8]) -> OwnedBytes {
+        let mut owned = OwnedBytes { words: vec![0u64; bytes.len().div_ceil(8)], len: bytes.len() };
+        owned.as_bytes_mut().copy_from_slice(bytes);
+        owned
+    }
+
+    /// The bytes of `words` (native-endian), without copying.
+    pub(crate) fn from_words(words: Vec<u64>) -> OwnedBytes {
+        let len = words.len() * 8;
+        OwnedBytes { words, len }
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        // SAFETY: the words own at least `len` initialised bytes; u8 has no alignment needs.
+        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), self.len) }
+    }
+
+    pub(crate) fn as_bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `as_bytes`, and `&mut self` makes the borrow unique.
+        unsafe { std::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast::<u8>(), self.len) }
+    }
+}
+
+impl Drop for OwnedBytes {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.words);
+    }
+}
+
+impl std::fmt::Debug for OwnedBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OwnedBytes({} bytes)", self.len)
     }
 }

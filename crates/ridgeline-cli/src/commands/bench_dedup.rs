@@ -157,7 +157,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let dir = tempfile::tempdir().context("cannot create a temporary folder")?;
     let t = Instant::now();
     let gallery = enroll_population(&population, &dir.path().join("gallery"))?;
-    gallery.build_index();
+    gallery.build_coarse();
     // The gallery holds the templates now; at a million records they are a gigabyte.
     population.templates = Vec::new();
     let enrol_s = t.elapsed().as_secs_f64();

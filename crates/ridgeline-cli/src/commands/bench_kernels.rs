@@ -8,7 +8,7 @@
 
 use anyhow::Context;
 use ridgeline::cpu::{self, Kernel};
-use ridgeline::gallery::filter::{coarse_score_with, Coarse};
+use ridgeline::matcher::coarse::{coarse_score_with, Coarse};
 use ridgeline::matcher::{MatchTemplate, Matcher};
 use ridgeline_synth::templates::{TemplateConfig, TemplateMaster};
 

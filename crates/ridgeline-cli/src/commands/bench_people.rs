@@ -440,7 +440,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let gallery = Gallery::open_with(&dir, OpenMode::ReadOnly, &super::bench_search::unaudited())
         .with_context(|| format!("cannot open the bench gallery {}", dir.display()))?;
     let open_ms = start.elapsed().as_secs_f64() * 1e3;
-    gallery.build_index();
+    gallery.build_coarse();
     let options = PersonSearchOptions {
         fmr_per_search: args.fmr,
         mode: if args.exhaustive { SearchMode::Exhaustive } else { SearchMode::Indexed },

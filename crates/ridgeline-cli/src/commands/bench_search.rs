@@ -277,7 +277,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let open_ms = start.elapsed().as_secs_f64() * 1e3;
     let gallery = gallery.with_shortlist(args.shortlist);
     let start = Instant::now();
-    gallery.build_index();
+    gallery.build_coarse();
     let index_ms = start.elapsed().as_secs_f64() * 1e3;
 
     // Probes spread over the whole gallery (a stride coprime with most sizes).
@@ -350,7 +350,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "disk_bytes": stats.store.segment_bytes,
         "disk_bytes_per_template": per(stats.store.segment_bytes as f64),
         "descriptor_bytes_per_template": stats.store.descriptor_len,
-        "coarse_bytes_per_template": per(stats.index_bytes as f64),
+        "coarse_bytes_per_template": per(stats.coarse_bytes as f64),
         "resident_bytes_per_template": match (rss_before, rss_after) {
             (Some(a), Some(b)) => serde_json::json!(per(b.saturating_sub(a) as f64)),
             _ => serde_json::Value::Null,

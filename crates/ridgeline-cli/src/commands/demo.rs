@@ -166,7 +166,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let t = Instant::now();
     let gallery = enroll_population(&population, &out.join("gallery"))?;
-    gallery.build_index();
+    gallery.build_coarse();
     timings.push(("enrol", t.elapsed().as_secs_f64()));
     say(format!(
         "2. enrolled {} templates into {} in {:.1} s",

@@ -86,7 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mode = if args.exhaustive { SearchMode::Exhaustive } else { SearchMode::Indexed };
     let start = Instant::now();
     if mode == SearchMode::Indexed {
-        gallery.build_index();
+        gallery.build_coarse();
     }
     gallery.subject_count()?;
     let index_ms = start.elapsed().as_secs_f64() * 1e3;

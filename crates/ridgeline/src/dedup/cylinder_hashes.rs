@@ -20,7 +20,7 @@
 //!   shared by most cylinders and would only add noise and huge buckets.
 //!
 //! The de-duplication's candidate index ([`super::candidate_index`]) is built on these keys; 1:N
-//! identification uses the coarse first stage of [`crate::gallery::filter`] instead, which keeps mates in its short
+//! identification uses the coarse first stage of [`crate::matcher::coarse`] instead, which keeps mates in its short
 //! list far more often (see `docs/PERFORMANCE.md`).
 
 use crate::matcher::PreparedRef;

@@ -2,7 +2,7 @@
 //! gallery's snapshots, compared by the matcher with its calibration, and proposed as
 //! candidates by two stages. The candidate index ([`super::candidate_index`]) votes by shared
 //! locality-sensitive hash keys and proposes `COARSE_WIDENING` times the candidates kept; the
-//! gallery's coarse 1:N score ([`crate::gallery::filter`]) picks among them. N:N can afford
+//! gallery's coarse 1:N score ([`crate::matcher::coarse`]) picks among them. N:N can afford
 //! only a short list per record, so the ranking has to be sharp: votes rank a mate behind more
 //! impostors as the population grows, the coarse comparison does not depend on the population.
 
@@ -11,12 +11,12 @@ use std::sync::Arc;
 
 use super::candidate_index::{best_scored, entry_keys, key_space, KeyIndex, COARSE_WIDENING};
 use super::cylinder_hashes::HashFunctions;
-use super::manifest::RecordInfo;
 use super::population::{positions_compatible, FingerMatcher};
+use super::population_manifest::RecordInfo;
 use super::search::Population;
 use crate::error::{Error, Result};
-use crate::gallery::filter::{scorer, Coarse};
 use crate::gallery::{Gallery, RecordId, SearchMode, Snapshot};
+use crate::matcher::coarse::{scorer, Coarse};
 use crate::matcher::{MatchTemplate, Matcher, PreparedRef};
 use crate::template::Template;
 
@@ -321,7 +321,7 @@ impl GalleryPopulation<'_> {
     }
 
     /// The `keep` records of `proposed` with the best coarse scores (the gallery's 1:N first
-    /// stage, see [`crate::gallery::filter`]), best first, summed over the record's fingers,
+    /// stage, see [`crate::matcher::coarse`]), best first, summed over the record's fingers,
     /// each taking its best compatible finger of the candidate.
     fn coarse_ranked(&self, record: u32, proposed: Vec<u32>, keep: usize) -> Result<Vec<u32>> {
         let probes: Vec<(u8, Coarse)> = self

@@ -20,9 +20,9 @@ mod cylinder_hashes;
 pub(crate) mod fusion;
 mod gallery_population;
 pub(crate) mod identity;
-pub(crate) mod manifest;
 mod outcome;
 pub(crate) mod population;
+pub(crate) mod population_manifest;
 pub(crate) mod report;
 pub(crate) mod search;
 pub mod split;
@@ -32,9 +32,9 @@ pub use clusters::{Cluster, LinkedPair};
 pub use fusion::{fused_fmr, pair_fmr_threshold};
 pub use gallery_population::{CandidateRanks, GalleryPopulation, DEFAULT_CANDIDATES_PER_RECORD};
 pub use identity::{make_id_number, validate_id_number, IdProblem};
-pub use manifest::{csv_field, read_manifest, ManifestRecord, RecordInfo};
 pub use outcome::{SearchOutcome, SearchStats};
 pub use population::{positions_compatible, ExhaustivePopulation, FingerMatcher, Population};
+pub use population_manifest::{csv_field, read_manifest, ManifestRecord, RecordInfo};
 pub use report::{
     build_report, finish_report, population_key, ClusterEntry, Distinct, Flag, FlagKind,
     LinkThresholds, PairEntry, RecordEntry, Report,

@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::clusters::{build_clusters, Cluster, LinkedPair};
 use super::fusion::{fused_fmr, same_id_pair_fmr_threshold, score_for_fmr};
 use super::identity::validate_id_number;
-use super::manifest::RecordInfo;
+use super::population_manifest::RecordInfo;
 use super::search::{job_key, Population, SearchOutcome};
 use crate::error::Result;
 use crate::gallery::SearchMode;

@@ -1,5 +1,5 @@
 //! 1:N identification over a snapshot: exhaustive (every record, the reference) or indexed
-//! (a coarse comparison with every record, see [`super::filter`], picks a short list, the
+//! (a coarse comparison with every record, see [`crate::matcher::coarse`], picks a short list, the
 //! precise matcher re-ranks it). Both run on `rayon`.
 //!
 //! Indexed search searches harder before it answers "not enrolled". When no short-listed record
@@ -17,9 +17,10 @@ use std::cmp::Ordering;
 
 use rayon::prelude::*;
 
-use super::filter::{Coarse, SegmentFilter};
+use super::coarse_file::{self, CoarseFile};
 use super::store::{LiveSegment, RecordId, Snapshot};
 use crate::error::Result;
+use crate::matcher::coarse::Coarse;
 use crate::matcher::{calibration, Matcher, PreparedRef};
 
 /// Short list = the this many records with the best coarse scores at least …
@@ -46,7 +47,8 @@ const EXHAUSTIVE_CHUNK_RECORDS: u32 = 256;
 /// How to search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SearchMode {
-    /// Coarse first stage over every record, then precise re-ranking of the short list.
+    /// The coarse pass ([`crate::matcher::coarse`]) over every record, then the precise
+    /// matcher's re-ranking of its short list (the CLI's `--mode indexed`).
     #[default]
     Indexed,
     /// Compare the probe with every record (the reference).
@@ -295,13 +297,19 @@ fn exhaustive(
 
 /// The coarse descriptors of a segment: its `.idx` sidecar mapped, or (missing or damaged)
 /// built in memory from the segment's descriptors; either way once per segment.
-pub(crate) fn segment_filter(seg: &LiveSegment) -> &SegmentFilter {
+pub(crate) fn coarse_file(seg: &LiveSegment) -> &CoarseFile {
     let segment = seg.segment();
-    segment.index_cache().get_or_init(|| {
-        let sidecar = segment.path().with_file_name(super::filter::file_name(segment.id()));
-        SegmentFilter::open_with(&sidecar, segment.len(), segment.key().map(|k| &**k))
-            .unwrap_or_else(|_| SegmentFilter::build(segment.len(), |i| prepared(seg, i)))
+    segment.coarse_cache().get_or_init(|| {
+        let sidecar = segment.path().with_file_name(coarse_file::file_name(segment.id()));
+        CoarseFile::open_with(&sidecar, segment.len(), segment.key().map(|k| &**k))
+            .unwrap_or_else(|_| CoarseFile::build(segment.len(), |i| prepared(seg, i)))
     })
+}
+
+/// The prepared descriptor of a record as the precise matcher reads it, only if it matches
+/// its checksum (`None`: no such record, damaged, or not the matcher's layout).
+pub(crate) fn intact_record_prepared(snapshot: &Snapshot, id: RecordId) -> Option<PreparedRef<'_>> {
+    PreparedRef::from_bytes(snapshot.intact_descriptor(id)?).ok()
 }
 
 /// How many records an indexed search re-ranks: the short list, and the records kept from the
@@ -339,10 +347,10 @@ pub fn max_kept(options: &SearchOptions, shortlist: Option<usize>) -> usize {
     shortlist_lengths(usize::MAX, options, shortlist).kept
 }
 
-/// Coarse descriptor words of a record of `snapshot` (see [`super::filter`]): the segment's
+/// Coarse descriptor words of a record of `snapshot` (see [`crate::matcher::coarse`]): the segment's
 /// sidecar mapped, or built in memory, once per segment.
 pub(crate) fn coarse_record(snapshot: &Snapshot, id: RecordId) -> Option<&[u64]> {
-    segment_filter(snapshot.live_segment(id.segment)?).record(id.index)
+    coarse_file(snapshot.live_segment(id.segment)?).record(id.index)
 }
 
 /// Records per rayon task in the coarse stage.
@@ -384,7 +392,7 @@ pub(crate) fn coarse_best(
     keep: usize,
 ) -> Vec<(f32, RecordId)> {
     let tasks = chunks(snapshot, COARSE_CHUNK_RECORDS);
-    let score = super::filter::scorer(crate::cpu::kernel());
+    let score = crate::matcher::coarse::scorer(crate::cpu::kernel());
     // Each rayon job keeps its best records as it goes, pruned back to `keep` whenever it has
     // twice that many, so the merge sees a few short lists, not every record. After a pruning
     // the job's `keep`-th best score is a floor: a record below it can never be among the
@@ -394,12 +402,12 @@ pub(crate) fn coarse_best(
         .fold(
             || (Vec::new(), f32::NEG_INFINITY),
             |(mut best, mut floor), &(seg, start, end)| {
-                let filter = segment_filter(seg);
+                let coarse = coarse_file(seg);
                 for i in start..end {
                     if !seg.searchable(i, finger) {
                         continue;
                     }
-                    if let Some(words) = filter.record(i) {
+                    if let Some(words) = coarse.record(i) {
                         let s = score(probe, words);
                         if s >= floor {
                             best.push((s, RecordId { segment: seg.segment().id(), index: i }));
@@ -448,7 +456,7 @@ fn indexed(
         records
             .par_iter()
             .filter_map(|&(_, record)| {
-                let candidate = snapshot.intact_descriptor(record)?;
+                let candidate = intact_record_prepared(snapshot, record)?;
                 Some(Scored { score: matcher.compare(probe, candidate), record })
             })
             .collect()

@@ -19,8 +19,8 @@
 //! what, hash-chained), [`seal`] (the key and the encryption of files at rest).
 
 pub mod audit;
+pub mod coarse_file;
 mod damage;
-pub mod filter;
 pub mod identify;
 mod lock;
 pub(crate) mod manifest;
@@ -37,7 +37,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::matcher::{MatchTemplate, Matcher, PREPARED_FORMAT_VERSION, PREPARED_LEN};
+use crate::matcher::{MatchTemplate, Matcher, PreparedRef, PREPARED_FORMAT_VERSION, PREPARED_LEN};
 use crate::template::Template;
 
 pub use audit::{AuditReport, AuditTrail, Operation, Outcome};
@@ -75,6 +75,19 @@ pub fn matcher_layout() -> DescriptorLayout {
     DescriptorLayout { len: PREPARED_LEN as u32, version: PREPARED_FORMAT_VERSION }
 }
 
+/// The store's `SidecarWriter` for a gallery: the coarse descriptors of a segment just
+/// written, built from its prepared descriptors, sealed under `key` when given, fsync'd.
+fn write_coarse_sidecar(
+    segment: &segment::Segment,
+    path: &Path,
+    key: Option<&GalleryKey>,
+) -> Result<()> {
+    let coarse = coarse_file::CoarseFile::build(segment.len(), |i| {
+        segment.descriptor(i).and_then(|d| PreparedRef::from_bytes(d).ok())
+    });
+    coarse.write_with(path, key)
+}
+
 /// Re-prepares a gallery written for an earlier matcher (an older prepared descriptor layout)
 /// from its stored templates, in one audited commit, so that this build can search it. Opening
 /// does it once; it takes the writer lock for the time (about 0.25 ms of CPU per record, spread
@@ -85,7 +98,7 @@ fn upgrade(dir: &Path, options: &OpenOptions) -> Result<()> {
         // Another opener upgraded it between our look and the lock.
         return Ok(());
     }
-    store.set_filter_sidecar(true);
+    store.set_sidecar_writer(Some(write_coarse_sidecar));
     store.relayout(matcher_layout(), &|template| {
         let template = Template::from_native_bytes(template)?;
         Ok(MatchTemplate::prepare(&template).as_bytes().to_vec())
@@ -121,7 +134,7 @@ pub struct GalleryStats {
     /// The store's figures.
     pub store: StoreStats,
     /// Bytes of coarse descriptors mapped or built so far (0 until a search needs them).
-    pub index_bytes: usize,
+    pub coarse_bytes: usize,
 }
 
 /// A gallery: the store plus the matcher.
@@ -170,7 +183,7 @@ impl Gallery {
     }
 
     fn with_store(mut store: Store) -> Gallery {
-        store.set_filter_sidecar(true);
+        store.set_sidecar_writer(Some(write_coarse_sidecar));
         Gallery { store, matcher: Matcher::new(), shortlist: None, people: Default::default() }
     }
 
@@ -302,12 +315,12 @@ impl Gallery {
     /// Counts and sizes.
     pub fn stats(&self) -> GalleryStats {
         let snap = self.snapshot();
-        let index_bytes = snap
+        let coarse_bytes = snap
             .segments()
             .iter()
-            .filter_map(|s| s.segment().index_cache().get().map(|i| i.memory_bytes()))
+            .filter_map(|s| s.segment().coarse_cache().get().map(|c| c.memory_bytes()))
             .sum();
-        GalleryStats { store: snap.stats(), index_bytes }
+        GalleryStats { store: snap.stats(), coarse_bytes }
     }
 
     /// Rewrites segments without deleted records.
@@ -344,11 +357,11 @@ impl Gallery {
 
     /// Maps (or, where a segment has no usable `.idx` sidecar, builds) the coarse descriptors of
     /// every segment now instead of at the first search.
-    pub fn build_index(&self) {
+    pub fn build_coarse(&self) {
         use rayon::prelude::*;
         let snap = self.snapshot();
         snap.segments().par_iter().for_each(|s| {
-            identify::segment_filter(s);
+            identify::coarse_file(s);
         });
     }
 

@@ -546,7 +546,7 @@ impl Gallery {
                     Some(&s) => Some((s, false)),
                     None => {
                         // A damaged descriptor is never scored (the search counted it).
-                        let candidate = snapshot.intact_descriptor(record)?;
+                        let candidate = identify::intact_record_prepared(snapshot, record)?;
                         Some((matcher.compare(prepared[k].view(), candidate), true))
                     }
                 })

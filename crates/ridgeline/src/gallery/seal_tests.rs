@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::audit::{self, Operation, SEALED_SUBJECT_PREFIX};
-use super::filter;
+use super::coarse_file;
 use super::manifest::{self, Manifest, MANIFEST_FILE};
 use super::seal::{GalleryKey, KEY_ID_LEN, NONCE_LEN, TAG_LEN};
 use super::segment::{self, get_u16, get_u32, get_u64, NewRecord, Segment};
@@ -42,7 +42,7 @@ fn enrolled(dir: &Path, k: Option<&GalleryKey>) -> Vec<Template> {
             .collect();
         g.enroll_batch(&batch).expect("enrol");
     }
-    g.build_index();
+    g.build_coarse();
     templates
 }
 
@@ -207,11 +207,11 @@ fn a_flipped_byte_in_a_sealed_area_is_damage_never_garbage() {
     let g = Gallery::open_with(dir.path(), OpenMode::ReadOnly, &with_key(&k)).expect("opens");
     assert_eq!(g.stats().store.damaged_segments, 1);
 
-    // A damaged sealed sidecar: verify names it, searches rebuild the index in memory.
+    // A damaged sealed sidecar: verify names it, searches rebuild the coarse descriptors in memory.
     let dir = tempfile::tempdir().expect("tempdir");
     enrolled(dir.path(), Some(&k));
     let idx = with_ext(dir.path(), "idx")[0].clone();
-    flip(&idx, filter::SEALED_HEADER_LEN + 5);
+    flip(&idx, coarse_file::SEALED_HEADER_LEN + 5);
     let g = Gallery::open_with(dir.path(), OpenMode::ReadOnly, &with_key(&k)).expect("opens");
     let found = g.identify(&pop.impression(1, 1), &SearchOptions::default()).expect("search");
     assert_eq!(found.candidates[0].subject_id, subject(1));
@@ -431,15 +431,18 @@ fn sealed_formats_hold_their_documented_fields() {
     }
 
     // Sidecar version 2.
-    let filter = filter::SegmentFilter::build(0, |_| None);
-    let sealed = filter.to_sealed_bytes(&k).expect("seal");
-    assert_eq!(get_u16(&sealed, filter::OFFSET_VERSION), Some(filter::FILTER_VERSION_SEALED));
+    let coarse = coarse_file::CoarseFile::build(0, |_| None);
+    let sealed = coarse.to_sealed_bytes(&k).expect("seal");
     assert_eq!(
-        &sealed[filter::SEAL_OFFSET_KEY_ID..filter::SEAL_OFFSET_KEY_ID + KEY_ID_LEN],
+        get_u16(&sealed, coarse_file::OFFSET_VERSION),
+        Some(coarse_file::COARSE_VERSION_SEALED)
+    );
+    assert_eq!(
+        &sealed[coarse_file::SEAL_OFFSET_KEY_ID..coarse_file::SEAL_OFFSET_KEY_ID + KEY_ID_LEN],
         &k.id()
     );
-    assert_eq!(filter::SEAL_OFFSET_NONCE + NONCE_LEN, filter::SEAL_OFFSET_RESERVED);
-    assert_eq!(sealed.len(), filter::SEALED_HEADER_LEN + TAG_LEN);
+    assert_eq!(coarse_file::SEAL_OFFSET_NONCE + NONCE_LEN, coarse_file::SEAL_OFFSET_RESERVED);
+    assert_eq!(sealed.len(), coarse_file::SEALED_HEADER_LEN + TAG_LEN);
 }
 
 #[test]

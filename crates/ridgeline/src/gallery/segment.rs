@@ -21,6 +21,7 @@ use std::sync::Arc;
 use memmap2::Mmap;
 
 use super::seal::{self, GalleryKey, KEY_ID_LEN, NONCE_LEN, TAG_LEN};
+use crate::bytes::{FileBytes, OwnedBytes};
 use crate::error::{Error, Result};
 
 /// PNG-style magic: a high byte (catches 7-bit transfers), the name, CR LF (catches line-ending
@@ -348,66 +349,11 @@ pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     crate::private_files::write_new_synced(path, bytes).map_err(|e| Error::io(path, e))
 }
 
-/// Where a segment's bytes live: mapped from a clear file, or decrypted into memory at open.
-/// Either way they hold the clear layout at the file's offsets, so readers do not care.
-#[derive(Debug)]
-enum Backing {
-    Mapped(Mmap),
-    Owned(OwnedBytes),
-}
-
-impl std::ops::Deref for Backing {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            Backing::Mapped(m) => m,
-            Backing::Owned(o) => o.as_bytes(),
-        }
-    }
-}
-
-/// Heap bytes that start 8-byte aligned, like a map (descriptors are read as u64 words), and
-/// are wiped when dropped (they are decrypted personal data).
-pub(crate) struct OwnedBytes {
-    words: Vec<u64>,
-    len: usize,
-}
-
-impl OwnedBytes {
-    pub(crate) fn copy_of(bytes: &[u8]) -> OwnedBytes {
-        let mut owned = OwnedBytes { words: vec![0u64; bytes.len().div_ceil(8)], len: bytes.len() };
-        owned.as_bytes_mut().copy_from_slice(bytes);
-        owned
-    }
-
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        // SAFETY: the words own at least `len` initialised bytes; u8 has no alignment needs.
-        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast::<u8>(), self.len) }
-    }
-
-    pub(crate) fn as_bytes_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as in `as_bytes`, and `&mut self` makes the borrow unique.
-        unsafe { std::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast::<u8>(), self.len) }
-    }
-}
-
-impl Drop for OwnedBytes {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.words);
-    }
-}
-
-impl std::fmt::Debug for OwnedBytes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "OwnedBytes({} bytes)", self.len)
-    }
-}
-
 /// A header-checked segment: mapped (clear) or decrypted into memory (sealed).
 #[derive(Debug)]
 pub struct Segment {
     path: PathBuf,
-    map: Backing,
+    map: FileBytes,
     /// The key a sealed segment was opened with (its sidecar is sealed under the same key).
     key: Option<Arc<GalleryKey>>,
     id: u64,
@@ -419,9 +365,9 @@ pub struct Segment {
     templates_off: usize,
     /// End of the template region: the file's end, or where a sealed file's tag starts.
     payload_end: usize,
-    /// The coarse descriptors of this segment, mapped or built on first indexed search (the segment never
-    /// changes, so neither does its index).
-    index_cache: std::sync::OnceLock<super::filter::SegmentFilter>,
+    /// The coarse descriptors of this segment, mapped or built at the first indexed search (the
+    /// segment never changes, so neither do they).
+    coarse_cache: std::sync::OnceLock<super::coarse_file::CoarseFile>,
     /// [`Segment::damaged_ids`], once computed.
     damaged_ids: std::sync::OnceLock<Vec<u32>>,
 }
@@ -442,7 +388,8 @@ pub struct EntryView<'a> {
 
 impl Segment {
     /// Maps a clear segment and checks its header and region bounds (no per-record work).
-    pub fn open(path: &Path, expected_id: u64, expected_count: u32) -> Result<Segment> {
+    #[cfg(test)]
+    pub(crate) fn open(path: &Path, expected_id: u64, expected_count: u32) -> Result<Segment> {
         Segment::open_with(path, expected_id, expected_count, None)
     }
 
@@ -569,7 +516,7 @@ impl Segment {
             return Err(corrupt(OFFSET_RECORDS_OFFSET, "region offsets are inconsistent".into()));
         }
         let map = match &sealed_with {
-            None => Backing::Mapped(map),
+            None => FileBytes::Mapped(map),
             Some(key) => {
                 let mut owned = OwnedBytes::copy_of(&map);
                 drop(map);
@@ -585,7 +532,7 @@ impl Segment {
                             .into(),
                     ));
                 }
-                Backing::Owned(owned)
+                FileBytes::Owned(owned)
             }
         };
         Ok(Segment {
@@ -600,33 +547,34 @@ impl Segment {
             ids_off: ids_off as usize,
             templates_off: templates_off as usize,
             payload_end: payload_end as usize,
-            index_cache: std::sync::OnceLock::new(),
+            coarse_cache: std::sync::OnceLock::new(),
             damaged_ids: std::sync::OnceLock::new(),
         })
     }
 
     /// The key a sealed segment was opened with (`None`: a clear segment).
-    pub fn key(&self) -> Option<&Arc<GalleryKey>> {
+    pub(crate) fn key(&self) -> Option<&Arc<GalleryKey>> {
         self.key.as_ref()
     }
 
     /// The cache slot of this segment's coarse descriptors (first search stage).
-    pub fn index_cache(&self) -> &std::sync::OnceLock<super::filter::SegmentFilter> {
-        &self.index_cache
+    pub(crate) fn coarse_cache(&self) -> &std::sync::OnceLock<super::coarse_file::CoarseFile> {
+        &self.coarse_cache
     }
 
     /// The file this segment was mapped from.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Segment id.
-    pub fn id(&self) -> u64 {
+    pub(crate) fn id(&self) -> u64 {
         self.id
     }
 
     /// Format version of the file (`SEGMENT_VERSION_1` or `SEGMENT_VERSION`).
-    pub fn version(&self) -> u16 {
+    #[cfg(test)]
+    pub(crate) fn version(&self) -> u16 {
         self.version
     }
 
@@ -641,19 +589,13 @@ impl Segment {
     }
 
     /// Descriptor layout of this segment.
-    pub fn layout(&self) -> DescriptorLayout {
+    pub(crate) fn layout(&self) -> DescriptorLayout {
         self.layout
     }
 
     /// Total bytes of the file.
-    pub fn file_len(&self) -> u64 {
+    pub(crate) fn file_len(&self) -> u64 {
         self.map.len() as u64
-    }
-
-    /// All descriptor records, back to back; record `i` is `len * i .. len * (i + 1)`.
-    /// The slice starts 128 bytes into a page-aligned map, so every record is 8-byte aligned.
-    pub fn descriptors(&self) -> &[u8] {
-        &self.map[HEADER_LEN..self.entries_off]
     }
 
     /// Descriptor record `index`.
@@ -732,21 +674,21 @@ impl Segment {
     }
 
     /// Whether record `index`'s subject id and finger match their checksum.
-    pub fn id_intact(&self, index: u32) -> bool {
+    pub(crate) fn id_intact(&self, index: u32) -> bool {
         self.entry_view(index).is_ok_and(|v| {
             Some(id_crc(v.subject_id, v.finger)) == self.entry_crc(index, ENTRY_ID_CRC)
         })
     }
 
     /// Whether record `index`'s descriptor matches its checksum.
-    pub fn descriptor_intact(&self, index: u32) -> bool {
+    pub(crate) fn descriptor_intact(&self, index: u32) -> bool {
         self.descriptor(index).is_some_and(|d| {
             Some(crc32fast::hash(d)) == self.entry_crc(index, ENTRY_DESCRIPTOR_CRC)
         })
     }
 
     /// Whether record `index`'s template matches its checksum.
-    pub fn template_intact(&self, index: u32) -> bool {
+    pub(crate) fn template_intact(&self, index: u32) -> bool {
         self.entry_view(index).is_ok_and(|v| {
             Some(crc32fast::hash(v.template)) == self.entry_crc(index, ENTRY_TEMPLATE_CRC)
         })
@@ -769,7 +711,7 @@ impl Segment {
 
     /// Records whose subject id does not match its checksum, ascending; computed once per
     /// segment (it never changes) on first use.
-    pub fn damaged_ids(&self) -> &[u32] {
+    pub(crate) fn damaged_ids(&self) -> &[u32] {
         self.damaged_ids.get_or_init(|| (0..self.count).filter(|&i| !self.id_intact(i)).collect())
     }
 

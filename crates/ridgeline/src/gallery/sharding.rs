@@ -24,10 +24,10 @@ use std::cmp::Ordering;
 
 use rayon::prelude::*;
 
-use super::filter::Coarse;
 pub use super::identify::max_kept;
 use super::identify::{coarse_best, searched_records, shortlist_lengths, SearchOptions};
 use super::store::{RecordId, Snapshot};
+use crate::matcher::coarse::Coarse;
 use crate::matcher::{Matcher, PreparedRef};
 
 /// One record's coarse score.

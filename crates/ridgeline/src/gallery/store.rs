@@ -1,7 +1,10 @@
 //! The storage layer: segments + manifest + writer lock, and snapshots for readers.
 //!
 //! It stores descriptors as opaque fixed-size byte records (their layout is a parameter), so it
-//! knows nothing of matching; [`super::Gallery`] puts the matcher on top.
+//! knows nothing of matching; [`super::Gallery`] puts the matcher on top. Of the coarse
+//! descriptors written beside each segment it knows the file (name, magic, header checks, so
+//! that it verifies, deletes and purges them with their segment), not their content: the
+//! gallery hands it the function that builds and writes one (`SidecarWriter`).
 //!
 //! Commit protocol of every change (enrol, remove, compact), one writer at a time:
 //! 1. write any new segment file in full and fsync it, then fsync the folder;
@@ -26,6 +29,12 @@ use super::manifest::{self, Manifest, SegmentEntry, MANIFEST_FILE, MANIFEST_TMP_
 use super::seal::GalleryKey;
 use super::segment::{self, DescriptorLayout, NewRecord, Problem, Segment};
 use crate::error::{Error, Result};
+
+/// Writes the sidecar of a segment the store has just written: given the segment as written
+/// (mapped, or decrypted into aligned memory), the sidecar's path and the key to seal it under,
+/// it creates the file and fsyncs it. The store then fsyncs the folder and commits the
+/// manifest; a failure abandons the change like a failed segment write.
+pub(crate) type SidecarWriter = fn(&Segment, &Path, Option<&GalleryKey>) -> Result<()>;
 
 /// Records per segment written by compaction: big enough that per-segment overheads vanish,
 /// small enough that one segment is built in memory without strain.
@@ -204,14 +213,14 @@ impl Snapshot {
         self.live_segment(id.segment)?.segment.descriptor(id.index)
     }
 
-    /// The descriptor of a record as the precise matcher reads it, only if it matches its
-    /// checksum (`None`: no such record, or damaged).
-    pub fn intact_descriptor(&self, id: RecordId) -> Option<crate::matcher::PreparedRef<'_>> {
+    /// Descriptor bytes of a record, only if they match their checksum (`None`: no such
+    /// record, or damaged).
+    pub fn intact_descriptor(&self, id: RecordId) -> Option<&[u8]> {
         let seg = &self.live_segment(id.segment)?.segment;
         if !seg.descriptor_intact(id.index) {
             return None;
         }
-        crate::matcher::PreparedRef::from_bytes(seg.descriptor(id.index)?).ok()
+        seg.descriptor(id.index)
     }
 
     /// Whether every part of a record (id, descriptor, template) matches its checksum.
@@ -286,13 +295,13 @@ impl Snapshot {
             .par_iter()
             .flat_map_iter(|s| {
                 let sidecar =
-                    s.segment.path().with_file_name(super::filter::file_name(s.segment.id()));
-                let index_problem = super::filter::SegmentFilter::verify_file_with(
+                    s.segment.path().with_file_name(super::coarse_file::file_name(s.segment.id()));
+                let coarse_problem = super::coarse_file::CoarseFile::verify_file_with(
                     &sidecar,
                     s.segment.len(),
                     s.segment.key().map(|k| &**k),
                 );
-                s.segment.verify().into_iter().chain(index_problem)
+                s.segment.verify().into_iter().chain(coarse_problem)
             })
             .collect();
         problems.extend(self.damaged.iter().cloned());
@@ -526,9 +535,9 @@ pub struct Store {
     dir: PathBuf,
     writer: Option<Mutex<WriterState>>,
     current: RwLock<Arc<Snapshot>>,
-    /// Whether to write the coarse descriptors (first search stage) beside each new segment
-    /// (not for stores whose descriptors are not the matcher's).
-    sidecar: bool,
+    /// What writes the sidecar of each new segment (`None`: no sidecars, for stores whose
+    /// descriptors are not the matcher's).
+    sidecar: Option<SidecarWriter>,
     /// Where this opener records what it does (`None`: not audited).
     audit: Option<AuditTrail>,
     /// The gallery key (`None`: a clear gallery); replaced only by [`Store::rekey`].
@@ -578,7 +587,7 @@ impl Store {
             dir: dir.to_path_buf(),
             writer: Some(Mutex::new(WriterState { _lock: lock, manifest })),
             current: RwLock::new(snapshot),
-            sidecar: false,
+            sidecar: None,
             audit: trail,
             key: RwLock::new(key),
         };
@@ -650,7 +659,7 @@ impl Store {
             dir: dir.to_path_buf(),
             writer: lock.map(|l| Mutex::new(WriterState { _lock: l, manifest })),
             current: RwLock::new(Arc::new(snapshot)),
-            sidecar: false,
+            sidecar: None,
             audit: trail,
             key: RwLock::new(key),
         };
@@ -737,14 +746,14 @@ impl Store {
         })
     }
 
-    /// Writes the coarse descriptors (`<id>.idx`) beside every segment this store writes from
-    /// now on.
-    pub fn set_filter_sidecar(&mut self, enabled: bool) {
-        self.sidecar = enabled;
+    /// Writes a sidecar (`<id>.idx`) with `writer` beside every segment this store writes from
+    /// now on (`None`: none).
+    pub(crate) fn set_sidecar_writer(&mut self, writer: Option<SidecarWriter>) {
+        self.sidecar = writer;
     }
 
-    /// Writes segment `id` and, if configured, its index sidecar; both fsync'd (the caller
-    /// syncs the folder and commits the manifest afterwards).
+    /// Writes segment `id` and, if configured, its sidecar; both fsync'd (the caller syncs the
+    /// folder and commits the manifest afterwards).
     fn write_segment(
         &self,
         id: u64,
@@ -756,14 +765,12 @@ impl Store {
         let path = self.dir.join(segment::file_name(id));
         segment::write(&path, &bytes)?;
         drop(bytes);
-        if self.sidecar {
+        if let Some(write_sidecar) = self.sidecar {
             // Built from the file just written (mapped, or decrypted into aligned memory):
             // descriptors there are 8-byte aligned.
             let written = Segment::open_with(&path, id, records.len() as u32, key)?;
-            let filter = super::filter::SegmentFilter::build(written.len(), |i| {
-                written.descriptor(i).and_then(|d| crate::matcher::PreparedRef::from_bytes(d).ok())
-            });
-            filter.write_with(&self.dir.join(super::filter::file_name(id)), key.map(|k| &**k))?;
+            let sidecar = self.dir.join(super::coarse_file::file_name(id));
+            write_sidecar(&written, &sidecar, key.map(|k| &**k))?;
         }
         Ok(())
     }
@@ -1233,7 +1240,7 @@ impl Store {
     fn remove_segment_files(&self, ids: impl IntoIterator<Item = u64>, purge: bool) -> Result<()> {
         for id in ids {
             let path = self.dir.join(segment::file_name(id));
-            let sidecar = self.dir.join(super::filter::file_name(id));
+            let sidecar = self.dir.join(super::coarse_file::file_name(id));
             for file in [&path, &sidecar] {
                 if purge {
                     overwrite_with_zeros(file)?;
@@ -1599,7 +1606,7 @@ fn written_by_us(path: &Path) -> bool {
     head.iter().all(|&b| b == 0)
         || head.starts_with(&segment::SEGMENT_MAGIC)
         || head.starts_with(&manifest::MANIFEST_MAGIC)
-        || head.starts_with(&super::filter::FILTER_MAGIC)
+        || head.starts_with(&super::coarse_file::COARSE_MAGIC)
 }
 
 /// Deletes files an interrupted writer left behind: segments (and their sidecar files) the

@@ -29,6 +29,7 @@
 
 pub mod calibration;
 mod calibration_table;
+pub mod coarse;
 mod consolidation;
 pub(crate) mod cylinder;
 mod pair;
