@@ -299,7 +299,7 @@ fn exhaustive(
 /// built in memory from the segment's descriptors; either way once per segment.
 pub(crate) fn coarse_file(seg: &LiveSegment) -> &CoarseFile {
     let segment = seg.segment();
-    segment.coarse_cache().get_or_init(|| {
+    seg.coarse_cache().get_or_init(|| {
         let sidecar = segment.path().with_file_name(coarse_file::file_name(segment.id()));
         CoarseFile::open_with(&sidecar, segment.len(), segment.key().map(|k| &**k))
             .unwrap_or_else(|_| CoarseFile::build(segment.len(), |i| prepared(seg, i)))

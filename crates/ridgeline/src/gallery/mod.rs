@@ -318,7 +318,7 @@ impl Gallery {
         let coarse_bytes = snap
             .segments()
             .iter()
-            .filter_map(|s| s.segment().coarse_cache().get().map(|c| c.memory_bytes()))
+            .filter_map(|s| s.coarse_cache().get().map(|c| c.memory_bytes()))
             .sum();
         GalleryStats { store: snap.stats(), coarse_bytes }
     }

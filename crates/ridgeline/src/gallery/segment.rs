@@ -365,9 +365,6 @@ pub struct Segment {
     templates_off: usize,
     /// End of the template region: the file's end, or where a sealed file's tag starts.
     payload_end: usize,
-    /// The coarse descriptors of this segment, mapped or built at the first indexed search (the
-    /// segment never changes, so neither do they).
-    coarse_cache: std::sync::OnceLock<super::coarse_file::CoarseFile>,
     /// [`Segment::damaged_ids`], once computed.
     damaged_ids: std::sync::OnceLock<Vec<u32>>,
 }
@@ -547,7 +544,6 @@ impl Segment {
             ids_off: ids_off as usize,
             templates_off: templates_off as usize,
             payload_end: payload_end as usize,
-            coarse_cache: std::sync::OnceLock::new(),
             damaged_ids: std::sync::OnceLock::new(),
         })
     }
@@ -555,11 +551,6 @@ impl Segment {
     /// The key a sealed segment was opened with (`None`: a clear segment).
     pub(crate) fn key(&self) -> Option<&Arc<GalleryKey>> {
         self.key.as_ref()
-    }
-
-    /// The cache slot of this segment's coarse descriptors (first search stage).
-    pub(crate) fn coarse_cache(&self) -> &std::sync::OnceLock<super::coarse_file::CoarseFile> {
-        &self.coarse_cache
     }
 
     /// The file this segment was mapped from.

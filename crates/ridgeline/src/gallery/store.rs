@@ -76,12 +76,20 @@ pub struct LiveSegment {
     /// One bit per record, set when deleted; empty when nothing is deleted.
     deleted: Arc<Vec<u64>>,
     live: usize,
+    /// The segment's coarse sidecar once a search has loaded it; shared by every snapshot that
+    /// holds the segment, so each segment's is loaded once.
+    coarse: Arc<std::sync::OnceLock<super::coarse_file::CoarseFile>>,
 }
 
 impl LiveSegment {
     /// The mapped segment.
     pub fn segment(&self) -> &Segment {
         &self.segment
+    }
+
+    /// The slot of the segment's coarse sidecar, filled by the first search that needs it.
+    pub(crate) fn coarse_cache(&self) -> &std::sync::OnceLock<super::coarse_file::CoarseFile> {
+        &self.coarse
     }
 
     /// Whether record `index` is deleted in this snapshot.
@@ -1493,10 +1501,10 @@ fn build_snapshot(
                 .get(&entry.id)
                 .map_or(0, |v| v.iter().filter(|&&i| i < entry.count).count());
         let path = dir.join(segment::file_name(entry.id));
-        let segment = match reuse.get(&entry.id) {
-            Some(s) => s.segment.clone(),
+        let (segment, coarse) = match reuse.get(&entry.id) {
+            Some(s) => (s.segment.clone(), s.coarse.clone()),
             None => match Segment::open_with(&path, entry.id, entry.count, key) {
-                Ok(s) => Arc::new(s),
+                Ok(s) => (Arc::new(s), Arc::default()),
                 // The manifest authenticated under the gallery key (or is clear): a segment
                 // under another key, or clear in an encrypted gallery, does not belong here.
                 Err(Error::GalleryKey { path, message }) => {
@@ -1557,6 +1565,7 @@ fn build_snapshot(
             segment,
             deleted: Arc::new(bits),
             live: entry.count as usize - deleted,
+            coarse,
         });
     }
     Ok(Snapshot {
