@@ -12,6 +12,7 @@ use super::PreparedRef;
 /// Local pairs considered for the one-to-one selection: the best few times the relaxation size
 /// are enough, and selecting them is linear while sorting all pairs is not.
 const SELECTION_POOL: usize = 4 * MAX_RELAXATION_PAIRS;
+const _: () = assert!(MAX_PREPARED_MINUTIAE <= 64, "the selection keeps minutia sets in u64 masks");
 
 /// The consolidation's choices that a measurement may vary ([`super::Matcher::with_tuning`]);
 /// [`Tuning::default`] holds the constants of [`super::parameters`], which every product path
@@ -78,22 +79,32 @@ pub(super) fn score_with_matches(
     let pool = &mut pairs[..pool];
     pool.sort_unstable_by(by_preference);
 
-    // One-to-one: a minutia takes part in at most one selected pair.
-    let mut used_probe = [false; MAX_PREPARED_MINUTIAE];
-    let mut used_candidate = [false; MAX_PREPARED_MINUTIAE];
-    let mut selected = [Selected::default(); MAX_RELAXATION_PAIRS];
+    // One-to-one: a minutia takes part in at most one selected pair. The pairs are chosen
+    // first, without branching on whether a minutia is taken (that outcome is data the branch
+    // predictor cannot learn), then their motions are computed.
+    let mut used_probe = 0u64;
+    let mut used_candidate = 0u64;
+    let mut chosen = [Pair::default(); MAX_RELAXATION_PAIRS];
     let mut n = 0;
     for p in pool.iter() {
-        let (i, j) = (p.probe(), p.candidate());
-        if used_probe[i] || used_candidate[j] {
-            continue;
+        let (i, j) = (1u64 << p.probe(), 1u64 << p.candidate());
+        let free = (used_probe & i) | (used_candidate & j) == 0;
+        let taken = 0u64.wrapping_sub(u64::from(free));
+        used_probe |= i & taken;
+        used_candidate |= j & taken;
+        chosen[n] = *p;
+        n += usize::from(free);
+        if n == MAX_RELAXATION_PAIRS {
+            break;
         }
-        used_probe[i] = true;
-        used_candidate[j] = true;
+    }
+    let mut selected = [Selected::default(); MAX_RELAXATION_PAIRS];
+    for (s, p) in selected.iter_mut().zip(&chosen[..n]) {
+        let (i, j) = (p.probe(), p.candidate());
         let (a, b) = (probe.minutia(i), candidate.minutia(j));
         let rotation = wrap_angle(b.angle - a.angle);
         let (sin, cos) = rotation.sin_cos();
-        selected[n] = Selected {
+        *s = Selected {
             probe_index: i as u8,
             candidate_index: j as u8,
             cos,
@@ -106,10 +117,6 @@ pub(super) fn score_with_matches(
             initial: p.similarity(),
             relaxed: p.similarity(),
         };
-        n += 1;
-        if n == MAX_RELAXATION_PAIRS {
-            break;
-        }
     }
     let selected = &mut selected[..n];
     relax(selected, tuning.relaxation_error_per_px);
@@ -230,25 +237,32 @@ fn global_agreement(
         let mut inside_probe = 0;
         for (k, row) in row_arg.iter_mut().enumerate().take(na) {
             let (x, y, direction) = (px[k], py[k], pa[k]);
-            let mut row_key = u32::MAX;
-            let mut row_near = f32::INFINITY;
+            // Row minima are kept per lane and reduced after the row: a minimum is exact and
+            // its keys are distinct, so the lanes' order does not change it, and the loop
+            // vectorises (a running scalar minimum does not).
+            let mut row_key = [u32::MAX; AGREEMENT_BLOCK];
+            let mut row_near = [f32::INFINITY; AGREEMENT_BLOCK];
             for block in 0..blocks {
-                for l in block * AGREEMENT_BLOCK..(block + 1) * AGREEMENT_BLOCK {
+                let base = block * AGREEMENT_BLOCK;
+                for lane in 0..AGREEMENT_BLOCK {
+                    let l = base + lane;
                     let d_sq = (bx[l] - x) * (bx[l] - x) + (by[l] - y) * (by[l] - y);
-                    row_near = row_near.min(d_sq);
-                    column_near[l] = column_near[l].min(d_sq);
+                    row_near[lane] = nearer(row_near[lane], d_sq);
+                    column_near[l] = nearer(column_near[l], d_sq);
                     // The direction difference brought into [-π, π) without branches.
                     let turn = ba[l] - direction;
                     let turn = turn - TAU * (turn * (1.0 / TAU) + 0.5).floor();
-                    let close = d_sq <= tolerance_sq && turn.abs() <= COMPATIBLE_ROTATION_ERROR_RAD;
+                    let close =
+                        (d_sq <= tolerance_sq) & (turn.abs() <= COMPATIBLE_ROTATION_ERROR_RAD);
                     let bits = d_sq.to_bits() & !INDEX_MASK;
                     let key = if close { bits | l as u32 } else { u32::MAX };
-                    row_key = row_key.min(key);
+                    row_key[lane] = row_key[lane].min(key);
                     let column = if close { bits | k as u32 } else { u32::MAX };
                     column_key[l] = column_key[l].min(column);
                 }
             }
-            *row = row_key;
+            *row = row_key.iter().fold(u32::MAX, |m, &key| m.min(key));
+            let row_near = row_near.iter().fold(f32::INFINITY, |m, &d_sq| nearer(m, d_sq));
             inside_probe += usize::from(row_near <= overlap_sq);
         }
         let inside_candidate =
@@ -271,6 +285,17 @@ fn global_agreement(
         }
     }
     best
+}
+
+/// The smaller of two squared distances (never NaN: coordinates are finite), as one vector
+/// instruction: `f32::min`'s NaN rule costs two more and keeps loops from vectorising.
+#[inline(always)]
+fn nearer(a: f32, b: f32) -> f32 {
+    if b < a {
+        b
+    } else {
+        a
+    }
 }
 
 /// Padding coordinate of unused minutia slots, far outside any tolerance.

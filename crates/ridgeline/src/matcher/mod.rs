@@ -59,6 +59,7 @@ use crate::template::Template;
 
 /// Pairs of minutiae whose local similarity was computed, at most this many per comparison.
 const MAX_PAIRS: usize = MAX_PREPARED_MINUTIAE * MAX_PREPARED_MINUTIAE;
+const _: () = assert!(MAX_PREPARED_MINUTIAE <= 64, "compatible candidates are a u64 bit set");
 
 /// Compares prepared templates. Cheap to create, `Sync`: share one across threads.
 #[derive(Debug, Clone)]
@@ -398,10 +399,18 @@ impl Matcher {
         for i in 0..na {
             let angle_a = probe.angle(i);
             let ca = probe.cylinder(i);
+            // The candidate minutiae whose direction is close enough, as a bit set computed
+            // without branches: whether a pair passes is data the branch predictor follows
+            // poorly, while walking the set's bits costs one predictable branch per pair.
+            let mut compatible = 0u64;
             for (j, &angle_b) in angles_b.iter().enumerate().take(nb) {
-                if cylinder::direction_difference(angle_b, angle_a) > MAX_DIRECTION_DIFFERENCE_RAD {
-                    continue;
-                }
+                let close = cylinder::direction_difference(angle_b, angle_a)
+                    <= MAX_DIRECTION_DIFFERENCE_RAD;
+                compatible |= u64::from(close) << j;
+            }
+            while compatible != 0 {
+                let j = compatible.trailing_zeros() as usize;
+                compatible &= compatible - 1;
                 let cb = candidate.cylinder(j);
                 if !BLOCKED {
                     // Any other layout: plain word loops.
