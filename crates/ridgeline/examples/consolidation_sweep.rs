@@ -23,6 +23,10 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use ridgeline::matcher::{MatchTemplate, Matcher, Tuning};
 
+#[path = "support/thread_time.rs"]
+mod thread_time;
+use thread_time::thread_cpu_seconds;
+
 struct Set {
     name: String,
     dev: bool,
@@ -138,16 +142,6 @@ fn compare_us(matcher: &Matcher, set: &Set) -> f64 {
         best = best.min((thread_cpu_seconds() - start) * 1e6 / n);
     }
     best
-}
-
-fn thread_cpu_seconds() -> f64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid timespec for the call to write.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return f64::NAN;
-    }
-    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
 }
 
 /// The consolidation without the common-region normalisation: every minutia counts in the

@@ -18,6 +18,10 @@ use ridgeline::matcher::parameters::{
 use ridgeline::matcher::CYLINDER_WORDS;
 use ridgeline::matcher::{MatchTemplate, Matcher};
 
+#[path = "support/thread_time.rs"]
+mod thread_time;
+use thread_time::thread_cpu_seconds;
+
 const SETS: [(&str, u32); 4] = [("DB1_B", 500), ("DB2_B", 569), ("DB3_B", 500), ("DB4_B", 500)];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -118,14 +122,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn extract(path: &str, dpi: u32) -> Option<ridgeline::Template> {
     let image = ridgeline::FingerImage::open(path, Some(dpi)).ok()?;
     ridgeline::extract::Extractor::new(Default::default()).extract(&image).ok()
-}
-
-fn thread_cpu_seconds() -> f64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid timespec for the call to write.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return f64::NAN;
-    }
-    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
 }
