@@ -78,6 +78,18 @@ pub enum PrintSearch {
     Candidates,
 }
 
+impl PrintSearch {
+    /// The name the flag and the JSON summary use.
+    fn name(self) -> &'static str {
+        match self {
+            PrintSearch::Auto => "auto",
+            PrintSearch::Exhaustive => "exhaustive",
+            PrintSearch::Indexed => "indexed",
+            PrintSearch::Candidates => "candidates",
+        }
+    }
+}
+
 /// Most record pairs `--print-search auto` compares exhaustively.
 const MAX_PRINT_SEARCH_PAIRS: usize = 4_000_000;
 
@@ -243,7 +255,7 @@ fn summary(
         "candidates": linkage.candidates,
         "candidates_per_key": per_key,
         "print_candidates": linkage.print_candidates,
-        "print_search": prints.map(|p| p.search_mode),
+        "print_search": prints.map(|p| p.search.name()),
         "links": linkage.links.len(),
         "linked_a": linked_a.iter().filter(|&&n| n > 0).count(),
         "linked_b": linked_b.iter().filter(|&&n| n > 0).count(),
@@ -315,8 +327,9 @@ struct Prints {
     a: Vec<Vec<(u8, MatchTemplate)>>,
     b: Vec<Vec<(u8, MatchTemplate)>>,
     match_fmr: f64,
-    search_mode: &'static str,
-    /// Pairs the indexed search found matching (empty in exhaustive mode).
+    /// The search that ran (`auto` resolved).
+    search: PrintSearch,
+    /// Pairs the indexed search found matching (empty in the other modes).
     indexed_pairs: Vec<(u32, u32)>,
 }
 
@@ -353,14 +366,12 @@ impl Prints {
         reading.finish();
         let with_a = ta.iter().filter(|v| !v.is_empty()).count();
         let with_b = tb.iter().filter(|v| !v.is_empty()).count();
-        let search_mode = match args.print_search {
-            PrintSearch::Exhaustive => "exhaustive",
-            PrintSearch::Indexed => "indexed",
-            PrintSearch::Candidates => "candidates",
+        let search = match args.print_search {
             PrintSearch::Auto if with_a.saturating_mul(with_b) <= MAX_PRINT_SEARCH_PAIRS => {
-                "exhaustive"
+                PrintSearch::Exhaustive
             }
-            PrintSearch::Auto => "indexed",
+            PrintSearch::Auto => PrintSearch::Indexed,
+            chosen => chosen,
         };
         let preparing = Progress::started("prepare prints", "records", with_prints as u64);
         let prepare = |side: &SidePrints| -> Vec<Vec<(u8, MatchTemplate)>> {
@@ -378,11 +389,11 @@ impl Prints {
             a: prepare(&ta),
             b: prepare(&tb),
             match_fmr,
-            search_mode,
+            search,
             indexed_pairs: Vec::new(),
         };
         preparing.finish();
-        if search_mode == "indexed" {
+        if search == PrintSearch::Indexed {
             let proposed = indexed_cross_pairs(&ta, &tb, match_fmr)
                 .context("the indexed fingerprint search between the two systems failed")?;
             prints.indexed_pairs = proposed
@@ -501,10 +512,10 @@ impl PrintEvidence for Prints {
     }
 
     fn matching_pairs(&self) -> Vec<(u32, u32)> {
-        match self.search_mode {
-            "exhaustive" => {}
-            "indexed" => return self.indexed_pairs.clone(),
-            _ => return Vec::new(),
+        match self.search {
+            PrintSearch::Exhaustive => {}
+            PrintSearch::Indexed => return self.indexed_pairs.clone(),
+            PrintSearch::Auto | PrintSearch::Candidates => return Vec::new(),
         }
         (0..self.a.len() as u32)
             .into_par_iter()
