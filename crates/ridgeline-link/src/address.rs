@@ -16,6 +16,10 @@ const TOKEN_ENDS: &[char] = &[
 /// Token ends of the divisions below the city that identify a locality.
 const LOCALITY_ENDS: &[char] = &['区', '县', '旗'];
 
+/// Ends of the province-level divisions whose names also end in 区 (内蒙古自治区, 香港特别行政区):
+/// they come before the district and are not one.
+const PROVINCE_LEVEL_ENDS: &[&str] = &["自治区", "行政区"];
+
 /// An address prepared for comparison.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Address {
@@ -79,12 +83,20 @@ impl Address {
         let toks = tokens(&folded);
         let locality = toks
             .iter()
-            .find(|t| t.chars().last().is_some_and(|c| LOCALITY_ENDS.contains(&c)))
+            .find(|t| {
+                t.chars().last().is_some_and(|c| LOCALITY_ENDS.contains(&c))
+                    && !PROVINCE_LEVEL_ENDS.iter().any(|end| t.ends_with(end))
+            })
             .map(|t| hash(t));
         let mut hashes: Vec<u32> = toks.iter().map(|t| hash(t)).collect();
         hashes.sort_unstable();
         hashes.dedup();
         Some(Address { text: folded.into(), tokens: hashes.into(), locality })
+    }
+
+    /// Hash of the district or county token, when there is one.
+    pub fn locality(&self) -> Option<u32> {
+        self.locality
     }
 
     /// Compares two addresses.
@@ -153,5 +165,16 @@ mod tests {
         assert_eq!(home.compare(&a("广东省深圳市南山区桃园路12号")), AddressLevel::SameLocality);
         assert_eq!(home.compare(&a("北京市朝阳区建国路1号")), AddressLevel::Different);
         assert!(Address::parse(" ").is_none());
+    }
+
+    /// An autonomous region is a province, not the district: the district is the one after it.
+    #[test]
+    fn the_district_of_an_autonomous_region_is_below_it() {
+        let full = a("广西壮族自治区南宁市兴宁区长江路68号");
+        let short = a("南宁市兴宁区工业路230号");
+        assert!(full.locality().is_some());
+        assert_eq!(full.locality(), short.locality());
+        assert_eq!(full.compare(&short), AddressLevel::SameLocality);
+        assert_ne!(full.locality(), a("广西壮族自治区南宁市青秀区民族大道1号").locality());
     }
 }

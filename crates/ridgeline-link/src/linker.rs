@@ -6,7 +6,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::blocking::{for_each_candidate, BlockingKey, DEFAULT_KEYS};
+use crate::blocking::{for_each_candidate, BlockingKey, DEFAULT_KEYS, MAX_KEYS};
 use crate::compare::{compare, decode, encode, Pattern, FIELDS, LEVELS, PATTERNS};
 use crate::error::{Error, Result};
 use crate::fusion::FingerprintModel;
@@ -197,6 +197,12 @@ fn run(
             message: format!("must lie strictly between 0 and 1, got {}", config.threshold),
         });
     }
+    if config.keys.is_empty() || config.keys.len() > MAX_KEYS {
+        return Err(Error::InvalidParameter {
+            name: "keys",
+            message: format!("{} blocking keys, not 1 to {MAX_KEYS}", config.keys.len()),
+        });
+    }
     if a.len() > u32::MAX as usize || b.len() > u32::MAX as usize {
         return Err(Error::InvalidParameter {
             name: "records",
@@ -369,7 +375,7 @@ fn estimate(
     let mut m_weight = vec![0.0; FIELDS.len()];
     let mut expected_matches = 0.0;
     let mut estimates = Vec::with_capacity(nk);
-    for (k, key) in config.keys.iter().enumerate() {
+    for (k, key) in config.keys.iter().enumerate().filter(|(_, key)| key.estimates_m()) {
         let left_out = key.fields();
         let mut counts = vec![0f64; PATTERNS];
         // Every pair sharing the key, not only those it proposed first: the pairs it proposed
