@@ -143,7 +143,9 @@ impl BlockingKey {
     pub fn estimates_m(self) -> bool {
         !matches!(
             self,
-            BlockingKey::IdNumberOneEdit | BlockingKey::NameDistrict | BlockingKey::BirthDateDistrict
+            BlockingKey::IdNumberOneEdit
+                | BlockingKey::NameDistrict
+                | BlockingKey::BirthDateDistrict
         )
     }
 

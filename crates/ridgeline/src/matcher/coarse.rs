@@ -31,8 +31,8 @@
 //! The kernels. The portable code is the reference, written as fixed-length lane loops the
 //! compiler vectorises. The AVX2 kernel counts bits by nibble lookup (`vpshufb`) and sums them
 //! per 64-bit lane with `vpsadbw`; records order their slots by direction, so the record slots
-//! within 90° of a probe minutia are one circular run, and the kernel computes only the blocks
-//! of four slots that hold one (about half); the votes are computed eight probe minutiae per
+//! within 90° of a probe minutia are one circular run, and the kernel computes only the groups
+//! of eight slots that hold one (about half); the votes are computed eight probe minutiae per
 //! register, a partner's direction and its own best pair read from one 32-entry table by
 //! in-register permutes. The AVX-512 kernel (VPOPCNTDQ) computes 16 record slots per register
 //! and keeps the pair masks in mask registers. Every kernel gives the portable scores bit for
@@ -399,46 +399,15 @@ fn row_maxima(rows: &[std::arch::x86_64::__m512i]) -> std::arch::x86_64::__m512i
     level[0]
 }
 
-/// Lane masks of the AVX2 kernel for the four slots of a block, indexed by the block's four
-/// bits of a slot mask: lane `k` is all ones where bit `k` is set.
-#[cfg(target_arch = "x86_64")]
-const LANE_MASKS: [[i32; 4]; 16] = {
-    let mut table = [[0i32; 4]; 16];
-    let mut bits = 0;
-    while bits < 16 {
-        let mut k = 0;
-        while k < 4 {
-            table[bits][k] = -((bits >> k & 1) as i32);
-            k += 1;
-        }
-        bits += 1;
-    }
-    table
-};
-
-/// The slot numbers of the AVX2 kernel's blocks of four lanes.
-#[cfg(target_arch = "x86_64")]
-const BLOCK_SLOTS: [[i32; 4]; COARSE_MINUTIAE / 4] = {
-    let mut table = [[0i32; 4]; COARSE_MINUTIAE / 4];
-    let mut b = 0;
-    while b < COARSE_MINUTIAE / 4 {
-        let mut k = 0;
-        while k < 4 {
-            table[b][k] = (4 * b + k) as i32;
-            k += 1;
-        }
-        b += 1;
-    }
-    table
-};
-
 /// The AVX2 kernel: [`best_pairs_generic`] with 64-bit popcounts done by nibble lookup
 /// (`vpshufb`, after Muła, Kurz and Lemire) and summed per lane by `vpsadbw`. The two popcounts
 /// that add up (both angular halves) are added as byte counts before the one horizontal sum;
 /// each record slot's set cells are counted once, before the rows.
-/// Record slots go four at a time, and only the blocks of four that hold a slot within 90° of
-/// the probe minutia's direction are computed: records order their slots by direction (see
-/// [`Coarse::of`]), so about half the blocks are skipped. Gives the generic votes bit for bit:
+/// Record slots go eight at a time: the popcounts of two registers of four 64-bit lanes, whose
+/// sums interleave into one register of eight 32-bit lanes for the division and the maxima.
+/// Only the groups of eight that hold a slot within 90° of the probe minutia's direction are
+/// computed: records order their slots by direction (see [`Coarse::of`]), so about half are
+/// skipped. Gives the generic votes bit for bit:
 /// the counts are exact integers, the division is IEEE in both, and a skipped pair has key
 /// zero in the generic code too, which never wins a row or column against a pair that can vote
 /// (a vote of similarity zero weighs zero whichever partner it names).
@@ -541,7 +510,7 @@ fn rotation_votes_avx2(probe: &Coarse, record: &[u64], best: &BestPairs) -> Rota
 fn best_pairs_avx2(probe: &Coarse, record: &[u64]) -> BestPairs {
     use std::arch::x86_64::*;
     const N: usize = COARSE_MINUTIAE;
-    const BLOCKS: usize = N / 4;
+    const GROUPS: usize = N / 8;
     // SAFETY (every load below): the slice is exactly four u64, 32 bytes, and the unaligned
     // form accepts any address.
     let load = |at: usize| -> __m256i {
@@ -564,39 +533,47 @@ fn best_pairs_avx2(probe: &Coarse, record: &[u64]) -> BestPairs {
         )
     };
     let zero = _mm256_setzero_si256();
-    // The low 32 bits of each u64 lane first, then the high ones.
-    let split_halves = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    // Even 32-bit lanes first, then the odd ones.
+    let evens_then_odds = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    // The byte counts of eight u64 lanes (slots `8g..8g + 4` in `low`, the next four in
+    // `high`) summed per lane, as eight u32 lanes in slot order: `vpsadbw` leaves each sum in
+    // the low half of its u64 lane, so the high register's sums, shifted into the upper
+    // halves, interleave with the low one's, and one permute puts them in order.
+    let eight_sums = |low: __m256i, high: __m256i| {
+        let (a, b) = (_mm256_sad_epu8(low, zero), _mm256_sad_epu8(high, zero));
+        _mm256_permutevar8x32_epi32(_mm256_or_si256(a, _mm256_slli_epi64::<32>(b)), evens_then_odds)
+    };
 
     let pairable = pairable_slots(&record[RECORD_VALIDITY / 8..RECORD_VALIDITY / 8 + N]);
     let pairable_bytes: [i8; N] = std::array::from_fn(|slot| -((pairable >> slot & 1) as i8));
     // SAFETY: the array is 32 bytes.
     let pairable_bytes = unsafe { _mm256_loadu_si256(pairable_bytes.as_ptr().cast()) };
-    // The slot numbers of each block's four lanes.
-    // SAFETY: each table row is four i32, 16 bytes.
-    let block_slots: [__m128i; BLOCKS] =
-        std::array::from_fn(|b| unsafe { _mm_loadu_si128(BLOCK_SLOTS[b].as_ptr().cast()) });
+    let first_slots = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    // The slot numbers of each group's eight lanes.
+    let group_slots: [__m256i; GROUPS] =
+        std::array::from_fn(|g| _mm256_add_epi32(first_slots, _mm256_set1_epi32(8 * g as i32)));
+    // Lane `k`'s bit of a group's byte of the slot mask.
+    let lane_bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
     // The 32 u16 directions fill two registers, in slot order.
     let record_directions = [load(RECORD_DIRECTIONS / 8), load(RECORD_DIRECTIONS / 8 + 4)];
     let max_turn = _mm256_set1_epi16(MAX_DIRECTION_DIFFERENCE as i16);
-    let key_bits = _mm_set1_epi32(!PARTNER_MASK as i32);
-    let one = _mm_set1_epi32(1);
-    // A u64 lane's byte counts summed, the four lanes' sums narrowed to u32 lanes.
-    let lane_sums = |bytes: __m256i| {
-        let sums = _mm256_permutevar8x32_epi32(_mm256_sad_epu8(bytes, zero), split_halves);
-        _mm256_castsi256_si128(sums)
-    };
-    // Set cells of each record slot (both halves), four slots per block.
-    let record_cells: [__m128i; BLOCKS] = std::array::from_fn(|b| {
-        let at = 4 * b;
-        lane_sums(_mm256_add_epi8(
-            byte_counts(load(RECORD_BITS_0 / 8 + at)),
-            byte_counts(load(RECORD_BITS_1 / 8 + at)),
-        ))
+    let key_bits = _mm256_set1_epi32(!PARTNER_MASK as i32);
+    let one = _mm256_set1_epi32(1);
+    // Set cells of each record slot (both halves), eight slots per group.
+    let record_cells: [__m256i; GROUPS] = std::array::from_fn(|g| {
+        let at = 8 * g;
+        let cells = |at: usize| {
+            _mm256_add_epi8(
+                byte_counts(load(RECORD_BITS_0 / 8 + at)),
+                byte_counts(load(RECORD_BITS_1 / 8 + at)),
+            )
+        };
+        eight_sums(cells(at), cells(at + 4))
     });
 
     let p = &probe.words;
     let mut best_of_probe = [0u32; N];
-    let mut column_best = [_mm_setzero_si128(); BLOCKS];
+    let mut column_best = [zero; GROUPS];
     let mut rows = probe.rows;
     while rows != 0 {
         let i = rows.trailing_zeros() as usize;
@@ -608,8 +585,8 @@ fn best_pairs_avx2(probe: &Coarse, record: &[u64]) -> BestPairs {
             let turn = _mm256_min_epu16(turn, _mm256_sub_epi16(zero, turn));
             _mm256_cmpeq_epi16(_mm256_min_epu16(turn, max_turn), turn)
         });
-        // One byte per slot, all ones where the pair may form; a block is needed where its
-        // four bytes (one 32-bit lane) are not all zero.
+        // One byte per slot, all ones where the pair may form; a group is needed where its
+        // eight bits are not all zero.
         let bytes = _mm256_and_si256(
             _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packs_epi16(aligned[0], aligned[1])),
             pairable_bytes,
@@ -618,45 +595,47 @@ fn best_pairs_avx2(probe: &Coarse, record: &[u64]) -> BestPairs {
         if compatible == 0 {
             continue;
         }
-        let empty_blocks = _mm256_castsi256_ps(_mm256_cmpeq_epi32(bytes, zero));
-        let blocks = !(_mm256_movemask_ps(empty_blocks) as u32) & 0xff;
 
         let (p0, p1) = (p[RECORD_BITS_0 / 8 + i], p[RECORD_BITS_1 / 8 + i]);
         let probe_half0 = _mm256_set1_epi64x(p0 as i64);
         let probe_half1 = _mm256_set1_epi64x(p1 as i64);
-        let probe_cells = _mm_set1_epi32(probe.cells[i] as i32);
-        let row_index = _mm_set1_epi32(i as i32);
-        let mut row = _mm_setzero_si128();
-        let mut remaining = blocks;
+        let probe_cells = _mm256_set1_epi32(probe.cells[i] as i32);
+        let row_index = _mm256_set1_epi32(i as i32);
+        let shared_bytes = |at: usize| {
+            _mm256_add_epi8(
+                byte_counts(_mm256_and_si256(probe_half0, load(RECORD_BITS_0 / 8 + at))),
+                byte_counts(_mm256_and_si256(probe_half1, load(RECORD_BITS_1 / 8 + at))),
+            )
+        };
+        let mut row = zero;
+        let mut remaining = compatible;
         while remaining != 0 {
-            let b = remaining.trailing_zeros() as usize;
-            remaining &= remaining - 1;
-            let at = 4 * b;
-            let (h0, h1) = (load(RECORD_BITS_0 / 8 + at), load(RECORD_BITS_1 / 8 + at));
-            let shared = lane_sums(_mm256_add_epi8(
-                byte_counts(_mm256_and_si256(probe_half0, h0)),
-                byte_counts(_mm256_and_si256(probe_half1, h1)),
-            ));
-            let both = _mm_add_epi32(shared, shared);
-            let cells = _mm_max_epu32(_mm_add_epi32(probe_cells, record_cells[b]), one);
-            let similarity = _mm_div_ps(_mm_cvtepi32_ps(both), _mm_cvtepi32_ps(cells));
-            // SAFETY: each table row is four i32, 16 bytes.
-            let pair = unsafe {
-                _mm_loadu_si128(LANE_MASKS[(compatible >> at & 0xf) as usize].as_ptr().cast())
-            };
-            let key = _mm_and_si128(_mm_and_si128(_mm_castps_si128(similarity), key_bits), pair);
-            row = _mm_max_epu32(row, _mm_or_si128(key, block_slots[b]));
-            column_best[b] = _mm_max_epu32(column_best[b], _mm_or_si128(key, row_index));
+            let g = remaining.trailing_zeros() as usize / 8;
+            remaining &= !(0xff << (8 * g));
+            let at = 8 * g;
+            let shared = eight_sums(shared_bytes(at), shared_bytes(at + 4));
+            let both = _mm256_add_epi32(shared, shared);
+            let cells = _mm256_max_epu32(_mm256_add_epi32(probe_cells, record_cells[g]), one);
+            let similarity = _mm256_div_ps(_mm256_cvtepi32_ps(both), _mm256_cvtepi32_ps(cells));
+            let group_mask = _mm256_set1_epi32((compatible >> at & 0xff) as i32);
+            let pair = _mm256_cmpeq_epi32(_mm256_and_si256(group_mask, lane_bits), lane_bits);
+            let key =
+                _mm256_and_si256(_mm256_and_si256(_mm256_castps_si256(similarity), key_bits), pair);
+            row = _mm256_max_epu32(row, _mm256_or_si256(key, group_slots[g]));
+            column_best[g] = _mm256_max_epu32(column_best[g], _mm256_or_si256(key, row_index));
         }
-        // The row's maximum over its four lanes.
+        // The row's maximum over its eight lanes.
+        let row = _mm_max_epu32(_mm256_castsi256_si128(row), _mm256_extracti128_si256::<1>(row));
         let row = _mm_max_epu32(row, _mm_shuffle_epi32::<0b0100_1110>(row));
         let row = _mm_max_epu32(row, _mm_shuffle_epi32::<0b1011_0001>(row));
         best_of_probe[i] = _mm_cvtsi128_si32(row) as u32;
     }
     let mut best_of_record = [0u32; N];
-    for (b, column) in column_best.iter().enumerate() {
-        // SAFETY: the destination is four u32, 16 bytes.
-        unsafe { _mm_storeu_si128(best_of_record[4 * b..4 * b + 4].as_mut_ptr().cast(), *column) };
+    for (g, column) in column_best.iter().enumerate() {
+        // SAFETY: the destination is eight u32, 32 bytes.
+        unsafe {
+            _mm256_storeu_si256(best_of_record[8 * g..8 * g + 8].as_mut_ptr().cast(), *column)
+        };
     }
     BestPairs { of_probe: best_of_probe, of_record: best_of_record, pairable }
 }
