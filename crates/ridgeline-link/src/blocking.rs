@@ -299,8 +299,15 @@ impl KeyTable {
         slots.par_chunks_mut(row.max(1)).zip(records.par_iter()).for_each(|(out, p)| {
             for (k, key) in keys.iter().enumerate() {
                 let values = key.values(p);
-                out[starts[k]..starts[k] + values.as_slice().len()]
-                    .copy_from_slice(values.as_slice());
+                let values = values.as_slice();
+                debug_assert!(
+                    values.len() <= key.width(),
+                    "{} values of {}",
+                    values.len(),
+                    key.name()
+                );
+                let n = values.len().min(key.width());
+                out[starts[k]..starts[k] + n].copy_from_slice(&values[..n]);
             }
         });
         KeyTable { starts, slots }
