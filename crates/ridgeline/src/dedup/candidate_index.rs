@@ -295,10 +295,12 @@ impl Votes {
                     key.next = key.end;
                     continue;
                 };
-                // Postings are in record order, so this range's are a prefix: all of them
-                // unless the last is beyond the range.
+                // Postings are in record order, so this range's are a prefix: all of them in
+                // the last range (without reading the last posting, often another cache line)
+                // or when the last is within the range.
                 let record_of = |posting: u32| (posting >> POSITION_BITS) as usize;
                 let in_range = match postings.last() {
+                    _ if range_end >= records => postings.len(),
                     Some(&last) if record_of(last) < range_end => postings.len(),
                     _ => postings.partition_point(|&p| record_of(p) < range_end),
                 };
