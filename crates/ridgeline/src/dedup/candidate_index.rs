@@ -71,6 +71,8 @@ fn for_each_keyed_block(
 
 /// Bits of a posting that hold the finger position (0–10).
 const POSITION_BITS: u32 = 4;
+/// The finger position of a posting.
+const POSITION_MASK: u32 = (1 << POSITION_BITS) - 1;
 
 impl KeyIndex {
     /// Indexes `fingers` (per record: position, where it lives) with `keys` giving a stored
@@ -158,7 +160,13 @@ impl KeyIndex {
     pub(super) fn vote(&self, keys: &[(u8, Vec<u32>)], record: u32, limit: usize) -> Vec<u32> {
         let mut cursors: Vec<KeyCursor> = Vec::new();
         for (position, finger_keys) in keys {
-            for &key in finger_keys {
+            let compatible = compatible_positions(*position);
+            for (k, &key) in finger_keys.iter().enumerate() {
+                // A key's offsets are a cache miss in a table of tens of megabytes: fetching
+                // those of a later key meanwhile overlaps the misses.
+                if let Some(&ahead) = finger_keys.get(k + PREFETCH_AHEAD) {
+                    prefetch(self.offsets.get(ahead as usize));
+                }
                 let postings = self.range(key);
                 if !postings.is_empty() {
                     let weight = idf(self.entries, postings.len()).powi(2);
@@ -166,7 +174,7 @@ impl KeyIndex {
                         next: postings.start,
                         end: postings.end,
                         weight,
-                        position: *position,
+                        compatible,
                     });
                 }
             }
@@ -211,8 +219,39 @@ struct KeyCursor {
     next: usize,
     end: usize,
     weight: f32,
-    /// Finger position of the record's finger that holds the key.
-    position: u8,
+    /// Bit `p` set: a posting of finger position `p` may be the same finger as the record's
+    /// finger that holds the key ([`compatible_positions`]).
+    compatible: u16,
+}
+
+/// The finger positions (as bits, one per value a posting's position field can hold) that
+/// [`positions_compatible`] pairs with `position`: one mask per cursor, so the tally selects a
+/// posting's weight by a shift instead of a branch that mispredicts whenever the fingers of a
+/// bucket's records alternate.
+fn compatible_positions(position: u8) -> u16 {
+    (0..1u8 << POSITION_BITS)
+        .filter(|&p| positions_compatible(position, p))
+        .fold(0, |mask, p| mask | 1 << p)
+}
+
+/// Keys (or postings) fetched ahead of the one being read: enough to cover a memory access's
+/// latency with the work on the keys in between.
+const PREFETCH_AHEAD: usize = 8;
+
+/// Asks the processor to bring `item` into its caches (a hint: no effect on results).
+#[inline]
+pub(super) fn prefetch<T>(item: Option<&T>) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(item) = item {
+        // SAFETY: prefetching is a hint that never faults, and the address is a live reference's.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                (item as *const T).cast(),
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = item;
 }
 
 /// Scratch space for one record's votes, reused by each thread.
@@ -246,18 +285,36 @@ impl Votes {
         for range_start in (0..records).step_by(range_records) {
             let range_end = (range_start + range_records).min(records);
             let scores = &mut self.score[..range_end - range_start];
-            for key in keys.iter_mut() {
-                while key.next < key.end {
-                    let Some(&posting) = index.postings.get(key.next) else { break };
-                    let other = (posting >> POSITION_BITS) as usize;
-                    if other >= range_end {
-                        break;
-                    }
-                    key.next += 1;
-                    let position = (posting & ((1 << POSITION_BITS) - 1)) as u8;
-                    if other != record as usize && positions_compatible(key.position, position) {
+            for k in 0..keys.len() {
+                // A key's first postings are a cache miss: start a later key's meanwhile.
+                if let Some(ahead) = keys.get(k + PREFETCH_AHEAD) {
+                    prefetch(index.postings.get(ahead.next));
+                }
+                let Some(key) = keys.get_mut(k) else { break };
+                let Some(postings) = index.postings.get(key.next..key.end) else {
+                    key.next = key.end;
+                    continue;
+                };
+                // Postings are in record order, so this range's are a prefix: all of them in
+                // the last range (without reading the last posting, often another cache line)
+                // or when the last is within the range.
+                let record_of = |posting: u32| (posting >> POSITION_BITS) as usize;
+                let in_range = match postings.last() {
+                    _ if range_end >= records => postings.len(),
+                    Some(&last) if record_of(last) < range_end => postings.len(),
+                    _ => postings.partition_point(|&p| record_of(p) < range_end),
+                };
+                key.next += in_range;
+                // An incompatible posting adds +0.0, which leaves every score (all ≥ +0.0)
+                // bit for bit as it is: the same sums as skipping it, without the branch.
+                let weights = [0.0, key.weight];
+                let compatible = u32::from(key.compatible);
+                for &posting in &postings[..in_range] {
+                    let other = record_of(posting);
+                    let weight = weights[(compatible >> (posting & POSITION_MASK) & 1) as usize];
+                    if other != record as usize {
                         if let Some(score) = scores.get_mut(other.wrapping_sub(range_start)) {
-                            *score += key.weight;
+                            *score += weight;
                         }
                     }
                 }
@@ -482,7 +539,8 @@ mod tests {
                 .map(|key| {
                     let postings = index.range(key);
                     let weight = idf(index.entries, postings.len()).powi(2);
-                    KeyCursor { next: postings.start, end: postings.end, weight, position }
+                    let compatible = compatible_positions(position);
+                    KeyCursor { next: postings.start, end: postings.end, weight, compatible }
                 })
                 .filter(|cursor| cursor.next < cursor.end)
                 .collect();
@@ -520,6 +578,18 @@ mod tests {
         let mut votes = Votes::default();
         assert!(votes.tally(&index, &mut [], 0, 5, 7).is_empty());
         assert!(votes.tally(&index, &mut [], 0, 0, 7).is_empty());
+    }
+
+    /// The per-cursor mask pairs exactly the positions `positions_compatible` pairs.
+    #[test]
+    fn compatible_positions_mask_matches_the_rule() {
+        for a in 0..=10u8 {
+            let mask = compatible_positions(a);
+            for b in 0..16u8 {
+                assert_eq!(mask >> b & 1 == 1, positions_compatible(a, b), "{a} and {b}");
+            }
+        }
+        assert_eq!(compatible_positions(0), u16::MAX);
     }
 
     /// Keys are computed a block of records at a time; postings still come out complete and in

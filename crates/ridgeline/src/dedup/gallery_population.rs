@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::candidate_index::{best_scored, entry_keys, key_space, KeyIndex, COARSE_WIDENING};
+use super::candidate_index::{self, best_scored, entry_keys, key_space, KeyIndex, COARSE_WIDENING};
 use super::cylinder_hashes::HashFunctions;
 use super::population::{positions_compatible, FingerMatcher};
 use super::population_manifest::RecordInfo;
@@ -336,6 +336,16 @@ impl GalleryPopulation<'_> {
         // within the noise of a million-record run (docs/PERFORMANCE.md).
         let mut comparisons: Vec<(usize, usize, &[u64])> = Vec::new();
         for (k, &other) in proposed.iter().enumerate() {
+            // A candidate's shard and fingers are cache misses, the fingers two dependent ones
+            // (the list, then its items): later candidates' lists are fetched meanwhile, and
+            // the items of nearer ones, whose lists have arrived by then.
+            if let Some(&far) = proposed.get(k + 2 * PREFETCH_AHEAD) {
+                candidate_index::prefetch(self.fingers.get(far as usize));
+                candidate_index::prefetch(self.shard_of.get(far as usize));
+            }
+            if let Some(&near) = proposed.get(k + PREFETCH_AHEAD) {
+                candidate_index::prefetch(self.fingers(near).first());
+            }
             let snapshot = self.snapshot_of(other)?;
             for (p, (position, _)) in probes.iter().enumerate() {
                 for &(_, id) in

@@ -112,6 +112,18 @@ impl CoarseFile {
         (r < self.records).then(|| self.all_words().get(start..start + RECORD_WORDS)).flatten()
     }
 
+    /// The words of records `start..end`, back to back ([`RECORD_WORDS`] each), if they all
+    /// exist: a pass over a run of records takes the slice once and walks it with
+    /// `chunks_exact`, instead of a bounds check per record.
+    #[inline]
+    pub fn records(&self, start: u32, end: u32) -> Option<&[u64]> {
+        if start > end || end > self.records {
+            return None;
+        }
+        let first = COARSE_HEADER_LEN / 8 + start as usize * RECORD_WORDS;
+        self.all_words().get(first..first + (end - start) as usize * RECORD_WORDS)
+    }
+
     /// The file bytes.
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
         self.all_words().iter().flat_map(|w| w.to_le_bytes()).collect()
@@ -382,6 +394,14 @@ mod tests {
         assert_eq!(mapped.to_bytes(), filter.to_bytes());
         assert_eq!(mapped.record(4), filter.record(4));
         assert!(mapped.record(6).is_none());
+        // A run of records is the records back to back; runs past the end do not exist.
+        let run = mapped.records(2, 5).expect("records 2..5");
+        assert_eq!(run.len(), 3 * RECORD_WORDS);
+        for (r, words) in (2..5).zip(run.chunks_exact(RECORD_WORDS)) {
+            assert_eq!(Some(words), filter.record(r));
+        }
+        assert_eq!(mapped.records(6, 6).map(<[u64]>::len), Some(0));
+        assert!(mapped.records(5, 7).is_none() && mapped.records(4, 3).is_none());
         assert!(CoarseFile::verify_file(&path, 6).is_none());
         // Header offsets and sizes as documented.
         let bytes = std::fs::read(&path).expect("test fixture");

@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use super::coarse_file::{self, CoarseFile};
 use super::store::{LiveSegment, RecordId, Snapshot};
 use crate::error::Result;
-use crate::matcher::coarse::Coarse;
+use crate::matcher::coarse::{Coarse, RECORD_WORDS};
 use crate::matcher::{calibration, Matcher, PreparedRef};
 
 /// Short list = the this many records with the best coarse scores at least …
@@ -402,16 +402,20 @@ pub(crate) fn coarse_best(
         .fold(
             || (Vec::new(), f32::NEG_INFINITY),
             |(mut best, mut floor), &(seg, start, end)| {
-                let coarse = coarse_file(seg);
-                for i in start..end {
-                    if !seg.searchable(i, finger) {
+                let segment = seg.segment().id();
+                // A chunk's records are one slice of the sidecar, taken once; the per-record
+                // searchable test is needed only where a finger is named or a record deleted.
+                let Some(words) = coarse_file(seg).records(start, end) else {
+                    return (best, floor);
+                };
+                let every = finger.is_none() && !seg.any_deleted_in(start, end);
+                for (i, record) in (start..end).zip(words.chunks_exact(RECORD_WORDS)) {
+                    if !every && !seg.searchable(i, finger) {
                         continue;
                     }
-                    if let Some(words) = coarse.record(i) {
-                        let s = score(probe, words);
-                        if s >= floor {
-                            best.push((s, RecordId { segment: seg.segment().id(), index: i }));
-                        }
+                    let s = score(probe, record);
+                    if s >= floor {
+                        best.push((s, RecordId { segment, index: i }));
                     }
                 }
                 if best.len() >= 2 * keep {

@@ -98,6 +98,23 @@ impl LiveSegment {
         self.deleted.get(index as usize / 64).is_some_and(|w| w >> (index % 64) & 1 == 1)
     }
 
+    /// Whether any record of `start..end` is deleted in this snapshot: one test of the bitmap's
+    /// words for a run of records, so a pass over a segment without deletions skips the
+    /// per-record test.
+    pub(crate) fn any_deleted_in(&self, start: u32, end: u32) -> bool {
+        if start >= end || self.deleted.is_empty() {
+            return false;
+        }
+        let (first, last) = (start as usize / 64, (end as usize - 1) / 64);
+        (first..=last).any(|w| {
+            let Some(&word) = self.deleted.get(w) else { return false };
+            let low = if w == first { start % 64 } else { 0 };
+            let high = if w == last { (end - 1) % 64 } else { 63 };
+            let mask = (u64::MAX >> (63 - high)) & (u64::MAX << low);
+            word & mask != 0
+        })
+    }
+
     /// Whether record `index` takes part in a search: live, and of finger position `finger`
     /// where the search names one.
     #[inline]
@@ -1660,6 +1677,36 @@ mod tests {
             descriptor: vec![seed; 24],
             demographics: Vec::new(),
         }
+    }
+
+    /// The run test of the deletion bitmap agrees with the per-record one on every run,
+    /// across word boundaries, with and without deletions.
+    #[test]
+    fn any_deleted_in_agrees_with_is_deleted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::create(dir.path(), LAYOUT).expect("create");
+        let records = 140u32;
+        store
+            .append((0..records).map(|i| rec(&format!("s{i}"), 1, (i % 7) as u8)).collect())
+            .expect("append");
+        let check = |snap: &Snapshot| {
+            let seg = &snap.segments()[0];
+            for start in 0..=records {
+                for end in start..=records + 2 {
+                    let expected = (start..end.min(records)).any(|i| seg.is_deleted(i));
+                    assert_eq!(seg.any_deleted_in(start, end), expected, "{start}..{end}");
+                }
+            }
+        };
+        check(&store.snapshot());
+        assert!(!store.snapshot().segments()[0].any_deleted_in(0, records));
+        for gone in ["s0", "s63", "s64", "s100", "s139"] {
+            store.remove(gone).expect("remove");
+        }
+        let snap = store.snapshot();
+        assert!(snap.segments()[0].any_deleted_in(0, records));
+        assert!(!snap.segments()[0].any_deleted_in(65, 100));
+        check(&snap);
     }
 
     #[test]
