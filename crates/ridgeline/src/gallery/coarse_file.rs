@@ -116,7 +116,7 @@ impl CoarseFile {
     /// exist: a pass over a run of records takes the slice once and walks it with
     /// `chunks_exact`, instead of a bounds check per record.
     #[inline]
-    pub fn records(&self, start: u32, end: u32) -> Option<&[u64]> {
+    pub(crate) fn records(&self, start: u32, end: u32) -> Option<&[u64]> {
         if start > end || end > self.records {
             return None;
         }
