@@ -78,18 +78,6 @@ pub enum PrintSearch {
     Candidates,
 }
 
-impl PrintSearch {
-    /// The name the flag and the JSON summary use.
-    fn name(self) -> &'static str {
-        match self {
-            PrintSearch::Auto => "auto",
-            PrintSearch::Exhaustive => "exhaustive",
-            PrintSearch::Indexed => "indexed",
-            PrintSearch::Candidates => "candidates",
-        }
-    }
-}
-
 /// Most record pairs `--print-search auto` compares exhaustively.
 const MAX_PRINT_SEARCH_PAIRS: usize = 4_000_000;
 
@@ -255,7 +243,10 @@ fn summary(
         "candidates": linkage.candidates,
         "candidates_per_key": per_key,
         "print_candidates": linkage.print_candidates,
-        "print_search": prints.map(|p| p.search.name()),
+        // The flag's own value names (clap's), so the summary names the search as it is asked for.
+        "print_search": prints
+            .and_then(|p| clap::ValueEnum::to_possible_value(&p.search))
+            .map(|v| v.get_name().to_owned()),
         "links": linkage.links.len(),
         "linked_a": linked_a.iter().filter(|&&n| n > 0).count(),
         "linked_b": linked_b.iter().filter(|&&n| n > 0).count(),
