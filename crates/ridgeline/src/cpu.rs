@@ -11,6 +11,28 @@
 
 use std::sync::OnceLock;
 
+/// Asks the processor to bring every cache line of `item` into its caches, where there is an
+/// item: a hint for loops that know their next accesses a few iterations ahead (no effect on
+/// results, and none on CPUs without a prefetch instruction here).
+#[inline]
+pub(crate) fn prefetch<T: ?Sized>(item: Option<&T>) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(item) = item {
+        let start: *const u8 = (item as *const T).cast();
+        for offset in (0..std::mem::size_of_val(item).max(1)).step_by(64) {
+            // SAFETY: prefetching is a hint that never faults, and the address lies within a
+            // live reference's referent.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                    start.wrapping_add(offset).cast(),
+                )
+            };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = item;
+}
+
 /// The environment variable that forces a kernel family.
 pub const KERNEL_VARIABLE: &str = "RIDGELINE_KERNEL";
 

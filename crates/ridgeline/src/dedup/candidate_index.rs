@@ -165,7 +165,7 @@ impl KeyIndex {
                 // A key's offsets are a cache miss in a table of tens of megabytes: fetching
                 // those of a later key meanwhile overlaps the misses.
                 if let Some(&ahead) = finger_keys.get(k + PREFETCH_AHEAD) {
-                    prefetch(self.offsets.get(ahead as usize));
+                    crate::cpu::prefetch(self.offsets.get(ahead as usize));
                 }
                 let postings = self.range(key);
                 if !postings.is_empty() {
@@ -238,22 +238,6 @@ fn compatible_positions(position: u8) -> u16 {
 /// latency with the work on the keys in between.
 const PREFETCH_AHEAD: usize = 8;
 
-/// Asks the processor to bring `item` into its caches (a hint: no effect on results).
-#[inline]
-pub(super) fn prefetch<T>(item: Option<&T>) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(item) = item {
-        // SAFETY: prefetching is a hint that never faults, and the address is a live reference's.
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                (item as *const T).cast(),
-            )
-        };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = item;
-}
-
 /// Scratch space for one record's votes, reused by each thread.
 #[derive(Debug, Default)]
 struct Votes {
@@ -288,7 +272,7 @@ impl Votes {
             for k in 0..keys.len() {
                 // A key's first postings are a cache miss: start a later key's meanwhile.
                 if let Some(ahead) = keys.get(k + PREFETCH_AHEAD) {
-                    prefetch(index.postings.get(ahead.next));
+                    crate::cpu::prefetch(index.postings.get(ahead.next));
                 }
                 let Some(key) = keys.get_mut(k) else { break };
                 let Some(postings) = index.postings.get(key.next..key.end) else {

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::candidate_index::{self, best_scored, entry_keys, key_space, KeyIndex, COARSE_WIDENING};
+use super::candidate_index::{best_scored, entry_keys, key_space, KeyIndex, COARSE_WIDENING};
 use super::cylinder_hashes::HashFunctions;
 use super::population::{positions_compatible, FingerMatcher};
 use super::population_manifest::RecordInfo;
@@ -340,11 +340,11 @@ impl GalleryPopulation<'_> {
             // (the list, then its items): later candidates' lists are fetched meanwhile, and
             // the items of nearer ones, whose lists have arrived by then.
             if let Some(&far) = proposed.get(k + 2 * PREFETCH_AHEAD) {
-                candidate_index::prefetch(self.fingers.get(far as usize));
-                candidate_index::prefetch(self.shard_of.get(far as usize));
+                crate::cpu::prefetch(self.fingers.get(far as usize));
+                crate::cpu::prefetch(self.shard_of.get(far as usize));
             }
             if let Some(&near) = proposed.get(k + PREFETCH_AHEAD) {
-                candidate_index::prefetch(self.fingers(near).first());
+                crate::cpu::prefetch(self.fingers(near).first());
             }
             let snapshot = self.snapshot_of(other)?;
             for (p, (position, _)) in probes.iter().enumerate() {
@@ -363,7 +363,7 @@ impl GalleryPopulation<'_> {
         let mut best = vec![0f32; proposed.len() * probes.len().max(1)];
         for (at, &(k, p, words)) in comparisons.iter().enumerate() {
             if let Some(&(_, _, ahead)) = comparisons.get(at + PREFETCH_AHEAD) {
-                prefetch(ahead);
+                crate::cpu::prefetch(Some(ahead));
             }
             let score = coarse_score(&probes[p].1, words);
             let slot = &mut best[k * probes.len() + p];
@@ -381,22 +381,6 @@ impl GalleryPopulation<'_> {
 /// Coarse records fetched ahead of the one being scored: enough to cover a memory access's
 /// latency with the scoring of the records in between (about half a microsecond each).
 const PREFETCH_AHEAD: usize = 4;
-
-/// Asks the processor to bring `words` into its caches (a hint: no effect on results).
-#[inline]
-fn prefetch(words: &[u64]) {
-    #[cfg(target_arch = "x86_64")]
-    for line in words.chunks(8) {
-        // SAFETY: prefetching is a hint that never faults, and the address is a live slice's.
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                line.as_ptr().cast(),
-            )
-        };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = words;
-}
 
 impl Population for GalleryPopulation<'_> {
     fn len(&self) -> usize {
