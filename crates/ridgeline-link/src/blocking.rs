@@ -99,11 +99,6 @@ impl KeyValues {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
-
-    /// Whether two records share a value.
-    pub fn shares(&self, other: &[u64]) -> bool {
-        self.as_slice().iter().any(|h| other.contains(h))
-    }
 }
 
 impl BlockingKey {
@@ -418,7 +413,7 @@ mod tests {
     }
 
     fn joined(key: BlockingKey, a: &Person, b: &Person) -> bool {
-        key.values(a).shares(key.values(b).as_slice())
+        share(key.values(a).as_slice(), key.values(b).as_slice())
     }
 
     #[test]
