@@ -188,8 +188,13 @@ fn indexed_search_agrees_with_exhaustive_at_the_default_settings() {
     let [a] = agreement(&gallery, &dev_probes, &defaults);
     report("default settings, dev-set probes", &a);
     assert!(a.identified >= 240, "exhaustive search identifies {} probes", a.identified);
-    // Measured: 280 of 280, identified 258 of 258 (23 escalated; 908 records compared per search).
-    assert!(a.share() >= 0.995, "indexed agrees on {}", a.share());
+    // Measured: 278 of 280, identified 258 of 258 (20 escalated; 823 records compared per
+    // search). The two others are DB3 probes whose exhaustive top candidate is a synthetic
+    // impostor: once at 0.076, above the escalation score, where indexed search returns the
+    // mate at 0.070, and once at 0.039 with another impostor at 0.039 from indexed search. The
+    // bound is the speed issue's (0.99); what indexed search must never lose, the identified
+    // probes, is checked exactly below.
+    assert!(a.share() >= 0.99, "indexed agrees on {}", a.share());
     assert_eq!(a.identified_agreeing, a.identified, "identified probes lost by the index");
 }
 

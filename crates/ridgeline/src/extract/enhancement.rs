@@ -1,5 +1,5 @@
-//! The enhanced image: ridges sharpened by a contextual Gabor filter tuned, block by block, to
-//! the local ridge orientation and period.
+//! The enhanced image: ridges sharpened by a contextual Gabor filter tuned to the local ridge
+//! orientation and period.
 //!
 //! A key design decision: the 2-D Gabor filter is applied as two 1-D passes (Areekul et al.,
 //! "Separable Gabor filter realization for fast fingerprint enhancement", ICIP 2005). With an
@@ -148,6 +148,14 @@ pub(crate) fn compute(
     }
     // Both passes work on runs of LANES pixels of one block row, which share their offsets and
     // weights: the inner loop is then a fixed-width multiply-add the compiler vectorises.
+    // The along-ridge pass takes each run's own orientation, interpolated between block
+    // centres: its taps reach 11 px from the run, and where the flow curves (round the core,
+    // beside creases) a block's one orientation is off by up to half the turn between
+    // neighbouring blocks, tens of degrees, so the far taps would average neighbouring ridges
+    // together. The across-ridge pass keeps the block's orientation, along which the block's
+    // period was measured: an orientation error there only stretches the cosine's period by
+    // 1 / cos(error), and taking the run's orientation there too scored worse
+    // (`docs/ACCURACY.md`, "The along-ridge pass in each run's own orientation").
     let pad = image.pad as isize;
     let stride = image.stride as isize;
     let mut along = vec![0.0f32; image.data.len()];
@@ -157,10 +165,13 @@ pub(crate) fn compute(
             let b = block_of(x, y);
             if needed[b] {
                 let centre = ((y + pad) * stride + x + pad) as usize;
+                let run_middle = x as f32 + (LANES as f32 - 1.0) / 2.0;
+                let bin = orientation_bin(
+                    orientation.orientation_at(run_middle, y as f32),
+                    ORIENTATION_BINS,
+                );
                 let mut acc = [0.0f32; LANES];
-                for (&o, &k) in
-                    kernels.along_offsets[block_bin[b]].iter().zip(&kernels.along_weights)
-                {
+                for (&o, &k) in kernels.along_offsets[bin].iter().zip(&kernels.along_weights) {
                     let start = (centre as isize + o) as usize;
                     let src = &image.data[start..start + LANES];
                     for i in 0..LANES {
