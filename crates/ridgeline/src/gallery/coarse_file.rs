@@ -108,8 +108,7 @@ impl CoarseFile {
     /// The words of record `r`, if it exists.
     #[inline]
     pub fn record(&self, r: u32) -> Option<&[u64]> {
-        let start = COARSE_HEADER_LEN / 8 + r as usize * RECORD_WORDS;
-        (r < self.records).then(|| self.all_words().get(start..start + RECORD_WORDS)).flatten()
+        self.records(r, r.checked_add(1)?)
     }
 
     /// The words of records `start..end`, back to back ([`RECORD_WORDS`] each), if they all
