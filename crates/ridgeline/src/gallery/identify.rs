@@ -457,6 +457,9 @@ fn indexed(
         voted.select_nth_unstable_by(split, coarse_first);
     }
     let rerank = |records: &[(f32, RecordId)]| -> Vec<Scored> {
+        // Every read asked for at once first: a gallery not in the page cache is read in one
+        // burst, not a page fault at a time (see `Segment::will_need`).
+        snapshot.read_ahead(records, |&(_, record)| record);
         records
             .par_iter()
             .filter_map(|&(_, record)| {

@@ -16,6 +16,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use memmap2::Mmap;
@@ -349,6 +350,25 @@ pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     crate::private_files::write_new_synced(path, bytes).map_err(|e| Error::io(path, e))
 }
 
+/// Whether every page of `bytes` (inside one of this process's file maps) is in memory.
+#[cfg(unix)]
+fn resident(bytes: &[u8]) -> bool {
+    static PAGE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    // SAFETY: sysconf has no preconditions.
+    let page = *PAGE.get_or_init(|| match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        n if n > 0 => n as usize,
+        _ => 4096,
+    });
+    let start = bytes.as_ptr() as usize / page * page;
+    let end = (bytes.as_ptr() as usize + bytes.len()).div_ceil(page) * page;
+    let mut pages = [0u8; 8];
+    let len = (end - start).min(pages.len() * page);
+    // SAFETY: `start..start + len` lies within the map that holds `bytes` (whole pages of it),
+    // and `pages` has room for one byte per page of that range.
+    let rc = unsafe { libc::mincore(start as *mut libc::c_void, len, pages.as_mut_ptr()) };
+    rc == 0 && pages[..len / page].iter().all(|&p| p & 1 == 1)
+}
+
 /// A header-checked segment: mapped (clear) or decrypted into memory (sealed).
 #[derive(Debug)]
 pub struct Segment {
@@ -367,6 +387,8 @@ pub struct Segment {
     payload_end: usize,
     /// [`Segment::damaged_ids`], once computed.
     damaged_ids: std::sync::OnceLock<Vec<u32>>,
+    /// One bit per record: whether [`Segment::will_need`] has asked for it (mapped files only).
+    advised: Box<[AtomicU64]>,
 }
 
 /// What a record's entry says, bounds-checked against the file.
@@ -532,6 +554,10 @@ impl Segment {
                 FileBytes::Owned(owned)
             }
         };
+        let advised = match map {
+            FileBytes::Mapped(_) => (0..count.div_ceil(64)).map(|_| AtomicU64::new(0)).collect(),
+            FileBytes::Owned(_) => Box::default(),
+        };
         Ok(Segment {
             path: path.to_path_buf(),
             map,
@@ -545,6 +571,7 @@ impl Segment {
             templates_off: templates_off as usize,
             payload_end: payload_end as usize,
             damaged_ids: std::sync::OnceLock::new(),
+            advised,
         })
     }
 
@@ -594,6 +621,59 @@ impl Segment {
         let len = self.layout.len as usize;
         let start = HEADER_LEN + index as usize * len;
         (index < self.count).then(|| &self.map[start..start + len])
+    }
+
+    /// Asks the kernel to start reading what comparing record `index` reads (its descriptor and
+    /// entry), once per record and process. A search names the records it is about to compare,
+    /// so a gallery that is not in the page cache is read as thousands of small reads in
+    /// flight at once; left to page faults, it is read one fault per thread at a time, and the
+    /// kernel's read-around makes each fault read megabytes the search does not need. Only a
+    /// hint: a failure changes nothing but the speed, and heap (decrypted) segments need none.
+    pub(crate) fn will_need(&self, index: u32) {
+        let (FileBytes::Mapped(map), Some(word)) =
+            (&self.map, self.advised.get(index as usize / 64))
+        else {
+            return;
+        };
+        let bit = 1u64 << (index % 64);
+        if index >= self.count
+            || word.load(Ordering::Relaxed) & bit != 0
+            || word.fetch_or(bit, Ordering::Relaxed) & bit != 0
+        {
+            return;
+        }
+        let len = self.layout.len as usize;
+        #[cfg(unix)]
+        for (at, len) in [
+            (HEADER_LEN + index as usize * len, len),
+            (self.entries_off + index as usize * ENTRY_LEN, ENTRY_LEN),
+        ] {
+            let _ = map.advise_range(memmap2::Advice::WillNeed, at, len);
+        }
+        #[cfg(not(unix))]
+        let _ = (map, len);
+    }
+
+    /// Whether record `index`'s descriptor is in memory now (`mincore`), so that reading it
+    /// costs no disk read. Heap (decrypted) segments always are; where the kernel cannot say,
+    /// `false`.
+    pub(crate) fn descriptor_resident(&self, index: u32) -> bool {
+        let FileBytes::Mapped(map) = &self.map else {
+            return true;
+        };
+        let Some(descriptor) = self.descriptor(index) else {
+            return false;
+        };
+        #[cfg(unix)]
+        {
+            let _ = map;
+            resident(descriptor)
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = (map, descriptor);
+            false
+        }
     }
 
     fn entry(&self, index: u32) -> Option<&[u8]> {
@@ -846,6 +926,28 @@ mod tests {
             Some(crc32fast::hash(&b[entries..entries + 3 * ENTRY_LEN]))
         );
         assert_eq!(get_u32(&b, OFFSET_HEADER_CRC), Some(header_crc(&b[..HEADER_LEN])));
+    }
+
+    #[test]
+    fn read_ahead_hints_change_nothing_read_and_go_once_per_record() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(file_name(5));
+        let records: Vec<_> = (0..70).map(record).collect();
+        write(&path, &encode(5, LAYOUT, &records).expect("encode")).expect("write");
+        let seg = Segment::open(&path, 5, 70).expect("open");
+        assert!(seg.map.is_mapped());
+        let before: Vec<_> = (0..70).map(|i| seg.descriptor(i).map(<[u8]>::to_vec)).collect();
+        for i in [0, 69, 3, 3, 70, u32::MAX] {
+            seg.will_need(i);
+        }
+        let advised: Vec<u64> = seg.advised.iter().map(|w| w.load(Ordering::Relaxed)).collect();
+        assert_eq!(advised, [1 << 0 | 1 << 3, 1 << (69 - 64)]);
+        let after: Vec<_> = (0..70).map(|i| seg.descriptor(i).map(<[u8]>::to_vec)).collect();
+        assert_eq!(before, after);
+        assert!(seg.verify().is_empty());
+        // Just read, so in memory; no such record, no answer but "not in memory".
+        assert!(seg.descriptor_resident(69));
+        assert!(!seg.descriptor_resident(70));
     }
 
     #[test]
