@@ -588,7 +588,10 @@ impl PyCoarseSearch {
     }
 
     /// Phase 2: precise scores of the records at `positions` of part `part`'s coarse list:
-    /// `(position, score, subject id, finger)` for each record still readable.
+    /// `(position, score, subject id, finger)` for each record. A record whose descriptor fails
+    /// its checksum fails the call with `GalleryDamagedError`, as a single gallery's search
+    /// does: a damaged descriptor would score as someone else, and skipping it could miss the
+    /// person searched for.
     fn rerank(
         &self,
         py: Python<'_>,
@@ -608,11 +611,19 @@ impl PyCoarseSearch {
         });
         let mut out = Vec::with_capacity(records.len());
         for ((pos, record), score) in positions.into_iter().zip(records).zip(scores) {
-            if let Some(score) = score {
-                let (id, finger) = self.snapshot.subject(record).py(py)?;
-                // Canonical, as a gallery's own search reports it and its subject index keys it.
-                out.push((pos, score, canonical_stored(id).into_owned(), finger));
-            }
+            let Some(score) = score else {
+                let damaged = ridgeline::Error::GalleryDamaged {
+                    skipped: 1,
+                    detail: format!(
+                        "record {} of segment {:#x} fails its descriptor checksum",
+                        record.index, record.segment
+                    ),
+                };
+                return Err::<Vec<_>, _>(damaged).py(py);
+            };
+            let (id, finger) = self.snapshot.subject(record).py(py)?;
+            // Canonical, as a gallery's own search reports it and its subject index keys it.
+            out.push((pos, score, canonical_stored(id).into_owned(), finger));
         }
         Ok(out)
     }

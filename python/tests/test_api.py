@@ -370,3 +370,30 @@ def test_operator_is_recorded_in_the_audit_trail(tmp_path, distractors):
     assert trail.count(b"desk-py") == 2  # two searches and their decisions
     with pytest.raises(ridgeline.InvalidArgumentError):
         ridgeline.Gallery.open(tmp_path / "g", operator="two\nlines", read_only=True)
+
+
+def test_a_shard_refuses_to_score_a_damaged_descriptor(tmp_path, distractors):
+    """Phase 2 of a sharded search fails on a descriptor that fails its checksum, as a single
+    gallery's search does, instead of scoring it as someone else or skipping it."""
+    with ridgeline.Gallery.create(tmp_path / "g") as g:
+        g.enroll_many((f"d{i:03}", {1: t}) for i, t in enumerate(distractors[:20]))
+    segment = sorted((tmp_path / "g").glob("*.seg"))[0]
+    data = bytearray(segment.read_bytes())
+    data[128 + 40] ^= 0x5A  # inside record 0's descriptor (the records start after the header)
+    segment.write_bytes(bytes(data))
+    with ridgeline.Gallery.open(tmp_path / "g") as g:
+        search = g._coarse({1: distractors[0]}, 64)
+        _, _, parts = search.lists()
+        # The probe's finger 1, and the records of unknown position (none here).
+        assert [(finger, searched, len(scores)) for _, finger, searched, scores in parts] == [(1, 20, 20), (0, 0, 0)]
+        with pytest.raises(ridgeline.GalleryDamagedError, match="descriptor checksum"):
+            search.rerank(0, list(range(20)))
+        # One position by one: exactly the damaged record fails, the others score.
+        failed = 0
+        for position in range(20):
+            try:
+                [(at, score, _, finger)] = search.rerank(0, [position])
+                assert (at, finger) == (position, 1) and 0.0 <= score <= 1.0
+            except ridgeline.GalleryDamagedError:
+                failed += 1
+        assert failed == 1

@@ -6,8 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use ridgeline::gallery::segment::{self, ENTRY_ID_LEN, ENTRY_LEN, HEADER_LEN};
-use ridgeline::gallery::{CompactOptions, Enrolment, Gallery, OpenMode, SearchMode, SearchOptions};
-use ridgeline::{Error, Template};
+use ridgeline::gallery::{
+    sharding, CompactOptions, Enrolment, Gallery, OpenMode, SearchMode, SearchOptions,
+};
+use ridgeline::{Error, MatchTemplate, Template};
 use ridgeline_synth::fixture::FixturePopulation;
 
 const SUBJECTS: u64 = 40;
@@ -149,6 +151,29 @@ fn a_search_over_a_damaged_descriptor_fails_instead_of_missing_its_subject() {
         let found = gallery.identify(&probe, &partial).expect("partial");
         assert_eq!(found.skipped_records, 1, "{mode:?}");
     }
+}
+
+#[test]
+fn a_shard_never_scores_a_damaged_descriptor() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pop = FixturePopulation::new(27);
+    build(dir.path(), &pop);
+    let first = segment_paths(dir.path())[0].clone();
+    let bytes = std::fs::read(&first).expect("read");
+    let descriptor_len =
+        (field_u64(&bytes, segment::OFFSET_ENTRIES_OFFSET) - HEADER_LEN) / (SUBJECTS as usize / 2);
+    flip(&first, HEADER_LEN + 5 * descriptor_len + 40);
+    let gallery = Gallery::open(dir.path(), OpenMode::ReadOnly).expect("opens");
+    let snapshot = gallery.snapshot();
+    let probe = MatchTemplate::prepare(&pop.impression(5, 1));
+    let list = sharding::coarse_top(&snapshot, probe.view(), None, SUBJECTS as usize);
+    let records: Vec<_> = list.hits.iter().map(|h| h.record).collect();
+    let scores = sharding::rerank(&snapshot, gallery.matcher(), probe.view(), &records);
+    let unscored: Vec<_> =
+        records.iter().zip(&scores).filter(|(_, s)| s.is_none()).map(|(r, _)| *r).collect();
+    assert_eq!(unscored.len(), 1, "{unscored:?}");
+    let (id, _) = snapshot.subject(unscored[0]).expect("the id is intact");
+    assert_eq!(id, subject(5));
 }
 
 #[test]

@@ -25,7 +25,9 @@ use std::cmp::Ordering;
 use rayon::prelude::*;
 
 pub use super::identify::max_kept;
-use super::identify::{coarse_best, searched_records, shortlist_lengths, SearchOptions};
+use super::identify::{
+    coarse_best, intact_record_prepared, searched_records, shortlist_lengths, SearchOptions,
+};
 use super::store::{RecordId, Snapshot};
 use crate::matcher::coarse::Coarse;
 use crate::matcher::{Matcher, PreparedRef};
@@ -70,18 +72,20 @@ pub fn coarse_top(
 }
 
 /// Phase 2 on a shard: the precise score of each record (`None` where its descriptor cannot be
-/// read, which a single gallery's search skips too).
+/// read or fails its checksum: a damaged descriptor would score as someone else). A single
+/// gallery's search fails with `GalleryDamaged` on such a record unless asked for a partial
+/// answer; a driver should do the same.
 pub fn rerank(
     snapshot: &Snapshot,
     matcher: &Matcher,
     probe: PreparedRef<'_>,
     records: &[RecordId],
 ) -> Vec<Option<f64>> {
+    snapshot.read_ahead(records, |&record| record);
     records
         .par_iter()
         .map(|&record| {
-            let candidate =
-                snapshot.descriptor(record).and_then(|d| PreparedRef::from_bytes(d).ok())?;
+            let candidate = intact_record_prepared(snapshot, record)?;
             Some(matcher.compare(probe, candidate))
         })
         .collect()
