@@ -29,7 +29,8 @@
 //! within 90° of its own.
 //!
 //! The kernels. The portable code is the reference, written as fixed-length lane loops the
-//! compiler vectorises. The AVX2 kernel counts bits by nibble lookup (`vpshufb`) and sums them
+//! compiler vectorises. The AVX2 kernel counts bits by nibble lookup (`vpshufb`, a record's
+//! bits split into nibbles once, so a pair's count is ANDs and lookups of nibbles) and sums them
 //! per 64-bit lane with `vpsadbw`; records order their slots by direction, so the record slots
 //! within 90° of a probe minutia are one circular run, and the kernel computes only the groups
 //! of eight slots that hold one (about half); the votes are computed eight probe minutiae per
@@ -69,6 +70,10 @@ const ROTATION_BINS: usize = 24;
 const MIN_VALID_POOLED_CELLS: u32 = 20;
 /// Largest direction difference of a coarse pair, in 1/65,536 of a turn (90°).
 const MAX_DIRECTION_DIFFERENCE: u16 = 16_384;
+
+/// The low nibble of every byte of a word.
+#[cfg(target_arch = "x86_64")]
+const NIBBLES: u64 = 0x0f0f_0f0f_0f0f_0f0f;
 
 /// Vote weight of a mutual best pair, against 1 for a one-sided best pair.
 const MUTUAL_WEIGHT: f32 = 2.0;
@@ -402,13 +407,16 @@ fn row_maxima(rows: &[std::arch::x86_64::__m512i]) -> std::arch::x86_64::__m512i
 /// The AVX2 kernel: [`best_pairs_generic`] with 64-bit popcounts done by nibble lookup
 /// (`vpshufb`, after Muła, Kurz and Lemire) and summed per lane by `vpsadbw`. The two popcounts
 /// that add up (both angular halves) are added as byte counts before the one horizontal sum;
-/// each record slot's set cells are counted once, before the rows.
-/// Record slots go eight at a time: the popcounts of two registers of four 64-bit lanes, whose
-/// sums interleave into one register of eight 32-bit lanes for the division and the maxima.
-/// Only the groups of eight that hold a slot within 90° of the probe minutia's direction are
+/// each record slot's set cells are counted, and its bits split into nibbles, once, before the
+/// rows. Record slots go eight at a time: the popcounts of two registers of four 64-bit lanes,
+/// whose sums interleave into one register of eight 32-bit lanes for the division and the
+/// maxima; the lanes stay in that interleaved order (the slot mask, slot numbers and cell
+/// counts are laid out to match), and only the column maxima are put back in slot order, once
+/// per record. Only the groups of eight that hold a slot within 90° of the probe minutia's direction are
 /// computed: records order their slots by direction (see [`Coarse::of`]), so about half are
 /// skipped. Gives the generic votes bit for bit:
-/// the counts are exact integers, the division is IEEE in both, and a skipped pair has key
+/// the counts are exact integers, the division is IEEE in both (of the same real quotient:
+/// `s / (a/2 + b/2)` here, `2s / (a + b)` there, every operand exact), and a skipped pair has key
 /// zero in the generic code too, which never wins a row or column against a pair that can vote
 /// (a vote of similarity zero weighs zero whichever partner it names).
 #[cfg(target_arch = "x86_64")]
@@ -533,34 +541,47 @@ fn best_pairs_avx2(probe: &Coarse, record: &[u64]) -> BestPairs {
         )
     };
     let zero = _mm256_setzero_si256();
-    // Even 32-bit lanes first, then the odd ones.
-    let evens_then_odds = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
     // The byte counts of eight u64 lanes (slots `8g..8g + 4` in `low`, the next four in
-    // `high`) summed per lane, as eight u32 lanes in slot order: `vpsadbw` leaves each sum in
-    // the low half of its u64 lane, so the high register's sums, shifted into the upper
-    // halves, interleave with the low one's, and one permute puts them in order.
+    // `high`) summed per lane, as eight u32 lanes: `vpsadbw` leaves each sum in the low half of
+    // its u64 lane, and the high register's sums, shifted into the upper halves, interleave
+    // with the low one's. So lane `k` of a group holds slot `8g + SLOT_OF_LANE[k]`; every
+    // per-lane operand of the rows follows that order, and the columns are put back in slot
+    // order once per record.
     let eight_sums = |low: __m256i, high: __m256i| {
         let (a, b) = (_mm256_sad_epu8(low, zero), _mm256_sad_epu8(high, zero));
-        _mm256_permutevar8x32_epi32(_mm256_or_si256(a, _mm256_slli_epi64::<32>(b)), evens_then_odds)
+        _mm256_or_si256(a, _mm256_slli_epi64::<32>(b))
     };
+    // Lane `k` of the interleaved order holds slot `SLOT_OF_LANE[k]` of its group.
+    const SLOT_OF_LANE: [i32; 8] = [0, 4, 1, 5, 2, 6, 3, 7];
+    // The same permutation of each group's eight bytes of the slot mask (`vpshufb` indexes
+    // within 16-byte halves, two groups each).
+    #[rustfmt::skip]
+    let bytes_in_lane_order = _mm256_setr_epi8(
+        0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15,
+        0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15,
+    );
+    // Its inverse on u32 lanes: even lanes first, then the odd ones.
+    let slot_order = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
 
     let pairable = pairable_slots(&record[RECORD_VALIDITY / 8..RECORD_VALIDITY / 8 + N]);
     let pairable_bytes: [i8; N] = std::array::from_fn(|slot| -((pairable >> slot & 1) as i8));
     // SAFETY: the array is 32 bytes.
     let pairable_bytes = unsafe { _mm256_loadu_si256(pairable_bytes.as_ptr().cast()) };
-    let first_slots = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    // SAFETY: the array is 32 bytes.
+    let first_slots = unsafe { _mm256_loadu_si256(SLOT_OF_LANE.as_ptr().cast()) };
     // The slot numbers of each group's eight lanes.
     let group_slots: [__m256i; GROUPS] =
         std::array::from_fn(|g| _mm256_add_epi32(first_slots, _mm256_set1_epi32(8 * g as i32)));
-    // Lane `k`'s bit of a group's byte of the slot mask.
-    let lane_bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
     // The 32 u16 directions fill two registers, in slot order.
     let record_directions = [load(RECORD_DIRECTIONS / 8), load(RECORD_DIRECTIONS / 8 + 4)];
     let max_turn = _mm256_set1_epi16(MAX_DIRECTION_DIFFERENCE as i16);
     let key_bits = _mm256_set1_epi32(!PARTNER_MASK as i32);
-    let one = _mm256_set1_epi32(1);
-    // Set cells of each record slot (both halves), eight slots per group.
-    let record_cells: [__m256i; GROUPS] = std::array::from_fn(|g| {
+    let half = _mm256_set1_ps(0.5);
+    // Half the set cells of each record slot (both halves), eight slots per group, as floats.
+    // A pair's similarity `2s / (a + b)` is computed as `s / (a/2 + b/2)`: the same real
+    // quotient of exactly represented operands (halves of small integers), so the same IEEE
+    // result, without doubling `s` or converting the sum for every pair.
+    let record_half_cells: [__m256; GROUPS] = std::array::from_fn(|g| {
         let at = 8 * g;
         let cells = |at: usize| {
             _mm256_add_epi8(
@@ -568,8 +589,19 @@ fn best_pairs_avx2(probe: &Coarse, record: &[u64]) -> BestPairs {
                 byte_counts(load(RECORD_BITS_1 / 8 + at)),
             )
         };
-        eight_sums(cells(at), cells(at + 4))
+        _mm256_mul_ps(_mm256_cvtepi32_ps(eight_sums(cells(at), cells(at + 4))), half)
     });
+
+    // The record's pooled bits split into low and high nibbles (as bytes 0–15) once per record
+    // instead of once per probe row: [half][low, high][register of four slots].
+    let record_nibbles: [[[__m256i; 2 * GROUPS]; 2]; 2] =
+        [RECORD_BITS_0, RECORD_BITS_1].map(|bits| {
+            let words: [__m256i; 2 * GROUPS] = std::array::from_fn(|r| load(bits / 8 + 4 * r));
+            [
+                words.map(|x| _mm256_and_si256(x, low_nibbles)),
+                words.map(|x| _mm256_and_si256(_mm256_srli_epi16::<4>(x), low_nibbles)),
+            ]
+        });
 
     let p = &probe.words;
     let mut best_of_probe = [0u32; N];
@@ -595,16 +627,35 @@ fn best_pairs_avx2(probe: &Coarse, record: &[u64]) -> BestPairs {
         if compatible == 0 {
             continue;
         }
+        // The slot mask in lane order, widened to a group's eight u32 lanes by one load below.
+        let mut pair_bytes = [0i8; N];
+        // SAFETY: the array is 32 bytes.
+        unsafe {
+            _mm256_storeu_si256(
+                pair_bytes.as_mut_ptr().cast(),
+                _mm256_shuffle_epi8(bytes, bytes_in_lane_order),
+            )
+        };
 
         let (p0, p1) = (p[RECORD_BITS_0 / 8 + i], p[RECORD_BITS_1 / 8 + i]);
-        let probe_half0 = _mm256_set1_epi64x(p0 as i64);
-        let probe_half1 = _mm256_set1_epi64x(p1 as i64);
-        let probe_cells = _mm256_set1_epi32(probe.cells[i] as i32);
+        // The probe minutia's nibbles, split once per row (see `record_nibbles`).
+        let nibbles =
+            |x: u64| [NIBBLES & x, NIBBLES & x >> 4].map(|n| _mm256_set1_epi64x(n as i64));
+        let probe_nibbles = [nibbles(p0), nibbles(p1)];
+        let probe_half_cells = _mm256_set1_ps(probe.cells[i] as f32 * 0.5);
         let row_index = _mm256_set1_epi32(i as i32);
-        let shared_bytes = |at: usize| {
+        // Byte counts of the shared cells of four slots (register `r`), both halves: the
+        // nibbles of `a ∧ b` are the nibbles of `a` and of `b` ANDed, each counted by lookup.
+        let shared_bytes = |r: usize| {
+            let count = |h: usize, k: usize| {
+                _mm256_shuffle_epi8(
+                    nibble_counts,
+                    _mm256_and_si256(probe_nibbles[h][k], record_nibbles[h][k][r]),
+                )
+            };
             _mm256_add_epi8(
-                byte_counts(_mm256_and_si256(probe_half0, load(RECORD_BITS_0 / 8 + at))),
-                byte_counts(_mm256_and_si256(probe_half1, load(RECORD_BITS_1 / 8 + at))),
+                _mm256_add_epi8(count(0, 0), count(0, 1)),
+                _mm256_add_epi8(count(1, 0), count(1, 1)),
             )
         };
         let mut row = zero;
@@ -613,12 +664,15 @@ fn best_pairs_avx2(probe: &Coarse, record: &[u64]) -> BestPairs {
             let g = remaining.trailing_zeros() as usize / 8;
             remaining &= !(0xff << (8 * g));
             let at = 8 * g;
-            let shared = eight_sums(shared_bytes(at), shared_bytes(at + 4));
-            let both = _mm256_add_epi32(shared, shared);
-            let cells = _mm256_max_epu32(_mm256_add_epi32(probe_cells, record_cells[g]), one);
-            let similarity = _mm256_div_ps(_mm256_cvtepi32_ps(both), _mm256_cvtepi32_ps(cells));
-            let group_mask = _mm256_set1_epi32((compatible >> at & 0xff) as i32);
-            let pair = _mm256_cmpeq_epi32(_mm256_and_si256(group_mask, lane_bits), lane_bits);
+            let shared = eight_sums(shared_bytes(2 * g), shared_bytes(2 * g + 1));
+            // Where neither side has a set cell, `s` is 0 and so is the similarity, as with the
+            // generic code's divisor of at least 1.
+            let cells = _mm256_max_ps(_mm256_add_ps(probe_half_cells, record_half_cells[g]), half);
+            let similarity = _mm256_div_ps(_mm256_cvtepi32_ps(shared), cells);
+            let group_bytes = &pair_bytes[at..at + 8];
+            // SAFETY: the slice is eight bytes, what the load reads.
+            let pair =
+                _mm256_cvtepi8_epi32(unsafe { _mm_loadl_epi64(group_bytes.as_ptr().cast()) });
             let key =
                 _mm256_and_si256(_mm256_and_si256(_mm256_castps_si256(similarity), key_bits), pair);
             row = _mm256_max_epu32(row, _mm256_or_si256(key, group_slots[g]));
@@ -632,9 +686,10 @@ fn best_pairs_avx2(probe: &Coarse, record: &[u64]) -> BestPairs {
     }
     let mut best_of_record = [0u32; N];
     for (g, column) in column_best.iter().enumerate() {
+        let column = _mm256_permutevar8x32_epi32(*column, slot_order);
         // SAFETY: the destination is eight u32, 32 bytes.
         unsafe {
-            _mm256_storeu_si256(best_of_record[8 * g..8 * g + 8].as_mut_ptr().cast(), *column)
+            _mm256_storeu_si256(best_of_record[8 * g..8 * g + 8].as_mut_ptr().cast(), column)
         };
     }
     BestPairs { of_probe: best_of_probe, of_record: best_of_record, pairable }
