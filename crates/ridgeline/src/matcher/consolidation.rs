@@ -176,6 +176,8 @@ const AGREEMENT_COLUMNS: usize = MAX_PREPARED_MINUTIAE.next_multiple_of(AGREEMEN
 const INDEX_BITS: u32 = 6;
 const _: () = assert!(MAX_PREPARED_MINUTIAE <= 1 << INDEX_BITS);
 const INDEX_MASK: u32 = (1 << INDEX_BITS) - 1;
+/// The key bit of a pair that is not close enough to pair (see `global_agreement`).
+const FAR_KEY: u32 = 1 << 31;
 
 /// How much of both templates one rigid motion explains ([`Agreement::value`], in `[0, 1]`). Under the motion of each
 /// seed pair (probe minutia onto candidate minutia), minutiae of the two templates that are each
@@ -191,8 +193,9 @@ const INDEX_MASK: u32 = (1 << INDEX_BITS) - 1;
 ///
 /// Written to vectorise: a squared distance and a minutia index share one `u32` key (a
 /// non-negative float orders like its bits; the lowest [`INDEX_BITS`] bits, far below the
-/// tolerance's precision, hold the index), so nearest neighbours of rows and columns are plain
-/// minima, ties going to the lower index.
+/// tolerance's precision, hold the index; the top bit, clear in any distance, marks a pair
+/// outside the tolerances), so nearest neighbours of rows and columns are plain minima, ties
+/// going to the lower index, and every array is updated by unconditional stores.
 #[inline(always)]
 fn global_agreement(
     probe: PreparedRef<'_>,
@@ -254,11 +257,15 @@ fn global_agreement(
                     let turn = turn - TAU * (turn * (1.0 / TAU) + 0.5).floor();
                     let close =
                         (d_sq <= tolerance_sq) & (turn.abs() <= COMPATIBLE_ROTATION_ERROR_RAD);
-                    let bits = d_sq.to_bits() & !INDEX_MASK;
-                    let key = if close { bits | l as u32 } else { u32::MAX };
-                    row_key[lane] = row_key[lane].min(key);
-                    let column = if close { bits | k as u32 } else { u32::MAX };
-                    column_key[l] = column_key[l].min(column);
+                    // A pair too far apart or turned too far gets the key's top bit (a
+                    // non-negative distance leaves it clear), so it never wins a minimum
+                    // against a close pair; written as arithmetic, not as a choice of
+                    // `u32::MAX`, which the compiler turns into masked stores (slow, and
+                    // they stall the next row's loads of the same columns).
+                    let far = u32::from(!close) * FAR_KEY;
+                    let bits = d_sq.to_bits() & !INDEX_MASK | far;
+                    row_key[lane] = row_key[lane].min(bits | l as u32);
+                    column_key[l] = column_key[l].min(bits | k as u32);
                 }
             }
             *row = row_key.iter().fold(u32::MAX, |m, &key| m.min(key));
@@ -272,7 +279,8 @@ fn global_agreement(
             .take(na)
             .enumerate()
             .filter(|&(k, &key)| {
-                key != u32::MAX && column_key[(key & INDEX_MASK) as usize] & INDEX_MASK == k as u32
+                key & FAR_KEY == 0
+                    && column_key[(key & INDEX_MASK) as usize] & INDEX_MASK == k as u32
             })
             .count();
         let outcome = Agreement {
@@ -287,15 +295,13 @@ fn global_agreement(
     best
 }
 
-/// The smaller of two squared distances (never NaN: coordinates are finite), as one vector
-/// instruction: `f32::min`'s NaN rule costs two more and keeps loops from vectorising.
+/// The smaller of two squared distances, as one vector instruction: they are non-negative and
+/// never NaN (coordinates are finite), so they order like their bits. `f32::min`'s NaN rule
+/// costs two more instructions and keeps loops from vectorising, and a choice (`if b < a`)
+/// becomes masked stores where the result goes back to memory.
 #[inline(always)]
 fn nearer(a: f32, b: f32) -> f32 {
-    if b < a {
-        b
-    } else {
-        a
-    }
+    f32::from_bits(a.to_bits().min(b.to_bits()))
 }
 
 /// Padding coordinate of unused minutia slots, far outside any tolerance.
