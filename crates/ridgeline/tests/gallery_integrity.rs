@@ -129,8 +129,9 @@ fn a_search_that_cannot_read_every_record_fails_unless_a_partial_answer_is_asked
     }
 }
 
-#[test]
-fn a_search_over_a_damaged_descriptor_fails_instead_of_missing_its_subject() {
+/// The gallery of `build` with one byte of subject 5's descriptor flipped (its segment's
+/// record 5), opened read-only; the folder lives as long as the first value.
+fn gallery_with_a_damaged_descriptor() -> (tempfile::TempDir, FixturePopulation, Gallery) {
     let dir = tempfile::tempdir().expect("tempdir");
     let pop = FixturePopulation::new(27);
     build(dir.path(), &pop);
@@ -140,6 +141,12 @@ fn a_search_over_a_damaged_descriptor_fails_instead_of_missing_its_subject() {
         (field_u64(&bytes, segment::OFFSET_ENTRIES_OFFSET) - HEADER_LEN) / (SUBJECTS as usize / 2);
     flip(&first, HEADER_LEN + 5 * descriptor_len + 40);
     let gallery = Gallery::open(dir.path(), OpenMode::ReadOnly).expect("opens");
+    (dir, pop, gallery)
+}
+
+#[test]
+fn a_search_over_a_damaged_descriptor_fails_instead_of_missing_its_subject() {
+    let (_dir, pop, gallery) = gallery_with_a_damaged_descriptor();
     let probe = pop.impression(5, 1);
     for mode in [SearchMode::Indexed, SearchMode::Exhaustive] {
         let options = SearchOptions::new(5, None, mode);
@@ -155,15 +162,7 @@ fn a_search_over_a_damaged_descriptor_fails_instead_of_missing_its_subject() {
 
 #[test]
 fn a_shard_never_scores_a_damaged_descriptor() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let pop = FixturePopulation::new(27);
-    build(dir.path(), &pop);
-    let first = segment_paths(dir.path())[0].clone();
-    let bytes = std::fs::read(&first).expect("read");
-    let descriptor_len =
-        (field_u64(&bytes, segment::OFFSET_ENTRIES_OFFSET) - HEADER_LEN) / (SUBJECTS as usize / 2);
-    flip(&first, HEADER_LEN + 5 * descriptor_len + 40);
-    let gallery = Gallery::open(dir.path(), OpenMode::ReadOnly).expect("opens");
+    let (_dir, pop, gallery) = gallery_with_a_damaged_descriptor();
     let snapshot = gallery.snapshot();
     let probe = MatchTemplate::prepare(&pop.impression(5, 1));
     let list = sharding::coarse_top(&snapshot, probe.view(), None, SUBJECTS as usize);
