@@ -16,7 +16,6 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use memmap2::Mmap;
@@ -387,8 +386,6 @@ pub struct Segment {
     payload_end: usize,
     /// [`Segment::damaged_ids`], once computed.
     damaged_ids: std::sync::OnceLock<Vec<u32>>,
-    /// One bit per record: whether [`Segment::will_need`] has asked for it (mapped files only).
-    advised: Box<[AtomicU64]>,
 }
 
 /// What a record's entry says, bounds-checked against the file.
@@ -554,10 +551,6 @@ impl Segment {
                 FileBytes::Owned(owned)
             }
         };
-        let advised = match map {
-            FileBytes::Mapped(_) => (0..count.div_ceil(64)).map(|_| AtomicU64::new(0)).collect(),
-            FileBytes::Owned(_) => Box::default(),
-        };
         Ok(Segment {
             path: path.to_path_buf(),
             map,
@@ -571,7 +564,6 @@ impl Segment {
             templates_off: templates_off as usize,
             payload_end: payload_end as usize,
             damaged_ids: std::sync::OnceLock::new(),
-            advised,
         })
     }
 
@@ -624,22 +616,16 @@ impl Segment {
     }
 
     /// Asks the kernel to start reading what comparing record `index` reads (its descriptor and
-    /// entry), once per record and process. A search names the records it is about to compare,
-    /// so a gallery that is not in the page cache is read as thousands of small reads in
-    /// flight at once; left to page faults, it is read one fault per thread at a time, and the
-    /// kernel's read-around makes each fault read megabytes the search does not need. Only a
-    /// hint: a failure changes nothing but the speed, and heap (decrypted) segments need none.
+    /// entry). A search names the records it is about to compare, so a gallery that is not in
+    /// the page cache is read as thousands of small reads in flight at once; left to page
+    /// faults, it is read one fault per thread at a time, and the kernel's read-around makes
+    /// each fault read megabytes the search does not need. Only a hint: a failure changes
+    /// nothing but the speed, and heap (decrypted) segments need none.
     pub(crate) fn will_need(&self, index: u32) {
-        let (FileBytes::Mapped(map), Some(word)) =
-            (&self.map, self.advised.get(index as usize / 64))
-        else {
+        let FileBytes::Mapped(map) = &self.map else {
             return;
         };
-        let bit = 1u64 << (index % 64);
-        if index >= self.count
-            || word.load(Ordering::Relaxed) & bit != 0
-            || word.fetch_or(bit, Ordering::Relaxed) & bit != 0
-        {
+        if index >= self.count {
             return;
         }
         let len = self.layout.len as usize;
@@ -658,20 +644,17 @@ impl Segment {
     /// costs no disk read. Heap (decrypted) segments always are; where the kernel cannot say,
     /// `false`.
     pub(crate) fn descriptor_resident(&self, index: u32) -> bool {
-        let FileBytes::Mapped(map) = &self.map else {
+        if !matches!(self.map, FileBytes::Mapped(_)) {
             return true;
-        };
+        }
         let Some(descriptor) = self.descriptor(index) else {
             return false;
         };
         #[cfg(unix)]
-        {
-            let _ = map;
-            resident(descriptor)
-        }
+        return resident(descriptor);
         #[cfg(not(unix))]
         {
-            let _ = (map, descriptor);
+            let _ = descriptor;
             false
         }
     }
@@ -929,7 +912,7 @@ mod tests {
     }
 
     #[test]
-    fn read_ahead_hints_change_nothing_read_and_go_once_per_record() {
+    fn read_ahead_hints_change_nothing_read() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join(file_name(5));
         let records: Vec<_> = (0..70).map(record).collect();
@@ -940,8 +923,6 @@ mod tests {
         for i in [0, 69, 3, 3, 70, u32::MAX] {
             seg.will_need(i);
         }
-        let advised: Vec<u64> = seg.advised.iter().map(|w| w.load(Ordering::Relaxed)).collect();
-        assert_eq!(advised, [1 << 0 | 1 << 3, 1 << (69 - 64)]);
         let after: Vec<_> = (0..70).map(|i| seg.descriptor(i).map(<[u8]>::to_vec)).collect();
         assert_eq!(before, after);
         assert!(seg.verify().is_empty());

@@ -240,7 +240,8 @@ impl Snapshot {
 
     /// Asks the kernel to start reading what comparing `records` reads ([`Segment::will_need`]),
     /// unless a sample of them is in memory already: a gallery in the page cache would pay a
-    /// system call per record for nothing (a few percent of a search).
+    /// system call per record for nothing (a few percent of a search). The page cache itself
+    /// says what is read, so records evicted since an earlier search are asked for again.
     pub(crate) fn read_ahead<T: Sync>(&self, items: &[T], record: impl Fn(&T) -> RecordId + Sync) {
         const SAMPLE: usize = 32;
         let step = (items.len() / SAMPLE).max(1);

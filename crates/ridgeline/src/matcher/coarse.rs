@@ -554,14 +554,28 @@ fn best_pairs_avx2(probe: &Coarse, record: &[u64]) -> BestPairs {
     // Lane `k` of the interleaved order holds slot `SLOT_OF_LANE[k]` of its group.
     const SLOT_OF_LANE: [i32; 8] = [0, 4, 1, 5, 2, 6, 3, 7];
     // The same permutation of each group's eight bytes of the slot mask (`vpshufb` indexes
-    // within 16-byte halves, two groups each).
-    #[rustfmt::skip]
-    let bytes_in_lane_order = _mm256_setr_epi8(
-        0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15,
-        0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15,
-    );
-    // Its inverse on u32 lanes: even lanes first, then the odd ones.
-    let slot_order = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    // within 16-byte halves, two groups each), and its inverse on u32 lanes.
+    const LANE_ORDER_BYTES: [i8; 32] = {
+        let mut bytes = [0i8; 32];
+        let mut b = 0;
+        while b < 32 {
+            bytes[b] = (b % 16 / 8 * 8) as i8 + SLOT_OF_LANE[b % 8] as i8;
+            b += 1;
+        }
+        bytes
+    };
+    const SLOT_ORDER: [i32; 8] = {
+        let mut lanes = [0i32; 8];
+        let mut k = 0;
+        while k < 8 {
+            lanes[SLOT_OF_LANE[k] as usize] = k as i32;
+            k += 1;
+        }
+        lanes
+    };
+    // SAFETY (both loads): each array is 32 bytes.
+    let bytes_in_lane_order = unsafe { _mm256_loadu_si256(LANE_ORDER_BYTES.as_ptr().cast()) };
+    let slot_order = unsafe { _mm256_loadu_si256(SLOT_ORDER.as_ptr().cast()) };
 
     let pairable = pairable_slots(&record[RECORD_VALIDITY / 8..RECORD_VALIDITY / 8 + N]);
     let pairable_bytes: [i8; N] = std::array::from_fn(|slot| -((pairable >> slot & 1) as i8));

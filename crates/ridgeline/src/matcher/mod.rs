@@ -424,46 +424,44 @@ impl Matcher {
                 let j = compatible.trailing_zeros() as usize;
                 compatible &= compatible - 1;
                 let cb = candidate.cylinder(j);
-                if SECTION_COUNTS && !BLOCKED {
-                    // Word loops for layouts the blocked loop below does not take. With `a`, `b` each cylinder's bits
-                    // restricted to the cells valid in both, `|a|` and `|b|` come from the
-                    // per-cell counts (a few popcounts each instead of one per section), and
-                    // `|a ⊕ b| = |a| + |b| − 2·|a ∧ b|`: the same integers.
-                    let (mut sa, mut sb, mut shared, mut common) = (0u64, 0u64, 0u64, 0u64);
-                    for l in 0..LAYER_WORDS {
-                        let m = ca[l] & cb[l];
-                        common += m.count_ones() as u64;
-                        for p in 0..COUNT_PLANES {
-                            sa += ((planes_a[l][p] & m).count_ones() as u64) << p;
-                            sb += ((planes_b[j][l][p] & m).count_ones() as u64) << p;
-                        }
-                    }
-                    for w in 0..BIT_WORDS {
-                        let m = ca[w % LAYER_WORDS] & cb[w % LAYER_WORDS];
-                        shared +=
-                            (ca[LAYER_WORDS + w] & cb[LAYER_WORDS + w] & m).count_ones() as u64;
-                    }
-                    let sx = sa + sb - 2 * shared;
-                    let counts = sa + (sb << 16) + (sx << 32);
-                    if common as u32 >= self.min_common_cells && sa != 0 && sb != 0 {
-                        out.push(Pair::from_counts(counts, i, j));
-                    }
-                    continue;
-                }
                 if !BLOCKED {
-                    // The same with one popcount per section and count.
-                    let (mut sa, mut sb, mut sx, mut common) = (0u64, 0u64, 0u64, 0u64);
-                    for l in 0..LAYER_WORDS {
-                        common += (ca[l] & cb[l]).count_ones() as u64;
-                    }
-                    for w in 0..BIT_WORDS {
-                        let m = ca[w % LAYER_WORDS] & cb[w % LAYER_WORDS];
-                        let a = ca[LAYER_WORDS + w] & m;
-                        let b = cb[LAYER_WORDS + w] & m;
-                        sa += a.count_ones() as u64;
-                        sb += b.count_ones() as u64;
-                        sx += (a ^ b).count_ones() as u64;
-                    }
+                    // Word loops for layouts the blocked loop below does not take.
+                    let (sa, sb, sx, common) = if SECTION_COUNTS {
+                        // With `a`, `b` each cylinder's bits restricted to the cells valid in
+                        // both, `|a|` and `|b|` come from the per-cell counts (a few popcounts
+                        // each instead of one per section), and `|a ⊕ b| = |a| + |b| −
+                        // 2·|a ∧ b|`: the same integers.
+                        let (mut sa, mut sb, mut shared, mut common) = (0u64, 0u64, 0u64, 0u64);
+                        for l in 0..LAYER_WORDS {
+                            let m = ca[l] & cb[l];
+                            common += m.count_ones() as u64;
+                            for p in 0..COUNT_PLANES {
+                                sa += ((planes_a[l][p] & m).count_ones() as u64) << p;
+                                sb += ((planes_b[j][l][p] & m).count_ones() as u64) << p;
+                            }
+                        }
+                        for w in 0..BIT_WORDS {
+                            let m = ca[w % LAYER_WORDS] & cb[w % LAYER_WORDS];
+                            shared +=
+                                (ca[LAYER_WORDS + w] & cb[LAYER_WORDS + w] & m).count_ones() as u64;
+                        }
+                        (sa, sb, sa + sb - 2 * shared, common)
+                    } else {
+                        // One popcount per section and count.
+                        let (mut sa, mut sb, mut sx, mut common) = (0u64, 0u64, 0u64, 0u64);
+                        for l in 0..LAYER_WORDS {
+                            common += (ca[l] & cb[l]).count_ones() as u64;
+                        }
+                        for w in 0..BIT_WORDS {
+                            let m = ca[w % LAYER_WORDS] & cb[w % LAYER_WORDS];
+                            let a = ca[LAYER_WORDS + w] & m;
+                            let b = cb[LAYER_WORDS + w] & m;
+                            sa += a.count_ones() as u64;
+                            sb += b.count_ones() as u64;
+                            sx += (a ^ b).count_ones() as u64;
+                        }
+                        (sa, sb, sx, common)
+                    };
                     let counts = sa + (sb << 16) + (sx << 32);
                     if common as u32 >= self.min_common_cells && sa != 0 && sb != 0 {
                         out.push(Pair::from_counts(counts, i, j));
