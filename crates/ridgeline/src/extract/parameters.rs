@@ -16,8 +16,15 @@ pub(crate) const SEGMENTATION_CONTRAST_RELATIVE: f32 = 0.35;
 pub(crate) const SEGMENTATION_CONTRAST_PERCENTILE: f32 = 0.9;
 /// ... and it must reach this absolute standard deviation (grey levels) in any case.
 pub(crate) const SEGMENTATION_CONTRAST_MIN_GRAY: f32 = 5.0;
-/// Foreground also needs oriented structure: coherence of the gradients in a 3×3-block window.
+/// Foreground also needs oriented structure: coherence of the gradients summed over a window
+/// of blocks round the block.
 pub(crate) const SEGMENTATION_COHERENCE_MIN: f32 = 0.15;
+/// Side of that window, in blocks (odd): 5 blocks, 40 px, spans four or five ridge periods, so
+/// the random edges of a dry print's blotches and pores average out while the ridge flow, smooth
+/// over that distance, stays coherent. A 3-block window cut notches into good but blotchy print
+/// (DB3 110_3: `docs/ACCURACY.md`, "Segmentation: coherence over 5 × 5 blocks").
+pub(crate) const SEGMENTATION_COHERENCE_WINDOW_BLOCKS: usize = 5;
+const _: () = assert!(SEGMENTATION_COHERENCE_WINDOW_BLOCKS % 2 == 1);
 /// Connected foreground regions smaller than this fraction of the largest are dropped.
 pub(crate) const SEGMENTATION_MIN_REGION_FRACTION: f32 = 0.2;
 

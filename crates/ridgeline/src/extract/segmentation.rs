@@ -2,7 +2,7 @@
 //!
 //! A block is foreground when it has both contrast (grey-level standard deviation, relative to
 //! the print's own typical contrast so that faint dry prints are not lost) and oriented
-//! structure (coherence of the gradient structure tensor over the 3×3 blocks around it). The
+//! structure (coherence of the gradient structure tensor over the 5×5 blocks around it). The
 //! block mask is then cleaned up morphologically: a majority vote removes speckle, small
 //! regions are dropped and holes are filled. The mask is not eroded: minutiae near its edge are
 //! judged by the filtering stage, which keeps those whose ridges are well inside.
@@ -38,6 +38,7 @@ pub(crate) fn compute(gradients: &BlockGradients) -> Mask {
     let grid = gradients.grid;
     let (cols, rows) = (grid.cols, grid.rows);
     let threshold = contrast_threshold(&gradients.std_dev.data);
+    let reach = SEGMENTATION_COHERENCE_WINDOW_BLOCKS / 2;
     let mut blocks = Plane::filled(cols, rows, false);
     for by in 0..rows {
         for bx in 0..cols {
@@ -46,8 +47,8 @@ pub(crate) fn compute(gradients: &BlockGradients) -> Mask {
                 continue;
             }
             let (mut xx, mut yy, mut xy) = (0.0, 0.0, 0.0);
-            for ny in by.saturating_sub(1)..(by + 2).min(rows) {
-                for nx in bx.saturating_sub(1)..(bx + 2).min(cols) {
+            for ny in by.saturating_sub(reach)..(by + reach + 1).min(rows) {
+                for nx in bx.saturating_sub(reach)..(bx + reach + 1).min(cols) {
                     let n = ny * cols + nx;
                     xx += gradients.gxx.data[n];
                     yy += gradients.gyy.data[n];
