@@ -108,6 +108,15 @@ fn bench_people_reports_fnir_one_finger_against_two_and_fpir() {
         assert_eq!(again["genuine"][mode]["errors"], v["genuine"][mode]["errors"], "{mode}");
         assert_eq!(again["walk_ins"][mode]["errors"], v["walk_ins"][mode]["errors"], "{mode}");
     }
+
+    // A gallery whose templates are not the ones this build makes (another generator or
+    // extractor built it) is built afresh, never searched as if it were this population.
+    let marker = gallery.join("bench-population.txt");
+    let text = std::fs::read_to_string(&marker).expect("population marker");
+    let line = text.lines().find(|l| l.starts_with("templates ")).expect("templates line");
+    std::fs::write(&marker, text.replace(line, "templates 0123456789abcdef")).expect("marker");
+    let rebuilt = run(&["--no-real"]);
+    assert!(rate(&rebuilt, "build_s") > 0.0, "{rebuilt}");
 }
 
 #[test]

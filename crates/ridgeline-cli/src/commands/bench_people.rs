@@ -39,7 +39,7 @@ use ridgeline::gallery::{
 use ridgeline::Template;
 use ridgeline_synth::templates::TemplateConfig;
 
-use super::bench_search::{build_gallery, percentile, Population};
+use super::bench_search::{build_gallery, percentile, templates_digest, Population};
 use crate::progress::Progress;
 
 /// Finger positions enrolled per subject, in order: the index fingers first (right 2, left 7),
@@ -402,13 +402,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ))
     });
     let real_people: Vec<&RealPerson> = real.iter().flat_map(|r| &r.people).collect();
+    // The real people's templates come from the extractor of this build: a gallery enrolled by
+    // another extractor is built afresh.
     let population_id = format!(
         "synth-people seed {} subjects {n} fingers {fingers}; real {}\n",
         args.seed,
         real.as_ref().map_or("none".to_string(), |r| format!(
-            "{} people of {}",
+            "{} people of {}, templates {:016x}",
             r.people.len(),
-            r.sets.join(" ")
+            r.sets.join(" "),
+            templates_digest(r.people.iter().flat_map(|p| &p.enrolled))
         ))
     );
     let build_s =

@@ -125,8 +125,35 @@ fn build(
 /// Builds a bench gallery in `dir` from `items` items, item `k` giving the records
 /// `record(k)` (subject id, finger position, template; none leaves the item out), or reuses the
 /// one already there if it holds this very population: the one `population_id` names
-/// (generator, seed, size), complete. Returns the seconds spent building (0 when reused).
-/// `unit` names what the progress counts.
+/// (generator, seed, size), whose first and last items' templates are those `record` gives
+/// now (so a changed generator or extractor builds afresh), complete. Returns the seconds spent
+/// building (0 when reused). `unit` names what the progress counts.
+/// A digest (FNV-1a, 64 bits) of templates' contents, to tell whether a stored bench gallery
+/// was built from the same templates.
+pub(super) fn templates_digest<'a>(templates: impl IntoIterator<Item = &'a Template>) -> u64 {
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            hash = (hash ^ u64::from(b)).wrapping_mul(PRIME);
+        }
+    };
+    for t in templates {
+        eat(&t.width.to_le_bytes());
+        eat(&t.height.to_le_bytes());
+        eat(&t.dpi.to_le_bytes());
+        eat(&[t.quality]);
+        eat(&(t.minutiae.len() as u64).to_le_bytes());
+        for m in &t.minutiae {
+            eat(&m.x.to_bits().to_le_bytes());
+            eat(&m.y.to_bits().to_le_bytes());
+            eat(&m.angle.to_bits().to_le_bytes());
+            eat(&[m.kind as u8, m.quality]);
+        }
+    }
+    hash
+}
+
 pub(super) fn build_gallery(
     dir: &std::path::Path,
     population_id: &str,
@@ -138,7 +165,14 @@ pub(super) fn build_gallery(
     use rayon::prelude::*;
     // The marker is written last, naming the population and the records it came to.
     let marker = dir.join(POPULATION_MARKER);
-    let marker_text = |records: usize| format!("{population_id}records {records}\n");
+    let mut sample = Vec::new();
+    for k in [0, items.saturating_sub(1)].into_iter().filter(|&k| k < items) {
+        sample.extend(record(k)?.into_iter().map(|(_, _, t)| t));
+    }
+    let sample_digest = templates_digest(&sample);
+    let marker_text = |records: usize| {
+        format!("{population_id}templates {sample_digest:016x}\nrecords {records}\n")
+    };
     if dir.join("MANIFEST").exists() {
         match Gallery::open_with(dir, OpenMode::ReadOnly, &unaudited()) {
             Ok(g) => {
