@@ -1,0 +1,113 @@
+//! How the impostor tail depends on how few minutiae a print has: each template of the four
+//! FVC2002 B sets (our extractor, and the ISO templates beside the images) is cut down to its
+//! `k` minutiae nearest their centroid, a small print of `k` minutiae, and compared with every
+//! whole template of the other fingers of its set (impostors) and of its own finger (genuine).
+//! For each `k` it prints the share of impostors above the calibrated thresholds at FMR 10⁻⁴,
+//! 10⁻⁶ and 10⁻⁸, the highest impostor, and the genuine FNMR at the 10⁻⁴ threshold:
+//!
+//! `cargo run --release -p ridgeline --example sparse_tail -- ../shared/datasets/fvc2002`
+//!
+//! The calibration table is fitted on whole prints; a row whose observed share exceeds its
+//! nominal FMR says that prints that sparse are not covered by it.
+
+use rayon::prelude::*;
+use ridgeline::matcher::{calibration, MatchTemplate, Matcher};
+use ridgeline::Template;
+
+const SETS: [(&str, u32); 4] = [("DB1_B", 500), ("DB2_B", 569), ("DB3_B", 500), ("DB4_B", 500)];
+/// Minutiae kept in the cut-down prints; `usize::MAX` keeps every print whole (the reference).
+const COUNTS: [usize; 10] = [6, 7, 8, 9, 10, 12, 14, 16, 20, usize::MAX];
+/// Nominal FMRs whose thresholds are checked.
+const FMRS: [f64; 3] = [1e-4, 1e-6, 1e-8];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = std::env::args().nth(1).ok_or("usage: sparse_tail DATASETS_DIR/fvc2002")?;
+    let matcher = Matcher::new();
+    // (set, finger, template) of every print that loads.
+    let mut prints: Vec<(usize, u32, Template)> = Vec::new();
+    for (s, (set, dpi)) in SETS.iter().enumerate() {
+        for finger in 101..=110 {
+            for impression in 1..=8 {
+                let base = format!("{root}/{set}/{finger}_{impression}");
+                let image = ridgeline::FingerImage::open(format!("{base}.tif"), Some(*dpi));
+                if let Ok(t) =
+                    image.and_then(|i| ridgeline::extract::Extractor::default().extract(&i))
+                {
+                    prints.push((s, finger, t));
+                }
+                if let Ok(bytes) = std::fs::read(format!("{base}.iso")) {
+                    let mut t = ridgeline::formats::decode_template(&bytes)?;
+                    t.dpi = *dpi;
+                    prints.push((s + SETS.len(), finger, t));
+                }
+            }
+        }
+    }
+    if prints.len() < 100 {
+        return Err(format!("only {} prints; is {root} the fvc2002 folder?", prints.len()).into());
+    }
+    let whole: Vec<MatchTemplate> = prints.iter().map(|p| MatchTemplate::prepare(&p.2)).collect();
+    let thresholds: Vec<f64> = FMRS.iter().map(|&f| calibration::threshold_for_fmr(f)).collect();
+    println!(
+        "thresholds: {}",
+        FMRS.iter()
+            .zip(&thresholds)
+            .map(|(f, t)| format!("FMR {f:e} at {t:.4}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("| minutiae kept | prints | impostors | above 1e-4 | above 1e-6 | above 1e-8 | highest impostor | genuine FNMR at 1e-4 |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for k in COUNTS {
+        let sparse: Vec<Option<MatchTemplate>> = prints
+            .iter()
+            .map(|p| {
+                let keep = k == usize::MAX || p.2.minutiae.len() >= k;
+                keep.then(|| MatchTemplate::prepare(&nearest_centre(&p.2, k)))
+            })
+            .collect();
+        let pairs: Vec<(usize, usize)> = (0..prints.len())
+            .filter(|&a| sparse[a].is_some())
+            .flat_map(|a| (0..prints.len()).map(move |b| (a, b)))
+            .filter(|&(a, b)| a != b && prints[a].0 == prints[b].0)
+            .collect();
+        let scored: Vec<(bool, f64)> = pairs
+            .par_iter()
+            .filter_map(|&(a, b)| {
+                let probe = sparse[a].as_ref()?;
+                Some((prints[a].1 == prints[b].1, matcher.compare(probe.view(), whole[b].view())))
+            })
+            .collect();
+        let impostors: Vec<f64> = scored.iter().filter(|s| !s.0).map(|s| s.1).collect();
+        let genuine: Vec<f64> = scored.iter().filter(|s| s.0).map(|s| s.1).collect();
+        let share = |t: f64| impostors.iter().filter(|&&s| s >= t).count();
+        let highest = impostors.iter().copied().fold(0.0, f64::max);
+        let missed = genuine.iter().filter(|&&s| s < thresholds[0]).count();
+        let kept = if k == usize::MAX { "all".to_string() } else { k.to_string() };
+        println!(
+            "| {kept} | {} | {} | {} | {} | {} | {highest:.4} | {:.1} % |",
+            sparse.iter().flatten().count(),
+            impostors.len(),
+            share(thresholds[0]),
+            share(thresholds[1]),
+            share(thresholds[2]),
+            100.0 * missed as f64 / genuine.len().max(1) as f64
+        );
+    }
+    Ok(())
+}
+
+/// The template cut down to its `k` minutiae nearest their centroid.
+fn nearest_centre(t: &Template, k: usize) -> Template {
+    let n = t.minutiae.len().max(1) as f32;
+    let cx = t.minutiae.iter().map(|m| m.x).sum::<f32>() / n;
+    let cy = t.minutiae.iter().map(|m| m.y).sum::<f32>() / n;
+    let mut minutiae = t.minutiae.clone();
+    minutiae.sort_by(|a, b| {
+        let da = (a.x - cx).hypot(a.y - cy);
+        let db = (b.x - cx).hypot(b.y - cy);
+        da.total_cmp(&db)
+    });
+    minutiae.truncate(k);
+    Template { minutiae, ..t.clone() }
+}
