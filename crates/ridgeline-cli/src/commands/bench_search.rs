@@ -122,12 +122,6 @@ fn build(
     })
 }
 
-/// Builds a bench gallery in `dir` from `items` items, item `k` giving the records
-/// `record(k)` (subject id, finger position, template; none leaves the item out), or reuses the
-/// one already there if it holds this very population: the one `population_id` names
-/// (generator, seed, size), whose first and last items' templates are those `record` gives
-/// now (so a changed generator or extractor builds afresh), complete. Returns the seconds spent
-/// building (0 when reused). `unit` names what the progress counts.
 /// A digest (FNV-1a, 64 bits) of templates' contents, to tell whether a stored bench gallery
 /// was built from the same templates.
 pub(super) fn templates_digest<'a>(templates: impl IntoIterator<Item = &'a Template>) -> u64 {
@@ -154,6 +148,12 @@ pub(super) fn templates_digest<'a>(templates: impl IntoIterator<Item = &'a Templ
     hash
 }
 
+/// Builds a bench gallery in `dir` from `items` items, item `k` giving the records
+/// `record(k)` (subject id, finger position, template; none leaves the item out), or reuses the
+/// one already there if it holds this very population: the one `population_id` names
+/// (generator, seed, size), whose first and last items' templates are those `record` gives
+/// now (so a changed generator or extractor builds afresh), complete. Returns the seconds spent
+/// building (0 when reused). `unit` names what the progress counts.
 pub(super) fn build_gallery(
     dir: &std::path::Path,
     population_id: &str,
