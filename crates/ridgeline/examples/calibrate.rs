@@ -12,7 +12,9 @@
 use rayon::prelude::*;
 use ridgeline::matcher::{MatchTemplate, Matcher};
 
-const SETS: [(&str, u32); 4] = [("DB1_B", 500), ("DB2_B", 569), ("DB3_B", 500), ("DB4_B", 500)];
+#[path = "support/fvc.rs"]
+mod fvc;
+use fvc::SETS;
 /// The table's upper tail, where the extrapolation slope is fitted.
 const TAIL_FMR: f64 = 0.01;
 
@@ -119,21 +121,10 @@ fn load(
     impression: u32,
     dpi: u32,
     kind: &str,
-) -> Result<Option<ridgeline::Template>, Box<dyn std::error::Error>> {
+) -> Result<Option<ridgeline::Template>, String> {
     let base = format!("{root}/{set}/{finger}_{impression}");
     match kind {
-        "iso" => {
-            let bytes = std::fs::read(format!("{base}.iso"))?;
-            let mut t = ridgeline::formats::decode_template(&bytes)?;
-            t.dpi = dpi;
-            Ok(Some(t))
-        }
-        _ => Ok(extract(&format!("{base}.tif"), dpi)),
+        "iso" => fvc::iso(&format!("{base}.iso"), dpi).map(Some),
+        _ => Ok(fvc::extract(&format!("{base}.tif"), dpi)),
     }
-}
-
-/// Our extractor's template of an image, `None` where the extractor fails on it.
-fn extract(path: &str, dpi: u32) -> Option<ridgeline::Template> {
-    let image = ridgeline::FingerImage::open(path, Some(dpi)).ok()?;
-    ridgeline::extract::Extractor::new(Default::default()).extract(&image).ok()
 }

@@ -14,7 +14,9 @@ use ridgeline::matcher::{MatchTemplate, Matcher};
 mod thread_time;
 use thread_time::thread_cpu_seconds;
 
-const SETS: [(&str, u32); 4] = [("DB1_B", 500), ("DB2_B", 569), ("DB3_B", 500), ("DB4_B", 500)];
+#[path = "support/fvc.rs"]
+mod fvc;
+use fvc::SETS;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root =
@@ -31,11 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut prepared = Vec::new();
         for finger in 101..=110 {
             for impression in 1..=8 {
-                let path = format!("{root}/{set}/{finger}_{impression}.iso");
-                let bytes = std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?;
-                let mut template = ridgeline::formats::decode_template(&bytes)
-                    .map_err(|e| format!("{path}: {e}"))?;
-                template.dpi = dpi;
+                let template = fvc::iso(&format!("{root}/{set}/{finger}_{impression}.iso"), dpi)?;
                 prepared.push(MatchTemplate::prepare(&template));
             }
         }

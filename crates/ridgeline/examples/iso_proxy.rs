@@ -16,6 +16,9 @@ use std::time::Instant;
 use ridgeline::extract::{Extractor, ExtractorConfig};
 use ridgeline::{FingerImage, MinutiaKind, Template};
 
+#[path = "support/fvc.rs"]
+mod fvc;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let max_px: f32 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10.0);
@@ -28,7 +31,7 @@ fn main() {
     }
     let extractor = Extractor::new(ExtractorConfig::default());
     println!("set    recall  precision  ours/img  theirs/img  dir_ok(end) dir_ok(bif) kind_ok  median_ms");
-    for (set, dpi) in [("DB1_B", 500), ("DB2_B", 569), ("DB3_B", 500), ("DB4_B", 500)] {
+    for (set, dpi) in fvc::SETS {
         let mut totals = Totals::default();
         let mut times = Vec::new();
         let mut names: Vec<PathBuf> = std::fs::read_dir(root.join(set))

@@ -14,7 +14,10 @@ use rayon::prelude::*;
 use ridgeline::matcher::{calibration, MatchTemplate, Matcher};
 use ridgeline::Template;
 
-const SETS: [(&str, u32); 4] = [("DB1_B", 500), ("DB2_B", 569), ("DB3_B", 500), ("DB4_B", 500)];
+#[path = "support/fvc.rs"]
+mod fvc;
+use fvc::SETS;
+
 /// Minutiae kept in the cut-down prints; `usize::MAX` keeps every print whole (the reference).
 const COUNTS: [usize; 10] = [6, 7, 8, 9, 10, 12, 14, 16, 20, usize::MAX];
 /// Nominal FMRs whose thresholds are checked.
@@ -29,16 +32,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for finger in 101..=110 {
             for impression in 1..=8 {
                 let base = format!("{root}/{set}/{finger}_{impression}");
-                let image = ridgeline::FingerImage::open(format!("{base}.tif"), Some(*dpi));
-                if let Ok(t) =
-                    image.and_then(|i| ridgeline::extract::Extractor::default().extract(&i))
-                {
+                if let Some(t) = fvc::extract(&format!("{base}.tif"), *dpi) {
                     prints.push((s, finger, t));
                 }
-                if let Ok(bytes) = std::fs::read(format!("{base}.iso")) {
-                    let mut t = ridgeline::formats::decode_template(&bytes)?;
-                    t.dpi = *dpi;
-                    prints.push((s + SETS.len(), finger, t));
+                // A missing ISO file is skipped; one that is there must decode.
+                let iso = format!("{base}.iso");
+                if std::path::Path::new(&iso).exists() {
+                    prints.push((s + SETS.len(), finger, fvc::iso(&iso, *dpi)?));
                 }
             }
         }

@@ -22,7 +22,9 @@ use ridgeline::matcher::{MatchTemplate, Matcher};
 mod thread_time;
 use thread_time::thread_cpu_seconds;
 
-const SETS: [(&str, u32); 4] = [("DB1_B", 500), ("DB2_B", 569), ("DB3_B", 500), ("DB4_B", 500)];
+#[path = "support/fvc.rs"]
+mod fvc;
+use fvc::{extract, SETS};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = std::env::args().nth(1).ok_or("usage: template_tradeoff DATASETS_DIR/fvc2002")?;
@@ -117,9 +119,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     println!("{report}");
     Ok(())
-}
-
-fn extract(path: &str, dpi: u32) -> Option<ridgeline::Template> {
-    let image = ridgeline::FingerImage::open(path, Some(dpi)).ok()?;
-    ridgeline::extract::Extractor::new(Default::default()).extract(&image).ok()
 }

@@ -21,7 +21,7 @@ pub(crate) const SEGMENTATION_CONTRAST_MIN_GRAY: f32 = 5.0;
 pub(crate) const SEGMENTATION_COHERENCE_MIN: f32 = 0.15;
 /// Side of that window, in blocks (odd): 5 blocks, 40 px, spans four or five ridge periods, so
 /// the random edges of a dry print's blotches and pores average out while the ridge flow, smooth
-/// over that distance, stays coherent. A 3-block window cut notches into good but blotchy print
+/// over that distance, stays coherent. A 3-block window cuts notches into good but blotchy print
 /// (DB3 110_3: `docs/ACCURACY.md`, "Segmentation: coherence over 5 × 5 blocks").
 pub(crate) const SEGMENTATION_COHERENCE_WINDOW_BLOCKS: usize = 5;
 const _: () = assert!(SEGMENTATION_COHERENCE_WINDOW_BLOCKS % 2 == 1);
