@@ -7,16 +7,15 @@
 //!
 //! `cargo run --release -p ridgeline --example sparse_tail -- ../shared/datasets/fvc2002`
 //!
-//! The calibration table is fitted on whole prints; a row whose observed share exceeds its
-//! nominal FMR says that prints that sparse are not covered by it.
+//! The calibration table is fitted on whole prints, and the matcher maps the scores of sparse
+//! comparisons onto their scale; a row whose observed share exceeds its nominal FMR says that
+//! prints that sparse are not covered. `--raw` measures the scores without that map.
 
 use rayon::prelude::*;
-use ridgeline::matcher::{calibration, MatchTemplate, Matcher};
-use ridgeline::Template;
+use ridgeline::matcher::{calibration, MatchTemplate, Matcher, Tuning};
 
 #[path = "support/fvc.rs"]
 mod fvc;
-use fvc::SETS;
 
 /// Minutiae kept in the cut-down prints; `usize::MAX` keeps every print whole (the reference).
 const COUNTS: [usize; 10] = [6, 7, 8, 9, 10, 12, 14, 16, 20, usize::MAX];
@@ -24,29 +23,18 @@ const COUNTS: [usize; 10] = [6, 7, 8, 9, 10, 12, 14, 16, 20, usize::MAX];
 const FMRS: [f64; 3] = [1e-4, 1e-6, 1e-8];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = std::env::args().nth(1).ok_or("usage: sparse_tail DATASETS_DIR/fvc2002")?;
-    let matcher = Matcher::new();
-    // (set, finger, template) of every print that loads.
-    let mut prints: Vec<(usize, u32, Template)> = Vec::new();
-    for (s, (set, dpi)) in SETS.iter().enumerate() {
-        for finger in 101..=110 {
-            for impression in 1..=8 {
-                let base = format!("{root}/{set}/{finger}_{impression}");
-                if let Some(t) = fvc::extract(&format!("{base}.tif"), *dpi) {
-                    prints.push((s, finger, t));
-                }
-                // A missing ISO file is skipped; one that is there must decode.
-                let iso = format!("{base}.iso");
-                if std::path::Path::new(&iso).exists() {
-                    prints.push((s + SETS.len(), finger, fvc::iso(&iso, *dpi)?));
-                }
-            }
-        }
-    }
-    if prints.len() < 100 {
-        return Err(format!("only {} prints; is {root} the fvc2002 folder?", prints.len()).into());
-    }
-    let whole: Vec<MatchTemplate> = prints.iter().map(|p| MatchTemplate::prepare(&p.2)).collect();
+    let mut args = std::env::args().skip(1);
+    let usage = "usage: sparse_tail DATASETS_DIR/fvc2002 [--raw]";
+    let root = args.next().ok_or(usage)?;
+    let sparse_calibration = match args.next().as_deref() {
+        None => true,
+        Some("--raw") => false,
+        Some(_) => return Err(usage.into()),
+    };
+    let matcher = Matcher::new().with_tuning(Tuning { sparse_calibration, ..Tuning::default() });
+    let prints = fvc::load_prints(&root)?;
+    let whole: Vec<MatchTemplate> =
+        prints.iter().map(|p| MatchTemplate::prepare(&p.template)).collect();
     let thresholds: Vec<f64> = FMRS.iter().map(|&f| calibration::threshold_for_fmr(f)).collect();
     println!(
         "thresholds: {}",
@@ -62,20 +50,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let sparse: Vec<Option<MatchTemplate>> = prints
             .iter()
             .map(|p| {
-                let keep = k == usize::MAX || p.2.minutiae.len() >= k;
-                keep.then(|| MatchTemplate::prepare(&nearest_centre(&p.2, k)))
+                let keep = k == usize::MAX || p.template.minutiae.len() >= k;
+                keep.then(|| MatchTemplate::prepare(&fvc::nearest_centre(&p.template, k)))
             })
             .collect();
         let pairs: Vec<(usize, usize)> = (0..prints.len())
             .filter(|&a| sparse[a].is_some())
             .flat_map(|a| (0..prints.len()).map(move |b| (a, b)))
-            .filter(|&(a, b)| a != b && prints[a].0 == prints[b].0)
+            .filter(|&(a, b)| a != b && prints[a].source == prints[b].source)
             .collect();
         let scored: Vec<(bool, f64)> = pairs
             .par_iter()
             .filter_map(|&(a, b)| {
                 let probe = sparse[a].as_ref()?;
-                Some((prints[a].1 == prints[b].1, matcher.compare(probe.view(), whole[b].view())))
+                Some((
+                    prints[a].finger == prints[b].finger,
+                    matcher.compare(probe.view(), whole[b].view()),
+                ))
             })
             .collect();
         let impostors: Vec<f64> = scored.iter().filter(|s| !s.0).map(|s| s.1).collect();
@@ -95,19 +86,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     Ok(())
-}
-
-/// The template cut down to its `k` minutiae nearest their centroid.
-fn nearest_centre(t: &Template, k: usize) -> Template {
-    let n = t.minutiae.len().max(1) as f32;
-    let cx = t.minutiae.iter().map(|m| m.x).sum::<f32>() / n;
-    let cy = t.minutiae.iter().map(|m| m.y).sum::<f32>() / n;
-    let mut minutiae = t.minutiae.clone();
-    minutiae.sort_by(|a, b| {
-        let da = (a.x - cx).hypot(a.y - cy);
-        let db = (b.x - cx).hypot(b.y - cy);
-        da.total_cmp(&db)
-    });
-    minutiae.truncate(k);
-    Template { minutiae, ..t.clone() }
 }

@@ -23,3 +23,69 @@ pub fn iso(path: &str, dpi: u32) -> Result<Template, String> {
     template.dpi = dpi;
     Ok(template)
 }
+
+/// One print of the sets: `source` is the set's index in [`SETS`] for our extractor's templates
+/// and that index plus `SETS.len()` for the ISO templates.
+pub struct Print {
+    pub source: usize,
+    pub finger: u32,
+    pub template: Template,
+}
+
+impl Print {
+    /// The set the print belongs to, whichever extractor made it.
+    pub fn set(&self) -> usize {
+        self.source % SETS.len()
+    }
+}
+
+/// Every print of the sets under `root` (the `fvc2002` folder) that loads, from our extractor
+/// and from the ISO files. A missing ISO file is skipped; one that is there must decode.
+pub fn load_prints(root: &str) -> Result<Vec<Print>, String> {
+    let mut prints = Vec::new();
+    for (s, (set, dpi)) in SETS.iter().enumerate() {
+        for finger in 101..=110 {
+            for impression in 1..=8 {
+                let base = format!("{root}/{set}/{finger}_{impression}");
+                if let Some(template) = extract(&format!("{base}.tif"), *dpi) {
+                    prints.push(Print { source: s, finger, template });
+                }
+                let iso_path = format!("{base}.iso");
+                if std::path::Path::new(&iso_path).exists() {
+                    let template = iso(&iso_path, *dpi)?;
+                    prints.push(Print { source: s + SETS.len(), finger, template });
+                }
+            }
+        }
+    }
+    if prints.len() < 100 {
+        return Err(format!("only {} prints; is {root} the fvc2002 folder?", prints.len()));
+    }
+    Ok(prints)
+}
+
+/// The template cut down to its `k` minutiae nearest their centroid: a small print.
+pub fn nearest_centre(t: &Template, k: usize) -> Template {
+    let n = t.minutiae.len().max(1) as f32;
+    let cx = t.minutiae.iter().map(|m| m.x).sum::<f32>() / n;
+    let cy = t.minutiae.iter().map(|m| m.y).sum::<f32>() / n;
+    let mut minutiae = t.minutiae.clone();
+    minutiae.sort_by(|a, b| {
+        let da = (a.x - cx).hypot(a.y - cy);
+        let db = (b.x - cx).hypot(b.y - cy);
+        da.total_cmp(&db)
+    });
+    minutiae.truncate(k);
+    Template { minutiae, ..t.clone() }
+}
+
+/// The template cut down to its `k` best minutiae by quality (ties by position): a whole print
+/// on which few minutiae were found, as on a dry finger.
+pub fn best_quality(t: &Template, k: usize) -> Template {
+    let mut minutiae = t.minutiae.clone();
+    minutiae.sort_by(|a, b| {
+        b.quality.cmp(&a.quality).then(a.y.total_cmp(&b.y)).then(a.x.total_cmp(&b.x))
+    });
+    minutiae.truncate(k);
+    Template { minutiae, ..t.clone() }
+}

@@ -10,8 +10,20 @@
 //! impostor score the table cannot resolve the FMR; there the log-linear slope of the table's
 //! upper tail is extrapolated, which is an estimate, stated as such in the docs. Both directions
 //! are strictly monotone: a higher score never has a higher FMR.
+//!
+//! The table holds for whole prints. A comparison in which one print has few minutiae scores
+//! high by chance far more often (a handful of chance pairs make up most of what it shows), so
+//! before any decision its raw score is lowered to the whole-print score with the same share of
+//! impostors at or above it (`sparse_to_whole`, [`map_sparse_score`]): one scale and one table,
+//! whatever the count. The map is generated too, into `sparse_table.rs`, by `cargo run
+//! --release -p ridgeline --example calibrate_sparse -- ../shared/datasets/fvc2002`.
 
 use super::calibration_table::{FMR_TABLE, TAIL_LOG10_SLOPE};
+use super::sparse_table::SPARSE_MAPS;
+
+/// Prepared minutiae from which a comparison counts as one of whole prints: its score is what
+/// the calibration table describes as it is. The smaller print's count decides.
+pub const WHOLE_PRINT_MINUTIAE: usize = 20;
 
 /// Lowest FMR the functions report or accept (extrapolation stops here).
 pub(crate) const MIN_FMR: f64 = 1e-12;
@@ -71,6 +83,58 @@ pub fn threshold_for_fmr(fmr: f64) -> f64 {
     s0 + t * (s1 - s0)
 }
 
+/// The score of a comparison whose smaller print has `minutiae` prepared minutiae, on the scale
+/// of whole prints: unchanged from [`WHOLE_PRINT_MINUTIAE`] up, otherwise mapped by the fitted
+/// map of that count ([`map_sparse_score`]).
+pub(crate) fn sparse_to_whole(minutiae: usize, score: f64) -> f64 {
+    if minutiae >= WHOLE_PRINT_MINUTIAE {
+        return score;
+    }
+    match SPARSE_MAPS.get(minutiae) {
+        Some(points) => map_sparse_score(points, score),
+        None => score,
+    }
+}
+
+/// Applies one count's map. `points` are `(raw score, whole-print score)` pairs with the same
+/// impostor share, both rising. Between points the map is linear; below the first it scales
+/// through zero; above the last it continues with the slope of the last three intervals, never
+/// steeper than one, since the tail beyond the fitted points is not measured. A score is never
+/// raised: the map corrects chance agreement, it does not lend sparse prints evidence. An empty
+/// map leaves the score as it is.
+pub fn map_sparse_score(points: &[(f64, f64)], score: f64) -> f64 {
+    let (Some(&(first_raw, first_whole)), Some(&(last_raw, last_whole))) =
+        (points.first(), points.last())
+    else {
+        return score;
+    };
+    if score.is_nan() {
+        return score;
+    }
+    let mapped = if score <= first_raw {
+        if first_raw > 0.0 {
+            score * first_whole / first_raw
+        } else {
+            first_whole
+        }
+    } else if score >= last_raw {
+        let (back_raw, back_whole) = points[points.len().saturating_sub(4)];
+        let slope = if last_raw > back_raw {
+            ((last_whole - back_whole) / (last_raw - back_raw)).clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
+        last_whole + slope * (score - last_raw)
+    } else {
+        // First point above `score`; exists because score < last_raw.
+        let hi = points.partition_point(|&(raw, _)| raw <= score);
+        let (r0, w0) = points[hi - 1];
+        let (r1, w1) = points[hi];
+        w0 + (score - r0) / (r1 - r0) * (w1 - w0)
+    };
+    mapped.min(score)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +149,46 @@ mod tests {
         assert!(FMR_TABLE.iter().all(|&(_, f)| f > 0.0 && f <= 1.0));
         // The table is generated, so the check runs on whatever file is checked in.
         assert!(std::hint::black_box(TAIL_LOG10_SLOPE) < 0.0);
+    }
+
+    #[test]
+    fn sparse_maps_cover_every_count_and_rise() {
+        assert_eq!(SPARSE_MAPS.len(), WHOLE_PRINT_MINUTIAE);
+        for (n, points) in SPARSE_MAPS.iter().enumerate() {
+            assert!(!points.is_empty(), "{n} minutiae: no map");
+            for w in points.windows(2) {
+                assert!(w[0].0 < w[1].0, "{n} minutiae: raw scores rise: {w:?}");
+                assert!(w[0].1 <= w[1].1, "{n} minutiae: whole-print scores rise: {w:?}");
+            }
+            assert!(points
+                .iter()
+                .all(|&(r, w)| (0.0..=1.0).contains(&r) && (0.0..=1.0).contains(&w)));
+        }
+    }
+
+    #[test]
+    fn sparse_scores_map_monotonically_and_never_rise() {
+        for n in 0..=WHOLE_PRINT_MINUTIAE + 5 {
+            let mut last = f64::NEG_INFINITY;
+            for i in 0..=1000 {
+                let s = i as f64 / 1000.0;
+                let m = sparse_to_whole(n, s);
+                assert!(m >= last, "{n} minutiae, score {s}: {m} < {last}");
+                assert!(m <= s && m >= 0.0, "{n} minutiae, score {s}: mapped to {m}");
+                last = m;
+            }
+            if n >= WHOLE_PRINT_MINUTIAE {
+                assert_eq!(sparse_to_whole(n, 0.3), 0.3, "whole prints keep their score");
+            }
+        }
+        assert!(sparse_to_whole(3, f64::NAN).is_nan());
+        // The map's shape on a small map: linear between points, scaled below, tail slope capped.
+        let points = [(0.1, 0.05), (0.2, 0.08), (0.3, 0.1), (0.4, 0.15)];
+        assert!((map_sparse_score(&points, 0.05) - 0.025).abs() < 1e-12);
+        assert!((map_sparse_score(&points, 0.25) - 0.09).abs() < 1e-12);
+        // Beyond the last point: slope (0.15 − 0.05) / (0.4 − 0.1) = 1/3.
+        assert!((map_sparse_score(&points, 0.7) - (0.15 + 0.1)).abs() < 1e-12);
+        assert_eq!(map_sparse_score(&[], 0.4), 0.4);
     }
 
     #[test]

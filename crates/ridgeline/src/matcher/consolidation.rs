@@ -30,6 +30,10 @@ pub struct Tuning {
     pub agreement_weight: f32,
     /// `COMPATIBLE_POSITION_ERROR_PER_PX`.
     pub relaxation_error_per_px: f32,
+    /// Whether the score of a comparison of sparse prints is mapped onto the whole-print scale
+    /// ([`super::calibration::map_sparse_score`]). Off only to measure the raw scores that map
+    /// is fitted on.
+    pub sparse_calibration: bool,
 }
 
 impl Default for Tuning {
@@ -40,6 +44,7 @@ impl Default for Tuning {
             agreement_position_error_px: AGREEMENT_POSITION_ERROR_PX,
             agreement_weight: AGREEMENT_WEIGHT,
             relaxation_error_per_px: COMPATIBLE_POSITION_ERROR_PER_PX,
+            sparse_calibration: true,
         }
     }
 }

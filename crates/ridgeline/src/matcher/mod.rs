@@ -24,8 +24,12 @@
 //!    apart are judged on the area both show.
 //! 5. **Score.** The mean relaxed similarity of the best `n_p` pairs, `n_p` growing with the
 //!    smaller minutiae count, fused with the global agreement at a small weight
-//!    (`parameters::AGREEMENT_WEIGHT`). The score lies in `[0, 1]`; [`calibration`] maps it to
-//!    an estimated false match rate.
+//!    (`parameters::AGREEMENT_WEIGHT`). The score lies in `[0, 1]`.
+//! 6. **One scale.** When the smaller print has fewer than
+//!    [`calibration::WHOLE_PRINT_MINUTIAE`] minutiae, chance reaches a given score far more
+//!    often, so the score is lowered to the whole-print score with the same impostor share
+//!    (`calibration::sparse_to_whole`). [`calibration`] then maps any score to an estimated
+//!    false match rate.
 
 pub mod calibration;
 mod calibration_table;
@@ -35,6 +39,7 @@ pub(crate) mod cylinder;
 mod pair;
 pub mod parameters;
 pub(crate) mod prepared;
+mod sparse_table;
 
 use cylinder::{BIT_WORDS, CYLINDER_BITS, LAYER_WORDS};
 
@@ -222,8 +227,12 @@ impl Matcher {
             pairs.as_mut_slice(),
             matches,
             &self.tuning,
-        );
-        score as f64
+        ) as f64;
+        if self.tuning.sparse_calibration {
+            calibration::sparse_to_whole(probe.len().min(candidate.len()), score)
+        } else {
+            score
+        }
     }
 
     #[cfg(target_arch = "x86_64")]
