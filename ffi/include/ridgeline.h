@@ -88,7 +88,7 @@
  lowest FNMR at FMR 0.1 % that sends back at most 5 % of prints (docs/ACCURACY.md). Equal to
  the core crate's `RECAPTURE_QUALITY` (a test checks it).
  */
-#define RL_QUALITY_RECAPTURE 43
+#define RL_QUALITY_RECAPTURE 38
 
 /*
  A template gallery on disk (opaque). Open with `rl_gallery_open`, release with

@@ -30,7 +30,7 @@ pub const RL_MIN_USABLE_MINUTIAE: u32 = 6;
 /// Chosen on the error-versus-reject curves of the development sets: the threshold with the
 /// lowest FNMR at FMR 0.1 % that sends back at most 5 % of prints (docs/ACCURACY.md). Equal to
 /// the core crate's `RECAPTURE_QUALITY` (a test checks it).
-pub const RL_QUALITY_RECAPTURE: u8 = 43;
+pub const RL_QUALITY_RECAPTURE: u8 = 38;
 
 /// An extracted or imported fingerprint template (opaque). Create with `rl_extract_*` or
 /// `rl_template_deserialize`; release with `rl_template_free`.

@@ -16,9 +16,8 @@ use ridgeline_sensor::{open_reader, CancelToken, OpenOptions, ReaderSpec};
 
 use crate::exit::InternalError;
 
-/// Below this template quality (0–100) the capture is reported as worth a re-take.
-pub const RETAKE_BELOW_QUALITY: u8 = 40;
-/// With fewer minutiae than this a template matches poorly whatever its quality: re-take.
+/// With fewer minutiae than this a template matches poorly whatever its quality: re-take. (The
+/// quality already falls with the count; this floor catches a clear print of a fingertip.)
 pub const RETAKE_BELOW_MINUTIAE: usize = 8;
 
 /// Arguments of `ridgeline capture`.
@@ -114,8 +113,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             println!("quality {}/100, {} minutiae -> {}", e.quality, e.minutiae, e.path.display());
             if e.needs_retake() {
                 println!(
-                    "ask for a re-take (quality below {RETAKE_BELOW_QUALITY} or fewer than \
-                     {RETAKE_BELOW_MINUTIAE} minutiae): clean the reader, press the finger flat"
+                    "ask for a re-take (quality below {} or fewer than \
+                     {RETAKE_BELOW_MINUTIAE} minutiae): clean the reader, press the finger flat",
+                    ridgeline::extract::RECAPTURE_QUALITY
                 );
             }
         }
@@ -133,7 +133,7 @@ struct Extraction {
 
 impl Extraction {
     fn needs_retake(&self) -> bool {
-        self.quality < RETAKE_BELOW_QUALITY || self.minutiae < RETAKE_BELOW_MINUTIAE
+        ridgeline::extract::needs_recapture(self.quality) || self.minutiae < RETAKE_BELOW_MINUTIAE
     }
 }
 

@@ -40,6 +40,7 @@ mod skeleton;
 mod tests;
 pub mod trace;
 
+pub(crate) use parameters::QUALITY_REFERENCE_MINUTIAE;
 pub use quality::{needs_recapture, RECAPTURE_QUALITY};
 pub use trace::{CollectTrace, NoTrace, Trace, TraceImage};
 
@@ -150,7 +151,7 @@ impl Extractor {
         kept.sort_by_key(|k| std::cmp::Reverse(k.1));
         kept.truncate(self.config.max_minutiae);
         kept.sort_by(|a, b| a.0.y.total_cmp(&b.0.y).then(a.0.x.total_cmp(&b.0.x)));
-        let image_quality = quality::image(&orientation, &gradients, &mask);
+        let image_quality = quality::image(&orientation, &gradients, &mask, kept.len());
         trace.stage_finished("quality");
         if tracing {
             let shown: Vec<minutiae::Candidate> = kept.iter().map(|(c, _)| c.clone()).collect();

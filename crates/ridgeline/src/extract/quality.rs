@@ -1,9 +1,12 @@
 //! Quality: of each minutia, from the coherence and contrast of the ridges around it, and of the
-//! whole image, from the same terms over the foreground and the size of the foreground.
+//! whole image, from the same terms over the foreground, the size of the foreground and the
+//! number of minutiae found.
 //!
 //! Both are on a 0–100 scale. Coherence says whether the ridge flow is clean (1) or confused
 //! (0); contrast whether ridges stand out from valleys. A minutia where both are high sits in
-//! clear ridges; the image quality adds that a small print carries less to match on.
+//! clear ridges; the image quality adds that a small print, or one on which few minutiae were
+//! found, carries less to match on: below 20 minutiae a comparison's score is put on the
+//! whole-print scale, which costs genuine comparisons of such prints their margin.
 
 use super::gradients::BlockGradients;
 
@@ -13,7 +16,7 @@ use super::gradients::BlockGradients;
 /// pooled FNMR at FMR 0.1 % among those that send back at most 5 % of the prints
 /// (`ridgeline eval-stress` applies the rule and checks it leave-one-set-out; docs/ACCURACY.md,
 /// "Stress suite and recapture").
-pub const RECAPTURE_QUALITY: u8 = 43;
+pub const RECAPTURE_QUALITY: u8 = 38;
 
 /// Whether a print of this image quality should be captured again.
 pub fn needs_recapture(quality: u8) -> bool {
@@ -42,8 +45,13 @@ pub(crate) fn minutia(
     (100.0 * r.sqrt()).round().clamp(0.0, 100.0) as u8
 }
 
-/// Quality 0–100 of the whole image.
-pub(crate) fn image(orientation: &OrientationField, gradients: &BlockGradients, mask: &Mask) -> u8 {
+/// Quality 0–100 of the whole image with `minutiae` minutiae found in it.
+pub(crate) fn image(
+    orientation: &OrientationField,
+    gradients: &BlockGradients,
+    mask: &Mask,
+    minutiae: usize,
+) -> u8 {
     let mut sum = 0.0;
     let mut count = 0usize;
     for (b, &fg) in mask.blocks.data.iter().enumerate() {
@@ -57,5 +65,6 @@ pub(crate) fn image(orientation: &OrientationField, gradients: &BlockGradients, 
     }
     let mean = sum / count as f32;
     let area = (mask.area_px() as f32 / QUALITY_REFERENCE_AREA_PX).min(1.0);
-    (100.0 * mean.sqrt() * area.sqrt()).round().clamp(0.0, 100.0) as u8
+    let found = (minutiae as f32 / QUALITY_REFERENCE_MINUTIAE as f32).min(1.0);
+    (100.0 * (mean * area * found).sqrt()).round().clamp(0.0, 100.0) as u8
 }

@@ -24,6 +24,8 @@ use super::sparse_table::SPARSE_MAPS;
 /// Prepared minutiae from which a comparison counts as one of whole prints: its score is what
 /// the calibration table describes as it is. The smaller print's count decides.
 pub const WHOLE_PRINT_MINUTIAE: usize = 20;
+// The image quality's count term saturates where a print is scored as whole.
+const _: () = assert!(crate::extract::QUALITY_REFERENCE_MINUTIAE == WHOLE_PRINT_MINUTIAE);
 
 /// Lowest FMR the functions report or accept (extrapolation stops here).
 pub(crate) const MIN_FMR: f64 = 1e-12;
