@@ -53,6 +53,10 @@ pub const HEADER_LEN: usize = 16;
 pub const MAX_PAYLOAD_LEN: usize = 1 << 20;
 /// Most minutiae a template may hold (ISO/IEC 19794-2 stores the count in one byte).
 pub const MAX_MINUTIAE: usize = 255;
+/// Minutiae from which a print counts as whole: the matcher scores comparisons of sparser prints
+/// on the whole-print scale (`matcher::calibration::WHOLE_PRINT_MINUTIAE`), and the image
+/// quality counts the minutiae up to it.
+pub(crate) const WHOLE_PRINT_MINUTIAE: usize = 20;
 
 /// Whether a minutia is a ridge ending or a bifurcation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -22,6 +22,26 @@ pub(crate) fn shared_path(relative: &str) -> Option<PathBuf> {
     }
 }
 
+/// The FVC2002 "B" sets under `../shared/datasets/fvc2002` and their resolutions (DB2's images
+/// are 569 dpi, whatever its files state).
+pub(crate) const DEV_SETS: [(&str, u32); 4] =
+    [("DB1_B", 500), ("DB2_B", 569), ("DB3_B", 500), ("DB4_B", 500)];
+
+/// The SecuGen ISO template beside dev-set image `finger_impression` of `set` (under `root`, the
+/// `fvc2002` folder), at the set's resolution `dpi`.
+pub(crate) fn dev_set_iso(
+    root: &std::path::Path,
+    (set, dpi): (&str, u32),
+    finger: u32,
+    impression: u32,
+) -> Template {
+    let path = root.join(set).join(format!("{finger}_{impression}.iso"));
+    let bytes = std::fs::read(&path).expect("dev set file readable");
+    let mut template = crate::formats::decode_template(&bytes).expect("ISO decodes");
+    template.dpi = dpi;
+    template
+}
+
 /// A template of `count` minutiae scattered by a hash of their index and `seed` over the middle
 /// of a 500 × 500 image, then turned by `turn` radians about its centre and shifted by `shift`
 /// pixels (right and up): mates for equal seeds, strangers for different ones.

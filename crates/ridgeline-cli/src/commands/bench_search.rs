@@ -122,27 +122,15 @@ fn build(
     })
 }
 
-/// A digest (FNV-1a, 64 bits) of templates' contents, to tell whether a stored bench gallery
-/// was built from the same templates.
+/// A digest (FNV-1a, 64 bits) of templates' native encodings, to tell whether a stored bench
+/// gallery was built from the same templates.
 pub(super) fn templates_digest<'a>(templates: impl IntoIterator<Item = &'a Template>) -> u64 {
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
-        for &b in bytes {
-            hash = (hash ^ u64::from(b)).wrapping_mul(PRIME);
-        }
-    };
     for t in templates {
-        eat(&t.width.to_le_bytes());
-        eat(&t.height.to_le_bytes());
-        eat(&t.dpi.to_le_bytes());
-        eat(&[t.quality]);
-        eat(&(t.minutiae.len() as u64).to_le_bytes());
-        for m in &t.minutiae {
-            eat(&m.x.to_bits().to_le_bytes());
-            eat(&m.y.to_bits().to_le_bytes());
-            eat(&m.angle.to_bits().to_le_bytes());
-            eat(&[m.kind as u8, m.quality]);
+        // A template that does not encode cannot have been enrolled: it marks the digest alike.
+        let bytes = t.to_native_bytes().unwrap_or_default();
+        for b in (bytes.len() as u64).to_le_bytes().into_iter().chain(bytes) {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
         }
     }
     hash

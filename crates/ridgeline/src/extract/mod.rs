@@ -40,7 +40,6 @@ mod skeleton;
 mod tests;
 pub mod trace;
 
-pub(crate) use parameters::QUALITY_REFERENCE_MINUTIAE;
 pub use quality::{needs_recapture, RECAPTURE_QUALITY};
 pub use trace::{CollectTrace, NoTrace, Trace, TraceImage};
 

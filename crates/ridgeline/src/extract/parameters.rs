@@ -95,10 +95,6 @@ pub(crate) const CLOSE_PAIR_PX: f32 = 6.0;
 
 /// Foreground area at which the area term of the image quality saturates (a full optical print).
 pub(crate) const QUALITY_REFERENCE_AREA_PX: f32 = 60_000.0;
-/// Minutiae count at which the count term of the image quality saturates: the count from which
-/// the matcher scores a print as whole (`matcher::calibration::WHOLE_PRINT_MINUTIAE`); below it
-/// a print's genuine comparisons fail more often at the same false match rate.
-pub(crate) const QUALITY_REFERENCE_MINUTIAE: usize = 20;
 
 // --- Singular points ----------------------------------------------------------------------------
 

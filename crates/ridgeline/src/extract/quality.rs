@@ -25,6 +25,7 @@ pub fn needs_recapture(quality: u8) -> bool {
 use super::orientation::OrientationField;
 use super::parameters::*;
 use super::segmentation::Mask;
+use crate::template::WHOLE_PRINT_MINUTIAE;
 
 /// Local reliability 0–1 of a block: coherence times saturated contrast.
 fn block_reliability(orientation: &OrientationField, gradients: &BlockGradients, b: usize) -> f32 {
@@ -65,6 +66,8 @@ pub(crate) fn image(
     }
     let mean = sum / count as f32;
     let area = (mask.area_px() as f32 / QUALITY_REFERENCE_AREA_PX).min(1.0);
-    let found = (minutiae as f32 / QUALITY_REFERENCE_MINUTIAE as f32).min(1.0);
+    // Saturates where a print counts as whole: below it, its genuine comparisons fail more often
+    // at the same false match rate.
+    let found = (minutiae as f32 / WHOLE_PRINT_MINUTIAE as f32).min(1.0);
     (100.0 * (mean * area * found).sqrt()).round().clamp(0.0, 100.0) as u8
 }

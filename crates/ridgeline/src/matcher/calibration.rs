@@ -23,9 +23,7 @@ use super::sparse_table::SPARSE_MAPS;
 
 /// Prepared minutiae from which a comparison counts as one of whole prints: its score is what
 /// the calibration table describes as it is. The smaller print's count decides.
-pub const WHOLE_PRINT_MINUTIAE: usize = 20;
-// The image quality's count term saturates where a print is scored as whole.
-const _: () = assert!(crate::extract::QUALITY_REFERENCE_MINUTIAE == WHOLE_PRINT_MINUTIAE);
+pub const WHOLE_PRINT_MINUTIAE: usize = crate::template::WHOLE_PRINT_MINUTIAE;
 
 /// Lowest FMR the functions report or accept (extrapolation stops here).
 pub(crate) const MIN_FMR: f64 = 1e-12;
@@ -201,16 +199,13 @@ mod tests {
     #[test]
     fn sparse_prints_pass_the_threshold_at_about_the_nominal_rate() {
         use crate::matcher::{MatchTemplate, Matcher, Tuning};
-        let Some(root) = crate::test_support::shared_path("datasets/fvc2002") else { return };
+        use crate::test_support::{dev_set_iso, shared_path, DEV_SETS};
+        let Some(root) = shared_path("datasets/fvc2002") else { return };
         let mut prints = Vec::new();
-        for (set, dpi) in [("DB1_B", 500), ("DB2_B", 569), ("DB3_B", 500), ("DB4_B", 500)] {
+        for set in DEV_SETS {
             for finger in 101..=110 {
                 for impression in 1..=8 {
-                    let path = root.join(set).join(format!("{finger}_{impression}.iso"));
-                    let bytes = std::fs::read(&path).expect("dev set file readable");
-                    let mut t = crate::formats::decode_template(&bytes).expect("ISO decodes");
-                    t.dpi = dpi;
-                    prints.push((set, finger, t));
+                    prints.push((set.0, finger, dev_set_iso(&root, set, finger, impression)));
                 }
             }
         }

@@ -864,21 +864,14 @@ mod tests {
 
     #[test]
     fn genuine_pairs_of_the_dev_sets_score_far_above_impostors() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/datasets/fvc2002");
-        if !root.is_dir() {
-            eprintln!("SKIPPED: ../shared/datasets/fvc2002 is absent");
-            return;
-        }
+        use crate::test_support::{dev_set_iso, shared_path, DEV_SETS};
+        let Some(root) = shared_path("datasets/fvc2002") else { return };
         let matcher = Matcher::new();
-        for (set, dpi) in [("DB1_B", 500), ("DB2_B", 569), ("DB3_B", 500), ("DB4_B", 500)] {
+        for (set, dpi) in DEV_SETS {
             let mut prepared = Vec::new();
             for finger in 101..=104 {
                 for impression in 1..=4 {
-                    let path = root.join(set).join(format!("{finger}_{impression}.iso"));
-                    let bytes = std::fs::read(&path).expect("dev set file readable");
-                    let mut t = crate::formats::decode_template(&bytes).expect("ISO decodes");
-                    t.dpi = dpi;
+                    let t = dev_set_iso(&root, (set, dpi), finger, impression);
                     prepared.push((finger, MatchTemplate::prepare(&t)));
                 }
             }
