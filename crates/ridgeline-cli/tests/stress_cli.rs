@@ -68,7 +68,13 @@ fn eval_stress_reports_every_set_with_extraction_scores() {
         let (recall, precision) = (s["recall"].as_f64(), s["precision"].as_f64());
         assert!(recall.is_some_and(|r| r > 0.3 && r <= 1.0), "{s}");
         assert!(precision.is_some_and(|p| p > 0.3 && p <= 1.0), "{s}");
+        let truth_eer = s["truth_eer"].as_f64().expect("truth_eer");
+        assert!((0.0..=1.0).contains(&truth_eer), "{s}");
+        assert!(s["truth_fnmr_at_fmr_1e-3"].is_null() || s["truth_fnmr_at_fmr_1e-3"].is_f64());
     }
+    // On the true minutiae of a small clean set, the matcher separates every finger: a wrong
+    // truth file, frame or pairing would not.
+    assert_eq!(sets[0]["truth_eer"], 0.0);
     // The sets stay on disk in FVC layout for `ridgeline eval`.
     assert!(out.join("creases-3").join("3_2.png").is_file());
     assert!(out.join("creases-3").join("truth").join("3_2.json").is_file());

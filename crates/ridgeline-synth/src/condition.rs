@@ -8,7 +8,7 @@
 //! Several conditions combine (`dry,creases`).
 //!
 //! A key design decision: every random draw a condition makes comes from its own stream
-//! ([`Purpose::Condition`]), and the ordinary impression's draws are made in the same order
+//! ([`Purpose::Condition`](crate::rng::Purpose::Condition)), and the ordinary impression's draws are made in the same order
 //! with or without conditions, so the unstressed output stays byte-identical and a stressed
 //! print is the same finger on the same touch, only degraded.
 //!

@@ -76,6 +76,36 @@ fn ratio(a: u64, b: u64) -> f64 {
 
 /// Matches `detected` against `truth` one-to-one within `tolerance`.
 pub fn compare(truth: &[Minutia], detected: &[Minutia], tolerance: Tolerance) -> MatchCounts {
+    let mut counts = MatchCounts {
+        truth: truth.len() as u64,
+        detected: detected.len() as u64,
+        ..Default::default()
+    };
+    for m in assign(truth, detected, tolerance) {
+        counts.matched += 1;
+        counts.same_kind += (truth[m.truth].kind == detected[m.detected].kind) as u64;
+        counts.distance_sum += m.distance_px;
+        counts.angle_sum += m.angle_rad;
+    }
+    counts
+}
+
+/// One detected minutia assigned to a true one ([`assign`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Assignment {
+    /// Index in the true minutiae.
+    pub truth: usize,
+    /// Index in the detected minutiae.
+    pub detected: usize,
+    /// Their distance, pixels.
+    pub distance_px: f64,
+    /// Their direction difference, radians.
+    pub angle_rad: f64,
+}
+
+/// The one-to-one assignment behind [`compare`]: pairs within `tolerance`, closest first
+/// (ties by angle), each true and each detected minutia in at most one pair.
+pub fn assign(truth: &[Minutia], detected: &[Minutia], tolerance: Tolerance) -> Vec<Assignment> {
     let max_angle = tolerance.angle_deg.to_radians();
     let mut pairs = Vec::new();
     for (i, t) in truth.iter().enumerate() {
@@ -83,30 +113,29 @@ pub fn compare(truth: &[Minutia], detected: &[Minutia], tolerance: Tolerance) ->
             let distance = (((t.x - d.x).powi(2) + (t.y - d.y).powi(2)) as f64).sqrt();
             let angle = angular_distance(t.angle as f64, d.angle as f64);
             if distance <= tolerance.distance_px && angle <= max_angle {
-                pairs.push((distance, angle, i, j));
+                pairs.push(Assignment {
+                    truth: i,
+                    detected: j,
+                    distance_px: distance,
+                    angle_rad: angle,
+                });
             }
         }
     }
-    pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    pairs.sort_by(|a, b| {
+        a.distance_px.total_cmp(&b.distance_px).then(a.angle_rad.total_cmp(&b.angle_rad))
+    });
     let mut used_truth = vec![false; truth.len()];
     let mut used_detected = vec![false; detected.len()];
-    let mut counts = MatchCounts {
-        truth: truth.len() as u64,
-        detected: detected.len() as u64,
-        ..Default::default()
-    };
-    for (distance, angle, i, j) in pairs {
-        if used_truth[i] || used_detected[j] {
-            continue;
+    pairs.retain(|p| {
+        let free = !used_truth[p.truth] && !used_detected[p.detected];
+        if free {
+            used_truth[p.truth] = true;
+            used_detected[p.detected] = true;
         }
-        used_truth[i] = true;
-        used_detected[j] = true;
-        counts.matched += 1;
-        counts.same_kind += (truth[i].kind == detected[j].kind) as u64;
-        counts.distance_sum += distance;
-        counts.angle_sum += angle;
-    }
-    counts
+        free
+    });
+    pairs
 }
 
 #[derive(Debug, Deserialize)]
@@ -164,6 +193,11 @@ mod tests {
         assert_eq!((c.truth, c.detected, c.matched), (3, 4, 1));
         assert!((c.recall() - 1.0 / 3.0).abs() < 1e-12);
         assert!((c.precision() - 0.25).abs() < 1e-12);
+        // The assignment behind it: the closest pair wins, each minutia at most once.
+        let a = assign(&truth, &detected, Tolerance::default());
+        assert_eq!(a.len(), 1);
+        assert_eq!((a[0].truth, a[0].detected), (0, 1));
+        assert!((a[0].distance_px - 2f64.sqrt()).abs() < 1e-6);
     }
 
     #[test]

@@ -114,7 +114,6 @@ pub(crate) fn evaluate(
     show_progress: bool,
 ) -> anyhow::Result<Outcome> {
     let samples = list_samples(dataset, ext)?;
-    let matcher = Matcher::new();
 
     let bar = progress(samples.len() as u64, "extract", show_progress);
     let loaded: Vec<(Option<ridgeline::Template>, Option<f64>)> = samples
@@ -131,10 +130,38 @@ pub(crate) fn evaluate(
     bar.finish_and_clear();
     let extract_ms: Vec<f64> = loaded.iter().filter_map(|l| l.1).collect();
     let templates: Vec<Option<ridgeline::Template>> = loaded.into_iter().map(|l| l.0).collect();
+    let pairs = comparison_pairs(&samples, protocol);
+    let scored = score_pairs(&templates, &pairs, show_progress);
+    Ok(Outcome {
+        samples,
+        templates,
+        extract_ms,
+        genuine: scored.genuine,
+        impostor: scored.impostor,
+        compare_us: scored.compare_us,
+    })
+}
+
+/// The scores of a protocol's comparisons.
+pub(crate) struct Scored {
+    /// Genuine comparisons: score and the two samples' indices.
+    pub(crate) genuine: Vec<(f64, usize, usize)>,
+    /// Impostor scores.
+    pub(crate) impostor: Vec<f64>,
+    /// Microseconds per comparison (comparisons of two templates only).
+    pub(crate) compare_us: Vec<f64>,
+}
+
+/// Scores the comparisons `pairs` of `templates`; a comparison with a missing template scores 0
+/// (a rejection, as in the FVC protocol).
+pub(crate) fn score_pairs(
+    templates: &[Option<ridgeline::Template>],
+    pairs: &[(usize, usize, bool)],
+    show_progress: bool,
+) -> Scored {
+    let matcher = Matcher::new();
     let prepared: Vec<Option<MatchTemplate>> =
         templates.iter().map(|t| t.as_ref().map(MatchTemplate::prepare)).collect();
-
-    let pairs = comparison_pairs(&samples, protocol);
     let bar = progress(pairs.len() as u64, "compare", show_progress);
     let scored: Vec<(bool, f64, Option<f64>)> = pairs
         .par_iter()
@@ -153,10 +180,10 @@ pub(crate) fn evaluate(
         .collect();
     bar.finish_and_clear();
     let genuine =
-        scored.iter().zip(&pairs).filter(|(s, _)| s.0).map(|(s, &(a, b, _))| (s.1, a, b)).collect();
+        scored.iter().zip(pairs).filter(|(s, _)| s.0).map(|(s, &(a, b, _))| (s.1, a, b)).collect();
     let impostor = scored.iter().filter(|s| !s.0).map(|s| s.1).collect();
     let compare_us = scored.iter().filter_map(|s| s.2).collect();
-    Ok(Outcome { samples, templates, extract_ms, genuine, impostor, compare_us })
+    Scored { genuine, impostor, compare_us }
 }
 
 /// Runs the command.

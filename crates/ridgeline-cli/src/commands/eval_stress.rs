@@ -7,8 +7,10 @@
 //! ground truth, so `ridgeline eval` and `eval-extract` run on it afterwards), then measures,
 //! with protocol `all`: EER, FNMR at FMR 10⁻² and 10⁻³, minutiae recall and precision against
 //! the ground truth, the median image quality, and the share of prints below the recapture
-//! threshold with the FNMR at FMR 10⁻³ once they are rejected. Each `--dev` set (real prints,
-//! no ground truth) is measured the same way, without the extraction columns.
+//! threshold with the FNMR at FMR 10⁻³ once they are rejected, and the EER and FNMR at FMR 10⁻³
+//! of the same comparisons on the ground-truth minutiae (what the matcher reaches with a perfect
+//! extractor: the difference is the extractor's share of the error). Each `--dev` set (real
+//! prints, no ground truth) is measured the same way, without the extraction columns.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -22,11 +24,11 @@ use ridgeline_synth::dataset::{self, DatasetSpec};
 use ridgeline_synth::truth::{self, MatchCounts, Tolerance};
 use ridgeline_synth::{ImpressionConfig, MasterConfig};
 
-use super::eval::{draw_erc, erc_json, evaluate, Outcome};
+use super::eval::{comparison_pairs, draw_erc, erc_json, evaluate, score_pairs, Outcome};
 
-/// The default suite: a clean set, every condition at its default severity, and dry at the
-/// ends of its range.
-pub const DEFAULT_SETS: [&str; 14] = [
+/// The default suite: a clean set, every condition at its default severity, dry at the ends of
+/// its range, and [`HALL_READER`].
+pub const DEFAULT_SETS: [&str; 15] = [
     "clean",
     "placement",
     "pressure-high",
@@ -41,7 +43,13 @@ pub const DEFAULT_SETS: [&str; 14] = [
     "worn",
     "partial",
     "optical",
+    HALL_READER,
 ];
+
+/// The conditions together that the registration halls' optical reader shows on hard prints:
+/// low contrast and blotches, dry skin of every severity, a light touch, strong distortion and
+/// far rotation. The suite's stand-in for that reader, whose prints are not in the dev sets.
+pub const HALL_READER: &str = "optical:3,dry:1..3,pressure-low:1,distortion,rotation:1";
 
 /// The FMR of the report's main column and of the recapture column.
 const REPORT_FMR: f64 = 1e-3;
@@ -95,6 +103,9 @@ struct Row {
     fnmr_1e2: Option<f64>,
     fnmr_1e3: Option<f64>,
     extraction: Option<MatchCounts>,
+    /// EER and FNMR at FMR 10⁻³ of the same comparisons on the ground-truth minutiae (synthetic
+    /// sets): what the matcher reaches with a perfect extractor.
+    truth_rates: Option<(Option<f64>, Option<f64>)>,
     quality_median: Option<f64>,
     minutiae_mean: f64,
     recapture_share: f64,
@@ -189,8 +200,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for ((name, _), dir) in sets.iter().zip(&dirs) {
         eprintln!("stress set {name} ...");
         let outcome = evaluate(dir, "all", None, Some("png"), false)?;
-        let extraction = truth_counts(dir, &outcome)?;
-        rows.push(row(name.clone(), true, &outcome, Some(extraction)));
+        let truth = truth_templates(dir, &outcome, &spec)?;
+        let mut r = row(name.clone(), true, &outcome, Some(truth_counts(&truth, &outcome)));
+        r.truth_rates = Some(truth_rates(&truth, &outcome));
+        rows.push(r);
     }
     for dev in &devs {
         if !dev.dir.is_dir() {
@@ -265,6 +278,7 @@ fn row(name: String, synthetic: bool, o: &Outcome, extraction: Option<MatchCount
         fnmr_1e2: at(1e-2),
         fnmr_1e3: at(REPORT_FMR),
         extraction,
+        truth_rates: None,
         quality_median: eval::median(&quality),
         minutiae_mean: minutiae.iter().sum::<f64>() / minutiae.len().max(1) as f64,
         recapture_share: q.iter().filter(|&&v| v < RECAPTURE_QUALITY).count() as f64
@@ -403,25 +417,50 @@ fn print_selection(choices: &[Choice]) {
     }
 }
 
-/// Extracted minutiae against the ground truth, summed over the set.
-fn truth_counts(dir: &Path, o: &Outcome) -> anyhow::Result<MatchCounts> {
-    let counts: Vec<anyhow::Result<MatchCounts>> = o
-        .samples
+/// Each sample's ground-truth minutiae (`DIR/truth/<stem>.json`) as a template: what a
+/// perfect extractor would give for it.
+fn truth_templates(
+    dir: &Path,
+    o: &Outcome,
+    spec: &DatasetSpec,
+) -> anyhow::Result<Vec<ridgeline::Template>> {
+    o.samples
         .par_iter()
-        .zip(&o.templates)
-        .map(|(s, t)| {
+        .map(|s| {
             let stem = s.path.file_stem().map(|x| x.to_os_string()).unwrap_or_default();
             let path = dir.join("truth").join(stem).with_extension("json");
-            let truth = truth::load(&path)?;
-            let detected = t.as_ref().map(|t| t.minutiae.as_slice()).unwrap_or(&[]);
-            Ok(truth::compare(&truth, detected, Tolerance::default()))
+            Ok(ridgeline::Template {
+                width: spec.width,
+                height: spec.height,
+                dpi: spec.dpi,
+                quality: 100,
+                minutiae: truth::load(&path)?,
+                singular_points: Vec::new(),
+            })
         })
-        .collect();
+        .collect()
+}
+
+/// Extracted minutiae against the ground truth, summed over the set.
+fn truth_counts(truth: &[ridgeline::Template], o: &Outcome) -> MatchCounts {
     let mut total = MatchCounts::default();
-    for c in counts {
-        total.add(&c?);
+    for (t, extracted) in truth.iter().zip(&o.templates) {
+        let detected = extracted.as_ref().map(|t| t.minutiae.as_slice()).unwrap_or(&[]);
+        total.add(&truth::compare(&t.minutiae, detected, Tolerance::default()));
     }
-    Ok(total)
+    total
+}
+
+/// EER and FNMR at FMR 10⁻³ of the set's comparisons (protocol `all`) on the ground-truth
+/// templates.
+fn truth_rates(truth: &[ridgeline::Template], o: &Outcome) -> (Option<f64>, Option<f64>) {
+    let templates: Vec<Option<ridgeline::Template>> = truth.iter().cloned().map(Some).collect();
+    let scored = score_pairs(&templates, &comparison_pairs(&o.samples, "all"), false);
+    let genuine: Vec<f64> = scored.genuine.iter().map(|g| g.0).collect();
+    (
+        eval::eer(&genuine, &scored.impostor),
+        eval::fnmr_at_fmr(&genuine, &scored.impostor, REPORT_FMR).map(|p| p.fnmr),
+    )
 }
 
 fn row_json(r: &Row) -> serde_json::Value {
@@ -438,6 +477,8 @@ fn row_json(r: &Row) -> serde_json::Value {
         "recall": r.extraction.map(|e| e.recall()),
         "precision": r.extraction.map(|e| e.precision()),
         "truth_minutiae": r.extraction.map(|e| e.truth),
+        "truth_eer": r.truth_rates.and_then(|t| t.0),
+        "truth_fnmr_at_fmr_1e-3": r.truth_rates.and_then(|t| t.1),
         "minutiae_mean": r.minutiae_mean,
         "quality_median": r.quality_median,
         "recapture_share": r.recapture_share,
@@ -455,12 +496,12 @@ fn print_table(rows: &[Row], args: &Args, elapsed: f64) {
     );
     println!();
     println!(
-        "| set | images | EER | FNMR @ FMR 1 % | FNMR @ FMR 0.1 % | recall | precision | minutiae / print | quality (median) | recapture | FNMR @ 0.1 % after recapture |"
+        "| set | images | EER | FNMR @ FMR 1 % | FNMR @ FMR 0.1 % | recall | precision | minutiae / print | quality (median) | recapture | FNMR @ 0.1 % after recapture | EER / FNMR @ 0.1 % on the true minutiae |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         println!(
-            "| {}{} | {}{} | {} | {} | {} | {} | {} | {:.1} | {} | {:.1} % | {} |",
+            "| {}{} | {}{} | {} | {} | {} | {} | {} | {:.1} | {} | {:.1} % | {} | {} |",
             r.name,
             if r.synthetic { "" } else { " (real)" },
             r.images,
@@ -474,6 +515,11 @@ fn print_table(rows: &[Row], args: &Args, elapsed: f64) {
             r.quality_median.map_or("—".into(), |q| format!("{q:.0}")),
             r.recapture_share * 100.0,
             pct(r.fnmr_1e3_after_recapture),
+            r.truth_rates.map_or("—".into(), |(eer, fnmr)| format!(
+                "{} / {}",
+                pct(eer),
+                pct(fnmr)
+            )),
         );
     }
     println!();
