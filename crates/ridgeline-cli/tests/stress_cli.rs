@@ -70,7 +70,9 @@ fn eval_stress_reports_every_set_with_extraction_scores() {
         assert!(precision.is_some_and(|p| p > 0.3 && p <= 1.0), "{s}");
         let truth_eer = s["truth_eer"].as_f64().expect("truth_eer");
         assert!((0.0..=1.0).contains(&truth_eer), "{s}");
-        assert!(s["truth_fnmr_at_fmr_1e-3"].is_null() || s["truth_fnmr_at_fmr_1e-3"].is_f64());
+        // 12 impostor comparisons do not resolve FMR 10⁻³: the key is there, without a value.
+        assert!(s.as_object().expect("set").contains_key("truth_fnmr_at_fmr_1e-3"), "{s}");
+        assert!(s["truth_fnmr_at_fmr_1e-3"].is_null(), "{s}");
     }
     // On the true minutiae of a small clean set, the matcher separates every finger: a wrong
     // truth file, frame or pairing would not.

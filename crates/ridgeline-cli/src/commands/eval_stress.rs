@@ -418,33 +418,34 @@ fn print_selection(choices: &[Choice]) {
 }
 
 /// Each sample's ground-truth minutiae (`DIR/truth/<stem>.json`) as a template: what a
-/// perfect extractor would give for it.
+/// perfect extractor would give for it (always `Some`, in the form [`score_pairs`] takes).
 fn truth_templates(
     dir: &Path,
     o: &Outcome,
     spec: &DatasetSpec,
-) -> anyhow::Result<Vec<ridgeline::Template>> {
+) -> anyhow::Result<Vec<Option<ridgeline::Template>>> {
     o.samples
         .par_iter()
         .map(|s| {
             let stem = s.path.file_stem().map(|x| x.to_os_string()).unwrap_or_default();
             let path = dir.join("truth").join(stem).with_extension("json");
-            Ok(ridgeline::Template {
+            Ok(Some(ridgeline::Template {
                 width: spec.width,
                 height: spec.height,
                 dpi: spec.dpi,
                 quality: 100,
                 minutiae: truth::load(&path)?,
                 singular_points: Vec::new(),
-            })
+            }))
         })
         .collect()
 }
 
 /// Extracted minutiae against the ground truth, summed over the set.
-fn truth_counts(truth: &[ridgeline::Template], o: &Outcome) -> MatchCounts {
+fn truth_counts(truth: &[Option<ridgeline::Template>], o: &Outcome) -> MatchCounts {
     let mut total = MatchCounts::default();
     for (t, extracted) in truth.iter().zip(&o.templates) {
+        let Some(t) = t else { continue };
         let detected = extracted.as_ref().map(|t| t.minutiae.as_slice()).unwrap_or(&[]);
         total.add(&truth::compare(&t.minutiae, detected, Tolerance::default()));
     }
@@ -453,9 +454,8 @@ fn truth_counts(truth: &[ridgeline::Template], o: &Outcome) -> MatchCounts {
 
 /// EER and FNMR at FMR 10⁻³ of the set's comparisons (protocol `all`) on the ground-truth
 /// templates.
-fn truth_rates(truth: &[ridgeline::Template], o: &Outcome) -> (Option<f64>, Option<f64>) {
-    let templates: Vec<Option<ridgeline::Template>> = truth.iter().cloned().map(Some).collect();
-    let scored = score_pairs(&templates, &comparison_pairs(&o.samples, "all"), false);
+fn truth_rates(truth: &[Option<ridgeline::Template>], o: &Outcome) -> (Option<f64>, Option<f64>) {
+    let scored = score_pairs(truth, &comparison_pairs(&o.samples, "all"), false);
     let genuine: Vec<f64> = scored.genuine.iter().map(|g| g.0).collect();
     (
         eval::eer(&genuine, &scored.impostor),
