@@ -61,14 +61,7 @@ struct Scored {
 type Maps = Vec<Vec<(f64, f64)>>;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let usage = "usage: calibrate_sparse DATASETS_DIR/fvc2002 [--hold-out]";
-    let root = args.next().ok_or(usage)?;
-    let hold_out = match args.next().as_deref() {
-        None => false,
-        Some("--hold-out") => true,
-        Some(_) => return Err(usage.into()),
-    };
+    let (root, hold_out) = fvc::root_and_flag("calibrate_sparse", "--hold-out")?;
     let prints = fvc::load_prints(&root)?;
     let scored = compare_all(&prints);
     if hold_out {

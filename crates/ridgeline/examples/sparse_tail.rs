@@ -23,14 +23,8 @@ const COUNTS: [usize; 10] = [6, 7, 8, 9, 10, 12, 14, 16, 20, usize::MAX];
 const FMRS: [f64; 3] = [1e-4, 1e-6, 1e-8];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let usage = "usage: sparse_tail DATASETS_DIR/fvc2002 [--raw]";
-    let root = args.next().ok_or(usage)?;
-    let sparse_calibration = match args.next().as_deref() {
-        None => true,
-        Some("--raw") => false,
-        Some(_) => return Err(usage.into()),
-    };
+    let (root, raw) = fvc::root_and_flag("sparse_tail", "--raw")?;
+    let sparse_calibration = !raw;
     let matcher = Matcher::new().with_tuning(Tuning { sparse_calibration, ..Tuning::default() });
     let prints = fvc::load_prints(&root)?;
     let whole: Vec<MatchTemplate> =

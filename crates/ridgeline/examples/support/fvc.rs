@@ -8,6 +8,19 @@ use ridgeline::Template;
 /// Folder and resolution of each set (DB2's images are 569 dpi, whatever the files say).
 pub const SETS: [(&str, u32); 4] = [("DB1_B", 500), ("DB2_B", 569), ("DB3_B", 500), ("DB4_B", 500)];
 
+/// The arguments `DATASETS_DIR/fvc2002 [FLAG]` of an example named `example`: the root, and
+/// whether `flag` was given.
+pub fn root_and_flag(example: &str, flag: &str) -> Result<(String, bool), String> {
+    let usage = format!("usage: {example} DATASETS_DIR/fvc2002 [{flag}]");
+    let mut args = std::env::args().skip(1);
+    let root = args.next().ok_or(usage.clone())?;
+    match (args.next(), args.next()) {
+        (None, None) => Ok((root, false)),
+        (Some(f), None) if f == flag => Ok((root, true)),
+        _ => Err(usage),
+    }
+}
+
 /// Our extractor's template of an image, `None` where the image does not load or the extractor
 /// fails on it.
 pub fn extract(path: &str, dpi: u32) -> Option<Template> {
