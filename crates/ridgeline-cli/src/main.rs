@@ -42,6 +42,9 @@ enum Command {
     Compare(commands::compare::Args),
     /// Measure accuracy (EER, FNMR at FMR, DET curve) on a dataset in FVC layout.
     Eval(commands::eval::Args),
+    /// Whether a variant's accuracy differs from a baseline's beyond noise: a paired bootstrap over
+    /// fingers of two score files (`eval --scores`).
+    EvalDiff(commands::eval_diff::Args),
     /// Generate synthetic fingerprints (images with ground truth, or templates only).
     Synth(commands::synth::Args),
     /// Score the extractor's minutiae against the ground truth of a synthetic set.
@@ -109,6 +112,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Capture(args) => commands::capture::run(args),
         Command::Compare(args) => commands::compare::run(args),
         Command::Eval(args) => commands::eval::run(args),
+        Command::EvalDiff(args) => commands::eval_diff::run(args),
         Command::Convert(args) => commands::convert::run(args),
         Command::Synth(args) => commands::synth::run(args),
         Command::EvalExtract(args) => commands::eval_extract::run(args),

@@ -21,8 +21,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use ridgeline::eval;
 use ridgeline::matcher::{MatchTemplate, Matcher};
+use ridgeline_link::record::csv_field;
 
 use super::compare::load_template;
+use super::eval_diff::SCORE_FILE_HEADER;
 
 /// Arguments of `ridgeline eval`.
 #[derive(Debug, clap::Args)]
@@ -52,6 +54,10 @@ pub struct Args {
     /// False match rate at which the error-versus-reject curve fixes its threshold.
     #[arg(long, default_value_t = 1e-3)]
     pub erc_fmr: f64,
+    /// Write every comparison's score into this CSV file (`docs/FORMATS.md`, "Score file"), for
+    /// `ridgeline eval-diff`.
+    #[arg(long)]
+    pub scores: Option<PathBuf>,
 }
 
 /// Image extensions tried, in order, when `--ext` is not given.
@@ -78,6 +84,8 @@ pub(crate) struct Outcome {
     pub(crate) genuine: Vec<(f64, usize, usize)>,
     /// Impostor scores.
     pub(crate) impostor: Vec<f64>,
+    /// The two samples' indices of each impostor score, in the same order.
+    pub(crate) impostor_pairs: Vec<(usize, usize)>,
     /// Microseconds per comparison.
     pub(crate) compare_us: Vec<f64>,
 }
@@ -138,6 +146,7 @@ pub(crate) fn evaluate(
         extract_ms,
         genuine: scored.genuine,
         impostor: scored.impostor,
+        impostor_pairs: scored.impostor_pairs,
         compare_us: scored.compare_us,
     })
 }
@@ -148,6 +157,8 @@ pub(crate) struct Scored {
     pub(crate) genuine: Vec<(f64, usize, usize)>,
     /// Impostor scores.
     pub(crate) impostor: Vec<f64>,
+    /// The two samples' indices of each impostor score, in the same order.
+    pub(crate) impostor_pairs: Vec<(usize, usize)>,
     /// Microseconds per comparison (comparisons of two templates only).
     pub(crate) compare_us: Vec<f64>,
 }
@@ -182,8 +193,10 @@ pub(crate) fn score_pairs(
     let genuine =
         scored.iter().zip(pairs).filter(|(s, _)| s.0).map(|(s, &(a, b, _))| (s.1, a, b)).collect();
     let impostor = scored.iter().filter(|s| !s.0).map(|s| s.1).collect();
+    let impostor_pairs =
+        scored.iter().zip(pairs).filter(|(s, _)| !s.0).map(|(_, &(a, b, _))| (a, b)).collect();
     let compare_us = scored.iter().filter_map(|s| s.2).collect();
-    Scored { genuine, impostor, compare_us }
+    Scored { genuine, impostor, impostor_pairs, compare_us }
 }
 
 /// Runs the command.
@@ -202,6 +215,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let at = |x: f64| eval::fnmr_at_fmr(&genuine, impostor, x).map(|p| p.fnmr);
     let erc = outcome.erc(args.erc_fmr);
 
+    if let Some(path) = &args.scores {
+        write_scores(path, &outcome)
+            .with_context(|| format!("cannot write the score file {}", path.display()))?;
+    }
     if let Some(det) = &args.det {
         draw_det(det, &genuine, impostor, eer, &args.dataset)
             .with_context(|| format!("cannot write the DET plot {}", det.display()))?;
@@ -273,6 +290,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             println!("comparison         {us:.1} µs median");
         }
     }
+    Ok(())
+}
+
+/// Writes the score file: a header, then one line per comparison, genuine ones first.
+fn write_scores(path: &Path, outcome: &Outcome) -> anyhow::Result<()> {
+    use std::io::Write;
+
+    let name = |i: usize| {
+        let s = &outcome.samples[i];
+        let file = s.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        (csv_field(&file), csv_field(&s.finger))
+    };
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(out, "{}", SCORE_FILE_HEADER)?;
+    let genuine = outcome.genuine.iter().map(|&(s, a, b)| (s, a, b));
+    let impostor =
+        outcome.impostor.iter().zip(&outcome.impostor_pairs).map(|(&s, &(a, b))| (s, a, b));
+    for (score, a, b) in genuine.chain(impostor) {
+        let ((file_a, finger_a), (file_b, finger_b)) = (name(a), name(b));
+        writeln!(out, "{file_a},{finger_a},{file_b},{finger_b},{score}")?;
+    }
+    out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     Ok(())
 }
 

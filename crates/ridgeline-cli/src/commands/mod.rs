@@ -13,6 +13,7 @@ pub mod dedup_demographics;
 pub mod demo;
 pub mod enroll;
 pub mod eval;
+pub mod eval_diff;
 pub mod eval_extract;
 pub mod eval_interop;
 pub mod eval_stress;
