@@ -35,7 +35,8 @@ fn radius_for(sigma: f32) -> usize {
 pub(crate) fn padding_px() -> usize {
     // The first pass covers the margin the second reads, in whole runs, and reads along-ridge
     // samples around that.
-    ACROSS_RADIUS_MAX_PX + LANES + radius_for(GABOR_ALONG_SIGMA_PX) + GABOR_ALONG_STEP_PX + 1
+    let along_sigma = GABOR_ALONG_SIGMA_PX.max(BRIDGING_ALONG_SIGMA_PX);
+    ACROSS_RADIUS_MAX_PX + LANES + radius_for(along_sigma) + GABOR_ALONG_STEP_PX + 1
 }
 
 /// Precomputed sample offsets and weights of the two 1-D passes.
@@ -51,11 +52,11 @@ struct Kernels {
 }
 
 impl Kernels {
-    fn new(image: &PaddedImage) -> Self {
+    fn new(image: &PaddedImage, along_sigma_px: f32) -> Self {
         // Along the ridge the signal varies slowly, so every other pixel is enough.
         let step = GABOR_ALONG_STEP_PX as i32;
-        let along_taps = radius_for(GABOR_ALONG_SIGMA_PX) as i32 / step;
-        let s2 = 2.0 * GABOR_ALONG_SIGMA_PX * GABOR_ALONG_SIGMA_PX;
+        let along_taps = radius_for(along_sigma_px) as i32 / step;
+        let s2 = 2.0 * along_sigma_px * along_sigma_px;
         let mut along_weights: Vec<f32> = (-along_taps..=along_taps)
             .map(|k| (-((k * step) * (k * step)) as f32 / s2).exp())
             .collect();
@@ -115,15 +116,18 @@ fn across_kernel(period: f32) -> Vec<f32> {
     weights
 }
 
-/// Filters `image` (grey levels, dark ridges, padded by at least [`padding_px`]).
+/// Filters `image` (grey levels, dark ridges, padded by at least [`padding_px`]), smoothing along
+/// the ridges with a Gaussian of standard deviation `along_sigma_px` (at most the largest of the
+/// constants [`padding_px`] covers).
 pub(crate) fn compute(
     image: &PaddedImage,
     orientation: &OrientationField,
     frequency: &FrequencyField,
     mask: &Mask,
+    along_sigma_px: f32,
 ) -> Plane<f32> {
     let grid: BlockGrid = orientation.grid;
-    let kernels = Kernels::new(image);
+    let kernels = Kernels::new(image, along_sigma_px);
     let (w, h) = (image.width, image.height);
     let block_bin: Vec<usize> =
         orientation.angle.data.iter().map(|&a| orientation_bin(a, ORIENTATION_BINS)).collect();

@@ -6,6 +6,7 @@
 //! ```text
 //! image ─> gradients ─> segmentation (mask) ─> orientation ─> frequency ─> enhancement
 //!       ─> binarization ─> skeleton ─> minutiae (candidates + ridge graph) ─> filtering
+//!       ─> bridging (sparse prints only: enhancement to filtering again, along-ridge σ longer)
 //!       ─> quality, singular_points ─> Template
 //! ```
 //!
@@ -24,6 +25,7 @@
 //! ([`trace::STAGES`]) a profiler's sink sees go by.
 
 mod binarization;
+mod bridging;
 mod enhancement;
 mod filtering;
 mod frequency;
@@ -112,7 +114,13 @@ impl Extractor {
         if tracing {
             trace.record(trace::keys::FREQUENCY, trace::frequency(&frequency, &mask));
         }
-        let enhanced = enhancement::compute(&padded, &orientation, &frequency, &mask);
+        let enhanced = enhancement::compute(
+            &padded,
+            &orientation,
+            &frequency,
+            &mask,
+            parameters::GABOR_ALONG_SIGMA_PX,
+        );
         trace.stage_finished("enhancement");
         if tracing {
             trace.record(trace::keys::ENHANCED, trace::enhanced(&enhanced));
@@ -137,6 +145,21 @@ impl Extractor {
                 trace::minutiae(&gray, &candidates, Some(&removals)),
             );
         }
+        let first_kept = removals.iter().filter(|r| r.is_none()).count();
+        let bridged = if bridging::applies(first_kept) {
+            bridging::minutiae(&bridging::FirstPass {
+                image: &padded,
+                gradients: &gradients,
+                mask: &mask,
+                orientation: &orientation,
+                frequency: &frequency,
+                candidates: &candidates,
+                removals: &removals,
+            })
+        } else {
+            Vec::new()
+        };
+        trace.stage_finished("bridging");
         let mut kept: Vec<(minutiae::Candidate, u8)> = candidates
             .into_iter()
             .zip(&removals)
@@ -145,6 +168,7 @@ impl Extractor {
                 let q = quality::minutia(&orientation, &gradients, c.x, c.y);
                 (c, q)
             })
+            .chain(bridged)
             .collect();
         // Keep the best when there are too many; stable order otherwise (top to bottom).
         kept.sort_by_key(|k| std::cmp::Reverse(k.1));

@@ -91,6 +91,18 @@ pub(crate) const BROKEN_RIDGE_ANGLE_TOLERANCE_RAD: f32 = 0.7;
 /// Any two remaining minutiae closer than this are both dropped as a noise cluster.
 pub(crate) const CLOSE_PAIR_PX: f32 = 6.0;
 
+// --- Bridging pass (sparse prints) -------------------------------------------------------------
+
+/// Along-ridge Gaussian of the bridging pass: long enough to join the dashes of a dry ridge that
+/// the first pass leaves broken (chosen leaving one dev set out: docs/ACCURACY.md, "A bridging
+/// pass over sparse prints").
+pub(crate) const BRIDGING_ALONG_SIGMA_PX: f32 = 6.5;
+/// A bridging minutia is added only this far from every minutia the first pass kept...
+pub(crate) const BRIDGING_APART_PX: f32 = 12.0;
+/// ... and only this close to a candidate the first pass's filters removed (not at the border):
+/// where the first pass saw a maze of broken ridges.
+pub(crate) const BRIDGING_MAZE_PX: f32 = 6.0;
+
 // --- Quality ------------------------------------------------------------------------------------
 
 /// Foreground area at which the area term of the image quality saturates (a full optical print).

@@ -46,7 +46,7 @@ proptest! {
         let padded = PaddedImage::new(&values, enhancement::padding_px().max(frequency::reach_px()));
         let f = frequency::compute(&padded, &o, &mask);
         prop_assert_eq!((f.period_px.width, f.period_px.height), (grid.cols, grid.rows));
-        let e = enhancement::compute(&padded, &o, &f, &mask);
+        let e = enhancement::compute(&padded, &o, &f, &mask, parameters::GABOR_ALONG_SIGMA_PX);
         prop_assert_eq!((e.width, e.height), (width, height));
         let b = binarization::compute(&e, &mask);
         prop_assert_eq!((b.width, b.height), (width, height));

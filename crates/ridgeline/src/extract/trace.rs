@@ -53,7 +53,7 @@ pub trait Trace {
 }
 
 /// Names of the extraction stages as [`Trace::stage_finished`] reports them, in pipeline order.
-pub const STAGES: [&str; 11] = [
+pub const STAGES: [&str; 12] = [
     "gradients",
     "segmentation",
     "orientation",
@@ -63,6 +63,7 @@ pub const STAGES: [&str; 11] = [
     "skeleton",
     "minutiae",
     "filtering",
+    "bridging",
     "quality",
     "singular_points",
 ];
