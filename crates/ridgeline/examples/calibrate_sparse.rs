@@ -10,7 +10,10 @@
 //! count of the comparison; those with `n` of at least `WHOLE_PRINT_MINUTIAE` are the reference.
 //! For each smaller `n`, the map's points pair the score that a share `10^(-j/4)` of `n`'s
 //! impostors reach with the score that the same share of the reference reaches, down to the
-//! share either sample still resolves (its fifth-highest score).
+//! share every sample still resolves (its fifth-highest score). `n`'s impostors are taken per
+//! extractor (ours, the vendor's) and the higher of the two scores is used: the two tails
+//! differ, and a map fitted on their pool would let the heavier one pass the threshold more
+//! often than its FMR says.
 //!
 //! The table: `cargo run --release -p ridgeline --example calibrate_sparse --
 //! ../shared/datasets/fvc2002 > crates/ridgeline/src/matcher/sparse_table.rs`.
@@ -51,6 +54,8 @@ enum Cut {
 /// One raw comparison of a cut print with a whole one.
 struct Scored {
     set: usize,
+    /// Made by the vendor's extractor (the ISO templates), not ours.
+    vendor: bool,
     cut: Cut,
     kept: usize,
     minutiae: usize,
@@ -104,6 +109,7 @@ fn compare_all(prints: &[fvc::Print]) -> Vec<Scored> {
             prints.iter().enumerate().filter(move |&(b, pb)| b != *a && pb.source == pa.source).map(
                 move |(b, pb)| Scored {
                     set: pa.set(),
+                    vendor: pa.source >= SETS.len(),
                     cut: *cut,
                     kept: *kept,
                     minutiae: probe.view().len().min(whole[b].view().len()),
@@ -119,16 +125,17 @@ fn compare_all(prints: &[fvc::Print]) -> Vec<Scored> {
 /// `WHOLE_PRINT_MINUTIAE`; a count with too few impostors takes the map of the nearest fitted
 /// count below it (fewer minutiae: a stronger correction), or above it where none is below.
 fn fit(scored: &[Scored], use_set: impl Fn(usize) -> bool) -> Option<Maps> {
-    let mut by_count: Vec<Vec<f64>> = vec![Vec::new(); WHOLE_PRINT_MINUTIAE];
+    // Per count, the impostor scores of our extractor's probes and of the vendor's.
+    let mut by_count: Vec<[Vec<f64>; 2]> = vec![[Vec::new(), Vec::new()]; WHOLE_PRINT_MINUTIAE];
     let mut reference = Vec::new();
     for s in scored.iter().filter(|s| !s.genuine && use_set(s.set)) {
         match by_count.get_mut(s.minutiae) {
-            Some(scores) => scores.push(s.raw),
+            Some(kinds) => kinds[usize::from(s.vendor)].push(s.raw),
             None if s.cut == Cut::Whole => reference.push(s.raw),
             None => {}
         }
     }
-    for scores in by_count.iter_mut().chain([&mut reference]) {
+    for scores in by_count.iter_mut().flatten().chain([&mut reference]) {
         scores.sort_by(|a, b| b.total_cmp(a));
     }
     if reference.len() < MIN_IMPOSTORS {
@@ -136,7 +143,12 @@ fn fit(scored: &[Scored], use_set: impl Fn(usize) -> bool) -> Option<Maps> {
     }
     let fitted: Vec<Option<Vec<(f64, f64)>>> = by_count
         .iter()
-        .map(|scores| (scores.len() >= MIN_IMPOSTORS).then(|| map_points(scores, &reference)))
+        .map(|kinds| {
+            kinds
+                .iter()
+                .all(|scores| scores.len() >= MIN_IMPOSTORS)
+                .then(|| map_points(kinds, &reference))
+        })
         .collect();
     let first = fitted.iter().flatten().next()?.clone();
     let mut maps = Vec::with_capacity(fitted.len());
@@ -147,18 +159,22 @@ fn fit(scored: &[Scored], use_set: impl Fn(usize) -> bool) -> Option<Maps> {
     Some(maps)
 }
 
-/// The map's points for one count's impostor scores against the reference's, both sorted
-/// highest first: rising (the shares fall), raw scores strictly.
-fn map_points(scores: &[f64], reference: &[f64]) -> Vec<(f64, f64)> {
+/// The map's points for one count's impostor scores (one list per extractor) against the
+/// reference's, all sorted highest first: rising (the shares fall), raw scores strictly. At each
+/// share the raw score is the higher of the extractors', so that neither passes the threshold
+/// more often than the reference.
+fn map_points(kinds: &[Vec<f64>; 2], reference: &[f64]) -> Vec<(f64, f64)> {
     let mut points = Vec::new();
     for j in 0.. {
         let share = 10f64.powf(-(j as f64) / POINTS_PER_DECADE);
         let rank = |len: usize| (share * len as f64).ceil() as usize;
-        let (rs, rr) = (rank(scores.len()), rank(reference.len()));
-        if rs < MIN_TAIL_RANK || rr < MIN_TAIL_RANK {
+        let rr = rank(reference.len());
+        let ranks = kinds.each_ref().map(|scores| rank(scores.len()));
+        if rr < MIN_TAIL_RANK || ranks.iter().any(|&r| r < MIN_TAIL_RANK) {
             break;
         }
-        points.push((scores[rs - 1], reference[rr - 1]));
+        let raw = kinds.iter().zip(ranks).map(|(scores, r)| scores[r - 1]).fold(f64::MIN, f64::max);
+        points.push((raw, reference[rr - 1]));
     }
     // Tied raw scores keep their lowest whole-print score: the tie's share is the larger one.
     points.dedup_by(|later, earlier| later.0 <= earlier.0);
@@ -261,7 +277,8 @@ fn print_table(maps: &Maps, scored: &[Scored]) {
     println!(
         "//! Impostor comparisons of cut-down and whole prints with whole ones (FVC2002 B sets, our \
          extractor and ISO templates), by the smaller prepared count: {} of whole prints with \
-         {WHOLE_PRINT_MINUTIAE} or more (the reference); below it, by count: {}.",
+         {WHOLE_PRINT_MINUTIAE} or more (the reference); below it, by count: {}. Each count's map \
+         follows the heavier tail of the two extractors'.",
         counts[WHOLE_PRINT_MINUTIAE],
         counts[..WHOLE_PRINT_MINUTIAE].iter().enumerate().map(|(n, c)| format!("{n}: {c}")).collect::<Vec<_>>().join(", ")
     );
