@@ -70,6 +70,7 @@ fn the_score_file_holds_every_comparison_and_reproduces_the_rates() {
     let s = path_str(&scores);
     let same = ok_json(&["eval-diff", s, s, "--rounds", "200", "--json"]);
     let set = &same["sets"][0];
+    assert_eq!(set["set"], "base", "named by the baseline file's stem");
     assert_eq!(set["fingers"], 12);
     assert_eq!(set["genuine"], v["genuine"]);
     assert_eq!(set["impostor"], v["impostor"]);

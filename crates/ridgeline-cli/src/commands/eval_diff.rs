@@ -158,7 +158,7 @@ impl PairedSet {
                 base_path.display()
             );
         }
-        let label = base_path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let label = base_path.file_stem().map(|n| n.to_string_lossy().into_owned());
         Ok(PairedSet {
             label: label.unwrap_or_else(|| base_path.display().to_string()),
             fingers: finger_index.len(),
@@ -355,7 +355,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "seed": args.seed,
             "fmr": REPORT_FMR,
             "sets": sets.iter().zip(&rows).map(|(s, r)| serde_json::json!({
-                "baseline_file": s.label,
+                "set": s.label,
                 "fingers": s.fingers,
                 "genuine": s.genuine_count(),
                 "impostor": s.impostor_count(),
