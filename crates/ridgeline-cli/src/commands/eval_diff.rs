@@ -56,7 +56,7 @@ pub struct Args {
 }
 
 /// One line of a score file.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 struct Comparison {
     probe: String,
     probe_finger: String,
@@ -184,11 +184,10 @@ impl PairedSet {
         let mut impostor = Vec::new();
         for (i, &f) in draws.iter().enumerate() {
             for &g in &draws[i + 1..] {
+                // A finger drawn twice finds nothing under (f, f): `impostor` holds only pairs of
+                // different fingers.
                 if let Some(scores) = self.impostor.get(&(f.min(g), f.max(g))) {
-                    // The same finger drawn twice has no impostor comparisons with itself.
-                    if f != g {
-                        impostor.extend_from_slice(scores);
-                    }
+                    impostor.extend_from_slice(scores);
                 }
             }
         }

@@ -126,6 +126,10 @@ pub(crate) fn compute(
     mask: &Mask,
     along_sigma_px: f32,
 ) -> Plane<f32> {
+    debug_assert!(
+        along_sigma_px <= GABOR_ALONG_SIGMA_PX.max(BRIDGING_ALONG_SIGMA_PX),
+        "the padding covers the along-ridge Gaussians of the two passes, not σ {along_sigma_px}"
+    );
     let grid: BlockGrid = orientation.grid;
     let kernels = Kernels::new(image, along_sigma_px);
     let (w, h) = (image.width, image.height);
